@@ -4,7 +4,7 @@
 
 use crate::v1::{
     AudioAck, AudioChunk, AudioCodec, AudioConfig, ClientToServerMessage, EndRequest, Error,
-    GoAway, InterviewerState, Interrupted, PartialTranscript, ServerToClientMessage, SessionEnded,
+    GoAway, Interrupted, InterviewerState, PartialTranscript, ServerToClientMessage, SessionEnded,
     StartRequest, StartResponse, client_to_server_message::Payload as C, error::Code,
     server_to_client_message::Payload as S,
 };
@@ -13,7 +13,9 @@ macro_rules! into_envelope {
     ($envelope:ident, $variant:path, $ty:ty) => {
         impl From<$ty> for $envelope {
             fn from(value: $ty) -> Self {
-                $envelope { payload: Some($variant(value)) }
+                $envelope {
+                    payload: Some($variant(value)),
+                }
             }
         }
     };
@@ -25,7 +27,11 @@ into_envelope!(ClientToServerMessage, C::EndRequest, EndRequest);
 into_envelope!(ClientToServerMessage, C::AudioAck, AudioAck);
 into_envelope!(ServerToClientMessage, S::StartResponse, StartResponse);
 into_envelope!(ServerToClientMessage, S::AudioChunk, AudioChunk);
-into_envelope!(ServerToClientMessage, S::PartialTranscript, PartialTranscript);
+into_envelope!(
+    ServerToClientMessage,
+    S::PartialTranscript,
+    PartialTranscript
+);
 into_envelope!(ServerToClientMessage, S::SessionEnded, SessionEnded);
 into_envelope!(ServerToClientMessage, S::Error, Error);
 into_envelope!(ServerToClientMessage, S::Interrupted, Interrupted);

@@ -16,24 +16,32 @@ pub mod codec;
 mod convert;
 
 /// Generated protobuf types, package `candor.v1`.
-#[allow(missing_docs, clippy::all, missing_debug_implementations, rust_2018_idioms)]
+#[allow(
+    missing_docs,
+    clippy::all,
+    missing_debug_implementations,
+    rust_2018_idioms
+)]
 pub mod v1 {
     include!(concat!(env!("OUT_DIR"), "/candor.v1.rs"));
 }
 
-pub use codec::{ClientOrder, Codec, CodecError, DEFAULT_MAX_FRAME_BYTES, OrderError, SeqTracker, ServerOrder, Verdict};
-pub use v1::{
-    AudioAck, AudioChunk, AudioCodec, AudioConfig, ClientToServerMessage, EndRequest, Error,
-    GoAway, InterviewerState, Interrupted, PartialTranscript, ResumeRequest, ServerLimits,
-    ServerToClientMessage, SessionEnded, Speaker, StartRequest, StartResponse,
+pub use codec::{
+    ClientOrder, Codec, CodecError, DEFAULT_MAX_FRAME_BYTES, OrderError, SeqTracker, ServerOrder,
+    Verdict,
 };
 /// The `oneof` of [`ClientToServerMessage`].
 pub use v1::client_to_server_message::Payload as ClientPayload;
-/// The `oneof` of [`ServerToClientMessage`].
-pub use v1::server_to_client_message::Payload as ServerPayload;
 /// [`Error`] codes.
 pub use v1::error::Code as ErrorCode;
-/// [`SessionEnded`] reasons.
-pub use v1::session_ended::Reason as EndReason;
 /// [`InterviewerState`] activities.
 pub use v1::interviewer_state::Activity as InterviewerActivity;
+/// The `oneof` of [`ServerToClientMessage`].
+pub use v1::server_to_client_message::Payload as ServerPayload;
+/// [`SessionEnded`] reasons.
+pub use v1::session_ended::Reason as EndReason;
+pub use v1::{
+    AudioAck, AudioChunk, AudioCodec, AudioConfig, ClientToServerMessage, EndRequest, Error,
+    GoAway, Interrupted, InterviewerState, PartialTranscript, ResumeRequest, ServerLimits,
+    ServerToClientMessage, SessionEnded, Speaker, StartRequest, StartResponse,
+};

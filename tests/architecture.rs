@@ -1,0 +1,68 @@
+//! Architecture invariants that can be checked mechanically (see
+//! ARCHITECTURE.md): the protocol and lifecycle crates stay free of I/O
+//! runtimes, audio and UI frameworks, so they build and test fast and the
+//! lifecycle core stays sans-IO.
+
+use std::collections::BTreeSet;
+use std::process::Command;
+
+/// Every crate in `package`'s normal and build dependency tree.
+fn dependency_tree(package: &str) -> BTreeSet<String> {
+    let output = Command::new(env!("CARGO"))
+        .args(["tree", "--locked", "-e", "normal,build", "--prefix", "none"])
+        .args(["--format", "{p}", "-p", package])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("cargo tree runs");
+    assert!(
+        output.status.success(),
+        "cargo tree -p {package} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout)
+        .expect("utf-8")
+        .lines()
+        .filter_map(|line| line.split_whitespace().next())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn assert_free_of(package: &str, forbidden: &[&str]) {
+    let tree = dependency_tree(package);
+    assert!(tree.contains(package), "{package} is not in its own tree");
+    let found: Vec<&&str> = forbidden
+        .iter()
+        .filter(|name| tree.contains(**name))
+        .collect();
+    assert!(found.is_empty(), "{package} depends on {found:?}");
+}
+
+const RUNTIMES_AND_DEVICES: &[&str] = &[
+    "tokio",
+    "async-std",
+    "mio",
+    "tauri",
+    "wry",
+    "cpal",
+    "alsa",
+    "tungstenite",
+    "tokio-tungstenite",
+    "reqwest",
+    "hyper",
+];
+
+#[test]
+fn the_lifecycle_core_has_no_io_runtime_audio_or_ui_dependency() {
+    assert_free_of("candor-lifecycle", RUNTIMES_AND_DEVICES);
+}
+
+#[test]
+fn the_protocol_crate_has_no_io_runtime_audio_or_ui_dependency() {
+    assert_free_of("candor-protocol", RUNTIMES_AND_DEVICES);
+}
+
+#[test]
+fn the_checker_sees_real_dependencies() {
+    // Guards the check itself: the desktop package does depend on tauri.
+    assert!(dependency_tree("candor-desktop").contains("tauri"));
+}
