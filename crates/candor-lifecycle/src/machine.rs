@@ -501,6 +501,16 @@ impl<P: Payloads> Machine<P> {
                 self.interview = I::Initializing;
                 out.push(Action::CreateInterview { setup });
             }
+            (
+                I::Idle | I::ResultsReady { .. } | I::Error { .. },
+                Event::ReviewResults { interview_id },
+            ) => {
+                self.interview = I::ProcessingResults {
+                    id: interview_id,
+                    failures: 0,
+                };
+                self.enter_processing(now, out);
+            }
             (I::Initializing, Event::InterviewCreated { interview_id }) => {
                 self.interview = I::RequestingPermissions { id: interview_id };
                 out.push(Action::AcquireMicrophone);
@@ -996,6 +1006,7 @@ fn refusal<P: Payloads>(state: &Interview<P>, event: &Event<P>) -> Refusal {
         (_, Event::EndInterview) => "no live interview to end",
         (_, Event::Cancel) => "nothing to cancel here; use End Interview once live",
         (_, Event::Dismiss) => "this screen cannot be dismissed",
+        (_, Event::ReviewResults { .. }) => "finish the current interview first",
         (_, Event::RetryPermissions) => "the microphone was not denied",
         (_, Event::InterviewCreated { .. } | Event::InterviewCreateFailed { .. }) => {
             "no interview is being created"

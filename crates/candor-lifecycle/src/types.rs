@@ -124,6 +124,10 @@ pub enum Event<P: Payloads> {
     EndInterview,
     /// The user leaves the results, error or denial screen for the dashboard.
     Dismiss,
+    /// The user opens the results of a past interview from the history.
+    ReviewResults {
+        interview_id: String,
+    },
 
     // --- interview: what the driver observed
     InterviewCreated {
@@ -252,6 +256,7 @@ impl<P: Payloads> Event<P> {
             Event::Cancel => "Cancel",
             Event::EndInterview => "EndInterview",
             Event::Dismiss => "Dismiss",
+            Event::ReviewResults { .. } => "ReviewResults",
             Event::InterviewCreated { .. } => "InterviewCreated",
             Event::InterviewCreateFailed { .. } => "InterviewCreateFailed",
             Event::MicrophoneGranted => "MicrophoneGranted",

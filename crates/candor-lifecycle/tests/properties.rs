@@ -82,6 +82,9 @@ fn any_event(choice: u8, flag: bool) -> Ev {
                 Timer::ResultsDeadline,
             ][choice as usize % 4],
         },
+        28 if flag => E::ReviewResults {
+            interview_id: "old".into(),
+        },
         // Weighted towards the happy path so deep states are reached often.
         28 => E::SessionStarted {
             session_id: "s".into(),
@@ -298,6 +301,7 @@ proptest! {
             let auth_failure = is_auth_failure(&event);
             let ends_session = matches!(event, E::SessionEnded { .. });
             let starts = matches!(event, E::StartInterview { .. });
+            let reviews = matches!(event, E::ReviewResults { .. });
             let loses_socket = matches!(event, E::ConnectionLost { .. });
             let now = clock.advance(Duration::from_millis(advance_ms));
             let before = m.view();
@@ -307,7 +311,9 @@ proptest! {
                 }
                 Ok(actions) => {
                     if starts { model.session_ended = false; }
-                    if ends_session { model.session_ended = true; }
+                    // Results are shown only for a session that ended: this
+                    // one, or a past one opened from the history.
+                    if ends_session || reviews { model.session_ended = true; }
                     if loses_socket { model.socket = false; }
                     check_step(&mut model, &m, name, auth_failure, &actions, now);
                 }

@@ -13,10 +13,13 @@ use std::collections::BTreeSet;
 use candor_lifecycle::{Event as E, FailureKind as K, MicProblem, Timer};
 use support::{Ev, STATES, code_of, fail, reach, timer};
 
+/// A row label, the event it feeds, and the expected cell per column.
+type Row = (&'static str, fn() -> Ev, &'static str);
+
 const COLUMNS: &str = "U  A  i  in rp pd co ch cw l  ro rh rw eo eh eu ew pr rr er";
 
 #[rustfmt::skip]
-fn rows() -> Vec<(&'static str, fn() -> Ev, &'static str)> {
+fn rows() -> Vec<Row> {
     vec![
         //                                                                 U  A  i  in rp pd co ch cw l  ro rh rw eo eh eu ew pr rr er
         ("AppStarted", || E::AppStarted { stored_token: true },          "-  -  -  -  -  -  -  -  -  -  -  -  -  -  -  -  -  -  -  -"),
@@ -36,6 +39,8 @@ fn rows() -> Vec<(&'static str, fn() -> Ev, &'static str)> {
         ("Cancel", || E::Cancel,                                          "-  -  -  i  i  i  i  i  i  -  -  -  -  -  -  -  -  -  -  -"),
         ("EndInterview", || E::EndInterview,                              "-  -  -  -  -  -  -  -  -  eu eo eh ew -  -  -  -  -  -  -"),
         ("Dismiss", || E::Dismiss,                                        "-  -  -  -  -  i  -  -  -  -  -  -  -  -  -  -  -  -  i  i"),
+        ("ReviewResults", || E::ReviewResults { interview_id: "old".into() },
+                                                                          "-  -  pr -  -  -  -  -  -  -  -  -  -  -  -  -  -  -  pr pr"),
         ("InterviewCreated", || E::InterviewCreated { interview_id: "iv9".into() },
                                                                           "-  -  -  rp -  -  -  -  -  -  -  -  -  -  -  -  -  -  -  -"),
         ("InterviewCreateFailed/fatal", || E::InterviewCreateFailed { failure: fail(K::Fatal) },
@@ -110,6 +115,7 @@ fn every_event_kind_has_a_row() {
         "Cancel",
         "EndInterview",
         "Dismiss",
+        "ReviewResults",
         "InterviewCreated",
         "InterviewCreateFailed",
         "MicrophoneGranted",
@@ -172,7 +178,7 @@ fn state_by_event_matrix() {
             }
         }
     }
-    assert_eq!(cells, 41 * 20);
+    assert_eq!(cells, 42 * 20);
     assert!(
         failures.is_empty(),
         "{} cells differ:\n{}",

@@ -60,7 +60,9 @@ fn client_order_requires_start_first_and_only_once() {
     assert_eq!(order.check(&start()), Ok(Verdict::Accept));
     assert_eq!(
         order.check(&start()),
-        Err(OrderError::DuplicateStart { got: "StartRequest" })
+        Err(OrderError::DuplicateStart {
+            got: "StartRequest"
+        })
     );
 }
 
@@ -86,7 +88,10 @@ fn client_order_accepts_in_order_drops_duplicates_refuses_gaps() {
         order.check(&chunk(3).into()),
         Err(OrderError::AfterEnd { got: "AudioChunk" })
     );
-    assert_eq!(order.check(&AudioAck { seq: 5 }.into()), Ok(Verdict::Accept));
+    assert_eq!(
+        order.check(&AudioAck { seq: 5 }.into()),
+        Ok(Verdict::Accept)
+    );
 }
 
 #[test]
@@ -114,7 +119,10 @@ fn server_order_requires_start_response_or_error_first() {
     );
     assert_eq!(order.check(&transcript), Ok(Verdict::Accept));
     assert_eq!(order.check(&chunk(1).into()), Ok(Verdict::Accept));
-    assert_eq!(order.check(&SessionEnded::default().into()), Ok(Verdict::Accept));
+    assert_eq!(
+        order.check(&SessionEnded::default().into()),
+        Ok(Verdict::Accept)
+    );
     assert_eq!(
         order.check(&chunk(2).into()),
         Err(OrderError::AfterEnd { got: "AudioChunk" })

@@ -91,7 +91,10 @@ fn every_client_message_round_trips() {
     let codec = Codec::default();
     let messages = client_messages();
     let kinds: Vec<&str> = messages.iter().map(|m| m.kind()).collect();
-    assert_eq!(kinds, ["StartRequest", "AudioChunk", "EndRequest", "AudioAck"]);
+    assert_eq!(
+        kinds,
+        ["StartRequest", "AudioChunk", "EndRequest", "AudioAck"]
+    );
     for msg in messages {
         let frame = codec.encode(&msg).unwrap();
         assert_eq!(codec.decode_client(&frame).unwrap(), msg);

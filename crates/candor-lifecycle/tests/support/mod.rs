@@ -58,9 +58,11 @@ pub fn fail(kind: FailureKind) -> Failure {
 }
 
 /// A test clock: each step advances 10 ms.
+#[derive(Debug)]
 pub struct Clock(pub Instant);
 
 impl Clock {
+    #[allow(clippy::new_without_default)]
     pub fn new() -> Self {
         Clock(Instant::now())
     }
