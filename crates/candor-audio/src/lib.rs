@@ -1,0 +1,24 @@
+//! Candor's audio: everything between the microphone/speaker and the transport.
+//!
+//! Capture: a device (or a WAV file, silence, a tone) delivers samples to a
+//! real-time callback that only converts them to mono f32 and pushes them into
+//! a lock-free ring; a worker thread echo-cancels against what is played,
+//! resamples to 16 kHz, cuts 20 ms frames, encodes Opus and hands each frame,
+//! with its capture time and sequence number, to the transport. Playback runs
+//! the other way: jitter buffer, decode, resample, and a callback that writes
+//! to the device and reports what it wrote as the echo reference.
+//!
+//! The device layer (cpal) is behind the default feature `devices`; without it
+//! the crate still offers the DSP and codec parts (Opus wrappers, resampler,
+//! framing, level/VAD, jitter buffer, WAV I/O, echo canceller) for the backend.
+//!
+//! Invariant: the audio callbacks never allocate, lock or block.
+
+pub mod aec;
+pub mod codec;
+pub mod error;
+pub mod meter;
+pub mod resample;
+pub mod sample;
+
+pub use error::AudioError;
