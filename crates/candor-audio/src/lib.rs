@@ -22,3 +22,16 @@ pub mod resample;
 pub mod sample;
 
 pub use error::AudioError;
+pub mod capture;
+pub mod echo_link;
+pub mod source;
+pub mod wav;
+pub mod worker;
+
+pub use aec::VoiceProcessing;
+pub use capture::{CaptureSettings, EncodedFrame};
+pub use codec::{Codec, EncoderSettings};
+pub use echo_link::EchoLink;
+pub use sample::ChannelMode;
+pub use source::{Pacing, PcmFormat, SourceSpec, StreamInfo};
+pub use worker::{Capture, CaptureEvent, CaptureSink, ChannelSink, capture_all};
