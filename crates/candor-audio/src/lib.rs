@@ -17,6 +17,7 @@
 pub mod aec;
 pub mod codec;
 pub mod error;
+pub mod jitter;
 pub mod meter;
 pub mod resample;
 pub mod sample;
