@@ -9,6 +9,9 @@
 
 use std::collections::BTreeMap;
 
+/// The most packets held (60 s of 20 ms frames).
+const MAX_BACKLOG: usize = 3000;
+
 /// Jitter buffer bounds, in 20 ms frames.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct JitterConfig {
@@ -99,8 +102,9 @@ impl JitterBuffer {
             return;
         }
         self.packets.insert(seq, payload);
-        // Never hold more than twice the maximum: drop the oldest.
-        while self.packets.len() > self.config.max_frames * 2 {
+        // Servers may send faster than real time, so a burst is kept; only a
+        // runaway backlog (a minute) loses its oldest packets.
+        while self.packets.len() > MAX_BACKLOG {
             if let Some((seq, _)) = self.packets.pop_first() {
                 self.stats.dropped += 1;
                 self.next = Some(seq + 1);
@@ -162,7 +166,10 @@ impl JitterBuffer {
     }
 
     fn adapt(&mut self) {
-        if self.packets.len() > self.target + 1 {
+        // A small standing surplus means the delay is higher than needed;
+        // a large one is a burst sent ahead of time, which is kept.
+        let len = self.packets.len();
+        if len > self.target + 1 && len <= self.config.max_frames {
             self.surplus_pops += 1;
             if self.surplus_pops >= self.config.shrink_after {
                 self.surplus_pops = 0;
@@ -245,7 +252,7 @@ mod tests {
         };
         let mut j = JitterBuffer::new(cfg);
         let mut seq = 0;
-        for _ in 0..12 {
+        for _ in 0..7 {
             j.push(seq, p(0));
             seq += 1;
         }

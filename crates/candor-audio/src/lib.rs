@@ -19,6 +19,7 @@ pub mod codec;
 pub mod error;
 pub mod jitter;
 pub mod meter;
+pub mod playback;
 pub mod resample;
 pub mod sample;
 
@@ -33,6 +34,7 @@ pub use aec::VoiceProcessing;
 pub use capture::{CaptureSettings, EncodedFrame};
 pub use codec::{Codec, EncoderSettings};
 pub use echo_link::EchoLink;
+pub use playback::{Playback, PlaybackSettings, PlaybackStats, SinkSpec};
 pub use sample::ChannelMode;
 pub use source::{Pacing, PcmFormat, SourceSpec, StreamInfo};
 pub use worker::{Capture, CaptureEvent, CaptureSink, ChannelSink, capture_all};
