@@ -16,6 +16,8 @@
 
 pub mod aec;
 pub mod codec;
+#[cfg(feature = "devices")]
+pub mod devices;
 pub mod error;
 pub mod jitter;
 pub mod meter;
@@ -38,3 +40,5 @@ pub use playback::{Playback, PlaybackSettings, PlaybackStats, SinkSpec};
 pub use sample::ChannelMode;
 pub use source::{Pacing, PcmFormat, SourceSpec, StreamInfo};
 pub use worker::{Capture, CaptureEvent, CaptureSink, ChannelSink, capture_all};
+#[cfg(feature = "test-support")]
+pub mod test_support;
