@@ -39,6 +39,13 @@ pub struct PlaybackShared {
     played: AtomicU64,
 }
 
+impl PlaybackShared {
+    /// Asks the callback to fade out over 10 ms and drop what is queued.
+    pub fn request_flush(&self) {
+        self.flush_requested.fetch_add(1, Ordering::AcqRel);
+    }
+}
+
 /// The body of a playback callback.
 #[derive(Debug)]
 pub struct PlaybackCallback {
@@ -289,7 +296,7 @@ impl Playback {
     /// Stops what is playing with a 10 ms fade and drops everything queued
     /// (the server said the candidate barged in).
     pub fn flush(&self) {
-        self.shared.flush_requested.fetch_add(1, Ordering::AcqRel);
+        self.shared.request_flush();
     }
 
     /// Counters.
