@@ -106,7 +106,7 @@ mod tests {
     fn meter_is_throttled() {
         let mut m = LevelMeter::new(30);
         let updates = (0..50).filter_map(|_| m.update(0.1)).count();
-        assert!(updates <= 30 && updates >= 20, "{updates}");
+        assert!((20..=30).contains(&updates), "{updates}");
         assert!((level_from_db(-20.0) - 40.0 / 60.0).abs() < 1e-6);
     }
 

@@ -10,9 +10,12 @@
 //! process: `start` waits for the previous one to be dropped, because the
 //! environment is process-wide.
 //!
-//! A second socket requires a cookie the client does not have, so
-//! [`PrivatePulse::deny_access`] provokes a real "access denied" from the
-//! server, which Candor must report as a permission denial.
+//! [`PrivatePulse::deny_access`] points the process at a socket that answers
+//! the client's first (AUTH) request with the PulseAudio protocol error
+//! "access denied" (PA_ERR_ACCESS), exactly what a real server sends to a
+//! client it refuses (e.g. a sandboxed app without microphone access). A real
+//! pulseaudio cannot be made to refuse here: it trusts any client of its own
+//! UID, and tests run as that UID (often root).
 //!
 //! Needs the `pulseaudio` and `pulseaudio-utils` packages; `start` returns a
 //! clear error (tests `expect` it, so they fail, never skip) without them.
@@ -21,7 +24,8 @@ use std::ffi::OsString;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -39,6 +43,8 @@ pub const RATE: u32 = 48_000;
 pub struct PrivatePulse {
     daemon: Child,
     dir: tempfile::TempDir,
+    refuser_stop: Arc<AtomicBool>,
+    refuser: Option<JoinHandle<()>>,
     saved_env: Vec<(&'static str, Option<OsString>)>,
     _turn: MutexGuard<'static, ()>,
 }
@@ -94,14 +100,11 @@ impl PrivatePulse {
         }
         let script = format!(
             "load-module module-native-protocol-unix auth-anonymous=1 socket={native}\n\
-             load-module module-native-protocol-unix auth-anonymous=0 auth-cookie-enabled=1 auth-cookie={cookie} socket={locked}\n\
              load-module module-null-sink sink_name=virtmic rate={RATE} channels=1 sink_properties=device.description=VirtMic\n\
              load-module module-null-sink sink_name=speaker rate={RATE} channels=2 sink_properties=device.description=Speaker\n\
              set-default-source virtmic.monitor\n\
              set-default-sink speaker\n",
             native = pulse.join("native").display(),
-            locked = pulse.join("locked").display(),
-            cookie = pulse.join("server.cookie").display(),
         );
         let pa = pulse.join("candor.pa");
         std::fs::write(&pa, script)?;
@@ -128,9 +131,16 @@ impl PrivatePulse {
             .stderr(log)
             .spawn()
             .map_err(|_| tool_missing("pulseaudio"))?;
+        let refuser_stop = Arc::new(AtomicBool::new(false));
+        let refuser = Some(spawn_refuser(
+            &pulse.join("refusing"),
+            refuser_stop.clone(),
+        )?);
         let me = Self {
             daemon,
             dir,
+            refuser_stop,
+            refuser,
             saved_env,
             _turn: turn,
         };
@@ -214,18 +224,15 @@ impl PrivatePulse {
         })
     }
 
-    /// Points this process at a socket of the same server that refuses
-    /// clients without its cookie, until the guard is dropped. Opening a
-    /// device meanwhile fails with the server's "access denied".
+    /// Points this process at a server socket that refuses every client
+    /// with "access denied", until the guard is dropped. Opening a device
+    /// meanwhile must fail with [`AudioError::PermissionDenied`].
     pub fn deny_access(&self) -> DenyGuard<'_> {
-        let locked = self.dir.path().join("pulse/locked");
-        let wrong_cookie = self.dir.path().join("pulse/wrong.cookie");
-        let _ = std::fs::write(&wrong_cookie, [7u8; 256]);
+        let refusing = self.dir.path().join("pulse/refusing");
         set_env(
             "PULSE_SERVER",
-            Some(format!("unix:{}", locked.display()).as_ref()),
+            Some(format!("unix:{}", refusing.display()).as_ref()),
         );
-        set_env("PULSE_COOKIE", Some(wrong_cookie.as_os_str()));
         DenyGuard { pulse: self }
     }
 
@@ -243,6 +250,10 @@ impl Drop for PrivatePulse {
     fn drop(&mut self) {
         // Child::kill signals exactly this PID.
         let _ = self.daemon.kill();
+        self.refuser_stop.store(true, Ordering::Relaxed);
+        if let Some(r) = self.refuser.take() {
+            let _ = r.join();
+        }
         let _ = self.daemon.wait();
         for (k, v) in &self.saved_env {
             set_env(k, v.as_deref());
@@ -287,4 +298,48 @@ impl Drop for Recording {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Serves a unix socket that answers each client's first request with the
+/// native protocol's ERROR reply carrying PA_ERR_ACCESS (1).
+fn spawn_refuser(path: &Path, stop: Arc<AtomicBool>) -> Result<JoinHandle<()>, AudioError> {
+    use std::io::Write;
+    use std::os::unix::net::UnixListener;
+    let listener = UnixListener::bind(path)?;
+    listener.set_nonblocking(true)?;
+    Ok(std::thread::spawn(move || {
+        while !stop.load(Ordering::Relaxed) {
+            let Ok((mut conn, _)) = listener.accept() else {
+                std::thread::sleep(Duration::from_millis(10));
+                continue;
+            };
+            let _ = conn.set_nonblocking(false);
+            let _ = conn.set_read_timeout(Some(Duration::from_secs(2)));
+            // Descriptor: length, channel, offset (u64), flags; all big-endian.
+            let mut desc = [0u8; 20];
+            if conn.read_exact(&mut desc).is_err() {
+                continue;
+            }
+            let len = u32::from_be_bytes([desc[0], desc[1], desc[2], desc[3]]) as usize;
+            let mut body = vec![0u8; len.min(1 << 16)];
+            if conn.read_exact(&mut body).is_err() || body.len() < 10 {
+                continue;
+            }
+            // Tagstruct: 'L' command, 'L' sequence number.
+            let seq = [body[6], body[7], body[8], body[9]];
+            let mut reply = Vec::with_capacity(35);
+            reply.extend_from_slice(&15u32.to_be_bytes());
+            reply.extend_from_slice(&u32::MAX.to_be_bytes());
+            reply.extend_from_slice(&[0u8; 12]);
+            reply.push(b'L');
+            reply.extend_from_slice(&0u32.to_be_bytes()); // PA_COMMAND_ERROR
+            reply.push(b'L');
+            reply.extend_from_slice(&seq);
+            reply.push(b'L');
+            reply.extend_from_slice(&1u32.to_be_bytes()); // PA_ERR_ACCESS
+            let _ = conn.write_all(&reply);
+            let _ = conn.flush();
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }))
 }
