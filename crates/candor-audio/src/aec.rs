@@ -1,0 +1,138 @@
+//! Echo cancellation, noise suppression and high-pass filtering (WebRTC AEC3
+//! through the pure-Rust `sonora` port).
+//!
+//! Without it the interviewer hears itself on laptop speakers. The canceller
+//! is fed, in 10 ms blocks, what the playback path actually wrote to the
+//! speaker (the far-end reference) and the microphone signal; it estimates the
+//! echo path delay itself, so the only rule is that the reference must arrive
+//! no later than the microphone block that contains its echo. It runs at the
+//! capture device's rate, before resampling, so the echo path it models is the
+//! device's own. With headphones the user turns it off.
+
+use sonora::config::{EchoCanceller as EcConfig, HighPassFilter, NoiseSuppression};
+use sonora::{AudioProcessing, Config, StreamConfig};
+
+use crate::AudioError;
+
+/// Which voice processing stages run on the microphone signal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VoiceProcessing {
+    /// Acoustic echo cancellation against the played audio.
+    pub echo_cancellation: bool,
+    /// Stationary noise suppression.
+    pub noise_suppression: bool,
+    /// High-pass filter (removes rumble and DC).
+    pub high_pass: bool,
+}
+
+impl Default for VoiceProcessing {
+    fn default() -> Self {
+        Self {
+            echo_cancellation: true,
+            noise_suppression: true,
+            high_pass: true,
+        }
+    }
+}
+
+impl VoiceProcessing {
+    /// Everything off: the microphone signal passes unchanged (headphones,
+    /// measurements).
+    pub const OFF: Self = Self {
+        echo_cancellation: false,
+        noise_suppression: false,
+        high_pass: false,
+    };
+
+    /// Whether any stage runs.
+    pub fn any(&self) -> bool {
+        self.echo_cancellation || self.noise_suppression || self.high_pass
+    }
+}
+
+/// The voice processor for one capture stream and one playback reference.
+pub struct EchoCanceller {
+    apm: AudioProcessing,
+    capture_block: usize,
+    render_block: usize,
+    scratch: Vec<f32>,
+}
+
+impl std::fmt::Debug for EchoCanceller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EchoCanceller")
+            .field("capture_block", &self.capture_block)
+            .field("render_block", &self.render_block)
+            .finish()
+    }
+}
+
+impl EchoCanceller {
+    /// A processor for mono capture at `capture_rate` and a mono far-end
+    /// reference at `render_rate`.
+    pub fn new(
+        settings: VoiceProcessing,
+        capture_rate: u32,
+        render_rate: u32,
+    ) -> Result<Self, AudioError> {
+        for rate in [capture_rate, render_rate] {
+            if !(8_000..=384_000).contains(&rate) {
+                return Err(AudioError::EchoCanceller(format!(
+                    "unsupported rate {rate}"
+                )));
+            }
+        }
+        let config = Config {
+            echo_canceller: settings.echo_cancellation.then(|| EcConfig {
+                enforce_high_pass_filtering: settings.high_pass,
+                ..EcConfig::default()
+            }),
+            noise_suppression: settings.noise_suppression.then(NoiseSuppression::default),
+            high_pass_filter: settings.high_pass.then(HighPassFilter::default),
+            ..Config::default()
+        };
+        let apm = AudioProcessing::builder()
+            .config(config)
+            .capture_config(StreamConfig::new(capture_rate, 1))
+            .render_config(StreamConfig::new(render_rate, 1))
+            .build();
+        let capture_block = capture_rate as usize / 100;
+        let render_block = render_rate as usize / 100;
+        Ok(Self {
+            apm,
+            capture_block,
+            render_block,
+            scratch: vec![0.0; capture_block.max(render_block)],
+        })
+    }
+
+    /// Samples in one 10 ms capture block.
+    pub fn capture_block(&self) -> usize {
+        self.capture_block
+    }
+
+    /// Samples in one 10 ms reference block.
+    pub fn render_block(&self) -> usize {
+        self.render_block
+    }
+
+    /// Feeds one 10 ms block of what was played.
+    pub fn process_render(&mut self, block: &[f32]) -> Result<(), AudioError> {
+        let n = self.render_block;
+        let (dst, _) = self.scratch.split_at_mut(n);
+        self.apm
+            .process_render_f32(&[&block[..n]], &mut [dst])
+            .map_err(|e| AudioError::EchoCanceller(e.to_string()))
+    }
+
+    /// Processes one 10 ms microphone block in place.
+    pub fn process_capture(&mut self, block: &mut [f32]) -> Result<(), AudioError> {
+        let n = self.capture_block;
+        let (dst, _) = self.scratch.split_at_mut(n);
+        self.apm
+            .process_capture_f32(&[&block[..n]], &mut [&mut *dst])
+            .map_err(|e| AudioError::EchoCanceller(e.to_string()))?;
+        block[..n].copy_from_slice(dst);
+        Ok(())
+    }
+}

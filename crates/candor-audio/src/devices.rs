@@ -1,0 +1,385 @@
+//! The device layer (cpal): listing, choosing, opening, and surviving loss.
+//!
+//! On Linux the PulseAudio host is used whenever a PulseAudio (or
+//! pipewire-pulse) server is reachable: cpal's ALSA host stalls in capture
+//! through the pulse ALSA plugin, and only the PulseAudio host reports a
+//! refused connection as "permission denied". Streams ask for 20 ms buffers
+//! where the device allows it, since the default gives audio in ~2 s lumps.
+//!
+//! Each opened stream lives on a supervisor thread that watches its error
+//! callback: when the device disappears, the stream is dropped, the caller is
+//! told, and the default device is opened in its place (retrying until it
+//! appears or the stream is stopped).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
+use cpal::{BufferSize, ErrorKind, SampleFormat, SupportedBufferSize};
+
+use crate::AudioError;
+use crate::capture::capture_ring;
+use crate::echo_link::EchoLink;
+use crate::error::message_means_permission_denied;
+use crate::playback::{PlaybackShared, SinkMessage, playback_ring};
+use crate::sample::ChannelMode;
+use crate::source::{SourceMessage, StreamInfo};
+
+const REOPEN_EVERY: Duration = Duration::from_millis(500);
+
+/// A device and its default configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceInfo {
+    /// Stable id (persist this to remember the user's choice).
+    pub id: String,
+    /// Human-readable name.
+    pub name: String,
+    /// Whether it is the system default for its direction.
+    pub is_default: bool,
+    /// Default sample rate, channels and format, if the device reports them.
+    pub default_config: Option<DeviceConfig>,
+}
+
+/// A stream configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceConfig {
+    /// Sample rate.
+    pub rate: u32,
+    /// Channels.
+    pub channels: u16,
+    /// Sample format, e.g. "f32".
+    pub format: String,
+}
+
+/// Input or output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Microphones.
+    Input,
+    /// Speakers.
+    Output,
+}
+
+/// Maps a cpal error to Candor's, telling denial apart from absence.
+pub fn map_error(e: &cpal::Error) -> AudioError {
+    let msg = e.to_string();
+    match e.kind() {
+        ErrorKind::PermissionDenied => AudioError::PermissionDenied(msg),
+        _ if message_means_permission_denied(&msg) => AudioError::PermissionDenied(msg),
+        ErrorKind::DeviceNotAvailable => AudioError::NoDevice(msg),
+        ErrorKind::HostUnavailable => AudioError::HostUnavailable(msg),
+        ErrorKind::UnsupportedConfig => AudioError::UnsupportedFormat(msg),
+        _ => AudioError::Backend(msg),
+    }
+}
+
+/// The audio host Candor uses (see the module docs).
+pub fn host() -> Result<cpal::Host, AudioError> {
+    #[cfg(target_os = "linux")]
+    {
+        let pulse_configured = std::env::var_os("PULSE_SERVER").is_some();
+        let pulse_socket = std::env::var_os("XDG_RUNTIME_DIR")
+            .map(|d| std::path::Path::new(&d).join("pulse/native").exists())
+            .unwrap_or(false);
+        if pulse_configured || pulse_socket {
+            return cpal::host_from_id(cpal::HostId::PulseAudio).map_err(|e| map_error(&e));
+        }
+    }
+    Ok(cpal::default_host())
+}
+
+fn device_name(d: &cpal::Device) -> String {
+    d.description()
+        .map(|x| x.name().to_string())
+        .or_else(|_| d.id().map(|i| i.to_string()))
+        .unwrap_or_else(|_| "unknown device".into())
+}
+
+fn device_id(d: &cpal::Device) -> String {
+    d.id().map(|i| i.to_string()).unwrap_or_default()
+}
+
+fn default_config(d: &cpal::Device, dir: Direction) -> Option<DeviceConfig> {
+    let c = match dir {
+        Direction::Input => d.default_input_config(),
+        Direction::Output => d.default_output_config(),
+    }
+    .ok()?;
+    Some(DeviceConfig {
+        rate: c.sample_rate(),
+        channels: c.channels(),
+        format: c.sample_format().to_string(),
+    })
+}
+
+/// Lists the devices of one direction with their default configurations.
+pub fn list_devices(dir: Direction) -> Result<Vec<DeviceInfo>, AudioError> {
+    let host = host()?;
+    let default_id = match dir {
+        Direction::Input => host.default_input_device(),
+        Direction::Output => host.default_output_device(),
+    }
+    .map(|d| device_id(&d));
+    let devices = match dir {
+        Direction::Input => host.input_devices().map(|d| d.collect::<Vec<_>>()),
+        Direction::Output => host.output_devices().map(|d| d.collect::<Vec<_>>()),
+    }
+    .map_err(|e| map_error(&e))?;
+    Ok(devices
+        .iter()
+        .map(|d| {
+            let id = device_id(d);
+            DeviceInfo {
+                is_default: default_id.as_deref() == Some(id.as_str()),
+                name: device_name(d),
+                default_config: default_config(d, dir),
+                id,
+            }
+        })
+        .collect())
+}
+
+/// Finds a device by id or name (exact, then case-insensitive), or the default.
+pub fn find_device(dir: Direction, wanted: Option<&str>) -> Result<cpal::Device, AudioError> {
+    let host = host()?;
+    let Some(wanted) = wanted else {
+        return match dir {
+            Direction::Input => host.default_input_device(),
+            Direction::Output => host.default_output_device(),
+        }
+        .ok_or_else(|| AudioError::NoDevice(format!("no default {dir:?} device").to_lowercase()));
+    };
+    let devices = match dir {
+        Direction::Input => host.input_devices().map(|d| d.collect::<Vec<_>>()),
+        Direction::Output => host.output_devices().map(|d| d.collect::<Vec<_>>()),
+    }
+    .map_err(|e| map_error(&e))?;
+    devices
+        .iter()
+        .find(|d| device_id(d) == wanted || device_name(d) == wanted)
+        .or_else(|| {
+            devices
+                .iter()
+                .find(|d| device_name(d).eq_ignore_ascii_case(wanted))
+        })
+        .cloned()
+        .ok_or_else(|| {
+            AudioError::NoDevice(format!("no {dir:?} device named {wanted:?}").to_lowercase())
+        })
+}
+
+/// The stream configuration Candor asks for: the device's default rate,
+/// channels and format, with a 20 ms buffer when the device allows it.
+fn stream_config(supported: &cpal::SupportedStreamConfig) -> (cpal::StreamConfig, SampleFormat) {
+    let mut config = supported.config();
+    let want = supported.sample_rate() / 50;
+    config.buffer_size = match supported.buffer_size() {
+        SupportedBufferSize::Range { min, max } if (*min..=*max).contains(&want) => {
+            BufferSize::Fixed(want)
+        }
+        _ => BufferSize::Default,
+    };
+    (config, supported.sample_format())
+}
+
+fn is_fatal(kind: ErrorKind) -> bool {
+    !matches!(
+        kind,
+        ErrorKind::Xrun | ErrorKind::DeviceChanged | ErrorKind::RealtimeDenied
+    )
+}
+
+type Opened = (cpal::Stream, StreamInfo);
+
+fn open_input(
+    wanted: Option<&str>,
+    mode: ChannelMode,
+    tx: &Sender<SourceMessage>,
+    err_tx: Sender<cpal::Error>,
+) -> Result<Opened, AudioError> {
+    let device = find_device(Direction::Input, wanted)?;
+    let supported = device.default_input_config().map_err(|e| map_error(&e))?;
+    let (config, format) = stream_config(&supported);
+    let info = StreamInfo {
+        name: device_name(&device),
+        rate: config.sample_rate,
+        channels: config.channels,
+        format: format.to_string(),
+    };
+    let (mut cb, ring) = capture_ring(info.rate, info.channels, mode, &info.name);
+    let on_err = move |e: cpal::Error| {
+        let _ = err_tx.send(e);
+    };
+    macro_rules! build {
+        ($t:ty) => {
+            device.build_input_stream::<$t, _, _>(
+                config,
+                move |data: &[$t], _: &cpal::InputCallbackInfo| cb.process(data, Instant::now()),
+                on_err,
+                Some(Duration::from_secs(3)),
+            )
+        };
+    }
+    let stream = match format {
+        SampleFormat::F32 => build!(f32),
+        SampleFormat::I16 => build!(i16),
+        SampleFormat::I32 => build!(i32),
+        SampleFormat::U16 => build!(u16),
+        SampleFormat::U8 => build!(u8),
+        SampleFormat::I8 => build!(i8),
+        SampleFormat::F64 => build!(f64),
+        SampleFormat::U32 => build!(u32),
+        other => return Err(AudioError::UnsupportedFormat(other.to_string())),
+    }
+    .map_err(|e| map_error(&e))?;
+    stream.play().map_err(|e| map_error(&e))?;
+    let _ = tx.send(SourceMessage::Ring(ring, info.clone()));
+    Ok((stream, info))
+}
+
+fn open_output(
+    wanted: Option<&str>,
+    shared: &Arc<PlaybackShared>,
+    echo: &Option<Arc<EchoLink>>,
+    tx: &Sender<SinkMessage>,
+    err_tx: Sender<cpal::Error>,
+) -> Result<Opened, AudioError> {
+    let device = find_device(Direction::Output, wanted)?;
+    let supported = device.default_output_config().map_err(|e| map_error(&e))?;
+    let (config, format) = stream_config(&supported);
+    let info = StreamInfo {
+        name: device_name(&device),
+        rate: config.sample_rate,
+        channels: config.channels,
+        format: format.to_string(),
+    };
+    let reference = echo.as_ref().map(|l| l.open(info.rate));
+    let (producer, mut cb) = playback_ring(info.rate, info.channels, shared.clone(), reference);
+    let on_err = move |e: cpal::Error| {
+        let _ = err_tx.send(e);
+    };
+    macro_rules! build {
+        ($t:ty) => {
+            device.build_output_stream::<$t, _, _>(
+                config,
+                move |data: &mut [$t], _: &cpal::OutputCallbackInfo| cb.process(data),
+                on_err,
+                Some(Duration::from_secs(3)),
+            )
+        };
+    }
+    let stream = match format {
+        SampleFormat::F32 => build!(f32),
+        SampleFormat::I16 => build!(i16),
+        SampleFormat::I32 => build!(i32),
+        SampleFormat::U16 => build!(u16),
+        SampleFormat::U8 => build!(u8),
+        SampleFormat::I8 => build!(i8),
+        SampleFormat::F64 => build!(f64),
+        SampleFormat::U32 => build!(u32),
+        other => return Err(AudioError::UnsupportedFormat(other.to_string())),
+    }
+    .map_err(|e| map_error(&e))?;
+    stream.play().map_err(|e| map_error(&e))?;
+    let _ = tx.send(SinkMessage::Ring(producer, info.clone()));
+    Ok((stream, info))
+}
+
+/// Runs a stream on its own thread: opens it (reporting the first result),
+/// then reopens the default device whenever the stream dies.
+fn supervise<M: Send + 'static>(
+    name: &str,
+    stop: Arc<AtomicBool>,
+    tx: Sender<M>,
+    lost: fn(AudioError) -> M,
+    mut open: impl FnMut(bool, Sender<cpal::Error>) -> Result<Opened, AudioError> + Send + 'static,
+) -> Result<JoinHandle<()>, AudioError> {
+    let (first_tx, first_rx) = mpsc::sync_channel::<Result<(), AudioError>>(1);
+    let handle = std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || {
+            let (err_tx, err_rx): (Sender<cpal::Error>, Receiver<cpal::Error>) = mpsc::channel();
+            let mut stream = match open(false, err_tx.clone()) {
+                Ok((s, _)) => {
+                    let _ = first_tx.send(Ok(()));
+                    Some(s)
+                }
+                Err(e) => {
+                    let _ = first_tx.send(Err(e));
+                    return;
+                }
+            };
+            let mut next_try = Instant::now();
+            while !stop.load(Ordering::Relaxed) {
+                match err_rx.recv_timeout(Duration::from_millis(50)) {
+                    Ok(e) if stream.is_some() && is_fatal(e.kind()) => {
+                        stream = None;
+                        let _ = tx.send(lost(AudioError::DeviceLost(e.to_string())));
+                        next_try = Instant::now();
+                    }
+                    _ => {}
+                }
+                if stream.is_none() && Instant::now() >= next_try {
+                    // Drain errors of the dead stream before opening anew.
+                    while err_rx.try_recv().is_ok() {}
+                    match open(true, err_tx.clone()) {
+                        Ok((s, _)) => stream = Some(s),
+                        Err(_) => next_try = Instant::now() + REOPEN_EVERY,
+                    }
+                }
+            }
+            drop(stream);
+        })?;
+    match first_rx.recv() {
+        Ok(Ok(())) => Ok(handle),
+        Ok(Err(e)) => {
+            let _ = handle.join();
+            Err(e)
+        }
+        Err(_) => Err(AudioError::Stopped),
+    }
+}
+
+/// Opens an input device and keeps it running (used by `SourceSpec::Device`).
+pub(crate) fn start_input(
+    device: Option<String>,
+    mode: ChannelMode,
+    tx: Sender<SourceMessage>,
+    stop: Arc<AtomicBool>,
+) -> Result<JoinHandle<()>, AudioError> {
+    let ring_tx = tx.clone();
+    supervise(
+        "candor-input-device",
+        stop,
+        tx,
+        SourceMessage::DeviceLost,
+        move |reopen, err_tx| {
+            let wanted = if reopen { None } else { device.as_deref() };
+            open_input(wanted, mode, &ring_tx, err_tx)
+        },
+    )
+}
+
+/// Opens an output device and keeps it running (used by `SinkSpec::Device`).
+pub(crate) fn start_output(
+    device: Option<String>,
+    shared: Arc<PlaybackShared>,
+    echo: Option<Arc<EchoLink>>,
+    tx: Sender<SinkMessage>,
+    stop: Arc<AtomicBool>,
+) -> Result<JoinHandle<()>, AudioError> {
+    let ring_tx = tx.clone();
+    supervise(
+        "candor-output-device",
+        stop,
+        tx,
+        SinkMessage::DeviceLost,
+        move |reopen, err_tx| {
+            let wanted = if reopen { None } else { device.as_deref() };
+            open_output(wanted, &shared, &echo, &ring_tx, err_tx)
+        },
+    )
+}

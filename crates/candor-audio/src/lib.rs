@@ -1,0 +1,44 @@
+//! Candor's audio: everything between the microphone/speaker and the transport.
+//!
+//! Capture: a device (or a WAV file, silence, a tone) delivers samples to a
+//! real-time callback that only converts them to mono f32 and pushes them into
+//! a lock-free ring; a worker thread echo-cancels against what is played,
+//! resamples to 16 kHz, cuts 20 ms frames, encodes Opus and hands each frame,
+//! with its capture time and sequence number, to the transport. Playback runs
+//! the other way: jitter buffer, decode, resample, and a callback that writes
+//! to the device and reports what it wrote as the echo reference.
+//!
+//! The device layer (cpal) is behind the default feature `devices`; without it
+//! the crate still offers the DSP and codec parts (Opus wrappers, resampler,
+//! framing, level/VAD, jitter buffer, WAV I/O, echo canceller) for the backend.
+//!
+//! Invariant: the audio callbacks never allocate, lock or block.
+
+pub mod aec;
+pub mod codec;
+#[cfg(feature = "devices")]
+pub mod devices;
+pub mod error;
+pub mod jitter;
+pub mod meter;
+pub mod playback;
+pub mod resample;
+pub mod sample;
+
+pub use error::AudioError;
+pub mod capture;
+pub mod echo_link;
+pub mod source;
+pub mod wav;
+pub mod worker;
+
+pub use aec::VoiceProcessing;
+pub use capture::{CaptureSettings, EncodedFrame};
+pub use codec::{Codec, EncoderSettings};
+pub use echo_link::EchoLink;
+pub use playback::{Playback, PlaybackSettings, PlaybackStats, SinkSpec};
+pub use sample::ChannelMode;
+pub use source::{Pacing, PcmFormat, SourceSpec, StreamInfo};
+pub use worker::{Capture, CaptureEvent, CaptureSink, ChannelSink, capture_all};
+#[cfg(feature = "test-support")]
+pub mod test_support;
