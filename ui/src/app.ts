@@ -112,9 +112,12 @@ export class App implements Ctx {
     this.head.update(view);
     const key = screenKey(view);
     if (key !== this.key) {
-      this.mount(key, this.create(key, view), true);
+      const screen = this.create(key, view);
+      screen.update(view);
+      this.mount(key, screen, true);
+    } else {
+      this.screen?.update(view);
     }
-    this.screen?.update(view);
     document.documentElement.dataset["state"] = `${view.auth.state}/${view.interview.state}`;
   }
 

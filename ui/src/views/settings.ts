@@ -22,7 +22,7 @@ export function settingsDialog(ctx: Ctx): { root: HTMLDialogElement; open(): voi
   const cancelButton = h("button", { class: "button ghost", type: "button" }, "Cancel");
   const loading = h("p", { class: "muted", role: "status" });
 
-  const form = h("form", { class: "settings-form" },
+  const form = h("form", { class: "settings-form", novalidate: true },
     h("div", { class: "dialog-head" },
       h("h2", { id: "settings-title", tabindex: "-1" }, "Settings"),
       h("button", { class: "icon-button", type: "button", "aria-label": "Close settings", onclick: () => root.close() }, icon("x"))),
