@@ -29,7 +29,7 @@ export function gauge(score: number, label: string): SVGSVGElement {
 /** Who spoke how long: one bar split in two. */
 export function talkSplit(candidateSec: number, interviewerSec: number): SVGSVGElement {
   const total = Math.max(candidateSec + interviewerSec, 0.001);
-  const w = 600;
+  const w = 1000;
   const cw = (candidateSec / total) * w;
   const share = Math.round((candidateSec / total) * 100);
   const svg = svgRoot(w, 28, `You spoke ${share}% of the time, the interviewer ${100 - share}%`, "split");
@@ -51,7 +51,7 @@ export interface Bar {
 
 /** Vertical bars (e.g. answer length per question) with an optional target band. */
 export function columns(bars: Bar[], ariaLabel: string, band?: { from: number; to: number; label: string }): SVGSVGElement {
-  const w = 600;
+  const w = 480;
   const hgt = 220;
   const top = 24;
   const bottom = 28;
@@ -89,10 +89,10 @@ export interface PauseRow {
 
 /** One row per question: a dot per pause and a bar for the longest one. */
 export function pauses(rows: PauseRow[], ariaLabel: string): SVGSVGElement {
-  const w = 600;
+  const w = 480;
   const rowH = 34;
-  const labelW = 44;
-  const textW = 190;
+  const labelW = 36;
+  const textW = 170;
   const hgt = rows.length * rowH + 8;
   const max = Math.max(3, ...rows.map((r) => r.longestSec));
   const barW = w - labelW - textW - 16;
@@ -113,7 +113,7 @@ export function pauses(rows: PauseRow[], ariaLabel: string): SVGSVGElement {
 
 /** The conversation over time: who spoke when, one lane each. */
 export function timeline(lines: TranscriptLine[], durationSec: number): SVGSVGElement {
-  const w = 600;
+  const w = 1000;
   const labelW = 86;
   const laneH = 18;
   const hgt = 2 * (laneH + 10) + 22;

@@ -4,8 +4,10 @@ export function roleLabel(id: string): string {
   return ROLES.find((r) => r.id === id)?.label ?? id;
 }
 
+export const SENIORITY_LABEL: Record<string, string> = { junior: "Junior", mid: "Mid-level", senior: "Senior", staff: "Staff+" };
+
 export function seniorityLabel(id: string): string {
-  return id ? id.charAt(0).toUpperCase() + id.slice(1) : id;
+  return SENIORITY_LABEL[id] ?? (id ? id.charAt(0).toUpperCase() + id.slice(1) : id);
 }
 
 /** 75 → "1:15"; 3725 → "1:02:05". */

@@ -3,12 +3,12 @@ import type { Ctx } from "../context";
 import { h, setText, show, uid } from "../dom";
 import { icon } from "../icons";
 import { ROLES, type InterviewSetup, type View } from "../ipc/contract";
+import { SENIORITY_LABEL } from "../format";
 import { historyPanel } from "./history";
 import type { Screen } from "./screen";
 
 const SETUP_KEY = "candor.setup";
 const SENIORITIES: InterviewSetup["seniority"][] = ["junior", "mid", "senior", "staff"];
-const SENIORITY_LABEL: Record<InterviewSetup["seniority"], string> = { junior: "Junior", mid: "Mid-level", senior: "Senior", staff: "Staff+" };
 const COUNTS = [3, 4, 5, 6, 8, 10];
 
 interface Remembered {

@@ -96,7 +96,7 @@ export function historyPanel(ctx: Ctx): { root: HTMLElement; update(q: Query<Int
     const meta = [dateTime(it.createdAt), it.durationSec !== null ? duration(it.durationSec) : null].filter(Boolean).join(" · ");
     const score =
       it.overallScore !== null
-        ? h("span", { class: `score-pill band-${scoreBand(it.overallScore)}`, title: "Overall score" }, String(Math.round(it.overallScore)))
+        ? h("span", { class: `score-pill band-${scoreBand(it.overallScore)}`, title: "Overall score out of 100" }, String(Math.round(it.overallScore)), h("small", null, "/100"))
         : h("span", { class: `status-pill status-${it.status}` }, STATUS_LABEL[it.status]);
     const content = [
       h("span", { class: "history-main" },

@@ -163,7 +163,7 @@ export function resultsScreen(ctx: Ctx, results: Results): Screen {
     h("div", { class: "chart-grid" },
       h("figure", { class: "card chart-card wide", "data-chart": "talk" },
         h("figcaption", null, h("h3", null, "Who did the talking"),
-          h("p", { class: "muted" }, "Each block is one stretch of speech. You want most of the time in your lane, with short gaps after each question.")),
+          h("p", { class: "muted" }, "The bar splits the speaking time; the timeline below shows each stretch of speech. Most of the time should be in your lane, with short gaps after each question.")),
         talkSplit(r.overall.candidateSpeakingSec, r.overall.interviewerSpeakingSec),
         h("div", { class: "legend-row" }, h("span", { class: "key key-you" }, "You"), h("span", { class: "key key-interviewer" }, "Interviewer")),
         r.transcript.length > 0 ? timeline(r.transcript, r.durationSec) : null),
