@@ -1,12 +1,31 @@
 // Small charts drawn as inline SVG through DOM APIs. Colours come from CSS
 // classes, so they follow the theme.
-import { s } from "./dom";
+import { h, s } from "./dom";
 import type { TranscriptLine } from "./ipc/contract";
 import { clock, round1 } from "./format";
 
 function svgRoot(width: number, height: number, label: string, cls: string): SVGSVGElement {
   return s("svg", { class: `chart ${cls}`, viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": label, preserveAspectRatio: "xMidYMid meet" },
     s("title", null, label));
+}
+
+/**
+ * Draws a chart at the width it is shown at, so its text keeps its size;
+ * redraws when that width changes.
+ */
+export function fitted(draw: (width: number) => SVGSVGElement, guess: number): HTMLElement {
+  const box = h("div", { class: "chart-box" }, draw(guess));
+  let drawn = guess;
+  if (typeof ResizeObserver !== "undefined") {
+    new ResizeObserver((entries) => {
+      const width = Math.round((entries[0]?.contentRect.width ?? 0) / 8) * 8;
+      if (width >= 160 && width !== drawn) {
+        drawn = width;
+        box.replaceChildren(draw(width));
+      }
+    }).observe(box);
+  }
+  return box;
 }
 
 /** A score ring, 0–100. */
@@ -27,9 +46,8 @@ export function gauge(score: number, label: string): SVGSVGElement {
 }
 
 /** Who spoke how long: one bar split in two. */
-export function talkSplit(candidateSec: number, interviewerSec: number): SVGSVGElement {
+export function talkSplit(candidateSec: number, interviewerSec: number, w: number): SVGSVGElement {
   const total = Math.max(candidateSec + interviewerSec, 0.001);
-  const w = 1000;
   const cw = (candidateSec / total) * w;
   const share = Math.round((candidateSec / total) * 100);
   const svg = svgRoot(w, 28, `You spoke ${share}% of the time, the interviewer ${100 - share}%`, "split");
@@ -50,8 +68,7 @@ export interface Bar {
 }
 
 /** Vertical bars (e.g. answer length per question) with an optional target band. */
-export function columns(bars: Bar[], ariaLabel: string, band?: { from: number; to: number; label: string }): SVGSVGElement {
-  const w = 480;
+export function columns(w: number, bars: Bar[], ariaLabel: string, band?: { from: number; to: number; label: string }): SVGSVGElement {
   const hgt = 220;
   const top = 24;
   const bottom = 28;
@@ -88,14 +105,13 @@ export interface PauseRow {
 }
 
 /** One row per question: a dot per pause and a bar for the longest one. */
-export function pauses(rows: PauseRow[], ariaLabel: string): SVGSVGElement {
-  const w = 480;
+export function pauses(w: number, rows: PauseRow[], ariaLabel: string): SVGSVGElement {
   const rowH = 34;
   const labelW = 36;
   const textW = 170;
   const hgt = rows.length * rowH + 8;
   const max = Math.max(3, ...rows.map((r) => r.longestSec));
-  const barW = w - labelW - textW - 16;
+  const barW = Math.max(40, w - labelW - textW - 16);
   const svg = svgRoot(w, hgt, ariaLabel, "pauses");
   rows.forEach((r, i) => {
     const cy = 4 + i * rowH + rowH / 2;
@@ -112,8 +128,7 @@ export function pauses(rows: PauseRow[], ariaLabel: string): SVGSVGElement {
 }
 
 /** The conversation over time: who spoke when, one lane each. */
-export function timeline(lines: TranscriptLine[], durationSec: number): SVGSVGElement {
-  const w = 1000;
+export function timeline(lines: TranscriptLine[], durationSec: number, w: number): SVGSVGElement {
   const labelW = 86;
   const laneH = 18;
   const hgt = 2 * (laneH + 10) + 22;

@@ -481,6 +481,30 @@ describe("settings, notices and themes", () => {
     });
   });
 
+  test("the smallest window (720×560) has no sideways scrolling", async () => {
+    const overflow = (page) => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    await withApp({ view: authed(), viewport: { width: 720, height: 560 } }, async (app, page) => {
+      await page.locator(".history-item").first().waitFor();
+      assert.equal(await overflow(page), 0);
+      await app.shot("small-dashboard");
+      await app.view(authed(LIVE));
+      await app.push({ type: "interviewer", activity: "speaking", questionIndex: 1, questionCount: 4 });
+      await app.push({ type: "transcript", speaker: "interviewer", segmentId: 1, text: "Tell me about a project you're proud of.", isFinal: true, startMs: 500 });
+      await page.locator('[data-segment="1"]').waitFor();
+      assert.equal(await overflow(page), 0);
+      await app.shot("small-live");
+      await app.view(authed({ state: "resultsReady", interviewId: "iv-9", results: RESULTS }));
+      await page.getByRole("heading", { level: 1, name: "Your interview feedback" }).waitFor();
+      assert.equal(await overflow(page), 0);
+      await app.shot("small-results", { fullPage: true });
+    });
+    await withApp({ view: signedOut(), viewport: { width: 720, height: 560 } }, async (app, page) => {
+      await page.getByRole("heading", { level: 1, name: "Welcome to Candor" }).waitFor();
+      assert.equal(await overflow(page), 0);
+      await app.shot("small-auth", { fullPage: true });
+    });
+  });
+
   test("keyboard: the dashboard can be used without a mouse", async () => {
     await withApp({ view: authed() }, async (app, page) => {
       await page.locator(".history-item").first().waitFor();

@@ -1,5 +1,5 @@
 // The feedback page (resultsReady).
-import { columns, gauge, pauses, talkSplit, timeline } from "../charts";
+import { columns, fitted, gauge, pauses, talkSplit, timeline } from "../charts";
 import type { Ctx } from "../context";
 import { h } from "../dom";
 import { icon } from "../icons";
@@ -164,23 +164,23 @@ export function resultsScreen(ctx: Ctx, results: Results): Screen {
       h("figure", { class: "card chart-card wide", "data-chart": "talk" },
         h("figcaption", null, h("h3", null, "Who did the talking"),
           h("p", { class: "muted" }, "The bar splits the speaking time; the timeline below shows each stretch of speech. Most of the time should be in your lane, with short gaps after each question.")),
-        talkSplit(r.overall.candidateSpeakingSec, r.overall.interviewerSpeakingSec),
+        fitted((w) => talkSplit(r.overall.candidateSpeakingSec, r.overall.interviewerSpeakingSec, w), 1000),
         h("div", { class: "legend-row" }, h("span", { class: "key key-you" }, "You"), h("span", { class: "key key-interviewer" }, "Interviewer")),
-        r.transcript.length > 0 ? timeline(r.transcript, r.durationSec) : null),
+        r.transcript.length > 0 ? fitted((w) => timeline(r.transcript, r.durationSec, w), 1000) : null),
       qs.length > 0
         ? h("figure", { class: "card chart-card", "data-chart": "answers" },
             h("figcaption", null, h("h3", null, "Length of each answer"),
               h("p", { class: "muted" }, "The shaded band (1–2 minutes) is where most strong answers land.")),
-            columns(qs.map((q) => ({ label: `Q${q.index}`, value: q.answerSec, display: clock(q.answerSec) })),
+            fitted((w) => columns(w, qs.map((q) => ({ label: `Q${q.index}`, value: q.answerSec, display: clock(q.answerSec) })),
               `Answer length per question: ${qs.map((q) => `question ${q.index} ${duration(q.answerSec)}`).join(", ")}`,
-              { from: 60, to: 120, label: "1–2 min" }))
+              { from: 60, to: 120, label: "1–2 min" }), 480))
         : null,
       qs.length > 0
         ? h("figure", { class: "card chart-card", "data-chart": "pauses" },
             h("figcaption", null, h("h3", null, "Pauses while answering"),
               h("p", { class: "muted" }, "Bars show the longest pause in each answer; pauses of 5 s or more are highlighted.")),
-            pauses(qs.map((q) => ({ label: `Q${q.index}`, pauses: q.pauses, longestSec: q.longestPauseSec })),
-              `Pauses per question: ${qs.map((q) => `question ${q.index}: ${q.pauses} pauses, longest ${round1(q.longestPauseSec)} seconds`).join("; ")}`))
+            fitted((w) => pauses(w, qs.map((q) => ({ label: `Q${q.index}`, pauses: q.pauses, longestSec: q.longestPauseSec })),
+              `Pauses per question: ${qs.map((q) => `question ${q.index}: ${q.pauses} pauses, longest ${round1(q.longestPauseSec)} seconds`).join("; ")}`), 480))
         : null));
 
   const perQuestion = h("section", { class: "results-section", "aria-labelledby": "questions-title" },
