@@ -73,7 +73,7 @@ export async function launchBrowser() {
  * Opens the app with a first view. Returns helpers:
  *   push(event), view(v), calls(), callsTo(name), waitForCall(name), shot(name), close()
  */
-export async function openApp(browser, baseUrl, { view, theme = "light", responses = {}, errors = {}, viewport = { width: 1100, height: 760 } } = {}) {
+export async function openApp(browser, baseUrl, { view, theme = "light", responses = {}, errors = {}, viewport = { width: 1100, height: 760 }, noCore = false } = {}) {
   const context = await browser.newContext({ viewport, colorScheme: theme, reducedMotion: "reduce", locale: "en-GB", timezoneId: "UTC" });
   const page = await context.newPage();
   page.setDefaultTimeout(5000);
@@ -82,7 +82,7 @@ export async function openApp(browser, baseUrl, { view, theme = "light", respons
   page.on("console", (m) => {
     if (m.type() === "error") problems.push(`console error: ${m.text()}`);
   });
-  await page.addInitScript(installCandorMock, { initialView: view ?? null, responses, errors });
+  if (!noCore) await page.addInitScript(installCandorMock, { initialView: view ?? null, responses, errors });
   await page.goto(baseUrl);
   if (view) await page.waitForFunction(() => document.documentElement.dataset.state !== undefined);
 
@@ -118,7 +118,7 @@ export async function openApp(browser, baseUrl, { view, theme = "light", respons
     },
     /** Problems seen so far: page errors, console errors, CSP violations. */
     async problems() {
-      const violations = await page.evaluate(() => window.__candor.violations).catch(() => []);
+      const violations = await page.evaluate(() => window.__candor?.violations ?? []).catch(() => []);
       return [...problems, ...violations.map((v) => `CSP violation: ${v}`)];
     },
     async close() {

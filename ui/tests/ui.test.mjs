@@ -145,6 +145,17 @@ describe("history", () => {
     });
   });
 
+  test("refreshing keeps the previous list; a failed refresh shows the error above it", async () => {
+    await withApp({ view: authed({ state: "idle" }, { state: "loading", previous: HISTORY }) }, async (app, page) => {
+      await page.locator(".history-item").first().waitFor();
+      assert.equal(await page.locator(".history .skeleton").count(), 0);
+      assert.equal(await page.locator(".history .card-head .spinner").isVisible(), true);
+      await app.view(authed({ state: "idle" }, { state: "error", message: "Timed out.", previous: HISTORY }));
+      await page.getByText("Could not load interview history.").waitFor();
+      assert.equal(await page.locator(".history-item").count(), HISTORY.length);
+    });
+  });
+
   test("error: message and Retry sends refresh_history", async () => {
     await withApp({ view: authed({ state: "idle" }, { state: "error", message: "The backend did not answer.", previous: null }) }, async (app, page) => {
       const alert = page.getByRole("alert").filter({ hasText: "Could not load interview history." });
@@ -502,6 +513,13 @@ describe("settings, notices and themes", () => {
       await page.getByRole("heading", { level: 1, name: "Welcome to Candor" }).waitFor();
       assert.equal(await overflow(page), 0);
       await app.shot("small-auth", { fullPage: true });
+    });
+  });
+
+  test("outside the desktop app the page says how to open Candor", async () => {
+    await withApp({ noCore: true }, async (app, page) => {
+      await page.getByRole("heading", { level: 1, name: "Candor can't start" }).waitFor();
+      await page.getByText("Open Candor from the desktop app").waitFor();
     });
   });
 
