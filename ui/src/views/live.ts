@@ -1,0 +1,285 @@
+// The meeting screen: live, reconnecting and ending.
+import type { Ctx } from "../context";
+import { h, setText, show } from "../dom";
+import { icon } from "../icons";
+import type { EngineEvent, View } from "../ipc/contract";
+import { clock, endShortcutLabel, roleLabel } from "../format";
+import type { Segment } from "../store";
+import { devicePicker } from "./devices";
+import type { Screen } from "./screen";
+
+const METER_BARS = 12;
+
+const ACTIVITY_TEXT = {
+  speaking: "Speaking",
+  listening: "Listening to you",
+  thinking: "Thinking…",
+} as const;
+
+export function liveScreen(ctx: Ctx): Screen {
+  const heading = h("h1", { tabindex: "-1", class: "live-title" }, ctx.lastSetup ? `${roleLabel(ctx.lastSetup.role)} interview` : "Interview");
+
+  // -- top bar
+  const question = h("span", { class: "question-count", "data-testid": "question" }, "Getting started");
+  const elapsed = h("span", { class: "elapsed", "data-testid": "elapsed", "aria-label": "Elapsed time" }, "00:00");
+  const liveBadgeText = h("span", null, "Live");
+  const liveBadge = h("span", { class: "live-badge" }, h("span", { class: "live-dot" }), liveBadgeText);
+  const top = h("div", { class: "live-top" },
+    h("div", { class: "live-top-left" }, liveBadge, heading),
+    h("div", { class: "live-top-right" }, question, h("span", { class: "sep", "aria-hidden": "true" }, "·"), icon("clock"), elapsed));
+
+  // -- reconnecting banner
+  const reconnectText = h("strong", null, "Connection lost. Reconnecting…");
+  const banner = h("div", { class: "banner banner-warning reconnect-banner", role: "alert", hidden: true, "data-testid": "reconnecting" },
+    icon("wifiOff"),
+    h("div", null, reconnectText,
+      h("p", null, "Keep going — your microphone is still recording and nothing you say is lost. It will reach the interviewer as soon as the connection is back.")));
+
+  // -- tiles
+  const interviewerStatus = h("span", { class: "tile-status" }, "Waiting");
+  const interviewerTile = h("section", { class: "tile tile-interviewer", "data-activity": "listening", "aria-label": "Interviewer", "data-testid": "interviewer" },
+    h("div", { class: "avatar-wrap" }, h("span", { class: "ring r1" }), h("span", { class: "ring r2" }), h("span", { class: "avatar ai" }, h("img", { src: "./logo.png", alt: "", width: "56", height: "56" }))),
+    h("span", { class: "tile-name" }, "Interviewer"),
+    interviewerStatus);
+
+  const bars = Array.from({ length: METER_BARS }, () => h("i", null));
+  const meter = h("div", { class: "meter", role: "meter", "aria-label": "Microphone level", "aria-valuemin": "0", "aria-valuemax": "100", "aria-valuenow": "0", "data-testid": "meter" }, bars);
+  const youStatus = h("span", { class: "tile-status" }, "Listening");
+  const micOrbIcon = h("span", { class: "orb-icon" }, icon("mic"));
+  const youTile = h("section", { class: "tile tile-you", "data-level": "0", "aria-label": "You", "data-testid": "you" },
+    h("div", { class: "avatar-wrap" }, h("span", { class: "mic-orb" }, micOrbIcon)),
+    h("span", { class: "tile-name" }, "You"),
+    meter,
+    youStatus);
+
+  // -- transcript
+  const transcriptList = h("ol", { class: "transcript", role: "log", "aria-live": "polite", "aria-label": "Live transcript", "data-testid": "transcript" });
+  const transcriptEmpty = h("p", { class: "transcript-empty muted" }, "The transcript appears here as you and the interviewer speak.");
+  const transcriptScroll = h("div", { class: "transcript-scroll" }, transcriptEmpty, transcriptList);
+  const transcriptPanel = h("section", { class: "card transcript-panel", "aria-labelledby": "transcript-title" },
+    h("div", { class: "card-head" }, h("h2", { id: "transcript-title" }, "Transcript"), h("span", { class: "legend" }, h("span", { class: "legend-partial" }, "grey italic"), " = still being heard")),
+    transcriptScroll);
+
+  // -- controls
+  const muteLabel = h("span", null, "Mute");
+  const muteIcon = h("span", { class: "swap-icon" }, icon("mic"));
+  const muteButton = h("button", { class: "button control", type: "button", "aria-pressed": "false", "aria-keyshortcuts": "M", "data-testid": "mute" },
+    muteIcon, muteLabel, h("kbd", null, "M"));
+  const devicesButton = h("button", { class: "button control", type: "button", "aria-expanded": "false", "aria-controls": "devices-popover" }, icon("sliders"), "Devices");
+  const picker = devicePicker(ctx);
+  const popover = h("div", { id: "devices-popover", class: "popover card", hidden: true, role: "group", "aria-label": "Audio devices" },
+    h("h2", null, "Audio devices"), picker.root);
+  const endShortcut = endShortcutLabel();
+  const endButton = h("button", { class: "button danger control", type: "button", "aria-keyshortcuts": "Control+E Meta+E", "data-testid": "end" },
+    icon("phoneOff"), "End Interview", h("kbd", null, endShortcut));
+  const controls = h("div", { class: "controls" },
+    h("div", { class: "controls-left" }, muteButton, h("div", { class: "popover-anchor" }, devicesButton, popover)),
+    h("p", { class: "shortcut-hint muted" }, "Shortcuts: ", h("kbd", null, "M"), " mute · ", h("kbd", null, endShortcut), " end"),
+    endButton);
+
+  // -- ending overlay
+  const overlay = h("div", { class: "overlay", hidden: true, "data-testid": "ending" },
+    h("div", { class: "overlay-card card", role: "status" }, h("span", { class: "spinner big" }), h("p", { class: "overlay-title" }, "Ending session…"),
+      h("p", { class: "muted" }, "Saying goodbye to the interviewer and saving your answers.")));
+
+  const stage = h("div", { class: "live-grid" }, h("div", { class: "tiles" }, interviewerTile, youTile), transcriptPanel);
+  const root = h("main", { class: "screen live", "data-screen": "live" }, top, banner, stage, controls, overlay);
+
+  // -------------------------------------------------------------- behaviour
+  let muted = ctx.store.live.stats?.muted ?? false;
+  let enabled = true;
+  const items = new Map<number, HTMLLIElement>();
+
+  function renderMute(): void {
+    muteButton.setAttribute("aria-pressed", String(muted));
+    muteButton.classList.toggle("active", muted);
+    setText(muteLabel, muted ? "Unmute" : "Mute");
+    muteIcon.replaceChildren(icon(muted ? "micOff" : "mic"));
+    micOrbIcon.replaceChildren(icon(muted ? "micOff" : "mic"));
+    youTile.toggleAttribute("data-muted", muted);
+    renderYouStatus();
+  }
+
+  function renderYouStatus(): void {
+    setText(youStatus, muted ? "Muted — the interviewer can't hear you" : ctx.store.live.voice ? "Speaking" : "Listening");
+    youTile.toggleAttribute("data-voice", ctx.store.live.voice && !muted);
+  }
+
+  let lastStep = -1;
+  function renderLevel(): void {
+    const step = muted ? 0 : Math.max(0, Math.min(10, Math.round(ctx.store.live.level * 10)));
+    if (step !== lastStep) {
+      lastStep = step;
+      youTile.dataset["level"] = String(step);
+      const lit = Math.round((step / 10) * METER_BARS);
+      bars.forEach((b, i) => b.classList.toggle("on", i < lit));
+      meter.setAttribute("aria-valuenow", String(step * 10));
+    }
+    renderYouStatus();
+  }
+
+  function renderInterviewer(): void {
+    const iv = ctx.store.live.interviewer;
+    if (!iv) return;
+    interviewerTile.dataset["activity"] = iv.activity;
+    setText(interviewerStatus, ACTIVITY_TEXT[iv.activity]);
+    setText(question, iv.questionIndex >= 1 ? `Question ${Math.min(iv.questionIndex, iv.questionCount)} of ${iv.questionCount}` : "Getting started");
+  }
+
+  function renderStats(): void {
+    const st = ctx.store.live.stats;
+    if (!st) return;
+    setText(elapsed, clock(st.elapsedMs / 1000));
+    if (st.muted !== muted) {
+      muted = st.muted;
+      renderMute();
+      renderLevel();
+    }
+  }
+
+  function nearBottom(): boolean {
+    return transcriptScroll.scrollHeight - transcriptScroll.scrollTop - transcriptScroll.clientHeight < 48;
+  }
+
+  function renderSegment(seg: Segment): void {
+    const stick = nearBottom();
+    let li = items.get(seg.segmentId);
+    if (!li) {
+      li = h("li", { class: `line line-${seg.speaker}`, "data-segment": String(seg.segmentId) },
+        h("span", { class: "line-who" }, seg.speaker === "interviewer" ? "Interviewer" : "You"),
+        h("span", { class: "line-time" }, clock(seg.startMs / 1000)),
+        h("p", { class: "line-text" }));
+      li.dataset["start"] = String(seg.startMs);
+      // Keep the lines in speaking order.
+      let before: Element | null = null;
+      for (const other of transcriptList.children) {
+        if (Number((other as HTMLElement).dataset["start"]) > seg.startMs) {
+          before = other;
+          break;
+        }
+      }
+      transcriptList.insertBefore(li, before);
+      items.set(seg.segmentId, li);
+      markContinuations(li);
+      if (li.nextElementSibling) markContinuations(li.nextElementSibling as HTMLLIElement);
+      show(transcriptEmpty, false);
+    }
+    setText(li.querySelector(".line-text")!, seg.text);
+    li.classList.toggle("partial", !seg.isFinal);
+    li.setAttribute("aria-busy", String(!seg.isFinal));
+    if (stick) transcriptScroll.scrollTop = transcriptScroll.scrollHeight;
+  }
+
+  function markContinuations(li: HTMLLIElement): void {
+    const prev = li.previousElementSibling;
+    li.classList.toggle("cont", prev !== null && sameSpeaker(prev, li));
+  }
+  function sameSpeaker(a: Element, b: Element): boolean {
+    return a.classList.contains("line-interviewer") === b.classList.contains("line-interviewer");
+  }
+
+  function toggleMute(): void {
+    if (!enabled) return;
+    muted = !muted;
+    renderMute();
+    renderLevel();
+    void ctx.act("set_muted", { muted });
+  }
+  function end(): void {
+    if (!enabled) return;
+    void ctx.act("end_interview");
+  }
+  function setPopover(open: boolean): void {
+    show(popover, open);
+    devicesButton.setAttribute("aria-expanded", String(open));
+    if (open) {
+      void picker.refresh();
+      popover.querySelector("select")?.focus();
+    }
+  }
+
+  muteButton.addEventListener("click", toggleMute);
+  endButton.addEventListener("click", end);
+  devicesButton.addEventListener("click", () => setPopover(popover.hasAttribute("hidden")));
+  popover.addEventListener("keydown", (e) => {
+    if (e.key === "Escape") {
+      e.stopPropagation();
+      setPopover(false);
+      devicesButton.focus();
+    }
+  });
+  const onDocClick = (e: MouseEvent) => {
+    if (!popover.hasAttribute("hidden") && !popover.contains(e.target as Node) && !devicesButton.contains(e.target as Node)) setPopover(false);
+  };
+  const onKey = (e: KeyboardEvent) => {
+    if (e.defaultPrevented || document.querySelector("dialog[open]")) return;
+    const t = e.target as HTMLElement | null;
+    const typing = t !== null && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.tagName === "SELECT" || t.isContentEditable);
+    if ((e.key === "e" || e.key === "E") && (e.ctrlKey || e.metaKey) && !e.altKey && !e.shiftKey) {
+      e.preventDefault();
+      end();
+    } else if ((e.key === "m" || e.key === "M") && !e.ctrlKey && !e.metaKey && !e.altKey && !typing) {
+      e.preventDefault();
+      toggleMute();
+    }
+  };
+  document.addEventListener("keydown", onKey);
+  document.addEventListener("click", onDocClick);
+
+  // Catch up with what arrived before this screen existed.
+  renderMute();
+  renderLevel();
+  renderInterviewer();
+  renderStats();
+  [...ctx.store.live.segments.values()].sort((a, b) => a.startMs - b.startMs).forEach(renderSegment);
+
+  return {
+    root,
+    heading,
+    update(view: View) {
+      const iv = view.interview;
+      const reconnecting = iv.state === "reconnecting";
+      const ending = iv.state === "ending";
+      show(banner, reconnecting);
+      if (iv.state === "reconnecting") {
+        setText(reconnectText, iv.attempt > 1 ? `Connection lost. Reconnecting… (attempt ${iv.attempt} of ${iv.maxAttempts})` : "Connection lost. Reconnecting…");
+      }
+      root.classList.toggle("is-reconnecting", reconnecting);
+      liveBadge.classList.toggle("paused", reconnecting || ending);
+      setText(liveBadgeText, reconnecting ? "Reconnecting" : ending ? "Ending" : "Live");
+      enabled = !ending;
+      for (const b of [muteButton, devicesButton, endButton]) b.disabled = ending;
+      picker.root.querySelectorAll("select").forEach((s) => (s.disabled = ending));
+      if (ending) setPopover(false);
+      show(overlay, ending);
+      root.toggleAttribute("aria-busy", ending);
+    },
+    onEvent(event: EngineEvent) {
+      switch (event.type) {
+        case "transcript": {
+          const seg = ctx.store.live.segments.get(event.segmentId);
+          if (seg) renderSegment(seg);
+          break;
+        }
+        case "level":
+          renderLevel();
+          break;
+        case "interviewer":
+          renderInterviewer();
+          break;
+        case "stats":
+          renderStats();
+          break;
+        case "devices":
+          picker.render(event.devices);
+          break;
+        default:
+          break;
+      }
+    },
+    destroy() {
+      document.removeEventListener("keydown", onKey);
+      document.removeEventListener("click", onDocClick);
+    },
+  };
+}

@@ -1,0 +1,91 @@
+// Views and payloads shaped exactly as src/ipc/contract.ts says.
+
+export const PROFILE = { name: "Alex Morgan", email: "alex@example.com", offline: false };
+export const OFFLINE_PROFILE = { name: "Sam", email: null, offline: true };
+
+export const HISTORY = [
+  { id: "iv-1", role: "software-engineer", seniority: "senior", createdAt: "2025-11-20T14:05:00Z", status: "ready", durationSec: 1130, overallScore: 78 },
+  { id: "iv-2", role: "product-manager", seniority: "mid", createdAt: "2025-11-22T09:30:00Z", status: "ready", durationSec: 845, overallScore: 56 },
+  { id: "iv-3", role: "behavioural", seniority: "junior", createdAt: "2025-11-18T17:45:00Z", status: "failed", durationSec: null, overallScore: null },
+  { id: "iv-4", role: "data-scientist", seniority: "staff", createdAt: "2025-11-24T11:00:00Z", status: "processing", durationSec: 600, overallScore: null },
+];
+
+export function authed(interview = { state: "idle" }, history = { state: "success", data: HISTORY }, profile = PROFILE) {
+  return { auth: { state: "authenticated", profile }, interview, history };
+}
+
+export function signedOut(notice = null) {
+  return { auth: { state: "unauthenticated", notice }, interview: { state: "idle" }, history: null };
+}
+
+export const AUTHENTICATING = { auth: { state: "authenticating" }, interview: { state: "idle" }, history: null };
+
+export const DEVICES = {
+  inputs: [
+    { id: "mic-builtin", name: "Built-in Microphone", isDefault: true },
+    { id: "mic-headset", name: "USB Headset Microphone", isDefault: false },
+  ],
+  outputs: [
+    { id: "spk-builtin", name: "Built-in Speakers", isDefault: true },
+    { id: "spk-headset", name: "USB Headset", isDefault: false },
+  ],
+  selectedInput: null,
+  selectedOutput: null,
+};
+
+export const SETTINGS = { backendUrl: null, echoCancellation: true };
+
+const QUESTIONS = [
+  { index: 1, question: "Tell me about a project you're proud of.", answerSec: 96, responseLatencySec: 1.4, pauses: 2, longestPauseSec: 2.1, note: "A clear story with a measurable result. Lead with the outcome next time." },
+  { index: 2, question: "Describe a time you disagreed with a teammate. What happened?", answerSec: 142, responseLatencySec: 3.8, pauses: 5, longestPauseSec: 6.2, note: "Good self-awareness, but a 6-second pause mid-answer; outline the situation, action and result before you start." },
+  { index: 3, question: "How would you design a rate limiter for a public API?", answerSec: 71, responseLatencySec: 2.2, pauses: 1, longestPauseSec: 1.8, note: "Concise and structured. Mention trade-offs between fixed and sliding windows." },
+  { index: 4, question: "What would you do in your first 90 days here?", answerSec: 48, responseLatencySec: 0.9, pauses: 0, longestPauseSec: 0, note: "Short: add one concrete example of how you would learn the codebase." },
+];
+
+function transcript() {
+  const lines = [];
+  let t = 2;
+  for (const q of QUESTIONS) {
+    lines.push({ speaker: "interviewer", text: q.question, startSec: t, endSec: t + 6 });
+    t += 6 + (q.responseLatencySec ?? 1);
+    const half = q.answerSec / 2;
+    lines.push({ speaker: "candidate", text: "So in my last role I led the migration of our billing system to a new provider, which meant coordinating three teams.", startSec: t, endSec: t + half });
+    t += half + 1.2;
+    lines.push({ speaker: "candidate", text: "In the end we cut invoice errors by forty percent and finished two weeks early.", startSec: t, endSec: t + half - 1.2 });
+    t += half + 2;
+  }
+  return lines;
+}
+
+export const RESULTS = {
+  interviewId: "iv-9",
+  role: "software-engineer",
+  seniority: "senior",
+  engine: "practice",
+  completedAt: "2025-11-26T10:12:00Z",
+  durationSec: 452,
+  overall: {
+    talkTimeRatio: 0.68,
+    candidateSpeakingSec: 357,
+    interviewerSpeakingSec: 168,
+    longestMonologueSec: 142,
+    interruptions: 1,
+    averageResponseLatencySec: 2.1,
+    wordsPerMinute: null,
+    fillerWords: null,
+  },
+  scores: [
+    { key: "delivery", label: "Delivery", score: 82, explanation: "You started answers within 2.1 s on average and spoke 68% of the time." },
+    { key: "structure", label: "Structure", score: 64, explanation: "Two answers ran past two minutes; one had a 6.2 s pause in the middle." },
+    { key: "listening", label: "Listening", score: 45, explanation: "You talked over the interviewer once, on question 2." },
+  ],
+  questions: QUESTIONS,
+  transcript: transcript(),
+};
+
+export const RESULTS_GEMINI = {
+  ...RESULTS,
+  interviewId: "iv-10",
+  engine: "gemini",
+  overall: { ...RESULTS.overall, wordsPerMinute: 174, fillerWords: 9 },
+};

@@ -1,0 +1,129 @@
+// Serves the built UI (ui/dist) on 127.0.0.1 with the desktop window's CSP,
+// drives it in Debian's Chromium through playwright-core, and mocks the Tauri
+// IPC so a test can push EngineEvents and see which commands the UI sent.
+import { createServer } from "node:http";
+import { readFile, mkdir } from "node:fs/promises";
+import { existsSync, readFileSync } from "node:fs";
+import { extname, join, normalize, resolve, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+import { installCandorMock } from "./mock-ipc.mjs";
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const UI_DIR = resolve(here, "..");
+const DIST = join(UI_DIR, "dist");
+export const ARTIFACTS = join(UI_DIR, "test-artifacts");
+
+/** The CSP of the desktop window (tauri.conf.json), so the tests hold the UI to it. */
+function windowCsp() {
+  const conf = resolve(UI_DIR, "..", "tauri.conf.json");
+  if (existsSync(conf)) {
+    const csp = JSON.parse(readFileSync(conf, "utf8"))?.app?.security?.csp;
+    if (typeof csp === "string" && csp) return csp;
+  }
+  return "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'";
+}
+
+const TYPES = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".png": "image/png",
+  ".svg": "image/svg+xml",
+  ".ico": "image/x-icon",
+  ".json": "application/json",
+};
+
+export async function startServer() {
+  if (!existsSync(join(DIST, "index.html"))) throw new Error("ui/dist is missing: run `npm run build` first");
+  const csp = windowCsp();
+  const server = createServer(async (req, res) => {
+    try {
+      const path = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
+      const file = normalize(join(DIST, path === "/" ? "index.html" : path));
+      if (!file.startsWith(DIST)) throw new Error("outside dist");
+      const body = await readFile(file);
+      res.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream", "content-security-policy": csp, "cache-control": "no-store" });
+      res.end(body);
+    } catch {
+      res.writeHead(404, { "content-type": "text/plain" });
+      res.end("not found");
+    }
+  });
+  await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
+  const { port } = server.address();
+  return { url: `http://127.0.0.1:${port}/`, close: () => new Promise((ok) => server.close(ok)) };
+}
+
+export async function launchBrowser() {
+  const executablePath = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
+  if (!existsSync(executablePath)) {
+    throw new Error(`Chromium not found at ${executablePath}. Install it (Debian: apt-get install -y chromium) or set CHROMIUM_PATH.`);
+  }
+  // playwright-core gives every launch a fresh, temporary user-data-dir.
+  return chromium.launch({
+    executablePath,
+    headless: true,
+    timeout: 30_000,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-dev-shm-usage"],
+  });
+}
+
+/**
+ * Opens the app with a first view. Returns helpers:
+ *   push(event), view(v), calls(), callsTo(name), waitForCall(name), shot(name), close()
+ */
+export async function openApp(browser, baseUrl, { view, theme = "light", responses = {}, errors = {}, viewport = { width: 1100, height: 760 }, noCore = false } = {}) {
+  const context = await browser.newContext({ viewport, colorScheme: theme, reducedMotion: "reduce", locale: "en-GB", timezoneId: "UTC" });
+  const page = await context.newPage();
+  page.setDefaultTimeout(5000);
+  const problems = [];
+  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+  page.on("console", (m) => {
+    if (m.type() === "error") problems.push(`console error: ${m.text()}`);
+  });
+  if (!noCore) await page.addInitScript(installCandorMock, { initialView: view ?? null, responses, errors });
+  await page.goto(baseUrl);
+  if (view) await page.waitForFunction(() => document.documentElement.dataset.state !== undefined);
+
+  const app = {
+    page,
+    async push(event) {
+      await page.evaluate((e) => window.__candor.push(e), event);
+    },
+    async view(v) {
+      await app.push({ type: "view", view: v });
+    },
+    async calls() {
+      return page.evaluate(() => window.__candor.calls.filter((c) => c.cmd !== "subscribe"));
+    },
+    async callsTo(name) {
+      return (await app.calls()).filter((c) => c.cmd === name);
+    },
+    async waitForCall(name, count = 1) {
+      await page.waitForFunction(([n, k]) => window.__candor.calls.filter((c) => c.cmd === n).length >= k, [name, count], { timeout: 5000 });
+      const calls = await app.callsTo(name);
+      return calls[calls.length - 1];
+    },
+    async setResponse(cmd, value) {
+      await page.evaluate(([c, v]) => (window.__candor.responses[c] = v), [cmd, value]);
+    },
+    async setError(cmd, message) {
+      await page.evaluate(([c, m]) => (window.__candor.errors[c] = m), [cmd, message]);
+    },
+    async shot(name, { fullPage = false } = {}) {
+      await mkdir(ARTIFACTS, { recursive: true });
+      await page.waitForTimeout(60);
+      await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage, animations: "disabled" });
+    },
+    /** Problems seen so far: page errors, console errors, CSP violations. */
+    async problems() {
+      const violations = await page.evaluate(() => window.__candor?.violations ?? []).catch(() => []);
+      return [...problems, ...violations.map((v) => `CSP violation: ${v}`)];
+    },
+    async close() {
+      await context.close();
+    },
+  };
+  return app;
+}

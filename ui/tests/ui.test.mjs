@@ -1,0 +1,537 @@
+// End-to-end tests of the built UI in Chromium, with the core's IPC mocked.
+// Every state of the seed's three tables is rendered and checked against its
+// "User Sees" column; a screenshot of each lands in ui/test-artifacts/.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { launchBrowser, openApp, startServer } from "./harness.mjs";
+import { AUTHENTICATING, DEVICES, HISTORY, OFFLINE_PROFILE, RESULTS, RESULTS_GEMINI, SETTINGS, authed, signedOut } from "./fixtures.mjs";
+
+let browser;
+let server;
+
+// A hard limit for the whole run, so a hung browser can never hang CI.
+const watchdog = setTimeout(() => {
+  console.error("UI tests exceeded 150 s; giving up");
+  process.exit(1);
+}, 150_000);
+watchdog.unref();
+
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+/** Opens the app, runs `fn`, then checks nothing went wrong in the page. */
+async function withApp(options, fn) {
+  const app = await openApp(browser, server.url, options);
+  try {
+    await fn(app, app.page);
+    assert.deepEqual(await app.problems(), [], "no page errors, console errors or CSP violations");
+  } finally {
+    await app.close();
+  }
+}
+
+async function text(page, selector) {
+  return (await page.locator(selector).first().innerText()).trim();
+}
+
+async function focusedText(page) {
+  return page.evaluate(() => document.activeElement?.textContent?.trim() ?? "");
+}
+
+const LIVE = { state: "live", interviewId: "iv-9", sessionId: "s-1" };
+
+// ------------------------------------------------------------------ auth
+
+describe("authentication", () => {
+  test("unauthenticated: sign-in form and offline profile; intents are sent", async () => {
+    await withApp({ view: signedOut() }, async (app, page) => {
+      await page.getByRole("heading", { level: 1, name: "Welcome to Candor" }).waitFor();
+      assert.equal(await focusedText(page), "Welcome to Candor", "focus starts on the heading");
+      assert.equal(await page.locator(".banner").isVisible(), false, "no notice without one");
+      await app.shot("auth-unauthenticated");
+
+      await page.getByLabel("Email").fill("alex@example.com");
+      await page.getByLabel("Password").fill("hunter22");
+      await page.getByRole("button", { name: "Sign in" }).click();
+      const signIn = await app.waitForCall("sign_in");
+      assert.deepEqual(signIn.args, { email: "alex@example.com", password: "hunter22" });
+
+      await page.getByLabel("Your name").fill("Sam");
+      await page.getByLabel("Your name").press("Enter");
+      const offline = await app.waitForCall("continue_offline");
+      assert.deepEqual(offline.args, { name: "Sam" });
+    });
+  });
+
+  test("unauthenticated with a notice shows it", async () => {
+    await withApp({ view: signedOut("Your session expired. Please sign in again.") }, async (app, page) => {
+      const banner = page.getByRole("alert").filter({ hasText: "Your session expired" });
+      await banner.waitFor();
+      await app.shot("auth-notice");
+    });
+  });
+
+  test("authenticating: spinner and disabled buttons", async () => {
+    await withApp({ view: signedOut() }, async (app, page) => {
+      await page.getByLabel("Email").fill("alex@example.com");
+      await page.getByLabel("Password").fill("pw");
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await app.view(AUTHENTICATING);
+      const button = page.getByRole("button", { name: "Signing in…" });
+      await button.waitFor();
+      assert.equal(await button.isDisabled(), true);
+      assert.equal(await page.getByRole("button", { name: "Continue offline" }).isDisabled(), true);
+      assert.equal(await button.locator(".spinner").isVisible(), true, "spinner on the button");
+      await app.shot("auth-authenticating");
+    });
+  });
+
+  test("authenticated: dashboard with the user's name in the header; sign out", async () => {
+    await withApp({ view: signedOut() }, async (app, page) => {
+      await app.view(authed());
+      await page.getByRole("heading", { level: 1, name: /Ready when you are, Alex/ }).waitFor();
+      assert.equal(await text(page, '[data-testid="user-name"]'), "Alex Morgan");
+      assert.match(await focusedText(page), /Ready when you are/, "focus moves to the new screen's heading");
+      await page.getByRole("button", { name: "Sign out" }).click();
+      await app.waitForCall("sign_out");
+    });
+  });
+
+  test("offline profile is marked as such", async () => {
+    await withApp({ view: authed({ state: "idle" }, { state: "success", data: [] }, OFFLINE_PROFILE) }, async (app, page) => {
+      await page.locator(".badge", { hasText: "Offline" }).waitFor();
+      assert.equal(await text(page, '[data-testid="user-name"]'), "Sam");
+    });
+  });
+});
+
+// ------------------------------------------------------------------ history (data fetching)
+
+describe("history", () => {
+  test("loading shows skeletons", async () => {
+    await withApp({ view: authed({ state: "idle" }, { state: "loading", previous: null }) }, async (app, page) => {
+      await page.locator(".history .skeleton").first().waitFor();
+      assert.equal(await page.locator(".history .skeleton").count(), 3);
+      assert.equal(await page.locator(".history").getAttribute("aria-busy"), "true");
+      await app.shot("history-loading");
+    });
+  });
+
+  test("success lists interviews, newest first; a ready one opens its results", async () => {
+    await withApp({ view: authed() }, async (app, page) => {
+      await page.locator(".history-item").first().waitFor();
+      assert.equal(await page.locator(".history-item").count(), HISTORY.length);
+      assert.match(await text(page, ".history-item"), /Data scientist · Staff/);
+      assert.match(await text(page, ".history"), /Analyzing/);
+      assert.match(await text(page, ".history"), /Failed/);
+      await app.shot("dashboard-idle");
+      await page.getByRole("button", { name: /Open results: Software engineer/ }).click();
+      const call = await app.waitForCall("open_results");
+      assert.deepEqual(call.args, { interviewId: "iv-1" });
+    });
+  });
+
+  test("empty history says so", async () => {
+    await withApp({ view: authed({ state: "idle" }, { state: "success", data: [] }) }, async (app, page) => {
+      await page.getByText("No interviews yet").waitFor();
+      await app.shot("history-empty");
+    });
+  });
+
+  test("refreshing keeps the previous list; a failed refresh shows the error above it", async () => {
+    await withApp({ view: authed({ state: "idle" }, { state: "loading", previous: HISTORY }) }, async (app, page) => {
+      await page.locator(".history-item").first().waitFor();
+      assert.equal(await page.locator(".history .skeleton").count(), 0);
+      assert.equal(await page.locator(".history .card-head .spinner").isVisible(), true);
+      await app.view(authed({ state: "idle" }, { state: "error", message: "Timed out.", previous: HISTORY }));
+      await page.getByText("Could not load interview history.").waitFor();
+      assert.equal(await page.locator(".history-item").count(), HISTORY.length);
+    });
+  });
+
+  test("error: message and Retry sends refresh_history", async () => {
+    await withApp({ view: authed({ state: "idle" }, { state: "error", message: "The backend did not answer.", previous: null }) }, async (app, page) => {
+      const alert = page.getByRole("alert").filter({ hasText: "Could not load interview history." });
+      await alert.waitFor();
+      await app.shot("history-error");
+      await page.getByRole("button", { name: "Retry" }).click();
+      await app.waitForCall("refresh_history");
+      await app.view(authed({ state: "idle" }, { state: "loading", previous: null }));
+      await page.locator(".history .skeleton").first().waitFor();
+      await app.view(authed());
+      await page.locator(".history-item").first().waitFor();
+    });
+  });
+});
+
+// ------------------------------------------------------------------ interview lifecycle
+
+describe("interview lifecycle", () => {
+  test("idle: Start Interview sends the set-up; initializing shows a spinner on it", async () => {
+    await withApp({ view: authed() }, async (app, page) => {
+      await page.getByLabel("Role").selectOption("product-manager");
+      await page.getByRole("radio", { name: "Senior", exact: true }).check();
+      await page.getByLabel("Length").selectOption("3");
+      await page.getByText("Tailor to a job").click();
+      await page.getByLabel("Job description").fill("Lead our payments product.");
+      await page.getByRole("button", { name: "Start Interview" }).click();
+      const call = await app.waitForCall("start_interview");
+      assert.deepEqual(call.args, {
+        setup: { role: "product-manager", seniority: "senior", jobDescription: "Lead our payments product.", cvText: null, questionCount: 3 },
+      });
+      await app.view(authed({ state: "initializing" }));
+      const start = page.locator('[data-testid="start"]');
+      await page.getByRole("button", { name: "Starting…" }).waitFor();
+      assert.equal(await start.isDisabled(), true);
+      assert.equal(await start.locator(".spinner").isVisible(), true);
+      await app.shot("interview-initializing");
+      await page.getByRole("button", { name: "Cancel" }).click();
+      await app.waitForCall("cancel_interview");
+    });
+  });
+
+  test("requestingPermissions: says what is happening (Linux wording here)", async () => {
+    await withApp({ view: authed({ state: "requestingPermissions", interviewId: "iv-9" }) }, async (app, page) => {
+      await page.getByRole("heading", { level: 1, name: "Allow microphone access" }).waitFor();
+      await page.getByText("Candor is opening your microphone…").waitFor();
+      assert.equal(await focusedText(page), "Allow microphone access");
+      await app.shot("interview-requesting-permissions");
+      await page.getByRole("button", { name: "Cancel" }).click();
+      await app.waitForCall("cancel_interview");
+    });
+  });
+
+  test("permissionsDenied (denied): explanation, per-OS steps, Retry", async () => {
+    const view = authed({ state: "permissionsDenied", interviewId: "iv-9", problem: "denied", message: "Access to the microphone was denied by the system." });
+    await withApp({ view }, async (app, page) => {
+      await page.getByRole("heading", { level: 1, name: "Candor needs your microphone" }).waitFor();
+      assert.match(await text(page, ".how-to"), /PulseAudio/);
+      assert.match(await text(page, '[data-testid="problem-message"]'), /denied by the system/);
+      await page.getByText("On another system?").click();
+      assert.match(await text(page, ".other-os"), /System Settings › Privacy & Security › Microphone/);
+      assert.match(await text(page, ".other-os"), /Settings › Privacy .* › Microphone/);
+      await app.shot("interview-permissions-denied", { fullPage: true });
+      await page.getByRole("button", { name: "Try again" }).click();
+      await app.waitForCall("retry_permissions");
+      await page.getByRole("button", { name: "Back to dashboard" }).click();
+      await app.waitForCall("dismiss");
+    });
+  });
+
+  test("permissionsDenied (noDevice) reads differently from denied", async () => {
+    const view = authed({ state: "permissionsDenied", interviewId: "iv-9", problem: "noDevice", message: "No input device." });
+    await withApp({ view }, async (app, page) => {
+      await page.getByRole("heading", { level: 1, name: "No microphone found" }).waitFor();
+      assert.match(await text(page, ".how-to"), /connected/);
+      await app.shot("interview-permissions-nodevice");
+    });
+  });
+
+  test("connecting: status, attempt n of max after the first, Cancel", async () => {
+    await withApp({ view: authed({ state: "connecting", interviewId: "iv-9", attempt: 1, maxAttempts: 5 }) }, async (app, page) => {
+      await page.getByRole("heading", { level: 1, name: "Connecting to your interviewer…" }).waitFor();
+      assert.doesNotMatch(await text(page, ".stage-card"), /Attempt/);
+      await app.view(authed({ state: "connecting", interviewId: "iv-9", attempt: 3, maxAttempts: 5 }));
+      await page.getByText("Attempt 3 of 5").waitFor();
+      await app.shot("interview-connecting");
+      await page.getByRole("button", { name: "Cancel" }).click();
+      await app.waitForCall("cancel_interview");
+    });
+  });
+
+  test("live: interviewer indicator, question n of N, transcript partial → final, level, time", async () => {
+    await withApp({ view: authed({ state: "connecting", interviewId: "iv-9", attempt: 1, maxAttempts: 5 }) }, async (app, page) => {
+      await app.view(authed(LIVE));
+      await page.locator('[data-screen="live"]').waitFor();
+      assert.match(await focusedText(page), /interview/i, "focus on the live heading");
+
+      await app.push({ type: "interviewer", activity: "speaking", questionIndex: 2, questionCount: 5 });
+      await page.getByText("Question 2 of 5").waitFor();
+      assert.equal(await page.locator('[data-testid="interviewer"]').getAttribute("data-activity"), "speaking");
+      assert.equal(await text(page, '[data-testid="interviewer"] .tile-status'), "Speaking");
+
+      await app.push({ type: "transcript", speaker: "interviewer", segmentId: 1, text: "Describe a time you disagreed with a teammate.", isFinal: true, startMs: 1000 });
+      await app.push({ type: "transcript", speaker: "candidate", segmentId: 2, text: "Sure, in my last", isFinal: false, startMs: 9000 });
+      const seg = page.locator('[data-segment="2"]');
+      await seg.waitFor();
+      assert.equal(await seg.evaluate((el) => el.classList.contains("partial")), true);
+      assert.equal(await seg.locator(".line-text").evaluate((el) => getComputedStyle(el).fontStyle), "italic", "partial text is visibly provisional");
+      assert.equal(await page.locator('[data-testid="transcript"]').getAttribute("aria-live"), "polite");
+
+      await app.push({ type: "level", level: 0.8, voice: true });
+      await app.push({ type: "stats", elapsedMs: 65_000, uplinkKbps: 18, bufferedMs: 60, muted: false });
+      await app.push({ type: "interviewer", activity: "listening", questionIndex: 2, questionCount: 5 });
+      await page.locator('[data-testid="you"][data-level="8"]').waitFor();
+      assert.equal(await page.locator('[data-testid="meter"] i.on').count(), 10);
+      assert.equal(await text(page, '[data-testid="elapsed"]'), "01:05");
+      assert.equal(await text(page, '[data-testid="you"] .tile-status'), "Speaking");
+      await app.shot("interview-live-partial");
+
+      await app.push({ type: "transcript", speaker: "candidate", segmentId: 2, text: "Sure, in my last role we disagreed about the release plan.", isFinal: true, startMs: 9000 });
+      await page.waitForFunction(() => !document.querySelector('[data-segment="2"]').classList.contains("partial"));
+      assert.equal(await page.locator('[data-testid="transcript"] li').count(), 2, "a segment is replaced, not duplicated");
+      assert.equal(await text(page, '[data-segment="2"] .line-text'), "Sure, in my last role we disagreed about the release plan.");
+      assert.equal(await seg.locator(".line-text").evaluate((el) => getComputedStyle(el).fontStyle), "normal", "final text is settled");
+      await app.push({ type: "interviewer", activity: "thinking", questionIndex: 3, questionCount: 5 });
+      await page.getByText("Question 3 of 5").waitFor();
+      await app.push({ type: "level", level: 0.0, voice: false });
+      await page.locator('[data-testid="you"][data-level="0"]').waitFor();
+      await app.shot("interview-live");
+    });
+  });
+
+  test("live: M mutes, the mute button toggles, Ctrl+E and End Interview end", async () => {
+    await withApp({ view: authed(LIVE) }, async (app, page) => {
+      await page.locator('[data-screen="live"]').waitFor();
+      await page.keyboard.press("m");
+      const mute = await app.waitForCall("set_muted");
+      assert.deepEqual(mute.args, { muted: true });
+      await app.push({ type: "stats", elapsedMs: 3000, uplinkKbps: 0, bufferedMs: 0, muted: true });
+      const button = page.locator('[data-testid="mute"]');
+      assert.equal(await button.getAttribute("aria-pressed"), "true");
+      assert.match(await button.innerText(), /Unmute/);
+      await page.getByText("Muted — the interviewer can't hear you").waitFor();
+      await app.shot("interview-live-muted");
+      await button.click();
+      const unmute = await app.waitForCall("set_muted", 2);
+      assert.deepEqual(unmute.args, { muted: false });
+      assert.match(await text(page, ".controls"), /Shortcuts: M mute · Ctrl\+E end/);
+
+      await page.keyboard.press("Control+e");
+      await app.waitForCall("end_interview");
+      await page.getByRole("button", { name: /End Interview/ }).click();
+      await app.waitForCall("end_interview", 2);
+    });
+  });
+
+  test("live: device picker lists devices and sends the choice", async () => {
+    await withApp({ view: authed(LIVE), responses: { list_devices: DEVICES } }, async (app, page) => {
+      await page.getByRole("button", { name: "Devices" }).click();
+      await app.waitForCall("list_devices");
+      const mic = page.locator('#devices-popover [data-testid="input-device"]');
+      await page.waitForFunction(() => document.querySelectorAll('#devices-popover [data-testid="input-device"] option').length === 3);
+      assert.match(await mic.innerText(), /USB Headset Microphone/);
+      await app.shot("interview-live-devices");
+      await mic.selectOption("mic-headset");
+      const call = await app.waitForCall("choose_devices");
+      assert.deepEqual(call.args, { input: "mic-headset", output: null });
+      await page.keyboard.press("Escape");
+      assert.equal(await page.locator("#devices-popover").isVisible(), false);
+      await app.push({ type: "devices", devices: { ...DEVICES, selectedInput: "mic-headset" } });
+      assert.equal(await mic.inputValue(), "mic-headset");
+    });
+  });
+
+  test("reconnecting: banner says audio is kept; the transcript stays", async () => {
+    await withApp({ view: authed(LIVE) }, async (app, page) => {
+      await app.push({ type: "transcript", speaker: "interviewer", segmentId: 1, text: "Tell me about a project you're proud of.", isFinal: true, startMs: 500 });
+      await app.push({ type: "interviewer", activity: "listening", questionIndex: 1, questionCount: 4 });
+      await app.view(authed({ state: "reconnecting", interviewId: "iv-9", sessionId: "s-1", attempt: 2, maxAttempts: 5 }));
+      const banner = page.locator('[data-testid="reconnecting"]');
+      await banner.waitFor();
+      assert.match(await banner.innerText(), /Reconnecting… \(attempt 2 of 5\)/);
+      assert.match(await banner.innerText(), /nothing you say is lost/);
+      assert.equal(await banner.getAttribute("role"), "alert");
+      assert.equal(await page.locator('[data-testid="transcript"] li').count(), 1);
+      await app.shot("interview-reconnecting");
+      await app.view(authed(LIVE));
+      await page.waitForFunction(() => document.querySelector('[data-testid="reconnecting"]').hidden);
+    });
+  });
+
+  test("ending: Ending session…, controls disabled, shortcuts do nothing", async () => {
+    await withApp({ view: authed(LIVE) }, async (app, page) => {
+      await app.view(authed({ state: "ending", interviewId: "iv-9" }));
+      await page.getByText("Ending session…").waitFor();
+      assert.equal(await page.locator('[data-testid="end"]').isDisabled(), true);
+      assert.equal(await page.locator('[data-testid="mute"]').isDisabled(), true);
+      await page.keyboard.press("m");
+      await page.keyboard.press("Control+e");
+      await page.waitForTimeout(100);
+      assert.equal((await app.callsTo("set_muted")).length, 0);
+      assert.equal((await app.callsTo("end_interview")).length, 0);
+      await app.shot("interview-ending");
+    });
+  });
+
+  test("processingResults: Analyzing your interview…", async () => {
+    await withApp({ view: authed({ state: "processingResults", interviewId: "iv-9" }) }, async (app, page) => {
+      await page.getByRole("heading", { level: 1, name: "Analyzing your interview…" }).waitFor();
+      await app.shot("interview-processing");
+    });
+  });
+
+  test("resultsReady: metrics explained, scores, charts, per question, transcript; actions", async () => {
+    await withApp({ view: authed({ state: "resultsReady", interviewId: "iv-9", results: RESULTS }) }, async (app, page) => {
+      await page.getByRole("heading", { level: 1, name: "Your interview feedback" }).waitFor();
+      assert.equal(await focusedText(page), "Your interview feedback");
+      const metrics = page.locator(".metric");
+      assert.equal(await text(page, '.metric[data-key="talk"] .metric-value'), "68%");
+      assert.match(await text(page, '.metric[data-key="talk"] .metric-explain'), /You spoke for 5 min 57 s/);
+      assert.equal(await text(page, '.metric[data-key="latency"] .metric-value'), "2.1 s");
+      assert.match(await text(page, '.metric[data-key="pace"] .metric-explain'), /offline practice interviewer/);
+      assert.ok((await metrics.count()) >= 5);
+      assert.equal(await page.locator(".score-card").count(), 3);
+      assert.match(await text(page, '.score-card[data-key="structure"]'), /6.2 s pause/);
+      assert.equal(await page.locator('[data-chart="answers"] svg rect.fill-you').count(), RESULTS.questions.length, "one bar per question");
+      assert.equal(await page.locator('[data-chart="pauses"] svg').count(), 1);
+      assert.ok((await page.locator('[data-chart="talk"] svg.timeline rect.fill-you').count()) > 0, "timeline of who spoke");
+      assert.equal(await page.locator(".question-card").count(), 4);
+      assert.match(await text(page, '.question-card[data-index="2"]'), /disagreed with a teammate/);
+      await page.getByText(/Show the full transcript/).click();
+      assert.equal(await page.locator(".transcript-details li").count(), RESULTS.transcript.length);
+      await app.shot("interview-results", { fullPage: true });
+
+      await page.getByRole("button", { name: "Back to dashboard" }).first().click();
+      await app.waitForCall("dismiss");
+      await page.getByRole("button", { name: "Start another" }).click();
+      const start = await app.waitForCall("start_interview");
+      assert.equal((await app.callsTo("dismiss")).length, 2, "Start another leaves the results first");
+      assert.equal(start.args.setup.role, "software-engineer");
+      assert.equal(start.args.setup.seniority, "senior");
+    });
+  });
+
+  test("resultsReady with a transcript of the candidate shows pace and filler words", async () => {
+    await withApp({ view: authed({ state: "resultsReady", interviewId: "iv-10", results: RESULTS_GEMINI }), theme: "dark" }, async (app, page) => {
+      await page.getByRole("heading", { level: 1, name: "Your interview feedback" }).waitFor();
+      assert.equal(await text(page, '.metric[data-key="pace"] .metric-value'), "174 wpm");
+      assert.match(await text(page, '.metric[data-key="pace"] .metric-explain'), /120–160/);
+      assert.equal(await text(page, '.metric[data-key="fillers"] .metric-value'), "9");
+      await app.shot("interview-results-dark", { fullPage: true });
+    });
+  });
+
+  test("error: a clear message and Start a new interview", async () => {
+    await withApp({ view: authed({ state: "error", interviewId: "iv-9", kind: "fatal", message: "The interviewer stopped responding after 5 attempts." }) }, async (app, page) => {
+      await page.getByRole("heading", { level: 1, name: "Something went wrong" }).waitFor();
+      await page.getByText("The interviewer stopped responding after 5 attempts.").waitFor();
+      await app.shot("interview-error");
+      await page.getByRole("button", { name: "Start a new interview" }).click();
+      await app.waitForCall("dismiss");
+    });
+  });
+});
+
+// ------------------------------------------------------------------ settings, notices, themes
+
+describe("settings, notices and themes", () => {
+  test("settings load and save", async () => {
+    await withApp({ view: authed(), responses: { get_settings: SETTINGS, list_devices: DEVICES } }, async (app, page) => {
+      await page.getByRole("button", { name: "Settings" }).click();
+      await app.waitForCall("get_settings");
+      const dialog = page.getByRole("dialog", { name: "Settings" });
+      await dialog.waitFor();
+      const url = page.getByLabel("Backend URL");
+      await page.waitForFunction(() => !document.querySelector(".settings-form fieldset").disabled);
+      assert.equal(await url.inputValue(), "");
+      assert.equal(await page.getByLabel("Echo cancellation").isChecked(), true);
+      await app.shot("settings");
+      await url.fill("not a url");
+      await page.getByRole("button", { name: "Save" }).click();
+      await page.getByText("This is not a valid address.", { exact: false }).waitFor();
+      assert.equal((await app.callsTo("save_settings")).length, 0);
+      await url.fill("https://candor.example.com");
+      await page.getByLabel("Echo cancellation").uncheck();
+      await page.getByRole("button", { name: "Save" }).click();
+      const call = await app.waitForCall("save_settings");
+      assert.deepEqual(call.args, { settings: { backendUrl: "https://candor.example.com", echoCancellation: false } });
+      await page.waitForFunction(() => !document.querySelector("dialog").open);
+    });
+  });
+
+  test("notices and refused commands are shown to the user", async () => {
+    await withApp({ view: authed(LIVE), errors: { end_interview: "The interview is not running." } }, async (app, page) => {
+      await app.push({ type: "notice", level: "warning", message: "Microphone switched to the default device" });
+      await page.getByRole("alert").filter({ hasText: "Microphone switched to the default device" }).waitFor();
+      await page.getByRole("button", { name: /End Interview/ }).click();
+      await page.getByRole("alert").filter({ hasText: "The interview is not running." }).waitFor();
+      await app.shot("notices");
+    });
+  });
+
+  test("light and dark follow the OS; the toggle overrides it", async () => {
+    const bg = (page) => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    const bgBecomes = (page, colour) => page.waitForFunction((c) => getComputedStyle(document.body).backgroundColor === c, colour, { timeout: 3000 });
+    await withApp({ view: authed(), theme: "dark" }, async (app, page) => {
+      await page.locator(".history-item").first().waitFor();
+      assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), "dark");
+      assert.equal(await bg(page), "rgb(14, 16, 22)");
+      await app.shot("dashboard-dark");
+      await page.getByRole("button", { name: "Switch to light theme" }).click();
+      assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), "light");
+      await bgBecomes(page, "rgb(244, 245, 249)");
+      assert.equal(await page.getByRole("button", { name: "Switch to dark theme" }).count(), 1);
+    });
+    await withApp({ view: authed(), theme: "light" }, async (app, page) => {
+      await page.locator(".history-item").first().waitFor();
+      assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), "light");
+      assert.equal(await bg(page), "rgb(244, 245, 249)");
+    });
+  });
+
+  test("dark theme: sign-in and live screens", async () => {
+    await withApp({ view: signedOut("Your session expired. Please sign in again."), theme: "dark" }, async (app) => {
+      await app.page.getByRole("heading", { level: 1, name: "Welcome to Candor" }).waitFor();
+      await app.shot("auth-dark");
+      await app.view(authed(LIVE));
+      await app.push({ type: "interviewer", activity: "speaking", questionIndex: 1, questionCount: 4 });
+      await app.push({ type: "transcript", speaker: "interviewer", segmentId: 1, text: "Tell me about a project you're proud of.", isFinal: true, startMs: 500 });
+      await app.push({ type: "transcript", speaker: "candidate", segmentId: 2, text: "The billing migration, because", isFinal: false, startMs: 7000 });
+      await app.push({ type: "level", level: 0.6, voice: true });
+      await app.push({ type: "stats", elapsedMs: 42_000, uplinkKbps: 18, bufferedMs: 60, muted: false });
+      await app.page.locator('[data-testid="you"][data-level="6"]').waitFor();
+      await app.shot("interview-live-dark");
+    });
+  });
+
+  test("the smallest window (720×560) has no sideways scrolling", async () => {
+    const overflow = (page) => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    await withApp({ view: authed(), viewport: { width: 720, height: 560 } }, async (app, page) => {
+      await page.locator(".history-item").first().waitFor();
+      assert.equal(await overflow(page), 0);
+      await app.shot("small-dashboard");
+      await app.view(authed(LIVE));
+      await app.push({ type: "interviewer", activity: "speaking", questionIndex: 1, questionCount: 4 });
+      await app.push({ type: "transcript", speaker: "interviewer", segmentId: 1, text: "Tell me about a project you're proud of.", isFinal: true, startMs: 500 });
+      await page.locator('[data-segment="1"]').waitFor();
+      assert.equal(await overflow(page), 0);
+      await app.shot("small-live");
+      await app.view(authed({ state: "resultsReady", interviewId: "iv-9", results: RESULTS }));
+      await page.getByRole("heading", { level: 1, name: "Your interview feedback" }).waitFor();
+      assert.equal(await overflow(page), 0);
+      await app.shot("small-results", { fullPage: true });
+    });
+    await withApp({ view: signedOut(), viewport: { width: 720, height: 560 } }, async (app, page) => {
+      await page.getByRole("heading", { level: 1, name: "Welcome to Candor" }).waitFor();
+      assert.equal(await overflow(page), 0);
+      await app.shot("small-auth", { fullPage: true });
+    });
+  });
+
+  test("outside the desktop app the page says how to open Candor", async () => {
+    await withApp({ noCore: true }, async (app, page) => {
+      await page.getByRole("heading", { level: 1, name: "Candor can't start" }).waitFor();
+      await page.getByText("Open Candor from the desktop app").waitFor();
+    });
+  });
+
+  test("keyboard: the dashboard can be used without a mouse", async () => {
+    await withApp({ view: authed() }, async (app, page) => {
+      await page.locator(".history-item").first().waitFor();
+      // From the heading, Tab reaches the role picker, then Start Interview, and Enter starts.
+      await page.keyboard.press("Tab");
+      assert.equal(await page.evaluate(() => document.activeElement?.id?.startsWith("role")), true);
+      await page.locator('[data-testid="start"]').focus();
+      await page.keyboard.press("Enter");
+      await app.waitForCall("start_interview");
+    });
+  });
+});
