@@ -185,8 +185,9 @@ pub fn wav_bytes(pcm: &Pcm) -> Vec<u8> {
 }
 
 /// Resamples mono audio with a windowed-sinc interpolator (8 zero crossings
-/// each side, cut-off below the lower Nyquist). Good enough for speech and
-/// run once per cached utterance, so speed does not matter.
+/// each side, cut-off just below the lower Nyquist frequency). The kernel is
+/// tabulated for 256 fractional positions, so the inner loop is plain
+/// multiply-adds.
 pub fn resample(pcm: &Pcm, to_hz: u32) -> Pcm {
     if pcm.rate_hz == to_hz || pcm.samples.is_empty() {
         return Pcm {
@@ -194,40 +195,57 @@ pub fn resample(pcm: &Pcm, to_hz: u32) -> Pcm {
             samples: pcm.samples.clone(),
         };
     }
-    let from = pcm.rate_hz as f64;
-    let to = to_hz as f64;
-    let ratio = to / from;
+    const ZEROS: f64 = 8.0;
+    const PHASES: usize = 256;
+    let ratio = to_hz as f64 / pcm.rate_hz as f64;
     let cutoff = ratio.min(1.0) * 0.95;
-    const HALF: f64 = 8.0;
-    let half_width = HALF / cutoff;
-    let out_len = (pcm.samples.len() as f64 * ratio).round() as usize;
-    let input = &pcm.samples;
-    let mut samples = Vec::with_capacity(out_len);
-    for n in 0..out_len {
-        let t = n as f64 / ratio;
-        let lo = (t - half_width).ceil().max(0.0) as usize;
-        let hi = ((t + half_width).floor() as usize).min(input.len() - 1);
-        let mut acc = 0.0;
+    let half = (ZEROS / cutoff).ceil() as i64;
+    let taps = (2 * half + 1) as usize;
+    // table[p][k]: weight of input sample (floor(t) - half + k) when the
+    // output falls at fraction p / PHASES past floor(t).
+    let mut table = vec![0.0f64; (PHASES + 1) * taps];
+    for p in 0..=PHASES {
+        let frac = p as f64 / PHASES as f64;
+        let row = &mut table[p * taps..(p + 1) * taps];
         let mut norm = 0.0;
-        for (k, &s) in input.iter().enumerate().take(hi + 1).skip(lo) {
-            let x = (k as f64 - t) * cutoff;
+        for (k, w) in row.iter_mut().enumerate() {
+            let x = ((k as i64 - half) as f64 - frac) * cutoff;
             let sinc = if x.abs() < 1e-9 {
                 1.0
             } else {
                 (std::f64::consts::PI * x).sin() / (std::f64::consts::PI * x)
             };
-            let w = x / HALF;
-            let window = if w.abs() >= 1.0 {
+            let win = x / ZEROS;
+            let window = if win.abs() >= 1.0 {
                 0.0
             } else {
-                0.5 * (1.0 + (std::f64::consts::PI * w).cos())
+                0.5 * (1.0 + (std::f64::consts::PI * win).cos())
             };
-            let c = sinc * window;
-            acc += s as f64 * c;
-            norm += c;
+            *w = sinc * window;
+            norm += *w;
         }
-        let v = if norm.abs() > 1e-9 { acc / norm } else { 0.0 };
-        samples.push(v.round().clamp(i16::MIN as f64, i16::MAX as f64) as i16);
+        for w in row.iter_mut() {
+            *w /= norm;
+        }
+    }
+    let input = &pcm.samples;
+    let len = input.len() as i64;
+    let out_len = (input.len() as f64 * ratio).round() as usize;
+    let mut samples = Vec::with_capacity(out_len);
+    for n in 0..out_len {
+        let t = n as f64 / ratio;
+        let base = t.floor();
+        let p = (((t - base) * PHASES as f64).round() as usize).min(PHASES);
+        let row = &table[p * taps..(p + 1) * taps];
+        let first = base as i64 - half;
+        let mut acc = 0.0;
+        for (k, w) in row.iter().enumerate() {
+            let i = first + k as i64;
+            if (0..len).contains(&i) {
+                acc += input[i as usize] as f64 * w;
+            }
+        }
+        samples.push(acc.round().clamp(i16::MIN as f64, i16::MAX as f64) as i16);
     }
     Pcm {
         rate_hz: to_hz,
