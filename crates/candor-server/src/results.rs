@@ -458,7 +458,7 @@ fn scores(o: &OverallMetrics, qs: &[QuestionFeedback]) -> Vec<Score> {
             name: "completion".into(),
             value: clamp_score(o.questions_answered as f64 * 100.0 / o.questions_asked as f64),
             explanation: format!(
-                "You answered {} of the {} questions asked.",
+                "You answered {} of the {} questions asked; the score is the share of questions with an answer.",
                 o.questions_answered, o.questions_asked
             ),
         });
