@@ -87,10 +87,11 @@ async fn offline_practice_interview_end_to_end() {
                             audio_in_turn = 0;
                         }
                         // Answer when listening, unless still talking.
-                        if s.activity == InterviewerActivity::Listening as i32 && queue.is_empty() {
-                            if let Some(a) = answers.pop_front() {
-                                queue.extend(a);
-                            }
+                        if s.activity == InterviewerActivity::Listening as i32
+                            && queue.is_empty()
+                            && let Some(a) = answers.pop_front()
+                        {
+                            queue.extend(a);
                         }
                     }
                     ServerPayload::Interrupted(_) => interrupted += 1,

@@ -636,16 +636,14 @@ impl Core {
                     self.interrupted(at_ms, voice_since);
                 }
             }
-            Phase::Listening(l) => {
-                if speaking {
-                    let mut l2 = l.clone();
-                    if l2.first_voice_ms.is_none() {
-                        self.start_answer(&mut l2, at_ms);
-                    }
-                    l2.last_voice_ms = at_ms + duration_ms;
-                    l2.speech_ms += duration_ms;
-                    self.phase = Phase::Listening(l2);
+            Phase::Listening(l) if speaking => {
+                let mut l2 = l.clone();
+                if l2.first_voice_ms.is_none() {
+                    self.start_answer(&mut l2, at_ms);
                 }
+                l2.last_voice_ms = at_ms + duration_ms;
+                l2.speech_ms += duration_ms;
+                self.phase = Phase::Listening(l2);
             }
             Phase::Waiting { resume, .. } if speaking && resume.is_some() => {
                 // Only a pause: back to listening to the same answer.
