@@ -379,3 +379,97 @@ pub async fn wait_results(api: &Api, token: &str, id: &str) -> serde_json::Value
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test]
+async fn idle_socket_is_dropped_then_the_session_ends_after_the_grace_period() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = fast_config(dir.path());
+    config.limits.idle_timeout = Duration::from_millis(400);
+    config.limits.resume_grace = Duration::from_millis(400);
+    let server = candor_server::Server::start(config).await.unwrap();
+    let api = Api::new(server.addr());
+    let auth = api.register("ivy@example.org").await;
+    let interview = api.create_interview(&auth.token, 1).await;
+    let mut ws = connect(server.addr()).await;
+    send(&mut ws, start_request(&auth.token, &interview.id)).await;
+    assert!(matches!(
+        recv(&mut ws).await.unwrap().payload,
+        Some(ServerPayload::StartResponse(_))
+    ));
+    // Send nothing: the server drops the socket (no SessionEnded: it is resumable).
+    while let Some(msg) = recv(&mut ws).await {
+        assert!(!matches!(msg.payload, Some(ServerPayload::SessionEnded(_))));
+    }
+    // Not resumed within the grace period: ended with idle_timeout, results follow.
+    let res = wait_until_not_live(&server, &interview.id).await;
+    assert!(res, "session ended after the grace period");
+    let res = wait_results(&api, &auth.token, &interview.id).await;
+    assert_eq!(res["status"], "ready", "{res}");
+    assert_eq!(res["feedback"]["end_reason"], "idle_timeout");
+    server.shutdown().await;
+}
+
+async fn wait_until_not_live(server: &candor_server::RunningServer, id: &str) -> bool {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while tokio::time::Instant::now() < deadline {
+        if !server.interview_is_live(id) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    false
+}
+
+#[tokio::test]
+async fn concurrent_sessions_per_user_are_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path()).await; // default bound: 2 per user
+    let api = Api::new(server.addr());
+    let auth = api.register("jo@example.org").await;
+    let mut live = Vec::new();
+    for _ in 0..2 {
+        let iv = api.create_interview(&auth.token, 1).await;
+        let mut ws = connect(server.addr()).await;
+        send(&mut ws, start_request(&auth.token, &iv.id)).await;
+        assert!(matches!(
+            recv(&mut ws).await.unwrap().payload,
+            Some(ServerPayload::StartResponse(_))
+        ));
+        live.push(ws);
+    }
+    let iv = api.create_interview(&auth.token, 1).await;
+    let mut ws = connect(server.addr()).await;
+    send(&mut ws, start_request(&auth.token, &iv.id)).await;
+    let msg = recv(&mut ws).await.unwrap();
+    let Some(ServerPayload::Error(e)) = msg.payload else {
+        panic!("{msg:?}")
+    };
+    assert_eq!(e.code, ErrorCode::ResourceExhausted as i32);
+    assert!(e.retryable);
+    assert!(recv(&mut ws).await.is_none());
+    // Another user is not affected.
+    let other = api.register("kim@example.org").await;
+    let iv = api.create_interview(&other.token, 1).await;
+    let mut ws = connect(server.addr()).await;
+    send(&mut ws, start_request(&other.token, &iv.id)).await;
+    assert!(matches!(
+        recv(&mut ws).await.unwrap().payload,
+        Some(ServerPayload::StartResponse(_))
+    ));
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_missing_espeak_is_a_clear_startup_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = fast_config(dir.path());
+    config.practice.espeak_path = "/nonexistent/espeak-ng".into();
+    let err = candor_server::Server::start(config)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("espeak-ng") && err.contains("install"),
+        "{err}"
+    );
+}
