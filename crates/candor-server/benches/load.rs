@@ -25,6 +25,7 @@ use candor_server::metrics::Histogram;
 use candor_server::{Config, Server};
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 struct Args {
     sessions: usize,
@@ -63,6 +64,30 @@ fn cpu_seconds() -> f64 {
     let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
     // Fields after the command: state is [0], utime [11], stime [12].
     (ticks(11) + ticks(12)) / 100.0
+}
+
+/// Time this process's threads spent runnable but waiting for a CPU, in
+/// seconds (from /proc/self/task/*/schedstat): contention from other
+/// processes on the machine shows up here.
+fn runqueue_wait_seconds() -> f64 {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return 0.0;
+    };
+    tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().nth(1)?.parse::<f64>().ok())
+        .sum::<f64>()
+        / 1e9
+}
+
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn status_kib(key: &str) -> u64 {
@@ -107,9 +132,14 @@ async fn client(
     stop_at: tokio::time::Instant,
     totals: Arc<Totals>,
 ) -> Result<(), String> {
-    let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/v1/session"))
-        .await
-        .map_err(|e| e.to_string())?;
+    let config = WebSocketConfig::default().read_buffer_size(8 * 1024);
+    let (ws, _) = tokio_tungstenite::connect_async_with_config(
+        format!("ws://{addr}/v1/session"),
+        Some(config),
+        false,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     let (mut tx, mut rx) = ws.split();
     let codec = Codec::default();
     let enc = |m: ClientToServerMessage| Message::Binary(codec.encode(&m).unwrap().into());
@@ -313,6 +343,7 @@ async fn run(a: Args) {
     m.send_lateness.reset();
     totals.delivery.reset();
     let cpu0 = cpu_seconds();
+    let wait0 = runqueue_wait_seconds();
     let wall0 = Instant::now();
     let mut held_min = usize::MAX;
     let mut held_max = 0;
@@ -322,7 +353,9 @@ async fn run(a: Args) {
         held_min = held_min.min(n);
         held_max = held_max.max(n);
     }
-    let cpu = (cpu_seconds() - cpu0) / wall0.elapsed().as_secs_f64() * 100.0;
+    let wall = wall0.elapsed().as_secs_f64();
+    let cpu = (cpu_seconds() - cpu0) / wall * 100.0;
+    let waited = (runqueue_wait_seconds() - wait0) / wall * 100.0;
     let rss = status_kib("VmRSS:");
     let (fh50, fh99) = (
         m.frame_handling.quantile(0.5),
@@ -357,6 +390,10 @@ async fn run(a: Args) {
         "process CPU (server + clients): {cpu:.0}% of one core; RSS {} MiB (peak {} MiB)",
         rss / 1024,
         status_kib("VmHWM:") / 1024
+    );
+    println!(
+        "machine: load average {}; this process's threads waited for a CPU {waited:.0}% of the time (contention from other processes)",
+        loadavg()
     );
     println!(
         "server frame handling (candidate frame in → decoded, VAD, engine, queued for disk): p50 {} p99 {} over {} frames",
