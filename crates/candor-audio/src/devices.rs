@@ -6,10 +6,16 @@
 //! refused connection as "permission denied". Streams ask for 20 ms buffers
 //! where the device allows it, since the default gives audio in ~2 s lumps.
 //!
-//! Each opened stream lives on a supervisor thread that watches its error
-//! callback: when the device disappears, the stream is dropped, the caller is
-//! told, and the default device is opened in its place (retrying until it
-//! appears or the stream is stopped).
+//! Each opened stream lives on a supervisor thread that drops and reopens it
+//! when the device is lost. A loss is noticed three ways: the backend's error
+//! callback; the device no longer being listed (PulseAudio moves a stream
+//! whose device vanished to another device and only tells the client in a
+//! notice that cpal ignores, so the supervisor checks the list every 250 ms
+//! on that host); and the pipeline worker seeing no audio flow (a killed or
+//! suspended stream), which asks for a reopen through a [`DeviceControl`].
+//! A reopen tries the chosen device and then the system default, alternating
+//! which goes first on each further attempt, until one opens or the worker
+//! gives up (see [`crate::watchdog`]).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -27,8 +33,10 @@ use crate::error::message_means_permission_denied;
 use crate::playback::{PlaybackShared, SinkMessage, playback_ring};
 use crate::sample::ChannelMode;
 use crate::source::{SourceMessage, StreamInfo};
+use crate::watchdog::DeviceControl;
 
-const REOPEN_EVERY: Duration = Duration::from_millis(500);
+const REOPEN_EVERY: Duration = Duration::from_millis(250);
+const PRESENCE_EVERY: Duration = Duration::from_millis(250);
 
 /// A device and its default configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -192,7 +200,8 @@ fn is_fatal(kind: ErrorKind) -> bool {
     )
 }
 
-type Opened = (cpal::Stream, StreamInfo);
+/// An open stream, what it delivers, and its device's id.
+type Opened = (cpal::Stream, StreamInfo, String);
 
 fn open_input(
     wanted: Option<&str>,
@@ -237,7 +246,7 @@ fn open_input(
     .map_err(|e| map_error(&e))?;
     stream.play().map_err(|e| map_error(&e))?;
     let _ = tx.send(SourceMessage::Ring(ring, info.clone()));
-    Ok((stream, info))
+    Ok((stream, info, device_id(&device)))
 }
 
 fn open_output(
@@ -285,53 +294,125 @@ fn open_output(
     .map_err(|e| map_error(&e))?;
     stream.play().map_err(|e| map_error(&e))?;
     let _ = tx.send(SinkMessage::Ring(producer, info.clone()));
-    Ok((stream, info))
+    Ok((stream, info, device_id(&device)))
 }
 
-/// Runs a stream on its own thread: opens it (reporting the first result),
-/// then reopens the default device whenever the stream dies.
+/// A host to check device presence with, on hosts where a vanished device
+/// can go unreported (PulseAudio); listing is a cheap server query there.
+fn presence_host() -> Option<cpal::Host> {
+    let host = host().ok()?;
+    #[cfg(target_os = "linux")]
+    if host.id() == cpal::HostId::PulseAudio {
+        return Some(host);
+    }
+    let _ = host;
+    None
+}
+
+/// Whether the device `id` is still listed (true when the list fails: the
+/// flow watch covers that case).
+fn still_present(host: &cpal::Host, dir: Direction, id: &str) -> bool {
+    let devices = match dir {
+        Direction::Input => host.input_devices().map(|d| d.collect::<Vec<_>>()),
+        Direction::Output => host.output_devices().map(|d| d.collect::<Vec<_>>()),
+    };
+    match devices {
+        Ok(list) => list.iter().any(|d| device_id(d) == id),
+        Err(_) => true,
+    }
+}
+
+/// The devices a reopen tries, in order.
+fn candidates(wanted: Option<&str>, attempt: u64) -> Vec<Option<&str>> {
+    match wanted {
+        None => vec![None],
+        Some(w) if attempt.is_multiple_of(2) => vec![Some(w), None],
+        Some(w) => vec![None, Some(w)],
+    }
+}
+
+/// Opens a device of `dir` and keeps it running on its own thread (see the
+/// module docs); the first open's result is returned.
 fn supervise<M: Send + 'static>(
-    name: &str,
+    dir: Direction,
+    wanted: Option<String>,
     stop: Arc<AtomicBool>,
+    control: Arc<DeviceControl>,
     tx: Sender<M>,
     lost: fn(AudioError) -> M,
-    mut open: impl FnMut(bool, Sender<cpal::Error>) -> Result<Opened, AudioError> + Send + 'static,
+    mut open: impl FnMut(Option<&str>, Sender<cpal::Error>) -> Result<Opened, AudioError>
+    + Send
+    + 'static,
 ) -> Result<JoinHandle<()>, AudioError> {
+    let name = match dir {
+        Direction::Input => "candor-input-device",
+        Direction::Output => "candor-output-device",
+    };
     let (first_tx, first_rx) = mpsc::sync_channel::<Result<(), AudioError>>(1);
     let handle = std::thread::Builder::new()
         .name(name.into())
         .spawn(move || {
             let (err_tx, err_rx): (Sender<cpal::Error>, Receiver<cpal::Error>) = mpsc::channel();
-            let mut stream = match open(false, err_tx.clone()) {
-                Ok((s, _)) => {
+            let mut current = match open(wanted.as_deref(), err_tx.clone()) {
+                Ok(o) => {
                     let _ = first_tx.send(Ok(()));
-                    Some(s)
+                    Some(o)
                 }
                 Err(e) => {
                     let _ = first_tx.send(Err(e));
                     return;
                 }
             };
+            let watcher = presence_host();
+            let mut seen_requests = control.requests();
+            let mut attempt = 0u64;
             let mut next_try = Instant::now();
+            let mut next_check = Instant::now() + PRESENCE_EVERY;
             while !stop.load(Ordering::Relaxed) {
-                match err_rx.recv_timeout(Duration::from_millis(50)) {
-                    Ok(e) if stream.is_some() && is_fatal(e.kind()) => {
-                        stream = None;
-                        let _ = tx.send(lost(AudioError::DeviceLost(e.to_string())));
-                        next_try = Instant::now();
-                    }
-                    _ => {}
+                if let Ok(e) = err_rx.recv_timeout(Duration::from_millis(20))
+                    && current.is_some()
+                    && is_fatal(e.kind())
+                {
+                    current = None;
+                    let _ = tx.send(lost(AudioError::DeviceLost(e.to_string())));
+                    attempt = 0;
+                    next_try = Instant::now();
                 }
-                if stream.is_none() && Instant::now() >= next_try {
-                    // Drain errors of the dead stream before opening anew.
+                if let Some(a) = control.take_request(&mut seen_requests) {
+                    // The worker saw the audio stop; it reported the loss.
+                    current = None;
+                    attempt = a;
+                    next_try = Instant::now();
+                }
+                let now = Instant::now();
+                if now >= next_check {
+                    next_check = now + PRESENCE_EVERY;
+                    if let (Some(host), Some((_, info, id))) = (watcher.as_ref(), current.as_ref())
+                        && !still_present(host, dir, id)
+                    {
+                        let msg = format!("{} is no longer available", info.name);
+                        current = None;
+                        let _ = tx.send(lost(AudioError::DeviceLost(msg)));
+                        attempt = 0;
+                        next_try = now;
+                    }
+                }
+                if current.is_none() && Instant::now() >= next_try {
+                    // Drop errors of the dead stream before opening anew.
                     while err_rx.try_recv().is_ok() {}
-                    match open(true, err_tx.clone()) {
-                        Ok((s, _)) => stream = Some(s),
-                        Err(_) => next_try = Instant::now() + REOPEN_EVERY,
+                    for candidate in candidates(wanted.as_deref(), attempt) {
+                        if let Ok(o) = open(candidate, err_tx.clone()) {
+                            current = Some(o);
+                            break;
+                        }
+                    }
+                    if current.is_none() {
+                        attempt += 1;
+                        next_try = Instant::now() + REOPEN_EVERY;
                     }
                 }
             }
-            drop(stream);
+            drop(current);
         })?;
     match first_rx.recv() {
         Ok(Ok(())) => Ok(handle),
@@ -349,17 +430,17 @@ pub(crate) fn start_input(
     mode: ChannelMode,
     tx: Sender<SourceMessage>,
     stop: Arc<AtomicBool>,
+    control: Arc<DeviceControl>,
 ) -> Result<JoinHandle<()>, AudioError> {
     let ring_tx = tx.clone();
     supervise(
-        "candor-input-device",
+        Direction::Input,
+        device,
         stop,
+        control,
         tx,
         SourceMessage::DeviceLost,
-        move |reopen, err_tx| {
-            let wanted = if reopen { None } else { device.as_deref() };
-            open_input(wanted, mode, &ring_tx, err_tx)
-        },
+        move |wanted, err_tx| open_input(wanted, mode, &ring_tx, err_tx),
     )
 }
 
@@ -370,16 +451,16 @@ pub(crate) fn start_output(
     echo: Option<Arc<EchoLink>>,
     tx: Sender<SinkMessage>,
     stop: Arc<AtomicBool>,
+    control: Arc<DeviceControl>,
 ) -> Result<JoinHandle<()>, AudioError> {
     let ring_tx = tx.clone();
     supervise(
-        "candor-output-device",
+        Direction::Output,
+        device,
         stop,
+        control,
         tx,
         SinkMessage::DeviceLost,
-        move |reopen, err_tx| {
-            let wanted = if reopen { None } else { device.as_deref() };
-            open_output(wanted, &shared, &echo, &ring_tx, err_tx)
-        },
+        move |wanted, err_tx| open_output(wanted, &shared, &echo, &ring_tx, err_tx),
     )
 }

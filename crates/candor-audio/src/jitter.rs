@@ -5,7 +5,12 @@
 //! the in-band FEC of the next one. Playback starts once the target depth is
 //! buffered (60 ms by default); each time the stream runs dry while playing,
 //! the target grows by one frame (up to the maximum), and after a long calm
-//! stretch with surplus it sheds a frame and shrinks back toward the minimum.
+//! stretch with surplus it shrinks back toward the minimum.
+//!
+//! Audio is never thrown away to cut delay: a server may send an answer
+//! faster than real time, and every packet that arrives in time is played.
+//! Only a packet older than the one being played (late) or a runaway
+//! backlog of a minute is dropped.
 
 use std::collections::BTreeMap;
 
@@ -60,8 +65,10 @@ pub struct JitterStats {
     pub late: u64,
     /// Packets concealed (lost).
     pub concealed: u64,
-    /// Packets dropped because the buffer overflowed or shrank.
+    /// Packets dropped because the backlog overflowed (a minute of audio).
     pub dropped: u64,
+    /// Packets handed out to be played.
+    pub played: u64,
     /// The current target depth in frames.
     pub target_frames: usize,
 }
@@ -133,14 +140,7 @@ impl JitterBuffer {
             if self.packets.len() < self.target {
                 return JitterPop::Idle;
             }
-            self.playing = true;
-            self.surplus_pops = 0;
-            let first = self.packets.keys().next().copied();
-            // Continue the sequence after a short gap; restart after a long one.
-            self.next = match (self.next, first) {
-                (Some(n), Some(f)) if f >= n && f - n <= 1 => Some(n),
-                _ => first,
-            };
+            self.begin();
         }
         let Some(next) = self.next else {
             return JitterPop::Idle;
@@ -155,7 +155,10 @@ impl JitterBuffer {
         let next = self.next.unwrap_or(next);
         self.next = Some(next + 1);
         match self.packets.remove(&next) {
-            Some(p) => JitterPop::Frame(p),
+            Some(p) => {
+                self.stats.played += 1;
+                JitterPop::Frame(p)
+            }
             None => {
                 self.stats.concealed += 1;
                 JitterPop::Missing {
@@ -165,18 +168,33 @@ impl JitterBuffer {
         }
     }
 
+    /// Starts playing what is buffered even below the target depth (the
+    /// worker does this when a short answer has waited the prebuffer time).
+    pub fn force_start(&mut self) {
+        if !self.playing && !self.packets.is_empty() {
+            self.begin();
+        }
+    }
+
+    fn begin(&mut self) {
+        self.playing = true;
+        self.surplus_pops = 0;
+        let first = self.packets.keys().next().copied();
+        // Continue the sequence after a short gap; restart after a long one.
+        self.next = match (self.next, first) {
+            (Some(n), Some(f)) if f >= n && f - n <= 1 => Some(n),
+            _ => first,
+        };
+    }
+
     fn adapt(&mut self) {
-        // A small standing surplus means the delay is higher than needed;
-        // a large one is a burst sent ahead of time, which is kept.
-        let len = self.packets.len();
-        if len > self.target + 1 && len <= self.config.max_frames {
+        // A standing surplus means the next prebuffer may be shorter: lower
+        // the target. The surplus itself is audio already here and is
+        // played, never dropped (a burst sent ahead of time is normal).
+        if self.packets.len() > self.target + 1 {
             self.surplus_pops += 1;
             if self.surplus_pops >= self.config.shrink_after {
                 self.surplus_pops = 0;
-                if let Some((seq, _)) = self.packets.pop_first() {
-                    self.stats.dropped += 1;
-                    self.next = Some(seq + 1);
-                }
                 self.target = (self.target.saturating_sub(1)).max(self.config.min_frames.max(1));
             }
         } else {
@@ -244,25 +262,61 @@ mod tests {
     }
 
     #[test]
-    fn surplus_shrinks_back() {
+    fn surplus_shrinks_the_target_without_dropping_audio() {
         let cfg = JitterConfig {
             target_frames: 6,
             shrink_after: 10,
             ..JitterConfig::default()
         };
         let mut j = JitterBuffer::new(cfg);
-        let mut seq = 0;
+        let mut seq = 0u64;
         for _ in 0..7 {
-            j.push(seq, p(0));
+            j.push(seq, vec![seq as u8]);
             seq += 1;
         }
+        let mut out = Vec::new();
         for _ in 0..200 {
-            j.push(seq, p(0));
+            j.push(seq, vec![seq as u8]);
             seq += 1;
-            assert!(matches!(j.pop(), JitterPop::Frame(_)));
+            match j.pop() {
+                JitterPop::Frame(f) => out.push(f[0]),
+                other => panic!("{other:?}"),
+            }
         }
         assert_eq!(j.stats().target_frames, cfg.min_frames);
-        assert!(j.len() <= cfg.min_frames + 2, "{}", j.len());
+        while let JitterPop::Frame(f) = j.pop() {
+            out.push(f[0]);
+        }
+        let expected: Vec<u8> = (0..seq).map(|s| s as u8).collect();
+        assert_eq!(out, expected, "every packet played, in order");
+        assert_eq!(j.stats().dropped, 0);
+        assert_eq!(j.stats().played, seq);
+    }
+
+    #[test]
+    fn a_burst_far_ahead_of_real_time_is_kept_whole() {
+        let mut j = JitterBuffer::new(JitterConfig::default());
+        // Ten seconds of audio arriving at once, slightly out of order.
+        for s in (0..500u64).rev() {
+            j.push(s, s.to_le_bytes().to_vec());
+        }
+        let mut n = 0u64;
+        while let JitterPop::Frame(f) = j.pop() {
+            assert_eq!(f, n.to_le_bytes().to_vec());
+            n += 1;
+        }
+        assert_eq!(n, 500);
+        let s = j.stats();
+        assert_eq!((s.dropped, s.late, s.concealed), (0, 0, 0));
+    }
+
+    #[test]
+    fn a_short_answer_can_start_below_the_target() {
+        let mut j = JitterBuffer::new(JitterConfig::default());
+        j.push(0, p(0));
+        assert_eq!(j.pop(), JitterPop::Idle);
+        j.force_start();
+        assert_eq!(j.pop(), JitterPop::Frame(p(0)));
     }
 
     #[test]

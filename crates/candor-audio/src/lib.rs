@@ -29,6 +29,7 @@ pub use error::AudioError;
 pub mod capture;
 pub mod echo_link;
 pub mod source;
+pub mod watchdog;
 pub mod wav;
 pub mod worker;
 
@@ -36,7 +37,7 @@ pub use aec::VoiceProcessing;
 pub use capture::{CaptureSettings, EncodedFrame};
 pub use codec::{Codec, EncoderSettings};
 pub use echo_link::EchoLink;
-pub use playback::{Playback, PlaybackSettings, PlaybackStats, SinkSpec};
+pub use playback::{Playback, PlaybackEvent, PlaybackSettings, PlaybackStats, SinkSpec};
 pub use sample::ChannelMode;
 pub use source::{Pacing, PcmFormat, SourceSpec, StreamInfo};
 pub use worker::{Capture, CaptureEvent, CaptureSink, ChannelSink, capture_all};

@@ -23,6 +23,7 @@ use crate::jitter::{JitterBuffer, JitterConfig, JitterPop, JitterStats};
 use crate::resample::MonoResampler;
 use crate::sample::AudioSample;
 use crate::source::StreamInfo;
+use crate::watchdog::{DeviceControl, Verdict, Watchdog};
 use crate::wav::WavWriter;
 
 const POLL: Duration = Duration::from_millis(2);
@@ -33,17 +34,79 @@ const LOW_WATER: Duration = Duration::from_millis(30);
 #[derive(Debug, Default)]
 pub struct PlaybackShared {
     flush_requested: AtomicU64,
-    flush_done: AtomicU64,
     playing: AtomicBool,
     underruns: AtomicU64,
     played: AtomicU64,
+    pushed: AtomicU64,
+    drained_upto: AtomicU64,
 }
 
 impl PlaybackShared {
-    /// Asks the callback to fade out over 10 ms and drop what is queued.
-    pub fn request_flush(&self) {
-        self.flush_requested.fetch_add(1, Ordering::AcqRel);
+    /// Asks the callback to fade out over 10 ms and drop what is queued;
+    /// returns the flush's number (the worker must then be told, in order
+    /// with the packets, with that number).
+    pub fn request_flush(&self) -> u64 {
+        self.flush_requested.fetch_add(1, Ordering::AcqRel) + 1
     }
+}
+
+/// State of one output ring, shared by its writer and its callback.
+///
+/// A flush must drop exactly the audio queued before it, not the audio of
+/// the next answer that the worker may already be writing behind it. So the
+/// worker, once it has stopped writing old audio, publishes how many samples
+/// it had written into this ring (`boundary_pos`) for flush number
+/// `boundary_gen`; the callback drops up to that position and plays on.
+#[derive(Debug, Default)]
+pub struct RingShared {
+    boundary_gen: AtomicU64,
+    boundary_pos: AtomicU64,
+    progress: AtomicU64,
+}
+
+impl RingShared {
+    /// Samples the callback has written to the device from this ring.
+    pub fn progress(&self) -> u64 {
+        self.progress.load(Ordering::Relaxed)
+    }
+}
+
+/// The worker's end of an output ring.
+#[derive(Debug)]
+pub struct RingWriter {
+    producer: Producer<f32>,
+    ring: Arc<RingShared>,
+}
+
+impl RingWriter {
+    /// Queues as much of `samples` as fits; returns how many were queued.
+    pub fn write(&mut self, samples: &[f32]) -> usize {
+        let fit = samples.len().min(self.producer.slots());
+        if let Ok(chunk) = self.producer.write_chunk_uninit(fit) {
+            chunk.fill_from_iter(samples[..fit].iter().copied());
+        }
+        fit
+    }
+
+    /// Samples queued and not yet taken by the callback.
+    pub fn queued(&self) -> usize {
+        self.producer.buffer().capacity() - self.producer.slots()
+    }
+
+    /// The ring's shared state.
+    pub fn shared(&self) -> &Arc<RingShared> {
+        &self.ring
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FlushMode {
+    /// Playing what the worker queues.
+    Normal,
+    /// Fading out the old audio over 10 ms.
+    Fading,
+    /// Faded out: silence, dropping old audio up to the worker's boundary.
+    Discarding,
 }
 
 /// The body of a playback callback.
@@ -53,7 +116,10 @@ pub struct PlaybackCallback {
     reference: Option<Producer<f32>>,
     channels: usize,
     shared: Arc<PlaybackShared>,
+    ring: Arc<RingShared>,
+    read: u64,
     seen_flush: u64,
+    mode: FlushMode,
     fade_len: usize,
     fade_left: usize,
     scratch: Box<[f32]>,
@@ -66,17 +132,24 @@ pub fn playback_ring(
     channels: u16,
     shared: Arc<PlaybackShared>,
     reference: Option<Producer<f32>>,
-) -> (Producer<f32>, PlaybackCallback) {
+) -> (RingWriter, PlaybackCallback) {
     let (tx, rx) = RingBuffer::new(rate as usize);
     let seen_flush = shared.flush_requested.load(Ordering::Acquire);
+    let ring = Arc::new(RingShared::default());
     (
-        tx,
+        RingWriter {
+            producer: tx,
+            ring: ring.clone(),
+        },
         PlaybackCallback {
             samples: rx,
             reference,
             channels: usize::from(channels.max(1)),
             shared,
+            ring,
+            read: 0,
             seen_flush,
+            mode: FlushMode::Normal,
             fade_len: (rate as usize / 100).max(1),
             fade_left: 0,
             scratch: vec![0.0; 4096].into_boxed_slice(),
@@ -102,53 +175,72 @@ impl PlaybackCallback {
         }
     }
 
+    /// Moves up to `n` samples from the ring into `scratch[at..]`.
+    fn take(&mut self, at: usize, n: usize) -> usize {
+        let n = n.min(self.samples.slots());
+        if let Ok(c) = self.samples.read_chunk(n) {
+            let (a, b) = c.as_slices();
+            self.scratch[at..at + a.len()].copy_from_slice(a);
+            self.scratch[at + a.len()..at + a.len() + b.len()].copy_from_slice(b);
+            c.commit_all();
+        }
+        self.read += n as u64;
+        n
+    }
+
     fn fill(&mut self, frames: usize) {
         let requested = self.shared.flush_requested.load(Ordering::Acquire);
         if requested != self.seen_flush {
             self.seen_flush = requested;
-            self.fade_left = self.fade_len;
+            if self.mode == FlushMode::Normal {
+                self.mode = FlushMode::Fading;
+                self.fade_left = self.fade_len;
+            }
         }
-        let discarding = self.fade_left == 0
-            && self.shared.flush_done.load(Ordering::Acquire) != self.seen_flush;
-        let buf = &mut self.scratch[..frames];
-        if discarding {
-            // Old audio still arriving from before the flush: drop it.
-            let n = self.samples.slots();
-            if let Ok(c) = self.samples.read_chunk(n) {
+        // Where the old audio ends, once the worker has said so.
+        let boundary = (self.mode != FlushMode::Normal
+            && self.ring.boundary_gen.load(Ordering::Acquire) >= self.seen_flush)
+            .then(|| self.ring.boundary_pos.load(Ordering::Acquire));
+        let mut filled = 0;
+        if self.mode == FlushMode::Fading {
+            let span = self.fade_left.min(frames);
+            let old_left = boundary.map_or(usize::MAX, |b| b.saturating_sub(self.read) as usize);
+            let got = self.take(0, span.min(old_left));
+            self.scratch[got..span].fill(0.0);
+            for s in &mut self.scratch[..span] {
+                *s *= self.fade_left as f32 / self.fade_len as f32;
+                self.fade_left -= 1;
+            }
+            filled = span;
+            if self.fade_left == 0 {
+                self.mode = FlushMode::Discarding;
+            }
+        }
+        if self.mode == FlushMode::Discarding
+            && let Some(b) = boundary
+        {
+            let old = (b.saturating_sub(self.read) as usize).min(self.samples.slots());
+            if let Ok(c) = self.samples.read_chunk(old) {
                 c.commit_all();
             }
-            buf.fill(0.0);
-            return;
-        }
-        let available = self.samples.slots().min(frames);
-        if let Ok(c) = self.samples.read_chunk(available) {
-            let (a, b) = c.as_slices();
-            buf[..a.len()].copy_from_slice(a);
-            buf[a.len()..a.len() + b.len()].copy_from_slice(b);
-            c.commit_all();
-        }
-        buf[available..].fill(0.0);
-        if available < frames && self.shared.playing.load(Ordering::Relaxed) {
-            self.shared.underruns.fetch_add(1, Ordering::Relaxed);
-        }
-        if self.fade_left > 0 {
-            for s in buf.iter_mut() {
-                if self.fade_left == 0 {
-                    *s = 0.0;
-                } else {
-                    *s *= self.fade_left as f32 / self.fade_len as f32;
-                    self.fade_left -= 1;
-                }
-            }
-            if self.fade_left == 0 {
-                let n = self.samples.slots();
-                if let Ok(c) = self.samples.read_chunk(n) {
-                    c.commit_all();
-                }
+            self.read += old as u64;
+            if self.read >= b {
+                self.mode = FlushMode::Normal;
             }
         }
+        if self.mode == FlushMode::Normal {
+            let got = self.take(filled, frames - filled);
+            if filled + got < frames && self.shared.playing.load(Ordering::Relaxed) {
+                self.shared.underruns.fetch_add(1, Ordering::Relaxed);
+            }
+            filled += got;
+        }
+        self.scratch[filled..frames].fill(0.0);
         self.shared
             .played
+            .fetch_add(frames as u64, Ordering::Relaxed);
+        self.ring
+            .progress
             .fetch_add(frames as u64, Ordering::Relaxed);
     }
 }
@@ -214,15 +306,37 @@ pub struct PlaybackStats {
 #[derive(Debug)]
 pub enum SinkMessage {
     /// A new output stream (first open or reopen).
-    Ring(Producer<f32>, StreamInfo),
-    /// The device was lost; reopening the default one.
+    Ring(RingWriter, StreamInfo),
+    /// The backend reported the device lost; it is being reopened.
     DeviceLost(AudioError),
     /// The sink failed for good.
     Failed(AudioError),
 }
 
+/// What a playback tells the client engine.
+#[derive(Debug)]
+pub enum PlaybackEvent {
+    /// The output stream is running (at start and after a reopen).
+    Started(StreamInfo),
+    /// The output device was lost; the chosen device, else the default, is
+    /// being opened instead.
+    DeviceLost(AudioError),
+    /// Playback stopped for good (no output device came back in time).
+    Failed(AudioError),
+}
+
 enum Command {
     Packet(u64, Vec<u8>),
+    Flush(u64),
+}
+
+impl std::fmt::Debug for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Command::Packet(seq, p) => write!(f, "Packet({seq}, {} bytes)", p.len()),
+            Command::Flush(n) => write!(f, "Flush({n})"),
+        }
+    }
 }
 
 /// A running playback: packets in, sound out.
@@ -235,15 +349,7 @@ pub struct Playback {
     worker: Option<JoinHandle<()>>,
     info: StreamInfo,
     jitter: Arc<std::sync::Mutex<JitterStats>>,
-    events: Receiver<SinkMessage>,
-}
-
-impl std::fmt::Debug for Command {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Command::Packet(seq, p) => write!(f, "Packet({seq}, {} bytes)", p.len()),
-        }
-    }
+    events: Receiver<PlaybackEvent>,
 }
 
 impl Playback {
@@ -257,20 +363,31 @@ impl Playback {
         let shared = Arc::new(PlaybackShared::default());
         let stop = Arc::new(AtomicBool::new(false));
         let (ring_tx, ring_rx) = mpsc::channel();
-        let driver = start_sink(sink, shared.clone(), echo, ring_tx, stop.clone())?;
-        let (producer, info) = match ring_rx.recv_timeout(Duration::from_secs(5)) {
-            Ok(SinkMessage::Ring(p, info)) => (p, info),
+        let (driver, control) = start_sink(sink, shared.clone(), echo, ring_tx, stop.clone())?;
+        let (writer, info) = match ring_rx.recv_timeout(Duration::from_secs(5)) {
+            Ok(SinkMessage::Ring(w, info)) => (w, info),
             Ok(SinkMessage::Failed(e)) | Ok(SinkMessage::DeviceLost(e)) => return Err(e),
             Err(_) => return Err(AudioError::StartTimeout(Duration::from_secs(5))),
         };
         let (tx, rx) = mpsc::channel();
         let (events_tx, events) = mpsc::channel();
         let jitter = Arc::new(std::sync::Mutex::new(JitterStats::default()));
-        let mut worker = PlaybackWorker::new(settings, producer, info.rate, shared.clone())?;
+        let mut worker = PlaybackWorker::new(settings, writer, info.rate, shared.clone())?;
         let (wstop, wjitter) = (stop.clone(), jitter.clone());
+        let first = info.clone();
         let worker = std::thread::Builder::new()
             .name("candor-playback".into())
-            .spawn(move || worker.run(&rx, &ring_rx, &events_tx, &wstop, &wjitter))?;
+            .spawn(move || {
+                let links = WorkerLinks {
+                    commands: &rx,
+                    rings: &ring_rx,
+                    events: &events_tx,
+                    stop: &wstop,
+                    stats: &wjitter,
+                    control: control.as_deref(),
+                };
+                worker.run(first, &links);
+            })?;
         Ok(Self {
             tx,
             shared,
@@ -288,15 +405,35 @@ impl Playback {
         &self.info
     }
 
-    /// Queues a packet from the server.
+    /// Queues a packet from the server. Packets may come in bursts faster
+    /// than real time: all are kept and played in order.
     pub fn push(&self, seq: u64, payload: Vec<u8>) {
+        self.shared.pushed.fetch_add(1, Ordering::AcqRel);
         let _ = self.tx.send(Command::Packet(seq, payload));
     }
 
     /// Stops what is playing with a 10 ms fade and drops everything queued
-    /// (the server said the candidate barged in).
+    /// (the server said the candidate barged in). Packets pushed after this
+    /// call are played normally.
     pub fn flush(&self) {
-        self.shared.request_flush();
+        let n = self.shared.request_flush();
+        let _ = self.tx.send(Command::Flush(n));
+    }
+
+    /// Waits until every packet pushed so far has been played out to the
+    /// device (or dropped by a flush). False on timeout.
+    pub fn wait_drained(&self, timeout: Duration) -> bool {
+        let target = self.shared.pushed.load(Ordering::Acquire);
+        let deadline = Instant::now() + timeout;
+        loop {
+            if self.shared.drained_upto.load(Ordering::Acquire) >= target {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 
     /// Counters.
@@ -308,12 +445,19 @@ impl Playback {
         }
     }
 
-    /// Device notices (lost, reopened) not yet read.
-    pub fn poll_event(&self) -> Option<SinkMessage> {
+    /// An event not yet read, if any.
+    pub fn poll_event(&self) -> Option<PlaybackEvent> {
         self.events.try_recv().ok()
     }
 
-    /// Stops playback and waits for its threads (a WAV sink is finalized).
+    /// Waits up to `timeout` for the next event.
+    pub fn next_event(&self, timeout: Duration) -> Option<PlaybackEvent> {
+        self.events.recv_timeout(timeout).ok()
+    }
+
+    /// Stops playback at once and waits for its threads (a WAV sink is
+    /// finalized). Audio still queued is not played: call
+    /// [`Self::wait_drained`] first to let it finish.
     pub fn stop(mut self) {
         self.shutdown();
     }
@@ -341,10 +485,12 @@ pub struct PlaybackWorker {
     jitter: JitterBuffer,
     decoder: AudioDecoder,
     resampler: MonoResampler,
-    producer: Producer<f32>,
+    out: RingWriter,
+    written: u64,
     device_rate: u32,
     shared: Arc<PlaybackShared>,
-    seen_flush: u64,
+    handled_flush: u64,
+    prebuffering_since: Option<Instant>,
     decoded: Vec<f32>,
     resampled: Vec<f32>,
 }
@@ -369,25 +515,37 @@ fn decode_rate(codec: Codec, stream_rate: u32, device_rate: u32) -> u32 {
     }
 }
 
+/// The worker's channels and flags.
+struct WorkerLinks<'a> {
+    commands: &'a Receiver<Command>,
+    rings: &'a Receiver<SinkMessage>,
+    events: &'a Sender<PlaybackEvent>,
+    stop: &'a AtomicBool,
+    stats: &'a std::sync::Mutex<JitterStats>,
+    control: Option<&'a DeviceControl>,
+}
+
 impl PlaybackWorker {
-    /// A worker writing into `producer` for a device at `device_rate`.
+    /// A worker writing into `out` for a device at `device_rate`.
     pub fn new(
         settings: PlaybackSettings,
-        producer: Producer<f32>,
+        out: RingWriter,
         device_rate: u32,
         shared: Arc<PlaybackShared>,
     ) -> Result<Self, AudioError> {
         let rate = decode_rate(settings.codec, settings.stream_rate, device_rate);
-        let seen_flush = shared.flush_requested.load(Ordering::Acquire);
+        let handled_flush = shared.flush_requested.load(Ordering::Acquire);
         Ok(Self {
             settings,
             jitter: JitterBuffer::new(settings.jitter),
             decoder: AudioDecoder::new(settings.codec, rate)?,
             resampler: MonoResampler::new(rate, device_rate)?,
-            producer,
+            out,
+            written: 0,
             device_rate,
             shared,
-            seen_flush,
+            handled_flush,
+            prebuffering_since: None,
             decoded: Vec::with_capacity(4800),
             resampled: Vec::with_capacity(9600),
         })
@@ -398,20 +556,49 @@ impl PlaybackWorker {
         self.jitter.push(seq, payload);
     }
 
-    /// Handles a pending flush and keeps the device ring filled.
-    pub fn pump(&mut self) -> Result<(), AudioError> {
-        let requested = self.shared.flush_requested.load(Ordering::Acquire);
-        if requested != self.seen_flush {
-            self.seen_flush = requested;
-            self.jitter.clear();
-            self.decoder.reset()?;
-            self.resampler.reset();
+    /// Carries out flush number `n`, in order with the packets: everything
+    /// pushed before it is dropped, and the callback learns where the old
+    /// audio in its ring ends.
+    pub fn flush(&mut self, n: u64) -> Result<(), AudioError> {
+        self.jitter.clear();
+        self.decoder.reset()?;
+        self.resampler.reset();
+        self.prebuffering_since = None;
+        self.handled_flush = self.handled_flush.max(n);
+        let ring = self.out.shared();
+        ring.boundary_pos.store(self.written, Ordering::Release);
+        ring.boundary_gen.store(n, Ordering::Release);
+        Ok(())
+    }
+
+    fn flush_pending(&self) -> bool {
+        self.shared.flush_requested.load(Ordering::Acquire) != self.handled_flush
+    }
+
+    /// Keeps the device ring filled (at `now`).
+    pub fn pump(&mut self, now: Instant) -> Result<(), AudioError> {
+        if self.flush_pending() {
+            // The flush's marker is on its way: write nothing more of the
+            // old audio.
             self.shared.playing.store(false, Ordering::Relaxed);
-            self.shared.flush_done.store(requested, Ordering::Release);
+            return Ok(());
+        }
+        // A short answer (less than the prebuffer) must not wait forever for
+        // packets that will never come: start it after the prebuffer's time.
+        if !self.jitter.is_playing() && !self.jitter.is_empty() {
+            let since = *self.prebuffering_since.get_or_insert(now);
+            let prebuffer = Duration::from_millis(
+                u64::from(FRAME_MS) * self.jitter.stats().target_frames as u64,
+            );
+            if now.duration_since(since) >= prebuffer {
+                self.jitter.force_start();
+            }
+        } else {
+            self.prebuffering_since = None;
         }
         let low_water = (LOW_WATER.as_secs_f64() * f64::from(self.device_rate)) as usize;
         let frame = (self.decoder.rate() * FRAME_MS / 1000) as usize;
-        while self.producer.buffer().capacity() - self.producer.slots() < low_water {
+        while self.out.queued() < low_water {
             self.decoded.clear();
             match self.jitter.pop() {
                 JitterPop::Frame(p) => {
@@ -425,10 +612,7 @@ impl PlaybackWorker {
             }
             self.resampled.clear();
             self.resampler.process(&self.decoded, &mut self.resampled)?;
-            let fit = self.resampled.len().min(self.producer.slots());
-            if let Ok(chunk) = self.producer.write_chunk_uninit(fit) {
-                chunk.fill_from_iter(self.resampled[..fit].iter().copied());
-            }
+            self.written += self.out.write(&self.resampled) as u64;
         }
         self.shared
             .playing
@@ -436,65 +620,116 @@ impl PlaybackWorker {
         Ok(())
     }
 
+    /// True when nothing is left to play: no packet, no queued sample.
+    pub fn is_drained(&self) -> bool {
+        !self.flush_pending() && self.jitter.is_empty() && self.out.queued() == 0
+    }
+
     /// Switches to a new output stream (device reopened).
-    pub fn replace_output(
-        &mut self,
-        producer: Producer<f32>,
-        device_rate: u32,
-    ) -> Result<(), AudioError> {
+    pub fn replace_output(&mut self, out: RingWriter, device_rate: u32) -> Result<(), AudioError> {
         if device_rate != self.device_rate {
             let rate = decode_rate(self.settings.codec, self.settings.stream_rate, device_rate);
             self.decoder = AudioDecoder::new(self.settings.codec, rate)?;
             self.resampler = MonoResampler::new(rate, device_rate)?;
             self.device_rate = device_rate;
         }
-        self.producer = producer;
+        self.out = out;
+        self.written = 0;
         Ok(())
     }
 
-    fn run(
-        &mut self,
-        rx: &Receiver<Command>,
-        rings: &Receiver<SinkMessage>,
-        events: &Sender<SinkMessage>,
-        stop: &AtomicBool,
-        stats: &std::sync::Mutex<JitterStats>,
-    ) {
+    fn run(&mut self, first: StreamInfo, links: &WorkerLinks<'_>) {
         let mut last_stats = Instant::now();
-        while !stop.load(Ordering::Relaxed) {
-            while let Ok(Command::Packet(seq, p)) = rx.try_recv() {
-                self.push(seq, p);
-            }
-            while let Ok(msg) = rings.try_recv() {
-                match msg {
-                    SinkMessage::Ring(p, info) => {
-                        if let Err(e) = self.replace_output(p, info.rate) {
-                            let _ = events.send(SinkMessage::Failed(e));
+        let mut received = 0u64;
+        let mut watchdog = Watchdog::new(self.device_rate, Instant::now());
+        let mut not_started = Some(first);
+        let mut name = String::new();
+        let events = links.events;
+        while !links.stop.load(Ordering::Relaxed) {
+            let now = Instant::now();
+            while let Ok(cmd) = links.commands.try_recv() {
+                match cmd {
+                    Command::Packet(seq, p) => {
+                        received += 1;
+                        self.push(seq, p);
+                    }
+                    Command::Flush(n) => {
+                        if let Err(e) = self.flush(n) {
+                            let _ = events.send(PlaybackEvent::Failed(e));
                             return;
                         }
                     }
-                    other => {
-                        let _ = events.send(other);
+                }
+            }
+            while let Ok(msg) = links.rings.try_recv() {
+                match msg {
+                    SinkMessage::Ring(w, info) => {
+                        if let Err(e) = self.replace_output(w, info.rate) {
+                            let _ = events.send(PlaybackEvent::Failed(e));
+                            return;
+                        }
+                        watchdog.new_stream(info.rate, now);
+                        not_started = Some(info);
+                    }
+                    SinkMessage::DeviceLost(e) => {
+                        if watchdog.backend_lost(now) {
+                            let _ = events.send(PlaybackEvent::DeviceLost(e));
+                        }
+                    }
+                    SinkMessage::Failed(e) => {
+                        let _ = events.send(PlaybackEvent::Failed(e));
+                        return;
                     }
                 }
             }
-            if let Err(e) = self.pump() {
-                let _ = events.send(SinkMessage::Failed(e));
+            if let Err(e) = self.pump(now) {
+                let _ = events.send(PlaybackEvent::Failed(e));
                 return;
             }
+            if self.is_drained() {
+                self.shared.drained_upto.store(received, Ordering::Release);
+            }
+            let progress = self.out.shared().progress();
+            if progress > 0
+                && let Some(info) = not_started.take()
+            {
+                name.clone_from(&info.name);
+                let _ = events.send(PlaybackEvent::Started(info));
+            }
+            if let Some(control) = links.control {
+                match watchdog.observe(progress, now, control) {
+                    Verdict::Quiet => {}
+                    Verdict::Lost => {
+                        let _ = events.send(PlaybackEvent::DeviceLost(AudioError::DeviceLost(
+                            format!("{name} stopped taking audio"),
+                        )));
+                    }
+                    Verdict::Failed => {
+                        let _ =
+                            events.send(PlaybackEvent::Failed(AudioError::DeviceLost(format!(
+                                "no output device took audio within {:?}",
+                                crate::watchdog::RECOVERY
+                            ))));
+                        links.stop.store(true, Ordering::Relaxed);
+                        break;
+                    }
+                }
+            }
             if last_stats.elapsed() > Duration::from_millis(20) {
-                if let Ok(mut s) = stats.lock() {
+                if let Ok(mut s) = links.stats.lock() {
                     *s = self.jitter.stats();
                 }
                 last_stats = Instant::now();
             }
             std::thread::sleep(POLL);
         }
-        if let Ok(mut s) = stats.lock() {
+        if let Ok(mut s) = links.stats.lock() {
             *s = self.jitter.stats();
         }
     }
 }
+
+type Driver = (JoinHandle<()>, Option<Arc<DeviceControl>>);
 
 fn start_sink(
     sink: &SinkSpec,
@@ -502,11 +737,20 @@ fn start_sink(
     echo: Option<Arc<EchoLink>>,
     tx: Sender<SinkMessage>,
     stop: Arc<AtomicBool>,
-) -> Result<JoinHandle<()>, AudioError> {
+) -> Result<Driver, AudioError> {
     match sink {
         #[cfg(feature = "devices")]
         SinkSpec::Device { device } => {
-            crate::devices::start_output(device.clone(), shared, echo, tx, stop)
+            let control = Arc::new(DeviceControl::default());
+            let handle = crate::devices::start_output(
+                device.clone(),
+                shared,
+                echo,
+                tx,
+                stop,
+                control.clone(),
+            )?;
+            Ok((handle, Some(control)))
         }
         SinkSpec::Wav {
             path,
@@ -514,7 +758,7 @@ fn start_sink(
             channels,
         } => {
             let writer = WavWriter::create(path, *rate, *channels, true)?;
-            clocked_sink(
+            let handle = clocked_sink(
                 path.display().to_string(),
                 *rate,
                 *channels,
@@ -523,10 +767,12 @@ fn start_sink(
                 echo,
                 tx,
                 stop,
-            )
+            )?;
+            Ok((handle, None))
         }
         SinkSpec::Null { rate } => {
-            clocked_sink("null".into(), *rate, 1, None, shared, echo, tx, stop)
+            let handle = clocked_sink("null".into(), *rate, 1, None, shared, echo, tx, stop)?;
+            Ok((handle, None))
         }
     }
 }

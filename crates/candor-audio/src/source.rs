@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use crate::AudioError;
 use crate::capture::{CaptureCallback, CaptureRing, capture_ring};
 use crate::sample::{AudioSample, ChannelMode};
+use crate::watchdog::DeviceControl;
 use crate::wav::{WavReader, WavSamples};
 
 /// How a file or generator source is paced.
@@ -110,8 +111,28 @@ pub enum SourceMessage {
     Failed(AudioError),
 }
 
-/// Starts `spec`, sending its ring(s) to `tx`. Returns the driver thread.
+/// A source's driver thread, and for a device the reopen control its
+/// worker uses when the audio stops.
+pub(crate) type SourceDriver = (JoinHandle<()>, Option<Arc<DeviceControl>>);
+
+/// Starts `spec`, sending its ring(s) to `tx`.
 pub(crate) fn start_source(
+    spec: &SourceSpec,
+    channel: ChannelMode,
+    tx: Sender<SourceMessage>,
+    stop: Arc<AtomicBool>,
+) -> Result<SourceDriver, AudioError> {
+    #[cfg(feature = "devices")]
+    if let SourceSpec::Device { device } = spec {
+        let control = Arc::new(DeviceControl::default());
+        let handle =
+            crate::devices::start_input(device.clone(), channel, tx, stop, control.clone())?;
+        return Ok((handle, Some(control)));
+    }
+    Ok((start_generated(spec, channel, tx, stop)?, None))
+}
+
+fn start_generated(
     spec: &SourceSpec,
     channel: ChannelMode,
     tx: Sender<SourceMessage>,
@@ -119,9 +140,9 @@ pub(crate) fn start_source(
 ) -> Result<JoinHandle<()>, AudioError> {
     match spec {
         #[cfg(feature = "devices")]
-        SourceSpec::Device { device } => {
-            crate::devices::start_input(device.clone(), channel, tx, stop)
-        }
+        SourceSpec::Device { .. } => Err(AudioError::Backend(
+            "a device source is opened by the device layer".into(),
+        )),
         SourceSpec::Wav { path, pacing } => {
             let reader = WavReader::open(path)?;
             let info = StreamInfo {

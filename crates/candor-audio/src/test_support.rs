@@ -4,9 +4,21 @@
 //! [`PrivatePulse::start`] runs `pulseaudio` in a fresh temporary directory
 //! with two null sinks: `virtmic`, whose monitor is the default source (what
 //! is played into it is what the app "hears"), and `speaker`, the default
-//! sink (its monitor records what the app played). It points this process at
-//! that server (PULSE_SERVER, XDG_RUNTIME_DIR, HOME) before any cpal use, and
-//! kills the server by PID when dropped. Only one exists at a time per
+//! sink (its monitor records what the app played).
+//!
+//! Both sinks are loaded with `norewinds=1`, which makes a null sink render
+//! in 50 ms blocks like a sound card's period. By default a null sink renders
+//! up to 2 s ahead while idle and relies on a rewind when a stream starts;
+//! but it caps that rewind at the sink latency last requested, and cpal
+//! creates its streams corked (with adjust-latency: the server logs "Received
+//! latency=0.50 ms") and uncorks them afterwards, so the uncork rewound 96
+//! bytes. A playback stream then sat behind up to 2 s of already-rendered
+//! silence: its audio reached the monitor that late, and a test that stopped
+//! after the tone's length heard only the tone's start (about 0.9 s of 2 s).
+//!
+//! `start` points this process at that server (PULSE_SERVER,
+//! XDG_RUNTIME_DIR, HOME) before any cpal use, and kills the server by PID
+//! when dropped. Only one exists at a time per
 //! process: `start` waits for the previous one to be dropped, because the
 //! environment is process-wide.
 //!
@@ -24,7 +36,7 @@ use std::ffi::OsString;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -100,8 +112,8 @@ impl PrivatePulse {
         }
         let script = format!(
             "load-module module-native-protocol-unix auth-anonymous=1 socket={native}\n\
-             load-module module-null-sink sink_name=virtmic rate={RATE} channels=1 sink_properties=device.description=VirtMic\n\
-             load-module module-null-sink sink_name=speaker rate={RATE} channels=2 sink_properties=device.description=Speaker\n\
+             load-module module-null-sink sink_name=virtmic rate={RATE} channels=1 norewinds=1 sink_properties=device.description=VirtMic\n\
+             load-module module-null-sink sink_name=speaker rate={RATE} channels=2 norewinds=1 sink_properties=device.description=Speaker\n\
              set-default-source virtmic.monitor\n\
              set-default-sink speaker\n",
             native = pulse.join("native").display(),
@@ -196,13 +208,15 @@ impl PrivatePulse {
     /// Starts recording the virtual speaker (what the app plays), as mono
     /// f32 at [`RATE`].
     pub fn record_speaker(&self) -> Result<Recording, AudioError> {
+        self.record("speaker.monitor")
+    }
+
+    /// Starts recording the PulseAudio source `source`, as mono f32 at
+    /// [`RATE`].
+    pub fn record(&self, source: &str) -> Result<Recording, AudioError> {
         let mut child = Command::new("parecord")
-            .args([
-                "--device=speaker.monitor",
-                "--raw",
-                "--format=float32le",
-                "--channels=1",
-            ])
+            .arg(format!("--device={source}"))
+            .args(["--raw", "--format=float32le", "--channels=1"])
             .arg(format!("--rate={RATE}"))
             .arg("--latency-msec=20")
             .stdout(Stdio::piped())
@@ -210,9 +224,18 @@ impl PrivatePulse {
             .spawn()
             .map_err(|_| tool_missing("parecord"))?;
         let mut out = child.stdout.take().ok_or(AudioError::Stopped)?;
+        let received = Arc::new(AtomicUsize::new(0));
+        let count = received.clone();
         let reader = std::thread::spawn(move || {
             let mut bytes = Vec::new();
-            let _ = out.read_to_end(&mut bytes);
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = out.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                bytes.extend_from_slice(&buf[..n]);
+                count.store(bytes.len() / 4, Ordering::Release);
+            }
             bytes
                 .chunks_exact(4)
                 .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
@@ -221,7 +244,39 @@ impl PrivatePulse {
         Ok(Recording {
             child,
             reader: Some(reader),
+            received,
         })
+    }
+
+    /// Runs `pactl` with `args` against this server.
+    pub fn pactl(&self, args: &[&str]) -> Result<String, AudioError> {
+        let out = Command::new("pactl")
+            .args(args)
+            .output()
+            .map_err(|_| tool_missing("pactl"))?;
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        } else {
+            Err(AudioError::Backend(format!(
+                "pactl {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            )))
+        }
+    }
+
+    /// Unloads the module of the null sink `sink_name` (`virtmic` or
+    /// `speaker`): the sink and its monitor vanish, as when a USB headset is
+    /// unplugged.
+    pub fn unload_sink(&self, sink_name: &str) -> Result<(), AudioError> {
+        let wanted = format!("sink_name={sink_name} ");
+        let modules = self.pactl(&["list", "short", "modules"])?;
+        let index = modules
+            .lines()
+            .find(|l| l.contains("module-null-sink") && l.contains(&wanted))
+            .and_then(|l| l.split_whitespace().next())
+            .ok_or_else(|| AudioError::NoDevice(format!("no null sink {sink_name}")))?
+            .to_string();
+        self.pactl(&["unload-module", &index]).map(|_| ())
     }
 
     /// Points this process at a server socket that refuses every client
@@ -279,9 +334,27 @@ impl Drop for DenyGuard<'_> {
 pub struct Recording {
     child: Child,
     reader: Option<JoinHandle<Vec<f32>>>,
+    received: Arc<AtomicUsize>,
 }
 
 impl Recording {
+    /// Samples received so far (the recording's clock).
+    pub fn received(&self) -> usize {
+        self.received.load(Ordering::Acquire)
+    }
+
+    /// Waits until samples flow (parecord has connected), up to `timeout`.
+    pub fn wait_flowing(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if self.received() > 0 {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        false
+    }
+
     /// Stops recording and returns the samples (mono f32 at [`RATE`]).
     pub fn finish(mut self) -> Vec<f32> {
         let _ = self.child.kill();

@@ -16,6 +16,7 @@ use crate::AudioError;
 use crate::capture::{CaptureOutput, CaptureProcessor, CaptureRing, CaptureSettings, EncodedFrame};
 use crate::echo_link::{EchoLink, ReferenceSegment};
 use crate::source::{SourceMessage, SourceSpec, StreamInfo, start_source};
+use crate::watchdog::{DeviceControl, RECOVERY, Verdict, Watchdog};
 
 const POLL: Duration = Duration::from_millis(2);
 
@@ -26,9 +27,12 @@ pub enum CaptureEvent {
     Started(StreamInfo),
     /// Throttled input level in 0..=1 (≤ 30 updates per second).
     Level(f32),
-    /// The device was lost; the default device is being opened instead.
+    /// The device was lost (an error, vanished, or no audio for 500 ms);
+    /// the chosen device, else the default one, is being opened instead.
+    /// `Started` follows once a device delivers again.
     DeviceLost(AudioError),
-    /// The capture stopped for good because of this error.
+    /// The capture stopped for good because of this error (e.g. no input
+    /// device delivered audio within 5 s of a loss).
     Failed(AudioError),
     /// A file or generator source reached its end; all its frames were sent.
     Ended,
@@ -90,7 +94,7 @@ impl Capture {
     ) -> Result<Self, AudioError> {
         let stop = Arc::new(AtomicBool::new(false));
         let (tx, rx) = mpsc::channel();
-        let driver = start_source(source, settings.channel, tx, stop.clone())?;
+        let (driver, control) = start_source(source, settings.channel, tx, stop.clone())?;
         let (started_tx, started) = mpsc::channel();
         let worker_stop = stop.clone();
         let worker = std::thread::Builder::new()
@@ -103,6 +107,7 @@ impl Capture {
                     reference: None,
                     ref_buf: Vec::with_capacity(4800),
                     started_tx,
+                    control,
                 };
                 w.run(&rx, &worker_stop);
             })?;
@@ -159,6 +164,7 @@ struct Worker<S> {
     reference: Option<ReferenceSegment>,
     ref_buf: Vec<f32>,
     started_tx: Sender<StreamInfo>,
+    control: Option<Arc<DeviceControl>>,
 }
 
 struct Active {
@@ -174,13 +180,16 @@ impl<S: CaptureSink> Worker<S> {
         let mut active: Option<Active> = None;
         let mut next_seq = 0u64;
         let mut input = Vec::with_capacity(48_000);
+        let mut watchdog = Watchdog::new(48_000, Instant::now());
         while !stop.load(Ordering::Relaxed) {
+            let now = Instant::now();
             while let Ok(msg) = rx.try_recv() {
                 match msg {
                     SourceMessage::Ring(ring, info) => {
                         if let Some(a) = active.take() {
                             next_seq = a.processor.next_seq();
                         }
+                        watchdog.new_stream(ring.rate, now);
                         match CaptureProcessor::new(ring.rate, self.settings, next_seq) {
                             Ok(processor) => {
                                 active = Some(Active {
@@ -197,7 +206,11 @@ impl<S: CaptureSink> Worker<S> {
                             }
                         }
                     }
-                    SourceMessage::DeviceLost(e) => self.sink.event(CaptureEvent::DeviceLost(e)),
+                    SourceMessage::DeviceLost(e) => {
+                        if watchdog.backend_lost(now) {
+                            self.sink.event(CaptureEvent::DeviceLost(e));
+                        }
+                    }
                     SourceMessage::Failed(e) => {
                         self.sink.event(CaptureEvent::Failed(e));
                         return;
@@ -243,6 +256,27 @@ impl<S: CaptureSink> Worker<S> {
             if ended && !got_any && a.ring.stamps.is_empty() {
                 self.sink.event(CaptureEvent::Ended);
                 return;
+            }
+            if let Some(control) = self.control.as_deref() {
+                match watchdog.observe(a.consumed, Instant::now(), control) {
+                    Verdict::Quiet => {}
+                    Verdict::Lost => {
+                        self.sink
+                            .event(CaptureEvent::DeviceLost(AudioError::DeviceLost(format!(
+                                "{} delivered no audio for {:?}",
+                                a.info.name,
+                                crate::watchdog::STALL
+                            ))))
+                    }
+                    Verdict::Failed => {
+                        self.sink
+                            .event(CaptureEvent::Failed(AudioError::DeviceLost(format!(
+                                "no input device delivered audio within {RECOVERY:?}"
+                            ))));
+                        stop.store(true, Ordering::Relaxed);
+                        return;
+                    }
+                }
             }
             if !got_any {
                 std::thread::sleep(POLL);

@@ -7,8 +7,9 @@ use std::time::Instant;
 use assert_no_alloc::{AllocDisabler, assert_no_alloc, reset_violation_count, violation_count};
 use candor_audio::EchoLink;
 use candor_audio::capture::capture_ring;
-use candor_audio::playback::{PlaybackShared, playback_ring};
+use candor_audio::playback::{PlaybackShared, PlaybackWorker, playback_ring};
 use candor_audio::sample::ChannelMode;
+use candor_audio::{Codec, PlaybackSettings};
 
 #[global_allocator]
 static ALLOC: AllocDisabler = AllocDisabler;
@@ -47,10 +48,14 @@ fn playback_callback_never_allocates() {
     let shared = Arc::new(PlaybackShared::default());
     let link = EchoLink::new();
     let reference = link.open(48_000);
-    let (mut producer, mut cb) = playback_ring(48_000, 2, shared.clone(), Some(reference));
-    for _ in 0..4800 {
-        let _ = producer.push(0.5);
-    }
+    let (mut writer, mut cb) = playback_ring(48_000, 2, shared.clone(), Some(reference));
+    assert_eq!(writer.write(&[0.5; 4800]), 4800);
+    let settings = PlaybackSettings {
+        codec: Codec::Pcm16,
+        stream_rate: 48_000,
+        ..PlaybackSettings::default()
+    };
+    let mut worker = PlaybackWorker::new(settings, writer, 48_000, shared.clone()).unwrap();
     let mut out_f32 = vec![0.0f32; 960 * 2];
     let mut out_i16 = vec![0i16; 960 * 2];
     reset_violation_count();
@@ -59,9 +64,15 @@ fn playback_callback_never_allocates() {
             cb.process(&mut out_f32);
             cb.process(&mut out_i16);
         }
-        // Barge-in: fade and discard, then the dry ring plays silence.
-        shared.request_flush();
-        for _ in 0..5 {
+        // Barge-in: fade, wait for the worker's boundary, then the dry ring
+        // plays silence.
+        let n = shared.request_flush();
+        for _ in 0..2 {
+            cb.process(&mut out_f32);
+        }
+        // (The worker runs outside the guard.)
+        assert_no_alloc::permit_alloc(|| worker.flush(n).unwrap());
+        for _ in 0..3 {
             cb.process(&mut out_f32);
         }
     });

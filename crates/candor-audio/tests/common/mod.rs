@@ -60,3 +60,16 @@ pub fn espeak(text: &str, path: &std::path::Path) {
         .expect("espeak-ng is required for this test (apt-get install espeak-ng)");
     assert!(status.success(), "espeak-ng failed");
 }
+
+/// Power of `samples` at `freq` (Goertzel), normalised by length.
+pub fn goertzel_power(samples: &[f32], rate: u32, freq: f64) -> f64 {
+    let w = 2.0 * std::f64::consts::PI * freq / f64::from(rate);
+    let coeff = 2.0 * w.cos();
+    let (mut s1, mut s2) = (0.0f64, 0.0f64);
+    for x in samples {
+        let s0 = f64::from(*x) + coeff * s1 - s2;
+        s2 = s1;
+        s1 = s0;
+    }
+    (s1 * s1 + s2 * s2 - coeff * s1 * s2) / (samples.len() as f64).powi(2)
+}
