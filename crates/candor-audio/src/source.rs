@@ -76,6 +76,12 @@ pub enum SourceSpec {
         /// Pacing.
         pacing: Pacing,
     },
+    /// Audio the program pushes (see [`Feed`](crate::Feed)), silence in
+    /// between; endless, real-time paced, mono.
+    Feed {
+        /// The handle whose pushed samples are played.
+        feed: crate::Feed,
+    },
     /// Digital silence; endless when `duration` is `None`.
     Silence {
         /// Sample rate.
@@ -202,6 +208,20 @@ fn start_generated(
                         drive_gen::<u16>(gen_, Some(total), &info, p, callback, &stop)
                     }
                 }
+            })
+        }
+        SourceSpec::Feed { feed } => {
+            let info = StreamInfo {
+                name: "fed audio".into(),
+                rate: feed.rate(),
+                channels: 1,
+                format: "f32".into(),
+            };
+            let (callback, ring) = capture_ring(info.rate, 1, channel, "fed audio");
+            let _ = tx.send(SourceMessage::Ring(ring, info.clone()));
+            let feed = feed.clone();
+            spawn("candor-feed-source", move || {
+                feed.drive(&info, callback, &stop, wait_turn)
             })
         }
         SourceSpec::Silence {

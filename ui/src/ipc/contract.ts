@@ -159,7 +159,7 @@ export interface DeviceList {
 
 export interface InterviewSetup {
   role: string;
-  seniority: "junior" | "mid" | "senior" | "staff";
+  seniority: "junior" | "mid" | "senior";
   jobDescription: string | null;
   cvText: string | null;
   questionCount: number;
