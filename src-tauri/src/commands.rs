@@ -7,7 +7,7 @@ use std::sync::Arc;
 use candor_audio::{SinkSpec, SourceSpec};
 use candor_client::ipc::{AudioDevice, DeviceList, Settings};
 use candor_client::{
-    BackendConfig, Credentials, Engine, EngineConfig, EngineEvent, InterviewSetup, Intent,
+    BackendConfig, Credentials, Engine, EngineConfig, EngineEvent, Intent, InterviewSetup,
     KeyringStore,
 };
 use tauri::State;

@@ -10,6 +10,13 @@ pub fn error(message: &str) {
     let _ = writeln!(err, "candor: {message}");
 }
 
+/// A question on stderr, without a newline (the answer follows on the same line).
+pub fn prompt(question: &str) {
+    let mut err = std::io::stderr();
+    let _ = write!(err, "{question}");
+    let _ = err.flush();
+}
+
 pub fn is_tty() -> bool {
     std::io::stdout().is_terminal()
 }
@@ -99,7 +106,10 @@ pub fn results(r: &Results) {
     clear_meter();
     let o = &r.overall;
     println!();
-    println!("Results — {} ({}), {:.0} s", r.role, r.seniority, r.duration_sec);
+    println!(
+        "Results — {} ({}), {:.0} s",
+        r.role, r.seniority, r.duration_sec
+    );
     println!(
         "  You spoke {:.0} s, the interviewer {:.0} s (your share {:.0}%).",
         o.candidate_speaking_sec,
@@ -117,7 +127,12 @@ pub fn results(r: &Results) {
         println!("  Pace: {wpm:.0} words per minute.");
     }
     for s in &r.scores {
-        println!("  {:>3}/100  {} — {}", s.score.round(), s.label, s.explanation);
+        println!(
+            "  {:>3}/100  {} — {}",
+            s.score.round(),
+            s.label,
+            s.explanation
+        );
     }
     for q in &r.questions {
         println!(

@@ -31,7 +31,11 @@ pub mod exit {
 }
 
 #[derive(Debug, Parser)]
-#[command(name = "candor", version, about = "Practise job interviews by voice with an AI interviewer")]
+#[command(
+    name = "candor",
+    version,
+    about = "Practise job interviews by voice with an AI interviewer"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -140,7 +144,10 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             human::error(&format!("cannot start: {e}"));
@@ -181,7 +188,7 @@ async fn login(args: LoginArgs) -> anyhow::Result<u8> {
     let password = match args.password {
         Some(p) => p,
         None => {
-            eprint!("Password for {}: ", args.email);
+            human::prompt(&format!("Password for {}: ", args.email));
             let mut line = String::new();
             std::io::stdin().read_line(&mut line)?;
             line.trim_end_matches(['\r', '\n']).to_owned()
@@ -207,7 +214,13 @@ async fn login(args: LoginArgs) -> anyhow::Result<u8> {
 async fn signed_in(
     backend: &BackendArgs,
     name: &str,
-) -> anyhow::Result<Option<(candor_client::api::ApiClient, String, Option<candor_server::RunningServer>)>> {
+) -> anyhow::Result<
+    Option<(
+        candor_client::api::ApiClient,
+        String,
+        Option<candor_server::RunningServer>,
+    )>,
+> {
     match &backend.server {
         Some(url) => {
             let api = candor_client::api::ApiClient::new(url.clone())?;
@@ -242,7 +255,8 @@ async fn history(args: ListArgs) -> anyhow::Result<u8> {
         server.shutdown().await;
     }
     let page = page?;
-    let items: Vec<candor_client::ipc::InterviewSummary> = page.items.iter().map(Into::into).collect();
+    let items: Vec<candor_client::ipc::InterviewSummary> =
+        page.items.iter().map(Into::into).collect();
     if args.json.json {
         for item in &items {
             println!("{}", serde_json::to_string(item)?);
@@ -269,7 +283,8 @@ async fn results(args: ResultsArgs) -> anyhow::Result<u8> {
     let (interview, results) = outcome?;
     match results {
         candor_api::ResultsResponse::Ready { feedback } => {
-            let results = candor_client::ipc::Results::from_api(&interview, &feedback, String::new());
+            let results =
+                candor_client::ipc::Results::from_api(&interview, &feedback, String::new());
             if args.list.json.json {
                 println!("{}", serde_json::to_string(&results)?);
             } else {

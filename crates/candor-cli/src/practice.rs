@@ -66,6 +66,11 @@ pub struct PracticeArgs {
     timeout: u64,
 }
 
+/// How long after the last answer the interview is ended: shorter than the
+/// interviewer's end-of-answer silence, so the candidate ends it rather than
+/// the interviewer's closing words.
+const END_AFTER_LAST_ANSWER: Duration = Duration::from_millis(800);
+
 /// The rate the answer feed runs at (the capture resamples to 16 kHz).
 const FEED_RATE: u32 = 48_000;
 
@@ -202,7 +207,7 @@ pub async fn run(args: PracticeArgs) -> anyhow::Result<u8> {
                 if let Some(script) = &mut script
                     && !run.ended
                     && run.last_state == "live"
-                    && script.finished(Duration::from_millis(2500))
+                    && script.finished(END_AFTER_LAST_ANSWER)
                 {
                     run.end().await;
                 }
@@ -230,7 +235,8 @@ fn to_rate(samples: &[f32], from: u32, to: u32) -> anyhow::Result<Vec<f32>> {
     let mut resampler = candor_audio::resample::MonoResampler::new(from, to)?;
     let mut out = Vec::with_capacity(samples.len() * to as usize / from as usize + 1024);
     resampler.process(samples, &mut out)?;
-    let tail = vec![0.0; resampler.buffered_input() + resampler.delay_frames() + from as usize / 50];
+    let tail =
+        vec![0.0; resampler.buffered_input() + resampler.delay_frames() + from as usize / 50];
     resampler.process(&tail, &mut out)?;
     Ok(out)
 }
@@ -273,10 +279,8 @@ impl Run {
                 text,
                 is_final,
                 ..
-            } if is_final && !self.json => {
-                if !(speaker == Speaker::Candidate && text.is_empty()) {
-                    human::transcript(speaker, &text);
-                }
+            } if is_final && !self.json && !(speaker == Speaker::Candidate && text.is_empty()) => {
+                human::transcript(speaker, &text);
             }
             EngineEvent::Level { level, .. } => {
                 self.level = level;
@@ -305,10 +309,18 @@ impl Run {
         self.last_state = name.to_owned();
         if changed && !self.json {
             let detail = match &view.interview {
-                InterviewView::Connecting { attempt, max_attempts, .. } if *attempt > 1 => {
+                InterviewView::Connecting {
+                    attempt,
+                    max_attempts,
+                    ..
+                } if *attempt > 1 => {
                     format!("attempt {attempt} of {max_attempts}")
                 }
-                InterviewView::Reconnecting { attempt, max_attempts, .. } => {
+                InterviewView::Reconnecting {
+                    attempt,
+                    max_attempts,
+                    ..
+                } => {
                     format!("attempt {attempt} of {max_attempts}")
                 }
                 InterviewView::PermissionsDenied { message, .. } => message.clone(),
@@ -326,7 +338,9 @@ impl Run {
                         .map_err(anyhow::Error::msg)?;
                 }
                 Some(None) => {
-                    human::error("Not signed in to this backend: run `candor login --server URL --email ...` first.");
+                    human::error(
+                        "Not signed in to this backend: run `candor login --server URL --email ...` first.",
+                    );
                     return Ok(Some(exit::UNAUTHENTICATED));
                 }
                 None => {
@@ -346,8 +360,12 @@ impl Run {
             }
             (_, InterviewView::PermissionsDenied { problem, .. }) => {
                 let hint = match problem {
-                    MicProblem::Denied => "Allow Candor to use the microphone in your system settings, then try again.",
-                    _ => "Connect a microphone (or choose one with --mic NAME; see `candor devices`), then try again.",
+                    MicProblem::Denied => {
+                        "Allow Candor to use the microphone in your system settings, then try again."
+                    }
+                    _ => {
+                        "Connect a microphone (or choose one with --mic NAME; see `candor devices`), then try again."
+                    }
                 };
                 human::error(hint);
                 return Ok(Some(exit::NO_MICROPHONE));

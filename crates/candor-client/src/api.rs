@@ -69,7 +69,11 @@ impl ApiClient {
     /// The session WebSocket's URL (`ws`/`wss` matching `http`/`https`).
     pub fn session_url(&self) -> Url {
         let mut url = self.base.join(paths::SESSION).expect("valid path");
-        let scheme = if self.base.scheme() == "https" { "wss" } else { "ws" };
+        let scheme = if self.base.scheme() == "https" {
+            "wss"
+        } else {
+            "ws"
+        };
         url.set_scheme(scheme).expect("ws schemes are valid");
         url
     }
@@ -79,7 +83,8 @@ impl ApiClient {
             email: email.to_owned(),
             password: password.to_owned(),
         };
-        self.call(Method::POST, paths::SIGN_IN, None, Some(&body)).await
+        self.call(Method::POST, paths::SIGN_IN, None, Some(&body))
+            .await
     }
 
     /// The offline profile (embedded backend only).
@@ -87,15 +92,17 @@ impl ApiClient {
         let body = LocalSignInRequest {
             profile: Some(profile.to_owned()).filter(|p| !p.trim().is_empty()),
         };
-        self.call(Method::POST, paths::LOCAL, None, Some(&body)).await
+        self.call(Method::POST, paths::LOCAL, None, Some(&body))
+            .await
     }
 
     pub async fn me(&self, token: &str) -> Result<User, ApiFailure> {
-        self.call::<(), _>(Method::GET, paths::ME, Some(token), None).await
+        self.call::<(), _>(Method::GET, paths::ME, Some(token), None)
+            .await
     }
 
     pub async fn sign_out(&self, token: &str) -> Result<(), ApiFailure> {
-        let _: serde_json::Value = self
+        let _: serde::de::IgnoredAny = self
             .call::<(), _>(Method::POST, paths::SIGN_OUT, Some(token), None)
             .await?;
         Ok(())
@@ -118,7 +125,8 @@ impl ApiClient {
     /// The newest `limit` interviews.
     pub async fn history(&self, token: &str, limit: u32) -> Result<InterviewPage, ApiFailure> {
         let path = format!("{}?limit={limit}", paths::INTERVIEWS);
-        self.call::<(), _>(Method::GET, &path, Some(token), None).await
+        self.call::<(), _>(Method::GET, &path, Some(token), None)
+            .await
     }
 
     pub async fn results(&self, token: &str, id: &str) -> Result<ResultsResponse, ApiFailure> {
@@ -153,7 +161,12 @@ impl ApiClient {
         })?;
         let status = response.status();
         if status.is_success() {
-            return response.json::<T>().await.map_err(|e| {
+            let body = response.bytes().await.map_err(|e| {
+                ApiFailure::Unavailable(format!("The server's answer was cut off: {e}"))
+            })?;
+            // 204 No Content parses as `null`.
+            let body: &[u8] = if body.is_empty() { b"null" } else { &body };
+            return serde_json::from_slice::<T>(body).map_err(|e| {
                 ApiFailure::Unavailable(format!("The server sent an unreadable answer: {e}"))
             });
         }
@@ -212,6 +225,9 @@ mod tests {
         let api = ApiClient::new(Url::parse("http://127.0.0.1:9/").unwrap()).unwrap();
         assert_eq!(api.session_url().as_str(), "ws://127.0.0.1:9/v1/session");
         let api = ApiClient::new(Url::parse("https://candor.example/").unwrap()).unwrap();
-        assert_eq!(api.session_url().as_str(), "wss://candor.example/v1/session");
+        assert_eq!(
+            api.session_url().as_str(),
+            "wss://candor.example/v1/session"
+        );
     }
 }

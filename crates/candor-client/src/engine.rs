@@ -26,6 +26,7 @@ use candor_protocol::{
 use tokio::sync::{mpsc, oneshot};
 use url::Url;
 
+use crate::EngineError;
 use crate::api::{ApiClient, ApiFailure};
 use crate::backend::{Backend, BackendConfig};
 use crate::ipc::{
@@ -36,7 +37,6 @@ use crate::latency::LatencyLog;
 use crate::token::TokenStore;
 use crate::transport::{self, TransportConfig};
 use crate::uplink::Uplink;
-use crate::EngineError;
 
 /// Everything the engine needs to run.
 #[derive(Debug, Clone)]
@@ -133,7 +133,8 @@ impl Engine {
         config: EngineConfig,
     ) -> Result<(Engine, mpsc::UnboundedReceiver<EngineEvent>), EngineError> {
         let backend = Backend::start(&config.backend).await?;
-        let api = ApiClient::new(backend.url().clone()).map_err(|e| EngineError::Backend(e.to_string()))?;
+        let api = ApiClient::new(backend.url().clone())
+            .map_err(|e| EngineError::Backend(e.to_string()))?;
         let session_url = api.session_url();
         transport::check_url(&session_url).map_err(|e| EngineError::Config(e.to_string()))?;
         let stored = config
@@ -347,7 +348,11 @@ impl Driver {
         let mut tick = tokio::time::interval(Duration::from_millis(250));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let shutdown_reply = loop {
-            let next_timer = self.timers.iter().min_by_key(|(_, at)| **at).map(|(t, at)| (*t, *at));
+            let next_timer = self
+                .timers
+                .iter()
+                .min_by_key(|(_, at)| **at)
+                .map(|(t, at)| (*t, *at));
             tokio::select! {
                 command = commands.recv() => match command {
                     None => break None,
@@ -462,7 +467,8 @@ impl Driver {
     fn perform(&mut self, action: Action<Candor>) {
         match action {
             Action::VerifyStoredToken => {
-                let (api, token, internal) = (self.api.clone(), self.token(), self.internal.clone());
+                let (api, token, internal) =
+                    (self.api.clone(), self.token(), self.internal.clone());
                 tokio::spawn(async move {
                     let message = match api.me(&token).await {
                         Ok(user) => Internal::SignedIn { token, user },
@@ -505,7 +511,10 @@ impl Driver {
             Action::ForgetToken => {
                 self.token = None;
                 if let Err(e) = self.config.tokens.clear() {
-                    self.notice(NoticeLevel::Warning, format!("Could not remove the saved sign-in: {e}"));
+                    self.notice(
+                        NoticeLevel::Warning,
+                        format!("Could not remove the saved sign-in: {e}"),
+                    );
                 }
             }
             Action::FetchHistory => {
@@ -565,11 +574,14 @@ impl Driver {
                     .as_ref()
                     .map(|s| s.engine.clone())
                     .unwrap_or_default();
-                self.spawn_event(async move { fetch_results(api, token, interview_id, engine).await });
+                self.spawn_event(
+                    async move { fetch_results(api, token, interview_id, engine).await },
+                );
             }
             Action::ArmTimer { timer, at } => {
                 let delay = at.saturating_duration_since(Instant::now());
-                self.timers.insert(timer, tokio::time::Instant::now() + delay);
+                self.timers
+                    .insert(timer, tokio::time::Instant::now() + delay);
             }
         }
     }
@@ -600,7 +612,10 @@ impl Driver {
         let sink = EngineSink {
             internal: self.internal.clone(),
         };
-        let echo = self.config.echo_cancellation.then(|| self.audio.echo.clone());
+        let echo = self
+            .config
+            .echo_cancellation
+            .then(|| self.audio.echo.clone());
         let timeout = self.config.mic_timeout;
         let internal = self.internal.clone();
         tokio::task::spawn_blocking(move || {
@@ -629,10 +644,15 @@ impl Driver {
             .map(|s| s.playback)
             .unwrap_or_default();
         let sink = self.config.output.clone();
-        let echo = self.config.echo_cancellation.then(|| self.audio.echo.clone());
+        let echo = self
+            .config
+            .echo_cancellation
+            .then(|| self.audio.echo.clone());
         let internal = self.internal.clone();
         tokio::task::spawn_blocking(move || {
-            let _ = internal.send(Internal::PlaybackReady(Playback::start(&sink, settings, echo)));
+            let _ = internal.send(Internal::PlaybackReady(Playback::start(
+                &sink, settings, echo,
+            )));
         });
     }
 
@@ -836,7 +856,12 @@ impl Driver {
                 self.acks_owed += 1;
                 if self.acks_owed >= ACK_EVERY {
                     self.acks_owed = 0;
-                    self.send(AudioAck { seq: self.server_seq }.into());
+                    self.send(
+                        AudioAck {
+                            seq: self.server_seq,
+                        }
+                        .into(),
+                    );
                 }
             }
             ServerPayload::PartialTranscript(t) => {
@@ -872,13 +897,18 @@ impl Driver {
             }
             ServerPayload::GoAway(_) => self.feed(Event::GoAway),
             ServerPayload::SessionEnded(ended) => {
-                if self.uplink.last_seq() > ended.last_client_seq && ended.last_client_seq > 0 {
+                if self.uplink.last_seq() > ended.last_client_seq {
                     tracing::warn!(
                         sent = self.uplink.last_seq(),
                         stored = ended.last_client_seq,
                         "the server ended the session before storing all audio"
                     );
                 }
+                self.emit(EngineEvent::SessionSummary {
+                    frames_sent: self.uplink.last_seq(),
+                    frames_stored: ended.last_client_seq,
+                    frames_lost: self.uplink.overflowed(),
+                });
                 self.feed(Event::SessionEnded {
                     results_pending: ended.results_pending,
                     message: ended.message,
@@ -962,12 +992,20 @@ impl Driver {
                 generation,
                 message,
             } => {
-                if self.link.as_ref().is_some_and(|l| l.generation == generation) {
+                if self
+                    .link
+                    .as_ref()
+                    .is_some_and(|l| l.generation == generation)
+                {
                     self.on_server_message(message);
                 }
             }
             Internal::SocketLost { generation, reason } => {
-                if self.link.as_ref().is_some_and(|l| l.generation == generation) {
+                if self
+                    .link
+                    .as_ref()
+                    .is_some_and(|l| l.generation == generation)
+                {
                     self.link = None;
                     self.uplink.disconnected();
                     self.feed(Event::ConnectionLost { reason });
@@ -1107,7 +1145,13 @@ async fn read_loop(
     loop {
         match receiver.recv().await {
             Ok(message) => {
-                if internal.send(Internal::Server { generation, message }).is_err() {
+                if internal
+                    .send(Internal::Server {
+                        generation,
+                        message,
+                    })
+                    .is_err()
+                {
                     return;
                 }
             }

@@ -30,9 +30,14 @@ pub type View = candor_lifecycle::View<Profile, Vec<InterviewSummary>, Results>;
 /// How the user signs in. Its `Debug` never shows the password.
 #[derive(Clone, PartialEq, Eq)]
 pub enum Credentials {
-    Password { email: String, password: String },
+    Password {
+        email: String,
+        password: String,
+    },
     /// The local profile on the embedded backend: no account, no network.
-    Offline { name: String },
+    Offline {
+        name: String,
+    },
 }
 
 impl std::fmt::Debug for Credentials {
@@ -109,7 +114,11 @@ impl InterviewSetup {
             .ok_or_else(|| format!("Unknown role “{}”.", self.role))?;
         let seniority = candor_api::Seniority::parse(&self.seniority)
             .ok_or_else(|| format!("Unknown seniority “{}”.", self.seniority))?;
-        let text = |t: &Option<String>| t.as_ref().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+        let text = |t: &Option<String>| {
+            t.as_ref()
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+        };
         Ok(candor_api::CreateInterviewRequest {
             role,
             seniority,
@@ -375,9 +384,15 @@ pub enum NoticeLevel {
 
 /// Everything the engine pushes, in order.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "type", rename_all = "camelCase", rename_all_fields = "camelCase")]
+#[serde(
+    tag = "type",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
 pub enum EngineEvent {
-    View { view: Box<View> },
+    View {
+        view: Box<View>,
+    },
     Transcript {
         speaker: Speaker,
         segment_id: u64,
@@ -386,7 +401,10 @@ pub enum EngineEvent {
         start_ms: u64,
     },
     /// At most 30 per second.
-    Level { level: f32, voice: bool },
+    Level {
+        level: f32,
+        voice: bool,
+    },
     Interviewer {
         activity: Activity,
         question_index: u32,
@@ -399,8 +417,21 @@ pub enum EngineEvent {
         buffered_ms: u64,
         muted: bool,
     },
-    Devices { devices: DeviceList },
-    Notice { level: NoticeLevel, message: String },
+    Devices {
+        devices: DeviceList,
+    },
+    Notice {
+        level: NoticeLevel,
+        message: String,
+    },
+    /// When a session ends: the candidate audio accounting. `frames_stored`
+    /// is what the server says it holds; `frames_lost` counts frames dropped
+    /// because an outage outlasted the replay buffer.
+    SessionSummary {
+        frames_sent: u64,
+        frames_stored: u64,
+        frames_lost: u64,
+    },
 }
 
 /// App settings the user can change.
@@ -437,7 +468,7 @@ mod tests {
     #[test]
     fn timestamps_are_rfc3339() {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(1_795_000_000_000), "2026-11-18T07:06:40Z");
+        assert_eq!(rfc3339(1_795_000_000_000), "2026-11-18T11:06:40Z");
     }
 
     #[test]

@@ -91,7 +91,10 @@ fn is_loopback(url: &Url) -> bool {
 }
 
 /// Opens the session socket.
-pub async fn connect(url: &Url, config: TransportConfig) -> Result<(Sender, Receiver), TransportError> {
+pub async fn connect(
+    url: &Url,
+    config: TransportConfig,
+) -> Result<(Sender, Receiver), TransportError> {
     check_url(url)?;
     let ws_config = WebSocketConfig::default()
         .max_message_size(Some(config.max_frame_bytes))
@@ -171,7 +174,9 @@ impl Receiver {
                 Some(Ok(Message::Binary(bytes))) => return Ok(self.codec.decode_server(&bytes)?),
                 Some(Ok(Message::Close(frame))) => {
                     return Err(TransportError::Closed {
-                        reason: frame.map(|f| f.reason.to_string()).filter(|r| !r.is_empty()),
+                        reason: frame
+                            .map(|f| f.reason.to_string())
+                            .filter(|r| !r.is_empty()),
                     });
                 }
                 // Pings are answered by tungstenite; pongs and text only prove liveness.

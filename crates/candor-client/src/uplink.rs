@@ -158,7 +158,10 @@ mod tests {
     use proptest::prelude::*;
 
     fn uplink(frames: usize) -> Uplink {
-        Uplink::new(Duration::from_millis(20 * frames as u64), Duration::from_millis(20))
+        Uplink::new(
+            Duration::from_millis(20 * frames as u64),
+            Duration::from_millis(20),
+        )
     }
 
     fn push(u: &mut Uplink) -> u64 {
