@@ -906,6 +906,11 @@ impl Session {
 
     async fn finish(mut self: Box<Self>, ending: Ending) {
         self.engine.end();
+        for event in self.engine.take_remaining() {
+            if let EngineEvent::Transcript(_) = event {
+                self.on_engine(event).await;
+            }
+        }
         if let Some((a, b)) = self.span.take() {
             self.recorder.speech(a, b);
         }

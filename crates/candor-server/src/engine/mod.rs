@@ -125,6 +125,13 @@ pub trait EngineSession: Send {
     /// The user ended the interview: stop producing output.
     fn end(&mut self);
 
+    /// After [`end`](Self::end): what the engine still owes the record, such
+    /// as the settled transcript of an answer the end cut short. Delivered
+    /// before `SessionEnded`.
+    fn take_remaining(&mut self) -> Vec<EngineEvent> {
+        Vec::new()
+    }
+
     /// The next event. Must be cancel-safe: the session polls it inside
     /// `select!` and drops the future whenever something else happens first.
     /// The session stops polling while the client is disconnected.

@@ -384,10 +384,15 @@ impl Core {
     }
 
     /// The user ended the interview.
+    /// Stops the interview. An answer in progress is settled (its final
+    /// transcript is queued), so the end does not lose it.
     pub fn end(&mut self) {
-        self.phase = Phase::Done;
+        let phase = std::mem::replace(&mut self.phase, Phase::Done);
         self.events.clear();
         self.synth_request = None;
+        if let Phase::Listening(l) = &phase {
+            self.final_answer(l);
+        }
     }
 
     /// When `poll` next has something to do.
@@ -737,6 +742,10 @@ impl EngineSession for PracticeSession {
         }
     }
 
+    fn take_remaining(&mut self) -> Vec<EngineEvent> {
+        std::iter::from_fn(|| self.core.pop_event()).collect()
+    }
+
     fn next_event(&mut self) -> BoxFuture<'_, EngineEvent> {
         Box::pin(async move {
             loop {
@@ -903,6 +912,31 @@ mod tests {
             .count();
         assert_eq!(audio, 6 * 10, "every utterance is sent whole");
         assert!(core.is_done());
+    }
+
+    #[test]
+    fn ending_mid_answer_settles_the_answer() {
+        let iv = interview(2);
+        let plan = questions::plan(iv.role, iv.seniority, 2, &iv.id);
+        let mut core = Core::new(timings(), &iv, plan, false);
+        let mut log = Vec::new();
+        // The candidate is still answering Q1 when the interview is ended.
+        run(&mut core, 0, 1_600, &[(1_200, 1_600)], &mut log);
+        assert!(
+            !finals(&log)
+                .iter()
+                .any(|(s, _, _)| *s == Speaker::Candidate),
+            "the answer is still open"
+        );
+        core.end();
+        let settled: Vec<EngineEvent> = std::iter::from_fn(|| core.pop_event()).collect();
+        match settled.as_slice() {
+            [EngineEvent::Transcript(t)] => {
+                assert!(t.is_final && t.speaker == Speaker::Candidate, "{t:?}");
+                assert!(t.text.starts_with("[answer"), "{t:?}");
+            }
+            other => panic!("expected the settled answer, got {other:?}"),
+        }
     }
 
     #[test]
