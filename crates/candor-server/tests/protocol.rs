@@ -473,3 +473,31 @@ async fn a_missing_espeak_is_a_clear_startup_error() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn pcm16_both_ways_when_the_client_cannot_decode_opus() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path()).await;
+    let api = Api::new(server.addr());
+    let auth = api.register("lee@example.org").await;
+    let interview = api.create_interview(&auth.token, 1).await;
+    let mut ws = connect(server.addr()).await;
+    let mut req = start_request(&auth.token, &interview.id);
+    req.audio_config = Some(candor_protocol::AudioConfig::pcm16_mono(16_000));
+    req.accepted_codecs = vec![candor_protocol::AudioCodec::Pcm16 as i32];
+    send(&mut ws, req).await;
+    let Some(ServerPayload::StartResponse(sr)) = recv(&mut ws).await.unwrap().payload else {
+        panic!()
+    };
+    let out = sr.audio_config.unwrap();
+    assert_eq!(out.codec, candor_protocol::AudioCodec::Pcm16 as i32);
+    send(&mut ws, audio(1, bytes::Bytes::from(vec![0u8; 640]))).await;
+    let chunk = loop {
+        if let Some(ServerPayload::AudioChunk(c)) = recv(&mut ws).await.unwrap().payload {
+            break c;
+        }
+    };
+    // 20 ms of 16-bit mono at the output rate.
+    assert_eq!(chunk.data.len(), out.sample_rate_hz as usize / 50 * 2);
+    server.shutdown().await;
+}
