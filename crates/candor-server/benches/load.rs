@@ -4,7 +4,7 @@
 //! interviewer's audio.
 //!
 //! ```text
-//! cargo bench -p candor-server --bench load -- --sessions 500 --seconds 20
+//! cargo bench -p candor-server --bench load -- --sessions 500 --seconds 20 [--warmup 15] [--ramp-ms 3000]
 //! ```
 //!
 //! Reports sessions held, process CPU and RSS (clients included: they run in
@@ -31,6 +31,10 @@ struct Args {
     sessions: usize,
     seconds: u64,
     ramp_ms: u64,
+    /// Seconds after the ramp before measuring: the interviewer's phrases are
+    /// synthesized once (espeak-ng + Opus) the first time any session needs
+    /// them; steady state is after that.
+    warmup_s: u64,
 }
 
 fn args() -> Args {
@@ -38,6 +42,7 @@ fn args() -> Args {
         sessions: 500,
         seconds: 20,
         ramp_ms: 3000,
+        warmup_s: 15,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -50,6 +55,7 @@ fn args() -> Args {
             "--sessions" | "-n" => a.sessions = num("--sessions") as usize,
             "--seconds" | "-d" => a.seconds = num("--seconds"),
             "--ramp-ms" => a.ramp_ms = num("--ramp-ms"),
+            "--warmup" => a.warmup_s = num("--warmup"),
             _ => {} // cargo bench passes --bench
         }
     }
@@ -335,17 +341,18 @@ async fn run(a: Args, server: candor_server::RunningServer) -> candor_server::Ru
     .remove(0);
 
     println!(
-        "candor load: {} sessions, {} s steady state, ramp {} ms, {} core(s)",
+        "candor load: {} sessions, {} s measured after a {} ms ramp and {} s warm-up, {} core(s)",
         a.sessions,
         a.seconds,
         a.ramp_ms,
+        a.warmup_s,
         std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(1)
     );
     let totals = Arc::new(Totals::default());
     let t_start = tokio::time::Instant::now();
-    let steady_at = t_start + Duration::from_millis(a.ramp_ms) + Duration::from_secs(2);
+    let steady_at = t_start + Duration::from_millis(a.ramp_ms) + Duration::from_secs(a.warmup_s);
     let stop_at = steady_at + Duration::from_secs(a.seconds);
     let mut tasks = Vec::new();
     for (i, id) in interviews.into_iter().enumerate() {

@@ -120,6 +120,8 @@ fn open_conn(path: &Path) -> Result<Connection, StoreError> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", true)?;
+    // 32 MiB page cache: WAL checkpoints under load re-read recent pages.
+    conn.pragma_update(None, "cache_size", -32_768)?;
     Ok(conn)
 }
 
