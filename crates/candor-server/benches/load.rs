@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use candor_protocol::{
-    AudioChunk, AudioConfig, ClientToServerMessage, Codec, EndRequest, InterviewerActivity,
-    ServerPayload, StartRequest,
+    AudioAck, AudioChunk, AudioConfig, ClientToServerMessage, Codec, EndRequest,
+    InterviewerActivity, ServerPayload, StartRequest,
 };
 use candor_server::metrics::Histogram;
 use candor_server::{Config, Server};
@@ -223,6 +223,12 @@ async fn client(
                                 .fetch_add(c.seq - last_server_seq - 1, Ordering::Relaxed);
                         }
                         last_server_seq = c.seq;
+                        // Acknowledge played audio every 10 frames, as the app does.
+                        if c.seq % 10 == 0 {
+                            ws.send(enc(AudioAck { seq: c.seq }.into()))
+                                .await
+                                .map_err(|e| e.to_string())?;
+                        }
                         // Arrival against the frame's scheduled time, relative
                         // to the most punctual frame so far (clock offsets cancel).
                         let t0 = *t0.get_or_insert(now);
