@@ -488,6 +488,9 @@ pub struct Voice {
     rate_hz: u32,
     frame_ms: u32,
     cache: Mutex<HashMap<String, Arc<OnceCell<Arc<Utterance>>>>>,
+    /// At most one synthesis per core at a time: a burst of new sessions
+    /// must not start dozens of espeak-ng processes at once.
+    synth_slots: tokio::sync::Semaphore,
 }
 
 impl Voice {
@@ -509,6 +512,9 @@ impl Voice {
             rate_hz,
             frame_ms: 20,
             cache: Mutex::new(HashMap::new()),
+            synth_slots: tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(1, |n| n.get()),
+            ),
         })
     }
 
@@ -535,6 +541,11 @@ impl Voice {
                 self.frame_ms,
             );
             let text = text.to_owned();
+            let _slot = self
+                .synth_slots
+                .acquire()
+                .await
+                .map_err(|e| VoiceError::Join(e.to_string()))?;
             tokio::task::spawn_blocking(move || {
                 synthesize(&espeak, &voice, wpm, rate, frame_ms, text)
             })
