@@ -4,7 +4,7 @@
 //! interviewer's audio.
 //!
 //! ```text
-//! cargo bench -p candor-server --bench load -- --sessions 500 --seconds 20
+//! cargo bench -p candor-server --bench load -- --sessions 500 --seconds 20 [--warmup 15] [--ramp-ms 3000]
 //! ```
 //!
 //! Reports sessions held, process CPU and RSS (clients included: they run in
@@ -13,13 +13,13 @@
 //! both ways.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use candor_protocol::{
-    AudioChunk, AudioConfig, ClientToServerMessage, Codec, EndRequest, InterviewerActivity,
-    ServerPayload, StartRequest,
+    AudioAck, AudioChunk, AudioConfig, ClientToServerMessage, Codec, EndRequest,
+    InterviewerActivity, ServerPayload, StartRequest,
 };
 use candor_server::metrics::Histogram;
 use candor_server::{Config, Server};
@@ -31,6 +31,10 @@ struct Args {
     sessions: usize,
     seconds: u64,
     ramp_ms: u64,
+    /// Seconds after the ramp before measuring: the interviewer's phrases are
+    /// synthesized once (espeak-ng + Opus) the first time any session needs
+    /// them; steady state is after that.
+    warmup_s: u64,
 }
 
 fn args() -> Args {
@@ -38,6 +42,7 @@ fn args() -> Args {
         sessions: 500,
         seconds: 20,
         ramp_ms: 3000,
+        warmup_s: 15,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -50,6 +55,7 @@ fn args() -> Args {
             "--sessions" | "-n" => a.sessions = num("--sessions") as usize,
             "--seconds" | "-d" => a.seconds = num("--seconds"),
             "--ramp-ms" => a.ramp_ms = num("--ramp-ms"),
+            "--warmup" => a.warmup_s = num("--warmup"),
             _ => {} // cargo bench passes --bench
         }
     }
@@ -66,19 +72,20 @@ fn cpu_seconds() -> f64 {
     (ticks(11) + ticks(12)) / 100.0
 }
 
-/// Time this process's threads spent runnable but waiting for a CPU, in
-/// seconds (from /proc/self/task/*/schedstat): contention from other
-/// processes on the machine shows up here.
-fn runqueue_wait_seconds() -> f64 {
-    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
-        return 0.0;
-    };
-    tasks
-        .flatten()
-        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
-        .filter_map(|s| s.split_whitespace().nth(1)?.parse::<f64>().ok())
-        .sum::<f64>()
-        / 1e9
+/// Busy and total jiffies of the whole machine (from /proc/stat).
+fn machine_jiffies() -> (f64, f64) {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let f: Vec<f64> = stat
+        .lines()
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    let total: f64 = f.iter().sum();
+    let idle = f.get(3).copied().unwrap_or(0.0) + f.get(4).copied().unwrap_or(0.0);
+    (total - idle, total)
 }
 
 fn loadavg() -> String {
@@ -123,6 +130,9 @@ fn speech_frames(text: &str) -> Vec<Bytes> {
     candor_server::voice::opus_encode(&pcm, 20).expect("opus")
 }
 
+/// One simulated candidate: one task, one socket, a 20 ms send clock. It
+/// speaks (a recorded answer) each time the interviewer starts listening and
+/// sends silence otherwise, like a real client that streams continuously.
 async fn client(
     addr: std::net::SocketAddr,
     token: String,
@@ -132,15 +142,14 @@ async fn client(
     stop_at: tokio::time::Instant,
     totals: Arc<Totals>,
 ) -> Result<(), String> {
-    let config = WebSocketConfig::default().read_buffer_size(8 * 1024);
-    let (ws, _) = tokio_tungstenite::connect_async_with_config(
+    let config = WebSocketConfig::default().read_buffer_size(2 * 1024);
+    let (mut ws, _) = tokio_tungstenite::connect_async_with_config(
         format!("ws://{addr}/v1/session"),
         Some(config),
         false,
     )
     .await
     .map_err(|e| e.to_string())?;
-    let (mut tx, mut rx) = ws.split();
     let codec = Codec::default();
     let enc = |m: ClientToServerMessage| Message::Binary(codec.encode(&m).unwrap().into());
     let start = StartRequest {
@@ -151,94 +160,96 @@ async fn client(
         client_info: "candor-load".into(),
         accepted_codecs: vec![],
     };
-    tx.send(enc(start.into()))
+    ws.send(enc(start.into()))
         .await
         .map_err(|e| e.to_string())?;
-    let listening = Arc::new(AtomicBool::new(false));
-    let l2 = listening.clone();
-    let t2 = totals.clone();
-    let reader = tokio::spawn(async move {
-        let codec = Codec::default();
-        let mut t0: Option<Instant> = None;
-        let mut best: Option<i128> = None;
-        let mut last_seq = 0;
-        let mut stored = 0;
-        while let Some(Ok(msg)) = rx.next().await {
-            let Message::Binary(b) = msg else { continue };
-            let Ok(m) = codec.decode_server(&b) else {
-                continue;
-            };
-            match m.payload {
-                Some(ServerPayload::AudioChunk(c)) => {
-                    let now = Instant::now();
-                    t2.audio_in.fetch_add(1, Ordering::Relaxed);
-                    if c.seq != last_seq + 1 {
-                        t2.audio_gaps
-                            .fetch_add(c.seq - last_seq - 1, Ordering::Relaxed);
-                    }
-                    last_seq = c.seq;
-                    // Arrival against the frame's scheduled time, relative to
-                    // the most punctual frame so far (clock offsets cancel).
-                    let t0 = *t0.get_or_insert(now);
-                    let offset =
-                        now.duration_since(t0).as_micros() as i128 - c.timestamp_us as i128;
-                    let b = best.map_or(offset, |b| b.min(offset));
-                    best = Some(b);
-                    t2.delivery
-                        .record(Duration::from_micros((offset - b) as u64));
-                }
-                Some(ServerPayload::InterviewerState(s))
-                    if s.activity == InterviewerActivity::Listening as i32 =>
-                {
-                    l2.store(true, Ordering::Relaxed);
-                }
-                Some(ServerPayload::SessionEnded(e)) => {
-                    stored = e.last_client_seq;
-                    break;
-                }
-                Some(ServerPayload::Error(e)) => return Err(e.to_string()),
-                _ => {}
-            }
-        }
-        Ok(stored)
-    });
+
     let mut tick = tokio::time::interval(Duration::from_millis(20));
     let mut seq = 0u64;
     let mut clip: Option<usize> = None;
-    while tokio::time::Instant::now() < stop_at {
-        tick.tick().await;
-        if clip.is_none() && listening.swap(false, Ordering::Relaxed) {
-            clip = Some(0);
+    let mut listening = false;
+    let mut t0: Option<Instant> = None;
+    let mut best: Option<i128> = None;
+    let mut last_server_seq = 0;
+    let mut ending = false;
+    let end_deadline = stop_at + Duration::from_secs(30);
+    let stored = loop {
+        tokio::select! {
+            _ = tick.tick(), if !ending => {
+                if tokio::time::Instant::now() >= stop_at {
+                    ending = true;
+                    totals.sent.fetch_add(seq, Ordering::Relaxed);
+                    ws.send(enc(EndRequest {}.into())).await.map_err(|e| e.to_string())?;
+                    continue;
+                }
+                if clip.is_none() && std::mem::take(&mut listening) {
+                    clip = Some(0);
+                }
+                let data = match clip {
+                    Some(i) if i < speech.len() => {
+                        clip = Some(i + 1);
+                        speech[i].clone()
+                    }
+                    _ => {
+                        clip = None;
+                        silence.clone()
+                    }
+                };
+                seq += 1;
+                let chunk = AudioChunk {
+                    seq,
+                    data,
+                    timestamp_us: (seq - 1) * 20_000,
+                    voice_activity: clip.is_some(),
+                };
+                ws.send(enc(chunk.into())).await.map_err(|e| e.to_string())?;
+            }
+            _ = tokio::time::sleep_until(end_deadline), if ending => {
+                return Err("no SessionEnded".into());
+            }
+            msg = ws.next() => {
+                let Some(Ok(msg)) = msg else {
+                    return Err("socket closed before SessionEnded".into());
+                };
+                let Message::Binary(b) = msg else { continue };
+                let Ok(m) = codec.decode_server(&b) else { continue };
+                match m.payload {
+                    Some(ServerPayload::AudioChunk(c)) => {
+                        let now = Instant::now();
+                        totals.audio_in.fetch_add(1, Ordering::Relaxed);
+                        if c.seq != last_server_seq + 1 {
+                            totals
+                                .audio_gaps
+                                .fetch_add(c.seq - last_server_seq - 1, Ordering::Relaxed);
+                        }
+                        last_server_seq = c.seq;
+                        // Acknowledge played audio every 10 frames, as the app does.
+                        if c.seq % 10 == 0 {
+                            ws.send(enc(AudioAck { seq: c.seq }.into()))
+                                .await
+                                .map_err(|e| e.to_string())?;
+                        }
+                        // Arrival against the frame's scheduled time, relative
+                        // to the most punctual frame so far (clock offsets cancel).
+                        let t0 = *t0.get_or_insert(now);
+                        let offset =
+                            now.duration_since(t0).as_micros() as i128 - c.timestamp_us as i128;
+                        let b = best.map_or(offset, |b| b.min(offset));
+                        best = Some(b);
+                        totals.delivery.record(Duration::from_micros((offset - b) as u64));
+                    }
+                    Some(ServerPayload::InterviewerState(s))
+                        if s.activity == InterviewerActivity::Listening as i32 =>
+                    {
+                        listening = true;
+                    }
+                    Some(ServerPayload::SessionEnded(e)) => break e.last_client_seq,
+                    Some(ServerPayload::Error(e)) => return Err(e.to_string()),
+                    _ => {}
+                }
+            }
         }
-        let data = match clip {
-            Some(i) if i < speech.len() => {
-                clip = Some(i + 1);
-                speech[i].clone()
-            }
-            _ => {
-                clip = None;
-                silence.clone()
-            }
-        };
-        seq += 1;
-        let chunk = AudioChunk {
-            seq,
-            data,
-            timestamp_us: (seq - 1) * 20_000,
-            voice_activity: clip.is_some(),
-        };
-        tx.send(enc(chunk.into()))
-            .await
-            .map_err(|e| e.to_string())?;
-    }
-    totals.sent.fetch_add(seq, Ordering::Relaxed);
-    tx.send(enc(EndRequest {}.into()))
-        .await
-        .map_err(|e| e.to_string())?;
-    let stored = tokio::time::timeout(Duration::from_secs(30), reader)
-        .await
-        .map_err(|_| "no SessionEnded".to_string())?
-        .map_err(|e| e.to_string())??;
+    };
     totals.stored.fetch_add(stored, Ordering::Relaxed);
     totals.ended_ok.fetch_add(1, Ordering::Relaxed);
     Ok(())
@@ -248,22 +259,53 @@ fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
 
-fn main() {
-    let a = args();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    rt.block_on(run(a));
+/// CPU seconds of this process's threads whose name starts with `prefix`.
+fn thread_cpu_seconds(prefix: &str) -> f64 {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return 0.0;
+    };
+    tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("stat")).ok())
+        .filter_map(|stat| {
+            let (head, rest) = stat.rsplit_once(')')?;
+            let name = head.split_once('(')?.1;
+            if !name.starts_with(prefix) {
+                return None;
+            }
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            Some((f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?) / 100.0)
+        })
+        .sum()
 }
 
-async fn run(a: Args) {
+fn main() {
+    let a = args();
+    // The server gets its own runtime (and named threads), as in a real
+    // deployment, so its CPU can be told apart from the simulated clients'.
+    let server_rt = tokio::runtime::Builder::new_multi_thread()
+        .thread_name("candor-server")
+        .enable_all()
+        .build()
+        .expect("server runtime");
+    let client_rt = tokio::runtime::Builder::new_multi_thread()
+        .thread_name("bench-client")
+        .enable_all()
+        .build()
+        .expect("client runtime");
     let dir = tempfile::tempdir().expect("tempdir");
     let mut config = Config::new("127.0.0.1:0".parse().unwrap(), dir.path());
     config.allow_local_profiles = true;
     config.limits.max_sessions_per_user = a.sessions;
     config.limits.max_sessions = a.sessions + 10;
-    let server = Server::start(config).await.expect("server");
+    let server = server_rt
+        .block_on(Server::start(config))
+        .expect("server starts");
+    let server = client_rt.block_on(run(a, server));
+    server_rt.block_on(server.shutdown());
+}
+
+async fn run(a: Args, server: candor_server::RunningServer) -> candor_server::RunningServer {
     let addr = server.addr();
     let http = reqwest::Client::new();
     let auth: serde_json::Value = http
@@ -305,17 +347,18 @@ async fn run(a: Args) {
     .remove(0);
 
     println!(
-        "candor load: {} sessions, {} s steady state, ramp {} ms, {} core(s)",
+        "candor load: {} sessions, {} s measured after a {} ms ramp and {} s warm-up, {} core(s)",
         a.sessions,
         a.seconds,
         a.ramp_ms,
+        a.warmup_s,
         std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(1)
     );
     let totals = Arc::new(Totals::default());
     let t_start = tokio::time::Instant::now();
-    let steady_at = t_start + Duration::from_millis(a.ramp_ms) + Duration::from_secs(2);
+    let steady_at = t_start + Duration::from_millis(a.ramp_ms) + Duration::from_secs(a.warmup_s);
     let stop_at = steady_at + Duration::from_secs(a.seconds);
     let mut tasks = Vec::new();
     for (i, id) in interviews.into_iter().enumerate() {
@@ -343,7 +386,8 @@ async fn run(a: Args) {
     m.send_lateness.reset();
     totals.delivery.reset();
     let cpu0 = cpu_seconds();
-    let wait0 = runqueue_wait_seconds();
+    let server_cpu0 = thread_cpu_seconds("candor-");
+    let (busy0, total0) = machine_jiffies();
     let wall0 = Instant::now();
     let mut held_min = usize::MAX;
     let mut held_max = 0;
@@ -355,7 +399,9 @@ async fn run(a: Args) {
     }
     let wall = wall0.elapsed().as_secs_f64();
     let cpu = (cpu_seconds() - cpu0) / wall * 100.0;
-    let waited = (runqueue_wait_seconds() - wait0) / wall * 100.0;
+    let server_cpu = (thread_cpu_seconds("candor-") - server_cpu0) / wall * 100.0;
+    let (busy1, total1) = machine_jiffies();
+    let machine_busy = (busy1 - busy0) / (total1 - total0).max(1.0) * 100.0;
     let rss = status_kib("VmRSS:");
     let (fh50, fh99) = (
         m.frame_handling.quantile(0.5),
@@ -387,12 +433,12 @@ async fn run(a: Args) {
         totals.failed.load(Ordering::Relaxed)
     );
     println!(
-        "process CPU (server + clients): {cpu:.0}% of one core; RSS {} MiB (peak {} MiB)",
+        "CPU: server {server_cpu:.0}% of one core (its runtime, recorder and blocking threads), whole process with clients {cpu:.0}%; RSS {} MiB (peak {} MiB)",
         rss / 1024,
         status_kib("VmHWM:") / 1024
     );
     println!(
-        "machine: load average {}; this process's threads waited for a CPU {waited:.0}% of the time (contention from other processes)",
+        "machine: {machine_busy:.0}% of all cores busy (this process included), load average {}",
         loadavg()
     );
     println!(
@@ -421,5 +467,5 @@ async fn run(a: Args) {
         totals.audio_in.load(Ordering::Relaxed),
         totals.audio_gaps.load(Ordering::Relaxed)
     );
-    server.shutdown().await;
+    server
 }

@@ -461,7 +461,7 @@ async fn session_socket(State(shared): State<Arc<Shared>>, ws: WebSocketUpgrade)
     // Frames are small (a 20 ms Opus packet is ~60 bytes), and the WebSocket
     // layer zero-fills its whole read buffer on every read: a small buffer
     // saves a large memset per frame.
-    ws.read_buffer_size(8 * 1024)
+    ws.read_buffer_size(2 * 1024)
         .max_message_size(hard_cap)
         .max_frame_size(hard_cap)
         .on_upgrade(move |socket| crate::session::serve_socket(shared, socket))

@@ -4,7 +4,7 @@
 //! (local profiles on, the practice interviewer) and standalone as the hosted
 //! backend. It serves
 //! - the data API over HTTP JSON ([`api`], types in `candor-api`),
-//! - live interview sessions over WebSocket at `/v1/session` ([`session`],
+//! - live interview sessions over WebSocket at `/v1/session` (`session`,
 //!   protocol in `candor-protocol`), each driven by an [`engine::Engine`],
 //! - results processing when a session ends ([`results`]).
 //!

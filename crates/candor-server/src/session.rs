@@ -643,6 +643,7 @@ impl Session {
     fn detach(&mut self) {
         if self.socket.take().is_some() {
             self.clock.pause();
+            self.engine.paused();
             self.detached_at = Some(Instant::now());
             tracing::info!(session = %self.id, "socket lost; session resumable");
         }
@@ -660,8 +661,10 @@ impl Session {
         self.socket = Some(a.socket);
         self.order = a.order;
         self.order.resume_after(self.received);
+        if self.detached_at.take().is_some() {
+            self.engine.resumed();
+        }
         self.clock.resume();
-        self.detached_at = None;
         self.last_in = Instant::now();
         let msg = self.start_response(true);
         self.send(msg.into()).await;

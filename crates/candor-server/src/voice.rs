@@ -423,9 +423,51 @@ pub struct Utterance {
     pub frame_ms: u32,
     pub opus: Vec<Bytes>,
     pub pcm16: Vec<Bytes>,
+    /// Byte offset in `text` where each word ends, for partial transcripts.
+    pub word_ends: Vec<usize>,
 }
 
 impl Utterance {
+    pub fn new(text: String, frame_ms: u32, opus: Vec<Bytes>, pcm16: Vec<Bytes>) -> Self {
+        let mut word_ends = Vec::new();
+        let mut in_word = false;
+        for (i, c) in text.char_indices() {
+            if c.is_whitespace() {
+                if in_word {
+                    word_ends.push(i);
+                }
+                in_word = false;
+            } else {
+                in_word = true;
+            }
+        }
+        if in_word {
+            word_ends.push(text.len());
+        }
+        Self {
+            text,
+            frame_ms,
+            opus,
+            pcm16,
+            word_ends,
+        }
+    }
+
+    /// The first `n` words (at least one, at most all).
+    pub fn first_words(&self, n: usize) -> &str {
+        match self
+            .word_ends
+            .get(n.max(1).min(self.word_ends.len()).wrapping_sub(1))
+        {
+            Some(&end) => &self.text[..end],
+            None => &self.text,
+        }
+    }
+
+    pub fn word_count(&self) -> usize {
+        self.word_ends.len()
+    }
+
     pub fn frame_count(&self) -> usize {
         self.opus.len()
     }
@@ -446,6 +488,9 @@ pub struct Voice {
     rate_hz: u32,
     frame_ms: u32,
     cache: Mutex<HashMap<String, Arc<OnceCell<Arc<Utterance>>>>>,
+    /// At most one synthesis per core at a time: a burst of new sessions
+    /// must not start dozens of espeak-ng processes at once.
+    synth_slots: tokio::sync::Semaphore,
 }
 
 impl Voice {
@@ -467,6 +512,9 @@ impl Voice {
             rate_hz,
             frame_ms: 20,
             cache: Mutex::new(HashMap::new()),
+            synth_slots: tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(1, |n| n.get()),
+            ),
         })
     }
 
@@ -493,6 +541,11 @@ impl Voice {
                 self.frame_ms,
             );
             let text = text.to_owned();
+            let _slot = self
+                .synth_slots
+                .acquire()
+                .await
+                .map_err(|e| VoiceError::Join(e.to_string()))?;
             tokio::task::spawn_blocking(move || {
                 synthesize(&espeak, &voice, wpm, rate, frame_ms, text)
             })
@@ -515,12 +568,12 @@ fn synthesize(
 ) -> Result<Utterance, VoiceError> {
     let raw = espeak(espeak_path, voice, wpm, &text)?;
     let pcm = resample(&raw, rate_hz);
-    Ok(Utterance {
-        opus: opus_encode(&pcm, frame_ms)?,
-        pcm16: pcm16_frames(&pcm, frame_ms),
-        frame_ms,
+    Ok(Utterance::new(
         text,
-    })
+        frame_ms,
+        opus_encode(&pcm, frame_ms)?,
+        pcm16_frames(&pcm, frame_ms),
+    ))
 }
 
 #[cfg(test)]
@@ -539,6 +592,19 @@ mod tests {
                 })
                 .collect(),
         }
+    }
+
+    #[test]
+    fn utterance_words() {
+        let u = Utterance::new("Hello  there, how are you?".into(), 20, vec![], vec![]);
+        assert_eq!(u.word_count(), 5);
+        assert_eq!(u.first_words(0), "Hello");
+        assert_eq!(u.first_words(2), "Hello  there,");
+        assert_eq!(u.first_words(9), "Hello  there, how are you?");
+        assert_eq!(
+            Utterance::new(String::new(), 20, vec![], vec![]).first_words(3),
+            ""
+        );
     }
 
     #[test]

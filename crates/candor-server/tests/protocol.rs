@@ -473,3 +473,91 @@ async fn a_missing_espeak_is_a_clear_startup_error() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn pcm16_both_ways_when_the_client_cannot_decode_opus() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path()).await;
+    let api = Api::new(server.addr());
+    let auth = api.register("lee@example.org").await;
+    let interview = api.create_interview(&auth.token, 1).await;
+    let mut ws = connect(server.addr()).await;
+    let mut req = start_request(&auth.token, &interview.id);
+    req.audio_config = Some(candor_protocol::AudioConfig::pcm16_mono(16_000));
+    req.accepted_codecs = vec![candor_protocol::AudioCodec::Pcm16 as i32];
+    send(&mut ws, req).await;
+    let Some(ServerPayload::StartResponse(sr)) = recv(&mut ws).await.unwrap().payload else {
+        panic!()
+    };
+    let out = sr.audio_config.unwrap();
+    assert_eq!(out.codec, candor_protocol::AudioCodec::Pcm16 as i32);
+    send(&mut ws, audio(1, bytes::Bytes::from(vec![0u8; 640]))).await;
+    let chunk = loop {
+        if let Some(ServerPayload::AudioChunk(c)) = recv(&mut ws).await.unwrap().payload {
+            break c;
+        }
+    };
+    // 20 ms of 16-bit mono at the output rate.
+    assert_eq!(chunk.data.len(), out.sample_rate_hz as usize / 50 * 2);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn time_limit_ends_the_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = fast_config(dir.path());
+    config.limits.max_session = Duration::from_millis(800);
+    let server = candor_server::Server::start(config).await.unwrap();
+    let api = Api::new(server.addr());
+    let auth = api.register("max@example.org").await;
+    let interview = api.create_interview(&auth.token, 1).await;
+    let mut ws = connect(server.addr()).await;
+    send(&mut ws, start_request(&auth.token, &interview.id)).await;
+    let ended = loop {
+        let msg = recv(&mut ws).await.expect("SessionEnded before close");
+        if let Some(ServerPayload::SessionEnded(e)) = msg.payload {
+            break e;
+        }
+    };
+    assert_eq!(ended.reason, EndReason::TimeLimit as i32);
+    assert!(recv(&mut ws).await.is_none());
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn only_the_owner_can_resume_a_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path()).await;
+    let api = Api::new(server.addr());
+    let owner = api.register("nia@example.org").await;
+    let other = api.register("oz@example.org").await;
+    let interview = api.create_interview(&owner.token, 1).await;
+    let mut ws = connect(server.addr()).await;
+    send(&mut ws, start_request(&owner.token, &interview.id)).await;
+    let Some(ServerPayload::StartResponse(sr)) = recv(&mut ws).await.unwrap().payload else {
+        panic!()
+    };
+    drop(ws);
+    let others = api.create_interview(&other.token, 1).await;
+    let mut ws = connect(server.addr()).await;
+    let mut req = start_request(&other.token, &others.id);
+    req.resume = Some(ResumeRequest {
+        session_id: sr.session_id.clone(),
+        last_server_seq: 0,
+    });
+    send(&mut ws, req).await;
+    expect_error_and_close(&mut ws, ErrorCode::PermissionDenied).await;
+    // The owner still can.
+    let mut ws = connect(server.addr()).await;
+    let mut req = start_request(&owner.token, &interview.id);
+    req.resume = Some(ResumeRequest {
+        session_id: sr.session_id,
+        last_server_seq: 0,
+    });
+    send(&mut ws, req).await;
+    let Some(ServerPayload::StartResponse(sr)) = recv(&mut ws).await.unwrap().payload else {
+        panic!()
+    };
+    assert!(sr.resumed);
+    server.shutdown().await;
+}

@@ -132,6 +132,14 @@ pub trait EngineSession: Send {
         Vec::new()
     }
 
+    /// The client's socket dropped; the session waits for a resume and stops
+    /// polling `next_event` (the session clock is paused). An upstream engine
+    /// may pause its own stream here.
+    fn paused(&mut self) {}
+
+    /// The client resumed after `paused`.
+    fn resumed(&mut self) {}
+
     /// The next event. Must be cancel-safe: the session polls it inside
     /// `select!` and drops the future whenever something else happens first.
     /// The session stops polling while the client is disconnected.

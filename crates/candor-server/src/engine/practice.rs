@@ -441,22 +441,21 @@ impl Core {
                     });
                     s.sent += 1;
                 }
-                let words: Vec<&str> = s.utt.text.split_whitespace().collect();
+                let words = s.utt.word_count();
                 let end_ms = s.start_ms + s.utt.duration_ms();
                 if s.sent >= n && now_ms >= end_ms {
                     self.finish_turn(*s, now_ms);
                     return;
                 }
                 // The text grows with playback time.
-                let shown =
-                    ((words.len() * s.sent).div_ceil(n.max(1))).clamp(1, words.len().max(1));
-                if shown > s.words_shown && shown < words.len() {
+                let shown = ((words * s.sent).div_ceil(n.max(1))).clamp(1, words.max(1));
+                if shown > s.words_shown && shown < words {
                     s.words_shown = shown;
                     self.events
                         .push_back(EngineEvent::Transcript(TranscriptEvent {
                             speaker: Speaker::Interviewer,
                             segment_id: s.segment_id,
-                            text: words[..shown].join(" "),
+                            text: s.utt.first_words(shown).to_owned(),
                             is_final: false,
                             start_ms: s.start_ms,
                             end_ms: now_ms,
@@ -674,14 +673,13 @@ impl Core {
         let Phase::Speaking(s) = std::mem::replace(&mut self.phase, Phase::Done) else {
             return;
         };
-        let words: Vec<&str> = s.utt.text.split_whitespace().collect();
-        let shown = s.words_shown.max(1).min(words.len());
+        let shown = s.words_shown;
         self.events.push_back(EngineEvent::Interrupted);
         self.events
             .push_back(EngineEvent::Transcript(TranscriptEvent {
                 speaker: Speaker::Interviewer,
                 segment_id: s.segment_id,
-                text: format!("{} —", words[..shown].join(" ")),
+                text: format!("{} —", s.utt.first_words(shown)),
                 is_final: true,
                 start_ms: s.start_ms,
                 end_ms: now_ms,
@@ -818,12 +816,12 @@ mod tests {
     }
 
     fn utt(text: &str, frames: usize) -> Arc<Utterance> {
-        Arc::new(Utterance {
-            text: text.into(),
-            frame_ms: 20,
-            opus: vec![Bytes::from_static(b"o"); frames],
-            pcm16: vec![Bytes::from_static(b"p"); frames],
-        })
+        Arc::new(Utterance::new(
+            text.into(),
+            20,
+            vec![Bytes::from_static(b"o"); frames],
+            vec![Bytes::from_static(b"p"); frames],
+        ))
     }
 
     /// Runs the core to `until`, answering synthesis with `frames` per

@@ -63,12 +63,15 @@ const MIGRATIONS: &[&str] = &[
         last_client_seq INTEGER NOT NULL DEFAULT 0
     );
     CREATE INDEX sessions_interview ON sessions(interview_id, started_at_ms);
+    -- Candidate audio, one row per session per commit (a row per 20 ms
+    -- frame would cost a B-tree insert per frame). `frames` packs each
+    -- frame as seq (u64 LE), timestamp_us (u64 LE), length (u32 LE), bytes.
     CREATE TABLE candidate_audio (
         session_id TEXT NOT NULL,
-        seq INTEGER NOT NULL,
-        timestamp_us INTEGER NOT NULL,
-        data BLOB NOT NULL,
-        PRIMARY KEY (session_id, seq)
+        first_seq INTEGER NOT NULL,
+        last_seq INTEGER NOT NULL,
+        frames BLOB NOT NULL,
+        PRIMARY KEY (session_id, first_seq)
     ) WITHOUT ROWID;
     CREATE TABLE transcripts (
         session_id TEXT NOT NULL,
@@ -117,6 +120,8 @@ fn open_conn(path: &Path) -> Result<Connection, StoreError> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", true)?;
+    // 32 MiB page cache: WAL checkpoints under load re-read recent pages.
+    conn.pragma_update(None, "cache_size", -32_768)?;
     Ok(conn)
 }
 
@@ -501,10 +506,11 @@ impl Store for SqliteStore {
         }
         let mut conn = self.recorder.lock().unwrap_or_else(|e| e.into_inner());
         let tx = conn.transaction()?;
-        let mut high: HashMap<&str, u64> = HashMap::new();
+        // Per session: (first seq, last seq, packed frames).
+        let mut audio_rows: HashMap<&str, (u64, u64, Vec<u8>)> = HashMap::new();
         {
             let mut audio = tx.prepare_cached(
-                "INSERT OR IGNORE INTO candidate_audio (session_id, seq, timestamp_us, data) VALUES (?1, ?2, ?3, ?4)",
+                "INSERT OR IGNORE INTO candidate_audio (session_id, first_seq, last_seq, frames) VALUES (?1, ?2, ?3, ?4)",
             )?;
             let mut transcript = tx.prepare_cached(
                 "INSERT OR REPLACE INTO transcripts (session_id, segment_id, speaker, kind, text, start_ms, end_ms, question_index, interrupted)
@@ -521,14 +527,14 @@ impl Store for SqliteStore {
                         timestamp_us,
                         data,
                     } => {
-                        audio.execute(params![
-                            session_id.as_ref(),
-                            *seq as i64,
-                            *timestamp_us as i64,
-                            data.as_ref()
-                        ])?;
-                        let h = high.entry(session_id.as_ref()).or_default();
-                        *h = (*h).max(*seq);
+                        let row = audio_rows
+                            .entry(session_id.as_ref())
+                            .or_insert_with(|| (*seq, *seq, Vec::new()));
+                        row.1 = row.1.max(*seq);
+                        row.2.extend_from_slice(&seq.to_le_bytes());
+                        row.2.extend_from_slice(&timestamp_us.to_le_bytes());
+                        row.2.extend_from_slice(&(data.len() as u32).to_le_bytes());
+                        row.2.extend_from_slice(data);
                     }
                     SessionWrite::Transcript {
                         session_id,
@@ -562,8 +568,9 @@ impl Store for SqliteStore {
             let mut seq = tx.prepare_cached(
                 "UPDATE sessions SET last_client_seq = MAX(last_client_seq, ?2) WHERE id = ?1",
             )?;
-            for (id, h) in &high {
-                seq.execute(params![id, *h as i64])?;
+            for (id, (first, last, frames)) in &audio_rows {
+                audio.execute(params![id, *first as i64, *last as i64, frames])?;
+                seq.execute(params![id, *last as i64])?;
             }
         }
         tx.commit()?;
@@ -616,14 +623,31 @@ impl Store for SqliteStore {
 
     fn candidate_audio(&self, session_id: &str) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
         let conn = self.conn();
-        let mut stmt = conn
-            .prepare("SELECT seq, data FROM candidate_audio WHERE session_id = ?1 ORDER BY seq")?;
-        let rows = stmt
-            .query_map([session_id], |r| {
-                Ok((r.get::<_, i64>(0)? as u64, r.get(1)?))
-            })?
+        let mut stmt = conn.prepare(
+            "SELECT frames FROM candidate_audio WHERE session_id = ?1 ORDER BY first_seq",
+        )?;
+        let blobs = stmt
+            .query_map([session_id], |r| r.get::<_, Vec<u8>>(0))?
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(rows)
+        let mut out: Vec<(u64, Vec<u8>)> = Vec::new();
+        for blob in blobs {
+            let mut rest = blob.as_slice();
+            while !rest.is_empty() {
+                let bad = || StoreError::Corrupt("candidate audio row".into());
+                if rest.len() < 20 {
+                    return Err(bad());
+                }
+                let seq = u64::from_le_bytes(rest[0..8].try_into().map_err(|_| bad())?);
+                let len = u32::from_le_bytes(rest[16..20].try_into().map_err(|_| bad())?) as usize;
+                let data = rest.get(20..20 + len).ok_or_else(bad)?;
+                // Rows never overlap; keep the first copy if one ever did.
+                if out.last().is_none_or(|(last, _)| seq > *last) {
+                    out.push((seq, data.to_vec()));
+                }
+                rest = &rest[20 + len..];
+            }
+        }
+        Ok(out)
     }
 
     fn save_results(
