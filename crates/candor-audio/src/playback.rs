@@ -690,14 +690,18 @@ impl PlaybackWorker {
                 self.shared.drained_upto.store(received, Ordering::Release);
             }
             let progress = self.out.shared().progress();
-            if progress > 0
+            let verdict = links
+                .control
+                .map(|control| watchdog.observe(progress, now, control));
+            // Running means taking audio steadily, not one buffer fill.
+            if watchdog.delivering()
                 && let Some(info) = not_started.take()
             {
                 name.clone_from(&info.name);
                 let _ = events.send(PlaybackEvent::Started(info));
             }
-            if let Some(control) = links.control {
-                match watchdog.observe(progress, now, control) {
+            if let Some(verdict) = verdict {
+                match verdict {
                     Verdict::Quiet => {}
                     Verdict::Lost => {
                         let _ = events.send(PlaybackEvent::DeviceLost(AudioError::DeviceLost(
