@@ -37,9 +37,9 @@ pub use aec::VoiceProcessing;
 pub use capture::{CaptureSettings, EncodedFrame};
 pub use codec::{Codec, EncoderSettings};
 pub use echo_link::EchoLink;
-pub use playback::{Playback, PlaybackEvent, PlaybackSettings, PlaybackStats, SinkSpec};
+pub use playback::{Playback, PlaybackEvent, PlaybackSettings, PlaybackStats, SinkSpec, Tap};
 pub use sample::ChannelMode;
-pub use source::{Pacing, PcmFormat, SourceSpec, StreamInfo};
+pub use source::{Generator, Pacing, PcmFormat, SourceSpec, StreamInfo};
 pub use worker::{Capture, CaptureEvent, CaptureSink, ChannelSink, capture_all};
 #[cfg(feature = "test-support")]
 pub mod test_support;

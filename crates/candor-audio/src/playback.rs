@@ -268,6 +268,41 @@ pub enum SinkSpec {
         /// The pretend device rate.
         rate: u32,
     },
+    /// Hands each 10 ms block it plays (mono) to a function, clocked like a
+    /// device (e.g. the loudspeaker of a simulated room).
+    Tap {
+        /// The pretend device rate.
+        rate: u32,
+        /// Receives what is played.
+        tap: Tap,
+    },
+}
+
+/// The receiver of a [`SinkSpec::Tap`]: called with the index of the first
+/// sample of each block and the block, on the sink's thread.
+#[derive(Clone)]
+pub struct Tap(pub Arc<TapFn>);
+
+/// The function behind a [`Tap`].
+pub type TapFn = dyn Fn(u64, &[f32]) + Send + Sync;
+
+impl Tap {
+    /// Wraps `f`.
+    pub fn new(f: impl Fn(u64, &[f32]) + Send + Sync + 'static) -> Self {
+        Self(Arc::new(f))
+    }
+}
+
+impl std::fmt::Debug for Tap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Tap")
+    }
+}
+
+impl PartialEq for Tap {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
 }
 
 /// Playback settings.
@@ -762,23 +797,29 @@ fn start_sink(
             channels,
         } => {
             let writer = WavWriter::create(path, *rate, *channels, true)?;
-            let handle = clocked_sink(
-                path.display().to_string(),
-                *rate,
-                *channels,
-                Some(writer),
-                shared,
-                echo,
-                tx,
-                stop,
-            )?;
+            let out = ClockedOut::Wav(writer);
+            let name = path.display().to_string();
+            let handle = clocked_sink(name, *rate, *channels, out, shared, echo, tx, stop)?;
             Ok((handle, None))
         }
         SinkSpec::Null { rate } => {
-            let handle = clocked_sink("null".into(), *rate, 1, None, shared, echo, tx, stop)?;
+            let out = ClockedOut::Discard;
+            let handle = clocked_sink("null".into(), *rate, 1, out, shared, echo, tx, stop)?;
+            Ok((handle, None))
+        }
+        SinkSpec::Tap { rate, tap } => {
+            let out = ClockedOut::Tap(tap.clone());
+            let handle = clocked_sink("tap".into(), *rate, 1, out, shared, echo, tx, stop)?;
             Ok((handle, None))
         }
     }
+}
+
+/// Where a clocked sink puts what it plays.
+enum ClockedOut {
+    Wav(WavWriter),
+    Tap(Tap),
+    Discard,
 }
 
 /// A sink thread that pulls 10 ms every 10 ms, like a device.
@@ -787,7 +828,7 @@ fn clocked_sink(
     name: String,
     rate: u32,
     channels: u16,
-    mut writer: Option<WavWriter>,
+    mut out: ClockedOut,
     shared: Arc<PlaybackShared>,
     echo: Option<Arc<EchoLink>>,
     tx: Sender<SinkMessage>,
@@ -816,15 +857,19 @@ fn clocked_sink(
                     std::thread::sleep(due - now);
                 }
                 callback.process(&mut buf);
-                done += block as u64;
-                if let Some(w) = writer.as_mut()
-                    && let Err(e) = w.write(&buf)
-                {
-                    let _ = tx.send(SinkMessage::Failed(e));
-                    return;
+                match &mut out {
+                    ClockedOut::Wav(w) => {
+                        if let Err(e) = w.write(&buf) {
+                            let _ = tx.send(SinkMessage::Failed(e));
+                            return;
+                        }
+                    }
+                    ClockedOut::Tap(tap) => (tap.0)(done, &buf),
+                    ClockedOut::Discard => {}
                 }
+                done += block as u64;
             }
-            if let Some(w) = writer.take() {
+            if let ClockedOut::Wav(w) = out {
                 let _ = w.finish();
             }
         })?;
