@@ -257,7 +257,6 @@ fn open_input(
 fn open_output(
     wanted: Option<&str>,
     shared: &Arc<PlaybackShared>,
-    echo: &Option<Arc<EchoLink>>,
     err_tx: Sender<cpal::Error>,
 ) -> Result<Opened<SinkMessage>, AudioError> {
     let device = find_device(Direction::Output, wanted)?;
@@ -269,8 +268,10 @@ fn open_output(
         channels: config.channels,
         format: format.to_string(),
     };
-    let reference = echo.as_ref().map(|l| l.open(info.rate));
-    let (producer, mut cb) = playback_ring(info.rate, info.channels, shared.clone(), reference);
+    let (reference, segment) = EchoLink::create(info.rate);
+    let (producer, mut cb) =
+        playback_ring(info.rate, info.channels, shared.clone(), Some(reference));
+    let producer = producer.with_reference(Some(segment));
     let on_err = move |e: cpal::Error| {
         let _ = err_tx.send(e);
     };
@@ -479,7 +480,6 @@ pub(crate) fn start_input(
 pub(crate) fn start_output(
     device: Option<String>,
     shared: Arc<PlaybackShared>,
-    echo: Option<Arc<EchoLink>>,
     tx: Sender<SinkMessage>,
     stop: Arc<AtomicBool>,
     control: Arc<DeviceControl>,
@@ -491,6 +491,6 @@ pub(crate) fn start_output(
         control,
         tx,
         SinkMessage::DeviceLost,
-        Arc::new(move |wanted, err_tx| open_output(wanted, &shared, &echo, err_tx)),
+        Arc::new(move |wanted, err_tx| open_output(wanted, &shared, err_tx)),
     )
 }
