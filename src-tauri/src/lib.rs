@@ -1,45 +1,86 @@
-//! The Candor desktop shell: a thin Tauri layer that opens the window and
-//! forwards between the web UI (`ui/`) and the Rust core. It holds no
-//! lifecycle logic: state comes from `candor-lifecycle`, and the UI renders it.
+//! The Candor desktop shell: a thin Tauri layer over the client engine.
+//!
+//! It starts the engine (with the embedded offline backend unless a hosted
+//! backend is configured), forwards the UI's intents to it as commands, and
+//! pushes the engine's events to the UI on a `Channel`. It holds no lifecycle
+//! logic: what the UI shows is the engine's view. Only this crate knows Tauri's
+//! IPC types.
 
-use serde::Serialize;
+mod commands;
+mod events;
+mod settings;
 
-/// What the window shows before the client engine is attached: the app's
-/// identity and the lifecycle core's current state name.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct AppInfo {
-    name: &'static str,
-    version: &'static str,
-    state: &'static str,
-}
+use std::sync::Arc;
 
-#[tauri::command]
-fn app_info() -> AppInfo {
-    let machine = candor_lifecycle::Machine::<Shell>::new(candor_lifecycle::Config::default(), 0);
-    AppInfo {
-        name: "Candor",
-        version: env!("CARGO_PKG_VERSION"),
-        state: machine.state_name(),
-    }
-}
+use tauri::Manager;
+use tokio::sync::Mutex;
 
-/// The payload types the shell uses with the lifecycle core.
-#[derive(Debug, PartialEq)]
-struct Shell;
-
-impl candor_lifecycle::Payloads for Shell {
-    type Credentials = ();
-    type Profile = String;
-    type Setup = ();
-    type History = Vec<String>;
-    type Results = String;
-}
+pub use commands::AppState;
 
 /// Builds and runs the app until its window closes.
 pub fn run() {
     tauri::Builder::default()
-        .invoke_handler(tauri::generate_handler![app_info])
-        .run(tauri::generate_context!("tauri.conf.json"))
-        .expect("error while running the Candor app");
+        .setup(|app| {
+            let paths = settings::AppPaths::resolve(app.handle())?;
+            init_logging(&paths);
+            let state = Arc::new(AppState::new(paths));
+            app.manage(state.clone());
+            tauri::async_runtime::block_on(async move { state.start_engine().await })
+                .map_err(|e| -> Box<dyn std::error::Error> { e.into() })?;
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::subscribe,
+            commands::sign_in,
+            commands::continue_offline,
+            commands::sign_out,
+            commands::refresh_history,
+            commands::start_interview,
+            commands::retry_permissions,
+            commands::cancel_interview,
+            commands::end_interview,
+            commands::dismiss,
+            commands::set_muted,
+            commands::list_devices,
+            commands::choose_devices,
+            commands::get_settings,
+            commands::save_settings,
+            commands::open_results,
+        ])
+        .build(tauri::generate_context!("tauri.conf.json"))
+        .expect("error while building the Candor app")
+        .run(|app, event| {
+            if let tauri::RunEvent::Exit = event {
+                let state = app.state::<Arc<AppState>>().inner().clone();
+                tauri::async_runtime::block_on(async move { state.shutdown().await });
+            }
+        });
 }
+
+/// Logs go to the platform log directory (`candor.log`), and to stderr.
+fn init_logging(paths: &settings::AppPaths) {
+    use tracing_subscriber::prelude::*;
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CANDOR_LOG")
+        .unwrap_or_else(|_| "info,tao=warn,wry=warn".into());
+    let file = std::fs::create_dir_all(&paths.log_dir)
+        .and_then(|()| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(paths.log_dir.join("candor.log"))
+        })
+        .ok()
+        .map(|f| {
+            tracing_subscriber::fmt::layer()
+                .with_ansi(false)
+                .with_writer(std::sync::Mutex::new(f))
+        });
+    let _ = tracing_subscriber::registry()
+        .with(filter)
+        .with(file)
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+        .try_init();
+}
+
+/// The engine, once started; replaced when the backend setting changes.
+type EngineSlot = Mutex<Option<candor_client::Engine>>;

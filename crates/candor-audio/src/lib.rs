@@ -19,6 +19,7 @@ pub mod codec;
 #[cfg(feature = "devices")]
 pub mod devices;
 pub mod error;
+pub mod feed;
 pub mod jitter;
 pub mod meter;
 pub mod playback;
@@ -26,6 +27,7 @@ pub mod resample;
 pub mod sample;
 
 pub use error::AudioError;
+pub use feed::Feed;
 pub mod capture;
 pub mod echo_link;
 pub mod source;

@@ -86,6 +86,12 @@ pub enum SourceSpec {
         /// Length, or endless.
         duration: Option<Duration>,
     },
+    /// Audio the program pushes (see [`Feed`](crate::Feed)), silence in
+    /// between; endless, real-time paced, mono.
+    Feed {
+        /// The handle whose pushed samples are played.
+        feed: crate::Feed,
+    },
     /// Digital silence; endless when `duration` is `None`.
     Silence {
         /// Sample rate.
@@ -258,6 +264,20 @@ fn start_generated(
             let generator = generator.clone();
             spawn("candor-live-source", move || {
                 drive_live(&generator, total, &info, callback, &stop)
+            })
+        }
+        SourceSpec::Feed { feed } => {
+            let info = StreamInfo {
+                name: "fed audio".into(),
+                rate: feed.rate(),
+                channels: 1,
+                format: "f32".into(),
+            };
+            let (callback, ring) = capture_ring(info.rate, 1, channel, "fed audio");
+            let _ = tx.send(SourceMessage::Ring(ring, info.clone()));
+            let feed = feed.clone();
+            spawn("candor-feed-source", move || {
+                feed.drive(&info, callback, &stop, wait_turn)
             })
         }
         SourceSpec::Silence {

@@ -140,7 +140,9 @@ export type EngineEvent =
   | { type: "stats"; elapsedMs: number; uplinkKbps: number; bufferedMs: number; muted: boolean }
   | { type: "devices"; devices: DeviceList }
   /** Something to tell the user that is not a state (e.g. "Microphone switched to the default device"). */
-  | { type: "notice"; level: "info" | "warning"; message: string };
+  | { type: "notice"; level: "info" | "warning"; message: string }
+  /** When a session ends: candidate audio frames sent, stored by the server, and lost. */
+  | { type: "sessionSummary"; framesSent: number; framesStored: number; framesLost: number };
 
 export interface AudioDevice {
   id: string;
@@ -159,7 +161,7 @@ export interface DeviceList {
 
 export interface InterviewSetup {
   role: string;
-  seniority: "junior" | "mid" | "senior" | "staff";
+  seniority: "junior" | "mid" | "senior";
   jobDescription: string | null;
   cvText: string | null;
   questionCount: number;

@@ -8,7 +8,7 @@ import { historyPanel } from "./history";
 import type { Screen } from "./screen";
 
 const SETUP_KEY = "candor.setup";
-const SENIORITIES: InterviewSetup["seniority"][] = ["junior", "mid", "senior", "staff"];
+const SENIORITIES: InterviewSetup["seniority"][] = ["junior", "mid", "senior"];
 const COUNTS = [3, 4, 5, 6, 8, 10];
 
 interface Remembered {

@@ -1,0 +1,346 @@
+//! `candor`: Candor from the command line.
+//!
+//! `candor practice` runs a whole interview headless — against the embedded
+//! offline backend by default — with the microphone and speaker or with WAV
+//! files, showing the state, the live transcript and the input level, then the
+//! results. The other commands sign in, list the history, show results, list
+//! audio devices, and run the backend server.
+
+mod human;
+mod paths;
+mod practice;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use url::Url;
+
+/// Exit codes a script can act on.
+pub mod exit {
+    /// The interview (or command) failed; the message says why.
+    pub const FAILED: u8 = 1;
+    /// Bad arguments (clap's own code).
+    pub const USAGE: u8 = 2;
+    /// Not signed in, or the sign-in was refused.
+    pub const UNAUTHENTICATED: u8 = 3;
+    /// The microphone is denied or missing.
+    pub const NO_MICROPHONE: u8 = 4;
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "candor",
+    version,
+    about = "Practise job interviews by voice with an AI interviewer"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run a practice interview.
+    Practice(practice::PracticeArgs),
+    /// Sign in to a hosted backend and keep the sign-in in the OS keyring.
+    Login(LoginArgs),
+    /// Forget the saved sign-in for a backend.
+    Logout(BackendArgs),
+    /// List past interviews.
+    History(ListArgs),
+    /// Show the results of an interview.
+    Results(ResultsArgs),
+    /// List audio input and output devices.
+    Devices(JsonArg),
+    /// Run the Candor backend server.
+    Serve(ServeArgs),
+}
+
+/// Which backend to use.
+#[derive(Debug, Clone, Args)]
+pub struct BackendArgs {
+    /// A hosted backend, e.g. https://candor.example.com. Without it the
+    /// embedded offline backend runs inside this process.
+    #[arg(long, env = "CANDOR_BACKEND_URL")]
+    server: Option<Url>,
+    /// Where the embedded backend keeps its data.
+    #[arg(long, env = "CANDOR_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Keep the sign-in in memory only, not in the OS keyring.
+    #[arg(long)]
+    no_keyring: bool,
+}
+
+#[derive(Debug, Args)]
+struct JsonArg {
+    /// One JSON object per line instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct LoginArgs {
+    #[command(flatten)]
+    backend: BackendArgs,
+    /// The account's email.
+    #[arg(long)]
+    email: String,
+    /// The password (read from standard input when not given).
+    #[arg(long, env = "CANDOR_PASSWORD", hide_env_values = true)]
+    password: Option<String>,
+}
+
+#[derive(Debug, Args)]
+struct ListArgs {
+    #[command(flatten)]
+    backend: BackendArgs,
+    #[command(flatten)]
+    json: JsonArg,
+    /// Offline profile name (embedded backend).
+    #[arg(long, default_value = "Candidate")]
+    name: String,
+}
+
+#[derive(Debug, Args)]
+struct ResultsArgs {
+    /// The interview id (see `candor history`).
+    id: String,
+    #[command(flatten)]
+    list: ListArgs,
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// Address to listen on (port 0: any free port).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    addr: SocketAddr,
+    /// Where the server keeps its database.
+    #[arg(long, env = "CANDOR_DATA_DIR")]
+    data_dir: PathBuf,
+    /// Allow password-less local profiles (only for a server on this machine).
+    #[arg(long)]
+    allow_local_profiles: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(exit::USAGE)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CANDOR_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            human::error(&format!("cannot start: {e}"));
+            return ExitCode::from(exit::FAILED);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            human::error(&format!("{e:#}"));
+            ExitCode::from(exit::FAILED)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<u8> {
+    match cli.command {
+        Command::Practice(args) => practice::run(args).await,
+        Command::Login(args) => login(args).await,
+        Command::Logout(args) => {
+            paths::token_store(&args)?.clear()?;
+            println!("Signed out.");
+            Ok(0)
+        }
+        Command::History(args) => history(args).await,
+        Command::Results(args) => results(args).await,
+        Command::Devices(args) => devices(args.json),
+        Command::Serve(args) => serve(args).await,
+    }
+}
+
+async fn login(args: LoginArgs) -> anyhow::Result<u8> {
+    let url = args
+        .backend
+        .server
+        .clone()
+        .context("`candor login` is for a hosted backend: pass --server URL (the offline backend needs no login)")?;
+    let password = match args.password {
+        Some(p) => p,
+        None => {
+            human::prompt(&format!("Password for {}: ", args.email));
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line)?;
+            line.trim_end_matches(['\r', '\n']).to_owned()
+        }
+    };
+    let api = candor_client::api::ApiClient::new(url)?;
+    match api.sign_in(&args.email, &password).await {
+        Ok(auth) => {
+            paths::token_store(&args.backend)?.save(&auth.token)?;
+            println!("Signed in as {}.", auth.user.display_name);
+            Ok(0)
+        }
+        Err(candor_client::api::ApiFailure::Unauthenticated(message)) => {
+            human::error(&message);
+            Ok(exit::UNAUTHENTICATED)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A signed-in API client for the chosen backend (and the embedded server
+/// when there is no hosted one).
+async fn signed_in(
+    backend: &BackendArgs,
+    name: &str,
+) -> anyhow::Result<
+    Option<(
+        candor_client::api::ApiClient,
+        String,
+        Option<candor_server::RunningServer>,
+    )>,
+> {
+    match &backend.server {
+        Some(url) => {
+            let api = candor_client::api::ApiClient::new(url.clone())?;
+            let Some(token) = paths::token_store(backend)?.load()? else {
+                human::error("Not signed in: run `candor login --server URL --email ...` first.");
+                return Ok(None);
+            };
+            Ok(Some((api, token, None)))
+        }
+        None => {
+            let data_dir = paths::data_dir(backend)?;
+            let mut config = candor_server::Config::new("127.0.0.1:0".parse()?, data_dir);
+            config.allow_local_profiles = true;
+            config.practice.enabled = false;
+            let server = candor_server::Server::start(config).await?;
+            let api = candor_client::api::ApiClient::new(Url::parse(&format!(
+                "http://{}/",
+                server.addr()
+            ))?)?;
+            let auth = api.sign_in_local(name).await?;
+            Ok(Some((api, auth.token, Some(server))))
+        }
+    }
+}
+
+async fn history(args: ListArgs) -> anyhow::Result<u8> {
+    let Some((api, token, server)) = signed_in(&args.backend, &args.name).await? else {
+        return Ok(exit::UNAUTHENTICATED);
+    };
+    let page = api.history(&token, 100).await;
+    if let Some(server) = server {
+        server.shutdown().await;
+    }
+    let page = page?;
+    let items: Vec<candor_client::ipc::InterviewSummary> =
+        page.items.iter().map(Into::into).collect();
+    if args.json.json {
+        for item in &items {
+            println!("{}", serde_json::to_string(item)?);
+        }
+    } else {
+        human::history(&items);
+    }
+    Ok(0)
+}
+
+async fn results(args: ResultsArgs) -> anyhow::Result<u8> {
+    let Some((api, token, server)) = signed_in(&args.list.backend, &args.list.name).await? else {
+        return Ok(exit::UNAUTHENTICATED);
+    };
+    let outcome = async {
+        let interview = api.interview(&token, &args.id).await?;
+        let results = api.results(&token, &args.id).await?;
+        anyhow::Ok((interview, results))
+    }
+    .await;
+    if let Some(server) = server {
+        server.shutdown().await;
+    }
+    let (interview, results) = outcome?;
+    match results {
+        candor_api::ResultsResponse::Ready { feedback } => {
+            let results =
+                candor_client::ipc::Results::from_api(&interview, &feedback, String::new());
+            if args.list.json.json {
+                println!("{}", serde_json::to_string(&results)?);
+            } else {
+                human::results(&results);
+            }
+            Ok(0)
+        }
+        candor_api::ResultsResponse::Processing => {
+            println!("The results of {} are still being processed.", args.id);
+            Ok(0)
+        }
+        candor_api::ResultsResponse::NotStarted => {
+            human::error("This interview was never started, so it has no results.");
+            Ok(exit::FAILED)
+        }
+        candor_api::ResultsResponse::Failed { message } => {
+            human::error(&format!("The results could not be computed: {message}"));
+            Ok(exit::FAILED)
+        }
+    }
+}
+
+fn devices(json: bool) -> anyhow::Result<u8> {
+    use candor_audio::devices::{Direction, list_devices};
+    for (label, direction) in [("input", Direction::Input), ("output", Direction::Output)] {
+        let list = list_devices(direction).with_context(|| format!("listing {label} devices"))?;
+        for d in list {
+            if json {
+                let config = d.default_config.as_ref();
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "direction": label,
+                        "id": d.id,
+                        "name": d.name,
+                        "isDefault": d.is_default,
+                        "rate": config.map(|c| c.rate),
+                        "channels": config.map(|c| c.channels),
+                    })
+                );
+            } else {
+                let mark = if d.is_default { "*" } else { " " };
+                println!("{mark} {label:<6} {}  ({})", d.name, d.id);
+            }
+        }
+    }
+    Ok(0)
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<u8> {
+    let mut config = candor_server::Config::new(args.addr, args.data_dir);
+    config.allow_local_profiles = args.allow_local_profiles;
+    let server = candor_server::Server::start(config).await?;
+    println!("Candor backend listening on http://{}", server.addr());
+    tokio::signal::ctrl_c().await?;
+    println!("Shutting down: ending live sessions…");
+    server.shutdown().await;
+    Ok(0)
+}

@@ -1,0 +1,233 @@
+//! The data API client (the seed's "tRPC" role): sign-in, interviews,
+//! history, results, over HTTP JSON with the bearer token.
+//!
+//! Every failure becomes an [`ApiFailure`] that says whether retrying can help
+//! and whether the token is no good, which is all the lifecycle core needs.
+
+use std::time::Duration;
+
+use candor_api::{
+    ApiError, AuthResponse, CreateInterviewRequest, ErrorCode, Interview, InterviewPage,
+    LocalSignInRequest, ResultsResponse, SignInRequest, User, paths,
+};
+use candor_lifecycle::{Failure, FailureKind};
+use reqwest::{Method, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use thiserror::Error;
+use url::Url;
+
+/// A failed API call.
+#[derive(Debug, Error)]
+pub enum ApiFailure {
+    /// 401: the token (or the password) is not accepted.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// The server refused the request for good (400, 403, 404, 409).
+    #[error("{0}")]
+    Rejected(String),
+    /// The server could not be reached or failed (network, 5xx): retry later.
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+impl ApiFailure {
+    /// The lifecycle core's view of the failure.
+    pub fn to_failure(&self) -> Failure {
+        let kind = match self {
+            ApiFailure::Unauthenticated(_) => FailureKind::Unauthenticated,
+            ApiFailure::Rejected(_) => FailureKind::Fatal,
+            ApiFailure::Unavailable(_) => FailureKind::Retryable,
+        };
+        Failure::new(kind, self.to_string())
+    }
+}
+
+/// A client for one backend.
+#[derive(Debug, Clone)]
+pub struct ApiClient {
+    base: Url,
+    http: reqwest::Client,
+}
+
+impl ApiClient {
+    /// `base`: the backend's root, e.g. `http://127.0.0.1:43123/`.
+    pub fn new(base: Url) -> Result<Self, ApiFailure> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(20))
+            .user_agent(concat!("candor/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| ApiFailure::Unavailable(format!("Could not set up HTTP: {e}")))?;
+        Ok(Self { base, http })
+    }
+
+    pub fn base(&self) -> &Url {
+        &self.base
+    }
+
+    /// The session WebSocket's URL (`ws`/`wss` matching `http`/`https`).
+    pub fn session_url(&self) -> Url {
+        let mut url = self.base.join(paths::SESSION).expect("valid path");
+        let scheme = if self.base.scheme() == "https" {
+            "wss"
+        } else {
+            "ws"
+        };
+        url.set_scheme(scheme).expect("ws schemes are valid");
+        url
+    }
+
+    pub async fn sign_in(&self, email: &str, password: &str) -> Result<AuthResponse, ApiFailure> {
+        let body = SignInRequest {
+            email: email.to_owned(),
+            password: password.to_owned(),
+        };
+        self.call(Method::POST, paths::SIGN_IN, None, Some(&body))
+            .await
+    }
+
+    /// The offline profile (embedded backend only).
+    pub async fn sign_in_local(&self, profile: &str) -> Result<AuthResponse, ApiFailure> {
+        let body = LocalSignInRequest {
+            profile: Some(profile.to_owned()).filter(|p| !p.trim().is_empty()),
+        };
+        self.call(Method::POST, paths::LOCAL, None, Some(&body))
+            .await
+    }
+
+    pub async fn me(&self, token: &str) -> Result<User, ApiFailure> {
+        self.call::<(), _>(Method::GET, paths::ME, Some(token), None)
+            .await
+    }
+
+    pub async fn sign_out(&self, token: &str) -> Result<(), ApiFailure> {
+        let _: serde::de::IgnoredAny = self
+            .call::<(), _>(Method::POST, paths::SIGN_OUT, Some(token), None)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn create_interview(
+        &self,
+        token: &str,
+        request: &CreateInterviewRequest,
+    ) -> Result<Interview, ApiFailure> {
+        self.call(Method::POST, paths::INTERVIEWS, Some(token), Some(request))
+            .await
+    }
+
+    pub async fn interview(&self, token: &str, id: &str) -> Result<Interview, ApiFailure> {
+        self.call::<(), _>(Method::GET, &paths::interview(id), Some(token), None)
+            .await
+    }
+
+    /// The newest `limit` interviews.
+    pub async fn history(&self, token: &str, limit: u32) -> Result<InterviewPage, ApiFailure> {
+        let path = format!("{}?limit={limit}", paths::INTERVIEWS);
+        self.call::<(), _>(Method::GET, &path, Some(token), None)
+            .await
+    }
+
+    pub async fn results(&self, token: &str, id: &str) -> Result<ResultsResponse, ApiFailure> {
+        self.call::<(), _>(Method::GET, &paths::results(id), Some(token), None)
+            .await
+    }
+
+    async fn call<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&B>,
+    ) -> Result<T, ApiFailure> {
+        let url = self
+            .base
+            .join(path)
+            .map_err(|e| ApiFailure::Rejected(format!("Bad request path {path}: {e}")))?;
+        let mut request = self.http.request(method, url);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.map_err(|e| {
+            ApiFailure::Unavailable(format!(
+                "Could not reach the Candor server at {}: {}",
+                self.base,
+                root_cause(&e)
+            ))
+        })?;
+        let status = response.status();
+        if status.is_success() {
+            let body = response.bytes().await.map_err(|e| {
+                ApiFailure::Unavailable(format!("The server's answer was cut off: {e}"))
+            })?;
+            // 204 No Content parses as `null`.
+            let body: &[u8] = if body.is_empty() { b"null" } else { &body };
+            return serde_json::from_slice::<T>(body).map_err(|e| {
+                ApiFailure::Unavailable(format!("The server sent an unreadable answer: {e}"))
+            });
+        }
+        let message = match response.json::<ApiError>().await {
+            Ok(err) => err.error.message,
+            Err(_) => format!("The server answered {status}."),
+        };
+        Err(classify(status, message))
+    }
+}
+
+fn classify(status: StatusCode, message: String) -> ApiFailure {
+    match status.as_u16() {
+        401 => ApiFailure::Unauthenticated(message),
+        s if s == ErrorCode::Internal.http_status() || s >= 500 || s == 429 || s == 408 => {
+            ApiFailure::Unavailable(message)
+        }
+        _ => ApiFailure::Rejected(message),
+    }
+}
+
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = e;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_map_to_retry_decisions() {
+        assert!(matches!(
+            classify(StatusCode::UNAUTHORIZED, "x".into()),
+            ApiFailure::Unauthenticated(_)
+        ));
+        assert!(matches!(
+            classify(StatusCode::NOT_FOUND, "x".into()),
+            ApiFailure::Rejected(_)
+        ));
+        assert!(matches!(
+            classify(StatusCode::BAD_GATEWAY, "x".into()),
+            ApiFailure::Unavailable(_)
+        ));
+        assert_eq!(
+            ApiFailure::Unavailable("down".into()).to_failure().kind,
+            FailureKind::Retryable
+        );
+    }
+
+    #[test]
+    fn the_session_url_follows_the_scheme() {
+        let api = ApiClient::new(Url::parse("http://127.0.0.1:9/").unwrap()).unwrap();
+        assert_eq!(api.session_url().as_str(), "ws://127.0.0.1:9/v1/session");
+        let api = ApiClient::new(Url::parse("https://candor.example/").unwrap()).unwrap();
+        assert_eq!(
+            api.session_url().as_str(),
+            "wss://candor.example/v1/session"
+        );
+    }
+}

@@ -1,0 +1,507 @@
+//! The types the engine shows to its front ends (the desktop UI over Tauri
+//! IPC, the CLI's `--json` lines): the lifecycle view with Candor's payloads,
+//! the pushed events, and the user's intents' arguments. Serialized in
+//! camelCase, matching `ui/src/ipc/contract.ts`.
+//!
+//! They are deliberately not the data API's types: the API speaks in
+//! milliseconds and snake_case enums for machines; these speak in what the
+//! screens show. The conversions live here and nowhere else.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use candor_lifecycle::Payloads;
+use serde::{Deserialize, Serialize};
+
+/// Candor's payload types for the lifecycle core.
+#[derive(Debug, PartialEq)]
+pub struct Candor;
+
+impl Payloads for Candor {
+    type Credentials = Credentials;
+    type Profile = Profile;
+    type Setup = InterviewSetup;
+    type History = Vec<InterviewSummary>;
+    type Results = Results;
+}
+
+/// The whole state, as the UI renders it.
+pub type View = candor_lifecycle::View<Profile, Vec<InterviewSummary>, Results>;
+
+/// How the user signs in. Its `Debug` never shows the password.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Credentials {
+    Password {
+        email: String,
+        password: String,
+    },
+    /// The local profile on the embedded backend: no account, no network.
+    Offline {
+        name: String,
+    },
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Credentials::Password { email, .. } => f
+                .debug_struct("Password")
+                .field("email", email)
+                .field("password", &"<redacted>")
+                .finish(),
+            Credentials::Offline { name } => f.debug_struct("Offline").field("name", name).finish(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Profile {
+    pub name: String,
+    pub email: Option<String>,
+    pub offline: bool,
+}
+
+impl From<&candor_api::User> for Profile {
+    fn from(user: &candor_api::User) -> Self {
+        Profile {
+            name: if user.display_name.is_empty() {
+                user.email.clone()
+            } else {
+                user.display_name.clone()
+            },
+            email: (!user.email.is_empty()).then(|| user.email.clone()),
+            offline: user.local,
+        }
+    }
+}
+
+/// What the user chose on the dashboard.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InterviewSetup {
+    /// One of [`ROLES`]' ids.
+    pub role: String,
+    /// `junior`, `mid` or `senior`.
+    pub seniority: String,
+    pub job_description: Option<String>,
+    pub cv_text: Option<String>,
+    pub question_count: u32,
+}
+
+/// The roles with question banks: (UI id, API role).
+pub const ROLES: [(&str, candor_api::Role); 4] = [
+    ("software-engineer", candor_api::Role::SoftwareEngineer),
+    ("product-manager", candor_api::Role::ProductManager),
+    ("data-scientist", candor_api::Role::DataScientist),
+    ("behavioural", candor_api::Role::Behavioural),
+];
+
+fn role_id(role: candor_api::Role) -> &'static str {
+    ROLES
+        .iter()
+        .find(|(_, r)| *r == role)
+        .map(|(id, _)| *id)
+        .unwrap_or("behavioural")
+}
+
+impl InterviewSetup {
+    /// The API request, or why the set-up is not valid.
+    pub fn to_request(&self) -> Result<candor_api::CreateInterviewRequest, String> {
+        let role = ROLES
+            .iter()
+            .find(|(id, _)| *id == self.role)
+            .map(|(_, r)| *r)
+            .ok_or_else(|| format!("Unknown role “{}”.", self.role))?;
+        let seniority = candor_api::Seniority::parse(&self.seniority)
+            .ok_or_else(|| format!("Unknown seniority “{}”.", self.seniority))?;
+        let text = |t: &Option<String>| {
+            t.as_ref()
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+        };
+        Ok(candor_api::CreateInterviewRequest {
+            role,
+            seniority,
+            job_description: text(&self.job_description),
+            cv_text: text(&self.cv_text),
+            question_count: Some(self.question_count),
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum InterviewStatus {
+    Created,
+    Live,
+    Processing,
+    Ready,
+    Failed,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InterviewSummary {
+    pub id: String,
+    pub role: String,
+    pub seniority: String,
+    /// RFC 3339.
+    pub created_at: String,
+    pub status: InterviewStatus,
+    pub duration_sec: Option<f64>,
+    pub overall_score: Option<f64>,
+}
+
+impl From<&candor_api::Interview> for InterviewSummary {
+    fn from(i: &candor_api::Interview) -> Self {
+        use candor_api::InterviewStatus as S;
+        InterviewSummary {
+            id: i.id.clone(),
+            role: role_id(i.role).to_owned(),
+            seniority: i.seniority.as_str().to_owned(),
+            created_at: rfc3339(i.created_at_ms),
+            status: match i.status {
+                S::Created => InterviewStatus::Created,
+                S::InProgress => InterviewStatus::Live,
+                S::Processing => InterviewStatus::Processing,
+                S::Ready => InterviewStatus::Ready,
+                S::Failed => InterviewStatus::Failed,
+            },
+            duration_sec: None,
+            overall_score: None,
+        }
+    }
+}
+
+/// The feedback page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Results {
+    pub interview_id: String,
+    pub role: String,
+    pub seniority: String,
+    pub engine: String,
+    pub completed_at: String,
+    pub duration_sec: f64,
+    pub overall: OverallMetrics,
+    pub scores: Vec<Score>,
+    pub questions: Vec<QuestionFeedback>,
+    pub transcript: Vec<TranscriptLine>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OverallMetrics {
+    pub talk_time_ratio: f64,
+    pub candidate_speaking_sec: f64,
+    pub interviewer_speaking_sec: f64,
+    pub longest_monologue_sec: f64,
+    pub interruptions: u32,
+    pub average_response_latency_sec: Option<f64>,
+    pub words_per_minute: Option<f64>,
+    pub filler_words: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Score {
+    pub key: String,
+    pub label: String,
+    pub score: f64,
+    pub explanation: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QuestionFeedback {
+    pub index: u32,
+    pub question: String,
+    pub answer_sec: f64,
+    pub response_latency_sec: Option<f64>,
+    pub pauses: u32,
+    pub longest_pause_sec: f64,
+    pub note: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Speaker {
+    Interviewer,
+    Candidate,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TranscriptLine {
+    pub speaker: Speaker,
+    pub text: String,
+    pub start_sec: f64,
+    pub end_sec: f64,
+}
+
+fn sec(ms: u64) -> f64 {
+    ms as f64 / 1000.0
+}
+
+impl Results {
+    /// The feedback page for `interview` from the API's feedback; `engine`
+    /// names the interviewer that ran it, when the client knows.
+    pub fn from_api(
+        interview: &candor_api::Interview,
+        feedback: &candor_api::Feedback,
+        engine: String,
+    ) -> Self {
+        let o = &feedback.overall;
+        let latencies: Vec<u64> = feedback
+            .questions
+            .iter()
+            .filter_map(|q| q.response_latency_ms)
+            .collect();
+        Results {
+            interview_id: interview.id.clone(),
+            role: role_id(interview.role).to_owned(),
+            seniority: interview.seniority.as_str().to_owned(),
+            engine,
+            completed_at: rfc3339(feedback.computed_at_ms),
+            duration_sec: sec(o.duration_ms),
+            overall: OverallMetrics {
+                talk_time_ratio: o.talk_time_ratio,
+                candidate_speaking_sec: sec(o.candidate_speaking_ms),
+                interviewer_speaking_sec: sec(o.interviewer_speaking_ms),
+                longest_monologue_sec: sec(o.longest_monologue_ms),
+                interruptions: o.interruptions,
+                average_response_latency_sec: (!latencies.is_empty())
+                    .then(|| sec(latencies.iter().sum::<u64>()) / latencies.len() as f64),
+                words_per_minute: o.words_per_minute,
+                filler_words: o.filler_words.as_ref().map(|f| f.total),
+            },
+            scores: feedback
+                .scores
+                .iter()
+                .map(|s| Score {
+                    key: s.name.clone(),
+                    label: label(&s.name),
+                    score: f64::from(s.value),
+                    explanation: s.explanation.clone(),
+                })
+                .collect(),
+            questions: feedback
+                .questions
+                .iter()
+                .map(|q| QuestionFeedback {
+                    index: q.index,
+                    question: q.question.clone(),
+                    answer_sec: sec(q.answer_duration_ms),
+                    response_latency_sec: q.response_latency_ms.map(sec),
+                    pauses: q.pauses,
+                    longest_pause_sec: sec(q.longest_pause_ms),
+                    note: q.notes.join(" "),
+                })
+                .collect(),
+            transcript: feedback
+                .transcript
+                .iter()
+                .map(|t| TranscriptLine {
+                    speaker: match t.speaker {
+                        candor_api::Speaker::Interviewer => Speaker::Interviewer,
+                        candor_api::Speaker::Candidate => Speaker::Candidate,
+                    },
+                    text: t.text.clone(),
+                    start_sec: sec(t.start_ms),
+                    end_sec: sec(t.end_ms),
+                })
+                .collect(),
+        }
+    }
+
+    /// The mean of the scores, as the history shows it.
+    pub fn overall_score(&self) -> Option<f64> {
+        (!self.scores.is_empty())
+            .then(|| self.scores.iter().map(|s| s.score).sum::<f64>() / self.scores.len() as f64)
+    }
+}
+
+/// `talk_time_balance` → "Talk time balance".
+fn label(key: &str) -> String {
+    let words = key.replace('_', " ");
+    let mut chars = words.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// Unix milliseconds as RFC 3339 UTC, e.g. `2026-11-26T07:51:28Z`.
+pub fn rfc3339(ms: i64) -> String {
+    let time = if ms >= 0 {
+        UNIX_EPOCH + Duration::from_millis(ms as u64)
+    } else {
+        UNIX_EPOCH
+    };
+    humantime::format_rfc3339_seconds(time).to_string()
+}
+
+/// Now, in Unix milliseconds.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// What the interviewer is doing (from `InterviewerState`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Activity {
+    Speaking,
+    Listening,
+    Thinking,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AudioDevice {
+    pub id: String,
+    pub name: String,
+    pub is_default: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceList {
+    pub inputs: Vec<AudioDevice>,
+    pub outputs: Vec<AudioDevice>,
+    pub selected_input: Option<String>,
+    pub selected_output: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum NoticeLevel {
+    Info,
+    Warning,
+}
+
+/// Everything the engine pushes, in order.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(
+    tag = "type",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
+pub enum EngineEvent {
+    View {
+        view: Box<View>,
+    },
+    Transcript {
+        speaker: Speaker,
+        segment_id: u64,
+        text: String,
+        is_final: bool,
+        start_ms: u64,
+    },
+    /// At most 30 per second.
+    Level {
+        level: f32,
+        voice: bool,
+    },
+    Interviewer {
+        activity: Activity,
+        question_index: u32,
+        question_count: u32,
+    },
+    /// Once per second while live.
+    Stats {
+        elapsed_ms: u64,
+        uplink_kbps: f64,
+        buffered_ms: u64,
+        muted: bool,
+    },
+    Devices {
+        devices: DeviceList,
+    },
+    Notice {
+        level: NoticeLevel,
+        message: String,
+    },
+    /// When a session ends: the candidate audio accounting. `frames_stored`
+    /// is what the server says it holds; `frames_lost` counts frames dropped
+    /// because an outage outlasted the replay buffer.
+    SessionSummary {
+        frames_sent: u64,
+        frames_stored: u64,
+        frames_lost: u64,
+    },
+}
+
+/// App settings the user can change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Settings {
+    /// Hosted backend URL; `None` uses the embedded offline backend.
+    pub backend_url: Option<String>,
+    pub echo_cancellation: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            backend_url: None,
+            echo_cancellation: true,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_never_show_the_password() {
+        let c = Credentials::Password {
+            email: "a@b.c".into(),
+            password: "hunter2".into(),
+        };
+        assert!(!format!("{c:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn timestamps_are_rfc3339() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_795_000_000_000), "2026-11-18T11:06:40Z");
+    }
+
+    #[test]
+    fn setup_maps_to_the_api_and_refuses_unknown_values() {
+        let mut setup = InterviewSetup {
+            role: "product-manager".into(),
+            seniority: "senior".into(),
+            job_description: Some("  ".into()),
+            cv_text: Some(" CV ".into()),
+            question_count: 3,
+        };
+        let req = setup.to_request().unwrap();
+        assert_eq!(req.role, candor_api::Role::ProductManager);
+        assert_eq!(req.job_description, None);
+        assert_eq!(req.cv_text.as_deref(), Some("CV"));
+        setup.seniority = "staff".into();
+        assert!(setup.to_request().unwrap_err().contains("seniority"));
+    }
+
+    #[test]
+    fn events_serialize_as_the_ui_contract() {
+        let e = EngineEvent::Transcript {
+            speaker: Speaker::Interviewer,
+            segment_id: 3,
+            text: "Hi".into(),
+            is_final: false,
+            start_ms: 10,
+        };
+        let json = serde_json::to_value(&e).unwrap();
+        assert_eq!(json["type"], "transcript");
+        assert_eq!(json["segmentId"], 3);
+        assert_eq!(json["isFinal"], false);
+        assert_eq!(json["speaker"], "interviewer");
+        assert_eq!(label("talk_time_balance"), "Talk time balance");
+    }
+}

@@ -1,0 +1,34 @@
+//! Candor's client engine: everything the desktop app and the `candor` CLI
+//! share below their user interfaces.
+//!
+//! [`Engine`] drives the sans-IO lifecycle core (`candor-lifecycle`) with real
+//! I/O: the data API over HTTP ([`api`]), the session WebSocket ([`transport`])
+//! with zero-loss resume ([`uplink`]), the audio pipeline (`candor-audio`), the
+//! OS keyring ([`token`]), and the backend — embedded on loopback for offline
+//! practice, or hosted ([`backend`]). Front ends send [`Intent`]s and render
+//! the [`EngineEvent`]s it pushes ([`ipc`]).
+
+pub mod api;
+pub mod backend;
+mod engine;
+pub mod ipc;
+pub mod latency;
+pub mod token;
+pub mod transport;
+pub mod uplink;
+
+pub use backend::BackendConfig;
+pub use engine::{Engine, EngineConfig, Intent};
+pub use ipc::{Credentials, EngineEvent, InterviewSetup, View};
+pub use token::{KeyringStore, MemoryStore, TokenStore};
+
+/// Why the engine could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    #[error("the backend could not start: {0}")]
+    Backend(String),
+    #[error("the OS keyring is not usable: {0}")]
+    Keyring(String),
+}

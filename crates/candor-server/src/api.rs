@@ -1,0 +1,521 @@
+//! The HTTP JSON data API (the seed's tRPC role): sign-in, interviews,
+//! results. Bodies are the `candor-api` types; every failure is an
+//! `ApiError` body with its status. Users only ever see their own interviews.
+
+use std::sync::Arc;
+
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use candor_api::{
+    ApiError, AuthResponse, CreateInterviewRequest, DEFAULT_QUESTIONS, ErrorCode, Feedback,
+    Interview, InterviewPage, InterviewStatus, ListInterviewsQuery, LocalSignInRequest,
+    MAX_QUESTIONS, MAX_TEXT_BYTES, RegisterRequest, ResultsResponse, SignInRequest, User, paths,
+};
+use utoipa::OpenApi;
+
+use crate::Shared;
+use crate::auth::{self, now_ms, token_hash};
+use crate::store::{InterviewRecord, ListCursor, StoreError, UserRecord};
+
+/// An API failure: status from the code, JSON body.
+#[derive(Debug)]
+pub struct HttpError(pub ApiError);
+
+impl HttpError {
+    fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self(ApiError::new(code, message))
+    }
+}
+
+impl IntoResponse for HttpError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.0.error.code.http_status())
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        (status, Json(self.0)).into_response()
+    }
+}
+
+impl From<StoreError> for HttpError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(what) => {
+                HttpError::new(ErrorCode::Conflict, format!("That {what} already exists."))
+            }
+            StoreError::NotFound(what) => {
+                HttpError::new(ErrorCode::NotFound, format!("No such {what}."))
+            }
+            other => {
+                tracing::error!(error = %other, "storage failure");
+                HttpError::new(ErrorCode::Internal, "Something went wrong on the server.")
+            }
+        }
+    }
+}
+
+impl From<JsonRejection> for HttpError {
+    fn from(e: JsonRejection) -> Self {
+        HttpError::new(ErrorCode::InvalidArgument, e.body_text())
+    }
+}
+
+impl From<QueryRejection> for HttpError {
+    fn from(e: QueryRejection) -> Self {
+        HttpError::new(ErrorCode::InvalidArgument, e.body_text())
+    }
+}
+
+type ApiResult<T> = Result<T, HttpError>;
+
+/// The signed-in user of a request (`Authorization: Bearer <token>`).
+#[derive(Debug)]
+pub struct AuthUser {
+    pub user: UserRecord,
+    token_hash: String,
+}
+
+impl FromRequestParts<Arc<Shared>> for AuthUser {
+    type Rejection = HttpError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Arc<Shared>) -> Result<Self, HttpError> {
+        let token = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                HttpError::new(
+                    ErrorCode::Unauthenticated,
+                    "Sign in first: no bearer token.",
+                )
+            })?;
+        let hash = token_hash(token);
+        let h = hash.clone();
+        let user = state
+            .db
+            .run(move |s| s.user_by_token(&h, now_ms()))
+            .await?
+            .ok_or_else(|| {
+                HttpError::new(
+                    ErrorCode::Unauthenticated,
+                    "Sign in again: the token is unknown or expired.",
+                )
+            })?;
+        Ok(AuthUser {
+            user,
+            token_hash: hash,
+        })
+    }
+}
+
+fn user_json(u: &UserRecord) -> User {
+    User {
+        id: u.id.clone(),
+        email: u.email.clone().unwrap_or_default(),
+        display_name: u.display_name.clone(),
+        local: u.local_profile.is_some(),
+        created_at_ms: u.created_at_ms,
+    }
+}
+
+fn interview_json(i: InterviewRecord) -> Interview {
+    Interview {
+        id: i.id,
+        role: i.role,
+        seniority: i.seniority,
+        job_description: i.job_description,
+        cv_text: i.cv_text,
+        question_count: i.question_count,
+        status: i.status,
+        created_at_ms: i.created_at_ms,
+        updated_at_ms: i.updated_at_ms,
+    }
+}
+
+async fn issue_token(shared: &Shared, user: &UserRecord) -> ApiResult<AuthResponse> {
+    let token = auth::new_token();
+    let hash = token_hash(&token);
+    let now = now_ms();
+    let expires = now + shared.config.token_ttl.as_millis() as i64;
+    let uid = user.id.clone();
+    shared
+        .db
+        .run(move |s| s.insert_token(&hash, &uid, now, expires))
+        .await?;
+    Ok(AuthResponse {
+        token,
+        expires_at_ms: expires,
+        user: user_json(user),
+    })
+}
+
+fn normalise_email(email: &str) -> ApiResult<String> {
+    let e = email.trim().to_lowercase();
+    let valid = e.len() <= 254
+        && e.split_once('@').is_some_and(|(a, b)| {
+            !a.is_empty() && b.contains('.') && !b.starts_with('.') && !b.ends_with('.')
+        });
+    if !valid {
+        return Err(HttpError::new(
+            ErrorCode::InvalidArgument,
+            "Enter a valid email address.",
+        ));
+    }
+    Ok(e)
+}
+
+#[utoipa::path(post, path = "/v1/auth/register", tag = "auth", request_body = RegisterRequest,
+    responses((status = 201, body = AuthResponse), (status = 400, body = ApiError), (status = 409, body = ApiError)))]
+async fn register(
+    State(shared): State<Arc<Shared>>,
+    body: Result<Json<RegisterRequest>, JsonRejection>,
+) -> ApiResult<(StatusCode, Json<AuthResponse>)> {
+    let Json(req) = body?;
+    let email = normalise_email(&req.email)?;
+    if req.password.chars().count() < 8 || req.password.len() > 1024 {
+        return Err(HttpError::new(
+            ErrorCode::InvalidArgument,
+            "The password must be 8 to 1024 characters.",
+        ));
+    }
+    let password = req.password;
+    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password))
+        .await
+        .map_err(|e| StoreError::Join(e.to_string()))?
+        .map_err(|e| {
+            tracing::error!(error = %e, "password hashing failed");
+            HttpError::new(ErrorCode::Internal, "Something went wrong on the server.")
+        })?;
+    let display_name = req
+        .display_name
+        .map(|d| d.trim().to_owned())
+        .filter(|d| !d.is_empty())
+        .unwrap_or_else(|| email.split('@').next().unwrap_or_default().to_owned());
+    let user = UserRecord {
+        id: auth::new_id(),
+        email: Some(email),
+        display_name,
+        password_hash: Some(hash),
+        local_profile: None,
+        created_at_ms: now_ms(),
+    };
+    let u = user.clone();
+    shared
+        .db
+        .run(move |s| s.create_user(&u))
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(_) => {
+                HttpError::new(ErrorCode::Conflict, "That email is already registered.")
+            }
+            other => other.into(),
+        })?;
+    Ok((
+        StatusCode::CREATED,
+        Json(issue_token(&shared, &user).await?),
+    ))
+}
+
+#[utoipa::path(post, path = "/v1/auth/sign-in", tag = "auth", request_body = SignInRequest,
+    responses((status = 200, body = AuthResponse), (status = 401, body = ApiError)))]
+async fn sign_in(
+    State(shared): State<Arc<Shared>>,
+    body: Result<Json<SignInRequest>, JsonRejection>,
+) -> ApiResult<Json<AuthResponse>> {
+    let Json(req) = body?;
+    let wrong = || HttpError::new(ErrorCode::Unauthenticated, "Wrong email or password.");
+    let email = normalise_email(&req.email).map_err(|_| wrong())?;
+    let user = shared.db.run(move |s| s.user_by_email(&email)).await?;
+    let password = req.password;
+    // Verify even for an unknown email so timing does not reveal which emails exist.
+    let (user, ok) = tokio::task::spawn_blocking(move || {
+        const DUMMY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$9sTbSlTio3Biev89thdrlKKiCaYsjjYVJxGAL3swxpQ";
+        let hash = user.as_ref().and_then(|u| u.password_hash.clone());
+        let ok = auth::verify_password(&password, hash.as_deref().unwrap_or(DUMMY));
+        (user, ok && hash.is_some())
+    })
+    .await
+    .map_err(|e| StoreError::Join(e.to_string()))?;
+    match user {
+        Some(u) if ok => Ok(Json(issue_token(&shared, &u).await?)),
+        _ => Err(wrong()),
+    }
+}
+
+#[utoipa::path(post, path = "/v1/auth/local", tag = "auth", request_body = LocalSignInRequest,
+    responses((status = 200, body = AuthResponse), (status = 404, body = ApiError, description = "local profiles are disabled on this server")))]
+async fn local_sign_in(
+    State(shared): State<Arc<Shared>>,
+    body: Result<Json<LocalSignInRequest>, JsonRejection>,
+) -> ApiResult<Json<AuthResponse>> {
+    if !shared.config.allow_local_profiles {
+        return Err(HttpError::new(
+            ErrorCode::NotFound,
+            "Local profiles are not enabled on this server.",
+        ));
+    }
+    let Json(req) = body?;
+    let profile = req
+        .profile
+        .map(|p| p.trim().to_owned())
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| "default".to_owned());
+    if profile.len() > 64 {
+        return Err(HttpError::new(
+            ErrorCode::InvalidArgument,
+            "The profile name is too long.",
+        ));
+    }
+    let new = UserRecord {
+        id: auth::new_id(),
+        email: None,
+        display_name: profile.clone(),
+        password_hash: None,
+        local_profile: Some(profile),
+        created_at_ms: now_ms(),
+    };
+    let user = shared.db.run(move |s| s.local_user(&new)).await?;
+    Ok(Json(issue_token(&shared, &user).await?))
+}
+
+#[utoipa::path(post, path = "/v1/auth/sign-out", tag = "auth", security(("bearer" = [])),
+    responses((status = 204), (status = 401, body = ApiError)))]
+async fn sign_out(State(shared): State<Arc<Shared>>, auth: AuthUser) -> ApiResult<StatusCode> {
+    let hash = auth.token_hash;
+    shared.db.run(move |s| s.delete_token(&hash)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/v1/auth/me", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, body = User), (status = 401, body = ApiError)))]
+async fn me(auth: AuthUser) -> Json<User> {
+    Json(user_json(&auth.user))
+}
+
+#[utoipa::path(post, path = "/v1/interviews", tag = "interviews", security(("bearer" = [])),
+    request_body = CreateInterviewRequest,
+    responses((status = 201, body = Interview), (status = 400, body = ApiError), (status = 401, body = ApiError)))]
+async fn create_interview(
+    State(shared): State<Arc<Shared>>,
+    auth: AuthUser,
+    body: Result<Json<CreateInterviewRequest>, JsonRejection>,
+) -> ApiResult<(StatusCode, Json<Interview>)> {
+    let Json(req) = body?;
+    let count = req.question_count.unwrap_or(DEFAULT_QUESTIONS);
+    if count == 0 || count > MAX_QUESTIONS {
+        return Err(HttpError::new(
+            ErrorCode::InvalidArgument,
+            format!("question_count must be 1 to {MAX_QUESTIONS}."),
+        ));
+    }
+    let clean = |t: Option<String>, what: &str| -> ApiResult<Option<String>> {
+        match t.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()) {
+            Some(t) if t.len() > MAX_TEXT_BYTES => Err(HttpError::new(
+                ErrorCode::InvalidArgument,
+                format!("The {what} is longer than {} KiB.", MAX_TEXT_BYTES / 1024),
+            )),
+            other => Ok(other),
+        }
+    };
+    let now = now_ms();
+    let record = InterviewRecord {
+        id: auth::new_id(),
+        user_id: auth.user.id.clone(),
+        role: req.role,
+        seniority: req.seniority,
+        job_description: clean(req.job_description, "job description")?,
+        cv_text: clean(req.cv_text, "CV text")?,
+        question_count: count,
+        status: InterviewStatus::Created,
+        created_at_ms: now,
+        updated_at_ms: now,
+    };
+    let r = record.clone();
+    shared.db.run(move |s| s.create_interview(&r)).await?;
+    Ok((StatusCode::CREATED, Json(interview_json(record))))
+}
+
+fn encode_cursor(i: &InterviewRecord) -> String {
+    format!("{}_{}", i.created_at_ms, i.id)
+}
+
+fn decode_cursor(c: &str) -> ApiResult<ListCursor> {
+    let bad = || HttpError::new(ErrorCode::InvalidArgument, "Invalid cursor.");
+    let (ms, id) = c.split_once('_').ok_or_else(bad)?;
+    Ok(ListCursor {
+        created_at_ms: ms.parse().map_err(|_| bad())?,
+        id: id.to_owned(),
+    })
+}
+
+#[utoipa::path(get, path = "/v1/interviews", tag = "interviews", security(("bearer" = [])),
+    params(("limit" = Option<u32>, Query, description = "1..=100, default 20"), ("cursor" = Option<String>, Query)),
+    responses((status = 200, body = InterviewPage), (status = 401, body = ApiError)))]
+async fn list_interviews(
+    State(shared): State<Arc<Shared>>,
+    auth: AuthUser,
+    query: Result<Query<ListInterviewsQuery>, QueryRejection>,
+) -> ApiResult<Json<InterviewPage>> {
+    let Query(q) = query?;
+    let limit = q.limit.unwrap_or(20);
+    if limit == 0 || limit > 100 {
+        return Err(HttpError::new(
+            ErrorCode::InvalidArgument,
+            "limit must be 1 to 100.",
+        ));
+    }
+    let cursor = q.cursor.as_deref().map(decode_cursor).transpose()?;
+    let uid = auth.user.id.clone();
+    // One extra row tells whether another page exists.
+    let mut rows = shared
+        .db
+        .run(move |s| s.list_interviews(&uid, cursor.as_ref(), limit + 1))
+        .await?;
+    let next_cursor = if rows.len() > limit as usize {
+        rows.truncate(limit as usize);
+        rows.last().map(encode_cursor)
+    } else {
+        None
+    };
+    Ok(Json(InterviewPage {
+        items: rows.into_iter().map(interview_json).collect(),
+        next_cursor,
+    }))
+}
+
+/// The interview, if it exists and is the user's.
+async fn own_interview(shared: &Shared, auth: &AuthUser, id: String) -> ApiResult<InterviewRecord> {
+    let interview = shared
+        .db
+        .run(move |s| s.interview(&id))
+        .await?
+        .ok_or_else(|| HttpError::new(ErrorCode::NotFound, "No such interview."))?;
+    if interview.user_id != auth.user.id {
+        return Err(HttpError::new(
+            ErrorCode::PermissionDenied,
+            "This interview belongs to someone else.",
+        ));
+    }
+    Ok(interview)
+}
+
+#[utoipa::path(get, path = "/v1/interviews/{id}", tag = "interviews", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = Interview), (status = 403, body = ApiError), (status = 404, body = ApiError)))]
+async fn get_interview(
+    State(shared): State<Arc<Shared>>,
+    auth: AuthUser,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Interview>> {
+    Ok(Json(interview_json(
+        own_interview(&shared, &auth, id).await?,
+    )))
+}
+
+#[utoipa::path(get, path = "/v1/interviews/{id}/results", tag = "interviews", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = ResultsResponse), (status = 403, body = ApiError), (status = 404, body = ApiError)))]
+async fn get_results(
+    State(shared): State<Arc<Shared>>,
+    auth: AuthUser,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ResultsResponse>> {
+    let interview = own_interview(&shared, &auth, id).await?;
+    Ok(Json(match interview.status {
+        InterviewStatus::Created => ResultsResponse::NotStarted,
+        InterviewStatus::InProgress | InterviewStatus::Processing => ResultsResponse::Processing,
+        InterviewStatus::Failed => ResultsResponse::Failed {
+            message: "The feedback for this interview could not be computed.".into(),
+        },
+        InterviewStatus::Ready => {
+            let iid = interview.id.clone();
+            let json = shared
+                .db
+                .run(move |s| s.results(&iid))
+                .await?
+                .ok_or(StoreError::NotFound("results"))?;
+            let feedback: Feedback =
+                serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            ResultsResponse::Ready { feedback }
+        }
+    }))
+}
+
+async fn session_socket(State(shared): State<Arc<Shared>>, ws: WebSocketUpgrade) -> Response {
+    // The WebSocket layer's own limit sits above ours so an oversize frame
+    // reaches the codec and gets a proper FRAME_TOO_LARGE error; anything
+    // beyond this hard cap is cut off by the WebSocket layer itself.
+    let hard_cap = shared
+        .config
+        .limits
+        .max_frame_bytes
+        .saturating_mul(4)
+        .max(1 << 20);
+    // Frames are small (a 20 ms Opus packet is ~60 bytes), and the WebSocket
+    // layer zero-fills its whole read buffer on every read: a small buffer
+    // saves a large memset per frame.
+    ws.read_buffer_size(8 * 1024)
+        .max_message_size(hard_cap)
+        .max_frame_size(hard_cap)
+        .on_upgrade(move |socket| crate::session::serve_socket(shared, socket))
+}
+
+async fn health() -> &'static str {
+    "ok"
+}
+
+#[derive(Debug, OpenApi)]
+#[openapi(
+    info(title = "Candor data API", description = "Sign-in, interviews and results. The live session is a WebSocket at /v1/session carrying candor.v1 protobuf frames."),
+    paths(register, sign_in, local_sign_in, sign_out, me, create_interview, list_interviews, get_interview, get_results),
+    modifiers(&BearerAuth)
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+async fn not_found() -> HttpError {
+    HttpError::new(ErrorCode::NotFound, "No such route.")
+}
+
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route(paths::REGISTER, post(register))
+        .route(paths::SIGN_IN, post(sign_in))
+        .route(paths::SIGN_OUT, post(sign_out))
+        .route(paths::ME, get(me))
+        .route(paths::LOCAL, post(local_sign_in))
+        .route(
+            paths::INTERVIEWS,
+            post(create_interview).get(list_interviews),
+        )
+        .route(paths::INTERVIEW, get(get_interview))
+        .route(paths::RESULTS, get(get_results))
+        .route(paths::SESSION, get(session_socket))
+        .route(paths::OPENAPI, get(openapi))
+        .route(paths::HEALTH, get(health))
+        .fallback(not_found)
+        .with_state(shared)
+}

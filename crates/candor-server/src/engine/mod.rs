@@ -1,0 +1,213 @@
+//! The interviewer behind a session: the [`Engine`] trait, and the offline
+//! practice interviewer that implements it.
+//!
+//! An engine knows nothing of sockets, sequence numbers, acknowledgements or
+//! storage: the session layer feeds it candidate audio (already in order,
+//! exactly once, decoded to 16 kHz PCM with a voice-activity flag, and still
+//! available in its original encoding for engines that forward it upstream)
+//! and turns its [`EngineEvent`]s into protocol messages. A Gemini Live engine
+//! plugs in here: forward `encoded` or `pcm_16k` upstream, map its audio,
+//! transcriptions, `interrupted` and turn-complete back to events.
+
+pub mod practice;
+pub mod questions;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use candor_api::Speaker;
+use candor_protocol::{AudioCodec, AudioConfig, EndReason, InterviewerActivity};
+use thiserror::Error;
+use tokio::time::Instant;
+
+use crate::store::{InterviewRecord, SegmentKind};
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+#[derive(Debug, Error)]
+pub enum EngineError {
+    #[error("the interview engine is unavailable: {0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Voice(#[from] crate::voice::VoiceError),
+}
+
+/// A kind of interviewer.
+pub trait Engine: Send + Sync + 'static {
+    /// Reported to the client in `StartResponse.engine`.
+    fn name(&self) -> &'static str;
+
+    /// The audio the engine will send, given the codecs the client can play
+    /// (empty: Opus then PCM16). None if it can produce none of them.
+    fn output_config(&self, accepted: &[AudioCodec]) -> Option<AudioConfig>;
+
+    /// How many questions it will ask (0 if open-ended).
+    fn planned_questions(&self, interview: &InterviewRecord) -> u32;
+
+    /// Starts one interview.
+    fn start(
+        &self,
+        ctx: EngineContext,
+    ) -> BoxFuture<'_, Result<Box<dyn EngineSession>, EngineError>>;
+}
+
+/// What an engine session is started with.
+#[derive(Debug, Clone)]
+pub struct EngineContext {
+    pub session_id: Arc<str>,
+    pub interview: InterviewRecord,
+    /// What the engine must send (one of its `output_config` answers).
+    pub output: AudioConfig,
+    /// The session clock: milliseconds of conversation, paused while the
+    /// client is disconnected.
+    pub clock: SessionClock,
+}
+
+/// One candidate audio chunk.
+#[derive(Debug, Clone, Copy)]
+pub struct CandidateAudio<'a> {
+    pub seq: u64,
+    /// Session clock when it arrived.
+    pub at_ms: u64,
+    /// As the client sent it (`StartRequest.audio_config`).
+    pub encoded: &'a [u8],
+    /// Decoded, 16 kHz mono.
+    pub pcm_16k: &'a [i16],
+    /// Voice activity (energy detector with hangover) after this chunk.
+    pub speaking: bool,
+    pub duration_ms: u32,
+}
+
+/// Something the engine wants the client to see or hear.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EngineEvent {
+    /// One chunk of interviewer audio, due at `due_ms` on the session clock.
+    Audio {
+        data: Bytes,
+        due_ms: u64,
+    },
+    Transcript(TranscriptEvent),
+    State {
+        activity: InterviewerActivity,
+        question_index: u32,
+        question_count: u32,
+    },
+    /// The candidate barged in: the current interviewer turn was cut short.
+    Interrupted,
+    /// The interview is over.
+    Ended {
+        reason: EndReason,
+        message: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TranscriptEvent {
+    pub speaker: Speaker,
+    pub segment_id: u64,
+    pub text: String,
+    pub is_final: bool,
+    pub start_ms: u64,
+    pub end_ms: u64,
+    pub kind: SegmentKind,
+    pub question_index: u32,
+    pub interrupted: bool,
+}
+
+/// One running interview.
+pub trait EngineSession: Send {
+    /// Candidate audio, in order, exactly once.
+    fn push_audio(&mut self, audio: CandidateAudio<'_>);
+
+    /// The user ended the interview: stop producing output.
+    fn end(&mut self);
+
+    /// The next event. Must be cancel-safe: the session polls it inside
+    /// `select!` and drops the future whenever something else happens first.
+    /// The session stops polling while the client is disconnected.
+    fn next_event(&mut self) -> BoxFuture<'_, EngineEvent>;
+}
+
+/// A session's conversation clock: real time minus the time the client was
+/// disconnected, so an engine never "hears" a network cut as silence.
+#[derive(Debug, Clone)]
+pub struct SessionClock {
+    inner: Arc<Mutex<ClockState>>,
+}
+
+#[derive(Debug)]
+struct ClockState {
+    origin: Instant,
+    paused_total: Duration,
+    paused_at: Option<Instant>,
+}
+
+impl SessionClock {
+    pub fn start() -> Self {
+        Self {
+            inner: Arc::new(Mutex::new(ClockState {
+                origin: Instant::now(),
+                paused_total: Duration::ZERO,
+                paused_at: None,
+            })),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, ClockState> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Milliseconds of conversation so far.
+    pub fn now_ms(&self) -> u64 {
+        let s = self.lock();
+        let now = s.paused_at.unwrap_or_else(Instant::now);
+        now.saturating_duration_since(s.origin + s.paused_total)
+            .as_millis() as u64
+    }
+
+    /// The real instant at which the clock reads `ms` (if it keeps running).
+    pub fn instant_at(&self, ms: u64) -> Instant {
+        let s = self.lock();
+        let shift = s
+            .paused_at
+            .map(|p| Instant::now().saturating_duration_since(p))
+            .unwrap_or_default();
+        s.origin + s.paused_total + shift + Duration::from_millis(ms)
+    }
+
+    pub fn pause(&self) {
+        let mut s = self.lock();
+        if s.paused_at.is_none() {
+            s.paused_at = Some(Instant::now());
+        }
+    }
+
+    pub fn resume(&self) {
+        let mut s = self.lock();
+        if let Some(p) = s.paused_at.take() {
+            s.paused_total += Instant::now().saturating_duration_since(p);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn clock_stops_while_paused() {
+        let clock = SessionClock::start();
+        tokio::time::advance(Duration::from_millis(500)).await;
+        assert_eq!(clock.now_ms(), 500);
+        clock.pause();
+        tokio::time::advance(Duration::from_secs(10)).await;
+        assert_eq!(clock.now_ms(), 500);
+        clock.resume();
+        tokio::time::advance(Duration::from_millis(100)).await;
+        assert_eq!(clock.now_ms(), 600);
+        assert_eq!(clock.instant_at(600), Instant::now());
+    }
+}

@@ -1,0 +1,984 @@
+//! The offline practice interviewer: asks questions from the bank with a real
+//! (synthesized) voice and takes turns by the candidate's voice activity.
+//!
+//! [`Core`] is the whole conversation logic, sans-IO: it is fed candidate
+//! voice activity and the clock, and it produces events and "say this" requests.
+//! [`PracticeSession`] wraps it with the clock, timers and the synthesizer.
+//! Without speech recognition the candidate's words are unknown offline, so
+//! the transcript says so (`[answer, 42 s]`) instead of inventing text.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+
+use candor_api::{Role, Speaker};
+use candor_protocol::{AudioCodec, AudioConfig, EndReason, InterviewerActivity};
+use tokio::task::JoinHandle;
+
+use super::questions::{self, Question};
+use super::{
+    BoxFuture, CandidateAudio, Engine, EngineContext, EngineError, EngineEvent, EngineSession,
+    SessionClock, TranscriptEvent,
+};
+use crate::config::PracticeConfig;
+use crate::store::{InterviewRecord, SegmentKind};
+use crate::voice::{self, Utterance, Voice, VoiceError};
+
+/// Pause between two interviewer utterances that follow each other.
+const TURN_GAP_MS: u64 = 250;
+
+/// The offline practice interviewer.
+#[derive(Debug)]
+pub struct PracticeEngine {
+    voice: Arc<Voice>,
+    cfg: PracticeConfig,
+}
+
+impl PracticeEngine {
+    /// Fails with a clear message when espeak-ng is missing.
+    pub fn new(cfg: PracticeConfig) -> Result<Self, EngineError> {
+        voice::check_espeak(&cfg.espeak_path)?;
+        let voice = Voice::new(
+            cfg.espeak_path.clone(),
+            cfg.voice.clone(),
+            cfg.words_per_minute,
+            cfg.output_rate_hz,
+        )?;
+        Ok(Self {
+            voice: Arc::new(voice),
+            cfg,
+        })
+    }
+
+    fn plan(&self, interview: &InterviewRecord) -> Vec<Question> {
+        questions::plan(
+            interview.role,
+            interview.seniority,
+            interview.question_count,
+            &interview.id,
+        )
+    }
+}
+
+impl Engine for PracticeEngine {
+    fn name(&self) -> &'static str {
+        "practice"
+    }
+
+    fn output_config(&self, accepted: &[AudioCodec]) -> Option<AudioConfig> {
+        let codec = if accepted.is_empty() || accepted.contains(&AudioCodec::Opus) {
+            AudioCodec::Opus
+        } else if accepted.contains(&AudioCodec::Pcm16) {
+            AudioCodec::Pcm16
+        } else {
+            return None;
+        };
+        Some(AudioConfig {
+            codec: codec as i32,
+            sample_rate_hz: self.voice.rate_hz(),
+            channels: 1,
+            frame_duration_ms: self.voice.frame_ms(),
+        })
+    }
+
+    fn planned_questions(&self, interview: &InterviewRecord) -> u32 {
+        self.plan(interview).len() as u32
+    }
+
+    fn start(
+        &self,
+        ctx: EngineContext,
+    ) -> BoxFuture<'_, Result<Box<dyn EngineSession>, EngineError>> {
+        Box::pin(async move {
+            let plan = self.plan(&ctx.interview);
+            let core = Core::new(
+                Timings::from(&self.cfg),
+                &ctx.interview,
+                plan,
+                ctx.output.codec == AudioCodec::Pcm16 as i32,
+            );
+            // Synthesize the whole script in the background, in speaking order,
+            // so later turns start without a synthesis delay.
+            let voice = self.voice.clone();
+            let script = core.script();
+            tokio::spawn(async move {
+                for text in script {
+                    if voice.say(&text).await.is_err() {
+                        break;
+                    }
+                }
+            });
+            Ok(Box::new(PracticeSession {
+                core,
+                voice: self.voice.clone(),
+                clock: ctx.clock,
+                synth: None,
+            }) as Box<dyn EngineSession>)
+        })
+    }
+}
+
+/// The practice engine's timings, in milliseconds.
+#[derive(Debug, Clone, Copy)]
+pub struct Timings {
+    pub answer_silence_ms: u64,
+    pub think_ms: u64,
+    pub short_answer_ms: u64,
+    pub barge_in_ms: u64,
+    pub no_answer_ms: u64,
+}
+
+impl From<&PracticeConfig> for Timings {
+    fn from(c: &PracticeConfig) -> Self {
+        let ms = |d: Duration| d.as_millis() as u64;
+        Self {
+            answer_silence_ms: ms(c.answer_silence),
+            think_ms: ms(c.think_time),
+            short_answer_ms: ms(c.short_answer),
+            barge_in_ms: ms(c.barge_in),
+            no_answer_ms: ms(c.no_answer_timeout),
+        }
+    }
+}
+
+/// One thing the interviewer says.
+#[derive(Debug, Clone, PartialEq)]
+struct Turn {
+    text: String,
+    kind: SegmentKind,
+    /// Question this turn belongs to (0: greeting).
+    question_index: u32,
+    after: After,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum After {
+    /// Say the next queued turn.
+    Continue,
+    /// Listen for an answer.
+    Listen,
+    /// The interview is complete.
+    End,
+}
+
+/// The candidate's answer being listened to.
+#[derive(Debug, Clone, PartialEq)]
+struct Listen {
+    since_ms: u64,
+    first_voice_ms: Option<u64>,
+    last_voice_ms: u64,
+    speech_ms: u64,
+    segment_id: Option<u64>,
+    question_index: u32,
+}
+
+#[derive(Debug)]
+enum Phase {
+    /// Before the next queued turn. `resume` holds the answer just finished:
+    /// if the candidate speaks again before `until_ms`, they were only pausing.
+    Waiting {
+        until_ms: u64,
+        resume: Option<Box<Resume>>,
+    },
+    /// The next turn's audio is being synthesized.
+    Preparing(Turn),
+    Speaking(Box<Speaking>),
+    Listening(Listen),
+    Done,
+}
+
+#[derive(Debug)]
+struct Resume {
+    listen: Listen,
+    queue: VecDeque<Turn>,
+    follow_ups_asked: u32,
+}
+
+#[derive(Debug)]
+struct Speaking {
+    turn: Turn,
+    utt: Arc<Utterance>,
+    start_ms: u64,
+    sent: usize,
+    words_shown: usize,
+    segment_id: u64,
+    voiced_run_ms: u64,
+}
+
+/// The conversation logic, sans-IO.
+#[derive(Debug)]
+pub struct Core {
+    t: Timings,
+    questions: Vec<Question>,
+    /// Question being asked or answered (1-based; 0 before the first).
+    current: u32,
+    follow_ups_asked: u32,
+    queue: VecDeque<Turn>,
+    phase: Phase,
+    next_segment: u64,
+    pcm16: bool,
+    events: VecDeque<EngineEvent>,
+    synth_request: Option<String>,
+    acks: u32,
+}
+
+const ACKS: [&str; 4] = [
+    "Thank you.",
+    "Okay, thanks.",
+    "Got it, thank you.",
+    "Thanks for that.",
+];
+
+impl Core {
+    pub fn new(
+        t: Timings,
+        interview: &InterviewRecord,
+        questions: Vec<Question>,
+        pcm16: bool,
+    ) -> Self {
+        let n = questions.len();
+        let what = if interview.role == Role::Behavioural {
+            format!("{} behavioural interview", interview.seniority.spoken())
+        } else {
+            format!(
+                "{} {} interview",
+                interview.seniority.spoken(),
+                interview.role.spoken()
+            )
+        };
+        let greeting = format!(
+            "Hello, and thanks for joining. I'm your practice interviewer for this {what}. \
+             I'll ask you {n} question{}. Take your time with each answer.",
+            if n == 1 { "" } else { "s" }
+        );
+        let mut queue = VecDeque::new();
+        queue.push_back(Turn {
+            text: greeting,
+            kind: SegmentKind::Greeting,
+            question_index: 0,
+            after: After::Continue,
+        });
+        let mut core = Self {
+            t,
+            questions,
+            current: 0,
+            follow_ups_asked: 0,
+            queue,
+            phase: Phase::Waiting {
+                until_ms: TURN_GAP_MS,
+                resume: None,
+            },
+            next_segment: 1,
+            pcm16,
+            events: VecDeque::new(),
+            synth_request: None,
+            acks: 0,
+        };
+        core.queue_question(1);
+        core
+    }
+
+    /// Every text this interview may say, in speaking order (for pre-synthesis).
+    pub fn script(&self) -> Vec<String> {
+        let mut out: Vec<String> = self.queue.iter().map(|t| t.text.clone()).collect();
+        for (i, q) in self.questions.iter().enumerate() {
+            if i > 0 {
+                out.push(self.question_text(i as u32 + 1));
+            }
+            out.extend(q.follow_ups.first().map(|f| follow_up_text(f)));
+        }
+        out.extend(ACKS.iter().map(|s| s.to_string()));
+        out.push(closing_text().into());
+        out.push(MOVE_ON.into());
+        out
+    }
+
+    fn question_count(&self) -> u32 {
+        self.questions.len() as u32
+    }
+
+    fn question_text(&self, index: u32) -> String {
+        let q = &self.questions[index as usize - 1].text;
+        if index == 1 {
+            format!("Let's begin. {q}")
+        } else if index == self.question_count() {
+            format!("Here is the last question. {q}")
+        } else {
+            q.clone()
+        }
+    }
+
+    fn queue_question(&mut self, index: u32) {
+        if index == 0 || index > self.question_count() {
+            self.queue.push_back(Turn {
+                text: closing_text().into(),
+                kind: SegmentKind::Closing,
+                question_index: self.current,
+                after: After::End,
+            });
+            return;
+        }
+        self.queue.push_back(Turn {
+            text: self.question_text(index),
+            kind: SegmentKind::Question,
+            question_index: index,
+            after: After::Listen,
+        });
+    }
+
+    fn segment_id(&mut self) -> u64 {
+        let id = self.next_segment;
+        self.next_segment += 1;
+        id
+    }
+
+    fn state(&mut self, activity: InterviewerActivity) {
+        self.events.push_back(EngineEvent::State {
+            activity,
+            question_index: self.current,
+            question_count: self.question_count(),
+        });
+    }
+
+    pub fn pop_event(&mut self) -> Option<EngineEvent> {
+        self.events.pop_front()
+    }
+
+    pub fn take_synth_request(&mut self) -> Option<String> {
+        self.synth_request.take()
+    }
+
+    pub fn is_done(&self) -> bool {
+        matches!(self.phase, Phase::Done)
+    }
+
+    /// The utterance requested by `take_synth_request` is ready.
+    pub fn begin(&mut self, utt: Arc<Utterance>, now_ms: u64) {
+        let Phase::Preparing(turn) = std::mem::replace(&mut self.phase, Phase::Done) else {
+            return;
+        };
+        if turn.kind == SegmentKind::Question {
+            self.current = turn.question_index;
+            self.follow_ups_asked = 0;
+        }
+        let segment_id = self.segment_id();
+        self.phase = Phase::Speaking(Box::new(Speaking {
+            turn,
+            utt,
+            start_ms: now_ms,
+            sent: 0,
+            words_shown: 0,
+            segment_id,
+            voiced_run_ms: 0,
+        }));
+        self.state(InterviewerActivity::Speaking);
+    }
+
+    /// Synthesis failed: the interview cannot go on.
+    pub fn fail(&mut self, message: String) {
+        self.phase = Phase::Done;
+        self.events.push_back(EngineEvent::Ended {
+            reason: EndReason::EngineFailure,
+            message,
+        });
+    }
+
+    /// The user ended the interview.
+    pub fn end(&mut self) {
+        self.phase = Phase::Done;
+        self.events.clear();
+        self.synth_request = None;
+    }
+
+    /// When `poll` next has something to do.
+    pub fn next_deadline(&self) -> Option<u64> {
+        match &self.phase {
+            Phase::Waiting { until_ms, .. } => Some(*until_ms),
+            Phase::Preparing(_) | Phase::Done => None,
+            Phase::Speaking(s) => {
+                let frame = s.utt.frame_ms as u64;
+                Some(s.start_ms + s.sent as u64 * frame)
+            }
+            Phase::Listening(l) => Some(match l.first_voice_ms {
+                Some(_) => l.last_voice_ms + self.t.answer_silence_ms,
+                None => l.since_ms + self.t.no_answer_ms,
+            }),
+        }
+    }
+
+    /// Advances to `now_ms`.
+    pub fn poll(&mut self, now_ms: u64) {
+        match std::mem::replace(&mut self.phase, Phase::Done) {
+            Phase::Waiting { until_ms, resume } if now_ms >= until_ms => {
+                if let Some(r) = resume {
+                    self.final_answer(&r.listen);
+                }
+                match self.queue.pop_front() {
+                    Some(turn) => {
+                        self.synth_request = Some(turn.text.clone());
+                        self.phase = Phase::Preparing(turn);
+                    }
+                    None => self.phase = Phase::Done,
+                }
+            }
+            Phase::Speaking(mut s) => {
+                let frame = s.utt.frame_ms as u64;
+                let n = s.utt.frame_count();
+                while s.sent < n && s.start_ms + s.sent as u64 * frame <= now_ms {
+                    let frames = if self.pcm16 {
+                        &s.utt.pcm16
+                    } else {
+                        &s.utt.opus
+                    };
+                    self.events.push_back(EngineEvent::Audio {
+                        data: frames[s.sent].clone(),
+                        due_ms: s.start_ms + s.sent as u64 * frame,
+                    });
+                    s.sent += 1;
+                }
+                let words: Vec<&str> = s.utt.text.split_whitespace().collect();
+                let end_ms = s.start_ms + s.utt.duration_ms();
+                if s.sent >= n && now_ms >= end_ms {
+                    self.finish_turn(*s, now_ms);
+                    return;
+                }
+                // The text grows with playback time.
+                let shown =
+                    ((words.len() * s.sent).div_ceil(n.max(1))).clamp(1, words.len().max(1));
+                if shown > s.words_shown && shown < words.len() {
+                    s.words_shown = shown;
+                    self.events
+                        .push_back(EngineEvent::Transcript(TranscriptEvent {
+                            speaker: Speaker::Interviewer,
+                            segment_id: s.segment_id,
+                            text: words[..shown].join(" "),
+                            is_final: false,
+                            start_ms: s.start_ms,
+                            end_ms: now_ms,
+                            kind: s.turn.kind,
+                            question_index: s.turn.question_index,
+                            interrupted: false,
+                        }));
+                }
+                self.phase = Phase::Speaking(s);
+            }
+            Phase::Listening(l) => {
+                match l.first_voice_ms {
+                    Some(_) if now_ms >= l.last_voice_ms + self.t.answer_silence_ms => {
+                        self.answer_done(l, now_ms);
+                    }
+                    None if now_ms >= l.since_ms + self.t.no_answer_ms => {
+                        // No answer at all: move on without a follow-up.
+                        self.queue.push_back(Turn {
+                            text: MOVE_ON.into(),
+                            kind: SegmentKind::Remark,
+                            question_index: self.current,
+                            after: After::Continue,
+                        });
+                        self.queue_question(self.current + 1);
+                        self.state(InterviewerActivity::Thinking);
+                        self.phase = Phase::Waiting {
+                            until_ms: now_ms + self.t.think_ms,
+                            resume: None,
+                        };
+                    }
+                    _ => self.phase = Phase::Listening(l),
+                }
+            }
+            other => self.phase = other,
+        }
+    }
+
+    fn finish_turn(&mut self, s: Speaking, now_ms: u64) {
+        self.events
+            .push_back(EngineEvent::Transcript(TranscriptEvent {
+                speaker: Speaker::Interviewer,
+                segment_id: s.segment_id,
+                text: s.utt.text.clone(),
+                is_final: true,
+                start_ms: s.start_ms,
+                end_ms: s.start_ms + s.utt.duration_ms(),
+                kind: s.turn.kind,
+                question_index: s.turn.question_index,
+                interrupted: false,
+            }));
+        match s.turn.after {
+            After::Continue => {
+                self.phase = Phase::Waiting {
+                    until_ms: now_ms + TURN_GAP_MS,
+                    resume: None,
+                }
+            }
+            After::Listen => self.listen(now_ms, None),
+            After::End => {
+                self.phase = Phase::Done;
+                self.events.push_back(EngineEvent::Ended {
+                    reason: EndReason::InterviewComplete,
+                    message: "The interviewer asked all planned questions.".into(),
+                });
+            }
+        }
+    }
+
+    fn listen(&mut self, now_ms: u64, voice_since: Option<u64>) {
+        let mut l = Listen {
+            since_ms: now_ms,
+            first_voice_ms: None,
+            last_voice_ms: now_ms,
+            speech_ms: 0,
+            segment_id: None,
+            question_index: self.current,
+        };
+        self.state(InterviewerActivity::Listening);
+        if let Some(v) = voice_since {
+            self.start_answer(&mut l, v);
+            l.last_voice_ms = now_ms;
+            l.speech_ms = now_ms.saturating_sub(v);
+        }
+        self.phase = Phase::Listening(l);
+    }
+
+    fn start_answer(&mut self, l: &mut Listen, at_ms: u64) {
+        l.first_voice_ms = Some(at_ms);
+        l.last_voice_ms = at_ms;
+        let id = self.segment_id();
+        l.segment_id = Some(id);
+        self.events
+            .push_back(EngineEvent::Transcript(TranscriptEvent {
+                speaker: Speaker::Candidate,
+                segment_id: id,
+                text: "[answering…]".into(),
+                is_final: false,
+                start_ms: at_ms,
+                end_ms: at_ms,
+                kind: SegmentKind::Answer,
+                question_index: l.question_index,
+                interrupted: false,
+            }));
+    }
+
+    fn final_answer(&mut self, l: &Listen) {
+        let (Some(first), Some(id)) = (l.first_voice_ms, l.segment_id) else {
+            return;
+        };
+        let secs = (l.last_voice_ms.saturating_sub(first) as f64 / 1000.0).round();
+        self.events
+            .push_back(EngineEvent::Transcript(TranscriptEvent {
+                speaker: Speaker::Candidate,
+                segment_id: id,
+                text: format!("[answer, {secs} s]"),
+                is_final: true,
+                start_ms: first,
+                end_ms: l.last_voice_ms,
+                kind: SegmentKind::Answer,
+                question_index: l.question_index,
+                interrupted: false,
+            }));
+    }
+
+    fn answer_done(&mut self, l: Listen, now_ms: u64) {
+        let resume = Resume {
+            listen: l.clone(),
+            queue: self.queue.clone(),
+            follow_ups_asked: self.follow_ups_asked,
+        };
+        // Turns still queued (the candidate talked over the greeting) go first.
+        if self.queue.is_empty() {
+            let q = self.current as usize;
+            let follow_up = self
+                .questions
+                .get(q.wrapping_sub(1))
+                .and_then(|q| q.follow_ups.get(self.follow_ups_asked as usize))
+                .cloned();
+            match follow_up {
+                Some(f) if l.speech_ms < self.t.short_answer_ms && self.follow_ups_asked == 0 => {
+                    self.follow_ups_asked += 1;
+                    self.queue.push_back(Turn {
+                        text: follow_up_text(&f),
+                        kind: SegmentKind::FollowUp,
+                        question_index: self.current,
+                        after: After::Listen,
+                    });
+                }
+                // The closing thanks the candidate itself.
+                _ if self.current >= self.question_count() => self.queue_question(self.current + 1),
+                _ => {
+                    let ack = ACKS[self.acks as usize % ACKS.len()];
+                    self.acks += 1;
+                    self.queue.push_back(Turn {
+                        text: ack.into(),
+                        kind: SegmentKind::Remark,
+                        question_index: self.current,
+                        after: After::Continue,
+                    });
+                    self.queue_question(self.current + 1);
+                }
+            }
+        }
+        self.state(InterviewerActivity::Thinking);
+        self.phase = Phase::Waiting {
+            until_ms: now_ms + self.t.think_ms,
+            resume: Some(Box::new(resume)),
+        };
+    }
+
+    /// One chunk of candidate audio.
+    pub fn on_audio(&mut self, at_ms: u64, speaking: bool, duration_ms: u64) {
+        match &mut self.phase {
+            Phase::Speaking(s) => {
+                if speaking {
+                    s.voiced_run_ms += duration_ms;
+                } else {
+                    s.voiced_run_ms = 0;
+                }
+                if s.voiced_run_ms >= self.t.barge_in_ms {
+                    let voice_since = at_ms + duration_ms - s.voiced_run_ms;
+                    self.interrupted(at_ms, voice_since);
+                }
+            }
+            Phase::Listening(l) if speaking => {
+                let mut l2 = l.clone();
+                if l2.first_voice_ms.is_none() {
+                    self.start_answer(&mut l2, at_ms);
+                }
+                l2.last_voice_ms = at_ms + duration_ms;
+                l2.speech_ms += duration_ms;
+                self.phase = Phase::Listening(l2);
+            }
+            Phase::Waiting { resume, .. } if speaking && resume.is_some() => {
+                // Only a pause: back to listening to the same answer.
+                if let Some(r) = resume.take() {
+                    let Resume {
+                        mut listen,
+                        queue,
+                        follow_ups_asked,
+                    } = *r;
+                    self.queue = queue;
+                    self.follow_ups_asked = follow_ups_asked;
+                    listen.last_voice_ms = at_ms + duration_ms;
+                    listen.speech_ms += duration_ms;
+                    self.phase = Phase::Listening(listen);
+                    self.state(InterviewerActivity::Listening);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn interrupted(&mut self, now_ms: u64, voice_since: u64) {
+        let Phase::Speaking(s) = std::mem::replace(&mut self.phase, Phase::Done) else {
+            return;
+        };
+        let words: Vec<&str> = s.utt.text.split_whitespace().collect();
+        let shown = s.words_shown.max(1).min(words.len());
+        self.events.push_back(EngineEvent::Interrupted);
+        self.events
+            .push_back(EngineEvent::Transcript(TranscriptEvent {
+                speaker: Speaker::Interviewer,
+                segment_id: s.segment_id,
+                text: format!("{} —", words[..shown].join(" ")),
+                is_final: true,
+                start_ms: s.start_ms,
+                end_ms: now_ms,
+                kind: s.turn.kind,
+                question_index: s.turn.question_index,
+                interrupted: true,
+            }));
+        match s.turn.after {
+            After::End => {
+                self.events.push_back(EngineEvent::Ended {
+                    reason: EndReason::InterviewComplete,
+                    message: "The interviewer asked all planned questions.".into(),
+                });
+            }
+            _ => self.listen(now_ms, Some(voice_since)),
+        }
+    }
+}
+
+const MOVE_ON: &str = "That's all right. Let's move on.";
+
+fn closing_text() -> &'static str {
+    "Thank you, that was the last question. That's the end of our practice interview. \
+     Your feedback will be ready in a moment. Good luck!"
+}
+
+fn follow_up_text(f: &str) -> String {
+    format!("Could you tell me a bit more? {f}")
+}
+
+/// [`Core`] driven by the session clock and the synthesizer.
+#[derive(Debug)]
+pub struct PracticeSession {
+    core: Core,
+    voice: Arc<Voice>,
+    clock: SessionClock,
+    synth: Option<JoinHandle<Result<Arc<Utterance>, VoiceError>>>,
+}
+
+impl Drop for PracticeSession {
+    fn drop(&mut self) {
+        if let Some(h) = self.synth.take() {
+            h.abort();
+        }
+    }
+}
+
+impl EngineSession for PracticeSession {
+    fn push_audio(&mut self, audio: CandidateAudio<'_>) {
+        self.core
+            .on_audio(audio.at_ms, audio.speaking, audio.duration_ms as u64);
+    }
+
+    fn end(&mut self) {
+        self.core.end();
+        if let Some(h) = self.synth.take() {
+            h.abort();
+        }
+    }
+
+    fn next_event(&mut self) -> BoxFuture<'_, EngineEvent> {
+        Box::pin(async move {
+            loop {
+                if let Some(e) = self.core.pop_event() {
+                    return e;
+                }
+                if let Some(h) = self.synth.as_mut() {
+                    // Awaiting `&mut JoinHandle` is cancel-safe: the synthesis
+                    // keeps running and is picked up on the next call.
+                    let res = h.await;
+                    self.synth = None;
+                    match res {
+                        Ok(Ok(utt)) => self.core.begin(utt, self.clock.now_ms()),
+                        Ok(Err(e)) => self.core.fail(format!("speech synthesis failed: {e}")),
+                        Err(e) => self.core.fail(format!("speech synthesis failed: {e}")),
+                    }
+                    continue;
+                }
+                let now = self.clock.now_ms();
+                self.core.poll(now);
+                if let Some(text) = self.core.take_synth_request() {
+                    let voice = self.voice.clone();
+                    self.synth = Some(tokio::spawn(async move { voice.say(&text).await }));
+                    continue;
+                }
+                if let Some(e) = self.core.pop_event() {
+                    return e;
+                }
+                match self.core.next_deadline() {
+                    Some(ms) if ms > now => {
+                        tokio::time::sleep_until(self.clock.instant_at(ms)).await
+                    }
+                    Some(_) => tokio::time::sleep(Duration::from_millis(1)).await,
+                    None => std::future::pending::<()>().await,
+                }
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+    use candor_api::{InterviewStatus, Seniority};
+
+    fn interview(n: u32) -> InterviewRecord {
+        InterviewRecord {
+            id: "i1".into(),
+            user_id: "u1".into(),
+            role: Role::SoftwareEngineer,
+            seniority: Seniority::Mid,
+            job_description: None,
+            cv_text: None,
+            question_count: n,
+            status: InterviewStatus::Created,
+            created_at_ms: 0,
+            updated_at_ms: 0,
+        }
+    }
+
+    fn timings() -> Timings {
+        Timings {
+            answer_silence_ms: 400,
+            think_ms: 100,
+            short_answer_ms: 1000,
+            barge_in_ms: 100,
+            no_answer_ms: 2000,
+        }
+    }
+
+    fn utt(text: &str, frames: usize) -> Arc<Utterance> {
+        Arc::new(Utterance {
+            text: text.into(),
+            frame_ms: 20,
+            opus: vec![Bytes::from_static(b"o"); frames],
+            pcm16: vec![Bytes::from_static(b"p"); frames],
+        })
+    }
+
+    /// Runs the core to `until`, answering synthesis with `frames` per
+    /// utterance and feeding candidate speech during `speech` windows.
+    fn run(
+        core: &mut Core,
+        from: u64,
+        until: u64,
+        speech: &[(u64, u64)],
+        log: &mut Vec<EngineEvent>,
+    ) {
+        let mut now = from;
+        while now < until {
+            core.poll(now);
+            if let Some(text) = core.take_synth_request() {
+                core.begin(utt(&text, 10), now);
+            }
+            let speaking = speech.iter().any(|&(a, b)| now >= a && now < b);
+            core.on_audio(now, speaking, 20);
+            while let Some(e) = core.pop_event() {
+                log.push(e);
+            }
+            now += 20;
+        }
+    }
+
+    fn finals(log: &[EngineEvent]) -> Vec<(Speaker, SegmentKind, String)> {
+        log.iter()
+            .filter_map(|e| match e {
+                EngineEvent::Transcript(t) if t.is_final => {
+                    Some((t.speaker, t.kind, t.text.clone()))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn asks_listens_follows_up_and_completes() {
+        let iv = interview(2);
+        let plan = questions::plan(iv.role, iv.seniority, 2, &iv.id);
+        let mut core = Core::new(timings(), &iv, plan, false);
+        let mut log = Vec::new();
+        // Greeting 0.25–0.45 s, gap, Q1 0.7–0.9 s; a short answer (0.5 s) →
+        // follow-up; a long answer (1.5 s) → Q2; a long answer → closing.
+        run(
+            &mut core,
+            0,
+            12_000,
+            &[(1_200, 1_700), (3_000, 4_500), (6_000, 7_500)],
+            &mut log,
+        );
+        let kinds: Vec<_> = finals(&log).iter().map(|(s, k, _)| (*s, *k)).collect();
+        use SegmentKind::*;
+        use Speaker::*;
+        assert_eq!(
+            kinds,
+            [
+                (Interviewer, Greeting),
+                (Interviewer, Question),
+                (Candidate, Answer),
+                (Interviewer, FollowUp),
+                (Candidate, Answer),
+                (Interviewer, Remark),
+                (Interviewer, Question),
+                (Candidate, Answer),
+                (Interviewer, Closing),
+            ]
+        );
+        assert!(matches!(
+            log.last(),
+            Some(EngineEvent::Ended {
+                reason: EndReason::InterviewComplete,
+                ..
+            })
+        ));
+        let answers: Vec<String> = finals(&log)
+            .into_iter()
+            .filter(|(s, _, _)| *s == Candidate)
+            .map(|(_, _, t)| t)
+            .collect();
+        assert_eq!(answers, ["[answer, 1 s]", "[answer, 2 s]", "[answer, 2 s]"]);
+        let audio = log
+            .iter()
+            .filter(|e| matches!(e, EngineEvent::Audio { .. }))
+            .count();
+        assert_eq!(audio, 6 * 10, "every utterance is sent whole");
+        assert!(core.is_done());
+    }
+
+    #[test]
+    fn barge_in_interrupts_and_listens() {
+        let iv = interview(1);
+        let plan = questions::plan(iv.role, iv.seniority, 1, &iv.id);
+        let mut core = Core::new(timings(), &iv, plan, false);
+        let mut log = Vec::new();
+        // Speak during the greeting (0.25 s + 10 frames).
+        run(&mut core, 0, 3_000, &[(300, 900)], &mut log);
+        let pos = log
+            .iter()
+            .position(|e| *e == EngineEvent::Interrupted)
+            .expect("interrupted");
+        match &log[pos + 1] {
+            EngineEvent::Transcript(t) => {
+                assert!(
+                    t.interrupted && t.is_final && t.text.ends_with('—'),
+                    "{t:?}"
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+        // Audio stops at the barge-in, then the queued question follows the answer.
+        assert!(matches!(
+            log[pos + 2],
+            EngineEvent::State {
+                activity: InterviewerActivity::Listening,
+                ..
+            }
+        ));
+        let kinds: Vec<_> = finals(&log).iter().map(|(_, k, _)| *k).collect();
+        assert_eq!(
+            kinds,
+            [
+                SegmentKind::Greeting,
+                SegmentKind::Answer,
+                SegmentKind::Question
+            ]
+        );
+    }
+
+    #[test]
+    fn a_pause_shorter_than_think_time_continues_the_answer() {
+        let iv = interview(1);
+        let plan = questions::plan(iv.role, iv.seniority, 1, &iv.id);
+        let mut core = Core::new(timings(), &iv, plan, false);
+        let mut log = Vec::new();
+        // Q1 ends at 0.9 s. Speech, 420 ms pause (> silence, < silence + think), speech.
+        run(
+            &mut core,
+            0,
+            5_000,
+            &[(1_000, 2_200), (2_620, 3_500)],
+            &mut log,
+        );
+        let answers: Vec<_> = finals(&log)
+            .into_iter()
+            .filter(|(s, _, _)| *s == Speaker::Candidate)
+            .collect();
+        assert_eq!(answers.len(), 1, "{answers:?}");
+        assert_eq!(answers[0].2, "[answer, 3 s]");
+    }
+
+    #[test]
+    fn no_answer_moves_on() {
+        let iv = interview(2);
+        let plan = questions::plan(iv.role, iv.seniority, 2, &iv.id);
+        let mut core = Core::new(timings(), &iv, plan, true);
+        let mut log = Vec::new();
+        run(&mut core, 0, 4_000, &[], &mut log);
+        let texts: Vec<_> = finals(&log).into_iter().map(|(_, _, t)| t).collect();
+        assert_eq!(texts[2], MOVE_ON);
+        assert!(
+            log.iter()
+                .any(|e| matches!(e, EngineEvent::Audio { data, .. } if data.as_ref() == b"p"))
+        );
+    }
+}

@@ -1,0 +1,297 @@
+//! Candor's backend.
+//!
+//! One server, two deployments: embedded on loopback for offline practice
+//! (local profiles on, the practice interviewer) and standalone as the hosted
+//! backend. It serves
+//! - the data API over HTTP JSON ([`api`], types in `candor-api`),
+//! - live interview sessions over WebSocket at `/v1/session` ([`session`],
+//!   protocol in `candor-protocol`), each driven by an [`engine::Engine`],
+//! - results processing when a session ends ([`results`]).
+//!
+//! Codemap: `store` (the only module that knows SQL) ← `recorder` (group
+//! commits of session data) ← `session` (protocol semantics) ← `api` (routes).
+//! `voice` is the only module that touches audio samples or libopus.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), candor_server::ServerError> {
+//! use candor_server::{Config, Server};
+//! let running = Server::start(Config::new("127.0.0.1:0".parse().unwrap(), "/tmp/candor")).await?;
+//! println!("listening on {}", running.addr());
+//! running.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod engine;
+pub mod metrics;
+pub mod recorder;
+pub mod results;
+mod session;
+pub mod store;
+pub mod voice;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use candor_protocol::Codec;
+use thiserror::Error;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+pub use config::{Config, Limits, PracticeConfig};
+pub use engine::{Engine, EngineSession};
+pub use metrics::Metrics;
+pub use store::{SqliteStore, Store};
+
+use engine::practice::PracticeEngine;
+use recorder::Recorder;
+use store::{Db, StoreError};
+
+#[derive(Debug, Error)]
+pub enum ServerError {
+    #[error("cannot bind {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Engine(#[from] engine::EngineError),
+    #[error("cannot start the recorder thread: {0}")]
+    Recorder(std::io::Error),
+    #[error("server I/O: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// State shared by every request and session.
+pub(crate) struct Shared {
+    pub(crate) config: Arc<Config>,
+    pub(crate) db: Db,
+    pub(crate) recorder: Recorder,
+    pub(crate) engine: Option<Arc<dyn Engine>>,
+    pub(crate) hub: session::Hub,
+    pub(crate) metrics: Arc<Metrics>,
+    pub(crate) codec: Codec,
+    /// Cancelled when the server shuts down; every session watches it.
+    pub(crate) shutdown: CancellationToken,
+    /// Tracks sessions and results jobs, so shutdown can wait for them.
+    pub(crate) tracker: TaskTracker,
+}
+
+/// Computes an interview's results in the background.
+pub(crate) fn spawn_results(shared: &Shared, interview_id: String) {
+    let db = shared.db.clone();
+    shared.tracker.spawn(async move {
+        let id = interview_id.clone();
+        if let Err(e) = db.run(move |s| results::process(s, &id)).await {
+            tracing::error!(interview = %interview_id, error = %e, "results processing failed");
+        }
+    });
+}
+
+/// Entry point: [`Server::start`].
+#[derive(Debug)]
+pub struct Server;
+
+impl Server {
+    /// Opens the SQLite store in `config.data_dir` and starts serving.
+    pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
+        let dir = config.data_dir.clone();
+        let store = tokio::task::spawn_blocking(move || SqliteStore::open(&dir))
+            .await
+            .map_err(|e| StoreError::Join(e.to_string()))??;
+        Self::start_with_store(config, Arc::new(store)).await
+    }
+
+    /// Starts with any [`Store`] (e.g. a Postgres implementation) and the
+    /// engine the configuration selects.
+    pub async fn start_with_store(
+        config: Config,
+        store: Arc<dyn Store>,
+    ) -> Result<RunningServer, ServerError> {
+        let engine: Option<Arc<dyn Engine>> = if config.practice.enabled {
+            let practice = config.practice.clone();
+            let engine = tokio::task::spawn_blocking(move || PracticeEngine::new(practice))
+                .await
+                .map_err(|e| StoreError::Join(e.to_string()))??;
+            Some(Arc::new(engine))
+        } else {
+            None
+        };
+        Self::start_with(config, store, engine).await
+    }
+
+    /// Starts with an explicit store and engine.
+    pub async fn start_with(
+        config: Config,
+        store: Arc<dyn Store>,
+        engine: Option<Arc<dyn Engine>>,
+    ) -> Result<RunningServer, ServerError> {
+        let listener = tokio::net::TcpListener::bind(config.addr)
+            .await
+            .map_err(|source| ServerError::Bind {
+                addr: config.addr,
+                source,
+            })?;
+        let addr = listener.local_addr()?;
+        let db = Db::new(store.clone());
+        let recorder =
+            Recorder::start(store, config.commit_interval).map_err(ServerError::Recorder)?;
+        let shared = Arc::new(Shared {
+            codec: Codec::new(config.limits.max_frame_bytes),
+            config: Arc::new(config),
+            db,
+            recorder,
+            engine,
+            hub: session::Hub::default(),
+            metrics: Arc::new(Metrics::default()),
+            shutdown: CancellationToken::new(),
+            tracker: TaskTracker::new(),
+        });
+        recover(&shared).await?;
+        let app = api::router(shared.clone());
+        let token = shared.shutdown.clone();
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move { token.cancelled().await })
+                .await
+        });
+        tracing::info!(%addr, "candor server listening");
+        Ok(RunningServer { addr, shared, task })
+    }
+}
+
+/// Sessions that were live when the server last stopped without closing them
+/// (a crash or kill) are ended now, and every interview still waiting for
+/// results gets them computed. Their audio and transcript up to the last
+/// commit are on disk.
+async fn recover(shared: &Arc<Shared>) -> Result<(), ServerError> {
+    let (ended, pending) = shared
+        .db
+        .run(|s| {
+            let unfinished = s.unfinished_sessions()?;
+            for sess in &unfinished {
+                let duration = s
+                    .timeline(&sess.id)?
+                    .map(|t| {
+                        t.transcript
+                            .iter()
+                            .map(|x| x.end_ms)
+                            .chain(t.speech.iter().map(|x| x.1))
+                            .max()
+                            .unwrap_or(0)
+                    })
+                    .unwrap_or(0);
+                s.end_session(&sess.id, "server_restart", auth::now_ms(), duration)?;
+            }
+            Ok((unfinished.len(), s.interviews_processing()?))
+        })
+        .await?;
+    if ended > 0 {
+        tracing::warn!(
+            sessions = ended,
+            "ended sessions left open by an unclean stop"
+        );
+    }
+    for i in pending {
+        spawn_results(shared, i.id);
+    }
+    Ok(())
+}
+
+/// A started server.
+pub struct RunningServer {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl std::fmt::Debug for RunningServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningServer")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RunningServer {
+    /// The bound address (the real port when started on port 0).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.shared.metrics
+    }
+
+    /// Live (or resumable) sessions.
+    pub fn live_sessions(&self) -> usize {
+        self.shared.hub.len()
+    }
+
+    /// Whether `interview_id` has a live session.
+    pub fn interview_is_live(&self, interview_id: &str) -> bool {
+        self.shared.hub.interview_is_live(interview_id)
+    }
+
+    /// Graceful shutdown: stop accepting, end live sessions with
+    /// `SessionEnded{SERVER_SHUTDOWN}`, finish their results, commit
+    /// everything and stop the recorder.
+    pub async fn shutdown(self) {
+        self.shared.shutdown.cancel();
+        self.shared.tracker.close();
+        self.shared.tracker.wait().await;
+        match self.task.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "server stopped with an error"),
+            Err(e) => tracing::error!(error = %e, "server task failed"),
+        }
+        let recorder = self.shared.recorder.clone();
+        let _ = tokio::task::spawn_blocking(move || recorder.shutdown()).await;
+        tracing::info!("candor server stopped");
+    }
+
+    /// Waits until the server stops (it only stops through [`Self::shutdown`]
+    /// or a fatal I/O error).
+    pub async fn wait(&mut self) -> std::io::Result<()> {
+        match (&mut self.task).await {
+            Ok(r) => r,
+            Err(e) => Err(std::io::Error::other(e)),
+        }
+    }
+}
+
+/// Runs a server until Ctrl-C / SIGTERM, then shuts it down gracefully. The
+/// `candor serve` command calls this.
+pub async fn serve(config: Config) -> Result<(), ServerError> {
+    let running = Server::start(config).await?;
+    shutdown_signal().await;
+    tracing::info!("shutdown requested");
+    running.shutdown().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}

@@ -1,0 +1,52 @@
+//! `candor-server`: the backend on its own (the `candor serve` command runs
+//! the same [`candor_server::serve`]).
+//!
+//! ```text
+//! candor-server [--addr 127.0.0.1:8080] [--data-dir DIR] [--allow-local-profiles]
+//! ```
+
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use candor_server::Config;
+
+const USAGE: &str =
+    "usage: candor-server [--addr HOST:PORT] [--data-dir DIR] [--allow-local-profiles]";
+
+fn parse_args() -> anyhow::Result<Config> {
+    let mut addr = "127.0.0.1:8080".to_owned();
+    let mut data_dir = PathBuf::from("candor-data");
+    let mut local = false;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--addr" => addr = args.next().context(USAGE)?,
+            "--data-dir" => data_dir = args.next().context(USAGE)?.into(),
+            "--allow-local-profiles" => local = true,
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
+            other => bail!("unknown argument {other:?}\n{USAGE}"),
+        }
+    }
+    let mut config = Config::new(
+        addr.parse()
+            .with_context(|| format!("invalid address {addr:?}"))?,
+        data_dir,
+    );
+    config.allow_local_profiles = local;
+    Ok(config)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let config = parse_args()?;
+    candor_server::serve(config).await?;
+    Ok(())
+}

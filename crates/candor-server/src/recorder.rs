@@ -1,0 +1,230 @@
+//! The session recorder: one thread that commits what live sessions record
+//! (candidate audio, final transcripts, speech spans) in group commits.
+//!
+//! Why one thread for all sessions: a commit (with its fsync) costs the same
+//! for one frame as for a thousand, so every `commit_interval` (~100 ms) all
+//! pending writes of all sessions go to disk in one transaction. Only then is
+//! each session told how far its candidate audio is durable, and only then
+//! does it send `AudioAck`: an acknowledged frame survives the server being
+//! killed.
+
+use std::collections::HashMap;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use tokio::sync::{oneshot, watch};
+
+use crate::store::{SessionWrite, Store, TranscriptRecord};
+
+/// Largest batch committed at once (bounds the time a commit holds the lock).
+const MAX_BATCH: usize = 50_000;
+
+enum Cmd {
+    Write(SessionWrite, Option<Arc<watch::Sender<u64>>>),
+    /// Commit now and report.
+    Flush(oneshot::Sender<bool>),
+    /// Commit what is pending and stop.
+    Stop,
+}
+
+/// Handle to the recorder thread. Dropping every handle stops the thread
+/// after a final commit.
+#[derive(Clone)]
+pub struct Recorder {
+    tx: mpsc::Sender<Cmd>,
+    thread: Arc<Mutex<Option<JoinHandle<()>>>>,
+}
+
+impl std::fmt::Debug for Recorder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Recorder").finish_non_exhaustive()
+    }
+}
+
+impl Recorder {
+    pub fn start(store: Arc<dyn Store>, commit_interval: Duration) -> std::io::Result<Self> {
+        let (tx, rx) = mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("candor-recorder".into())
+            .spawn(move || run(store, rx, commit_interval))?;
+        Ok(Self {
+            tx,
+            thread: Arc::new(Mutex::new(Some(thread))),
+        })
+    }
+
+    /// A recorder for one session.
+    pub fn session(&self, session_id: Arc<str>, durable_seq: u64) -> SessionRecorder {
+        let (acked, _) = watch::channel(durable_seq);
+        SessionRecorder {
+            session_id,
+            tx: self.tx.clone(),
+            acked: Arc::new(acked),
+        }
+    }
+
+    /// Waits until everything sent so far is committed.
+    pub async fn flush(&self) -> bool {
+        let (tx, rx) = oneshot::channel();
+        if self.tx.send(Cmd::Flush(tx)).is_err() {
+            return false;
+        }
+        rx.await.unwrap_or(false)
+    }
+
+    /// Commits what is pending and stops the thread (blocking; call from a
+    /// blocking context). Writes sent afterwards are dropped.
+    pub fn shutdown(&self) {
+        let thread = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let _ = self.tx.send(Cmd::Stop);
+        if let Some(t) = thread {
+            let _ = t.join();
+        }
+    }
+}
+
+/// What one session records.
+#[derive(Debug, Clone)]
+pub struct SessionRecorder {
+    session_id: Arc<str>,
+    tx: mpsc::Sender<Cmd>,
+    acked: Arc<watch::Sender<u64>>,
+}
+
+impl SessionRecorder {
+    pub fn audio(&self, seq: u64, timestamp_us: u64, data: Bytes) {
+        let w = SessionWrite::Audio {
+            session_id: self.session_id.clone(),
+            seq,
+            timestamp_us,
+            data,
+        };
+        let _ = self.tx.send(Cmd::Write(w, Some(self.acked.clone())));
+    }
+
+    pub fn transcript(&self, segment: TranscriptRecord) {
+        let w = SessionWrite::Transcript {
+            session_id: self.session_id.clone(),
+            segment,
+        };
+        let _ = self.tx.send(Cmd::Write(w, None));
+    }
+
+    pub fn speech(&self, start_ms: u64, end_ms: u64) {
+        let w = SessionWrite::Speech {
+            session_id: self.session_id.clone(),
+            start_ms,
+            end_ms,
+        };
+        let _ = self.tx.send(Cmd::Write(w, None));
+    }
+
+    /// The highest candidate seq durably stored; changes after each commit.
+    pub fn durable(&self) -> watch::Receiver<u64> {
+        self.acked.subscribe()
+    }
+
+    pub async fn flush(&self) -> bool {
+        let (tx, rx) = oneshot::channel();
+        if self.tx.send(Cmd::Flush(tx)).is_err() {
+            return false;
+        }
+        rx.await.unwrap_or(false)
+    }
+}
+
+fn run(store: Arc<dyn Store>, rx: mpsc::Receiver<Cmd>, interval: Duration) {
+    let mut writes: Vec<SessionWrite> = Vec::new();
+    let mut acks: Vec<(Arc<watch::Sender<u64>>, u64)> = Vec::new();
+    let mut flushes: Vec<oneshot::Sender<bool>> = Vec::new();
+    let mut open = true;
+    while open {
+        // Wait for the first write of a batch, then gather for one interval.
+        match rx.recv() {
+            Ok(cmd) => open &= take(cmd, &mut writes, &mut acks, &mut flushes),
+            Err(_) => break,
+        }
+        let deadline = Instant::now() + interval;
+        while open && flushes.is_empty() && writes.len() < MAX_BATCH {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(cmd) => open &= take(cmd, &mut writes, &mut acks, &mut flushes),
+                Err(RecvTimeoutError::Timeout) => break,
+                Err(RecvTimeoutError::Disconnected) => {
+                    open = false;
+                    break;
+                }
+            }
+        }
+        // Whatever else is already queued joins this commit.
+        while open && writes.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(cmd) => open &= take(cmd, &mut writes, &mut acks, &mut flushes),
+                Err(_) => break,
+            }
+        }
+        let ok = commit(store.as_ref(), &writes);
+        if ok {
+            // Highest durable seq per session (writes arrive in seq order).
+            let mut high: HashMap<*const watch::Sender<u64>, (Arc<watch::Sender<u64>>, u64)> =
+                HashMap::new();
+            for (tx, seq) in acks.drain(..) {
+                let e = high.entry(Arc::as_ptr(&tx)).or_insert((tx, 0));
+                e.1 = e.1.max(seq);
+            }
+            for (_, (tx, seq)) in high {
+                tx.send_if_modified(|v| {
+                    if seq > *v {
+                        *v = seq;
+                        true
+                    } else {
+                        false
+                    }
+                });
+            }
+        } else {
+            acks.clear();
+        }
+        writes.clear();
+        for f in flushes.drain(..) {
+            let _ = f.send(ok);
+        }
+    }
+}
+
+fn take(
+    cmd: Cmd,
+    writes: &mut Vec<SessionWrite>,
+    acks: &mut Vec<(Arc<watch::Sender<u64>>, u64)>,
+    flushes: &mut Vec<oneshot::Sender<bool>>,
+) -> bool {
+    match cmd {
+        Cmd::Write(w, ack) => {
+            if let (Some(tx), SessionWrite::Audio { seq, .. }) = (ack, &w) {
+                acks.push((tx, *seq));
+            }
+            writes.push(w);
+        }
+        Cmd::Flush(f) => flushes.push(f),
+        Cmd::Stop => return false,
+    }
+    true
+}
+
+/// Commits with a few retries (a busy database is transient); on failure the
+/// batch is not acknowledged, so clients keep those frames for replay.
+fn commit(store: &dyn Store, writes: &[SessionWrite]) -> bool {
+    for attempt in 0..3 {
+        match store.record(writes) {
+            Ok(()) => return true,
+            Err(e) => {
+                tracing::error!(error = %e, attempt, writes = writes.len(), "recording failed");
+                std::thread::sleep(Duration::from_millis(50 << attempt));
+            }
+        }
+    }
+    false
+}

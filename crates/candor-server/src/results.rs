@@ -1,0 +1,637 @@
+//! Results processing: from a finished session's timeline (transcript with
+//! timings, candidate speech spans) to feedback with plain-language scores.
+//!
+//! Everything here is a pure function of the stored timeline, so results can
+//! be recomputed after a restart and tested without a server.
+
+use candor_api::{
+    Feedback, FillerCount, FillerWords, InterviewStatus, OverallMetrics, QuestionFeedback, Score,
+    Speaker, TranscriptSegment,
+};
+
+use crate::auth::now_ms;
+use crate::store::{SegmentKind, Store, StoreError, Timeline, TranscriptRecord};
+
+/// A silence inside an answer at least this long counts as a pause.
+pub const PAUSE_THRESHOLD_MS: u64 = 1000;
+
+/// Computes and stores the feedback of an interview's latest session.
+pub fn process(store: &dyn Store, interview_id: &str) -> Result<(), StoreError> {
+    let Some(session) = store.latest_session(interview_id)? else {
+        store.set_interview_status(interview_id, InterviewStatus::Failed, now_ms())?;
+        return Ok(());
+    };
+    let Some(timeline) = store.timeline(&session.id)? else {
+        return Err(StoreError::NotFound("session"));
+    };
+    let feedback = compute(&timeline);
+    let json = serde_json::to_string(&feedback).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    store.save_results(interview_id, &session.id, &json, now_ms())
+}
+
+/// True when a candidate segment holds recognised words rather than the
+/// offline placeholder (`[answer, 42 s]`).
+fn has_words(t: &TranscriptRecord) -> bool {
+    t.speaker == Speaker::Candidate && !t.text.trim_start().starts_with('[')
+}
+
+/// Words per minute of `text` spoken over `speaking_ms`.
+pub fn words_per_minute(text: &str, speaking_ms: u64) -> Option<f64> {
+    if speaking_ms == 0 {
+        return None;
+    }
+    let words = text.split_whitespace().count();
+    Some(words as f64 * 60_000.0 / speaking_ms as f64)
+}
+
+const FILLERS: [&str; 12] = [
+    "you know",
+    "i mean",
+    "kind of",
+    "sort of",
+    "um",
+    "uh",
+    "er",
+    "erm",
+    "ah",
+    "like",
+    "basically",
+    "literally",
+];
+
+/// Counts filler words and phrases (case-insensitive, whole words).
+pub fn filler_words(text: &str) -> FillerWords {
+    let words: Vec<String> = text
+        .split(|c: char| !c.is_alphanumeric() && c != '\'')
+        .filter(|w| !w.is_empty())
+        .map(|w| w.to_lowercase())
+        .collect();
+    let mut counts: Vec<FillerCount> = Vec::new();
+    let mut i = 0;
+    while i < words.len() {
+        let mut matched = false;
+        for f in FILLERS {
+            let parts: Vec<&str> = f.split(' ').collect();
+            if i + parts.len() <= words.len() && parts.iter().zip(&words[i..]).all(|(p, w)| *p == w)
+            {
+                match counts.iter_mut().find(|c| c.word == f) {
+                    Some(c) => c.count += 1,
+                    None => counts.push(FillerCount {
+                        word: f.to_owned(),
+                        count: 1,
+                    }),
+                }
+                i += parts.len();
+                matched = true;
+                break;
+            }
+        }
+        if !matched {
+            i += 1;
+        }
+    }
+    counts.sort_by(|a, b| b.count.cmp(&a.count).then(a.word.cmp(&b.word)));
+    let total: u32 = counts.iter().map(|c| c.count).sum();
+    FillerWords {
+        total,
+        per_100_words: if words.is_empty() {
+            0.0
+        } else {
+            total as f64 * 100.0 / words.len() as f64
+        },
+        counts,
+    }
+}
+
+fn secs(ms: u64) -> String {
+    let s = (ms as f64 / 1000.0).round() as u64;
+    if s >= 60 {
+        format!("{} min {} s", s / 60, s % 60)
+    } else {
+        format!("{s} s")
+    }
+}
+
+/// Clips speech spans to a window.
+fn spans_in(speech: &[(u64, u64)], from: u64, to: u64) -> Vec<(u64, u64)> {
+    speech
+        .iter()
+        .filter(|(a, b)| *b > from && *a < to)
+        .map(|&(a, b)| (a.max(from), b.min(to)))
+        .filter(|(a, b)| b > a)
+        .collect()
+}
+
+/// The feedback of one session.
+pub fn compute(t: &Timeline) -> Feedback {
+    let interviewer: Vec<&TranscriptRecord> = t
+        .transcript
+        .iter()
+        .filter(|s| s.speaker == Speaker::Interviewer)
+        .collect();
+    let last_end = t
+        .transcript
+        .iter()
+        .map(|s| s.end_ms)
+        .chain(t.speech.iter().map(|s| s.1))
+        .max()
+        .unwrap_or(0);
+    let duration_ms = t.session.duration_ms.unwrap_or(0).max(last_end);
+
+    // Questions in order of asking.
+    let questions: Vec<&TranscriptRecord> = interviewer
+        .iter()
+        .copied()
+        .filter(|s| s.kind == SegmentKind::Question)
+        .collect();
+    let mut per_question = Vec::new();
+    for (i, q) in questions.iter().enumerate() {
+        let window_end = questions
+            .get(i + 1)
+            .map(|n| n.start_ms)
+            .or_else(|| {
+                interviewer
+                    .iter()
+                    .find(|s| s.kind == SegmentKind::Closing)
+                    .map(|s| s.start_ms)
+            })
+            .unwrap_or(duration_ms);
+        // The answer starts after the question, or inside it when the
+        // candidate cut in.
+        let from = if q.interrupted { q.start_ms } else { q.end_ms };
+        // Interviewer turns inside the window (follow-ups, remarks) are not
+        // part of the candidate's pauses.
+        let busy: Vec<(u64, u64)> = interviewer
+            .iter()
+            .filter(|s| s.start_ms >= from && s.start_ms < window_end)
+            .map(|s| (s.start_ms, s.end_ms))
+            .collect();
+        let spans = spans_in(&t.speech, from, window_end);
+        let speaking_ms: u64 = spans.iter().map(|(a, b)| b - a).sum();
+        let mut pauses = 0;
+        let mut longest_pause_ms = 0;
+        for w in spans.windows(2) {
+            let (gap_a, gap_b) = (w[0].1, w[1].0);
+            let interviewer_spoke = busy.iter().any(|(a, b)| *a < gap_b && *b > gap_a);
+            let gap = gap_b.saturating_sub(gap_a);
+            if !interviewer_spoke && gap >= PAUSE_THRESHOLD_MS {
+                pauses += 1;
+                longest_pause_ms = longest_pause_ms.max(gap);
+            }
+        }
+        let answered = !spans.is_empty();
+        let answer_duration_ms = match (spans.first(), spans.last()) {
+            (Some(a), Some(b)) => b.1 - a.0,
+            _ => 0,
+        };
+        let response_latency_ms = spans.first().map(|(a, _)| a.saturating_sub(q.end_ms));
+        let words: String = t
+            .transcript
+            .iter()
+            .filter(|s| has_words(s) && s.question_index == q.question_index)
+            .map(|s| s.text.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let wpm = if words.is_empty() {
+            None
+        } else {
+            words_per_minute(&words, speaking_ms)
+        };
+        let fillers = (!words.is_empty()).then(|| filler_words(&words).total);
+        let follow_ups_asked = interviewer
+            .iter()
+            .filter(|s| s.kind == SegmentKind::FollowUp && s.question_index == q.question_index)
+            .count() as u32;
+        let mut notes = Vec::new();
+        if !answered {
+            notes.push("No answer was heard for this question.".to_owned());
+        } else {
+            if answer_duration_ms < 20_000 {
+                notes.push(format!(
+                    "The answer lasted {}. Strong answers usually take 30 seconds to 2 minutes: add a concrete example and its result.",
+                    secs(answer_duration_ms)
+                ));
+            } else if answer_duration_ms > 180_000 {
+                notes.push(format!(
+                    "The answer lasted {}. Consider a shorter version that leads with the result.",
+                    secs(answer_duration_ms)
+                ));
+            }
+            if let Some(l) = response_latency_ms.filter(|l| *l > 5_000) {
+                notes.push(format!(
+                    "You took {} before starting. A short bridge (\"Let me think about a good example\") helps.",
+                    secs(l)
+                ));
+            }
+            if longest_pause_ms >= 4_000 {
+                notes.push(format!("The longest pause was {}.", secs(longest_pause_ms)));
+            }
+        }
+        if follow_ups_asked > 0 {
+            notes.push(format!(
+                "The interviewer asked {follow_ups_asked} follow-up question(s) because the first answer was short."
+            ));
+        }
+        per_question.push(QuestionFeedback {
+            index: q.question_index,
+            question: q.text.clone(),
+            follow_ups_asked,
+            answered,
+            response_latency_ms,
+            answer_duration_ms,
+            speaking_ms,
+            pauses,
+            longest_pause_ms,
+            pause_threshold_ms: PAUSE_THRESHOLD_MS,
+            words_per_minute: wpm,
+            filler_words: fillers,
+            notes,
+        });
+    }
+
+    let candidate_speaking_ms: u64 = t.speech.iter().map(|(a, b)| b.saturating_sub(*a)).sum();
+    let interviewer_speaking_ms: u64 = interviewer
+        .iter()
+        .map(|s| s.end_ms.saturating_sub(s.start_ms))
+        .sum();
+    let talk_total = candidate_speaking_ms + interviewer_speaking_ms;
+    let talk_time_ratio = if talk_total == 0 {
+        0.0
+    } else {
+        candidate_speaking_ms as f64 / talk_total as f64
+    };
+    let longest_monologue_ms = t
+        .transcript
+        .iter()
+        .filter(|s| s.speaker == Speaker::Candidate)
+        .map(|s| s.end_ms.saturating_sub(s.start_ms))
+        .chain(per_question.iter().map(|q| q.answer_duration_ms))
+        .max()
+        .unwrap_or(0);
+    let interruptions = interviewer.iter().filter(|s| s.interrupted).count() as u32;
+    let all_words: String = t
+        .transcript
+        .iter()
+        .filter(|s| has_words(s))
+        .map(|s| s.text.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let (words_per_minute, filler) = if all_words.is_empty() {
+        (None, None)
+    } else {
+        (
+            words_per_minute(&all_words, candidate_speaking_ms),
+            Some(filler_words(&all_words)),
+        )
+    };
+    let overall = OverallMetrics {
+        duration_ms,
+        candidate_speaking_ms,
+        interviewer_speaking_ms,
+        talk_time_ratio,
+        longest_monologue_ms,
+        interruptions,
+        questions_asked: per_question.len() as u32,
+        questions_answered: per_question.iter().filter(|q| q.answered).count() as u32,
+        words_per_minute,
+        filler_words: filler,
+    };
+    let scores = scores(&overall, &per_question);
+    Feedback {
+        session_id: t.session.id.clone(),
+        end_reason: t.session.end_reason.clone().unwrap_or_default(),
+        overall,
+        questions: per_question,
+        scores,
+        transcript: t
+            .transcript
+            .iter()
+            .map(|s| TranscriptSegment {
+                speaker: s.speaker,
+                text: s.text.clone(),
+                start_ms: s.start_ms,
+                end_ms: s.end_ms,
+                question_index: s.question_index,
+            })
+            .collect(),
+        computed_at_ms: now_ms(),
+    }
+}
+
+fn clamp_score(v: f64) -> u32 {
+    v.round().clamp(0.0, 100.0) as u32
+}
+
+fn scores(o: &OverallMetrics, qs: &[QuestionFeedback]) -> Vec<Score> {
+    let mut out = Vec::new();
+    let pct = (o.talk_time_ratio * 100.0).round();
+    let balance = if o.talk_time_ratio < 0.55 {
+        100.0 - (0.55 - o.talk_time_ratio) * 200.0
+    } else if o.talk_time_ratio > 0.8 {
+        100.0 - (o.talk_time_ratio - 0.8) * 300.0
+    } else {
+        100.0
+    };
+    out.push(Score {
+        name: "talk_time_balance".into(),
+        value: clamp_score(balance),
+        explanation: format!(
+            "You spoke for {} and the interviewer for {}: {pct}% of the talking was yours. \
+             In an interview the candidate usually does best with 55–80% of the talking; \
+             the score drops 2 points per percentage point below 55% and 3 per point above 80%.",
+            secs(o.candidate_speaking_ms),
+            secs(o.interviewer_speaking_ms)
+        ),
+    });
+
+    let answered: Vec<&QuestionFeedback> = qs.iter().filter(|q| q.answered).collect();
+    if !answered.is_empty() {
+        let mut lat: Vec<u64> = answered
+            .iter()
+            .filter_map(|q| q.response_latency_ms)
+            .collect();
+        lat.sort_unstable();
+        let median = lat.get(lat.len() / 2).copied().unwrap_or(0);
+        out.push(Score {
+            name: "responsiveness".into(),
+            value: clamp_score(100.0 - (median.saturating_sub(3000) as f64 / 1000.0) * 10.0),
+            explanation: format!(
+                "Your typical (median) time from the end of a question to your first word was {}. \
+                 Up to 3 seconds scores full marks; each further second costs 10 points.",
+                secs(median)
+            ),
+        });
+
+        let per: Vec<f64> = answered
+            .iter()
+            .map(|q| {
+                let d = q.answer_duration_ms as f64;
+                if d < 30_000.0 {
+                    100.0 * d / 30_000.0
+                } else if d <= 120_000.0 {
+                    100.0
+                } else {
+                    (100.0 - (d - 120_000.0) / 3000.0).max(40.0)
+                }
+            })
+            .collect();
+        let durations: Vec<String> = answered
+            .iter()
+            .map(|q| secs(q.answer_duration_ms))
+            .collect();
+        out.push(Score {
+            name: "answer_depth".into(),
+            value: clamp_score(per.iter().sum::<f64>() / per.len() as f64),
+            explanation: format!(
+                "Your answers lasted {}. Answers of 30 seconds to 2 minutes score full marks \
+                 (enough for a situation, your action and its result); shorter ones score in \
+                 proportion, longer ones lose a point every 3 seconds.",
+                durations.join(", ")
+            ),
+        });
+
+        let pauses: u32 = answered.iter().map(|q| q.pauses).sum();
+        let speaking: u64 = answered.iter().map(|q| q.speaking_ms).sum();
+        let longest = answered
+            .iter()
+            .map(|q| q.longest_pause_ms)
+            .max()
+            .unwrap_or(0);
+        let per_min = if speaking == 0 {
+            0.0
+        } else {
+            pauses as f64 * 60_000.0 / speaking as f64
+        };
+        let long_penalty = (longest.saturating_sub(4000) as f64 / 1000.0) * 5.0;
+        out.push(Score {
+            name: "fluency".into(),
+            value: clamp_score(100.0 - (per_min - 3.0).max(0.0) * 10.0 - long_penalty),
+            explanation: format!(
+                "You paused {pauses} time(s) for {} s or more while answering ({per_min:.1} per \
+                 minute of speech); the longest pause was {}. Up to 3 pauses a minute is natural; \
+                 each more costs 10 points, and every second of a pause beyond 4 s costs 5.",
+                PAUSE_THRESHOLD_MS / 1000,
+                secs(longest)
+            ),
+        });
+    }
+
+    if let Some(wpm) = o.words_per_minute {
+        let off = if wpm < 120.0 {
+            120.0 - wpm
+        } else if wpm > 160.0 {
+            wpm - 160.0
+        } else {
+            0.0
+        };
+        out.push(Score {
+            name: "pace".into(),
+            value: clamp_score(100.0 - off * 2.0),
+            explanation: format!(
+                "You spoke at {wpm:.0} words per minute. 120–160 is easy to follow; \
+                 each word per minute outside that band costs 2 points."
+            ),
+        });
+    }
+    if let Some(f) = &o.filler_words {
+        out.push(Score {
+            name: "filler_words".into(),
+            value: clamp_score(100.0 - (f.per_100_words - 2.0).max(0.0) * 10.0),
+            explanation: format!(
+                "You used {} filler word(s), {:.1} per 100 words. Up to 2 per 100 words goes \
+                 unnoticed; each more per 100 words costs 10 points.",
+                f.total, f.per_100_words
+            ),
+        });
+    }
+
+    out.push(Score {
+        name: "composure".into(),
+        value: clamp_score(100.0 - o.interruptions as f64 * 15.0),
+        explanation: format!(
+            "You started speaking while the interviewer was still talking {} time(s); each costs 15 points.",
+            o.interruptions
+        ),
+    });
+    if o.questions_asked > 0 {
+        out.push(Score {
+            name: "completion".into(),
+            value: clamp_score(o.questions_answered as f64 * 100.0 / o.questions_asked as f64),
+            explanation: format!(
+                "You answered {} of the {} questions asked; the score is the share of questions with an answer.",
+                o.questions_answered, o.questions_asked
+            ),
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::SessionRecord;
+
+    fn seg(
+        speaker: Speaker,
+        kind: SegmentKind,
+        q: u32,
+        a: u64,
+        b: u64,
+        text: &str,
+    ) -> TranscriptRecord {
+        TranscriptRecord {
+            segment_id: a,
+            speaker,
+            kind,
+            text: text.into(),
+            start_ms: a,
+            end_ms: b,
+            question_index: q,
+            interrupted: false,
+        }
+    }
+
+    fn session() -> SessionRecord {
+        SessionRecord {
+            id: "s".into(),
+            interview_id: "i".into(),
+            user_id: "u".into(),
+            engine: "practice".into(),
+            end_reason: Some("interview_complete".into()),
+            started_at_ms: 0,
+            ended_at_ms: Some(1),
+            duration_ms: Some(100_000),
+            last_client_seq: 0,
+        }
+    }
+
+    #[test]
+    fn filler_words_count_words_and_phrases() {
+        let f = filler_words(
+            "Um, so I was, like, you know, kind of leading it. Um... UH, basically done.",
+        );
+        assert_eq!(f.total, 7);
+        assert_eq!(
+            f.counts[0],
+            FillerCount {
+                word: "um".into(),
+                count: 2
+            }
+        );
+        assert!(f.counts.iter().any(|c| c.word == "you know"));
+        assert!(f.counts.iter().any(|c| c.word == "kind of"));
+        // "likely", "umbrella" and "erase" are not fillers.
+        assert_eq!(filler_words("likely umbrella erase").total, 0);
+        assert_eq!(filler_words("").per_100_words, 0.0);
+    }
+
+    #[test]
+    fn words_per_minute_from_text() {
+        let text = "one two three four five six seven eight nine ten";
+        assert_eq!(words_per_minute(text, 5_000), Some(120.0));
+        assert_eq!(words_per_minute(text, 0), None);
+    }
+
+    #[test]
+    fn per_question_latency_duration_and_pauses() {
+        use SegmentKind::*;
+        use Speaker::*;
+        let t = Timeline {
+            session: session(),
+            transcript: vec![
+                seg(Interviewer, Greeting, 0, 0, 3_000, "Hello"),
+                seg(Interviewer, Question, 1, 3_000, 8_000, "Q1?"),
+                seg(Candidate, Answer, 1, 10_000, 40_000, "[answer, 30 s]"),
+                seg(Interviewer, Remark, 1, 41_000, 42_000, "Thanks."),
+                seg(Interviewer, Question, 2, 42_000, 47_000, "Q2?"),
+                seg(
+                    Candidate,
+                    Answer,
+                    2,
+                    48_000,
+                    53_000,
+                    "Um I think, like, it went well",
+                ),
+                seg(Interviewer, Closing, 2, 60_000, 65_000, "Bye"),
+            ],
+            // Q1: speech 10–20 s, pause 2 s, 22–30 s, pause 0.5 s, 30.5–40 s.
+            speech: vec![
+                (10_000, 20_000),
+                (22_000, 30_000),
+                (30_500, 40_000),
+                (48_000, 53_000),
+            ],
+        };
+        let f = compute(&t);
+        assert_eq!(f.questions.len(), 2);
+        let q1 = &f.questions[0];
+        assert_eq!(q1.response_latency_ms, Some(2_000));
+        assert_eq!(q1.answer_duration_ms, 30_000);
+        assert_eq!(q1.speaking_ms, 27_500);
+        assert_eq!((q1.pauses, q1.longest_pause_ms), (1, 2_000));
+        let q2 = &f.questions[1];
+        assert_eq!(q2.response_latency_ms, Some(1_000));
+        assert_eq!(q2.filler_words, Some(2));
+        assert_eq!(q2.words_per_minute, Some(7.0 * 60.0 / 5.0));
+        assert_eq!(f.overall.candidate_speaking_ms, 32_500);
+        assert_eq!(f.overall.interviewer_speaking_ms, 19_000);
+        assert!((f.overall.talk_time_ratio - 32_500.0 / 51_500.0).abs() < 1e-9);
+        assert_eq!(f.overall.longest_monologue_ms, 30_000);
+        assert_eq!(f.overall.questions_answered, 2);
+        assert!(f.overall.words_per_minute.is_some());
+        let names: Vec<&str> = f.scores.iter().map(|s| s.name.as_str()).collect();
+        for n in [
+            "talk_time_balance",
+            "responsiveness",
+            "answer_depth",
+            "fluency",
+            "pace",
+            "filler_words",
+            "composure",
+            "completion",
+        ] {
+            assert!(names.contains(&n), "{n} missing from {names:?}");
+        }
+        assert!(
+            f.scores
+                .iter()
+                .all(|s| s.value <= 100 && !s.explanation.is_empty())
+        );
+        let balance = &f.scores[0];
+        assert!(
+            balance.explanation.contains("63%"),
+            "{}",
+            balance.explanation
+        );
+    }
+
+    #[test]
+    fn offline_placeholder_is_not_counted_as_words() {
+        let t = Timeline {
+            session: session(),
+            transcript: vec![
+                seg(
+                    Speaker::Interviewer,
+                    SegmentKind::Question,
+                    1,
+                    0,
+                    1_000,
+                    "Q?",
+                ),
+                seg(
+                    Speaker::Candidate,
+                    SegmentKind::Answer,
+                    1,
+                    2_000,
+                    4_000,
+                    "[answer, 2 s]",
+                ),
+            ],
+            speech: vec![(2_000, 4_000)],
+        };
+        let f = compute(&t);
+        assert_eq!(f.overall.words_per_minute, None);
+        assert_eq!(f.overall.filler_words, None);
+        assert_eq!(f.questions[0].words_per_minute, None);
+    }
+}

@@ -1,0 +1,947 @@
+//! Live sessions: the `/v1/session` WebSocket, from the first `StartRequest`
+//! to `SessionEnded`.
+//!
+//! Layering: `candor-protocol`'s `Codec` turns frames into messages and its
+//! `ClientOrder` checks their order; this module gives them meaning (auth,
+//! resume, acknowledgements, replay) and drives an [`EngineSession`]. Each
+//! session is one task that outlives its socket: when the socket drops, the
+//! task keeps the session (engine paused, clock stopped) for the resume grace
+//! period and a resuming socket is handed to it through the [`Hub`].
+
+use std::collections::{HashMap, VecDeque};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket, close_code};
+use bytes::Bytes;
+use candor_api::{InterviewStatus, Speaker};
+use candor_protocol::{
+    AudioAck, AudioChunk, AudioCodec, AudioConfig, ClientOrder, ClientPayload, EndReason, Error,
+    ErrorCode, Interrupted, InterviewerState, PartialTranscript, ServerLimits,
+    ServerToClientMessage, SessionEnded, StartRequest, StartResponse, Verdict,
+};
+use tokio::sync::{mpsc, watch};
+use tokio::time::{Instant, Sleep, sleep_until, timeout};
+
+use crate::Shared;
+use crate::auth::{now_ms, token_hash};
+use crate::engine::{CandidateAudio, EngineContext, EngineEvent, EngineSession, SessionClock};
+use crate::recorder::SessionRecorder;
+use crate::store::{InterviewRecord, SessionRecord, TranscriptRecord};
+use crate::voice::{Decoder, Vad};
+
+/// A send that takes longer than this means the client stopped reading: the
+/// socket is dropped (the session stays resumable) rather than stalling.
+const SEND_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long to wait for the client's reply to our close frame.
+const CLOSE_WAIT: Duration = Duration::from_millis(500);
+/// Voice activity detector: 2 loud frames start speech, 10 quiet end it.
+const VAD_ONSET: u32 = 2;
+const VAD_HANGOVER: u32 = 10;
+
+/// A resuming socket, handed to its session's task.
+pub(crate) struct Attach {
+    socket: WebSocket,
+    order: ClientOrder,
+    last_server_seq: u64,
+}
+
+struct HubEntry {
+    user_id: String,
+    interview_id: String,
+    attach: mpsc::Sender<Attach>,
+}
+
+/// Registry of live (and resumable) sessions.
+#[derive(Default)]
+pub(crate) struct Hub {
+    inner: Mutex<HashMap<Arc<str>, HubEntry>>,
+}
+
+impl std::fmt::Debug for Hub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hub").finish_non_exhaustive()
+    }
+}
+
+impl Hub {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Arc<str>, HubEntry>> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    pub(crate) fn interview_is_live(&self, interview_id: &str) -> bool {
+        self.lock().values().any(|e| e.interview_id == interview_id)
+    }
+
+    fn reserve(
+        &self,
+        id: Arc<str>,
+        entry: HubEntry,
+        per_user: usize,
+        total: usize,
+    ) -> Result<(), Error> {
+        let mut map = self.lock();
+        if map.values().any(|e| e.interview_id == entry.interview_id) {
+            return Err(Error::new(
+                ErrorCode::FailedPrecondition,
+                "This interview already has a live session; resume it with its session id.",
+            ));
+        }
+        if map.len() >= total {
+            return Err(Error::new(
+                ErrorCode::ResourceExhausted,
+                "The server is at capacity. Try again shortly.",
+            ));
+        }
+        if map.values().filter(|e| e.user_id == entry.user_id).count() >= per_user {
+            return Err(Error::new(
+                ErrorCode::ResourceExhausted,
+                format!(
+                    "You already have {per_user} live session(s). End one before starting another."
+                ),
+            ));
+        }
+        map.insert(id, entry);
+        Ok(())
+    }
+
+    fn lookup(&self, id: &str) -> Option<(String, String, mpsc::Sender<Attach>)> {
+        self.lock()
+            .get(id)
+            .map(|e| (e.user_id.clone(), e.interview_id.clone(), e.attach.clone()))
+    }
+
+    fn remove(&self, id: &str) {
+        self.lock().remove(id);
+    }
+}
+
+fn limits_message(shared: &Shared) -> ServerLimits {
+    let l = &shared.config.limits;
+    let ms = |d: Duration| d.as_millis().min(u32::MAX as u128) as u32;
+    ServerLimits {
+        max_frame_bytes: l.max_frame_bytes as u32,
+        idle_timeout_ms: ms(l.idle_timeout),
+        resume_grace_ms: ms(l.resume_grace),
+        max_session_ms: ms(l.max_session),
+        start_deadline_ms: ms(l.start_deadline),
+    }
+}
+
+/// Sends an `Error` and closes the socket.
+async fn reject(mut socket: WebSocket, shared: &Shared, err: Error) {
+    tracing::debug!(%err, "session rejected");
+    let code = ErrorCode::try_from(err.code).unwrap_or(ErrorCode::Unspecified);
+    let close_with = match code {
+        ErrorCode::FrameTooLarge => close_code::SIZE,
+        ErrorCode::Internal | ErrorCode::EngineUnavailable => close_code::ERROR,
+        ErrorCode::ResourceExhausted => close_code::AGAIN,
+        _ => close_code::POLICY,
+    };
+    let msg = ServerToClientMessage::from(err);
+    if let Ok(bytes) = shared.codec.encode(&msg) {
+        let _ = timeout(SEND_TIMEOUT, socket.send(Message::Binary(bytes.into()))).await;
+    }
+    close(socket, close_with, code.as_str_name()).await;
+}
+
+/// Sends a close frame and waits briefly for the client's answer.
+async fn close(mut socket: WebSocket, code: u16, reason: &str) {
+    let frame = CloseFrame {
+        code,
+        reason: reason.into(),
+    };
+    if timeout(SEND_TIMEOUT, socket.send(Message::Close(Some(frame))))
+        .await
+        .is_err()
+    {
+        return;
+    }
+    let _ = timeout(CLOSE_WAIT, async {
+        while let Some(Ok(_)) = socket.recv().await {}
+    })
+    .await;
+}
+
+fn audio_config_ok(c: &AudioConfig) -> Result<Decoder, String> {
+    if c.channels != 1 {
+        return Err(format!("{} channels: send mono audio", c.channels));
+    }
+    if ![10, 20, 40, 60].contains(&c.frame_duration_ms) {
+        return Err(format!(
+            "{} ms frames: use 10, 20, 40 or 60 ms",
+            c.frame_duration_ms
+        ));
+    }
+    match AudioCodec::try_from(c.codec) {
+        Ok(AudioCodec::Opus)
+            if [8_000, 12_000, 16_000, 24_000, 48_000].contains(&c.sample_rate_hz) =>
+        {
+            Decoder::opus().map_err(|e| e.to_string())
+        }
+        Ok(AudioCodec::Pcm16) if c.sample_rate_hz == 16_000 => Ok(Decoder::pcm16()),
+        _ => Err(format!(
+            "codec {} at {} Hz: send Opus (8–48 kHz) or PCM16 at 16 kHz",
+            c.codec, c.sample_rate_hz
+        )),
+    }
+}
+
+/// Serves one WebSocket from its first message to its end.
+pub(crate) async fn serve_socket(shared: Arc<Shared>, mut socket: WebSocket) {
+    let _alive = shared.tracker.token();
+    let deadline = Instant::now() + shared.config.limits.start_deadline;
+    // The first data message, within the start deadline.
+    let first = loop {
+        let next = tokio::select! {
+            _ = shared.shutdown.cancelled() => return close(socket, close_code::AWAY, "server shutting down").await,
+            r = timeout(deadline.saturating_duration_since(Instant::now()), socket.recv()) => r,
+        };
+        match next {
+            Err(_) => {
+                return reject(
+                    socket,
+                    &shared,
+                    Error::new(ErrorCode::StartTimeout, "No StartRequest arrived in time."),
+                )
+                .await;
+            }
+            Ok(None) | Ok(Some(Err(_))) | Ok(Some(Ok(Message::Close(_)))) => return,
+            Ok(Some(Ok(Message::Binary(b)))) => break b,
+            Ok(Some(Ok(Message::Text(_)))) => {
+                return reject(
+                    socket,
+                    &shared,
+                    Error::new(
+                        ErrorCode::Malformed,
+                        "Text frames are not used; send binary protobuf frames.",
+                    ),
+                )
+                .await;
+            }
+            Ok(Some(Ok(_))) => continue,
+        }
+    };
+    let msg = match shared.codec.decode_client(&first) {
+        Ok(m) => m,
+        Err(e) => return reject(socket, &shared, Error::new(e.code(), e.to_string())).await,
+    };
+    let mut order = ClientOrder::new();
+    if let Err(e) = order.check(&msg) {
+        return reject(
+            socket,
+            &shared,
+            Error::new(ErrorCode::OutOfOrder, e.to_string()),
+        )
+        .await;
+    }
+    let Some(ClientPayload::StartRequest(req)) = msg.payload else {
+        return reject(
+            socket,
+            &shared,
+            Error::new(ErrorCode::OutOfOrder, "StartRequest expected"),
+        )
+        .await;
+    };
+    match start(&shared, req, order).await {
+        Ok(Started::New(session)) => {
+            let mut session = session.with_socket(socket);
+            session.send_start(false).await;
+            session.run().await;
+        }
+        Ok(Started::Resume(tx, order, last_server_seq)) => {
+            let attach = Attach {
+                socket,
+                order,
+                last_server_seq,
+            };
+            if let Err(mpsc::error::SendError(a)) = tx.send(attach).await {
+                reject(
+                    a.socket,
+                    &shared,
+                    Error::new(ErrorCode::NotFound, "The session has ended."),
+                )
+                .await;
+            }
+        }
+        Err(err) => reject(socket, &shared, err).await,
+    }
+}
+
+enum Started {
+    New(Box<Session>),
+    Resume(mpsc::Sender<Attach>, ClientOrder, u64),
+}
+
+fn internal(e: impl std::fmt::Display) -> Error {
+    tracing::error!(error = %e, "session start failed");
+    Error::new(ErrorCode::Internal, "Something went wrong on the server.")
+}
+
+/// Validates a `StartRequest` and creates (or finds) the session.
+async fn start(
+    shared: &Arc<Shared>,
+    req: StartRequest,
+    order: ClientOrder,
+) -> Result<Started, Error> {
+    let hash = token_hash(&req.auth_token);
+    let user = shared
+        .db
+        .run(move |s| s.user_by_token(&hash, now_ms()))
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| {
+            Error::new(
+                ErrorCode::Unauthenticated,
+                "Sign in again: the token is missing, unknown or expired.",
+            )
+        })?;
+    let interview_id = req.interview_id.clone();
+    let interview: InterviewRecord = shared
+        .db
+        .run(move |s| s.interview(&interview_id))
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| Error::new(ErrorCode::NotFound, "No such interview."))?;
+    if interview.user_id != user.id {
+        return Err(Error::new(
+            ErrorCode::PermissionDenied,
+            "This interview belongs to someone else.",
+        ));
+    }
+
+    if let Some(resume) = req.resume {
+        let (owner, interview_id, tx) = shared.hub.lookup(&resume.session_id).ok_or_else(|| {
+            Error::new(
+                ErrorCode::NotFound,
+                "That session is unknown or can no longer be resumed.",
+            )
+        })?;
+        if owner != user.id {
+            return Err(Error::new(
+                ErrorCode::PermissionDenied,
+                "This session belongs to someone else.",
+            ));
+        }
+        if interview_id != interview.id {
+            return Err(Error::new(
+                ErrorCode::Malformed,
+                "The session does not belong to this interview.",
+            ));
+        }
+        return Ok(Started::Resume(tx, order, resume.last_server_seq));
+    }
+
+    if matches!(
+        interview.status,
+        InterviewStatus::Processing | InterviewStatus::Ready | InterviewStatus::Failed
+    ) {
+        return Err(Error::new(
+            ErrorCode::FailedPrecondition,
+            "This interview is already complete; create a new one to practise again.",
+        ));
+    }
+    let in_config = req.audio_config.unwrap_or_else(AudioConfig::opus_16k_mono);
+    let decoder =
+        audio_config_ok(&in_config).map_err(|m| Error::new(ErrorCode::UnsupportedAudio, m))?;
+    let engine = shared.engine.clone().ok_or_else(|| {
+        Error::new(
+            ErrorCode::EngineUnavailable,
+            "No interview engine is configured on this server.",
+        )
+    })?;
+    let accepted: Vec<AudioCodec> = req
+        .accepted_codecs
+        .iter()
+        .filter_map(|c| AudioCodec::try_from(*c).ok())
+        .collect();
+    let out_config = engine.output_config(&accepted).ok_or_else(|| {
+        Error::new(
+            ErrorCode::UnsupportedAudio,
+            "None of the accepted codecs can be produced; accept Opus or PCM16.",
+        )
+    })?;
+
+    let id: Arc<str> = Arc::from(crate::auth::new_id());
+    let (attach_tx, attach_rx) = mpsc::channel(1);
+    let limits = &shared.config.limits;
+    shared.hub.reserve(
+        id.clone(),
+        HubEntry {
+            user_id: user.id.clone(),
+            interview_id: interview.id.clone(),
+            attach: attach_tx,
+        },
+        limits.max_sessions_per_user,
+        limits.max_sessions,
+    )?;
+    let record = SessionRecord {
+        id: id.to_string(),
+        interview_id: interview.id.clone(),
+        user_id: user.id.clone(),
+        engine: engine.name().to_owned(),
+        end_reason: None,
+        started_at_ms: now_ms(),
+        ended_at_ms: None,
+        duration_ms: None,
+        last_client_seq: 0,
+    };
+    if let Err(e) = shared.db.run(move |s| s.create_session(&record)).await {
+        shared.hub.remove(&id);
+        return Err(internal(e));
+    }
+    let clock = SessionClock::start();
+    let planned = engine.planned_questions(&interview);
+    let ctx = EngineContext {
+        session_id: id.clone(),
+        interview: interview.clone(),
+        output: out_config,
+        clock: clock.clone(),
+    };
+    let engine_session = match engine.start(ctx).await {
+        Ok(s) => s,
+        Err(e) => {
+            shared.hub.remove(&id);
+            let sid = id.clone();
+            let _ = shared
+                .db
+                .run(move |s| s.end_session(&sid, "engine_failure", now_ms(), 0))
+                .await;
+            return Err(Error::new(ErrorCode::EngineUnavailable, e.to_string()));
+        }
+    };
+    let recorder = shared.recorder.session(id.clone(), 0);
+    shared
+        .metrics
+        .sessions_live
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    shared
+        .metrics
+        .sessions_started
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    tracing::info!(session = %id, interview = %interview.id, "session started");
+    Ok(Started::New(Box::new(Session {
+        shared: shared.clone(),
+        durable: recorder.durable(),
+        recorder,
+        id,
+        interview_id: interview.id,
+        planned,
+        engine_name: engine.name(),
+        engine: engine_session,
+        clock,
+        out_config,
+        in_frame_ms: in_config.frame_duration_ms,
+        decoder,
+        vad: Vad::new(
+            shared.config.practice.vad_threshold_dbfs,
+            VAD_ONSET,
+            VAD_HANGOVER,
+        ),
+        span: None,
+        socket: None,
+        order,
+        received: 0,
+        last_in: Instant::now(),
+        housekeeping: Box::pin(sleep_until(Instant::now())),
+        detached_at: None,
+        out_seq: 0,
+        replay: VecDeque::new(),
+        attach_rx,
+    })))
+}
+
+/// How a session ends.
+struct Ending {
+    reason: EndReason,
+    /// Stored as the session's end reason.
+    label: &'static str,
+    message: String,
+    /// Send `SessionEnded` (false when the socket is gone or got an `Error`).
+    notify: bool,
+}
+
+enum Flow {
+    Continue,
+    End(Ending),
+}
+
+fn ending(reason: EndReason, message: impl Into<String>) -> Flow {
+    let label = match reason {
+        EndReason::UserInitiated => "user_initiated",
+        EndReason::InterviewComplete => "interview_complete",
+        EndReason::TimeLimit => "time_limit",
+        EndReason::ServerShutdown => "server_shutdown",
+        EndReason::IdleTimeout => "idle_timeout",
+        EndReason::EngineFailure => "engine_failure",
+        EndReason::Unspecified => "unspecified",
+    };
+    Flow::End(Ending {
+        reason,
+        label,
+        message: message.into(),
+        notify: true,
+    })
+}
+
+/// One live session (its task).
+struct Session {
+    shared: Arc<Shared>,
+    id: Arc<str>,
+    interview_id: String,
+    planned: u32,
+    engine_name: &'static str,
+    engine: Box<dyn EngineSession>,
+    clock: SessionClock,
+    out_config: AudioConfig,
+    in_frame_ms: u32,
+    decoder: Decoder,
+    vad: Vad,
+    /// Open candidate speech span (start, end so far), session clock ms.
+    span: Option<(u64, u64)>,
+    recorder: SessionRecorder,
+    durable: watch::Receiver<u64>,
+    socket: Option<WebSocket>,
+    /// Order checker of the current socket.
+    order: ClientOrder,
+    /// Highest candidate seq received (in order) over all sockets.
+    received: u64,
+    last_in: Instant,
+    /// One timer for the idle timeout and the session time limit, re-armed
+    /// lazily (not on every frame).
+    housekeeping: Pin<Box<Sleep>>,
+    detached_at: Option<Instant>,
+    out_seq: u64,
+    /// Interviewer chunks not yet acknowledged by the client, for replay.
+    replay: VecDeque<AudioChunk>,
+    attach_rx: mpsc::Receiver<Attach>,
+}
+
+async fn recv(socket: &mut Option<WebSocket>) -> Option<Result<Message, axum::Error>> {
+    match socket {
+        Some(s) => s.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+impl Session {
+    fn with_socket(mut self: Box<Self>, socket: WebSocket) -> Box<Self> {
+        self.socket = Some(socket);
+        self.last_in = Instant::now();
+        self
+    }
+
+    fn start_response(&self, resumed: bool) -> StartResponse {
+        StartResponse {
+            session_id: self.id.to_string(),
+            audio_config: Some(self.out_config),
+            resumed,
+            last_client_seq: self.received,
+            limits: Some(limits_message(&self.shared)),
+            planned_questions: self.planned,
+            engine: self.engine_name.to_owned(),
+        }
+    }
+
+    async fn send_start(&mut self, resumed: bool) {
+        let msg = self.start_response(resumed);
+        self.send(msg.into()).await;
+        self.arm_housekeeping();
+    }
+
+    fn idle_at(&self) -> Instant {
+        self.last_in + self.shared.config.limits.idle_timeout
+    }
+
+    fn limit_at(&self) -> Instant {
+        let max = self.shared.config.limits.max_session.as_millis() as u64;
+        self.clock.instant_at(max)
+    }
+
+    fn arm_housekeeping(&mut self) {
+        let at = self.idle_at().min(self.limit_at());
+        self.housekeeping.as_mut().reset(at);
+    }
+
+    async fn run(mut self: Box<Self>) {
+        let ending = loop {
+            let flow = if self.socket.is_some() {
+                self.step_attached().await
+            } else {
+                self.step_detached().await
+            };
+            if let Flow::End(e) = flow {
+                break e;
+            }
+        };
+        self.finish(ending).await;
+    }
+
+    async fn step_attached(&mut self) -> Flow {
+        tokio::select! {
+            biased;
+            _ = self.shared.shutdown.cancelled() => {
+                ending(EndReason::ServerShutdown, "The server is shutting down; what was recorded is kept.")
+            }
+            a = self.attach_rx.recv() => {
+                if let Some(a) = a {
+                    self.attach(a).await;
+                }
+                Flow::Continue
+            }
+            msg = recv(&mut self.socket) => self.on_message(msg).await,
+            r = self.durable.changed() => {
+                if r.is_ok() {
+                    let seq = *self.durable.borrow_and_update();
+                    self.send(AudioAck { seq }.into()).await;
+                }
+                Flow::Continue
+            }
+            ev = self.engine.next_event() => self.on_engine(ev).await,
+            _ = self.housekeeping.as_mut() => {
+                let now = Instant::now();
+                if now >= self.limit_at() {
+                    return ending(EndReason::TimeLimit, "The interview reached the time limit.");
+                }
+                if now >= self.idle_at() {
+                    tracing::debug!(session = %self.id, "idle socket dropped");
+                    self.detach();
+                } else {
+                    self.arm_housekeeping();
+                }
+                Flow::Continue
+            }
+        }
+    }
+
+    async fn step_detached(&mut self) -> Flow {
+        let grace_at =
+            self.detached_at.unwrap_or_else(Instant::now) + self.shared.config.limits.resume_grace;
+        tokio::select! {
+            biased;
+            _ = self.shared.shutdown.cancelled() => {
+                ending(EndReason::ServerShutdown, "The server is shutting down.")
+            }
+            a = self.attach_rx.recv() => {
+                if let Some(a) = a {
+                    self.attach(a).await;
+                }
+                Flow::Continue
+            }
+            _ = sleep_until(grace_at) => {
+                ending(EndReason::IdleTimeout, "The connection was lost and not resumed in time.")
+            }
+        }
+    }
+
+    /// Drops the socket; the session waits for a resume.
+    fn detach(&mut self) {
+        if self.socket.take().is_some() {
+            self.clock.pause();
+            self.detached_at = Some(Instant::now());
+            tracing::info!(session = %self.id, "socket lost; session resumable");
+        }
+    }
+
+    async fn attach(&mut self, a: Attach) {
+        if let Some(old) = self.socket.take() {
+            // A newer socket wins (the client reconnected before we noticed).
+            tokio::spawn(close(
+                old,
+                close_code::NORMAL,
+                "replaced by a resumed connection",
+            ));
+        }
+        self.socket = Some(a.socket);
+        self.order = a.order;
+        self.order.resume_after(self.received);
+        self.clock.resume();
+        self.detached_at = None;
+        self.last_in = Instant::now();
+        let msg = self.start_response(true);
+        self.send(msg.into()).await;
+        // Everything the client has not got, in order.
+        let missing: Vec<AudioChunk> = self
+            .replay
+            .iter()
+            .filter(|c| c.seq > a.last_server_seq)
+            .cloned()
+            .collect();
+        if let Some(first) = missing.first()
+            && first.seq > a.last_server_seq + 1
+        {
+            tracing::warn!(session = %self.id, from = a.last_server_seq, first = first.seq, "replay buffer no longer holds all missed audio");
+        }
+        for c in missing {
+            self.send(c.into()).await;
+        }
+        let seq = *self.durable.borrow_and_update();
+        self.send(AudioAck { seq }.into()).await;
+        self.arm_housekeeping();
+        tracing::info!(session = %self.id, "session resumed");
+    }
+
+    async fn send(&mut self, msg: ServerToClientMessage) {
+        let Some(socket) = self.socket.as_mut() else {
+            return;
+        };
+        let bytes = match self.shared.codec.encode(&msg) {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::error!(error = %e, kind = msg.kind(), "cannot encode");
+                return;
+            }
+        };
+        match timeout(SEND_TIMEOUT, socket.send(Message::Binary(bytes.into()))).await {
+            Ok(Ok(())) => {}
+            _ => self.detach(),
+        }
+    }
+
+    async fn protocol_error(&mut self, err: Error) -> Flow {
+        if let Some(socket) = self.socket.take() {
+            self.clock.pause();
+            reject(socket, &self.shared, err.clone()).await;
+        }
+        Flow::End(Ending {
+            reason: EndReason::Unspecified,
+            label: "protocol_error",
+            message: err.message,
+            notify: false,
+        })
+    }
+
+    async fn on_message(&mut self, msg: Option<Result<Message, axum::Error>>) -> Flow {
+        match msg {
+            None | Some(Err(_)) | Some(Ok(Message::Close(_))) => {
+                self.detach();
+                Flow::Continue
+            }
+            Some(Ok(Message::Binary(b))) => self.on_frame(b).await,
+            Some(Ok(Message::Text(_))) => {
+                self.protocol_error(Error::new(
+                    ErrorCode::Malformed,
+                    "Text frames are not used.",
+                ))
+                .await
+            }
+            Some(Ok(_)) => {
+                self.last_in = Instant::now();
+                Flow::Continue
+            }
+        }
+    }
+
+    async fn on_frame(&mut self, frame: Bytes) -> Flow {
+        let t0 = std::time::Instant::now();
+        self.last_in = Instant::now();
+        let msg = match self.shared.codec.decode_client(&frame) {
+            Ok(m) => m,
+            Err(e) => {
+                return self
+                    .protocol_error(Error::new(e.code(), e.to_string()))
+                    .await;
+            }
+        };
+        match self.order.check(&msg) {
+            Err(e) => {
+                return self
+                    .protocol_error(Error::new(ErrorCode::OutOfOrder, e.to_string()))
+                    .await;
+            }
+            Ok(Verdict::Duplicate) => {
+                self.shared
+                    .metrics
+                    .duplicates_dropped
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                return Flow::Continue;
+            }
+            Ok(Verdict::Accept) => {}
+        }
+        match msg.payload {
+            Some(ClientPayload::AudioChunk(chunk)) => {
+                self.on_audio(chunk);
+                self.shared.metrics.frame_handling.record(t0.elapsed());
+                Flow::Continue
+            }
+            Some(ClientPayload::EndRequest(_)) => ending(
+                EndReason::UserInitiated,
+                "The interview was ended by the candidate.",
+            ),
+            Some(ClientPayload::AudioAck(ack)) => {
+                while self.replay.front().is_some_and(|c| c.seq <= ack.seq) {
+                    self.replay.pop_front();
+                }
+                Flow::Continue
+            }
+            Some(ClientPayload::StartRequest(_)) | None => Flow::Continue,
+        }
+    }
+
+    fn on_audio(&mut self, chunk: AudioChunk) {
+        self.shared
+            .metrics
+            .frames_in
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.received = chunk.seq;
+        let at_ms = self.clock.now_ms();
+        let dur = self.in_frame_ms as u64;
+        let pcm = self.decoder.decode(&chunk.data);
+        let speaking = self.vad.push(pcm);
+        // Speech spans for results: from the first loud frame of the onset to
+        // the end of the last frame before the hangover ran out.
+        match (&mut self.span, speaking) {
+            (None, true) => {
+                let start = at_ms.saturating_sub(dur * (VAD_ONSET as u64 - 1));
+                self.span = Some((start, at_ms + dur));
+            }
+            (Some(span), true) => {
+                if crate::voice::dbfs(pcm) >= self.shared.config.practice.vad_threshold_dbfs {
+                    span.1 = at_ms + dur;
+                }
+            }
+            (Some(_), false) => {
+                if let Some((a, b)) = self.span.take() {
+                    self.recorder.speech(a, b);
+                }
+            }
+            (None, false) => {}
+        }
+        self.engine.push_audio(CandidateAudio {
+            seq: chunk.seq,
+            at_ms,
+            encoded: &chunk.data,
+            pcm_16k: pcm,
+            speaking,
+            duration_ms: self.in_frame_ms,
+        });
+        self.recorder
+            .audio(chunk.seq, chunk.timestamp_us, chunk.data);
+    }
+
+    async fn on_engine(&mut self, ev: EngineEvent) -> Flow {
+        match ev {
+            EngineEvent::Audio { data, due_ms } => {
+                self.out_seq += 1;
+                let chunk = AudioChunk {
+                    seq: self.out_seq,
+                    data,
+                    timestamp_us: due_ms * 1000,
+                    voice_activity: true,
+                };
+                if self.replay.len() >= self.shared.config.limits.replay_chunks {
+                    self.replay.pop_front();
+                }
+                self.replay.push_back(chunk.clone());
+                let due = self.clock.instant_at(due_ms);
+                self.send(chunk.into()).await;
+                let m = &self.shared.metrics;
+                m.send_lateness
+                    .record(Instant::now().saturating_duration_since(due));
+                m.frames_out
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            EngineEvent::Transcript(t) => {
+                let speaker = match t.speaker {
+                    Speaker::Interviewer => candor_protocol::Speaker::Interviewer,
+                    Speaker::Candidate => candor_protocol::Speaker::Candidate,
+                };
+                self.send(
+                    PartialTranscript {
+                        speaker: speaker as i32,
+                        segment_id: t.segment_id,
+                        text: t.text.clone(),
+                        is_final: t.is_final,
+                        start_ms: t.start_ms,
+                    }
+                    .into(),
+                )
+                .await;
+                if t.is_final {
+                    self.recorder.transcript(TranscriptRecord {
+                        segment_id: t.segment_id,
+                        speaker: t.speaker,
+                        kind: t.kind,
+                        text: t.text,
+                        start_ms: t.start_ms,
+                        end_ms: t.end_ms,
+                        question_index: t.question_index,
+                        interrupted: t.interrupted,
+                    });
+                }
+            }
+            EngineEvent::State {
+                activity,
+                question_index,
+                question_count,
+            } => {
+                self.send(
+                    InterviewerState {
+                        activity: activity as i32,
+                        question_index,
+                        question_count,
+                    }
+                    .into(),
+                )
+                .await;
+            }
+            EngineEvent::Interrupted => {
+                self.send(
+                    Interrupted {
+                        last_seq: self.out_seq,
+                    }
+                    .into(),
+                )
+                .await;
+            }
+            EngineEvent::Ended { reason, message } => return ending(reason, message),
+        }
+        Flow::Continue
+    }
+
+    async fn finish(mut self: Box<Self>, ending: Ending) {
+        self.engine.end();
+        if let Some((a, b)) = self.span.take() {
+            self.recorder.speech(a, b);
+        }
+        // Everything recorded is on disk before the client hears "ended".
+        let durable = self.recorder.flush().await;
+        let duration_ms = self.clock.now_ms();
+        let id = self.id.clone();
+        let label = ending.label;
+        if let Err(e) = self
+            .shared
+            .db
+            .run(move |s| s.end_session(&id, label, now_ms(), duration_ms))
+            .await
+        {
+            tracing::error!(session = %self.id, error = %e, "could not record the session end");
+        }
+        if ending.notify
+            && let Some(mut socket) = self.socket.take()
+        {
+            let msg = ServerToClientMessage::from(SessionEnded {
+                reason: ending.reason as i32,
+                message: ending.message.clone(),
+                results_pending: true,
+                last_client_seq: self.received,
+            });
+            if let Ok(bytes) = self.shared.codec.encode(&msg) {
+                let _ = timeout(SEND_TIMEOUT, socket.send(Message::Binary(bytes.into()))).await;
+            }
+            close(socket, close_code::NORMAL, "session ended").await;
+        }
+        self.shared.hub.remove(&self.id);
+        self.shared
+            .metrics
+            .sessions_live
+            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        tracing::info!(session = %self.id, reason = label, durable, "session ended");
+        crate::spawn_results(&self.shared, self.interview_id.clone());
+    }
+}

@@ -1,0 +1,281 @@
+//! Storage: the [`Store`] trait and its SQLite implementation.
+//!
+//! The trait is synchronous and object-safe: every call is blocking work that
+//! callers run off the async runtime ([`Db::run`] uses `spawn_blocking`; the
+//! session recorder has a thread of its own). A Postgres deployment would
+//! implement the same trait. Architecture invariant: nothing outside this
+//! module knows SQL.
+
+mod sqlite;
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use candor_api::{InterviewStatus, Role, Seniority, Speaker};
+use thiserror::Error;
+
+pub use sqlite::SqliteStore;
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("already exists: {0}")]
+    Conflict(&'static str),
+    #[error("not found: {0}")]
+    NotFound(&'static str),
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("cannot open the data directory {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("corrupt record: {0}")]
+    Corrupt(String),
+    #[error("storage task failed: {0}")]
+    Join(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    pub id: String,
+    /// None for a local profile.
+    pub email: Option<String>,
+    pub display_name: String,
+    /// Argon2 PHC string; None for a local profile.
+    pub password_hash: Option<String>,
+    /// Set for a local (password-less) profile.
+    pub local_profile: Option<String>,
+    pub created_at_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InterviewRecord {
+    pub id: String,
+    pub user_id: String,
+    pub role: Role,
+    pub seniority: Seniority,
+    pub job_description: Option<String>,
+    pub cv_text: Option<String>,
+    pub question_count: u32,
+    pub status: InterviewStatus,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    pub id: String,
+    pub interview_id: String,
+    pub user_id: String,
+    pub engine: String,
+    /// None while the session is live.
+    pub end_reason: Option<String>,
+    pub started_at_ms: i64,
+    pub ended_at_ms: Option<i64>,
+    /// Session clock (ms) when it ended: the length of the conversation.
+    pub duration_ms: Option<u64>,
+    /// Highest candidate audio seq durably stored.
+    pub last_client_seq: u64,
+}
+
+/// What kind of turn a transcript segment is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SegmentKind {
+    Greeting,
+    Question,
+    FollowUp,
+    Remark,
+    Closing,
+    Answer,
+}
+
+impl SegmentKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SegmentKind::Greeting => "greeting",
+            SegmentKind::Question => "question",
+            SegmentKind::FollowUp => "follow_up",
+            SegmentKind::Remark => "remark",
+            SegmentKind::Closing => "closing",
+            SegmentKind::Answer => "answer",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            SegmentKind::Greeting,
+            SegmentKind::Question,
+            SegmentKind::FollowUp,
+            SegmentKind::Remark,
+            SegmentKind::Closing,
+            SegmentKind::Answer,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+}
+
+/// A final transcript segment (partials are never stored).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TranscriptRecord {
+    pub segment_id: u64,
+    pub speaker: Speaker,
+    pub kind: SegmentKind,
+    pub text: String,
+    pub start_ms: u64,
+    pub end_ms: u64,
+    pub question_index: u32,
+    /// True when the candidate cut this interviewer segment short.
+    pub interrupted: bool,
+}
+
+/// What a live session records while it runs. The recorder thread batches
+/// these into one transaction per commit interval.
+#[derive(Debug, Clone)]
+pub enum SessionWrite {
+    /// One candidate audio chunk, in seq order.
+    Audio {
+        session_id: Arc<str>,
+        seq: u64,
+        timestamp_us: u64,
+        data: Bytes,
+    },
+    Transcript {
+        session_id: Arc<str>,
+        segment: TranscriptRecord,
+    },
+    /// A stretch of candidate speech found by voice activity detection.
+    Speech {
+        session_id: Arc<str>,
+        start_ms: u64,
+        end_ms: u64,
+    },
+}
+
+/// Everything results processing reads about one session.
+#[derive(Debug, Clone)]
+pub struct Timeline {
+    pub session: SessionRecord,
+    pub transcript: Vec<TranscriptRecord>,
+    /// Candidate speech spans, ordered by start.
+    pub speech: Vec<(u64, u64)>,
+}
+
+/// A page position in the newest-first interview list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListCursor {
+    pub created_at_ms: i64,
+    pub id: String,
+}
+
+/// Storage behind the server. Blocking; see the module docs.
+pub trait Store: Send + Sync + 'static {
+    // Users and tokens.
+    fn create_user(&self, user: &UserRecord) -> Result<(), StoreError>;
+    fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>, StoreError>;
+    fn user_by_id(&self, id: &str) -> Result<Option<UserRecord>, StoreError>;
+    /// The local profile's user, created (from `new`) if it does not exist.
+    fn local_user(&self, new: &UserRecord) -> Result<UserRecord, StoreError>;
+    fn insert_token(
+        &self,
+        token_hash: &str,
+        user_id: &str,
+        created_at_ms: i64,
+        expires_at_ms: i64,
+    ) -> Result<(), StoreError>;
+    /// The user of an unexpired token.
+    fn user_by_token(
+        &self,
+        token_hash: &str,
+        now_ms: i64,
+    ) -> Result<Option<UserRecord>, StoreError>;
+    fn delete_token(&self, token_hash: &str) -> Result<(), StoreError>;
+
+    // Interviews.
+    fn create_interview(&self, interview: &InterviewRecord) -> Result<(), StoreError>;
+    fn interview(&self, id: &str) -> Result<Option<InterviewRecord>, StoreError>;
+    /// Newest first, strictly older than `before` when given.
+    fn list_interviews(
+        &self,
+        user_id: &str,
+        before: Option<&ListCursor>,
+        limit: u32,
+    ) -> Result<Vec<InterviewRecord>, StoreError>;
+    fn set_interview_status(
+        &self,
+        id: &str,
+        status: InterviewStatus,
+        now_ms: i64,
+    ) -> Result<(), StoreError>;
+
+    // Sessions.
+    /// Records a new live session and marks its interview in progress.
+    fn create_session(&self, session: &SessionRecord) -> Result<(), StoreError>;
+    fn session(&self, id: &str) -> Result<Option<SessionRecord>, StoreError>;
+    /// Marks the session ended and its interview `processing`.
+    fn end_session(
+        &self,
+        id: &str,
+        reason: &str,
+        ended_at_ms: i64,
+        duration_ms: u64,
+    ) -> Result<(), StoreError>;
+    /// Sessions that never ended (the server stopped without closing them).
+    fn unfinished_sessions(&self) -> Result<Vec<SessionRecord>, StoreError>;
+    /// Interviews in `processing` (results to compute).
+    fn interviews_processing(&self) -> Result<Vec<InterviewRecord>, StoreError>;
+    /// The latest session of an interview.
+    fn latest_session(&self, interview_id: &str) -> Result<Option<SessionRecord>, StoreError>;
+
+    /// Applies a batch of session writes in one transaction, so a crash keeps
+    /// all or none of it. Also raises each session's stored `last_client_seq`.
+    fn record(&self, writes: &[SessionWrite]) -> Result<(), StoreError>;
+    fn timeline(&self, session_id: &str) -> Result<Option<Timeline>, StoreError>;
+    /// Candidate audio chunks of a session in seq order: (seq, data).
+    fn candidate_audio(&self, session_id: &str) -> Result<Vec<(u64, Vec<u8>)>, StoreError>;
+
+    // Results.
+    /// Stores the feedback (JSON) and marks the interview `ready`.
+    fn save_results(
+        &self,
+        interview_id: &str,
+        session_id: &str,
+        feedback_json: &str,
+        now_ms: i64,
+    ) -> Result<(), StoreError>;
+    fn results(&self, interview_id: &str) -> Result<Option<String>, StoreError>;
+}
+
+/// Async access to a [`Store`]: each call runs on tokio's blocking pool.
+#[derive(Clone)]
+pub struct Db {
+    store: Arc<dyn Store>,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db").finish_non_exhaustive()
+    }
+}
+
+impl Db {
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self { store }
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Runs `f` against the store on the blocking pool.
+    pub async fn run<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
+    {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || f(store.as_ref()))
+            .await
+            .map_err(|e| StoreError::Join(e.to_string()))?
+    }
+}

@@ -1,0 +1,792 @@
+//! [`Store`] on SQLite: one file `candor.db` in the data directory, WAL mode.
+//!
+//! Two connections: one serves the HTTP API and the session start path, the
+//! other is used only by [`Store::record`] (the session recorder's batched
+//! audio/transcript commits), so a burst of API reads never delays audio
+//! acknowledgements behind a mutex. `std::sync::Mutex` is right here: it is
+//! only ever taken on blocking threads, never across an `.await`.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use candor_api::{InterviewStatus, Role, Seniority, Speaker};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use super::{
+    InterviewRecord, ListCursor, SegmentKind, SessionRecord, SessionWrite, Store, StoreError,
+    Timeline, TranscriptRecord, UserRecord,
+};
+
+/// Schema versions, applied in order; `PRAGMA user_version` holds how many ran.
+const MIGRATIONS: &[&str] = &[
+    // 1: initial schema.
+    r#"
+    CREATE TABLE users (
+        id TEXT PRIMARY KEY,
+        email TEXT UNIQUE,
+        display_name TEXT NOT NULL,
+        password_hash TEXT,
+        local_profile TEXT UNIQUE,
+        created_at_ms INTEGER NOT NULL
+    );
+    CREATE TABLE tokens (
+        token_hash TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        created_at_ms INTEGER NOT NULL,
+        expires_at_ms INTEGER NOT NULL
+    );
+    CREATE INDEX tokens_user ON tokens(user_id);
+    CREATE TABLE interviews (
+        id TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        role TEXT NOT NULL,
+        seniority TEXT NOT NULL,
+        job_description TEXT,
+        cv_text TEXT,
+        question_count INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        created_at_ms INTEGER NOT NULL,
+        updated_at_ms INTEGER NOT NULL
+    );
+    CREATE INDEX interviews_user_created ON interviews(user_id, created_at_ms DESC, id DESC);
+    CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,
+        interview_id TEXT NOT NULL REFERENCES interviews(id) ON DELETE CASCADE,
+        user_id TEXT NOT NULL,
+        engine TEXT NOT NULL,
+        end_reason TEXT,
+        started_at_ms INTEGER NOT NULL,
+        ended_at_ms INTEGER,
+        duration_ms INTEGER,
+        last_client_seq INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX sessions_interview ON sessions(interview_id, started_at_ms);
+    CREATE TABLE candidate_audio (
+        session_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        timestamp_us INTEGER NOT NULL,
+        data BLOB NOT NULL,
+        PRIMARY KEY (session_id, seq)
+    ) WITHOUT ROWID;
+    CREATE TABLE transcripts (
+        session_id TEXT NOT NULL,
+        segment_id INTEGER NOT NULL,
+        speaker TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        text TEXT NOT NULL,
+        start_ms INTEGER NOT NULL,
+        end_ms INTEGER NOT NULL,
+        question_index INTEGER NOT NULL,
+        interrupted INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (session_id, segment_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE speech_spans (
+        session_id TEXT NOT NULL,
+        start_ms INTEGER NOT NULL,
+        end_ms INTEGER NOT NULL,
+        PRIMARY KEY (session_id, start_ms)
+    ) WITHOUT ROWID;
+    CREATE TABLE results (
+        interview_id TEXT PRIMARY KEY REFERENCES interviews(id) ON DELETE CASCADE,
+        session_id TEXT NOT NULL,
+        feedback TEXT NOT NULL,
+        created_at_ms INTEGER NOT NULL
+    );
+    "#,
+];
+
+/// SQLite-backed [`Store`].
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+    recorder: Mutex<Connection>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore").finish_non_exhaustive()
+    }
+}
+
+fn open_conn(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(Duration::from_secs(10))?;
+    // WAL: readers never block the writer. synchronous=FULL: a commit is on
+    // disk when it returns, so acknowledged audio survives a power cut too.
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", true)?;
+    Ok(conn)
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) `candor.db` in `data_dir` and migrates it.
+    pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::DataDir {
+            path: data_dir.display().to_string(),
+            source,
+        })?;
+        let path = data_dir.join("candor.db");
+        let mut conn = open_conn(&path)?;
+        migrate(&mut conn)?;
+        let recorder = open_conn(&path)?;
+        Ok(Self {
+            conn: Mutex::new(conn),
+            recorder: Mutex::new(recorder),
+        })
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock leaves the connection usable (SQLite
+        // rolls back the open statement), so a poisoned lock is recovered.
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let done: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(done as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+fn user_from_row(r: &Row<'_>) -> rusqlite::Result<UserRecord> {
+    Ok(UserRecord {
+        id: r.get(0)?,
+        email: r.get(1)?,
+        display_name: r.get(2)?,
+        password_hash: r.get(3)?,
+        local_profile: r.get(4)?,
+        created_at_ms: r.get(5)?,
+    })
+}
+
+const USER_COLS: &str = "id, email, display_name, password_hash, local_profile, created_at_ms";
+const INTERVIEW_COLS: &str = "id, user_id, role, seniority, job_description, cv_text, question_count, status, created_at_ms, updated_at_ms";
+const SESSION_COLS: &str = "id, interview_id, user_id, engine, end_reason, started_at_ms, ended_at_ms, duration_ms, last_client_seq";
+
+fn corrupt(what: &str, value: &str) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(
+        0,
+        rusqlite::types::Type::Text,
+        format!("unknown {what} {value:?}").into(),
+    )
+}
+
+fn interview_from_row(r: &Row<'_>) -> rusqlite::Result<InterviewRecord> {
+    let role: String = r.get(2)?;
+    let seniority: String = r.get(3)?;
+    let status: String = r.get(7)?;
+    Ok(InterviewRecord {
+        id: r.get(0)?,
+        user_id: r.get(1)?,
+        role: Role::parse(&role).ok_or_else(|| corrupt("role", &role))?,
+        seniority: Seniority::parse(&seniority).ok_or_else(|| corrupt("seniority", &seniority))?,
+        job_description: r.get(4)?,
+        cv_text: r.get(5)?,
+        question_count: r.get(6)?,
+        status: InterviewStatus::parse(&status).ok_or_else(|| corrupt("status", &status))?,
+        created_at_ms: r.get(8)?,
+        updated_at_ms: r.get(9)?,
+    })
+}
+
+fn session_from_row(r: &Row<'_>) -> rusqlite::Result<SessionRecord> {
+    Ok(SessionRecord {
+        id: r.get(0)?,
+        interview_id: r.get(1)?,
+        user_id: r.get(2)?,
+        engine: r.get(3)?,
+        end_reason: r.get(4)?,
+        started_at_ms: r.get(5)?,
+        ended_at_ms: r.get(6)?,
+        duration_ms: r.get::<_, Option<i64>>(7)?.map(|v| v as u64),
+        last_client_seq: r.get::<_, i64>(8)? as u64,
+    })
+}
+
+fn speaker_str(s: Speaker) -> &'static str {
+    match s {
+        Speaker::Interviewer => "interviewer",
+        Speaker::Candidate => "candidate",
+    }
+}
+
+fn is_unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(
+        e,
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.code == rusqlite::ErrorCode::ConstraintViolation
+    )
+}
+
+impl Store for SqliteStore {
+    fn create_user(&self, u: &UserRecord) -> Result<(), StoreError> {
+        let res = self.conn().execute(
+            &format!("INSERT INTO users ({USER_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"),
+            params![
+                u.id,
+                u.email,
+                u.display_name,
+                u.password_hash,
+                u.local_profile,
+                u.created_at_ms
+            ],
+        );
+        match res {
+            Ok(_) => Ok(()),
+            Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict("user")),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>, StoreError> {
+        Ok(self
+            .conn()
+            .query_row(
+                &format!("SELECT {USER_COLS} FROM users WHERE email = ?1"),
+                [email],
+                user_from_row,
+            )
+            .optional()?)
+    }
+
+    fn user_by_id(&self, id: &str) -> Result<Option<UserRecord>, StoreError> {
+        Ok(self
+            .conn()
+            .query_row(
+                &format!("SELECT {USER_COLS} FROM users WHERE id = ?1"),
+                [id],
+                user_from_row,
+            )
+            .optional()?)
+    }
+
+    fn local_user(&self, new: &UserRecord) -> Result<UserRecord, StoreError> {
+        let conn = self.conn();
+        conn.execute(
+            &format!(
+                "INSERT INTO users ({USER_COLS}) VALUES (?1, NULL, ?2, NULL, ?3, ?4)
+                 ON CONFLICT(local_profile) DO NOTHING"
+            ),
+            params![
+                new.id,
+                new.display_name,
+                new.local_profile,
+                new.created_at_ms
+            ],
+        )?;
+        Ok(conn.query_row(
+            &format!("SELECT {USER_COLS} FROM users WHERE local_profile = ?1"),
+            [&new.local_profile],
+            user_from_row,
+        )?)
+    }
+
+    fn insert_token(
+        &self,
+        token_hash: &str,
+        user_id: &str,
+        created_at_ms: i64,
+        expires_at_ms: i64,
+    ) -> Result<(), StoreError> {
+        let conn = self.conn();
+        // Opportunistic clean-up keeps the table from growing without bound.
+        conn.execute(
+            "DELETE FROM tokens WHERE expires_at_ms <= ?1",
+            [created_at_ms],
+        )?;
+        conn.execute(
+            "INSERT INTO tokens (token_hash, user_id, created_at_ms, expires_at_ms) VALUES (?1, ?2, ?3, ?4)",
+            params![token_hash, user_id, created_at_ms, expires_at_ms],
+        )?;
+        Ok(())
+    }
+
+    fn user_by_token(
+        &self,
+        token_hash: &str,
+        now_ms: i64,
+    ) -> Result<Option<UserRecord>, StoreError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT u.id, u.email, u.display_name, u.password_hash, u.local_profile, u.created_at_ms
+                 FROM tokens t JOIN users u ON u.id = t.user_id
+                 WHERE t.token_hash = ?1 AND t.expires_at_ms > ?2",
+                params![token_hash, now_ms],
+                user_from_row,
+            )
+            .optional()?)
+    }
+
+    fn delete_token(&self, token_hash: &str) -> Result<(), StoreError> {
+        self.conn()
+            .execute("DELETE FROM tokens WHERE token_hash = ?1", [token_hash])?;
+        Ok(())
+    }
+
+    fn create_interview(&self, i: &InterviewRecord) -> Result<(), StoreError> {
+        self.conn().execute(
+            &format!(
+                "INSERT INTO interviews ({INTERVIEW_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+            ),
+            params![
+                i.id,
+                i.user_id,
+                i.role.as_str(),
+                i.seniority.as_str(),
+                i.job_description,
+                i.cv_text,
+                i.question_count,
+                i.status.as_str(),
+                i.created_at_ms,
+                i.updated_at_ms
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn interview(&self, id: &str) -> Result<Option<InterviewRecord>, StoreError> {
+        Ok(self
+            .conn()
+            .query_row(
+                &format!("SELECT {INTERVIEW_COLS} FROM interviews WHERE id = ?1"),
+                [id],
+                interview_from_row,
+            )
+            .optional()?)
+    }
+
+    fn list_interviews(
+        &self,
+        user_id: &str,
+        before: Option<&ListCursor>,
+        limit: u32,
+    ) -> Result<Vec<InterviewRecord>, StoreError> {
+        let conn = self.conn();
+        let rows = match before {
+            Some(c) => {
+                let mut stmt = conn.prepare_cached(&format!(
+                    "SELECT {INTERVIEW_COLS} FROM interviews
+                     WHERE user_id = ?1 AND (created_at_ms, id) < (?2, ?3)
+                     ORDER BY created_at_ms DESC, id DESC LIMIT ?4"
+                ))?;
+                stmt.query_map(
+                    params![user_id, c.created_at_ms, c.id, limit],
+                    interview_from_row,
+                )?
+                .collect::<Result<Vec<_>, _>>()?
+            }
+            None => {
+                let mut stmt = conn.prepare_cached(&format!(
+                    "SELECT {INTERVIEW_COLS} FROM interviews WHERE user_id = ?1
+                     ORDER BY created_at_ms DESC, id DESC LIMIT ?2"
+                ))?;
+                stmt.query_map(params![user_id, limit], interview_from_row)?
+                    .collect::<Result<Vec<_>, _>>()?
+            }
+        };
+        Ok(rows)
+    }
+
+    fn set_interview_status(
+        &self,
+        id: &str,
+        status: InterviewStatus,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        self.conn().execute(
+            "UPDATE interviews SET status = ?2, updated_at_ms = ?3 WHERE id = ?1",
+            params![id, status.as_str(), now_ms],
+        )?;
+        Ok(())
+    }
+
+    fn create_session(&self, s: &SessionRecord) -> Result<(), StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute(
+            &format!("INSERT INTO sessions ({SESSION_COLS}) VALUES (?1, ?2, ?3, ?4, NULL, ?5, NULL, NULL, 0)"),
+            params![s.id, s.interview_id, s.user_id, s.engine, s.started_at_ms],
+        )?;
+        tx.execute(
+            "UPDATE interviews SET status = 'in_progress', updated_at_ms = ?2 WHERE id = ?1",
+            params![s.interview_id, s.started_at_ms],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn session(&self, id: &str) -> Result<Option<SessionRecord>, StoreError> {
+        Ok(self
+            .conn()
+            .query_row(
+                &format!("SELECT {SESSION_COLS} FROM sessions WHERE id = ?1"),
+                [id],
+                session_from_row,
+            )
+            .optional()?)
+    }
+
+    fn end_session(
+        &self,
+        id: &str,
+        reason: &str,
+        ended_at_ms: i64,
+        duration_ms: u64,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let n = tx.execute(
+            "UPDATE sessions SET end_reason = ?2, ended_at_ms = ?3, duration_ms = ?4
+             WHERE id = ?1 AND end_reason IS NULL",
+            params![id, reason, ended_at_ms, duration_ms as i64],
+        )?;
+        if n > 0 {
+            tx.execute(
+                "UPDATE interviews SET status = 'processing', updated_at_ms = ?2
+                 WHERE id = (SELECT interview_id FROM sessions WHERE id = ?1)",
+                params![id, ended_at_ms],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn unfinished_sessions(&self) -> Result<Vec<SessionRecord>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {SESSION_COLS} FROM sessions WHERE end_reason IS NULL"
+        ))?;
+        let rows = stmt
+            .query_map([], session_from_row)?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    fn interviews_processing(&self) -> Result<Vec<InterviewRecord>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {INTERVIEW_COLS} FROM interviews WHERE status = 'processing'"
+        ))?;
+        let rows = stmt
+            .query_map([], interview_from_row)?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    fn latest_session(&self, interview_id: &str) -> Result<Option<SessionRecord>, StoreError> {
+        Ok(self
+            .conn()
+            .query_row(
+                &format!(
+                    "SELECT {SESSION_COLS} FROM sessions WHERE interview_id = ?1
+                     ORDER BY started_at_ms DESC, rowid DESC LIMIT 1"
+                ),
+                [interview_id],
+                session_from_row,
+            )
+            .optional()?)
+    }
+
+    fn record(&self, writes: &[SessionWrite]) -> Result<(), StoreError> {
+        if writes.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.recorder.lock().unwrap_or_else(|e| e.into_inner());
+        let tx = conn.transaction()?;
+        let mut high: HashMap<&str, u64> = HashMap::new();
+        {
+            let mut audio = tx.prepare_cached(
+                "INSERT OR IGNORE INTO candidate_audio (session_id, seq, timestamp_us, data) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            let mut transcript = tx.prepare_cached(
+                "INSERT OR REPLACE INTO transcripts (session_id, segment_id, speaker, kind, text, start_ms, end_ms, question_index, interrupted)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?;
+            let mut speech = tx.prepare_cached(
+                "INSERT OR REPLACE INTO speech_spans (session_id, start_ms, end_ms) VALUES (?1, ?2, ?3)",
+            )?;
+            for w in writes {
+                match w {
+                    SessionWrite::Audio {
+                        session_id,
+                        seq,
+                        timestamp_us,
+                        data,
+                    } => {
+                        audio.execute(params![
+                            session_id.as_ref(),
+                            *seq as i64,
+                            *timestamp_us as i64,
+                            data.as_ref()
+                        ])?;
+                        let h = high.entry(session_id.as_ref()).or_default();
+                        *h = (*h).max(*seq);
+                    }
+                    SessionWrite::Transcript {
+                        session_id,
+                        segment: s,
+                    } => {
+                        transcript.execute(params![
+                            session_id.as_ref(),
+                            s.segment_id as i64,
+                            speaker_str(s.speaker),
+                            s.kind.as_str(),
+                            s.text,
+                            s.start_ms as i64,
+                            s.end_ms as i64,
+                            s.question_index,
+                            s.interrupted
+                        ])?;
+                    }
+                    SessionWrite::Speech {
+                        session_id,
+                        start_ms,
+                        end_ms,
+                    } => {
+                        speech.execute(params![
+                            session_id.as_ref(),
+                            *start_ms as i64,
+                            *end_ms as i64
+                        ])?;
+                    }
+                }
+            }
+            let mut seq = tx.prepare_cached(
+                "UPDATE sessions SET last_client_seq = MAX(last_client_seq, ?2) WHERE id = ?1",
+            )?;
+            for (id, h) in &high {
+                seq.execute(params![id, *h as i64])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn timeline(&self, session_id: &str) -> Result<Option<Timeline>, StoreError> {
+        let Some(session) = self.session(session_id)? else {
+            return Ok(None);
+        };
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT segment_id, speaker, kind, text, start_ms, end_ms, question_index, interrupted
+             FROM transcripts WHERE session_id = ?1 ORDER BY segment_id",
+        )?;
+        let transcript = stmt
+            .query_map([session_id], |r| {
+                let speaker: String = r.get(1)?;
+                let kind: String = r.get(2)?;
+                Ok(TranscriptRecord {
+                    segment_id: r.get::<_, i64>(0)? as u64,
+                    speaker: match speaker.as_str() {
+                        "interviewer" => Speaker::Interviewer,
+                        "candidate" => Speaker::Candidate,
+                        other => return Err(corrupt("speaker", other)),
+                    },
+                    kind: SegmentKind::parse(&kind).ok_or_else(|| corrupt("kind", &kind))?,
+                    text: r.get(3)?,
+                    start_ms: r.get::<_, i64>(4)? as u64,
+                    end_ms: r.get::<_, i64>(5)? as u64,
+                    question_index: r.get(6)?,
+                    interrupted: r.get(7)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut stmt = conn.prepare(
+            "SELECT start_ms, end_ms FROM speech_spans WHERE session_id = ?1 ORDER BY start_ms",
+        )?;
+        let speech = stmt
+            .query_map([session_id], |r| {
+                Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Some(Timeline {
+            session,
+            transcript,
+            speech,
+        }))
+    }
+
+    fn candidate_audio(&self, session_id: &str) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare("SELECT seq, data FROM candidate_audio WHERE session_id = ?1 ORDER BY seq")?;
+        let rows = stmt
+            .query_map([session_id], |r| {
+                Ok((r.get::<_, i64>(0)? as u64, r.get(1)?))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    fn save_results(
+        &self,
+        interview_id: &str,
+        session_id: &str,
+        feedback_json: &str,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "INSERT OR REPLACE INTO results (interview_id, session_id, feedback, created_at_ms) VALUES (?1, ?2, ?3, ?4)",
+            params![interview_id, session_id, feedback_json, now_ms],
+        )?;
+        tx.execute(
+            "UPDATE interviews SET status = 'ready', updated_at_ms = ?2 WHERE id = ?1",
+            params![interview_id, now_ms],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn results(&self, interview_id: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT feedback FROM results WHERE interview_id = ?1",
+                [interview_id],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    fn user(id: &str, email: &str) -> UserRecord {
+        UserRecord {
+            id: id.into(),
+            email: Some(email.into()),
+            display_name: id.into(),
+            password_hash: Some("x".into()),
+            local_profile: None,
+            created_at_ms: 1,
+        }
+    }
+
+    fn interview(id: &str, user: &str, at: i64) -> InterviewRecord {
+        InterviewRecord {
+            id: id.into(),
+            user_id: user.into(),
+            role: Role::SoftwareEngineer,
+            seniority: Seniority::Mid,
+            job_description: None,
+            cv_text: None,
+            question_count: 3,
+            status: InterviewStatus::Created,
+            created_at_ms: at,
+            updated_at_ms: at,
+        }
+    }
+
+    #[test]
+    fn users_tokens_interviews_and_pagination() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        store.create_user(&user("u1", "a@x.org")).unwrap();
+        assert!(matches!(
+            store.create_user(&user("u2", "a@x.org")),
+            Err(StoreError::Conflict(_))
+        ));
+        store.insert_token("h1", "u1", 10, 20).unwrap();
+        assert_eq!(store.user_by_token("h1", 15).unwrap().unwrap().id, "u1");
+        assert!(store.user_by_token("h1", 20).unwrap().is_none(), "expired");
+        store.delete_token("h1").unwrap();
+        assert!(store.user_by_token("h1", 15).unwrap().is_none());
+
+        for i in 0..5 {
+            store
+                .create_interview(&interview(&format!("i{i}"), "u1", 100 + i))
+                .unwrap();
+        }
+        let page = store.list_interviews("u1", None, 2).unwrap();
+        assert_eq!(
+            page.iter().map(|i| i.id.as_str()).collect::<Vec<_>>(),
+            ["i4", "i3"]
+        );
+        let cursor = ListCursor {
+            created_at_ms: page[1].created_at_ms,
+            id: page[1].id.clone(),
+        };
+        let page = store.list_interviews("u1", Some(&cursor), 10).unwrap();
+        assert_eq!(
+            page.iter().map(|i| i.id.as_str()).collect::<Vec<_>>(),
+            ["i2", "i1", "i0"]
+        );
+    }
+
+    #[test]
+    fn local_user_is_created_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let mut new = user("l1", "");
+        new.email = None;
+        new.password_hash = None;
+        new.local_profile = Some("default".into());
+        let a = store.local_user(&new).unwrap();
+        new.id = "l2".into();
+        let b = store.local_user(&new).unwrap();
+        assert_eq!(a.id, "l1");
+        assert_eq!(b.id, "l1");
+    }
+
+    #[test]
+    fn recorded_audio_raises_the_high_water_mark_and_survives_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = SqliteStore::open(dir.path()).unwrap();
+            store.create_user(&user("u1", "a@x.org")).unwrap();
+            store.create_interview(&interview("i1", "u1", 1)).unwrap();
+            store
+                .create_session(&SessionRecord {
+                    id: "s1".into(),
+                    interview_id: "i1".into(),
+                    user_id: "u1".into(),
+                    engine: "practice".into(),
+                    end_reason: None,
+                    started_at_ms: 5,
+                    ended_at_ms: None,
+                    duration_ms: None,
+                    last_client_seq: 0,
+                })
+                .unwrap();
+            let sid: Arc<str> = Arc::from("s1");
+            let writes: Vec<_> = (1..=3)
+                .map(|seq| SessionWrite::Audio {
+                    session_id: sid.clone(),
+                    seq,
+                    timestamp_us: seq * 20_000,
+                    data: bytes::Bytes::from(vec![seq as u8; 4]),
+                })
+                .collect();
+            store.record(&writes).unwrap();
+            // A replayed duplicate changes nothing.
+            store.record(&writes[..1]).unwrap();
+            assert_eq!(
+                store.interview("i1").unwrap().unwrap().status,
+                InterviewStatus::InProgress
+            );
+        }
+        let store = SqliteStore::open(dir.path()).unwrap();
+        assert_eq!(store.session("s1").unwrap().unwrap().last_client_seq, 3);
+        assert_eq!(store.candidate_audio("s1").unwrap().len(), 3);
+        assert_eq!(store.unfinished_sessions().unwrap().len(), 1);
+        store.end_session("s1", "user_initiated", 9, 100).unwrap();
+        assert!(store.unfinished_sessions().unwrap().is_empty());
+        assert_eq!(
+            store.interview("i1").unwrap().unwrap().status,
+            InterviewStatus::Processing
+        );
+    }
+}

@@ -1,0 +1,256 @@
+//! The commands the UI may call (each declared in `build.rs` and granted to
+//! the main window by `capabilities/main.json`). Every one forwards to the
+//! engine; a refusal comes back as a message fit for the user.
+
+use std::sync::Arc;
+
+use candor_audio::{SinkSpec, SourceSpec};
+use candor_client::ipc::{AudioDevice, DeviceList, Settings};
+use candor_client::{
+    BackendConfig, Credentials, Engine, EngineConfig, EngineEvent, Intent, InterviewSetup,
+    KeyringStore,
+};
+use tauri::State;
+use tauri::ipc::Channel;
+use tokio::sync::Mutex;
+use url::Url;
+
+use crate::EngineSlot;
+use crate::events::Subscriber;
+use crate::settings::{self, AppPaths};
+
+/// Everything the commands share.
+#[derive(Debug)]
+pub struct AppState {
+    paths: AppPaths,
+    engine: EngineSlot,
+    settings: Mutex<Settings>,
+    devices: Mutex<DeviceList>,
+    subscriber: Subscriber,
+}
+
+type Shared<'a> = State<'a, Arc<AppState>>;
+
+impl AppState {
+    pub fn new(paths: AppPaths) -> Self {
+        let settings = paths.load_settings();
+        Self {
+            paths,
+            engine: Mutex::new(None),
+            settings: Mutex::new(settings),
+            devices: Mutex::new(DeviceList::default()),
+            subscriber: Subscriber::default(),
+        }
+    }
+
+    /// Starts (or restarts) the engine with the current settings.
+    pub async fn start_engine(&self) -> Result<(), String> {
+        let settings = self.settings.lock().await.clone();
+        let backend = match settings::backend_url(&settings) {
+            Some(url) => BackendConfig::Remote {
+                url: Url::parse(&url).map_err(|e| format!("Invalid backend URL {url}: {e}"))?,
+            },
+            None => BackendConfig::Embedded {
+                data_dir: self.paths.data_dir.join("backend"),
+            },
+        };
+        let key = match &backend {
+            BackendConfig::Remote { url } => url.to_string(),
+            BackendConfig::Embedded { .. } => "embedded".to_owned(),
+        };
+        let mut config = EngineConfig::new(backend, Arc::new(KeyringStore::new(&key)));
+        config.echo_cancellation = settings.echo_cancellation;
+        let devices = self.devices.lock().await.clone();
+        config.input = SourceSpec::Device {
+            device: devices.selected_input.clone(),
+        };
+        config.output = SinkSpec::Device {
+            device: devices.selected_output.clone(),
+        };
+        let mut slot = self.engine.lock().await;
+        if let Some(old) = slot.take() {
+            old.shutdown().await;
+        }
+        let (engine, events) = Engine::start(config).await.map_err(|e| e.to_string())?;
+        self.subscriber.forward(events);
+        if let Some(view) = engine.view().await {
+            self.subscriber.send(EngineEvent::View {
+                view: Box::new(view),
+            });
+        }
+        *slot = Some(engine);
+        Ok(())
+    }
+
+    pub async fn shutdown(&self) {
+        if let Some(engine) = self.engine.lock().await.take() {
+            engine.shutdown().await;
+        }
+    }
+
+    async fn engine(&self) -> Result<Engine, String> {
+        self.engine
+            .lock()
+            .await
+            .clone()
+            .ok_or_else(|| "Candor is still starting; try again in a moment.".to_owned())
+    }
+
+    async fn intent(&self, intent: Intent) -> Result<(), String> {
+        self.engine().await?.intent(intent).await
+    }
+}
+
+#[tauri::command]
+pub async fn subscribe(state: Shared<'_>, on_event: Channel<EngineEvent>) -> Result<(), String> {
+    state.subscriber.set(on_event);
+    let engine = state.engine().await?;
+    if let Some(view) = engine.view().await {
+        state.subscriber.send(EngineEvent::View {
+            view: Box::new(view),
+        });
+    }
+    let devices = state.devices.lock().await.clone();
+    if !devices.inputs.is_empty() {
+        state.subscriber.send(EngineEvent::Devices { devices });
+    }
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn sign_in(state: Shared<'_>, email: String, password: String) -> Result<(), String> {
+    state
+        .intent(Intent::SignIn(Credentials::Password { email, password }))
+        .await
+}
+
+#[tauri::command]
+pub async fn continue_offline(state: Shared<'_>, name: String) -> Result<(), String> {
+    state
+        .intent(Intent::SignIn(Credentials::Offline { name }))
+        .await
+}
+
+#[tauri::command]
+pub async fn sign_out(state: Shared<'_>) -> Result<(), String> {
+    state.intent(Intent::SignOut).await
+}
+
+#[tauri::command]
+pub async fn refresh_history(state: Shared<'_>) -> Result<(), String> {
+    state.intent(Intent::RefreshHistory).await
+}
+
+#[tauri::command]
+pub async fn start_interview(state: Shared<'_>, setup: InterviewSetup) -> Result<(), String> {
+    state.intent(Intent::StartInterview(setup)).await
+}
+
+#[tauri::command]
+pub async fn retry_permissions(state: Shared<'_>) -> Result<(), String> {
+    state.intent(Intent::RetryPermissions).await
+}
+
+#[tauri::command]
+pub async fn cancel_interview(state: Shared<'_>) -> Result<(), String> {
+    state.intent(Intent::Cancel).await
+}
+
+#[tauri::command]
+pub async fn end_interview(state: Shared<'_>) -> Result<(), String> {
+    state.intent(Intent::EndInterview).await
+}
+
+#[tauri::command]
+pub async fn dismiss(state: Shared<'_>) -> Result<(), String> {
+    state.intent(Intent::Dismiss).await
+}
+
+#[tauri::command]
+pub async fn open_results(state: Shared<'_>, interview_id: String) -> Result<(), String> {
+    state.intent(Intent::ReviewResults(interview_id)).await
+}
+
+#[tauri::command]
+pub async fn set_muted(state: Shared<'_>, muted: bool) -> Result<(), String> {
+    state.engine().await?.set_muted(muted);
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn list_devices(state: Shared<'_>) -> Result<DeviceList, String> {
+    let listed = tauri::async_runtime::spawn_blocking(|| {
+        use candor_audio::devices::{Direction, list_devices};
+        let map = |dir| -> Result<Vec<AudioDevice>, String> {
+            Ok(list_devices(dir)
+                .map_err(|e| format!("Could not list audio devices: {e}"))?
+                .into_iter()
+                .map(|d| AudioDevice {
+                    id: d.id,
+                    name: d.name,
+                    is_default: d.is_default,
+                })
+                .collect())
+        };
+        Ok::<_, String>((map(Direction::Input)?, map(Direction::Output)?))
+    })
+    .await
+    .map_err(|e| e.to_string())??;
+    let mut devices = state.devices.lock().await;
+    devices.inputs = listed.0;
+    devices.outputs = listed.1;
+    Ok(devices.clone())
+}
+
+#[tauri::command]
+pub async fn choose_devices(
+    state: Shared<'_>,
+    input: Option<String>,
+    output: Option<String>,
+) -> Result<(), String> {
+    let devices = {
+        let mut devices = state.devices.lock().await;
+        devices.selected_input = input.clone();
+        devices.selected_output = output.clone();
+        devices.clone()
+    };
+    state.engine().await?.set_devices(
+        Some(SourceSpec::Device { device: input }),
+        Some(SinkSpec::Device { device: output }),
+    );
+    state.subscriber.send(EngineEvent::Devices { devices });
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn get_settings(state: Shared<'_>) -> Result<Settings, String> {
+    Ok(state.settings.lock().await.clone())
+}
+
+#[tauri::command]
+pub async fn save_settings(state: Shared<'_>, settings: Settings) -> Result<(), String> {
+    let mut settings = settings;
+    settings.backend_url = settings
+        .backend_url
+        .map(|u| u.trim().to_owned())
+        .filter(|u| !u.is_empty());
+    if let Some(url) = &settings.backend_url {
+        let parsed = Url::parse(url).map_err(|e| format!("That is not a valid URL: {e}"))?;
+        if parsed.scheme() != "https" {
+            return Err("The backend URL must start with https://".to_owned());
+        }
+    }
+    if let Some(view) = state.engine().await?.view().await
+        && !matches!(
+            view.interview,
+            candor_lifecycle::InterviewView::Idle
+                | candor_lifecycle::InterviewView::ResultsReady { .. }
+                | candor_lifecycle::InterviewView::Error { .. }
+        )
+    {
+        return Err("Finish the interview before changing settings.".to_owned());
+    }
+    state.paths.save_settings(&settings)?;
+    *state.settings.lock().await = settings;
+    state.start_engine().await
+}
