@@ -8,6 +8,11 @@
 //! the other way: jitter buffer, decode, resample, and a callback that writes
 //! to the device and reports what it wrote as the echo reference.
 //!
+//! A device that dies is noticed from the backend's errors, from the device
+//! vanishing from the list, and from the audio itself no longer flowing (see
+//! [`watchdog`]); the stream is reopened on the chosen device or the default,
+//! and the pipelines report `DeviceLost`, `Started` again, or `Failed`.
+//!
 //! The device layer (cpal) is behind the default feature `devices`; without it
 //! the crate still offers the DSP and codec parts (Opus wrappers, resampler,
 //! framing, level/VAD, jitter buffer, WAV I/O, echo canceller) for the backend.
