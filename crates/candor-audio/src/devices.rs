@@ -200,15 +200,20 @@ fn is_fatal(kind: ErrorKind) -> bool {
     )
 }
 
-/// An open stream, what it delivers, and its device's id.
-type Opened = (cpal::Stream, StreamInfo, String);
+/// An open stream, what it delivers, its device's id, and the message that
+/// hands its ring to the pipeline worker (sent once the stream is accepted).
+type Opened<M> = (cpal::Stream, StreamInfo, String, M);
+
+/// How long opening and starting a stream may take. cpal's PulseAudio host
+/// waits, without a bound, for a record stream's first data before `play`
+/// returns, so a suspended source would otherwise hang the caller.
+const OPEN_TIMEOUT: Duration = Duration::from_secs(2);
 
 fn open_input(
     wanted: Option<&str>,
     mode: ChannelMode,
-    tx: &Sender<SourceMessage>,
     err_tx: Sender<cpal::Error>,
-) -> Result<Opened, AudioError> {
+) -> Result<Opened<SourceMessage>, AudioError> {
     let device = find_device(Direction::Input, wanted)?;
     let supported = device.default_input_config().map_err(|e| map_error(&e))?;
     let (config, format) = stream_config(&supported);
@@ -245,17 +250,15 @@ fn open_input(
     }
     .map_err(|e| map_error(&e))?;
     stream.play().map_err(|e| map_error(&e))?;
-    let _ = tx.send(SourceMessage::Ring(ring, info.clone()));
-    Ok((stream, info, device_id(&device)))
+    let id = device_id(&device);
+    Ok((stream, info.clone(), id, SourceMessage::Ring(ring, info)))
 }
 
 fn open_output(
     wanted: Option<&str>,
     shared: &Arc<PlaybackShared>,
-    echo: &Option<Arc<EchoLink>>,
-    tx: &Sender<SinkMessage>,
     err_tx: Sender<cpal::Error>,
-) -> Result<Opened, AudioError> {
+) -> Result<Opened<SinkMessage>, AudioError> {
     let device = find_device(Direction::Output, wanted)?;
     let supported = device.default_output_config().map_err(|e| map_error(&e))?;
     let (config, format) = stream_config(&supported);
@@ -265,8 +268,10 @@ fn open_output(
         channels: config.channels,
         format: format.to_string(),
     };
-    let reference = echo.as_ref().map(|l| l.open(info.rate));
-    let (producer, mut cb) = playback_ring(info.rate, info.channels, shared.clone(), reference);
+    let (reference, segment) = EchoLink::create(info.rate);
+    let (producer, mut cb) =
+        playback_ring(info.rate, info.channels, shared.clone(), Some(reference));
+    let producer = producer.with_reference(Some(segment));
     let on_err = move |e: cpal::Error| {
         let _ = err_tx.send(e);
     };
@@ -293,8 +298,8 @@ fn open_output(
     }
     .map_err(|e| map_error(&e))?;
     stream.play().map_err(|e| map_error(&e))?;
-    let _ = tx.send(SinkMessage::Ring(producer, info.clone()));
-    Ok((stream, info, device_id(&device)))
+    let id = device_id(&device);
+    Ok((stream, info.clone(), id, SinkMessage::Ring(producer, info)))
 }
 
 /// A host to check device presence with, on hosts where a vanished device
@@ -331,6 +336,28 @@ fn candidates(wanted: Option<&str>, attempt: u64) -> Vec<Option<&str>> {
     }
 }
 
+type OpenFn<M> =
+    dyn Fn(Option<&str>, Sender<cpal::Error>) -> Result<Opened<M>, AudioError> + Send + Sync;
+
+/// Runs `open` on a helper thread and waits at most [`OPEN_TIMEOUT`]. A
+/// helper still blocked then is left behind; if it ever finishes, its stream
+/// is dropped unused.
+fn open_bounded<M: Send + 'static>(
+    open: &Arc<OpenFn<M>>,
+    wanted: Option<&str>,
+    err_tx: Sender<cpal::Error>,
+) -> Result<Opened<M>, AudioError> {
+    let (tx, rx) = mpsc::channel();
+    let (open, wanted) = (open.clone(), wanted.map(str::to_owned));
+    std::thread::Builder::new()
+        .name("candor-device-open".into())
+        .spawn(move || {
+            let _ = tx.send(open(wanted.as_deref(), err_tx));
+        })?;
+    rx.recv_timeout(OPEN_TIMEOUT)
+        .unwrap_or(Err(AudioError::StartTimeout(OPEN_TIMEOUT)))
+}
+
 /// Opens a device of `dir` and keeps it running on its own thread (see the
 /// module docs); the first open's result is returned.
 fn supervise<M: Send + 'static>(
@@ -340,9 +367,7 @@ fn supervise<M: Send + 'static>(
     control: Arc<DeviceControl>,
     tx: Sender<M>,
     lost: fn(AudioError) -> M,
-    mut open: impl FnMut(Option<&str>, Sender<cpal::Error>) -> Result<Opened, AudioError>
-    + Send
-    + 'static,
+    open: Arc<OpenFn<M>>,
 ) -> Result<JoinHandle<()>, AudioError> {
     let name = match dir {
         Direction::Input => "candor-input-device",
@@ -353,8 +378,13 @@ fn supervise<M: Send + 'static>(
         .name(name.into())
         .spawn(move || {
             let (err_tx, err_rx): (Sender<cpal::Error>, Receiver<cpal::Error>) = mpsc::channel();
-            let mut current = match open(wanted.as_deref(), err_tx.clone()) {
+            let accept = |(stream, info, id, ring): Opened<M>| {
+                let _ = tx.send(ring);
+                (stream, info, id)
+            };
+            let mut current = match open_bounded(&open, wanted.as_deref(), err_tx.clone()) {
                 Ok(o) => {
+                    let o = accept(o);
                     let _ = first_tx.send(Ok(()));
                     Some(o)
                 }
@@ -401,8 +431,11 @@ fn supervise<M: Send + 'static>(
                     // Drop errors of the dead stream before opening anew.
                     while err_rx.try_recv().is_ok() {}
                     for candidate in candidates(wanted.as_deref(), attempt) {
-                        if let Ok(o) = open(candidate, err_tx.clone()) {
-                            current = Some(o);
+                        if stop.load(Ordering::Relaxed) {
+                            break;
+                        }
+                        if let Ok(o) = open_bounded(&open, candidate, err_tx.clone()) {
+                            current = Some(accept(o));
                             break;
                         }
                     }
@@ -432,7 +465,6 @@ pub(crate) fn start_input(
     stop: Arc<AtomicBool>,
     control: Arc<DeviceControl>,
 ) -> Result<JoinHandle<()>, AudioError> {
-    let ring_tx = tx.clone();
     supervise(
         Direction::Input,
         device,
@@ -440,7 +472,7 @@ pub(crate) fn start_input(
         control,
         tx,
         SourceMessage::DeviceLost,
-        move |wanted, err_tx| open_input(wanted, mode, &ring_tx, err_tx),
+        Arc::new(move |wanted, err_tx| open_input(wanted, mode, err_tx)),
     )
 }
 
@@ -448,12 +480,10 @@ pub(crate) fn start_input(
 pub(crate) fn start_output(
     device: Option<String>,
     shared: Arc<PlaybackShared>,
-    echo: Option<Arc<EchoLink>>,
     tx: Sender<SinkMessage>,
     stop: Arc<AtomicBool>,
     control: Arc<DeviceControl>,
 ) -> Result<JoinHandle<()>, AudioError> {
-    let ring_tx = tx.clone();
     supervise(
         Direction::Output,
         device,
@@ -461,6 +491,6 @@ pub(crate) fn start_output(
         control,
         tx,
         SinkMessage::DeviceLost,
-        move |wanted, err_tx| open_output(wanted, &shared, &echo, &ring_tx, err_tx),
+        Arc::new(move |wanted, err_tx| open_output(wanted, &shared, err_tx)),
     )
 }

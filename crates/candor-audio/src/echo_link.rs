@@ -35,12 +35,23 @@ impl EchoLink {
     /// Creates a reference ring for a playback stream at `rate` holding up to
     /// one second, publishes its reader, and returns the writer.
     pub fn open(&self, rate: u32) -> Producer<f32> {
-        let (producer, consumer) = RingBuffer::new(rate as usize);
-        self.publish(ReferenceSegment {
-            samples: consumer,
-            rate,
-        });
+        let (producer, segment) = Self::create(rate);
+        self.publish(segment);
         producer
+    }
+
+    /// Creates a reference ring for a playback stream at `rate` holding up to
+    /// one second, without publishing it (publish it once the stream that
+    /// writes it is really in use).
+    pub fn create(rate: u32) -> (Producer<f32>, ReferenceSegment) {
+        let (producer, consumer) = RingBuffer::new(rate as usize);
+        (
+            producer,
+            ReferenceSegment {
+                samples: consumer,
+                rate,
+            },
+        )
     }
 
     /// Publishes a reader (replacing any not yet picked up).

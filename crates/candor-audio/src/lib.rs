@@ -8,6 +8,11 @@
 //! the other way: jitter buffer, decode, resample, and a callback that writes
 //! to the device and reports what it wrote as the echo reference.
 //!
+//! A device that dies is noticed from the backend's errors, from the device
+//! vanishing from the list, and from the audio itself no longer flowing (see
+//! [`watchdog`]); the stream is reopened on the chosen device or the default,
+//! and the pipelines report `DeviceLost`, `Started` again, or `Failed`.
+//!
 //! The device layer (cpal) is behind the default feature `devices`; without it
 //! the crate still offers the DSP and codec parts (Opus wrappers, resampler,
 //! framing, level/VAD, jitter buffer, WAV I/O, echo canceller) for the backend.
@@ -39,9 +44,9 @@ pub use aec::VoiceProcessing;
 pub use capture::{CaptureSettings, EncodedFrame};
 pub use codec::{Codec, EncoderSettings};
 pub use echo_link::EchoLink;
-pub use playback::{Playback, PlaybackEvent, PlaybackSettings, PlaybackStats, SinkSpec};
+pub use playback::{Playback, PlaybackEvent, PlaybackSettings, PlaybackStats, SinkSpec, Tap};
 pub use sample::ChannelMode;
-pub use source::{Pacing, PcmFormat, SourceSpec, StreamInfo};
+pub use source::{Generator, Pacing, PcmFormat, SourceSpec, StreamInfo};
 pub use worker::{Capture, CaptureEvent, CaptureSink, ChannelSink, capture_all};
 #[cfg(feature = "test-support")]
 pub mod test_support;

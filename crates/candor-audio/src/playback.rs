@@ -18,7 +18,7 @@ use rtrb::{Consumer, Producer, RingBuffer};
 
 use crate::AudioError;
 use crate::codec::{AudioDecoder, Codec, FRAME_MS};
-use crate::echo_link::EchoLink;
+use crate::echo_link::{EchoLink, ReferenceSegment};
 use crate::jitter::{JitterBuffer, JitterConfig, JitterPop, JitterStats};
 use crate::resample::MonoResampler;
 use crate::sample::AudioSample;
@@ -76,9 +76,18 @@ impl RingShared {
 pub struct RingWriter {
     producer: Producer<f32>,
     ring: Arc<RingShared>,
+    reference: Option<ReferenceSegment>,
 }
 
 impl RingWriter {
+    /// Attaches the reader of the echo reference this stream's callback
+    /// writes; the worker publishes it to the capture when it takes the ring
+    /// (so a stream that was opened but never used cannot replace it).
+    pub fn with_reference(mut self, reference: Option<ReferenceSegment>) -> Self {
+        self.reference = reference;
+        self
+    }
+
     /// Queues as much of `samples` as fits; returns how many were queued.
     pub fn write(&mut self, samples: &[f32]) -> usize {
         let fit = samples.len().min(self.producer.slots());
@@ -140,6 +149,7 @@ pub fn playback_ring(
         RingWriter {
             producer: tx,
             ring: ring.clone(),
+            reference: None,
         },
         PlaybackCallback {
             samples: rx,
@@ -268,6 +278,41 @@ pub enum SinkSpec {
         /// The pretend device rate.
         rate: u32,
     },
+    /// Hands each 10 ms block it plays (mono) to a function, clocked like a
+    /// device (e.g. the loudspeaker of a simulated room).
+    Tap {
+        /// The pretend device rate.
+        rate: u32,
+        /// Receives what is played.
+        tap: Tap,
+    },
+}
+
+/// The receiver of a [`SinkSpec::Tap`]: called with the index of the first
+/// sample of each block and the block, on the sink's thread.
+#[derive(Clone)]
+pub struct Tap(pub Arc<TapFn>);
+
+/// The function behind a [`Tap`].
+pub type TapFn = dyn Fn(u64, &[f32]) + Send + Sync;
+
+impl Tap {
+    /// Wraps `f`.
+    pub fn new(f: impl Fn(u64, &[f32]) + Send + Sync + 'static) -> Self {
+        Self(Arc::new(f))
+    }
+}
+
+impl std::fmt::Debug for Tap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Tap")
+    }
+}
+
+impl PartialEq for Tap {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
 }
 
 /// Playback settings.
@@ -363,7 +408,7 @@ impl Playback {
         let shared = Arc::new(PlaybackShared::default());
         let stop = Arc::new(AtomicBool::new(false));
         let (ring_tx, ring_rx) = mpsc::channel();
-        let (driver, control) = start_sink(sink, shared.clone(), echo, ring_tx, stop.clone())?;
+        let (driver, control) = start_sink(sink, shared.clone(), ring_tx, stop.clone())?;
         let (writer, info) = match ring_rx.recv_timeout(Duration::from_secs(5)) {
             Ok(SinkMessage::Ring(w, info)) => (w, info),
             Ok(SinkMessage::Failed(e)) | Ok(SinkMessage::DeviceLost(e)) => return Err(e),
@@ -373,6 +418,8 @@ impl Playback {
         let (events_tx, events) = mpsc::channel();
         let jitter = Arc::new(std::sync::Mutex::new(JitterStats::default()));
         let mut worker = PlaybackWorker::new(settings, writer, info.rate, shared.clone())?;
+        worker.echo = echo;
+        worker.publish_reference();
         let (wstop, wjitter) = (stop.clone(), jitter.clone());
         let first = info.clone();
         let worker = std::thread::Builder::new()
@@ -491,6 +538,7 @@ pub struct PlaybackWorker {
     shared: Arc<PlaybackShared>,
     handled_flush: u64,
     prebuffering_since: Option<Instant>,
+    echo: Option<Arc<EchoLink>>,
     decoded: Vec<f32>,
     resampled: Vec<f32>,
 }
@@ -546,6 +594,7 @@ impl PlaybackWorker {
             shared,
             handled_flush,
             prebuffering_since: None,
+            echo: None,
             decoded: Vec::with_capacity(4800),
             resampled: Vec::with_capacity(9600),
         })
@@ -635,7 +684,15 @@ impl PlaybackWorker {
         }
         self.out = out;
         self.written = 0;
+        self.publish_reference();
         Ok(())
+    }
+
+    /// Hands the current stream's echo reference to the capture.
+    fn publish_reference(&mut self) {
+        if let (Some(link), Some(seg)) = (self.echo.as_ref(), self.out.reference.take()) {
+            link.publish(seg);
+        }
     }
 
     fn run(&mut self, first: StreamInfo, links: &WorkerLinks<'_>) {
@@ -690,14 +747,18 @@ impl PlaybackWorker {
                 self.shared.drained_upto.store(received, Ordering::Release);
             }
             let progress = self.out.shared().progress();
-            if progress > 0
+            let verdict = links
+                .control
+                .map(|control| watchdog.observe(progress, now, control));
+            // Running means taking audio steadily, not one buffer fill.
+            if watchdog.delivering()
                 && let Some(info) = not_started.take()
             {
                 name.clone_from(&info.name);
                 let _ = events.send(PlaybackEvent::Started(info));
             }
-            if let Some(control) = links.control {
-                match watchdog.observe(progress, now, control) {
+            if let Some(verdict) = verdict {
+                match verdict {
                     Verdict::Quiet => {}
                     Verdict::Lost => {
                         let _ = events.send(PlaybackEvent::DeviceLost(AudioError::DeviceLost(
@@ -734,7 +795,6 @@ type Driver = (JoinHandle<()>, Option<Arc<DeviceControl>>);
 fn start_sink(
     sink: &SinkSpec,
     shared: Arc<PlaybackShared>,
-    echo: Option<Arc<EchoLink>>,
     tx: Sender<SinkMessage>,
     stop: Arc<AtomicBool>,
 ) -> Result<Driver, AudioError> {
@@ -742,14 +802,8 @@ fn start_sink(
         #[cfg(feature = "devices")]
         SinkSpec::Device { device } => {
             let control = Arc::new(DeviceControl::default());
-            let handle = crate::devices::start_output(
-                device.clone(),
-                shared,
-                echo,
-                tx,
-                stop,
-                control.clone(),
-            )?;
+            let handle =
+                crate::devices::start_output(device.clone(), shared, tx, stop, control.clone())?;
             Ok((handle, Some(control)))
         }
         SinkSpec::Wav {
@@ -758,23 +812,29 @@ fn start_sink(
             channels,
         } => {
             let writer = WavWriter::create(path, *rate, *channels, true)?;
-            let handle = clocked_sink(
-                path.display().to_string(),
-                *rate,
-                *channels,
-                Some(writer),
-                shared,
-                echo,
-                tx,
-                stop,
-            )?;
+            let out = ClockedOut::Wav(writer);
+            let name = path.display().to_string();
+            let handle = clocked_sink(name, *rate, *channels, out, shared, tx, stop)?;
             Ok((handle, None))
         }
         SinkSpec::Null { rate } => {
-            let handle = clocked_sink("null".into(), *rate, 1, None, shared, echo, tx, stop)?;
+            let out = ClockedOut::Discard;
+            let handle = clocked_sink("null".into(), *rate, 1, out, shared, tx, stop)?;
+            Ok((handle, None))
+        }
+        SinkSpec::Tap { rate, tap } => {
+            let out = ClockedOut::Tap(tap.clone());
+            let handle = clocked_sink("tap".into(), *rate, 1, out, shared, tx, stop)?;
             Ok((handle, None))
         }
     }
+}
+
+/// Where a clocked sink puts what it plays.
+enum ClockedOut {
+    Wav(WavWriter),
+    Tap(Tap),
+    Discard,
 }
 
 /// A sink thread that pulls 10 ms every 10 ms, like a device.
@@ -783,14 +843,14 @@ fn clocked_sink(
     name: String,
     rate: u32,
     channels: u16,
-    mut writer: Option<WavWriter>,
+    mut out: ClockedOut,
     shared: Arc<PlaybackShared>,
-    echo: Option<Arc<EchoLink>>,
     tx: Sender<SinkMessage>,
     stop: Arc<AtomicBool>,
 ) -> Result<JoinHandle<()>, AudioError> {
-    let reference = echo.map(|l| l.open(rate));
-    let (producer, mut callback) = playback_ring(rate, channels, shared, reference);
+    let (reference, segment) = EchoLink::create(rate);
+    let (producer, mut callback) = playback_ring(rate, channels, shared, Some(reference));
+    let producer = producer.with_reference(Some(segment));
     let info = StreamInfo {
         name,
         rate,
@@ -812,15 +872,19 @@ fn clocked_sink(
                     std::thread::sleep(due - now);
                 }
                 callback.process(&mut buf);
-                done += block as u64;
-                if let Some(w) = writer.as_mut()
-                    && let Err(e) = w.write(&buf)
-                {
-                    let _ = tx.send(SinkMessage::Failed(e));
-                    return;
+                match &mut out {
+                    ClockedOut::Wav(w) => {
+                        if let Err(e) = w.write(&buf) {
+                            let _ = tx.send(SinkMessage::Failed(e));
+                            return;
+                        }
+                    }
+                    ClockedOut::Tap(tap) => (tap.0)(done, &buf),
+                    ClockedOut::Discard => {}
                 }
+                done += block as u64;
             }
-            if let Some(w) = writer.take() {
+            if let ClockedOut::Wav(w) = out {
                 let _ = w.finish();
             }
         })?;

@@ -76,6 +76,16 @@ pub enum SourceSpec {
         /// Pacing.
         pacing: Pacing,
     },
+    /// A live signal computed while it plays, paced like a device (e.g. a
+    /// simulated room whose microphone hears what the playback played).
+    Live {
+        /// Sample rate.
+        rate: u32,
+        /// Fills each 10 ms chunk (mono).
+        generator: Generator,
+        /// Length, or endless.
+        duration: Option<Duration>,
+    },
     /// Audio the program pushes (see [`Feed`](crate::Feed)), silence in
     /// between; endless, real-time paced, mono.
     Feed {
@@ -91,6 +101,33 @@ pub enum SourceSpec {
         /// Pacing.
         pacing: Pacing,
     },
+}
+
+/// The signal of a [`SourceSpec::Live`]: called with the index of the first
+/// sample of each 10 ms chunk and the chunk to fill, on the source's thread.
+#[derive(Clone)]
+pub struct Generator(pub Arc<GeneratorFn>);
+
+/// The function behind a [`Generator`].
+pub type GeneratorFn = dyn Fn(u64, &mut [f32]) + Send + Sync;
+
+impl Generator {
+    /// Wraps `f`.
+    pub fn new(f: impl Fn(u64, &mut [f32]) + Send + Sync + 'static) -> Self {
+        Self(Arc::new(f))
+    }
+}
+
+impl std::fmt::Debug for Generator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Generator")
+    }
+}
+
+impl PartialEq for Generator {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
 }
 
 /// What a source reports when it opens.
@@ -210,6 +247,25 @@ fn start_generated(
                 }
             })
         }
+        SourceSpec::Live {
+            rate,
+            generator,
+            duration,
+        } => {
+            let info = StreamInfo {
+                name: "live signal".into(),
+                rate: *rate,
+                channels: 1,
+                format: "f32".into(),
+            };
+            let (callback, ring) = capture_ring(*rate, 1, channel, &info.name);
+            let _ = tx.send(SourceMessage::Ring(ring, info.clone()));
+            let total = duration.map(|d| (d.as_secs_f64() * f64::from(*rate)).round() as u64);
+            let generator = generator.clone();
+            spawn("candor-live-source", move || {
+                drive_live(&generator, total, &info, callback, &stop)
+            })
+        }
         SourceSpec::Feed { feed } => {
             let info = StreamInfo {
                 name: "fed audio".into(),
@@ -324,6 +380,36 @@ fn drive_slices<T: AudioSample>(
         }
         frames_done += frames as u64;
         callback.process(piece, stamp_time(pacing, started, frames_done, info.rate));
+    }
+    callback.counters().ended.store(true, Ordering::Release);
+}
+
+fn drive_live(
+    generator: &Generator,
+    total: Option<u64>,
+    info: &StreamInfo,
+    mut callback: CaptureCallback,
+    stop: &AtomicBool,
+) {
+    let chunk = info.rate as u64 / 100;
+    let mut buf = vec![0.0f32; chunk as usize];
+    let started = Instant::now();
+    let mut i = 0u64;
+    loop {
+        let frames = match total {
+            Some(t) if i >= t => break,
+            Some(t) => chunk.min(t - i),
+            None => chunk,
+        };
+        let pacing = Pacing::RealTime;
+        if !wait_turn(pacing, started, i, info.rate, 0, &callback, stop) {
+            break;
+        }
+        let block = &mut buf[..frames as usize];
+        block.fill(0.0);
+        (generator.0)(i, block);
+        i += frames;
+        callback.process(block, Instant::now());
     }
     callback.counters().ended.store(true, Ordering::Release);
 }

@@ -76,6 +76,9 @@ pub struct Watchdog {
     armed: bool,
     lost_since: Option<Instant>,
     attempts: u64,
+    /// A reopen is under way: the owner thread is trying devices, and asking
+    /// again before it hands over a new stream would only restart it.
+    awaiting_stream: bool,
 }
 
 impl Watchdog {
@@ -88,6 +91,7 @@ impl Watchdog {
             armed: false,
             lost_since: None,
             attempts: 0,
+            awaiting_stream: false,
         }
     }
 
@@ -96,6 +100,13 @@ impl Watchdog {
         self.rate = rate.max(1);
         self.progress = 0;
         self.last_change = now;
+        self.awaiting_stream = false;
+    }
+
+    /// True once the current stream has moved enough audio to count as
+    /// running (a playback stream's first buffer fill does not).
+    pub fn delivering(&self) -> bool {
+        self.progress as f64 >= ARM_AFTER_SECONDS * f64::from(self.rate)
     }
 
     /// True while a loss is being recovered from.
@@ -112,6 +123,7 @@ impl Watchdog {
         self.lost_since = Some(now);
         self.last_change = now;
         self.attempts = 1;
+        self.awaiting_stream = true;
         true
     }
 
@@ -133,7 +145,7 @@ impl Watchdog {
         {
             return Verdict::Failed;
         }
-        if !self.armed {
+        if !self.armed || self.awaiting_stream {
             return Verdict::Quiet;
         }
         let limit = if self.lost_since.is_some() || self.progress == 0 {
@@ -147,6 +159,7 @@ impl Watchdog {
         self.last_change = now;
         control.request_reopen(self.attempts);
         self.attempts += 1;
+        self.awaiting_stream = true;
         if self.lost_since.is_none() {
             self.lost_since = Some(now);
             Verdict::Lost
@@ -173,6 +186,9 @@ mod tests {
         assert_eq!(w.observe(48_000, ms(2400), &control), Verdict::Quiet);
         assert_eq!(w.observe(48_000, ms(2520), &control), Verdict::Lost);
         assert_eq!(control.take_request(&mut seen), Some(0));
+        // While the owner thread works on it, no further request.
+        assert_eq!(w.observe(48_000, ms(2590), &control), Verdict::Quiet);
+        assert_eq!(control.take_request(&mut seen), None);
         // A reopened stream that never delivers: more requests, then failure.
         w.new_stream(48_000, ms(2600));
         assert_eq!(w.observe(0, ms(4200), &control), Verdict::Quiet);

@@ -1,17 +1,32 @@
 //! The real device path (cpal, PulseAudio host) against a private PulseAudio
 //! server with a virtual microphone and speaker. These tests fail, not skip,
 //! when pulseaudio or espeak-ng is missing.
+//!
+//! Device loss is provoked three ways: unloading a null sink's module (the
+//! device vanishes; PulseAudio 16 moves our stream to another device and
+//! cpal's PulseAudio host ignores the server's notice, so only the
+//! supervisor's device-list check sees it), suspending a sink (the device
+//! stays listed but audio stops; only the workers' flow watch sees it), and
+//! unloading every sink (nothing left: `Failed` within the recovery bound).
+//!
+//! Not detectable here: when the user changes the system default while a
+//! stream plays on a device it chose, PulseAudio moves the stream to the new
+//! default (cpal marks no stream as placed by the user). The device is still
+//! listed and audio keeps flowing, and cpal exposes neither the move notice
+//! nor the stream's current device, so the pipeline cannot tell; its
+//! `StreamInfo` then names the device it opened, not the one playing.
 
 mod common;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use candor_audio::codec::{CAPTURE_FRAME_SAMPLES, EncoderSettings, OpusEncoder};
 use candor_audio::devices::{Direction, list_devices};
 use candor_audio::test_support::{PrivatePulse, RATE};
+use candor_audio::watchdog::RECOVERY;
 use candor_audio::{
-    AudioError, Capture, CaptureEvent, CaptureSettings, ChannelSink, Playback, PlaybackSettings,
-    SinkSpec, SourceSpec, wav,
+    AudioError, Capture, CaptureEvent, CaptureSettings, ChannelSink, Playback, PlaybackEvent,
+    PlaybackSettings, SinkSpec, SourceSpec, wav,
 };
 use common::{decode_all, espeak, frequency, rms_db, sine};
 
@@ -223,4 +238,260 @@ fn refused_access_is_a_permission_denial() {
     )
     .unwrap();
     c.wait_started(Duration::from_secs(5)).unwrap();
+}
+
+/// Waits for the first event matching `want`, returning it and how long it took.
+fn wait_capture_event(
+    events: &std::sync::mpsc::Receiver<CaptureEvent>,
+    timeout: Duration,
+    want: impl Fn(&CaptureEvent) -> bool,
+) -> Option<(CaptureEvent, Duration)> {
+    let t0 = Instant::now();
+    let deadline = t0 + timeout;
+    loop {
+        let left = deadline.checked_duration_since(Instant::now())?;
+        match events.recv_timeout(left) {
+            Ok(e) if want(&e) => return Some((e, t0.elapsed())),
+            Ok(_) => {}
+            Err(_) => return None,
+        }
+    }
+}
+
+fn wait_playback_event(
+    playback: &Playback,
+    timeout: Duration,
+    want: impl Fn(&PlaybackEvent) -> bool,
+) -> Option<(PlaybackEvent, Duration)> {
+    let t0 = Instant::now();
+    let deadline = t0 + timeout;
+    loop {
+        let left = deadline.checked_duration_since(Instant::now())?;
+        match playback.next_event(left) {
+            Some(e) if want(&e) => return Some((e, t0.elapsed())),
+            Some(_) => {}
+            None => return None,
+        }
+    }
+}
+
+/// Frames keep coming, in sequence, for `span` after a reopen.
+fn frames_flow(frames: &std::sync::mpsc::Receiver<candor_audio::EncodedFrame>, span: Duration) {
+    let before: Vec<_> = frames.try_iter().collect();
+    std::thread::sleep(span);
+    let after: Vec<_> = frames.try_iter().collect();
+    let expected = span.as_secs_f64() / 0.02;
+    assert!(
+        after.len() as f64 > expected * 0.7,
+        "{} frames in {span:?} after the reopen",
+        after.len()
+    );
+    let all: Vec<u64> = before.iter().chain(&after).map(|f| f.seq).collect();
+    assert!(
+        all.windows(2).all(|w| w[1] == w[0] + 1),
+        "sequence continues"
+    );
+}
+
+#[test]
+fn unplugged_mic_is_reported_and_capture_resumes_on_the_default() {
+    let p = pulse();
+    let (sink, frames, events) = ChannelSink::new();
+    let capture = Capture::start(
+        &SourceSpec::Device { device: None },
+        CaptureSettings::default(),
+        sink,
+        None,
+    )
+    .unwrap();
+    capture.wait_started(Duration::from_secs(5)).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    // The USB headset goes away: its source vanishes. PulseAudio moves the
+    // stream to another source on its own and cpal says nothing.
+    p.unload_sink("virtmic").unwrap();
+    let (lost, after) = wait_capture_event(&events, Duration::from_secs(2), |e| {
+        matches!(e, CaptureEvent::DeviceLost(_))
+    })
+    .expect("DeviceLost is reported");
+    assert!(
+        after < Duration::from_millis(1000),
+        "reported after {after:?}"
+    );
+    let (started, resumed) = wait_capture_event(&events, Duration::from_secs(3), |e| {
+        matches!(e, CaptureEvent::Started(_))
+    })
+    .expect("capture resumes");
+    let CaptureEvent::Started(info) = &started else {
+        unreachable!()
+    };
+    assert!(info.name.contains("Speaker"), "resumed on {info:?}");
+    frames_flow(&frames, Duration::from_millis(500));
+    println!("{lost:?} after {after:?}; {started:?} {resumed:?} later");
+    capture.stop();
+}
+
+#[test]
+fn a_mic_that_goes_silent_is_lost_and_capture_moves_to_the_default() {
+    let p = pulse();
+    p.pactl(&["set-default-source", "speaker.monitor"]).unwrap();
+    let (sink, frames, events) = ChannelSink::new();
+    let capture = Capture::start(
+        &SourceSpec::Device {
+            device: Some("Monitor of VirtMic".into()),
+        },
+        CaptureSettings::default(),
+        sink,
+        None,
+    )
+    .unwrap();
+    let info = capture.wait_started(Duration::from_secs(5)).unwrap();
+    assert!(info.name.contains("VirtMic"), "{info:?}");
+    std::thread::sleep(Duration::from_millis(300));
+    // The chosen device stays listed but stops delivering (suspended).
+    p.pactl(&["suspend-sink", "virtmic", "1"]).unwrap();
+    let (lost, after) = wait_capture_event(&events, Duration::from_secs(2), |e| {
+        matches!(e, CaptureEvent::DeviceLost(_))
+    })
+    .expect("DeviceLost is reported");
+    assert!(
+        after < Duration::from_millis(1200),
+        "reported after {after:?}"
+    );
+    let (started, resumed) = wait_capture_event(&events, Duration::from_secs(4), |e| {
+        matches!(e, CaptureEvent::Started(_))
+    })
+    .expect("capture resumes on the default input");
+    let CaptureEvent::Started(info) = &started else {
+        unreachable!()
+    };
+    assert!(info.name.contains("Speaker"), "resumed on {info:?}");
+    frames_flow(&frames, Duration::from_millis(500));
+    println!("{lost:?} after {after:?}; {started:?} {resumed:?} later");
+    capture.stop();
+}
+
+#[test]
+fn with_no_input_left_capture_fails_within_the_bound() {
+    let p = pulse();
+    let (sink, _frames, events) = ChannelSink::new();
+    let capture = Capture::start(
+        &SourceSpec::Device { device: None },
+        CaptureSettings::default(),
+        sink,
+        None,
+    )
+    .unwrap();
+    capture.wait_started(Duration::from_secs(5)).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    p.unload_sink("virtmic").unwrap();
+    p.unload_sink("speaker").unwrap();
+    let (_, lost_after) = wait_capture_event(&events, Duration::from_secs(2), |e| {
+        matches!(e, CaptureEvent::DeviceLost(_))
+    })
+    .expect("DeviceLost is reported");
+    let (failed, failed_after) = wait_capture_event(&events, Duration::from_secs(8), |e| {
+        matches!(e, CaptureEvent::Failed(_) | CaptureEvent::Started(_))
+    })
+    .expect("Failed is reported");
+    assert!(matches!(failed, CaptureEvent::Failed(_)), "{failed:?}");
+    let total = lost_after + failed_after;
+    assert!(
+        total >= RECOVERY && total < RECOVERY + Duration::from_secs(2),
+        "failed after {total:?}"
+    );
+    println!("{failed:?} after {total:?}");
+    capture.stop();
+}
+
+#[test]
+fn unplugged_speaker_is_reported_and_playback_resumes_on_the_default() {
+    let p = pulse();
+    let playback = Playback::start(
+        &SinkSpec::Device { device: None },
+        PlaybackSettings {
+            stream_rate: 16_000,
+            ..PlaybackSettings::default()
+        },
+        None,
+    )
+    .unwrap();
+    assert!(playback.info().name.contains("Speaker"));
+    wait_playback_event(&playback, Duration::from_secs(2), |e| {
+        matches!(e, PlaybackEvent::Started(_))
+    })
+    .expect("the stream runs");
+    std::thread::sleep(Duration::from_millis(300));
+    p.unload_sink("speaker").unwrap();
+    let (lost, after) = wait_playback_event(&playback, Duration::from_secs(2), |e| {
+        matches!(e, PlaybackEvent::DeviceLost(_))
+    })
+    .expect("DeviceLost is reported");
+    assert!(
+        after < Duration::from_millis(1000),
+        "reported after {after:?}"
+    );
+    let (started, resumed) = wait_playback_event(&playback, Duration::from_secs(3), |e| {
+        matches!(e, PlaybackEvent::Started(_))
+    })
+    .expect("playback resumes");
+    let PlaybackEvent::Started(info) = &started else {
+        unreachable!()
+    };
+    assert!(info.name.contains("VirtMic"), "resumed on {info:?}");
+    // What is played now comes out of the remaining device.
+    let rec = p.record("virtmic.monitor").unwrap();
+    assert!(rec.wait_flowing(Duration::from_secs(3)));
+    let tone = sine(440.0, 0.4, 16_000, 16_000 / 2);
+    let mut enc = OpusEncoder::new(EncoderSettings::default()).unwrap();
+    for (seq, frame) in tone.chunks_exact(CAPTURE_FRAME_SAMPLES).enumerate() {
+        playback.push(seq as u64, enc.encode_vec(frame).unwrap());
+    }
+    assert!(playback.wait_drained(Duration::from_secs(3)));
+    std::thread::sleep(Duration::from_millis(200));
+    let heard = rec.finish();
+    let (t0, t1) = active_span(&heard, RATE, -30.0).expect("the tone on the new device");
+    assert!(((t1 - t0) - 0.5).abs() <= 0.1, "heard {:.2} s", t1 - t0);
+    println!("{lost:?} after {after:?}; {started:?} {resumed:?} later");
+    playback.stop();
+}
+
+#[test]
+fn a_speaker_that_stops_taking_audio_is_lost_and_playback_moves_to_the_default() {
+    let p = pulse();
+    // The user chose the speaker; the system default is the other device.
+    // (Changing the default later would move the stream there by itself.)
+    p.pactl(&["set-default-sink", "virtmic"]).unwrap();
+    let playback = Playback::start(
+        &SinkSpec::Device {
+            device: Some("Speaker".into()),
+        },
+        PlaybackSettings::default(),
+        None,
+    )
+    .unwrap();
+    wait_playback_event(&playback, Duration::from_secs(2), |e| {
+        matches!(e, PlaybackEvent::Started(_))
+    })
+    .expect("the stream runs");
+    std::thread::sleep(Duration::from_millis(300));
+    // The chosen device stays listed but stops asking for audio (suspended).
+    p.pactl(&["suspend-sink", "speaker", "1"]).unwrap();
+    let (lost, after) = wait_playback_event(&playback, Duration::from_secs(2), |e| {
+        matches!(e, PlaybackEvent::DeviceLost(_))
+    })
+    .expect("DeviceLost is reported");
+    assert!(
+        after < Duration::from_millis(1200),
+        "reported after {after:?}"
+    );
+    let (started, resumed) = wait_playback_event(&playback, Duration::from_secs(4), |e| {
+        matches!(e, PlaybackEvent::Started(_))
+    })
+    .expect("playback resumes on the default output");
+    let PlaybackEvent::Started(info) = &started else {
+        unreachable!()
+    };
+    assert!(info.name.contains("VirtMic"), "resumed on {info:?}");
+    println!("{lost:?} after {after:?}; {started:?} {resumed:?} later");
+    playback.stop();
 }
