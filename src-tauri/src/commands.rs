@@ -3,6 +3,8 @@
 //! engine; a refusal comes back as a message fit for the user.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
 
 use candor_audio::{SinkSpec, SourceSpec};
 use candor_client::ipc::{AudioDevice, DeviceList, Settings};
@@ -27,14 +29,19 @@ pub struct AppState {
     settings: Mutex<Settings>,
     devices: Mutex<DeviceList>,
     subscriber: Subscriber,
+    /// When the process started, for the launch-to-UI time in the log.
+    launched: Instant,
+    ui_seen: AtomicBool,
 }
 
 type Shared<'a> = State<'a, Arc<AppState>>;
 
 impl AppState {
-    pub fn new(paths: AppPaths) -> Self {
+    pub fn new(paths: AppPaths, launched: Instant) -> Self {
         let settings = paths.load_settings();
         Self {
+            launched,
+            ui_seen: AtomicBool::new(false),
             paths,
             engine: Mutex::new(None),
             settings: Mutex::new(settings),
@@ -104,6 +111,14 @@ impl AppState {
 #[tauri::command]
 pub async fn subscribe(state: Shared<'_>, on_event: Channel<EngineEvent>) -> Result<(), String> {
     state.subscriber.set(on_event);
+    if !state.ui_seen.swap(true, Ordering::Relaxed) {
+        // The UI subscribes from its first script run, right before its first
+        // render: the launch-to-first-paint figure, as near as the shell sees it.
+        tracing::info!(
+            ms = state.launched.elapsed().as_millis() as u64,
+            "the UI is up"
+        );
+    }
     let engine = state.engine().await?;
     if let Some(view) = engine.view().await {
         state.subscriber.send(EngineEvent::View {

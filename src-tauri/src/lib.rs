@@ -19,11 +19,12 @@ pub use commands::AppState;
 
 /// Builds and runs the app until its window closes.
 pub fn run() {
+    let launched = std::time::Instant::now();
     tauri::Builder::default()
-        .setup(|app| {
+        .setup(move |app| {
             let paths = settings::AppPaths::resolve(app.handle())?;
             init_logging(&paths);
-            let state = Arc::new(AppState::new(paths));
+            let state = Arc::new(AppState::new(paths, launched));
             app.manage(state.clone());
             tauri::async_runtime::block_on(async move { state.start_engine().await })
                 .map_err(|e| -> Box<dyn std::error::Error> { e.into() })?;

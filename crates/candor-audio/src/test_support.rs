@@ -291,6 +291,30 @@ impl PrivatePulse {
         DenyGuard { pulse: self }
     }
 
+    /// A socket for *another process* (e.g. the desktop app under test) that
+    /// refuses every client with "access denied" until [`Gate::open`], and
+    /// from then on connects clients through to this server: the microphone
+    /// permission is denied, then granted, without restarting the app.
+    pub fn gate(&self) -> Result<Gate, AudioError> {
+        let path = self.dir.path().join(format!(
+            "pulse/gate-{}",
+            GATES.fetch_add(1, Ordering::Relaxed)
+        ));
+        let open = Arc::new(AtomicBool::new(false));
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = spawn_gatekeeper(
+            &path,
+            stop.clone(),
+            Some((open.clone(), self.dir.path().join("pulse/native"))),
+        )?;
+        Ok(Gate {
+            server: format!("unix:{}", path.display()),
+            open,
+            stop,
+            thread: Some(thread),
+        })
+    }
+
     fn native_server(&self) -> String {
         format!("unix:{}", self.dir.path().join("pulse/native").display())
     }
@@ -312,6 +336,38 @@ impl Drop for PrivatePulse {
         let _ = self.daemon.wait();
         for (k, v) in &self.saved_env {
             set_env(k, v.as_deref());
+        }
+    }
+}
+
+static GATES: AtomicUsize = AtomicUsize::new(0);
+
+/// See [`PrivatePulse::gate`]. Stops serving when dropped.
+#[derive(Debug)]
+pub struct Gate {
+    server: String,
+    open: Arc<AtomicBool>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Gate {
+    /// The `PULSE_SERVER` value that leads through this gate.
+    pub fn server(&self) -> &str {
+        &self.server
+    }
+
+    /// Grants access: new clients reach the real server.
+    pub fn open(&self) {
+        self.open.store(true, Ordering::Relaxed);
+    }
+}
+
+impl Drop for Gate {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
         }
     }
 }
@@ -376,43 +432,81 @@ impl Drop for Recording {
 /// Serves a unix socket that answers each client's first request with the
 /// native protocol's ERROR reply carrying PA_ERR_ACCESS (1).
 fn spawn_refuser(path: &Path, stop: Arc<AtomicBool>) -> Result<JoinHandle<()>, AudioError> {
-    use std::io::Write;
+    spawn_gatekeeper(path, stop, None)
+}
+
+/// Like [`spawn_refuser`], but while `pass.0` is set each client is instead
+/// connected through to the real server's socket `pass.1`.
+fn spawn_gatekeeper(
+    path: &Path,
+    stop: Arc<AtomicBool>,
+    pass: Option<(Arc<AtomicBool>, PathBuf)>,
+) -> Result<JoinHandle<()>, AudioError> {
     use std::os::unix::net::UnixListener;
     let listener = UnixListener::bind(path)?;
     listener.set_nonblocking(true)?;
     Ok(std::thread::spawn(move || {
         while !stop.load(Ordering::Relaxed) {
-            let Ok((mut conn, _)) = listener.accept() else {
+            let Ok((conn, _)) = listener.accept() else {
                 std::thread::sleep(Duration::from_millis(10));
                 continue;
             };
             let _ = conn.set_nonblocking(false);
-            let _ = conn.set_read_timeout(Some(Duration::from_secs(2)));
-            // Descriptor: length, channel, offset (u64), flags; all big-endian.
-            let mut desc = [0u8; 20];
-            if conn.read_exact(&mut desc).is_err() {
-                continue;
+            match &pass {
+                Some((open, server)) if open.load(Ordering::Relaxed) => splice(conn, server),
+                _ => refuse(conn),
             }
-            let len = u32::from_be_bytes([desc[0], desc[1], desc[2], desc[3]]) as usize;
-            let mut body = vec![0u8; len.min(1 << 16)];
-            if conn.read_exact(&mut body).is_err() || body.len() < 10 {
-                continue;
-            }
-            // Tagstruct: 'L' command, 'L' sequence number.
-            let seq = [body[6], body[7], body[8], body[9]];
-            let mut reply = Vec::with_capacity(35);
-            reply.extend_from_slice(&15u32.to_be_bytes());
-            reply.extend_from_slice(&u32::MAX.to_be_bytes());
-            reply.extend_from_slice(&[0u8; 12]);
-            reply.push(b'L');
-            reply.extend_from_slice(&0u32.to_be_bytes()); // PA_COMMAND_ERROR
-            reply.push(b'L');
-            reply.extend_from_slice(&seq);
-            reply.push(b'L');
-            reply.extend_from_slice(&1u32.to_be_bytes()); // PA_ERR_ACCESS
-            let _ = conn.write_all(&reply);
-            let _ = conn.flush();
-            std::thread::sleep(Duration::from_millis(50));
         }
     }))
+}
+
+/// Connects `client` to the server socket at `server`, both ways, on two
+/// threads that end when either side closes.
+fn splice(client: std::os::unix::net::UnixStream, server: &Path) {
+    let Ok(upstream) = std::os::unix::net::UnixStream::connect(server) else {
+        return;
+    };
+    let (Ok(mut client_r), Ok(mut upstream_w)) = (client.try_clone(), upstream.try_clone()) else {
+        return;
+    };
+    let (mut upstream_r, mut client_w) = (upstream, client);
+    std::thread::spawn(move || {
+        let _ = std::io::copy(&mut client_r, &mut upstream_w);
+        let _ = upstream_w.shutdown(std::net::Shutdown::Both);
+    });
+    std::thread::spawn(move || {
+        let _ = std::io::copy(&mut upstream_r, &mut client_w);
+        let _ = client_w.shutdown(std::net::Shutdown::Both);
+    });
+}
+
+/// Answers the client's first request with ERROR / PA_ERR_ACCESS.
+fn refuse(mut conn: std::os::unix::net::UnixStream) {
+    use std::io::Write;
+    let _ = conn.set_read_timeout(Some(Duration::from_secs(2)));
+    // Descriptor: length, channel, offset (u64), flags; all big-endian.
+    let mut desc = [0u8; 20];
+    if conn.read_exact(&mut desc).is_err() {
+        return;
+    }
+    let len = u32::from_be_bytes([desc[0], desc[1], desc[2], desc[3]]) as usize;
+    let mut body = vec![0u8; len.min(1 << 16)];
+    if conn.read_exact(&mut body).is_err() || body.len() < 10 {
+        return;
+    }
+    // Tagstruct: 'L' command, 'L' sequence number.
+    let seq = [body[6], body[7], body[8], body[9]];
+    let mut reply = Vec::with_capacity(35);
+    reply.extend_from_slice(&15u32.to_be_bytes());
+    reply.extend_from_slice(&u32::MAX.to_be_bytes());
+    reply.extend_from_slice(&[0u8; 12]);
+    reply.push(b'L');
+    reply.extend_from_slice(&0u32.to_be_bytes()); // PA_COMMAND_ERROR
+    reply.push(b'L');
+    reply.extend_from_slice(&seq);
+    reply.push(b'L');
+    reply.extend_from_slice(&1u32.to_be_bytes()); // PA_ERR_ACCESS
+    let _ = conn.write_all(&reply);
+    let _ = conn.flush();
+    std::thread::sleep(Duration::from_millis(50));
 }

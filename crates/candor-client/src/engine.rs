@@ -137,10 +137,13 @@ impl Engine {
             .map_err(|e| EngineError::Backend(e.to_string()))?;
         let session_url = api.session_url();
         transport::check_url(&session_url).map_err(|e| EngineError::Config(e.to_string()))?;
-        let stored = config
-            .tokens
-            .load()
-            .map_err(|e| EngineError::Keyring(e.to_string()))?;
+        // An unusable keyring must not keep the app from starting: the user
+        // signs in as if nothing were stored, and is told at sign-in that it
+        // cannot be remembered.
+        let stored = config.tokens.load().unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "no stored sign-in: the token store is unusable");
+            None
+        });
         let (commands, commands_rx) = mpsc::unbounded_channel();
         let (events, events_rx) = mpsc::unbounded_channel();
         let (internal, internal_rx) = mpsc::unbounded_channel();

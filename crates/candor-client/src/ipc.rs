@@ -55,9 +55,11 @@ impl std::fmt::Debug for Credentials {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Profile {
     pub name: String,
     pub email: Option<String>,
+    /// True for the local offline profile (embedded backend, no account).
     pub offline: bool,
 }
 
@@ -78,10 +80,12 @@ impl From<&candor_api::User> for Profile {
 /// What the user chose on the dashboard.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct InterviewSetup {
     /// One of [`ROLES`]' ids.
     pub role: String,
     /// `junior`, `mid` or `senior`.
+    #[cfg_attr(feature = "ts", ts(type = r#""junior" | "mid" | "senior""#))]
     pub seniority: String,
     pub job_description: Option<String>,
     pub cv_text: Option<String>,
@@ -131,6 +135,7 @@ impl InterviewSetup {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum InterviewStatus {
     Created,
     Live,
@@ -141,6 +146,7 @@ pub enum InterviewStatus {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct InterviewSummary {
     pub id: String,
     pub role: String,
@@ -149,6 +155,7 @@ pub struct InterviewSummary {
     pub created_at: String,
     pub status: InterviewStatus,
     pub duration_sec: Option<f64>,
+    /// 0–100, when results are ready.
     pub overall_score: Option<f64>,
 }
 
@@ -176,14 +183,19 @@ impl From<&candor_api::Interview> for InterviewSummary {
 /// The feedback page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Results {
     pub interview_id: String,
     pub role: String,
     pub seniority: String,
+    /// The interviewer that ran it: `practice` (offline) or `gemini`; empty
+    /// when reviewing past results.
     pub engine: String,
+    /// RFC 3339.
     pub completed_at: String,
     pub duration_sec: f64,
     pub overall: OverallMetrics,
+    /// Each score explained by the numbers it comes from.
     pub scores: Vec<Score>,
     pub questions: Vec<QuestionFeedback>,
     pub transcript: Vec<TranscriptLine>,
@@ -191,29 +203,38 @@ pub struct Results {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct OverallMetrics {
+    /// Candidate speaking time / total speaking time, 0–1.
     pub talk_time_ratio: f64,
     pub candidate_speaking_sec: f64,
     pub interviewer_speaking_sec: f64,
     pub longest_monologue_sec: f64,
     pub interruptions: u32,
+    /// Mean time from a question's end to the candidate starting, seconds.
     pub average_response_latency_sec: Option<f64>,
+    /// Only when a transcript of the candidate exists.
     pub words_per_minute: Option<f64>,
     pub filler_words: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Score {
     pub key: String,
     pub label: String,
+    /// 0–100.
     pub score: f64,
+    /// Plain-language explanation citing the numbers.
     pub explanation: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct QuestionFeedback {
+    /// 1-based.
     pub index: u32,
     pub question: String,
     pub answer_sec: f64,
@@ -225,6 +246,7 @@ pub struct QuestionFeedback {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum Speaker {
     Interviewer,
     Candidate,
@@ -232,6 +254,7 @@ pub enum Speaker {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TranscriptLine {
     pub speaker: Speaker,
     pub text: String,
@@ -352,6 +375,7 @@ pub fn now_ms() -> i64 {
 /// What the interviewer is doing (from `InterviewerState`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum Activity {
     Speaking,
     Listening,
@@ -360,6 +384,7 @@ pub enum Activity {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AudioDevice {
     pub id: String,
     pub name: String,
@@ -368,6 +393,7 @@ pub struct AudioDevice {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DeviceList {
     pub inputs: Vec<AudioDevice>,
     pub outputs: Vec<AudioDevice>,
@@ -377,6 +403,7 @@ pub struct DeviceList {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum NoticeLevel {
     Info,
     Warning,
@@ -389,10 +416,13 @@ pub enum NoticeLevel {
     rename_all = "camelCase",
     rename_all_fields = "camelCase"
 )]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum EngineEvent {
     View {
         view: Box<View>,
     },
+    /// Live transcript: within a `segmentId` each message replaces the text;
+    /// `isFinal` settles it.
     Transcript {
         speaker: Speaker,
         segment_id: u64,
@@ -400,7 +430,8 @@ pub enum EngineEvent {
         is_final: bool,
         start_ms: u64,
     },
-    /// At most 30 per second.
+    /// Input level for the mic meter, at most 30 per second; `level` is 0–1
+    /// (perceptual).
     Level {
         level: f32,
         voice: bool,
@@ -420,6 +451,8 @@ pub enum EngineEvent {
     Devices {
         devices: DeviceList,
     },
+    /// Something to tell the user that is not a state (e.g. "Microphone
+    /// switched to the default device").
     Notice {
         level: NoticeLevel,
         message: String,
@@ -437,9 +470,11 @@ pub enum EngineEvent {
 /// App settings the user can change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Settings {
     /// Hosted backend URL; `None` uses the embedded offline backend.
     pub backend_url: Option<String>,
+    /// Echo cancellation (turn off with headphones).
     pub echo_cancellation: bool,
 }
 

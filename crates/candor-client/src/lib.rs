@@ -15,6 +15,8 @@ pub mod ipc;
 pub mod latency;
 pub mod token;
 pub mod transport;
+#[cfg(feature = "ts")]
+pub mod ts;
 pub mod uplink;
 
 pub use backend::BackendConfig;
@@ -29,6 +31,4 @@ pub enum EngineError {
     Config(String),
     #[error("the backend could not start: {0}")]
     Backend(String),
-    #[error("the OS keyring is not usable: {0}")]
-    Keyring(String),
 }

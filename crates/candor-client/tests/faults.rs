@@ -168,3 +168,44 @@ async fn a_token_revoked_mid_session_signs_out_and_releases_everything() {
     engine.shutdown().await;
     server.shutdown().await;
 }
+
+/// A keyring that cannot be used at all (no Secret Service, locked, …).
+#[derive(Debug)]
+struct BrokenKeyring;
+
+impl TokenStore for BrokenKeyring {
+    fn load(&self) -> Result<Option<String>, candor_client::token::TokenStoreError> {
+        Err(candor_client::token::TokenStoreError::Unavailable(
+            "Secret Service: no result found".into(),
+        ))
+    }
+    fn save(&self, _: &str) -> Result<(), candor_client::token::TokenStoreError> {
+        self.load().map(|_| ())
+    }
+    fn clear(&self) -> Result<(), candor_client::token::TokenStoreError> {
+        self.load().map(|_| ())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unusable_keyring_still_lets_the_user_sign_in_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(dir.path()).await;
+    let (engine, mut events) = engine(
+        proxy_free_url(server.addr()),
+        std::sync::Arc::new(BrokenKeyring),
+    )
+    .await;
+    sign_in_offline(&engine, &mut events).await;
+    let warned = events.seen.iter().any(|e| {
+        matches!(e, candor_client::EngineEvent::Notice { message, .. }
+            if message.contains("could not be saved"))
+    });
+    assert!(warned, "the user is told the sign-in is not remembered");
+    engine.shutdown().await;
+    server.shutdown().await;
+}
+
+fn proxy_free_url(addr: std::net::SocketAddr) -> url::Url {
+    url::Url::parse(&format!("http://{addr}/")).unwrap()
+}

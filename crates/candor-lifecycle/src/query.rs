@@ -13,6 +13,7 @@ use serde::Serialize;
     rename_all = "camelCase",
     rename_all_fields = "camelCase"
 )]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum Query<T> {
     /// In flight. `previous` is the last good data, if any.
     Loading { previous: Option<T> },

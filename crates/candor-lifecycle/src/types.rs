@@ -25,6 +25,7 @@ pub trait Payloads: 'static {
 /// How a failure should be treated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum FailureKind {
     /// The token is missing, wrong or expired: sign out; never retried.
     Unauthenticated,
@@ -53,6 +54,7 @@ impl Failure {
 /// Why the microphone could not be opened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum MicProblem {
     /// The OS (or the user at its prompt) denied access: `permissionsDenied`.
     Denied,

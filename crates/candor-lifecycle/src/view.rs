@@ -10,6 +10,7 @@ use crate::types::{FailureKind, MicProblem};
 /// The whole application state, as pushed to the UI after every change.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct View<Profile, History, Results> {
     pub auth: AuthView<Profile>,
     pub interview: InterviewView<Results>,
@@ -24,6 +25,7 @@ pub struct View<Profile, History, Results> {
     rename_all = "camelCase",
     rename_all_fields = "camelCase"
 )]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum AuthView<Profile> {
     /// Sign-in page. `notice` explains why, e.g. after a session expired.
     Unauthenticated { notice: Option<String> },
@@ -40,6 +42,7 @@ pub enum AuthView<Profile> {
     rename_all = "camelCase",
     rename_all_fields = "camelCase"
 )]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum InterviewView<Results> {
     Idle,
     Initializing,

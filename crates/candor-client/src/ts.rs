@@ -1,0 +1,62 @@
+//! The IPC types as TypeScript, for the desktop UI (`ui/src/ipc/generated.ts`).
+//!
+//! The UI's contract is generated from the Rust types rather than written by
+//! hand, so the two cannot drift: the desktop package's tests regenerate it
+//! and fail when the committed file differs (`CANDOR_BLESS=1` rewrites it).
+
+use ts_rs::{Config, TS};
+
+use crate::ipc::{
+    Activity, AudioDevice, DeviceList, EngineEvent, InterviewSetup, InterviewStatus,
+    InterviewSummary, NoticeLevel, OverallMetrics, Profile, QuestionFeedback, Results, Score,
+    Settings, Speaker, TranscriptLine, View,
+};
+use candor_lifecycle::{AuthView, FailureKind, InterviewView, MicProblem, Query};
+
+const HEADER: &str = "\
+// Generated from Candor's Rust IPC types (candor-client `ts::bindings`); do not edit.
+// Regenerate with: CANDOR_BLESS=1 cargo test -p candor-desktop --test bindings
+";
+
+/// Every type the UI receives or sends, as one TypeScript module.
+pub fn bindings() -> String {
+    let cfg = Config::new().with_large_int("number");
+    let mut out = String::from(HEADER);
+    let mut add = |docs: Option<String>, decl: String| {
+        out.push('\n');
+        if let Some(docs) = docs {
+            out.push_str(&docs);
+        }
+        out.push_str("export ");
+        out.push_str(&decl);
+        out.push('\n');
+    };
+    // The view types are generic in the core (its payloads are the
+    // embedder's); `ui/src/ipc/contract.ts` names the concrete ones.
+    add(View::docs(), View::decl(&cfg));
+    add(AuthView::<Profile>::docs(), AuthView::<Profile>::decl(&cfg));
+    add(
+        InterviewView::<Results>::docs(),
+        InterviewView::<Results>::decl(&cfg),
+    );
+    add(Query::<()>::docs(), Query::<()>::decl(&cfg));
+    add(FailureKind::docs(), FailureKind::decl(&cfg));
+    add(MicProblem::docs(), MicProblem::decl(&cfg));
+    add(Profile::docs(), Profile::decl(&cfg));
+    add(InterviewStatus::docs(), InterviewStatus::decl(&cfg));
+    add(InterviewSummary::docs(), InterviewSummary::decl(&cfg));
+    add(Results::docs(), Results::decl(&cfg));
+    add(OverallMetrics::docs(), OverallMetrics::decl(&cfg));
+    add(Score::docs(), Score::decl(&cfg));
+    add(QuestionFeedback::docs(), QuestionFeedback::decl(&cfg));
+    add(TranscriptLine::docs(), TranscriptLine::decl(&cfg));
+    add(Speaker::docs(), Speaker::decl(&cfg));
+    add(EngineEvent::docs(), EngineEvent::decl(&cfg));
+    add(Activity::docs(), Activity::decl(&cfg));
+    add(NoticeLevel::docs(), NoticeLevel::decl(&cfg));
+    add(AudioDevice::docs(), AudioDevice::decl(&cfg));
+    add(DeviceList::docs(), DeviceList::decl(&cfg));
+    add(InterviewSetup::docs(), InterviewSetup::decl(&cfg));
+    add(Settings::docs(), Settings::decl(&cfg));
+    out
+}

@@ -1,0 +1,126 @@
+//! The desktop app end to end: the real window, driven through WebDriver
+//! (tauri-driver → WebKitWebDriver) under the test session's virtual display,
+//! with a private PulseAudio server as the microphone and speaker.
+//!
+//! - A whole interview: launch → continue offline → start → `live` with the
+//!   interviewer's transcript appearing and the level meter moving while
+//!   speech plays into the virtual microphone → End Interview →
+//!   `processingResults` → `resultsReady` with metrics.
+//! - A denied microphone: the audio server refuses the app ("access denied")
+//!   → `permissionsDenied` with the explanation; access is granted and
+//!   "Try again" goes on to `live`.
+//!
+//! Needs `tauri-driver` (scripts/setup installs it) and `WebKitWebDriver`
+//! (Debian's webkit2gtk-driver); missing tools fail the test with a message.
+
+mod support;
+
+use std::time::Duration;
+
+use candor_audio::test_support::PrivatePulse;
+use support::webdriver::{App, speech_wav};
+
+const STEP: Duration = Duration::from_secs(30);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_whole_interview_in_the_desktop_window() {
+    let pulse = PrivatePulse::start().expect("private PulseAudio");
+    let dir = tempfile::tempdir().unwrap();
+    let speech = speech_wav(
+        dir.path(),
+        "In my last role I led the migration of our billing system to a new \
+         platform. I planned it in small steps and we shipped without downtime.",
+    );
+    let app = App::launch(dir.path(), None).await;
+
+    app.wait_screen("auth", STEP).await;
+    app.fill("input[autocomplete=name]", "Ada").await;
+    app.click_button("Continue offline").await;
+    app.wait_screen("dashboard", STEP).await;
+    assert_eq!(app.text("[data-testid=user-name]").await, "Ada");
+
+    app.record_screens().await;
+    app.click("[data-testid=start]").await;
+    app.wait_screen("live", STEP).await;
+    app.wait_until(
+        "the interviewer's words in the live transcript",
+        STEP,
+        "return document.querySelectorAll('[data-testid=transcript] li').length > 0",
+    )
+    .await;
+
+    // Speak into the virtual microphone; the meter follows.
+    // paplay reaches the private server through this process's environment.
+    let mut player = std::process::Command::new("paplay")
+        .arg("--device=virtmic")
+        .arg(&speech)
+        .spawn()
+        .expect("paplay (pulseaudio-utils)");
+    app.wait_until(
+        "the microphone level meter to move",
+        STEP,
+        "return Number(document.querySelector('[data-testid=meter]')\
+           .getAttribute('aria-valuenow')) > 5",
+    )
+    .await;
+    assert!(player.wait().unwrap().success(), "paplay played the answer");
+
+    app.click("[data-testid=end]").await;
+    app.wait_screen("results", Duration::from_secs(60)).await;
+    let seen = app.screens_seen().await;
+    // `initializing` is the Start button's spinner on the dashboard and
+    // `ending` an overlay on the live screen; the others are screens.
+    for state in [
+        "requestingPermissions",
+        "live",
+        "processingResults",
+        "results",
+    ] {
+        assert!(
+            seen.iter().any(|s| s == state),
+            "{state} not shown; saw {seen:?}"
+        );
+    }
+    let page = app.text("[data-screen=results]").await;
+    assert!(
+        page.contains("At a glance"),
+        "results show the metrics: {page}"
+    );
+    assert!(
+        page.contains("Transcript"),
+        "results show the transcript: {page}"
+    );
+    app.screenshot("desktop-results").await;
+    app.quit().await;
+    drop(pulse);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_denied_microphone_shows_permissions_denied_and_retry_recovers() {
+    let pulse = PrivatePulse::start().expect("private PulseAudio");
+    let gate = pulse.gate().expect("gate socket");
+    let dir = tempfile::tempdir().unwrap();
+    let app = App::launch(dir.path(), Some(gate.server())).await;
+
+    app.wait_screen("auth", STEP).await;
+    app.fill("input[autocomplete=name]", "Grace").await;
+    app.click_button("Continue offline").await;
+    app.wait_screen("dashboard", STEP).await;
+    app.click("[data-testid=start]").await;
+    app.wait_screen("permissionsDenied", STEP).await;
+    let page = app.text("[data-screen=permissionsDenied]").await;
+    assert!(
+        page.to_lowercase().contains("microphone"),
+        "the screen explains the microphone is needed: {page}"
+    );
+    app.screenshot("desktop-permissions-denied").await;
+
+    gate.open();
+    app.click_button("Try again").await;
+    app.wait_screen("live", STEP).await;
+    app.click("[data-testid=end]").await;
+    app.wait_screen("results", Duration::from_secs(60)).await;
+    app.quit().await;
+    drop(gate);
+    drop(pulse);
+}

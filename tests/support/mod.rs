@@ -1,0 +1,3 @@
+//! Helpers for the desktop package's integration tests.
+
+pub mod webdriver;

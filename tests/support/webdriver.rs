@@ -1,0 +1,310 @@
+//! A small W3C WebDriver client for the desktop window, over tauri-driver.
+//!
+//! Just the commands the end-to-end tests use (new session, find, click, send
+//! keys, execute script, screenshot, delete session), spoken as JSON over
+//! HTTP on 127.0.0.1. Every wait is bounded and fails with what was expected.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use base64::Engine as _;
+use serde_json::{Value, json};
+
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// The app under test, in its own data directories, driven by one WebDriver
+/// session. The driver (and with it the app) is killed when dropped.
+pub struct App {
+    http: reqwest::Client,
+    base: String,
+    session: String,
+    driver: Child,
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+fn tool(name: &str) -> PathBuf {
+    let home_bin = std::env::var_os("HOME")
+        .map(|h| PathBuf::from(h).join(".cargo/bin").join(name))
+        .filter(|p| p.exists());
+    let in_path = std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .map(|d| d.join(name))
+            .find(|p| p.exists())
+    });
+    in_path.or(home_bin).unwrap_or_else(|| {
+        panic!("`{name}` is not installed: run scripts/setup (tauri-driver) or apt-get install webkit2gtk-driver (WebKitWebDriver)")
+    })
+}
+
+impl App {
+    /// Starts tauri-driver and opens the app with its data under `dir`;
+    /// `pulse_server` overrides the audio server the app connects to.
+    pub async fn launch(dir: &Path, pulse_server: Option<&str>) -> App {
+        tool("WebKitWebDriver");
+        let (port, native) = (free_port(), free_port());
+        let mut command = Command::new(tool("tauri-driver"));
+        command
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &native.to_string(),
+            ])
+            .env("XDG_DATA_HOME", dir.join("data"))
+            .env("XDG_CONFIG_HOME", dir.join("config"))
+            .env("XDG_CACHE_HOME", dir.join("cache"))
+            .env("CANDOR_LOG", "info")
+            .env_remove("CANDOR_BACKEND_URL")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.join("driver.log")).expect("driver log"));
+        if let Some(server) = pulse_server {
+            command.env("PULSE_SERVER", server);
+        }
+        let driver = command.spawn().expect("tauri-driver starts");
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .no_proxy()
+            .build()
+            .expect("http client");
+        let base = format!("http://127.0.0.1:{port}");
+        let mut app = App {
+            http,
+            base,
+            session: String::new(),
+            driver,
+        };
+        let caps = json!({
+            "capabilities": {
+                "alwaysMatch": {
+                    "browserName": "wry",
+                    "tauri:options": { "application": env!("CARGO_BIN_EXE_candor-desktop") }
+                }
+            }
+        });
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        let session = loop {
+            match app
+                .http
+                .post(format!("{}/session", app.base))
+                .json(&caps)
+                .send()
+                .await
+            {
+                Ok(resp) => {
+                    let body: Value = resp.json().await.expect("new session JSON");
+                    match body["value"]["sessionId"].as_str() {
+                        Some(id) => break id.to_owned(),
+                        None => panic!("no WebDriver session: {body}"),
+                    }
+                }
+                Err(_) if tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(e) => panic!(
+                    "tauri-driver did not answer on 127.0.0.1:{port}: {e}\n{}",
+                    std::fs::read_to_string(dir.join("driver.log")).unwrap_or_default()
+                ),
+            }
+        };
+        app.session = session;
+        app
+    }
+
+    async fn command(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}/session/{}{path}", self.base, self.session);
+        let mut req = self.http.request(method, &url);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let resp = req.send().await.unwrap_or_else(|e| panic!("{path}: {e}"));
+        let status = resp.status();
+        let body: Value = resp.json().await.unwrap_or(Value::Null);
+        assert!(
+            status.is_success(),
+            "WebDriver {path} failed ({status}): {body}"
+        );
+        body["value"].clone()
+    }
+
+    /// Runs `script` (a function body) in the page and returns its result.
+    pub async fn script(&self, script: &str) -> Value {
+        self.command(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({ "script": script, "args": [] })),
+        )
+        .await
+    }
+
+    async fn find(&self, using: &str, value: &str) -> String {
+        let found = self
+            .command(
+                reqwest::Method::POST,
+                "/element",
+                Some(json!({ "using": using, "value": value })),
+            )
+            .await;
+        found[ELEMENT]
+            .as_str()
+            .unwrap_or_else(|| panic!("no element {value}: {found}"))
+            .to_owned()
+    }
+
+    async fn click_element(&self, element: &str) {
+        self.command(
+            reqwest::Method::POST,
+            &format!("/element/{element}/click"),
+            Some(json!({})),
+        )
+        .await;
+    }
+
+    /// Clicks the element matching the CSS selector.
+    pub async fn click(&self, css: &str) {
+        let element = self.find("css selector", css).await;
+        self.click_element(&element).await;
+    }
+
+    /// Clicks the button whose text contains `label`.
+    pub async fn click_button(&self, label: &str) {
+        let element = self
+            .find("xpath", &format!("//button[contains(., '{label}')]"))
+            .await;
+        self.click_element(&element).await;
+    }
+
+    /// Types `text` into the field matching the CSS selector, after clearing it.
+    pub async fn fill(&self, css: &str, text: &str) {
+        let element = self.find("css selector", css).await;
+        self.command(
+            reqwest::Method::POST,
+            &format!("/element/{element}/clear"),
+            Some(json!({})),
+        )
+        .await;
+        self.command(
+            reqwest::Method::POST,
+            &format!("/element/{element}/value"),
+            Some(json!({ "text": text })),
+        )
+        .await;
+    }
+
+    /// The visible text of the first element matching the CSS selector.
+    pub async fn text(&self, css: &str) -> String {
+        let script = format!(
+            "const e = document.querySelector({}); return e ? e.innerText.trim() : null;",
+            json!(css)
+        );
+        match self.script(&script).await {
+            Value::String(s) => s,
+            other => panic!("no element {css}: {other}"),
+        }
+    }
+
+    /// Polls `script` (returning a boolean) until true, failing after `within`.
+    pub async fn wait_until(&self, what: &str, within: Duration, script: &str) {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            if self.script(script).await == Value::Bool(true) {
+                return;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                let screen = self.current_screen().await;
+                panic!("waited {within:?} for {what}; the app shows `{screen}`");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The `data-screen` of the screen shown.
+    pub async fn current_screen(&self) -> String {
+        self.script(
+            "const s = document.querySelector('[data-screen]'); return s ? s.dataset.screen : '';",
+        )
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+    }
+
+    /// Waits until the screen `name` is shown.
+    pub async fn wait_screen(&self, name: &str, within: Duration) {
+        let script = format!(
+            "const s = document.querySelector('[data-screen]'); return !!s && s.dataset.screen === {};",
+            json!(name)
+        );
+        self.wait_until(&format!("the `{name}` screen"), within, &script)
+            .await;
+    }
+
+    /// Starts recording every screen shown from now on (however briefly).
+    pub async fn record_screens(&self) {
+        self.script(
+            "window.__screens = [];
+             const note = () => {
+               const s = document.querySelector('[data-screen]');
+               const name = s ? s.dataset.screen : '';
+               if (name && window.__screens[window.__screens.length - 1] !== name) window.__screens.push(name);
+             };
+             new MutationObserver(note).observe(document.body,
+               { subtree: true, childList: true, attributes: true, attributeFilter: ['data-screen'] });
+             note();
+             return true;",
+        )
+        .await;
+    }
+
+    /// The screens shown since [`App::record_screens`].
+    pub async fn screens_seen(&self) -> Vec<String> {
+        let seen = self.script("return window.__screens || [];").await;
+        serde_json::from_value(seen).unwrap_or_default()
+    }
+
+    /// Saves a screenshot of the window to `target/test-artifacts/<name>.png`.
+    pub async fn screenshot(&self, name: &str) {
+        let png = self
+            .command(reqwest::Method::GET, "/screenshot", None)
+            .await;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(png.as_str().unwrap_or_default())
+            .expect("screenshot is base64");
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("test-artifacts");
+        std::fs::create_dir_all(&dir).expect("artifact dir");
+        std::fs::write(dir.join(format!("{name}.png")), bytes).expect("write screenshot");
+    }
+
+    /// Ends the session, which closes the app; the driver stops on drop.
+    pub async fn quit(self) {
+        let url = format!("{}/session/{}", self.base, self.session);
+        let _ = self.http.delete(url).send().await;
+    }
+}
+
+/// Speaks `text` with espeak-ng into a WAV file under `dir`.
+pub fn speech_wav(dir: &Path, text: &str) -> PathBuf {
+    let path = dir.join("answer.wav");
+    let status = Command::new("espeak-ng")
+        .args(["-s", "160", "-w"])
+        .arg(&path)
+        .arg(text)
+        .status()
+        .expect("espeak-ng is installed (apt-get install espeak-ng)");
+    assert!(status.success(), "espeak-ng failed");
+    path
+}

@@ -1,0 +1,152 @@
+// Generated from Candor's Rust IPC types (candor-client `ts::bindings`); do not edit.
+// Regenerate with: CANDOR_BLESS=1 cargo test -p candor-desktop --test bindings
+
+/**
+ * The whole application state, as pushed to the UI after every change.
+ */
+export type View<Profile, History, Results> = { auth: AuthView<Profile>, interview: InterviewView<Results>, 
+/**
+ * The history query; `None` while signed out.
+ */
+history: Query<History> | null, };
+
+/**
+ * The seed's authentication table.
+ */
+export type AuthView<Profile> = { "state": "unauthenticated", notice: string | null, } | { "state": "authenticating" } | { "state": "authenticated", profile: Profile, };
+
+/**
+ * The seed's interview lifecycle table.
+ */
+export type InterviewView<Results> = { "state": "idle" } | { "state": "initializing" } | { "state": "requestingPermissions", interviewId: string, } | { "state": "permissionsDenied", interviewId: string, problem: MicProblem, message: string, } | { "state": "connecting", interviewId: string, 
+/**
+ * 1-based attempt number.
+ */
+attempt: number, maxAttempts: number, } | { "state": "live", interviewId: string, sessionId: string, } | { "state": "reconnecting", interviewId: string, sessionId: string, attempt: number, maxAttempts: number, } | { "state": "ending", interviewId: string, } | { "state": "processingResults", interviewId: string, } | { "state": "resultsReady", interviewId: string, results: Results, } | { "state": "error", interviewId: string | null, kind: FailureKind, message: string, };
+
+/**
+ * One query's state. Created in `Loading`: a query exists once it was asked for.
+ */
+export type Query<T> = { "state": "loading", previous: T | null, } | { "state": "success", data: T, } | { "state": "error", message: string, previous: T | null, };
+
+/**
+ * How a failure should be treated.
+ */
+export type FailureKind = "unauthenticated" | "retryable" | "fatal";
+
+/**
+ * Why the microphone could not be opened.
+ */
+export type MicProblem = "denied" | "noDevice" | "failed";
+
+export type Profile = { name: string, email: string | null, 
+/**
+ * True for the local offline profile (embedded backend, no account).
+ */
+offline: boolean, };
+
+export type InterviewStatus = "created" | "live" | "processing" | "ready" | "failed";
+
+export type InterviewSummary = { id: string, role: string, seniority: string, 
+/**
+ * RFC 3339.
+ */
+createdAt: string, status: InterviewStatus, durationSec: number | null, 
+/**
+ * 0–100, when results are ready.
+ */
+overallScore: number | null, };
+
+/**
+ * The feedback page.
+ */
+export type Results = { interviewId: string, role: string, seniority: string, 
+/**
+ * The interviewer that ran it: `practice` (offline) or `gemini`; empty
+ * when reviewing past results.
+ */
+engine: string, 
+/**
+ * RFC 3339.
+ */
+completedAt: string, durationSec: number, overall: OverallMetrics, 
+/**
+ * Each score explained by the numbers it comes from.
+ */
+scores: Array<Score>, questions: Array<QuestionFeedback>, transcript: Array<TranscriptLine>, };
+
+export type OverallMetrics = { 
+/**
+ * Candidate speaking time / total speaking time, 0–1.
+ */
+talkTimeRatio: number, candidateSpeakingSec: number, interviewerSpeakingSec: number, longestMonologueSec: number, interruptions: number, 
+/**
+ * Mean time from a question's end to the candidate starting, seconds.
+ */
+averageResponseLatencySec: number | null, 
+/**
+ * Only when a transcript of the candidate exists.
+ */
+wordsPerMinute: number | null, fillerWords: number | null, };
+
+export type Score = { key: string, label: string, 
+/**
+ * 0–100.
+ */
+score: number, 
+/**
+ * Plain-language explanation citing the numbers.
+ */
+explanation: string, };
+
+export type QuestionFeedback = { 
+/**
+ * 1-based.
+ */
+index: number, question: string, answerSec: number, responseLatencySec: number | null, pauses: number, longestPauseSec: number, note: string, };
+
+export type TranscriptLine = { speaker: Speaker, text: string, startSec: number, endSec: number, };
+
+export type Speaker = "interviewer" | "candidate";
+
+/**
+ * Everything the engine pushes, in order.
+ */
+export type EngineEvent = { "type": "view", view: View<Profile, Array<InterviewSummary>, Results>, } | { "type": "transcript", speaker: Speaker, segmentId: number, text: string, isFinal: boolean, startMs: number, } | { "type": "level", level: number, voice: boolean, } | { "type": "interviewer", activity: Activity, questionIndex: number, questionCount: number, } | { "type": "stats", elapsedMs: number, uplinkKbps: number, bufferedMs: number, muted: boolean, } | { "type": "devices", devices: DeviceList, } | { "type": "notice", level: NoticeLevel, message: string, } | { "type": "sessionSummary", framesSent: number, framesStored: number, framesLost: number, };
+
+/**
+ * What the interviewer is doing (from `InterviewerState`).
+ */
+export type Activity = "speaking" | "listening" | "thinking";
+
+export type NoticeLevel = "info" | "warning";
+
+export type AudioDevice = { id: string, name: string, isDefault: boolean, };
+
+export type DeviceList = { inputs: Array<AudioDevice>, outputs: Array<AudioDevice>, selectedInput: string | null, selectedOutput: string | null, };
+
+/**
+ * What the user chose on the dashboard.
+ */
+export type InterviewSetup = { 
+/**
+ * One of [`ROLES`]' ids.
+ */
+role: string, 
+/**
+ * `junior`, `mid` or `senior`.
+ */
+seniority: "junior" | "mid" | "senior", jobDescription: string | null, cvText: string | null, questionCount: number, };
+
+/**
+ * App settings the user can change.
+ */
+export type Settings = { 
+/**
+ * Hosted backend URL; `None` uses the embedded offline backend.
+ */
+backendUrl: string | null, 
+/**
+ * Echo cancellation (turn off with headphones).
+ */
+echoCancellation: boolean, };
