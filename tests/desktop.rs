@@ -18,7 +18,7 @@ mod support;
 use std::time::Duration;
 
 use candor_audio::test_support::PrivatePulse;
-use support::webdriver::{App, speech_wav};
+use support::webdriver::{App, artifact, speech_wav};
 
 const STEP: Duration = Duration::from_secs(30);
 
@@ -64,6 +64,26 @@ async fn a_whole_interview_in_the_desktop_window() {
     )
     .await;
     assert!(player.wait().unwrap().success(), "paplay played the answer");
+
+    // For the record (no thresholds here): memory while live, and the
+    // launch-to-UI time the app logs.
+    let memory = app.memory();
+    let total: u64 = memory.iter().map(|(_, kib)| kib).sum();
+    let mut report = String::from("resident memory while live (KiB)\n");
+    for (name, kib) in &memory {
+        report.push_str(&format!("{name:<20} {kib:>8}\n"));
+    }
+    report.push_str(&format!("{:<20} {total:>8}\n", "total"));
+    let log = std::fs::read_to_string(dir.path().join("data/app.candor.desktop/logs/candor.log"))
+        .unwrap_or_default();
+    if let Some(line) = log.lines().find(|l| l.contains("the UI is up")) {
+        report.push_str(&format!("launch to UI: {line}\n"));
+    }
+    artifact("desktop-metrics.txt", &report);
+    assert!(
+        memory.iter().any(|(name, _)| name == "candor-desktop"),
+        "the app process was found: {memory:?}"
+    );
 
     app.click("[data-testid=end]").await;
     app.wait_screen("results", Duration::from_secs(60)).await;

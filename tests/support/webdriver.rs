@@ -278,6 +278,8 @@ impl App {
 
     /// Saves a screenshot of the window to `target/test-artifacts/<name>.png`.
     pub async fn screenshot(&self, name: &str) {
+        // Let the screen just switched to paint first.
+        tokio::time::sleep(Duration::from_millis(300)).await;
         let png = self
             .command(reqwest::Method::GET, "/screenshot", None)
             .await;
@@ -289,11 +291,72 @@ impl App {
         std::fs::write(dir.join(format!("{name}.png")), bytes).expect("write screenshot");
     }
 
+    /// Resident memory (KiB) of every process the driver started — the app
+    /// and its WebKit helpers — by process name, from `/proc`.
+    pub fn memory(&self) -> Vec<(String, u64)> {
+        let root = self.driver.id();
+        let mut out = Vec::new();
+        let Ok(entries) = std::fs::read_dir("/proc") else {
+            return out;
+        };
+        for entry in entries.flatten() {
+            let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+                continue;
+            };
+            if pid == root || !descends_from(pid, root) {
+                continue;
+            }
+            let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+            let field = |key: &str| {
+                status
+                    .lines()
+                    .find_map(|l| l.strip_prefix(key))
+                    .map(|v| v.trim().to_owned())
+            };
+            let (Some(name), Some(rss)) = (field("Name:"), field("VmRSS:")) else {
+                continue;
+            };
+            let kib = rss.trim_end_matches("kB").trim().parse().unwrap_or(0);
+            out.push((name, kib));
+        }
+        out.sort();
+        out
+    }
+
     /// Ends the session, which closes the app; the driver stops on drop.
     pub async fn quit(self) {
         let url = format!("{}/session/{}", self.base, self.session);
         let _ = self.http.delete(url).send().await;
     }
+}
+
+fn parent_of(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // "pid (comm) state ppid …"; comm may contain spaces, so cut after ')'.
+    stat.rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+fn descends_from(mut pid: u32, root: u32) -> bool {
+    for _ in 0..32 {
+        match parent_of(pid) {
+            Some(p) if p == root => return true,
+            Some(p) if p > 1 => pid = p,
+            _ => return false,
+        }
+    }
+    false
+}
+
+/// Writes `text` to `target/test-artifacts/<name>` (figures for the record).
+pub fn artifact(name: &str, text: &str) {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("test-artifacts");
+    std::fs::create_dir_all(&dir).expect("artifact dir");
+    std::fs::write(dir.join(name), text).expect("write artifact");
 }
 
 /// Speaks `text` with espeak-ng into a WAV file under `dir`.
