@@ -442,14 +442,9 @@ async fn barge_in_interrupts_the_interviewer() {
         interviewer_final.text
     );
     send(&mut ws, candor_protocol::EndRequest {}).await;
-    loop {
-        match recv(&mut ws).await {
-            Some(m) => {
-                if let Some(ServerPayload::SessionEnded(e)) = m.payload {
-                    assert_eq!(e.reason, EndReason::UserInitiated as i32);
-                }
-            }
-            None => break,
+    while let Some(m) = recv(&mut ws).await {
+        if let Some(ServerPayload::SessionEnded(e)) = m.payload {
+            assert_eq!(e.reason, EndReason::UserInitiated as i32);
         }
     }
     let res = wait_results(&api, &auth.token, &interview.id).await;

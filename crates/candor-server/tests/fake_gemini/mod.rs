@@ -326,7 +326,7 @@ impl Conn {
                 }
             }
             self.convo.answer_loud += 1;
-            if self.convo.answer_loud % 10 == 0 {
+            if self.convo.answer_loud.is_multiple_of(10) {
                 self.send_word().await;
             }
             let first_answer = self.convo.answers_loud.is_empty();
