@@ -406,10 +406,8 @@ impl Bridge {
     pub fn end(&mut self, now_ms: u64) {
         self.audio.clear();
         self.after_audio.clear();
-        let played = self.playhead_ms.min(now_ms);
-        if self.interviewer.is_some() {
-            self.settle_interviewer(played.max(now_ms.min(self.playhead_ms)), false);
-        }
+        // The interviewer's words end where its audio stopped playing.
+        self.settle_interviewer(self.playhead_ms.min(now_ms), false);
         self.settle_candidate(now_ms);
         self.done = true;
     }
@@ -527,10 +525,15 @@ impl Drop for GeminiSession {
         let _ = self.cmds.send(LinkCmd::Close);
         // The link closes its socket on `Close`; abort only if it lingers.
         let handle = self.link.abort_handle();
-        tokio::spawn(async move {
-            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
-            handle.abort();
-        });
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => {
+                rt.spawn(async move {
+                    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+                    handle.abort();
+                });
+            }
+            Err(_) => handle.abort(),
+        }
     }
 }
 
@@ -565,5 +568,186 @@ impl EngineSession for GeminiSession {
                 }
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::gemini::wire::{Blob, Content, Part, ServerContent, Transcription};
+
+    fn content(c: ServerContent) -> ServerMessage {
+        ServerMessage {
+            server_content: Some(c),
+            ..ServerMessage::default()
+        }
+    }
+
+    fn audio_ms(ms: usize) -> ServerMessage {
+        let pcm = vec![0u8; 24 * ms * 2];
+        content(ServerContent {
+            model_turn: Some(Content {
+                role: None,
+                parts: vec![Part {
+                    text: None,
+                    inline_data: Some(Blob {
+                        mime_type: "audio/pcm;rate=24000".into(),
+                        data: base64::engine::general_purpose::STANDARD.encode(pcm),
+                    }),
+                }],
+            }),
+            ..ServerContent::default()
+        })
+    }
+
+    fn said(text: &str, input: bool) -> ServerMessage {
+        let t = Some(Transcription { text: text.into() });
+        content(if input {
+            ServerContent {
+                input_transcription: t,
+                ..ServerContent::default()
+            }
+        } else {
+            ServerContent {
+                output_transcription: t,
+                ..ServerContent::default()
+            }
+        })
+    }
+
+    fn drain(b: &mut Bridge, now: u64) -> Vec<EngineEvent> {
+        std::iter::from_fn(|| b.pop(now)).collect()
+    }
+
+    fn finals(events: &[EngineEvent]) -> Vec<(Speaker, String, SegmentKind, bool)> {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                EngineEvent::Transcript(t) if t.is_final => {
+                    Some((t.speaker, t.text.clone(), t.kind, t.interrupted))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn fragments_become_segments_and_audio_is_paced() {
+        let mut b = Bridge::new(false, 24_000, 2).unwrap();
+        b.on_message(audio_ms(100), 0);
+        b.on_message(said(" Hello,", false), 0);
+        b.on_message(said(" what did you  build?", false), 10);
+        b.on_message(
+            content(ServerContent {
+                turn_complete: true,
+                ..ServerContent::default()
+            }),
+            20,
+        );
+        let now = drain(&mut b, 20);
+        let audio_now = now
+            .iter()
+            .filter(|e| matches!(e, EngineEvent::Audio { .. }))
+            .count();
+        assert_eq!(audio_now, 2, "only the chunks due by 20 ms");
+        assert_eq!(
+            finals(&now),
+            vec![(
+                Speaker::Interviewer,
+                "Hello, what did you build?".into(),
+                SegmentKind::Question,
+                false
+            )]
+        );
+        let later = drain(&mut b, 100);
+        assert_eq!(later.len(), 4, "three chunks, then listening: {later:?}");
+        assert!(matches!(
+            later.last(),
+            Some(EngineEvent::State {
+                activity: InterviewerActivity::Listening,
+                question_index: 1,
+                ..
+            })
+        ));
+        // The candidate's words, settled when the model answers.
+        b.on_candidate(200, true, 20);
+        b.on_message(said(" I built", true), 300);
+        b.on_message(said(" a queue.", true), 400);
+        b.on_message(said(" Nice.", false), 900);
+        let ev = drain(&mut b, 900);
+        assert_eq!(
+            finals(&ev),
+            vec![(
+                Speaker::Candidate,
+                "I built a queue.".into(),
+                SegmentKind::Answer,
+                false
+            )]
+        );
+    }
+
+    #[test]
+    fn interruption_drops_unplayed_audio_and_settles_the_turn() {
+        let mut b = Bridge::new(true, 24_000, 2).unwrap();
+        b.on_message(audio_ms(1000), 0);
+        b.on_message(said(" Tell me about", false), 0);
+        let first = drain(&mut b, 100);
+        assert!(first.iter().any(|e| matches!(e, EngineEvent::Audio { .. })));
+        b.on_message(
+            content(ServerContent {
+                interrupted: true,
+                ..ServerContent::default()
+            }),
+            100,
+        );
+        let ev = drain(&mut b, 2000);
+        assert!(ev.contains(&EngineEvent::Interrupted));
+        assert!(!ev.iter().any(|e| matches!(e, EngineEvent::Audio { .. })));
+        assert_eq!(
+            finals(&ev),
+            vec![(
+                Speaker::Interviewer,
+                "Tell me about".into(),
+                SegmentKind::Greeting,
+                true
+            )]
+        );
+    }
+
+    #[test]
+    fn end_interview_call_ends_after_the_goodbye_plays() {
+        let mut b = Bridge::new(false, 24_000, 1).unwrap();
+        b.on_message(audio_ms(200), 0);
+        b.on_message(
+            ServerMessage {
+                tool_call: Some(wire::ToolCall {
+                    function_calls: vec![wire::FunctionCall {
+                        id: Some("c1".into()),
+                        name: END_INTERVIEW.into(),
+                        args: None,
+                    }],
+                }),
+                ..ServerMessage::default()
+            },
+            0,
+        );
+        assert_eq!(b.take_outbox().len(), 1, "the call is answered");
+        b.on_message(
+            content(ServerContent {
+                turn_complete: true,
+                ..ServerContent::default()
+            }),
+            0,
+        );
+        let early = drain(&mut b, 100);
+        assert!(!early.iter().any(|e| matches!(e, EngineEvent::Ended { .. })));
+        let late = drain(&mut b, 200);
+        assert!(matches!(
+            late.last(),
+            Some(EngineEvent::Ended {
+                reason: EndReason::InterviewComplete,
+                ..
+            })
+        ));
     }
 }
