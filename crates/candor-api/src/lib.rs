@@ -308,6 +308,69 @@ pub struct Feedback {
     pub scores: Vec<Score>,
     pub transcript: Vec<TranscriptSegment>,
     pub computed_at_ms: i64,
+    /// Whether `ai` holds a model's assessment or the feedback is the
+    /// measured metrics only. Results stored before this field existed read
+    /// as `metrics_only`.
+    #[serde(default)]
+    pub feedback_source: FeedbackSource,
+    /// The AI assessment of the transcript (when `feedback_source` is `ai`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ai: Option<AiFeedback>,
+    /// Why there is no AI assessment although one was attempted (the API
+    /// failed, timed out, or there was no transcript of the candidate's
+    /// words), in plain language. Absent when AI feedback is not configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ai_unavailable_reason: Option<String>,
+}
+
+/// Where an interview's qualitative feedback comes from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum FeedbackSource {
+    /// Only the measured metrics and their scores.
+    #[default]
+    MetricsOnly,
+    /// The metrics plus an AI model's assessment of the transcript.
+    Ai,
+}
+
+/// An AI model's assessment of the interview transcript.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct AiFeedback {
+    /// The model that wrote it.
+    pub model: String,
+    /// Two or three sentences on the interview as a whole.
+    pub summary: String,
+    /// One score per category, each with its reason.
+    pub scores: Vec<AiScore>,
+    pub strengths: Vec<String>,
+    pub improvements: Vec<String>,
+    /// The weakest answer and a better one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weakest_answer: Option<SuggestedAnswer>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct AiScore {
+    /// e.g. `structure`, `relevance`, `specificity`, `communication`, `role_knowledge`.
+    pub category: String,
+    /// 0..=100.
+    pub score: u32,
+    /// Why, citing the transcript.
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct SuggestedAnswer {
+    pub question: String,
+    /// What the candidate's answer lacked.
+    pub why: String,
+    /// A stronger answer the candidate could give, built from what they said.
+    pub better_answer: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -496,6 +559,23 @@ mod tests {
         assert_eq!(json, serde_json::json!({"status": "processing"}));
         let back: ResultsResponse = serde_json::from_value(json).unwrap();
         assert_eq!(back, ResultsResponse::Processing);
+    }
+
+    #[test]
+    fn feedback_without_the_ai_fields_still_parses() {
+        let json = serde_json::json!({
+            "session_id": "s", "end_reason": "interview_complete",
+            "overall": {"duration_ms": 1, "candidate_speaking_ms": 0, "interviewer_speaking_ms": 0,
+                        "talk_time_ratio": 0.0, "longest_monologue_ms": 0, "interruptions": 0,
+                        "questions_asked": 0, "questions_answered": 0},
+            "questions": [], "scores": [], "transcript": [], "computed_at_ms": 5
+        });
+        let f: Feedback = serde_json::from_value(json).unwrap();
+        assert_eq!(f.feedback_source, FeedbackSource::MetricsOnly);
+        assert_eq!(f.ai, None);
+        let back = serde_json::to_value(&f).unwrap();
+        assert_eq!(back["feedback_source"], "metrics_only");
+        assert!(back.get("ai").is_none());
     }
 
     #[test]

@@ -71,9 +71,15 @@ impl std::fmt::Debug for OpusEncoder {
 }
 
 impl OpusEncoder {
-    /// An encoder with `settings`.
+    /// A 16 kHz encoder with `settings`.
     pub fn new(settings: EncoderSettings) -> Result<Self, AudioError> {
-        let mut inner = Encoder::new(CAPTURE_RATE, Channels::Mono, Application::Voip)?;
+        Self::with_rate(CAPTURE_RATE, settings)
+    }
+
+    /// An encoder at `rate` Hz (8, 12, 16, 24 or 48 kHz; frames are then
+    /// `rate / 50` samples). The backend uses it for 24 kHz interviewer audio.
+    pub fn with_rate(rate: u32, settings: EncoderSettings) -> Result<Self, AudioError> {
+        let mut inner = Encoder::new(rate, Channels::Mono, Application::Voip)?;
         inner.set_bitrate(Bitrate::Bits(settings.bitrate))?;
         inner.set_vbr(true)?;
         inner.set_signal(Signal::Voice)?;
@@ -85,12 +91,12 @@ impl OpusEncoder {
         Ok(Self { inner, lookahead })
     }
 
-    /// The encoder's lookahead in samples at 16 kHz (part of the codec delay).
+    /// The encoder's lookahead in samples at its rate (part of the codec delay).
     pub fn lookahead(&self) -> usize {
         self.lookahead
     }
 
-    /// Encodes one 20 ms frame (320 samples) into `out`, returning the packet length.
+    /// Encodes one 20 ms frame (320 samples at 16 kHz) into `out`, returning the packet length.
     pub fn encode(&mut self, frame: &[f32], out: &mut [u8]) -> Result<usize, AudioError> {
         Ok(self.inner.encode_float(frame, out)?)
     }

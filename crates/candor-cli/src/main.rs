@@ -337,8 +337,18 @@ fn devices(json: bool) -> anyhow::Result<u8> {
 async fn serve(args: ServeArgs) -> anyhow::Result<u8> {
     let mut config = candor_server::Config::new(args.addr, args.data_dir);
     config.allow_local_profiles = args.allow_local_profiles;
+    // GEMINI_API_KEY (and CANDOR_GEMINI_*) select the Gemini Live interviewer.
+    config.gemini = candor_server::GeminiConfig::from_env();
+    let interviewer = if config.gemini.enabled() {
+        format!("Gemini Live ({})", config.gemini.model)
+    } else {
+        "offline practice".to_owned()
+    };
     let server = candor_server::Server::start(config).await?;
-    println!("Candor backend listening on http://{}", server.addr());
+    println!(
+        "Candor backend listening on http://{} (interviewer: {interviewer})",
+        server.addr()
+    );
     tokio::signal::ctrl_c().await?;
     println!("Shutting down: ending live sessions…");
     server.shutdown().await;

@@ -1,5 +1,6 @@
 //! Everything a deployment can tune. `Config::new(addr, data_dir)` gives the
-//! production defaults; tests shrink the timings.
+//! production defaults; tests shrink the timings. [`GeminiConfig::from_env`]
+//! reads the Gemini settings (`GEMINI_API_KEY`, `CANDOR_GEMINI_*`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -22,6 +23,8 @@ pub struct Config {
     pub token_ttl: Duration,
     pub limits: Limits,
     pub practice: PracticeConfig,
+    /// The Gemini Live interviewer and AI feedback; used when it has an API key.
+    pub gemini: GeminiConfig,
     /// How often candidate audio is committed to disk (and then acknowledged).
     /// One commit serves every live session, so this bounds both the ack
     /// latency and the number of transactions per second.
@@ -37,6 +40,7 @@ impl Config {
             token_ttl: Duration::from_secs(30 * 24 * 3600),
             limits: Limits::default(),
             practice: PracticeConfig::default(),
+            gemini: GeminiConfig::default(),
             commit_interval: Duration::from_millis(100),
         }
     }
@@ -122,5 +126,139 @@ impl Default for PracticeConfig {
             espeak_path: PathBuf::from("espeak-ng"),
             output_rate_hz: 24_000,
         }
+    }
+}
+
+/// A Gemini API key. Its `Debug` output is redacted; it only ever appears in
+/// the request URL, which is never logged.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKey(String);
+
+impl ApiKey {
+    /// None for an empty (or all-blank) key.
+    pub fn new(key: impl Into<String>) -> Option<Self> {
+        let key = key.into().trim().to_owned();
+        (!key.is_empty()).then_some(Self(key))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ApiKey(<redacted>)")
+    }
+}
+
+/// The Gemini Live interviewer and the AI feedback request.
+#[derive(Debug, Clone)]
+pub struct GeminiConfig {
+    /// With a key the server interviews through the Gemini Live API and asks
+    /// Gemini for feedback; without one it runs the offline interviewer.
+    pub api_key: Option<ApiKey>,
+    /// Live model (`CANDOR_GEMINI_MODEL`), without the `models/` prefix.
+    pub model: String,
+    /// Prebuilt voice of the interviewer (`CANDOR_GEMINI_VOICE`).
+    pub voice: String,
+    /// Model of the feedback request (`CANDOR_GEMINI_FEEDBACK_MODEL`).
+    pub feedback_model: String,
+    /// API origin (`CANDOR_GEMINI_BASE_URL`), `https://` or `http://`; the
+    /// Live WebSocket uses the matching `wss://` / `ws://` scheme.
+    pub base_url: String,
+    /// Opening the WebSocket, and the `setupComplete` answer to `setup`.
+    pub connect_timeout: Duration,
+    /// A WebSocket ping is sent after this long without any upstream message.
+    pub keepalive_interval: Duration,
+    /// The connection counts as dead only when nothing at all (pong or data)
+    /// arrived for this long; the API answers pings slowly under load.
+    pub keepalive_timeout: Duration,
+    /// Reconnect attempts (with resumption) after a dropped connection before
+    /// the interview ends with `ENGINE_FAILURE`.
+    pub reconnect_attempts: u32,
+    /// First reconnect delay; doubles per attempt.
+    pub reconnect_backoff: Duration,
+    /// Whole feedback request, including the model's thinking.
+    pub feedback_timeout: Duration,
+}
+
+impl Default for GeminiConfig {
+    fn default() -> Self {
+        Self {
+            api_key: None,
+            model: "gemini-2.5-flash-native-audio-preview-09-2025".into(),
+            voice: "Charon".into(),
+            feedback_model: "gemini-2.5-flash".into(),
+            base_url: "https://generativelanguage.googleapis.com".into(),
+            connect_timeout: Duration::from_secs(10),
+            keepalive_interval: Duration::from_secs(15),
+            keepalive_timeout: Duration::from_secs(60),
+            reconnect_attempts: 5,
+            reconnect_backoff: Duration::from_millis(250),
+            feedback_timeout: Duration::from_secs(90),
+        }
+    }
+}
+
+impl GeminiConfig {
+    /// The defaults overridden by `GEMINI_API_KEY`, `CANDOR_GEMINI_MODEL`,
+    /// `CANDOR_GEMINI_VOICE`, `CANDOR_GEMINI_FEEDBACK_MODEL` and
+    /// `CANDOR_GEMINI_BASE_URL` (empty variables are ignored).
+    pub fn from_env() -> Self {
+        Self::from_vars(|name| std::env::var(name).ok())
+    }
+
+    /// As [`from_env`](Self::from_env), reading variables through `var`.
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Self {
+        let mut c = Self::default();
+        let get = |name: &str| {
+            var(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        c.api_key = get("GEMINI_API_KEY").and_then(ApiKey::new);
+        if let Some(v) = get("CANDOR_GEMINI_MODEL") {
+            c.model = v.trim_start_matches("models/").to_owned();
+        }
+        if let Some(v) = get("CANDOR_GEMINI_VOICE") {
+            c.voice = v;
+        }
+        if let Some(v) = get("CANDOR_GEMINI_FEEDBACK_MODEL") {
+            c.feedback_model = v.trim_start_matches("models/").to_owned();
+        }
+        if let Some(v) = get("CANDOR_GEMINI_BASE_URL") {
+            c.base_url = v.trim_end_matches('/').to_owned();
+        }
+        c
+    }
+
+    pub fn enabled(&self) -> bool {
+        self.api_key.is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gemini_settings_from_variables() {
+        let c = GeminiConfig::from_vars(|n| match n {
+            "GEMINI_API_KEY" => Some(" secret-key ".into()),
+            "CANDOR_GEMINI_MODEL" => Some("models/some-live-model".into()),
+            "CANDOR_GEMINI_BASE_URL" => Some("http://127.0.0.1:9/".into()),
+            "CANDOR_GEMINI_VOICE" => Some(String::new()),
+            _ => None,
+        });
+        assert_eq!(c.api_key.as_ref().map(ApiKey::expose), Some("secret-key"));
+        assert_eq!(c.model, "some-live-model");
+        assert_eq!(c.base_url, "http://127.0.0.1:9");
+        assert_eq!(c.voice, GeminiConfig::default().voice);
+        assert!(
+            !format!("{c:?}").contains("secret-key"),
+            "the key is redacted"
+        );
+        assert!(!GeminiConfig::from_vars(|_| Some("  ".into())).enabled());
     }
 }

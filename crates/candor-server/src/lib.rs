@@ -6,7 +6,11 @@
 //! - the data API over HTTP JSON ([`api`], types in `candor-api`),
 //! - live interview sessions over WebSocket at `/v1/session` (`session`,
 //!   protocol in `candor-protocol`), each driven by an [`engine::Engine`],
-//! - results processing when a session ends ([`results`]).
+//! - results processing when a session ends ([`results`]), with an AI
+//!   assessment of the transcript when Gemini is configured ([`feedback`]).
+//!
+//! The interviewer is the Gemini Live bridge ([`engine::gemini`]) when
+//! `config.gemini` has an API key, else the offline practice interviewer.
 //!
 //! Codemap: `store` (the only module that knows SQL) ← `recorder` (group
 //! commits of session data) ← `session` (protocol semantics) ← `api` (routes).
@@ -25,6 +29,7 @@ pub mod api;
 pub mod auth;
 pub mod config;
 pub mod engine;
+pub mod feedback;
 pub mod metrics;
 pub mod recorder;
 pub mod results;
@@ -41,12 +46,14 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-pub use config::{Config, Limits, PracticeConfig};
+pub use config::{ApiKey, Config, GeminiConfig, Limits, PracticeConfig};
 pub use engine::{Engine, EngineSession};
 pub use metrics::Metrics;
 pub use store::{SqliteStore, Store};
 
+use engine::gemini::GeminiEngine;
 use engine::practice::PracticeEngine;
+use feedback::FeedbackClient;
 use recorder::Recorder;
 use store::{Db, StoreError};
 
@@ -73,6 +80,8 @@ pub(crate) struct Shared {
     pub(crate) db: Db,
     pub(crate) recorder: Recorder,
     pub(crate) engine: Option<Arc<dyn Engine>>,
+    /// The AI feedback client (when Gemini is configured).
+    pub(crate) feedback: Option<Arc<FeedbackClient>>,
     pub(crate) hub: session::Hub,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) codec: Codec,
@@ -82,13 +91,35 @@ pub(crate) struct Shared {
     pub(crate) tracker: TaskTracker,
 }
 
-/// Computes an interview's results in the background.
+/// Computes an interview's results in the background: the measured
+/// feedback, then (when configured) the AI assessment, then one save.
 pub(crate) fn spawn_results(shared: &Shared, interview_id: String) {
     let db = shared.db.clone();
+    let ai = shared.feedback.clone();
+    let shutdown = shared.shutdown.clone();
     shared.tracker.spawn(async move {
         let id = interview_id.clone();
-        if let Err(e) = db.run(move |s| results::process(s, &id)).await {
-            tracing::error!(interview = %interview_id, error = %e, "results processing failed");
+        let prepared = match db.run(move |s| results::prepare(s, &id)).await {
+            Ok(Some(p)) => p,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::error!(interview = %interview_id, error = %e, "results processing failed");
+                return;
+            }
+        };
+        let mut prepared = prepared;
+        tokio::select! {
+            _ = feedback::enrich(ai.as_deref(), &prepared.interview, &mut prepared.feedback) => {}
+            _ = shutdown.cancelled() => {
+                prepared.feedback.feedback_source = candor_api::FeedbackSource::MetricsOnly;
+                prepared.feedback.ai = None;
+                prepared.feedback.ai_unavailable_reason = ai.as_ref().map(|_| {
+                    "The server shut down before the AI assessment was ready; the measured feedback is complete.".to_owned()
+                });
+            }
+        }
+        if let Err(e) = db.run(move |s| results::save(s, &prepared)).await {
+            tracing::error!(interview = %interview_id, error = %e, "results could not be stored");
         }
     });
 }
@@ -113,15 +144,19 @@ impl Server {
         config: Config,
         store: Arc<dyn Store>,
     ) -> Result<RunningServer, ServerError> {
-        let engine: Option<Arc<dyn Engine>> = if config.practice.enabled {
-            let practice = config.practice.clone();
-            let engine = tokio::task::spawn_blocking(move || PracticeEngine::new(practice))
-                .await
-                .map_err(|e| StoreError::Join(e.to_string()))??;
-            Some(Arc::new(engine))
-        } else {
-            None
-        };
+        let engine: Option<Arc<dyn Engine>> =
+            if let Some(gemini) = GeminiEngine::new(config.gemini.clone()) {
+                tracing::info!(model = %config.gemini.model, "interviews use the Gemini Live API");
+                Some(Arc::new(gemini))
+            } else if config.practice.enabled {
+                let practice = config.practice.clone();
+                let engine = tokio::task::spawn_blocking(move || PracticeEngine::new(practice))
+                    .await
+                    .map_err(|e| StoreError::Join(e.to_string()))??;
+                Some(Arc::new(engine))
+            } else {
+                None
+            };
         Self::start_with(config, store, engine).await
     }
 
@@ -142,6 +177,7 @@ impl Server {
         let recorder =
             Recorder::start(store, config.commit_interval).map_err(ServerError::Recorder)?;
         let shared = Arc::new(Shared {
+            feedback: FeedbackClient::new(&config.gemini).map(Arc::new),
             codec: Codec::new(config.limits.max_frame_bytes),
             config: Arc::new(config),
             db,

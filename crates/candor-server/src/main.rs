@@ -4,11 +4,16 @@
 //! ```text
 //! candor-server [--addr 127.0.0.1:8080] [--data-dir DIR] [--allow-local-profiles]
 //! ```
+//!
+//! With `GEMINI_API_KEY` set the interviewer is the Gemini Live API (model,
+//! voice and base URL from `CANDOR_GEMINI_MODEL`, `CANDOR_GEMINI_VOICE`,
+//! `CANDOR_GEMINI_FEEDBACK_MODEL`, `CANDOR_GEMINI_BASE_URL`); otherwise the
+//! offline practice interviewer.
 
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
-use candor_server::Config;
+use candor_server::{Config, GeminiConfig};
 
 const USAGE: &str =
     "usage: candor-server [--addr HOST:PORT] [--data-dir DIR] [--allow-local-profiles]";
@@ -36,6 +41,7 @@ fn parse_args() -> anyhow::Result<Config> {
         data_dir,
     );
     config.allow_local_profiles = local;
+    config.gemini = GeminiConfig::from_env();
     Ok(config)
 }
 

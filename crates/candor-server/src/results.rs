@@ -2,31 +2,64 @@
 //! timings, candidate speech spans) to feedback with plain-language scores.
 //!
 //! Everything here is a pure function of the stored timeline, so results can
-//! be recomputed after a restart and tested without a server.
+//! be recomputed after a restart and tested without a server. The optional
+//! AI assessment is added between [`prepare`] and [`save`] by
+//! [`crate::feedback`].
 
 use candor_api::{
-    Feedback, FillerCount, FillerWords, InterviewStatus, OverallMetrics, QuestionFeedback, Score,
-    Speaker, TranscriptSegment,
+    Feedback, FeedbackSource, FillerCount, FillerWords, InterviewStatus, OverallMetrics,
+    QuestionFeedback, Score, Speaker, TranscriptSegment,
 };
 
 use crate::auth::now_ms;
-use crate::store::{SegmentKind, Store, StoreError, Timeline, TranscriptRecord};
+use crate::store::{InterviewRecord, SegmentKind, Store, StoreError, Timeline, TranscriptRecord};
 
 /// A silence inside an answer at least this long counts as a pause.
 pub const PAUSE_THRESHOLD_MS: u64 = 1000;
 
-/// Computes and stores the feedback of an interview's latest session.
+/// Computes and stores the measured feedback of an interview's latest
+/// session (no AI step).
 pub fn process(store: &dyn Store, interview_id: &str) -> Result<(), StoreError> {
+    match prepare(store, interview_id)? {
+        Some(p) => save(store, &p),
+        None => Ok(()),
+    }
+}
+
+/// An interview's measured feedback, computed and not yet stored (the AI
+/// step of [`crate::feedback`] may add to it).
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub interview: InterviewRecord,
+    pub session_id: String,
+    pub feedback: Feedback,
+}
+
+/// Computes the measured feedback of an interview's latest session. An
+/// interview without a session is marked failed (None).
+pub fn prepare(store: &dyn Store, interview_id: &str) -> Result<Option<Prepared>, StoreError> {
     let Some(session) = store.latest_session(interview_id)? else {
         store.set_interview_status(interview_id, InterviewStatus::Failed, now_ms())?;
-        return Ok(());
+        return Ok(None);
     };
     let Some(timeline) = store.timeline(&session.id)? else {
         return Err(StoreError::NotFound("session"));
     };
-    let feedback = compute(&timeline);
-    let json = serde_json::to_string(&feedback).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    store.save_results(interview_id, &session.id, &json, now_ms())
+    let interview = store
+        .interview(interview_id)?
+        .ok_or(StoreError::NotFound("interview"))?;
+    Ok(Some(Prepared {
+        interview,
+        session_id: session.id,
+        feedback: compute(&timeline),
+    }))
+}
+
+/// Stores prepared feedback; the interview becomes ready.
+pub fn save(store: &dyn Store, p: &Prepared) -> Result<(), StoreError> {
+    let json =
+        serde_json::to_string(&p.feedback).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    store.save_results(&p.interview.id, &p.session_id, &json, now_ms())
 }
 
 /// True when a candidate segment holds recognised words rather than the
@@ -315,6 +348,9 @@ pub fn compute(t: &Timeline) -> Feedback {
             })
             .collect(),
         computed_at_ms: now_ms(),
+        feedback_source: FeedbackSource::MetricsOnly,
+        ai: None,
+        ai_unavailable_reason: None,
     }
 }
 

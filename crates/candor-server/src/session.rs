@@ -412,7 +412,8 @@ async fn start(
                 .db
                 .run(move |s| s.end_session(&sid, "engine_failure", now_ms(), 0))
                 .await;
-            return Err(Error::new(ErrorCode::EngineUnavailable, e.to_string()));
+            tracing::warn!(session = %id, error = %e, "the engine could not start");
+            return Err(e.to_protocol());
         }
     };
     let recorder = shared.recorder.session(id.clone(), 0);

@@ -4,7 +4,9 @@
 //!
 //! Kept in this single module on purpose: the shared `candor-audio` crate
 //! (Opus, VAD, resampler) will replace most of it, and nothing outside this
-//! file touches libopus or sample buffers directly.
+//! file touches libopus or sample buffers directly. The streaming
+//! [`StreamEncoder`] (the Gemini bridge's interviewer audio) is already built
+//! on `candor-audio`'s Opus encoder and rubato resampler.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -41,6 +43,8 @@ pub enum VoiceError {
     Unsupported(String),
     #[error("synthesis task failed: {0}")]
     Join(String),
+    #[error(transparent)]
+    Audio(#[from] candor_audio::AudioError),
 }
 
 /// Checks that espeak-ng runs, so a missing package is a clear startup error
@@ -292,6 +296,131 @@ pub fn pcm16_frames(pcm: &Pcm, frame_ms: u32) -> Vec<Bytes> {
             Bytes::from(b)
         })
         .collect()
+}
+
+/// Little-endian PCM16 bytes of `samples` (what the Live API takes).
+pub fn pcm16_le(samples: &[i16]) -> Vec<u8> {
+    samples.iter().flat_map(|s| s.to_le_bytes()).collect()
+}
+
+/// Turns a stream of little-endian PCM16 (at any rate, in pieces of any
+/// length) into 20 ms frames of the session's output: Opus or PCM16 at
+/// `rate_hz`. Audio from another rate is resampled on the way.
+pub struct StreamEncoder {
+    rate_hz: u32,
+    frame: usize,
+    opus: Option<candor_audio::codec::OpusEncoder>,
+    resampler: Option<candor_audio::resample::MonoResampler>,
+    input: Vec<f32>,
+    pending: Vec<f32>,
+}
+
+impl std::fmt::Debug for StreamEncoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StreamEncoder")
+            .field("rate_hz", &self.rate_hz)
+            .field("opus", &self.opus.is_some())
+            .field("pending", &self.pending.len())
+            .finish()
+    }
+}
+
+impl StreamEncoder {
+    /// 20 ms frames at `rate_hz` (8, 12, 16, 24 or 48 kHz for Opus).
+    pub fn new(opus: bool, rate_hz: u32) -> Result<Self, VoiceError> {
+        if ![8_000, 12_000, 16_000, 24_000, 48_000].contains(&rate_hz) {
+            return Err(VoiceError::Unsupported(format!("output rate {rate_hz} Hz")));
+        }
+        let opus = if opus {
+            Some(candor_audio::codec::OpusEncoder::with_rate(
+                rate_hz,
+                candor_audio::EncoderSettings {
+                    bitrate: OUTPUT_BITRATE,
+                    // The downlink is TCP: nothing is lost, FEC would only cost bits.
+                    fec: false,
+                    expected_loss_percent: 0,
+                    dtx: false,
+                    complexity: 8,
+                },
+            )?)
+        } else {
+            None
+        };
+        Ok(Self {
+            rate_hz,
+            frame: rate_hz as usize / 50,
+            opus,
+            resampler: None,
+            input: Vec::new(),
+            pending: Vec::new(),
+        })
+    }
+
+    pub fn frame_ms(&self) -> u32 {
+        20
+    }
+
+    /// Adds `pcm_le` (PCM16 at `in_rate` Hz) and returns every completed frame.
+    pub fn push(&mut self, pcm_le: &[u8], in_rate: u32) -> Result<Vec<Bytes>, VoiceError> {
+        self.input.clear();
+        self.input.extend(
+            pcm_le
+                .chunks_exact(2)
+                .map(|b| f32::from(i16::from_le_bytes([b[0], b[1]])) / 32768.0),
+        );
+        if in_rate == self.rate_hz {
+            self.pending.extend_from_slice(&self.input);
+        } else {
+            if self
+                .resampler
+                .as_ref()
+                .is_none_or(|r| r.in_rate() != in_rate)
+            {
+                self.resampler = Some(candor_audio::resample::MonoResampler::new(
+                    in_rate,
+                    self.rate_hz,
+                )?);
+            }
+            if let Some(r) = self.resampler.as_mut() {
+                r.process(&self.input, &mut self.pending)?;
+            }
+        }
+        let mut out = Vec::with_capacity(self.pending.len() / self.frame);
+        let mut start = 0;
+        while self.pending.len() - start >= self.frame {
+            out.push(self.encode(start)?);
+            start += self.frame;
+        }
+        self.pending.drain(..start);
+        Ok(out)
+    }
+
+    /// The last partial frame, padded with silence (at the end of a turn).
+    pub fn flush(&mut self) -> Result<Option<Bytes>, VoiceError> {
+        if self.pending.is_empty() {
+            return Ok(None);
+        }
+        self.pending.resize(self.frame, 0.0);
+        let frame = self.encode(0)?;
+        self.pending.clear();
+        Ok(Some(frame))
+    }
+
+    /// Forgets buffered audio (the turn was interrupted).
+    pub fn reset(&mut self) {
+        self.pending.clear();
+        if let Some(r) = self.resampler.as_mut() {
+            r.reset();
+        }
+    }
+
+    fn encode(&mut self, start: usize) -> Result<Bytes, VoiceError> {
+        let frame = &self.pending[start..start + self.frame];
+        match self.opus.as_mut() {
+            Some(enc) => Ok(Bytes::from(enc.encode_vec(frame)?)),
+            None => Ok(Bytes::from(candor_audio::codec::encode_pcm16(frame))),
+        }
+    }
 }
 
 /// Decodes one direction of candidate audio to 16 kHz mono PCM.
@@ -638,6 +767,38 @@ mod tests {
         assert!((level - dbfs(&pcm.samples)).abs() < 3.0, "{level}");
         // Garbage decodes as concealment rather than failing.
         assert_eq!(dec.decode(&[0xff, 0x00, 0x13]).len() % 320, 0);
+    }
+
+    #[test]
+    fn stream_encoder_frames_any_chunking_and_resamples() {
+        let pcm = sine(24_000, 300.0, 1000, 0.3);
+        let bytes = pcm16_le(&pcm.samples);
+        let mut enc = StreamEncoder::new(true, 24_000).unwrap();
+        let mut frames = Vec::new();
+        // Odd-sized pieces, as the Live API sends them.
+        for piece in bytes.chunks(1234 * 2) {
+            frames.extend(enc.push(piece, 24_000).unwrap());
+        }
+        frames.extend(enc.flush().unwrap());
+        assert_eq!(frames.len(), 50);
+        let mut dec = opus::Decoder::new(24_000, opus::Channels::Mono).unwrap();
+        let mut out = vec![0i16; 480];
+        let mut all = Vec::new();
+        for f in &frames {
+            let n = dec.decode(f, &mut out, false).unwrap();
+            all.extend_from_slice(&out[..n]);
+        }
+        assert!((dbfs(&all[4800..]) - dbfs(&pcm.samples)).abs() < 3.0);
+
+        let mut pcm_enc = StreamEncoder::new(false, 24_000).unwrap();
+        let from16 = pcm16_le(&sine(16_000, 300.0, 1000, 0.3).samples);
+        let mut n = 0;
+        for piece in from16.chunks(640) {
+            n += pcm_enc.push(piece, 16_000).unwrap().len();
+        }
+        assert!((48..=50).contains(&n), "{n} frames of resampled audio");
+        pcm_enc.reset();
+        assert_eq!(pcm_enc.flush().unwrap(), None);
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! The interviewer behind a session: the [`Engine`] trait, and the offline
-//! practice interviewer that implements it.
+//! The interviewer behind a session: the [`Engine`] trait, the offline
+//! practice interviewer and the Gemini Live bridge that implement it.
 //!
 //! An engine knows nothing of sockets, sequence numbers, acknowledgements or
 //! storage: the session layer feeds it candidate audio (already in order,
@@ -9,6 +9,7 @@
 //! plugs in here: forward `encoded` or `pcm_16k` upstream, map its audio,
 //! transcriptions, `interrupted` and turn-complete back to events.
 
+pub mod gemini;
 pub mod practice;
 pub mod questions;
 
@@ -33,6 +34,23 @@ pub enum EngineError {
     Unavailable(String),
     #[error(transparent)]
     Voice(#[from] crate::voice::VoiceError),
+    /// An upstream service refused or failed; carries the code, message and
+    /// retryability the client is told.
+    #[error("{}", .0.message)]
+    Upstream(candor_protocol::Error),
+}
+
+impl EngineError {
+    /// The `Error` a client gets when its session cannot start.
+    pub fn to_protocol(&self) -> candor_protocol::Error {
+        match self {
+            EngineError::Upstream(e) => e.clone(),
+            e => candor_protocol::Error::new(
+                candor_protocol::ErrorCode::EngineUnavailable,
+                e.to_string(),
+            ),
+        }
+    }
 }
 
 /// A kind of interviewer.

@@ -1,0 +1,655 @@
+//! The Gemini Live bridge against a fake Live API on 127.0.0.1 (see
+//! `fake_gemini`): a whole interview client → server → fake Gemini with AI
+//! feedback, barge-in, `goAway` and a dropped upstream connection resumed
+//! without losing candidate audio, refusals at start, a malformed upstream
+//! message, and a failing feedback request. No internet; every wait bounded.
+
+mod common;
+mod fake_gemini;
+
+use std::collections::{HashMap, VecDeque};
+use std::time::Duration;
+
+use bytes::Bytes;
+use candor_protocol::{
+    AudioCodec, EndReason, ErrorCode, InterviewerActivity, PartialTranscript, ServerPayload,
+    SessionEnded, Speaker, StartResponse,
+};
+use candor_server::voice::{self, Pcm};
+use candor_server::{ApiKey, RunningServer, Server};
+use common::*;
+use fake_gemini::{Fake, KEY, Script};
+
+const TURNS: [&str; 3] = [
+    "Hello and welcome. Tell me about a project you led?",
+    "Thanks. What was the hardest bug you fixed?",
+    "Thank you, that is all from me. Goodbye.",
+];
+const ANSWERS: [&str; 2] = [
+    "I um led the billing migration to Postgres with five engineers",
+    "A race in the cache layer that like corrupted sessions",
+];
+
+/// Loud chunks the fake hears per answer: 60 tone frames, plus one frame
+/// the Opus decoder's tail keeps loud (the same in every run).
+const LOUD_PER_ANSWER: u32 = 61;
+
+fn script() -> Script {
+    Script {
+        turns: TURNS.to_vec(),
+        answers: ANSWERS.to_vec(),
+        turn_ms: 600,
+        feedback_status: 200,
+        ..Script::default()
+    }
+}
+
+async fn gemini_server(dir: &std::path::Path, fake_url: String) -> RunningServer {
+    let mut c = fast_config(dir);
+    c.gemini.api_key = ApiKey::new(KEY);
+    c.gemini.base_url = fake_url;
+    c.gemini.connect_timeout = Duration::from_secs(3);
+    c.gemini.reconnect_backoff = Duration::from_millis(50);
+    c.gemini.feedback_timeout = Duration::from_secs(5);
+    Server::start(c).await.expect("server starts")
+}
+
+/// 20 ms Opus frames of a loud tone (the candidate speaking).
+fn loud_frames(n: usize) -> Vec<Bytes> {
+    let samples = (0..n * 320)
+        .map(|i| {
+            (0.3 * 32767.0 * (2.0 * std::f64::consts::PI * 300.0 * i as f64 / 16_000.0).sin())
+                as i16
+        })
+        .collect();
+    voice::opus_encode(
+        &Pcm {
+            rate_hz: 16_000,
+            samples,
+        },
+        20,
+    )
+    .unwrap()
+}
+
+/// What the client saw.
+#[derive(Debug, Default)]
+struct Seen {
+    start: Option<StartResponse>,
+    audio: Vec<Bytes>,
+    /// Interviewer audio chunks per turn (counted between Speaking states).
+    audio_per_turn: Vec<usize>,
+    states: Vec<(i32, u32)>,
+    transcripts: Vec<PartialTranscript>,
+    interrupted: u32,
+    /// Interviewer chunks that arrived after `Interrupted` within the same turn.
+    audio_after_interrupt: usize,
+    other: Vec<String>,
+    sent: u64,
+}
+
+impl Seen {
+    fn finals(&self, speaker: Speaker) -> Vec<String> {
+        self.transcripts
+            .iter()
+            .filter(|t| t.is_final && t.speaker == speaker as i32)
+            .map(|t| t.text.clone())
+            .collect()
+    }
+}
+
+/// Plays the candidate: answers each time the interviewer listens (60 loud
+/// frames, then silence); with `barge_turn`, talks over that turn (1-based)
+/// after 10 of its chunks.
+async fn drive(
+    server: &RunningServer,
+    token: &str,
+    interview_id: &str,
+    barge_turn: Option<usize>,
+) -> (Seen, Option<SessionEnded>) {
+    let mut ws = connect(server.addr()).await;
+    send(&mut ws, start_request(token, interview_id)).await;
+    let mut seen = Seen::default();
+    let silence = silence_frames(1).remove(0);
+    let mut queue: VecDeque<Bytes> = VecDeque::new();
+    let mut answers = 0;
+    let mut turn = 0;
+    let mut in_turn_after_interrupt = false;
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
+    loop {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "interview took too long: {seen:?}"
+        );
+        tokio::select! {
+            _ = tick.tick(), if seen.start.is_some() => {
+                seen.sent += 1;
+                let frame = queue.pop_front().unwrap_or_else(|| silence.clone());
+                send(&mut ws, audio(seen.sent, frame)).await;
+            }
+            msg = recv(&mut ws) => {
+                let Some(msg) = msg else { return (seen, None) };
+                match msg.payload.expect("a payload") {
+                    ServerPayload::StartResponse(s) => {
+                        assert!(seen.start.is_none(), "one StartResponse: the client never reconnects");
+                        seen.start = Some(s);
+                    }
+                    ServerPayload::AudioChunk(c) => {
+                        if in_turn_after_interrupt {
+                            seen.audio_after_interrupt += 1;
+                        }
+                        seen.audio.push(c.data);
+                        if let Some(n) = seen.audio_per_turn.last_mut() {
+                            *n += 1;
+                            if Some(turn) == barge_turn && *n == 10 {
+                                queue.extend(loud_frames(40));
+                            }
+                        }
+                    }
+                    ServerPayload::InterviewerState(s) => {
+                        seen.states.push((s.activity, s.question_index));
+                        if s.activity == InterviewerActivity::Speaking as i32 {
+                            turn += 1;
+                            in_turn_after_interrupt = false;
+                            seen.audio_per_turn.push(0);
+                        }
+                        if s.activity == InterviewerActivity::Listening as i32
+                            && queue.is_empty()
+                            && answers < ANSWERS.len()
+                            && !(barge_turn.is_some() && answers > 0)
+                        {
+                            answers += 1;
+                            queue.extend(loud_frames(60));
+                        }
+                    }
+                    ServerPayload::Interrupted(_) => {
+                        seen.interrupted += 1;
+                        in_turn_after_interrupt = true;
+                    }
+                    ServerPayload::PartialTranscript(t) => seen.transcripts.push(t),
+                    ServerPayload::SessionEnded(e) => {
+                        assert!(recv(&mut ws).await.is_none(), "socket closes after SessionEnded");
+                        return (seen, Some(e));
+                    }
+                    ServerPayload::AudioAck(_) => {}
+                    other => seen.other.push(format!("{other:?}")),
+                }
+            }
+        }
+    }
+}
+
+async fn wait_results(api: &Api, token: &str, id: &str) -> serde_json::Value {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let res: serde_json::Value = api
+            .http
+            .get(api.url(&format!("/v1/interviews/{id}/results")))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if res["status"] != "processing" || tokio::time::Instant::now() > deadline {
+            return res;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Waits until the fake has seen the link close and published its state.
+async fn consumed_settles(fake: &Fake, expected: u64) -> u64 {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let n = fake.log().latest.consumed;
+        if n == expected || tokio::time::Instant::now() > deadline {
+            return n;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn gemini_interview_end_to_end_with_ai_feedback() {
+    let fake = Fake::start(script()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = gemini_server(dir.path(), fake.base_url()).await;
+    let api = Api::new(server.addr());
+    let auth = api.register("gem@example.org").await;
+    let interview = api.create_interview(&auth.token, 2).await;
+
+    let (seen, ended) = drive(&server, &auth.token, &interview.id, None).await;
+    let ended = ended.expect("SessionEnded");
+    assert_eq!(
+        ended.reason,
+        EndReason::InterviewComplete as i32,
+        "{}",
+        ended.message
+    );
+    assert!(ended.results_pending);
+    assert!(
+        seen.other.is_empty(),
+        "unexpected messages: {:?}",
+        seen.other
+    );
+
+    let start = seen.start.as_ref().unwrap();
+    assert_eq!(start.engine, "gemini");
+    assert_eq!(start.planned_questions, 2);
+    let out = start.audio_config.unwrap();
+    assert_eq!(
+        (out.codec, out.sample_rate_hz),
+        (AudioCodec::Opus as i32, 24_000)
+    );
+
+    // Three turns of 600 ms each, as 20 ms Opus frames that decode at 24 kHz.
+    assert_eq!(seen.audio_per_turn, vec![30, 30, 30]);
+    let mut dec = opus::Decoder::new(24_000, opus::Channels::Mono).unwrap();
+    let mut pcm = vec![0i16; 480];
+    let mut loud = 0;
+    for f in &seen.audio {
+        assert_eq!(dec.decode(f, &mut pcm, false).unwrap(), 480);
+        loud += usize::from(voice::dbfs(&pcm) > -20.0);
+    }
+    assert!(
+        loud > 80,
+        "interviewer audio is the model's tone ({loud} loud frames)"
+    );
+
+    // Transcripts stitched from fragments; the candidate's from input transcription.
+    assert_eq!(seen.finals(Speaker::Interviewer), TURNS.to_vec());
+    assert_eq!(seen.finals(Speaker::Candidate), ANSWERS.to_vec());
+    let first = seen
+        .transcripts
+        .iter()
+        .find(|t| t.speaker == Speaker::Candidate as i32)
+        .unwrap();
+    assert!(
+        !first.is_final && first.text.split(' ').count() < 10,
+        "partials grow"
+    );
+    // Speaking / listening alternate; question numbers follow the questions.
+    let speaking = InterviewerActivity::Speaking as i32;
+    let listening = InterviewerActivity::Listening as i32;
+    assert_eq!(
+        seen.states,
+        vec![
+            (speaking, 0),
+            (listening, 1),
+            (speaking, 1),
+            (listening, 2),
+            (speaking, 2),
+            (listening, 2)
+        ]
+    );
+
+    // Everything the candidate said reached the model exactly once.
+    assert_eq!(
+        consumed_settles(&fake, ended.last_client_seq).await,
+        ended.last_client_seq
+    );
+    {
+        let log = fake.log();
+        assert_eq!(
+            log.keys,
+            vec![KEY.to_owned()],
+            "one connection, key in the URL"
+        );
+        let setup = &log.setups[0]["setup"];
+        assert!(setup["model"].as_str().unwrap().starts_with("models/"));
+        assert_eq!(setup["generationConfig"]["responseModalities"][0], "AUDIO");
+        assert!(setup["inputAudioTranscription"].is_object());
+        assert!(setup["outputAudioTranscription"].is_object());
+        assert!(setup["contextWindowCompression"]["slidingWindow"].is_object());
+        let si = setup["systemInstruction"]["parts"][0]["text"]
+            .as_str()
+            .unwrap();
+        assert!(
+            si.contains("mid-level software engineer") && si.contains("Rust and PostgreSQL"),
+            "{si}"
+        );
+        assert_eq!(log.client_content.len(), 1, "one kick-off turn");
+        assert_eq!(log.tool_responses.len(), 1);
+        assert_eq!(
+            log.tool_responses[0]["functionResponses"][0]["id"],
+            "call-1"
+        );
+        // 60 tone frames, plus the one frame the Opus decoder's tail keeps loud.
+        assert_eq!(log.latest.answers_loud, vec![LOUD_PER_ANSWER; 2]);
+    }
+
+    // Results: the measured metrics from the real transcript plus AI feedback.
+    let res = wait_results(&api, &auth.token, &interview.id).await;
+    assert_eq!(res["status"], "ready", "{res}");
+    let f = &res["feedback"];
+    assert_eq!(f["feedback_source"], "ai", "{f}");
+    assert!(f.get("ai_unavailable_reason").is_none());
+    assert_eq!(f["ai"]["scores"][0]["category"], "structure");
+    assert_eq!(f["ai"]["scores"][0]["score"], 72);
+    assert!(
+        f["ai"]["weakest_answer"]["better_answer"]
+            .as_str()
+            .unwrap()
+            .contains("race")
+    );
+    assert_eq!(f["overall"]["questions_asked"], 2);
+    assert_eq!(f["overall"]["questions_answered"], 2);
+    assert!(f["overall"]["words_per_minute"].as_f64().unwrap() > 0.0);
+    assert_eq!(f["overall"]["filler_words"]["total"], 2, "{}", f["overall"]);
+    {
+        let log = fake.log();
+        assert_eq!(log.feedback_requests.len(), 1);
+        assert_eq!(log.feedback_api_keys, vec![KEY.to_owned()]);
+        let req = &log.feedback_requests[0];
+        assert_eq!(req["action"], "gemini-2.5-flash:generateContent");
+        let body = &req["body"];
+        assert_eq!(
+            body["generationConfig"]["responseMimeType"],
+            "application/json"
+        );
+        assert!(body["generationConfig"]["responseSchema"]["properties"]["scores"].is_object());
+        let prompt = body["contents"][0]["parts"][0]["text"].as_str().unwrap();
+        assert!(
+            prompt.contains("Candidate: I um led the billing migration"),
+            "{prompt}"
+        );
+    }
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn barge_in_interrupts_the_interviewer() {
+    let fake = Fake::start(Script {
+        turn_ms: 3000,
+        barge_in: true,
+        ..script()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = gemini_server(dir.path(), fake.base_url()).await;
+    let api = Api::new(server.addr());
+    let auth = api.register("barge@example.org").await;
+    let interview = api.create_interview(&auth.token, 2).await;
+
+    // Talk over the greeting (turn 1) after 200 ms of it, then end the interview.
+    let mut ws = connect(server.addr()).await;
+    send(&mut ws, start_request(&auth.token, &interview.id)).await;
+    let _ = recv(&mut ws).await.expect("StartResponse");
+    let silence = silence_frames(1).remove(0);
+    let mut queue: VecDeque<Bytes> = VecDeque::new();
+    let mut seq = 0;
+    let mut audio_before = 0;
+    let mut audio_after = 0;
+    let mut interrupted = false;
+    let mut barged = false;
+    let mut transcripts: HashMap<u64, Vec<PartialTranscript>> = HashMap::new();
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    let until = tokio::time::Instant::now() + Duration::from_secs(10);
+    let mut after_interrupt_wait: Option<tokio::time::Instant> = None;
+    loop {
+        assert!(
+            tokio::time::Instant::now() < until,
+            "no interruption happened"
+        );
+        if after_interrupt_wait.is_some_and(|t| tokio::time::Instant::now() > t) {
+            break;
+        }
+        tokio::select! {
+            _ = tick.tick() => {
+                seq += 1;
+                let f = queue.pop_front().unwrap_or_else(|| silence.clone());
+                send(&mut ws, audio(seq, f)).await;
+            }
+            msg = recv(&mut ws) => match msg.unwrap().payload.unwrap() {
+                ServerPayload::AudioChunk(_) => {
+                    if interrupted { audio_after += 1 } else { audio_before += 1 }
+                    if audio_before == 10 && !barged {
+                        barged = true;
+                        queue.extend(loud_frames(40));
+                    }
+                }
+                ServerPayload::Interrupted(i) => {
+                    assert_eq!(i.last_seq, audio_before as u64, "the last chunk sent is named");
+                    interrupted = true;
+                    after_interrupt_wait = Some(tokio::time::Instant::now() + Duration::from_millis(500));
+                }
+                ServerPayload::PartialTranscript(t) => transcripts.entry(t.segment_id).or_default().push(t),
+                _ => {}
+            }
+        }
+    }
+    assert_eq!(fake.log().interrupts_sent, 1);
+    assert!(
+        audio_before < 150,
+        "the 3 s turn was cut short ({audio_before} chunks)"
+    );
+    assert_eq!(
+        audio_after, 0,
+        "no audio of the interrupted turn after Interrupted"
+    );
+    // The interviewer's segment was settled as interrupted, with the words so far.
+    let interviewer_final = transcripts
+        .values()
+        .flatten()
+        .find(|t| t.is_final && t.speaker == Speaker::Interviewer as i32)
+        .expect("the cut turn's final transcript");
+    assert!(
+        TURNS[0].starts_with(&interviewer_final.text),
+        "{}",
+        interviewer_final.text
+    );
+    send(&mut ws, candor_protocol::EndRequest {}).await;
+    while let Some(m) = recv(&mut ws).await {
+        if let Some(ServerPayload::SessionEnded(e)) = m.payload {
+            assert_eq!(e.reason, EndReason::UserInitiated as i32);
+        }
+    }
+    let res = wait_results(&api, &auth.token, &interview.id).await;
+    assert_eq!(res["status"], "ready");
+    assert_eq!(
+        res["feedback"]["overall"]["interruptions"], 1,
+        "{}",
+        res["feedback"]["overall"]
+    );
+    server.shutdown().await;
+}
+
+/// Runs a whole interview while the fake disturbs the first answer; the
+/// client must notice nothing and the model must get every chunk once.
+async fn interview_survives(script: Script) -> Fake {
+    let fake = Fake::start(script).await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = gemini_server(dir.path(), fake.base_url()).await;
+    let api = Api::new(server.addr());
+    let auth = api.register("resume@example.org").await;
+    let interview = api.create_interview(&auth.token, 2).await;
+    let (seen, ended) = drive(&server, &auth.token, &interview.id, None).await;
+    let ended = ended.expect("SessionEnded");
+    assert_eq!(
+        ended.reason,
+        EndReason::InterviewComplete as i32,
+        "{}",
+        ended.message
+    );
+    assert!(seen.other.is_empty(), "the client saw {:?}", seen.other);
+    // Transcript continuous: the answer spanning the reconnect is one segment.
+    assert_eq!(seen.finals(Speaker::Candidate), ANSWERS.to_vec());
+    let answer_ids: std::collections::HashSet<u64> = seen
+        .transcripts
+        .iter()
+        .filter(|t| t.speaker == Speaker::Candidate as i32 && ANSWERS[0].starts_with(&t.text))
+        .map(|t| t.segment_id)
+        .collect();
+    assert_eq!(answer_ids.len(), 1, "one segment for the first answer");
+    assert_eq!(seen.finals(Speaker::Interviewer), TURNS.to_vec());
+    // No candidate audio lost or duplicated upstream.
+    assert_eq!(
+        consumed_settles(&fake, ended.last_client_seq).await,
+        ended.last_client_seq
+    );
+    assert_eq!(
+        fake.log().latest.answers_loud,
+        vec![LOUD_PER_ANSWER; 2],
+        "every loud chunk of each answer was heard exactly once"
+    );
+    server.shutdown().await;
+    fake
+}
+
+#[tokio::test]
+async fn go_away_mid_answer_is_resumed_without_the_client_noticing() {
+    let fake = interview_survives(Script {
+        go_away_at_loud: Some(25),
+        ..script()
+    })
+    .await;
+    let log = fake.log();
+    assert_eq!(log.handles.len(), 2, "one planned reconnect");
+    assert!(log.handles[1].is_some(), "resumed with a handle");
+    assert_eq!(log.client_content.len(), 1, "no second kick-off on resume");
+}
+
+#[tokio::test]
+async fn dropped_upstream_connection_is_resumed_without_loss() {
+    let fake = interview_survives(Script {
+        drop_at_loud: Some(30),
+        ..script()
+    })
+    .await;
+    let log = fake.log();
+    assert_eq!(log.handles.len(), 2);
+    assert!(log.handles[1].is_some());
+}
+
+async fn start_error(base_url: String) -> candor_protocol::Error {
+    let dir = tempfile::tempdir().unwrap();
+    let server = gemini_server(dir.path(), base_url).await;
+    let api = Api::new(server.addr());
+    let auth = api.register("refused@example.org").await;
+    let interview = api.create_interview(&auth.token, 2).await;
+    let mut ws = connect(server.addr()).await;
+    send(&mut ws, start_request(&auth.token, &interview.id)).await;
+    let msg = recv(&mut ws).await.expect("an Error");
+    let Some(ServerPayload::Error(e)) = msg.payload else {
+        panic!("expected an Error, got {msg:?}")
+    };
+    assert!(
+        recv(&mut ws).await.is_none(),
+        "socket closes after the error"
+    );
+    assert!(!e.message.contains(KEY), "the key never reaches the client");
+    // The server is still healthy and the interview can be tried again.
+    assert!(!server.interview_is_live(&interview.id));
+    let health = api.http.get(api.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    server.shutdown().await;
+    e
+}
+
+#[tokio::test]
+async fn upstream_failure_at_start_is_a_clear_error() {
+    // The API refuses the key (HTTP 403 on the upgrade): not retryable.
+    let fake = Fake::start(Script {
+        reject_status: Some(403),
+        ..script()
+    })
+    .await;
+    let e = start_error(fake.base_url()).await;
+    assert_eq!(e.code, ErrorCode::EngineUnavailable as i32, "{}", e.message);
+    assert!(!e.retryable);
+    assert!(e.message.contains("403"), "{}", e.message);
+
+    // The API closes the socket with a policy violation after setup.
+    let fake = Fake::start(Script {
+        close_on_setup: Some(1008),
+        ..script()
+    })
+    .await;
+    let e = start_error(fake.base_url()).await;
+    assert_eq!(e.code, ErrorCode::EngineUnavailable as i32);
+    assert!(!e.retryable);
+
+    // Rate limited: retry later.
+    let fake = Fake::start(Script {
+        reject_status: Some(429),
+        ..script()
+    })
+    .await;
+    let e = start_error(fake.base_url()).await;
+    assert_eq!(e.code, ErrorCode::ResourceExhausted as i32);
+    assert!(e.retryable);
+
+    // Nothing listening: retryable.
+    let unused = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", unused.local_addr().unwrap());
+    drop(unused);
+    let e = start_error(url).await;
+    assert_eq!(e.code, ErrorCode::EngineUnavailable as i32);
+    assert!(e.retryable);
+}
+
+#[tokio::test]
+async fn malformed_upstream_message_ends_the_session_without_a_crash() {
+    let fake = Fake::start(Script {
+        malformed_after_first_turn: true,
+        ..script()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = gemini_server(dir.path(), fake.base_url()).await;
+    let api = Api::new(server.addr());
+    let auth = api.register("malformed@example.org").await;
+    let interview = api.create_interview(&auth.token, 2).await;
+    let (_seen, ended) = drive(&server, &auth.token, &interview.id, None).await;
+    let ended = ended.expect("SessionEnded");
+    assert_eq!(ended.reason, EndReason::EngineFailure as i32);
+    assert!(ended.message.contains("not valid"), "{}", ended.message);
+    assert!(ended.results_pending);
+    // What was recorded still gets results; the server keeps serving.
+    let res = wait_results(&api, &auth.token, &interview.id).await;
+    assert_eq!(res["status"], "ready", "{res}");
+    assert_eq!(res["feedback"]["end_reason"], "engine_failure");
+    let second = api.create_interview(&auth.token, 1).await;
+    let mut ws = connect(server.addr()).await;
+    send(&mut ws, start_request(&auth.token, &second.id)).await;
+    let msg = recv(&mut ws).await.unwrap();
+    assert!(
+        matches!(msg.payload, Some(ServerPayload::StartResponse(_))),
+        "{msg:?}"
+    );
+    drop(ws);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn feedback_failure_still_delivers_metrics_only_results() {
+    let fake = Fake::start(Script {
+        feedback_status: 503,
+        ..script()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = gemini_server(dir.path(), fake.base_url()).await;
+    let api = Api::new(server.addr());
+    let auth = api.register("nofeedback@example.org").await;
+    let interview = api.create_interview(&auth.token, 2).await;
+    let (_seen, ended) = drive(&server, &auth.token, &interview.id, None).await;
+    assert_eq!(ended.unwrap().reason, EndReason::InterviewComplete as i32);
+    let res = wait_results(&api, &auth.token, &interview.id).await;
+    assert_eq!(res["status"], "ready", "{res}");
+    let f = &res["feedback"];
+    assert_eq!(f["feedback_source"], "metrics_only");
+    assert!(f.get("ai").is_none());
+    let reason = f["ai_unavailable_reason"].as_str().unwrap();
+    assert!(reason.contains("503"), "{reason}");
+    assert!(!reason.contains(KEY));
+    // The measured feedback is all there.
+    assert_eq!(f["overall"]["questions_answered"], 2);
+    assert!(f["overall"]["words_per_minute"].as_f64().is_some());
+    assert!(!f["scores"].as_array().unwrap().is_empty());
+    assert_eq!(fake.log().feedback_requests.len(), 1);
+    server.shutdown().await;
+}
