@@ -81,6 +81,8 @@ export const RESULTS = {
   ],
   questions: QUESTIONS,
   transcript: transcript(),
+  assessment: null,
+  assessmentUnavailable: null,
 };
 
 export const RESULTS_GEMINI = {
@@ -88,4 +90,27 @@ export const RESULTS_GEMINI = {
   interviewId: "iv-10",
   engine: "gemini",
   overall: { ...RESULTS.overall, wordsPerMinute: 174, fillerWords: 9 },
+  assessment: {
+    model: "gemini-2.5-flash",
+    summary: "A confident interview with concrete examples; the conflict answer lost its thread in the middle.",
+    scores: [
+      { label: "Structure", score: 72, reason: "Most answers followed situation, action, result; question 2 jumped back and forth." },
+      { label: "Specificity", score: 85, reason: "Numbers in the billing story (40% fewer errors, two weeks early) made it credible." },
+    ],
+    strengths: ["Concrete outcomes with numbers", "Calm pace under follow-up questions"],
+    improvements: ["Outline your answer before you start", "Say what you learned from the disagreement"],
+    weakestAnswer: {
+      question: "Describe a time you disagreed with a teammate. What happened?",
+      why: "The answer described the disagreement at length but not how it was resolved.",
+      betterAnswer: "My teammate wanted to rewrite the service; I wanted to patch it. We agreed to measure both for a week, the patch held, and we scheduled the rewrite for the next quarter.",
+    },
+  },
+};
+
+/** Gemini results whose AI assessment failed: metrics only, with the reason. */
+export const RESULTS_NO_ASSESSMENT = {
+  ...RESULTS_GEMINI,
+  interviewId: "iv-11",
+  assessment: null,
+  assessmentUnavailable: "The AI assessment timed out.",
 };

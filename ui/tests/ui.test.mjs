@@ -4,7 +4,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { launchBrowser, openApp, startServer } from "./harness.mjs";
-import { AUTHENTICATING, DEVICES, HISTORY, OFFLINE_PROFILE, RESULTS, RESULTS_GEMINI, SETTINGS, authed, signedOut } from "./fixtures.mjs";
+import { AUTHENTICATING, DEVICES, HISTORY, OFFLINE_PROFILE, RESULTS, RESULTS_GEMINI, RESULTS_NO_ASSESSMENT, SETTINGS, authed, signedOut } from "./fixtures.mjs";
 
 let browser;
 let server;
@@ -405,7 +405,22 @@ describe("interview lifecycle", () => {
       assert.equal(await text(page, '.metric[data-key="pace"] .metric-value'), "174 wpm");
       assert.match(await text(page, '.metric[data-key="pace"] .metric-explain'), /120–160/);
       assert.equal(await text(page, '.metric[data-key="fillers"] .metric-value'), "9");
+      const assessment = await text(page, '[data-testid="assessment"]');
+      assert.match(assessment, /A confident interview/);
+      assert.match(assessment, /Specificity/);
+      assert.match(assessment, /Outline your answer/);
+      assert.match(assessment, /we scheduled the rewrite/);
       await app.shot("interview-results-dark", { fullPage: true });
+    });
+  });
+
+  test("resultsReady without the AI assessment says why and shows the metrics", async () => {
+    await withApp({ view: authed({ state: "resultsReady", interviewId: "iv-11", results: RESULTS_NO_ASSESSMENT }) }, async (app, page) => {
+      await page.getByRole("heading", { level: 1, name: "Your interview feedback" }).waitFor();
+      assert.equal(await page.locator('[data-testid="assessment"]').count(), 0);
+      assert.match(await text(page, '[data-testid="assessment-unavailable"]'), /timed out/);
+      assert.equal(await text(page, '.metric[data-key="pace"] .metric-value'), "174 wpm");
+      await app.shot("interview-results-metrics-only");
     });
   });
 

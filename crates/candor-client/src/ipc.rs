@@ -199,6 +199,49 @@ pub struct Results {
     pub scores: Vec<Score>,
     pub questions: Vec<QuestionFeedback>,
     pub transcript: Vec<TranscriptLine>,
+    /// The AI interviewer's written assessment of the transcript, when one
+    /// was made.
+    pub assessment: Option<Assessment>,
+    /// Why there is no assessment although one was attempted (the results
+    /// then hold the measured metrics only).
+    pub assessment_unavailable: Option<String>,
+}
+
+/// An AI model's assessment of the interview transcript.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Assessment {
+    /// The model that wrote it.
+    pub model: String,
+    /// Two or three sentences on the interview as a whole.
+    pub summary: String,
+    /// One score per category, each with its reason.
+    pub scores: Vec<AssessmentScore>,
+    pub strengths: Vec<String>,
+    pub improvements: Vec<String>,
+    /// The weakest answer, and a stronger one built from what was said.
+    pub weakest_answer: Option<BetterAnswer>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct AssessmentScore {
+    pub label: String,
+    /// 0–100.
+    pub score: u32,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct BetterAnswer {
+    pub question: String,
+    /// What the answer lacked.
+    pub why: String,
+    pub better_answer: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -334,6 +377,27 @@ impl Results {
                     end_sec: sec(t.end_ms),
                 })
                 .collect(),
+            assessment: feedback.ai.as_ref().map(|ai| Assessment {
+                model: ai.model.clone(),
+                summary: ai.summary.clone(),
+                scores: ai
+                    .scores
+                    .iter()
+                    .map(|s| AssessmentScore {
+                        label: label(&s.category),
+                        score: s.score.min(100),
+                        reason: s.reason.clone(),
+                    })
+                    .collect(),
+                strengths: ai.strengths.clone(),
+                improvements: ai.improvements.clone(),
+                weakest_answer: ai.weakest_answer.as_ref().map(|w| BetterAnswer {
+                    question: w.question.clone(),
+                    why: w.why.clone(),
+                    better_answer: w.better_answer.clone(),
+                }),
+            }),
+            assessment_unavailable: feedback.ai_unavailable_reason.clone(),
         }
     }
 

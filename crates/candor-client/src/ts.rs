@@ -7,9 +7,9 @@
 use ts_rs::{Config, TS};
 
 use crate::ipc::{
-    Activity, AudioDevice, DeviceList, EngineEvent, InterviewSetup, InterviewStatus,
-    InterviewSummary, NoticeLevel, OverallMetrics, Profile, QuestionFeedback, Results, Score,
-    Settings, Speaker, TranscriptLine, View,
+    Activity, Assessment, AssessmentScore, AudioDevice, BetterAnswer, DeviceList, EngineEvent,
+    InterviewSetup, InterviewStatus, InterviewSummary, NoticeLevel, OverallMetrics, Profile,
+    QuestionFeedback, Results, Score, Settings, Speaker, TranscriptLine, View,
 };
 use candor_lifecycle::{AuthView, FailureKind, InterviewView, MicProblem, Query};
 
@@ -46,6 +46,9 @@ pub fn bindings() -> String {
     add(InterviewStatus::docs(), InterviewStatus::decl(&cfg));
     add(InterviewSummary::docs(), InterviewSummary::decl(&cfg));
     add(Results::docs(), Results::decl(&cfg));
+    add(Assessment::docs(), Assessment::decl(&cfg));
+    add(AssessmentScore::docs(), AssessmentScore::decl(&cfg));
+    add(BetterAnswer::docs(), BetterAnswer::decl(&cfg));
     add(OverallMetrics::docs(), OverallMetrics::decl(&cfg));
     add(Score::docs(), Score::decl(&cfg));
     add(QuestionFeedback::docs(), QuestionFeedback::decl(&cfg));

@@ -10,6 +10,9 @@ import type { DeviceList, InterviewSetup, Settings } from "./generated";
 
 export type {
   Activity,
+  Assessment,
+  AssessmentScore,
+  BetterAnswer,
   AudioDevice,
   DeviceList,
   EngineEvent,

@@ -73,7 +73,50 @@ completedAt: string, durationSec: number, overall: OverallMetrics,
 /**
  * Each score explained by the numbers it comes from.
  */
-scores: Array<Score>, questions: Array<QuestionFeedback>, transcript: Array<TranscriptLine>, };
+scores: Array<Score>, questions: Array<QuestionFeedback>, transcript: Array<TranscriptLine>, 
+/**
+ * The AI interviewer's written assessment of the transcript, when one
+ * was made.
+ */
+assessment: Assessment | null, 
+/**
+ * Why there is no assessment although one was attempted (the results
+ * then hold the measured metrics only).
+ */
+assessmentUnavailable: string | null, };
+
+/**
+ * An AI model's assessment of the interview transcript.
+ */
+export type Assessment = { 
+/**
+ * The model that wrote it.
+ */
+model: string, 
+/**
+ * Two or three sentences on the interview as a whole.
+ */
+summary: string, 
+/**
+ * One score per category, each with its reason.
+ */
+scores: Array<AssessmentScore>, strengths: Array<string>, improvements: Array<string>, 
+/**
+ * The weakest answer, and a stronger one built from what was said.
+ */
+weakestAnswer: BetterAnswer | null, };
+
+export type AssessmentScore = { label: string, 
+/**
+ * 0–100.
+ */
+score: number, reason: string, };
+
+export type BetterAnswer = { question: string, 
+/**
+ * What the answer lacked.
+ */
+why: string, betterAnswer: string, };
 
 export type OverallMetrics = { 
 /**

@@ -149,6 +149,35 @@ export function resultsScreen(ctx: Ctx, results: Results): Screen {
             gauge(sc.score, sc.label),
             h("div", null, h("h3", null, sc.label), h("p", null, sc.explanation))))));
 
+  const a = r.assessment;
+  const assessment = a
+    ? h("section", { class: "results-section", "aria-labelledby": "assessment-title", "data-testid": "assessment" },
+        h("h2", { id: "assessment-title" }, "The interviewer's assessment"),
+        h("div", { class: "card assessment" },
+          h("p", { class: "assessment-summary" }, a.summary),
+          a.scores.length > 0
+            ? h("ul", { class: "assessment-scores" }, a.scores.map((sc) =>
+                h("li", { class: `band-${scoreBand(sc.score)}` },
+                  h("span", { class: "assessment-score" }, String(sc.score)),
+                  h("div", null, h("h3", null, sc.label), h("p", null, sc.reason)))))
+            : null,
+          h("div", { class: "assessment-lists" },
+            a.strengths.length > 0 ? h("div", null, h("h3", null, "What went well"), h("ul", null, a.strengths.map((t) => h("li", null, t)))) : null,
+            a.improvements.length > 0 ? h("div", null, h("h3", null, "What to work on"), h("ul", null, a.improvements.map((t) => h("li", null, t)))) : null),
+          a.weakestAnswer
+            ? h("div", { class: "better-answer" },
+                h("h3", null, "A stronger answer"),
+                h("p", { class: "muted" }, a.weakestAnswer.question),
+                h("p", null, a.weakestAnswer.why),
+                h("blockquote", null, a.weakestAnswer.betterAnswer))
+            : null,
+          h("p", { class: "muted small" }, `Written by ${a.model} from the transcript.`)))
+    : null;
+  const unavailable = !a && r.assessmentUnavailable
+    ? h("p", { class: "banner banner-info", role: "note", "data-testid": "assessment-unavailable" },
+        `No written assessment this time: ${r.assessmentUnavailable} The scores below come from the measured metrics.`)
+    : null;
+
   const metricCards = h("section", { class: "results-section", "aria-labelledby": "metrics-title" },
     h("h2", { id: "metrics-title" }, "At a glance"),
     h("ul", { class: "metric-grid" }, metrics(r.overall).map((m) =>
@@ -210,7 +239,7 @@ export function resultsScreen(ctx: Ctx, results: Results): Screen {
               h("p", { class: "line-text" }, l.text))))));
 
   const root = h("main", { class: "screen results", "data-screen": "results" },
-    head, scores, metricCards, charts, perQuestion, transcript,
+    head, unavailable, assessment, scores, metricCards, charts, perQuestion, transcript,
     h("div", { class: "results-foot" }, h("button", { class: "button secondary", type: "button", onclick: () => void ctx.act("dismiss") }, icon("arrowLeft"), "Back to dashboard")));
 
   return { root, heading, update(_view: View) {} };
