@@ -12,6 +12,9 @@
 //!
 //! Needs `tauri-driver` (scripts/setup installs it) and `WebKitWebDriver`
 //! (Debian's webkit2gtk-driver); missing tools fail the test with a message.
+//! The whole-interview test writes the app's memory while live and its
+//! launch-to-UI time to `target/tmp/test-artifacts/desktop-metrics.txt`;
+//! `CANDOR_DESKTOP_BIN=target/release/candor-desktop` runs it on a release build.
 
 mod support;
 

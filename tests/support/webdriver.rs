@@ -50,6 +50,13 @@ fn tool(name: &str) -> PathBuf {
     })
 }
 
+/// The app under test: this build's binary, or `CANDOR_DESKTOP_BIN` (e.g. a
+/// release build, to take its memory and launch figures).
+fn app_binary() -> String {
+    std::env::var("CANDOR_DESKTOP_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_candor-desktop").to_owned())
+}
+
 impl App {
     /// Starts tauri-driver and opens the app with its data under `dir`;
     /// `pulse_server` overrides the audio server the app connects to.
@@ -92,7 +99,7 @@ impl App {
             "capabilities": {
                 "alwaysMatch": {
                     "browserName": "wry",
-                    "tauri:options": { "application": env!("CARGO_BIN_EXE_candor-desktop") }
+                    "tauri:options": { "application": app_binary() }
                 }
             }
         });
