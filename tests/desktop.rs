@@ -21,7 +21,7 @@ mod support;
 use std::time::Duration;
 
 use candor_audio::test_support::PrivatePulse;
-use support::webdriver::{App, artifact, speech_wav};
+use support::webdriver::{App, artifact, shows_content, speech_wav};
 
 const STEP: Duration = Duration::from_secs(30);
 
@@ -113,7 +113,12 @@ async fn a_whole_interview_in_the_desktop_window() {
         page.contains("Transcript"),
         "results show the transcript: {page}"
     );
-    app.screenshot("desktop-results").await;
+    let shot = app.screenshot("desktop-results").await;
+    assert!(
+        shows_content(&shot),
+        "the window shows the page, not a blank surface: {}",
+        shot.display()
+    );
     app.quit().await;
     drop(pulse);
 }

@@ -283,19 +283,33 @@ impl App {
         serde_json::from_value(seen).unwrap_or_default()
     }
 
-    /// Saves a screenshot of the window to `target/test-artifacts/<name>.png`.
-    pub async fn screenshot(&self, name: &str) {
+    /// Saves a screenshot of the display (what a user would see) to
+    /// `target/tmp/test-artifacts/<name>.png`, taken by ImageMagick's
+    /// `import` from the X server; WebDriver's own screenshot is used when
+    /// that is unavailable.
+    pub async fn screenshot(&self, name: &str) -> PathBuf {
         // Let the screen just switched to paint first.
         tokio::time::sleep(Duration::from_millis(300)).await;
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("test-artifacts");
+        std::fs::create_dir_all(&dir).expect("artifact dir");
+        let path = dir.join(format!("{name}.png"));
+        let captured = Command::new("import")
+            .args(["-window", "root"])
+            .arg(&path)
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        if captured {
+            return path;
+        }
         let png = self
             .command(reqwest::Method::GET, "/screenshot", None)
             .await;
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(png.as_str().unwrap_or_default())
             .expect("screenshot is base64");
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("test-artifacts");
-        std::fs::create_dir_all(&dir).expect("artifact dir");
-        std::fs::write(dir.join(format!("{name}.png")), bytes).expect("write screenshot");
+        std::fs::write(&path, bytes).expect("write screenshot");
+        path
     }
 
     /// Resident memory (KiB) of every process the driver started — the app
@@ -335,6 +349,29 @@ impl App {
         let url = format!("{}/session/{}", self.base, self.session);
         let _ = self.http.delete(url).send().await;
     }
+}
+
+/// Whether the middle of a screenshot has any detail: a window whose web
+/// content is not painted is one flat colour.
+pub fn shows_content(png: &Path) -> bool {
+    let out = Command::new("/usr/bin/convert")
+        .arg(png)
+        .args([
+            "-gravity",
+            "center",
+            "-crop",
+            "60%x60%+0+0",
+            "-colorspace",
+            "Gray",
+        ])
+        .args(["-format", "%[fx:standard_deviation]", "info:"])
+        .output()
+        .expect("ImageMagick's convert (apt-get install imagemagick)");
+    let deviation: f64 = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(0.0);
+    deviation > 0.02
 }
 
 fn parent_of(pid: u32) -> Option<u32> {
