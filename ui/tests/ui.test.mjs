@@ -410,6 +410,7 @@ describe("interview lifecycle", () => {
       assert.match(assessment, /Specificity/);
       assert.match(assessment, /Outline your answer/);
       assert.match(assessment, /we scheduled the rewrite/);
+      await page.getByRole("heading", { level: 2, name: "Measured scores" }).waitFor();
       await app.shot("interview-results-dark", { fullPage: true });
     });
   });

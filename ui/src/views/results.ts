@@ -141,7 +141,7 @@ export function resultsScreen(ctx: Ctx, results: Results): Screen {
     h("div", { class: "head-actions" }, back, again));
 
   const scores = h("section", { class: "results-section", "aria-labelledby": "scores-title" },
-    h("h2", { id: "scores-title" }, "Scores"),
+    h("h2", { id: "scores-title" }, r.assessment ? "Measured scores" : "Scores"),
     r.scores.length === 0
       ? h("p", { class: "muted" }, "No scores were produced for this interview.")
       : h("ul", { class: "score-grid" }, r.scores.map((sc) =>
