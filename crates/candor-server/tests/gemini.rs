@@ -180,26 +180,6 @@ async fn drive(
     }
 }
 
-async fn wait_results(api: &Api, token: &str, id: &str) -> serde_json::Value {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let res: serde_json::Value = api
-            .http
-            .get(api.url(&format!("/v1/interviews/{id}/results")))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if res["status"] != "processing" || tokio::time::Instant::now() > deadline {
-            return res;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 /// Waits until the fake has seen the link close and published its state.
 async fn consumed_settles(fake: &Fake, expected: u64) -> u64 {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);

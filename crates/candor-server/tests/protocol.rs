@@ -360,26 +360,6 @@ async fn shutdown_ends_live_sessions_with_server_shutdown() {
     server.shutdown().await;
 }
 
-pub async fn wait_results(api: &Api, token: &str, id: &str) -> serde_json::Value {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let res: serde_json::Value = api
-            .http
-            .get(api.url(&format!("/v1/interviews/{id}/results")))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if res["status"] != "processing" || tokio::time::Instant::now() > deadline {
-            return res;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 #[tokio::test]
 async fn idle_socket_is_dropped_then_the_session_ends_after_the_grace_period() {
     let dir = tempfile::tempdir().unwrap();

@@ -189,3 +189,25 @@ pub fn silence_frames(n: usize) -> Vec<Bytes> {
     };
     candor_server::voice::opus_encode(&pcm, 20).unwrap()
 }
+
+/// Polls an interview's results until they are no longer `processing`
+/// (or [`WAIT`] passes) and returns the last answer.
+pub async fn wait_results(api: &Api, token: &str, id: &str) -> serde_json::Value {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let res: serde_json::Value = api
+            .http
+            .get(api.url(&format!("/v1/interviews/{id}/results")))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if res["status"] != "processing" || tokio::time::Instant::now() > deadline {
+            return res;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
