@@ -1,16 +1,16 @@
 //! The candidate's audio on its way to the server, kept until acknowledged.
 //!
 //! Every encoded frame gets the next sequence number and stays in a bounded
-//! buffer until the server's `AudioAck` covers it. When the socket drops the
-//! frames keep coming in (capture never stops for a network cut); on resume the
+//! [`ReplayBuffer`] (the type the server keeps the interviewer's audio in)
+//! until the server's `AudioAck` covers it. When the socket drops the frames
+//! keep coming in (capture never stops for a network cut); on resume the
 //! server says the last seq it holds and exactly the frames after it are sent
 //! again — none lost, none twice. Sans-IO: the engine moves the bytes.
 
-use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use candor_protocol::AudioChunk;
+use candor_protocol::{AudioChunk, ReplayBuffer};
 
 /// One encoded frame waiting for the server's acknowledgement.
 #[derive(Debug, Clone)]
@@ -37,18 +37,21 @@ impl PendingFrame {
     }
 }
 
-/// The replay buffer. `capacity` frames are kept at most; past that the
-/// oldest unacknowledged frame is dropped and counted in [`Uplink::overflowed`].
+impl candor_protocol::Sequenced for PendingFrame {
+    fn seq(&self) -> u64 {
+        self.seq
+    }
+}
+
+/// The candidate's side of the replay buffer: numbers frames and remembers
+/// how far the current socket got. `capacity` frames are kept at most; past
+/// that the oldest unacknowledged frame is dropped and counted in
+/// [`Uplink::overflowed`].
 #[derive(Debug)]
 pub struct Uplink {
-    frames: VecDeque<PendingFrame>,
-    capacity: usize,
-    next_seq: u64,
-    /// Highest seq the server acknowledged.
-    acked: u64,
-    /// Highest seq written to the current socket (≥ `acked`).
+    frames: ReplayBuffer<PendingFrame>,
+    /// Highest seq written to the current socket (≥ acknowledged).
     sent: u64,
-    overflowed: u64,
 }
 
 impl Uplink {
@@ -56,12 +59,8 @@ impl Uplink {
     pub fn new(duration: Duration, frame: Duration) -> Self {
         let capacity = (duration.as_micros() / frame.as_micros().max(1)).max(1) as usize;
         Self {
-            frames: VecDeque::with_capacity(capacity),
-            capacity,
-            next_seq: 1,
-            acked: 0,
+            frames: ReplayBuffer::with_capacity(capacity),
             sent: 0,
-            overflowed: 0,
         }
     }
 
@@ -74,16 +73,8 @@ impl Uplink {
         captured_at: Instant,
         encoded_at: Instant,
     ) -> u64 {
-        if self.frames.len() == self.capacity
-            && let Some(dropped) = self.frames.pop_front()
-        {
-            self.overflowed += 1;
-            self.acked = self.acked.max(dropped.seq);
-            self.sent = self.sent.max(dropped.seq);
-        }
-        let seq = self.next_seq;
-        self.next_seq += 1;
-        self.frames.push_back(PendingFrame {
+        let seq = self.frames.last_seq() + 1;
+        self.frames.push(PendingFrame {
             seq,
             data,
             timestamp_us,
@@ -91,39 +82,33 @@ impl Uplink {
             captured_at,
             encoded_at,
         });
+        // An evicted frame will never be sent: skip past it.
+        self.sent = self.sent.max(self.frames.acked());
         seq
     }
 
     /// The server holds everything up to `seq`: forget it.
     pub fn ack(&mut self, seq: u64) {
-        let seq = seq.min(self.next_seq - 1);
-        if seq <= self.acked {
-            return;
-        }
-        self.acked = seq;
-        self.sent = self.sent.max(seq);
-        while self.frames.front().is_some_and(|f| f.seq <= seq) {
-            self.frames.pop_front();
-        }
+        self.frames.ack(seq);
+        self.sent = self.sent.max(self.frames.acked());
     }
 
     /// The socket is gone: nothing written to it counts until the server
     /// confirms it on resume.
     pub fn disconnected(&mut self) {
-        self.sent = self.acked;
+        self.sent = self.frames.acked();
     }
 
     /// A new socket resumed the session and the server holds everything up to
     /// `last_client_seq`: the next frame to send is the one after it.
     pub fn resumed(&mut self, last_client_seq: u64) {
         self.ack(last_client_seq);
-        self.sent = self.acked;
+        self.sent = self.frames.acked();
     }
 
     /// The next frame to write to the socket, marking it sent.
     pub fn next_to_send(&mut self) -> Option<&PendingFrame> {
-        let index = (self.sent + 1).checked_sub(self.frames.front()?.seq)? as usize;
-        let frame = self.frames.get(index)?;
+        let frame = self.frames.next_after(self.sent)?;
         self.sent = frame.seq;
         Some(frame)
     }
@@ -135,20 +120,20 @@ impl Uplink {
 
     /// Frames captured but not yet written to the current socket.
     pub fn unsent(&self) -> u64 {
-        (self.next_seq - 1) - self.sent
+        self.frames.last_seq() - self.sent
     }
 
     pub fn last_seq(&self) -> u64 {
-        self.next_seq - 1
+        self.frames.last_seq()
     }
 
     pub fn acked(&self) -> u64 {
-        self.acked
+        self.frames.acked()
     }
 
     /// Frames lost because the outage outlasted the buffer.
     pub fn overflowed(&self) -> u64 {
-        self.overflowed
+        self.frames.overflowed()
     }
 }
 

@@ -14,6 +14,7 @@
 
 pub mod codec;
 mod convert;
+pub mod replay;
 
 /// Generated protobuf types, package `candor.v1`.
 #[allow(
@@ -30,6 +31,7 @@ pub use codec::{
     ClientOrder, Codec, CodecError, DEFAULT_MAX_FRAME_BYTES, OrderError, SeqTracker, ServerOrder,
     Verdict,
 };
+pub use replay::{ReplayBuffer, Sequenced};
 /// The `oneof` of [`ClientToServerMessage`].
 pub use v1::client_to_server_message::Payload as ClientPayload;
 /// [`Error`] codes.
