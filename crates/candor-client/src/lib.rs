@@ -1,9 +1,10 @@
 //! Candor's client engine: everything the desktop app and the `candor` CLI
 //! share below their user interfaces.
 //!
-//! [`Engine`] drives the sans-IO lifecycle core (`candor-lifecycle`) with real
-//! I/O: the data API over HTTP ([`api`]), the session WebSocket ([`transport`])
-//! with zero-loss resume ([`uplink`]), the audio pipeline (`candor-audio`), the
+//! [`Engine`] drives the sans-IO lifecycle core (`candor-lifecycle`) and the
+//! sans-IO wire session ([`session`]) with real I/O: the data API over HTTP
+//! ([`api`]), the session WebSocket ([`transport`]) with zero-loss resume
+//! ([`uplink`]), the audio pipeline (`candor-audio`), the
 //! OS keyring ([`token`]), and the backend — embedded on loopback for offline
 //! practice, or hosted ([`backend`]). Front ends send [`Intent`]s and render
 //! the [`EngineEvent`]s it pushes ([`ipc`]).
@@ -13,6 +14,7 @@ pub mod backend;
 mod engine;
 pub mod ipc;
 pub mod latency;
+pub mod session;
 pub mod token;
 pub mod transport;
 #[cfg(feature = "ts")]

@@ -1,42 +1,44 @@
-//! The client engine: the tokio driver around the sans-IO lifecycle core.
+//! The client engine: the tokio driver around two sans-IO cores.
 //!
-//! One task owns everything mutable — the [`Machine`], the socket's sending
-//! side, the replay buffer, the audio handles — and reacts to one thing at a
-//! time: a user intent, a result of work it spawned (HTTP calls, opening the
-//! microphone or a socket), a message from the server, an audio frame, or a
-//! timer. It feeds the core the event, then performs the actions the core
-//! returns. Slow work never runs on this task: it is spawned and its result
-//! comes back as an [`Internal`] message, so the engine always answers.
+//! The lifecycle [`Machine`] decides what happens (sign-in, states, retries);
+//! the [`ClientSession`] keeps the wire protocol of the current session
+//! (sequence numbers, acknowledgements, replay, resume). The driver only does
+//! I/O for them. One task owns everything mutable and reacts to one thing at a
+//! time: a user intent, a result of work it spawned (HTTP calls in
+//! [`requests`], opening devices in [`audio`], the socket in [`socket`]), a
+//! message from the server, an audio frame, or a deadline. It feeds the cores,
+//! then performs what they ask. Slow work never runs on this task: it is
+//! spawned and its result comes back as an [`Internal`] message, so the engine
+//! always answers.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use candor_audio::{
-    AudioError, Capture, CaptureEvent, CaptureSettings, CaptureSink, EchoLink, EncodedFrame,
-    Playback, PlaybackSettings, SinkSpec, SourceSpec, VoiceProcessing,
+    AudioError, Capture, CaptureEvent, EncodedFrame, Playback, SinkSpec, SourceSpec,
 };
-use candor_lifecycle::{Action, Event, Failure, FailureKind, Machine, MicProblem, Timer};
-use candor_protocol::{
-    AudioAck, AudioCodec, AudioConfig, ClientToServerMessage, EndRequest, ErrorCode,
-    InterviewerActivity, ResumeRequest, ServerOrder, ServerPayload, ServerToClientMessage,
-    StartRequest, Verdict,
-};
+use candor_lifecycle::{Action, Event, Machine, Timer};
+use candor_protocol::{InterviewerActivity, ServerToClientMessage};
 use tokio::sync::{mpsc, oneshot};
 use url::Url;
 
 use crate::EngineError;
-use crate::api::{ApiClient, ApiFailure};
+use crate::api::ApiClient;
 use crate::backend::{Backend, BackendConfig};
 use crate::ipc::{
-    Activity, Candor, Credentials, EngineEvent, InterviewSetup, InterviewSummary, NoticeLevel,
-    Results, Speaker, View,
+    Activity, Candor, Credentials, EngineEvent, InterviewSetup, NoticeLevel, Speaker, View,
 };
 use crate::latency::LatencyLog;
+use crate::session::{ClientSession, SessionConfig, SessionEvent, Transmit};
 use crate::token::TokenStore;
 use crate::transport::{self, TransportConfig};
-use crate::uplink::Uplink;
+
+mod audio;
+mod requests;
+mod socket;
+
+use audio::Audio;
 
 /// Everything the engine needs to run.
 #[derive(Debug, Clone)]
@@ -153,7 +155,10 @@ impl Engine {
             backend_url: backend.url().clone(),
             latency: latency.clone(),
         };
-        let frame = Duration::from_millis(20);
+        let session = ClientSession::new(SessionConfig {
+            replay_buffer: config.replay_buffer,
+            ..SessionConfig::default()
+        });
         let mut driver = Driver {
             machine: Machine::new(config.lifecycle.clone(), config.seed),
             api,
@@ -165,14 +170,8 @@ impl Engine {
             last_view: None,
             generation: 0,
             link: None,
-            uplink: Uplink::new(config.replay_buffer, frame),
-            server_order: ServerOrder::new(0),
-            server_seq: 0,
-            acks_owed: 0,
-            session: None,
+            session,
             audio: Audio::new(),
-            stats: Stats::default(),
-            silence: silence_packet(),
             latency,
             config,
         };
@@ -244,7 +243,7 @@ enum Internal {
     PlaybackReady(Result<Playback, AudioError>),
     SocketOpened {
         generation: u64,
-        writer: mpsc::UnboundedSender<Outgoing>,
+        writer: mpsc::UnboundedSender<Transmit>,
     },
     Server {
         generation: u64,
@@ -259,59 +258,11 @@ enum Internal {
     Capture(CaptureEvent),
 }
 
-/// What the writer task sends.
-enum Outgoing {
-    Message(ClientToServerMessage),
-    Frame {
-        message: ClientToServerMessage,
-        captured_at: Instant,
-        encoded_at: Instant,
-    },
-}
-
-/// The session being run, as the server described it.
-#[derive(Debug, Clone)]
-struct SessionInfo {
-    session_id: Option<String>,
-    /// Which interviewer runs the session ("practice", "gemini").
-    engine: String,
-    playback: PlaybackSettings,
-}
-
+/// The socket of the current attempt. Replies from an older attempt's tasks
+/// carry an older generation and are ignored.
 struct Link {
     generation: u64,
-    writer: Option<mpsc::UnboundedSender<Outgoing>>,
-    /// `StartResponse` received on this socket: audio may flow.
-    established: bool,
-}
-
-struct Audio {
-    capture: Option<Capture>,
-    playback: Option<Playback>,
-    echo: Arc<EchoLink>,
-    streaming: bool,
-    muted: bool,
-    last_voice: bool,
-}
-
-impl Audio {
-    fn new() -> Self {
-        Self {
-            capture: None,
-            playback: None,
-            echo: EchoLink::new(),
-            streaming: false,
-            muted: false,
-            last_voice: false,
-        }
-    }
-}
-
-#[derive(Default)]
-struct Stats {
-    live_since: Option<Instant>,
-    last_emit: Option<Instant>,
-    bytes_since_emit: usize,
+    writer: Option<mpsc::UnboundedSender<Transmit>>,
 }
 
 struct Driver {
@@ -322,24 +273,14 @@ struct Driver {
     token: Option<String>,
     events: mpsc::UnboundedSender<EngineEvent>,
     internal: mpsc::UnboundedSender<Internal>,
-    timers: HashMap<Timer, tokio::time::Instant>,
+    timers: HashMap<Timer, Instant>,
     last_view: Option<View>,
     generation: u64,
     link: Option<Link>,
-    uplink: Uplink,
-    server_order: ServerOrder,
-    /// Highest interviewer seq received in order (sent when resuming).
-    server_seq: u64,
-    acks_owed: u32,
-    session: Option<SessionInfo>,
+    session: ClientSession,
     audio: Audio,
-    stats: Stats,
-    silence: Bytes,
     latency: LatencyLog,
 }
-
-/// Interviewer chunks between two acknowledgements.
-const ACK_EVERY: u32 = 10;
 
 impl Driver {
     async fn run(
@@ -348,14 +289,8 @@ impl Driver {
         mut internal: mpsc::UnboundedReceiver<Internal>,
         backend: Backend,
     ) {
-        let mut tick = tokio::time::interval(Duration::from_millis(250));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let shutdown_reply = loop {
-            let next_timer = self
-                .timers
-                .iter()
-                .min_by_key(|(_, at)| **at)
-                .map(|(t, at)| (*t, *at));
+            let wake = self.next_wake();
             tokio::select! {
                 command = commands.recv() => match command {
                     None => break None,
@@ -363,14 +298,9 @@ impl Driver {
                     Some(command) => self.on_command(command),
                 },
                 Some(message) = internal.recv() => self.on_internal(message),
-                _ = sleep_until(next_timer.map(|(_, at)| at)) => {
-                    if let Some((timer, _)) = next_timer {
-                        self.timers.remove(&timer);
-                        self.feed(Event::TimerFired { timer });
-                    }
-                }
-                _ = tick.tick() => self.on_tick(),
+                _ = sleep_until(wake) => self.on_wake(),
             }
+            self.drain_session();
             self.publish_view();
         };
         self.release_audio();
@@ -381,8 +311,36 @@ impl Driver {
         }
     }
 
+    /// The earliest lifecycle timer or session deadline.
+    fn next_wake(&self) -> Option<Instant> {
+        let timer = self.timers.values().min().copied();
+        match (timer, self.session.next_deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    fn on_wake(&mut self) {
+        let now = Instant::now();
+        let due: Vec<Timer> = self
+            .timers
+            .iter()
+            .filter(|(_, at)| **at <= now)
+            .map(|(t, _)| *t)
+            .collect();
+        for timer in due {
+            self.timers.remove(&timer);
+            self.feed(Event::TimerFired { timer });
+        }
+        self.session.on_timeout(now);
+    }
+
     fn emit(&self, event: EngineEvent) {
         let _ = self.events.send(event);
+    }
+
+    fn notice(&self, level: NoticeLevel, message: String) {
+        self.emit(EngineEvent::Notice { level, message });
     }
 
     fn publish_view(&mut self) {
@@ -452,541 +410,87 @@ impl Driver {
         Ok(())
     }
 
-    fn spawn_event<F>(&self, work: F)
-    where
-        F: std::future::Future<Output = Event<Candor>> + Send + 'static,
-    {
-        let internal = self.internal.clone();
-        tokio::spawn(async move {
-            let event = work.await;
-            let _ = internal.send(Internal::Event(event));
-        });
-    }
-
     fn token(&self) -> String {
         self.token.clone().unwrap_or_default()
     }
 
+    /// Carries out one action of the core: HTTP work is spawned (its result
+    /// comes back as an [`Internal`]), the rest is done here.
     fn perform(&mut self, action: Action<Candor>) {
+        let (api, token) = (self.api.clone(), self.token());
         match action {
-            Action::VerifyStoredToken => {
-                let (api, token, internal) =
-                    (self.api.clone(), self.token(), self.internal.clone());
-                tokio::spawn(async move {
-                    let message = match api.me(&token).await {
-                        Ok(user) => Internal::SignedIn { token, user },
-                        Err(e) => Internal::Event(Event::SignInFailed {
-                            failure: e.to_failure(),
-                        }),
-                    };
-                    let _ = internal.send(message);
-                });
-            }
-            Action::SignIn { credentials } => {
-                let (api, internal) = (self.api.clone(), self.internal.clone());
-                tokio::spawn(async move {
-                    let result = match &credentials {
-                        Credentials::Password { email, password } => {
-                            api.sign_in(email, password).await
-                        }
-                        Credentials::Offline { name } => api.sign_in_local(name).await,
-                    };
-                    let message = match result {
-                        Ok(auth) => Internal::SignedIn {
-                            token: auth.token,
-                            user: auth.user,
-                        },
-                        Err(e) => Internal::Event(Event::SignInFailed {
-                            failure: e.to_failure(),
-                        }),
-                    };
-                    let _ = internal.send(message);
-                });
-            }
+            Action::VerifyStoredToken => self.spawn(requests::verify_token(api, token)),
+            Action::SignIn { credentials } => self.spawn(requests::sign_in(api, credentials)),
             Action::SignOutRemote => {
-                let (api, token) = (self.api.clone(), self.token());
-                tokio::spawn(async move {
-                    if let Err(e) = api.sign_out(&token).await {
-                        tracing::info!(error = %e, "sign-out on the server failed");
-                    }
-                });
+                tokio::spawn(requests::sign_out(api, token));
             }
-            Action::ForgetToken => {
-                self.token = None;
-                if let Err(e) = self.config.tokens.clear() {
-                    self.notice(
-                        NoticeLevel::Warning,
-                        format!("Could not remove the saved sign-in: {e}"),
-                    );
-                }
-            }
-            Action::FetchHistory => {
-                let (api, token) = (self.api.clone(), self.token());
-                self.spawn_event(async move {
-                    match api.history(&token, 50).await {
-                        Ok(page) => Event::HistoryLoaded {
-                            history: page.items.iter().map(InterviewSummary::from).collect(),
-                        },
-                        Err(e) => Event::HistoryFailed {
-                            failure: Failure::new(
-                                e.to_failure().kind,
-                                format!("Could not load interview history. {e}"),
-                            ),
-                        },
-                    }
-                });
-            }
+            Action::ForgetToken => self.forget_token(),
+            Action::FetchHistory => self.spawn(requests::history(api, token)),
             Action::CreateInterview { setup } => {
-                let (api, token) = (self.api.clone(), self.token());
-                self.spawn_event(async move {
-                    let request = match setup.to_request() {
-                        Ok(r) => r,
-                        Err(message) => {
-                            return Event::InterviewCreateFailed {
-                                failure: Failure::new(FailureKind::Fatal, message),
-                            };
-                        }
-                    };
-                    match api.create_interview(&token, &request).await {
-                        Ok(interview) => Event::InterviewCreated {
-                            interview_id: interview.id,
-                        },
-                        Err(e) => Event::InterviewCreateFailed {
-                            failure: e.to_failure(),
-                        },
-                    }
-                });
+                self.spawn(requests::create_interview(api, token, setup))
             }
             Action::AcquireMicrophone => self.open_microphone(),
             Action::OpenSocket => self.open_socket(),
             Action::SendStart {
                 interview_id,
                 resume_session,
-            } => self.send_start(interview_id, resume_session),
+            } => self.session.start(interview_id, token, resume_session),
             Action::StartAudio => self.start_audio(),
             Action::ReleaseAudio => self.release_audio(),
-            Action::SendEnd => {
-                self.pump_uplink();
-                self.send(ClientToServerMessage::from(EndRequest {}));
-            }
+            Action::SendEnd => self.session.end(),
             Action::CloseSocket => self.close_socket(),
             Action::FetchResults { interview_id } => {
-                let (api, token) = (self.api.clone(), self.token());
-                let engine = self
-                    .session
-                    .as_ref()
-                    .map(|s| s.engine.clone())
-                    .unwrap_or_default();
-                self.spawn_event(
-                    async move { fetch_results(api, token, interview_id, engine).await },
-                );
+                let engine = self.session.engine().to_owned();
+                self.spawn(requests::results(api, token, interview_id, engine))
             }
             Action::ArmTimer { timer, at } => {
-                let delay = at.saturating_duration_since(Instant::now());
-                self.timers
-                    .insert(timer, tokio::time::Instant::now() + delay);
+                self.timers.insert(timer, at);
             }
         }
     }
 
-    fn notice(&self, level: NoticeLevel, message: String) {
-        self.emit(EngineEvent::Notice { level, message });
-    }
-
-    // --------------------------------------------------------------- audio
-
-    fn capture_settings(&self) -> CaptureSettings {
-        CaptureSettings {
-            processing: if self.config.echo_cancellation {
-                VoiceProcessing::default()
-            } else {
-                VoiceProcessing::OFF
-            },
-            ..CaptureSettings::default()
-        }
-    }
-
-    fn open_microphone(&mut self) {
-        if let Some(old) = self.audio.capture.take() {
-            std::thread::spawn(move || old.stop());
-        }
-        let source = self.config.input.clone();
-        let settings = self.capture_settings();
-        let sink = EngineSink {
-            internal: self.internal.clone(),
-        };
-        let echo = self
-            .config
-            .echo_cancellation
-            .then(|| self.audio.echo.clone());
-        let timeout = self.config.mic_timeout;
+    /// Runs `work` off the driver; its result comes back as a message.
+    fn spawn<F>(&self, work: F)
+    where
+        F: std::future::Future<Output = Internal> + Send + 'static,
+    {
         let internal = self.internal.clone();
-        tokio::task::spawn_blocking(move || {
-            let result = Capture::start(&source, settings, sink, echo).and_then(|capture| {
-                match capture.wait_started(timeout) {
-                    Ok(_) => Ok(capture),
-                    Err(e) => {
-                        capture.stop();
-                        Err(e)
-                    }
-                }
-            });
-            let _ = internal.send(Internal::MicReady(result));
-        });
-    }
-
-    fn start_audio(&mut self) {
-        self.audio.streaming = true;
-        self.stats = Stats {
-            live_since: Some(Instant::now()),
-            ..Stats::default()
-        };
-        let settings = self
-            .session
-            .as_ref()
-            .map(|s| s.playback)
-            .unwrap_or_default();
-        let sink = self.config.output.clone();
-        let echo = self
-            .config
-            .echo_cancellation
-            .then(|| self.audio.echo.clone());
-        let internal = self.internal.clone();
-        tokio::task::spawn_blocking(move || {
-            let _ = internal.send(Internal::PlaybackReady(Playback::start(
-                &sink, settings, echo,
-            )));
-        });
-    }
-
-    fn release_audio(&mut self) {
-        self.audio.streaming = false;
-        let capture = self.audio.capture.take();
-        let playback = self.audio.playback.take();
-        if capture.is_some() || playback.is_some() {
-            // Joining audio threads can take a few ms: not on this task.
-            std::thread::spawn(move || {
-                if let Some(c) = capture {
-                    c.stop();
-                }
-                if let Some(p) = playback {
-                    p.stop();
-                }
-            });
-        }
-    }
-
-    fn on_frame(&mut self, frame: EncodedFrame, left_worker: Instant) {
-        if !self.audio.streaming {
-            return; // captured before live (permission check) or after the end
-        }
-        self.audio.last_voice = frame.voice && !self.audio.muted;
-        let (data, voice) = if self.audio.muted {
-            (self.silence.clone(), false)
-        } else {
-            (Bytes::from(frame.payload), frame.voice)
-        };
-        let live_since = self.stats.live_since.unwrap_or(frame.captured_at);
-        let timestamp_us = frame
-            .captured_at
-            .saturating_duration_since(live_since)
-            .as_micros() as u64;
-        self.uplink
-            .push(data, timestamp_us, voice, frame.captured_at, left_worker);
-        self.pump_uplink();
-    }
-
-    // --------------------------------------------------------------- socket
-
-    fn open_socket(&mut self) {
-        self.close_socket();
-        self.generation += 1;
-        let generation = self.generation;
-        self.link = Some(Link {
-            generation,
-            writer: None,
-            established: false,
-        });
-        let url = self.session_url.clone();
-        let config = self.config.transport;
-        let internal = self.internal.clone();
-        let latency = self.latency.clone();
         tokio::spawn(async move {
-            match transport::connect(&url, config).await {
-                Ok((sender, receiver)) => {
-                    let (writer, outgoing) = mpsc::unbounded_channel();
-                    tokio::spawn(write_loop(
-                        generation,
-                        sender,
-                        outgoing,
-                        config.ping_interval,
-                        internal.clone(),
-                        latency,
-                    ));
-                    tokio::spawn(read_loop(generation, receiver, internal.clone()));
-                    let _ = internal.send(Internal::SocketOpened { generation, writer });
-                }
-                Err(e) => {
-                    let _ = internal.send(Internal::SocketLost {
-                        generation,
-                        reason: e.to_string(),
-                    });
-                }
-            }
+            let _ = internal.send(work.await);
         });
     }
 
-    fn close_socket(&mut self) {
-        if self.link.take().is_some() {
-            self.uplink.disconnected();
+    fn forget_token(&mut self) {
+        self.token = None;
+        if let Err(e) = self.config.tokens.clear() {
+            self.notice(
+                NoticeLevel::Warning,
+                format!("Could not remove the saved sign-in: {e}"),
+            );
         }
     }
 
-    fn send(&self, message: ClientToServerMessage) {
-        if let Some(writer) = self.link.as_ref().and_then(|l| l.writer.as_ref()) {
-            let _ = writer.send(Outgoing::Message(message));
+    fn on_signed_in(&mut self, token: String, user: candor_api::User) {
+        if let Err(e) = self.config.tokens.save(&token) {
+            self.notice(
+                NoticeLevel::Warning,
+                format!("Signed in, but the sign-in could not be saved for next time: {e}"),
+            );
         }
-    }
-
-    fn send_start(&mut self, interview_id: String, resume_session: Option<String>) {
-        if resume_session.is_none() {
-            // A new session: fresh sequence numbers both ways.
-            self.uplink = Uplink::new(self.config.replay_buffer, Duration::from_millis(20));
-            self.server_seq = 0;
-            self.session = Some(SessionInfo {
-                session_id: None,
-                engine: String::new(),
-                playback: PlaybackSettings::default(),
-            });
-        }
-        self.server_order = ServerOrder::new(self.server_seq);
-        let resume = resume_session.map(|session_id| ResumeRequest {
-            session_id,
-            last_server_seq: self.server_seq,
+        self.token = Some(token);
+        self.feed(Event::SignedIn {
+            profile: (&user).into(),
         });
-        let start = StartRequest {
-            auth_token: self.token(),
-            interview_id,
-            audio_config: Some(AudioConfig::opus_16k_mono()),
-            resume,
-            client_info: format!(
-                "candor/{} {}",
-                env!("CARGO_PKG_VERSION"),
-                std::env::consts::OS
-            ),
-            accepted_codecs: vec![AudioCodec::Opus as i32, AudioCodec::Pcm16 as i32],
-        };
-        self.send(start.into());
     }
-
-    /// Writes every frame the server has not got yet, if the session is up.
-    fn pump_uplink(&mut self) {
-        let Some(writer) = self
-            .link
-            .as_ref()
-            .filter(|l| l.established)
-            .and_then(|l| l.writer.clone())
-        else {
-            return;
-        };
-        while let Some(frame) = self.uplink.next_to_send() {
-            self.stats.bytes_since_emit += frame.data.len();
-            let outgoing = Outgoing::Frame {
-                message: frame.to_chunk().into(),
-                captured_at: frame.captured_at,
-                encoded_at: frame.encoded_at,
-            };
-            if writer.send(outgoing).is_err() {
-                break;
-            }
-        }
-    }
-
-    fn on_server_message(&mut self, message: ServerToClientMessage) {
-        match self.server_order.check(&message) {
-            Ok(Verdict::Accept) => {}
-            Ok(Verdict::Duplicate) => return,
-            Err(e) => {
-                self.feed(Event::ServerError {
-                    failure: Failure::new(
-                        FailureKind::Retryable,
-                        format!("The server broke the protocol: {e}"),
-                    ),
-                });
-                return;
-            }
-        }
-        let Some(payload) = message.payload else {
-            return;
-        };
-        match payload {
-            ServerPayload::StartResponse(response) => {
-                if let Some(session) = &mut self.session {
-                    session.session_id = Some(response.session_id.clone());
-                    session.engine = response.engine.clone();
-                    if let Some(config) = &response.audio_config {
-                        session.playback.codec = match AudioCodec::try_from(config.codec) {
-                            Ok(AudioCodec::Pcm16) => candor_audio::Codec::Pcm16,
-                            _ => candor_audio::Codec::Opus,
-                        };
-                        session.playback.stream_rate = config.sample_rate_hz;
-                    }
-                }
-                if response.planned_questions > 0 {
-                    self.emit(EngineEvent::Interviewer {
-                        activity: Activity::Thinking,
-                        question_index: 0,
-                        question_count: response.planned_questions,
-                    });
-                }
-                self.uplink.resumed(response.last_client_seq);
-                self.feed(Event::SessionStarted {
-                    session_id: response.session_id,
-                    resumed: response.resumed,
-                });
-                if let Some(link) = &mut self.link {
-                    link.established = true;
-                }
-                if self.machine.state_name() == "live" {
-                    self.pump_uplink();
-                }
-            }
-            ServerPayload::AudioChunk(chunk) => {
-                self.server_seq = chunk.seq;
-                if let Some(playback) = &self.audio.playback {
-                    playback.push(chunk.seq, chunk.data.to_vec());
-                }
-                self.acks_owed += 1;
-                if self.acks_owed >= ACK_EVERY {
-                    self.acks_owed = 0;
-                    self.send(
-                        AudioAck {
-                            seq: self.server_seq,
-                        }
-                        .into(),
-                    );
-                }
-            }
-            ServerPayload::PartialTranscript(t) => {
-                let speaker = match candor_protocol::Speaker::try_from(t.speaker) {
-                    Ok(candor_protocol::Speaker::Candidate) => Speaker::Candidate,
-                    _ => Speaker::Interviewer,
-                };
-                self.emit(EngineEvent::Transcript {
-                    speaker,
-                    segment_id: t.segment_id,
-                    text: t.text,
-                    is_final: t.is_final,
-                    start_ms: t.start_ms,
-                });
-            }
-            ServerPayload::InterviewerState(state) => {
-                let activity = match InterviewerActivity::try_from(state.activity) {
-                    Ok(InterviewerActivity::Speaking) => Activity::Speaking,
-                    Ok(InterviewerActivity::Thinking) => Activity::Thinking,
-                    _ => Activity::Listening,
-                };
-                self.emit(EngineEvent::Interviewer {
-                    activity,
-                    question_index: state.question_index,
-                    question_count: state.question_count,
-                });
-            }
-            ServerPayload::AudioAck(ack) => self.uplink.ack(ack.seq),
-            ServerPayload::Interrupted(_) => {
-                if let Some(playback) = &self.audio.playback {
-                    playback.flush();
-                }
-            }
-            ServerPayload::GoAway(_) => self.feed(Event::GoAway),
-            ServerPayload::SessionEnded(ended) => {
-                if self.uplink.last_seq() > ended.last_client_seq {
-                    tracing::warn!(
-                        sent = self.uplink.last_seq(),
-                        stored = ended.last_client_seq,
-                        "the server ended the session before storing all audio"
-                    );
-                }
-                self.emit(EngineEvent::SessionSummary {
-                    frames_sent: self.uplink.last_seq(),
-                    frames_stored: ended.last_client_seq,
-                    frames_lost: self.uplink.overflowed(),
-                });
-                self.feed(Event::SessionEnded {
-                    results_pending: ended.results_pending,
-                    message: ended.message,
-                });
-            }
-            ServerPayload::Error(error) => {
-                let code = ErrorCode::try_from(error.code).unwrap_or(ErrorCode::Unspecified);
-                let kind = if code == ErrorCode::Unauthenticated {
-                    FailureKind::Unauthenticated
-                } else if error.retryable {
-                    FailureKind::Retryable
-                } else {
-                    FailureKind::Fatal
-                };
-                self.feed(Event::ServerError {
-                    failure: Failure::new(kind, error.message),
-                });
-            }
-        }
-    }
-
-    // --------------------------------------------------------------- events
 
     fn on_internal(&mut self, message: Internal) {
         match message {
             Internal::Event(event) => self.feed(event),
-            Internal::SignedIn { token, user } => {
-                if let Err(e) = self.config.tokens.save(&token) {
-                    self.notice(
-                        NoticeLevel::Warning,
-                        format!("Signed in, but the sign-in could not be saved for next time: {e}"),
-                    );
-                }
-                self.token = Some(token);
-                self.feed(Event::SignedIn {
-                    profile: (&user).into(),
-                });
-            }
-            Internal::MicReady(Ok(capture)) => {
-                if self.machine.state_name() == "requestingPermissions" {
-                    self.audio.capture = Some(capture);
-                    self.feed(Event::MicrophoneGranted);
-                } else {
-                    std::thread::spawn(move || capture.stop());
-                }
-            }
-            Internal::MicReady(Err(e)) => {
-                let problem = if e.is_permission_denied() {
-                    MicProblem::Denied
-                } else if matches!(e, AudioError::NoDevice(..)) {
-                    MicProblem::NoDevice
-                } else {
-                    MicProblem::Failed
-                };
-                self.feed(Event::MicrophoneUnavailable {
-                    problem,
-                    message: e.to_string(),
-                });
-            }
-            Internal::PlaybackReady(Ok(playback)) => {
-                if self.audio.streaming {
-                    self.audio.playback = Some(playback);
-                } else {
-                    std::thread::spawn(move || playback.stop());
-                }
-            }
-            Internal::PlaybackReady(Err(e)) => {
-                if self.audio.streaming {
-                    self.feed(Event::AudioFailed {
-                        message: format!("could not open the speaker: {e}"),
-                    });
-                }
-            }
+            Internal::SignedIn { token, user } => self.on_signed_in(token, user),
+            Internal::MicReady(result) => self.on_mic_ready(result),
+            Internal::PlaybackReady(result) => self.on_playback_ready(result),
             Internal::SocketOpened { generation, writer } => {
-                if let Some(link) = self.link.as_mut().filter(|l| l.generation == generation) {
+                if let Some(link) = self.current_link(generation) {
                     link.writer = Some(writer);
                     self.feed(Event::SocketOpened);
                 }
@@ -995,199 +499,169 @@ impl Driver {
                 generation,
                 message,
             } => {
-                if self
-                    .link
-                    .as_ref()
-                    .is_some_and(|l| l.generation == generation)
-                {
-                    self.on_server_message(message);
+                if self.current_link(generation).is_some() {
+                    self.session.on_message(message, Instant::now());
                 }
             }
             Internal::SocketLost { generation, reason } => {
-                if self
-                    .link
-                    .as_ref()
-                    .is_some_and(|l| l.generation == generation)
-                {
+                if self.current_link(generation).is_some() {
                     self.link = None;
-                    self.uplink.disconnected();
+                    self.session.disconnected();
                     self.feed(Event::ConnectionLost { reason });
                 }
             }
             Internal::Frame(frame, left_worker) => self.on_frame(frame, left_worker),
-            Internal::Capture(event) => match event {
-                CaptureEvent::Level(level) => {
-                    if self.audio.streaming {
-                        let level = if self.audio.muted { 0.0 } else { level };
-                        self.emit(EngineEvent::Level {
-                            level,
-                            voice: self.audio.last_voice,
-                        });
-                    }
-                }
-                CaptureEvent::DeviceLost(e) => self.notice(
-                    NoticeLevel::Warning,
-                    format!("The microphone was disconnected ({e}); switching to the default one."),
-                ),
-                CaptureEvent::Failed(e) => self.feed(Event::AudioFailed {
-                    message: e.to_string(),
-                }),
-                CaptureEvent::Started(_) | CaptureEvent::Ended => {}
-            },
+            Internal::Capture(event) => self.on_capture_event(event),
         }
     }
 
-    fn on_tick(&mut self) {
-        let Some(since) = self.stats.live_since.filter(|_| self.audio.streaming) else {
-            return;
-        };
-        let now = Instant::now();
-        let last = *self.stats.last_emit.get_or_insert(since);
-        let window = now.saturating_duration_since(last);
-        if window < Duration::from_secs(1) {
-            return;
+    /// The link of `generation`, if it is still the current one.
+    fn current_link(&mut self, generation: u64) -> Option<&mut Link> {
+        self.link.as_mut().filter(|l| l.generation == generation)
+    }
+
+    // ------------------------------------------------------------ session
+
+    /// Writes what the session wants sent and acts on what it learned.
+    fn drain_session(&mut self) {
+        while let Some(transmit) = self.session.poll_transmit() {
+            if let Some(writer) = self.link.as_ref().and_then(|l| l.writer.as_ref()) {
+                let _ = writer.send(transmit);
+            }
         }
-        let kbps = self.stats.bytes_since_emit as f64 * 8.0 / 1000.0 / window.as_secs_f64();
-        self.stats.bytes_since_emit = 0;
-        self.stats.last_emit = Some(now);
-        self.emit(EngineEvent::Stats {
-            elapsed_ms: now.saturating_duration_since(since).as_millis() as u64,
-            uplink_kbps: (kbps * 10.0).round() / 10.0,
-            buffered_ms: self.uplink.unsent() * 20,
-            muted: self.audio.muted,
+        while let Some(event) = self.session.poll_event() {
+            self.on_session_event(event);
+        }
+        // Acting on an event may have queued more (e.g. the first frames
+        // after `Started`).
+        while let Some(transmit) = self.session.poll_transmit() {
+            if let Some(writer) = self.link.as_ref().and_then(|l| l.writer.as_ref()) {
+                let _ = writer.send(transmit);
+            }
+        }
+    }
+
+    fn on_session_event(&mut self, event: SessionEvent) {
+        match event {
+            SessionEvent::Started {
+                session_id,
+                resumed,
+                planned_questions,
+            } => {
+                if planned_questions > 0 {
+                    self.emit(EngineEvent::Interviewer {
+                        activity: Activity::Thinking,
+                        question_index: 0,
+                        question_count: planned_questions,
+                    });
+                }
+                self.feed(Event::SessionStarted {
+                    session_id,
+                    resumed,
+                });
+            }
+            SessionEvent::InterviewerAudio { seq, data } => {
+                if let Some(playback) = &self.audio.playback {
+                    playback.push(seq, data.to_vec());
+                }
+            }
+            SessionEvent::Transcript(t) => self.emit(EngineEvent::Transcript {
+                speaker: t.speaker().into(),
+                segment_id: t.segment_id,
+                text: t.text,
+                is_final: t.is_final,
+                start_ms: t.start_ms,
+            }),
+            SessionEvent::Interviewer(state) => self.emit(EngineEvent::Interviewer {
+                activity: state.activity().into(),
+                question_index: state.question_index,
+                question_count: state.question_count,
+            }),
+            SessionEvent::Interrupted => {
+                if let Some(playback) = &self.audio.playback {
+                    playback.flush();
+                }
+            }
+            SessionEvent::GoAway => self.feed(Event::GoAway),
+            SessionEvent::Ended {
+                results_pending,
+                message,
+                summary,
+            } => {
+                if summary.frames_sent > summary.frames_stored {
+                    tracing::warn!(
+                        sent = summary.frames_sent,
+                        stored = summary.frames_stored,
+                        "the server ended the session before storing all audio"
+                    );
+                }
+                self.emit(EngineEvent::SessionSummary {
+                    frames_sent: summary.frames_sent,
+                    frames_stored: summary.frames_stored,
+                    frames_lost: summary.frames_lost,
+                });
+                self.feed(Event::SessionEnded {
+                    results_pending,
+                    message,
+                });
+            }
+            SessionEvent::Failed(failure) => self.feed(Event::ServerError { failure }),
+            SessionEvent::Stats(stats) => self.emit(EngineEvent::Stats {
+                elapsed_ms: stats.elapsed.as_millis() as u64,
+                uplink_kbps: stats.kbps,
+                buffered_ms: stats.buffered.as_millis() as u64,
+                muted: self.audio.muted,
+            }),
+        }
+    }
+
+    // ------------------------------------------------------------- socket
+
+    fn open_socket(&mut self) {
+        self.close_socket();
+        self.generation += 1;
+        self.link = Some(Link {
+            generation: self.generation,
+            writer: None,
         });
+        tokio::spawn(socket::connect(
+            self.generation,
+            self.session_url.clone(),
+            self.config.transport,
+            self.internal.clone(),
+            self.latency.clone(),
+        ));
+    }
+
+    fn close_socket(&mut self) {
+        if self.link.take().is_some() {
+            self.session.disconnected();
+        }
     }
 }
 
-async fn sleep_until(at: Option<tokio::time::Instant>) {
+async fn sleep_until(at: Option<Instant>) {
     match at {
-        Some(at) => tokio::time::sleep_until(at).await,
+        Some(at) => tokio::time::sleep_until(at.into()).await,
         None => std::future::pending().await,
     }
 }
 
-async fn fetch_results(
-    api: ApiClient,
-    token: String,
-    interview_id: String,
-    engine: String,
-) -> Event<Candor> {
-    let failed = |e: ApiFailure| Event::ResultsFailed {
-        failure: e.to_failure(),
-    };
-    let results = match api.results(&token, &interview_id).await {
-        Ok(r) => r,
-        Err(e) => return failed(e),
-    };
-    match results {
-        candor_api::ResultsResponse::Processing => Event::ResultsPending,
-        candor_api::ResultsResponse::NotStarted => Event::ResultsFailed {
-            failure: Failure::new(
-                FailureKind::Fatal,
-                "This interview has no recorded session, so there are no results.",
-            ),
-        },
-        candor_api::ResultsResponse::Failed { message } => Event::ResultsFailed {
-            failure: Failure::new(FailureKind::Fatal, message),
-        },
-        candor_api::ResultsResponse::Ready { feedback } => {
-            match api.interview(&token, &interview_id).await {
-                Ok(interview) => Event::ResultsReady {
-                    results: Results::from_api(&interview, &feedback, engine),
-                },
-                Err(e) => failed(e),
-            }
+impl From<candor_protocol::Speaker> for Speaker {
+    fn from(speaker: candor_protocol::Speaker) -> Self {
+        match speaker {
+            candor_protocol::Speaker::Candidate => Speaker::Candidate,
+            _ => Speaker::Interviewer,
         }
     }
 }
 
-async fn write_loop(
-    generation: u64,
-    mut sender: transport::Sender,
-    mut outgoing: mpsc::UnboundedReceiver<Outgoing>,
-    ping_interval: Duration,
-    internal: mpsc::UnboundedSender<Internal>,
-    latency: LatencyLog,
-) {
-    let mut ping = tokio::time::interval(ping_interval);
-    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    ping.tick().await;
-    let result = loop {
-        tokio::select! {
-            item = outgoing.recv() => match item {
-                None => break Ok(()),
-                Some(Outgoing::Message(message)) => {
-                    if let Err(e) = sender.send(&message).await { break Err(e); }
-                }
-                Some(Outgoing::Frame { message, captured_at, encoded_at }) => {
-                    if let Err(e) = sender.send(&message).await { break Err(e); }
-                    latency.record(captured_at, encoded_at, Instant::now());
-                }
-            },
-            _ = ping.tick() => {
-                if let Err(e) = sender.ping().await { break Err(e); }
-            }
-        }
-    };
-    match result {
-        Ok(()) => sender.close().await,
-        Err(e) => {
-            let _ = internal.send(Internal::SocketLost {
-                generation,
-                reason: e.to_string(),
-            });
+impl From<InterviewerActivity> for Activity {
+    fn from(activity: InterviewerActivity) -> Self {
+        match activity {
+            InterviewerActivity::Speaking => Activity::Speaking,
+            InterviewerActivity::Thinking => Activity::Thinking,
+            _ => Activity::Listening,
         }
     }
-}
-
-async fn read_loop(
-    generation: u64,
-    mut receiver: transport::Receiver,
-    internal: mpsc::UnboundedSender<Internal>,
-) {
-    loop {
-        match receiver.recv().await {
-            Ok(message) => {
-                if internal
-                    .send(Internal::Server {
-                        generation,
-                        message,
-                    })
-                    .is_err()
-                {
-                    return;
-                }
-            }
-            Err(e) => {
-                let _ = internal.send(Internal::SocketLost {
-                    generation,
-                    reason: e.to_string(),
-                });
-                return;
-            }
-        }
-    }
-}
-
-/// Forwards the capture worker's output to the driver.
-struct EngineSink {
-    internal: mpsc::UnboundedSender<Internal>,
-}
-
-impl CaptureSink for EngineSink {
-    fn frame(&mut self, frame: EncodedFrame) {
-        let _ = self.internal.send(Internal::Frame(frame, Instant::now()));
-    }
-
-    fn event(&mut self, event: CaptureEvent) {
-        let _ = self.internal.send(Internal::Capture(event));
-    }
-}
-
-/// One 20 ms Opus frame of silence, sent while muted.
-fn silence_packet() -> Bytes {
-    let samples = [0f32; candor_audio::codec::CAPTURE_FRAME_SAMPLES];
-    let mut encoder = candor_audio::codec::OpusEncoder::new(Default::default())
-        .expect("an Opus encoder with default settings");
-    Bytes::from(encoder.encode_vec(&samples).expect("encoding silence"))
 }

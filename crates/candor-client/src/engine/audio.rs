@@ -1,0 +1,247 @@
+//! The driver's audio side: opening the microphone and the speaker off the
+//! driver task, forwarding the capture worker's frames and events to it, and
+//! releasing the devices. Candidate frames go to the [`ClientSession`]
+//! (muted: one frame of Opus silence instead, so timings stay true).
+//!
+//! [`ClientSession`]: crate::session::ClientSession
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use candor_audio::{
+    AudioError, Capture, CaptureEvent, CaptureSettings, CaptureSink, EchoLink, EncodedFrame,
+    Playback, PlaybackSettings, VoiceProcessing,
+};
+use candor_lifecycle::{Event, InterviewView, MicProblem};
+use candor_protocol::AudioCodec;
+use tokio::sync::mpsc;
+
+use super::{Driver, Internal};
+use crate::ipc::{EngineEvent, NoticeLevel};
+use crate::session::CapturedFrame;
+
+/// The devices of the current interview.
+pub(super) struct Audio {
+    pub(super) capture: Option<Capture>,
+    pub(super) playback: Option<Playback>,
+    echo: Arc<EchoLink>,
+    streaming: bool,
+    pub(super) muted: bool,
+    last_voice: bool,
+    /// One 20 ms Opus frame of silence, sent while muted.
+    silence: Bytes,
+}
+
+impl Audio {
+    pub(super) fn new() -> Self {
+        Self {
+            capture: None,
+            playback: None,
+            echo: EchoLink::new(),
+            streaming: false,
+            muted: false,
+            last_voice: false,
+            silence: silence_packet(),
+        }
+    }
+}
+
+impl Driver {
+    fn capture_settings(&self) -> CaptureSettings {
+        CaptureSettings {
+            processing: if self.config.echo_cancellation {
+                VoiceProcessing::default()
+            } else {
+                VoiceProcessing::OFF
+            },
+            ..CaptureSettings::default()
+        }
+    }
+
+    fn echo_link(&self) -> Option<Arc<EchoLink>> {
+        self.config
+            .echo_cancellation
+            .then(|| self.audio.echo.clone())
+    }
+
+    /// Opens the microphone and waits for its first samples, off the driver
+    /// (an OS permission prompt may hold it for seconds).
+    pub(super) fn open_microphone(&mut self) {
+        if let Some(old) = self.audio.capture.take() {
+            std::thread::spawn(move || old.stop());
+        }
+        let source = self.config.input.clone();
+        let settings = self.capture_settings();
+        let sink = EngineSink {
+            internal: self.internal.clone(),
+        };
+        let echo = self.echo_link();
+        let timeout = self.config.mic_timeout;
+        let internal = self.internal.clone();
+        tokio::task::spawn_blocking(move || {
+            let result = Capture::start(&source, settings, sink, echo).and_then(|capture| {
+                match capture.wait_started(timeout) {
+                    Ok(_) => Ok(capture),
+                    Err(e) => {
+                        capture.stop();
+                        Err(e)
+                    }
+                }
+            });
+            let _ = internal.send(Internal::MicReady(result));
+        });
+    }
+
+    pub(super) fn on_mic_ready(&mut self, result: Result<Capture, AudioError>) {
+        match result {
+            Ok(capture) => {
+                let asked = matches!(
+                    self.machine.view().interview,
+                    InterviewView::RequestingPermissions { .. }
+                );
+                if asked {
+                    self.audio.capture = Some(capture);
+                    self.feed(Event::MicrophoneGranted);
+                } else {
+                    std::thread::spawn(move || capture.stop());
+                }
+            }
+            Err(e) => {
+                let problem = if e.is_permission_denied() {
+                    MicProblem::Denied
+                } else if matches!(e, AudioError::NoDevice(..)) {
+                    MicProblem::NoDevice
+                } else {
+                    MicProblem::Failed
+                };
+                self.feed(Event::MicrophoneUnavailable {
+                    problem,
+                    message: e.to_string(),
+                });
+            }
+        }
+    }
+
+    /// The interview is live: candidate frames flow and the speaker opens in
+    /// the format the server stated.
+    pub(super) fn start_audio(&mut self) {
+        self.audio.streaming = true;
+        self.session.start_streaming(Instant::now());
+        let settings = self.playback_settings();
+        let sink = self.config.output.clone();
+        let echo = self.echo_link();
+        let internal = self.internal.clone();
+        tokio::task::spawn_blocking(move || {
+            let _ = internal.send(Internal::PlaybackReady(Playback::start(
+                &sink, settings, echo,
+            )));
+        });
+    }
+
+    fn playback_settings(&self) -> PlaybackSettings {
+        let mut settings = PlaybackSettings::default();
+        if let Some(config) = self.session.downlink() {
+            settings.codec = match config.codec() {
+                AudioCodec::Pcm16 => candor_audio::Codec::Pcm16,
+                _ => candor_audio::Codec::Opus,
+            };
+            settings.stream_rate = config.sample_rate_hz;
+        }
+        settings
+    }
+
+    pub(super) fn on_playback_ready(&mut self, result: Result<Playback, AudioError>) {
+        match result {
+            Ok(playback) if self.audio.streaming => self.audio.playback = Some(playback),
+            Ok(playback) => {
+                std::thread::spawn(move || playback.stop());
+            }
+            Err(e) if self.audio.streaming => self.feed(Event::AudioFailed {
+                message: format!("could not open the speaker: {e}"),
+            }),
+            Err(_) => {}
+        }
+    }
+
+    pub(super) fn release_audio(&mut self) {
+        self.audio.streaming = false;
+        self.session.stop_streaming();
+        let capture = self.audio.capture.take();
+        let playback = self.audio.playback.take();
+        if capture.is_some() || playback.is_some() {
+            // Joining audio threads can take a few ms: not on this task.
+            std::thread::spawn(move || {
+                if let Some(c) = capture {
+                    c.stop();
+                }
+                if let Some(p) = playback {
+                    p.stop();
+                }
+            });
+        }
+    }
+
+    pub(super) fn on_frame(&mut self, frame: EncodedFrame, left_worker: Instant) {
+        if !self.audio.streaming {
+            return; // captured before live (permission check) or after the end
+        }
+        self.audio.last_voice = frame.voice && !self.audio.muted;
+        let (data, voice) = if self.audio.muted {
+            (self.audio.silence.clone(), false)
+        } else {
+            (Bytes::from(frame.payload), frame.voice)
+        };
+        self.session.on_frame(CapturedFrame {
+            data,
+            voice,
+            captured_at: frame.captured_at,
+            encoded_at: left_worker,
+        });
+    }
+
+    pub(super) fn on_capture_event(&mut self, event: CaptureEvent) {
+        match event {
+            CaptureEvent::Level(level) => {
+                if self.audio.streaming {
+                    let level = if self.audio.muted { 0.0 } else { level };
+                    self.emit(EngineEvent::Level {
+                        level,
+                        voice: self.audio.last_voice,
+                    });
+                }
+            }
+            CaptureEvent::DeviceLost(e) => self.notice(
+                NoticeLevel::Warning,
+                format!("The microphone was disconnected ({e}); switching to the default one."),
+            ),
+            CaptureEvent::Failed(e) => self.feed(Event::AudioFailed {
+                message: e.to_string(),
+            }),
+            CaptureEvent::Started(_) | CaptureEvent::Ended => {}
+        }
+    }
+}
+
+/// Forwards the capture worker's output to the driver.
+struct EngineSink {
+    internal: mpsc::UnboundedSender<Internal>,
+}
+
+impl CaptureSink for EngineSink {
+    fn frame(&mut self, frame: EncodedFrame) {
+        let _ = self.internal.send(Internal::Frame(frame, Instant::now()));
+    }
+
+    fn event(&mut self, event: CaptureEvent) {
+        let _ = self.internal.send(Internal::Capture(event));
+    }
+}
+
+/// One 20 ms Opus frame of silence.
+fn silence_packet() -> Bytes {
+    let samples = [0f32; candor_audio::codec::CAPTURE_FRAME_SAMPLES];
+    let mut encoder = candor_audio::codec::OpusEncoder::new(Default::default())
+        .expect("an Opus encoder with default settings");
+    Bytes::from(encoder.encode_vec(&samples).expect("encoding silence"))
+}

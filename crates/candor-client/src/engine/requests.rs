@@ -1,0 +1,126 @@
+//! The data API calls the driver spawns, each ending in the [`Internal`]
+//! message that reports its outcome to the lifecycle core.
+
+use candor_lifecycle::{Event, Failure, FailureKind};
+
+use super::Internal;
+use crate::api::{ApiClient, ApiFailure};
+use crate::ipc::{Candor, Credentials, InterviewSetup, InterviewSummary, Results};
+
+/// Checks a token kept from an earlier run.
+pub(super) async fn verify_token(api: ApiClient, token: String) -> Internal {
+    match api.me(&token).await {
+        Ok(user) => Internal::SignedIn { token, user },
+        Err(e) => sign_in_failed(e),
+    }
+}
+
+pub(super) async fn sign_in(api: ApiClient, credentials: Credentials) -> Internal {
+    let result = match &credentials {
+        Credentials::Password { email, password } => api.sign_in(email, password).await,
+        Credentials::Offline { name } => api.sign_in_local(name).await,
+    };
+    match result {
+        Ok(auth) => Internal::SignedIn {
+            token: auth.token,
+            user: auth.user,
+        },
+        Err(e) => sign_in_failed(e),
+    }
+}
+
+fn sign_in_failed(e: ApiFailure) -> Internal {
+    Internal::Event(Event::SignInFailed {
+        failure: e.to_failure(),
+    })
+}
+
+/// Revokes the token on the server; the user is signed out locally whatever
+/// the answer.
+pub(super) async fn sign_out(api: ApiClient, token: String) {
+    if let Err(e) = api.sign_out(&token).await {
+        tracing::info!(error = %e, "sign-out on the server failed");
+    }
+}
+
+pub(super) async fn history(api: ApiClient, token: String) -> Internal {
+    Internal::Event(match api.history(&token, 50).await {
+        Ok(page) => Event::HistoryLoaded {
+            history: page.items.iter().map(InterviewSummary::from).collect(),
+        },
+        Err(e) => Event::HistoryFailed {
+            failure: Failure::new(
+                e.to_failure().kind,
+                format!("Could not load interview history. {e}"),
+            ),
+        },
+    })
+}
+
+pub(super) async fn create_interview(
+    api: ApiClient,
+    token: String,
+    setup: InterviewSetup,
+) -> Internal {
+    let request = match setup.to_request() {
+        Ok(r) => r,
+        Err(message) => {
+            return Internal::Event(Event::InterviewCreateFailed {
+                failure: Failure::new(FailureKind::Fatal, message),
+            });
+        }
+    };
+    Internal::Event(match api.create_interview(&token, &request).await {
+        Ok(interview) => Event::InterviewCreated {
+            interview_id: interview.id,
+        },
+        Err(e) => Event::InterviewCreateFailed {
+            failure: e.to_failure(),
+        },
+    })
+}
+
+/// The results of `interview_id`, or why there are none (yet).
+pub(super) async fn results(
+    api: ApiClient,
+    token: String,
+    interview_id: String,
+    engine: String,
+) -> Internal {
+    Internal::Event(fetch_results(api, token, interview_id, engine).await)
+}
+
+async fn fetch_results(
+    api: ApiClient,
+    token: String,
+    interview_id: String,
+    engine: String,
+) -> Event<Candor> {
+    let failed = |e: ApiFailure| Event::ResultsFailed {
+        failure: e.to_failure(),
+    };
+    let results = match api.results(&token, &interview_id).await {
+        Ok(r) => r,
+        Err(e) => return failed(e),
+    };
+    match results {
+        candor_api::ResultsResponse::Processing => Event::ResultsPending,
+        candor_api::ResultsResponse::NotStarted => Event::ResultsFailed {
+            failure: Failure::new(
+                FailureKind::Fatal,
+                "This interview has no recorded session, so there are no results.",
+            ),
+        },
+        candor_api::ResultsResponse::Failed { message } => Event::ResultsFailed {
+            failure: Failure::new(FailureKind::Fatal, message),
+        },
+        candor_api::ResultsResponse::Ready { feedback } => {
+            match api.interview(&token, &interview_id).await {
+                Ok(interview) => Event::ResultsReady {
+                    results: Results::from_api(&interview, &feedback, engine),
+                },
+                Err(e) => failed(e),
+            }
+        }
+    }
+}
