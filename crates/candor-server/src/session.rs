@@ -16,6 +16,8 @@ use std::time::Duration;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, close_code};
 use bytes::Bytes;
 use candor_api::{InterviewStatus, Speaker};
+use candor_audio::Codec;
+use candor_audio::codec::OPUS_RATES;
 use candor_protocol::{
     AudioAck, AudioChunk, AudioCodec, AudioConfig, ClientOrder, ClientPayload, EndReason, Error,
     ErrorCode, Interrupted, InterviewerState, PartialTranscript, ServerLimits,
@@ -29,16 +31,14 @@ use crate::auth::{now_ms, token_hash};
 use crate::engine::{CandidateAudio, EngineContext, EngineEvent, EngineSession, SessionClock};
 use crate::recorder::SessionRecorder;
 use crate::store::{InterviewRecord, SessionRecord, TranscriptRecord};
-use crate::voice::{Decoder, Vad};
+use crate::voice::listen::VAD_ONSET;
+use crate::voice::{self, Listener};
 
 /// A send that takes longer than this means the client stopped reading: the
 /// socket is dropped (the session stays resumable) rather than stalling.
 const SEND_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long to wait for the client's reply to our close frame.
 const CLOSE_WAIT: Duration = Duration::from_millis(500);
-/// Voice activity detector: 2 loud frames start speech, 10 quiet end it.
-const VAD_ONSET: u32 = 2;
-const VAD_HANGOVER: u32 = 10;
 
 /// A resuming socket, handed to its session's task.
 pub(crate) struct Attach {
@@ -168,7 +168,9 @@ async fn close(mut socket: WebSocket, code: u16, reason: &str) {
     .await;
 }
 
-fn audio_config_ok(c: &AudioConfig) -> Result<Decoder, String> {
+/// A listener for candidate audio in `c`: mono, 10–60 ms frames, Opus at an
+/// Opus rate or PCM16 at 16 kHz. The error says what to send instead.
+fn candidate_listener(c: &AudioConfig, vad_threshold_dbfs: f32) -> Result<Listener, String> {
     if c.channels != 1 {
         return Err(format!("{} channels: send mono audio", c.channels));
     }
@@ -178,18 +180,17 @@ fn audio_config_ok(c: &AudioConfig) -> Result<Decoder, String> {
             c.frame_duration_ms
         ));
     }
-    match AudioCodec::try_from(c.codec) {
-        Ok(AudioCodec::Opus)
-            if [8_000, 12_000, 16_000, 24_000, 48_000].contains(&c.sample_rate_hz) =>
-        {
-            Decoder::opus().map_err(|e| e.to_string())
+    let codec = match voice::codec_of(c.codec) {
+        Some(Codec::Opus) if OPUS_RATES.contains(&c.sample_rate_hz) => Codec::Opus,
+        Some(Codec::Pcm16) if c.sample_rate_hz == 16_000 => Codec::Pcm16,
+        _ => {
+            return Err(format!(
+                "codec {} at {} Hz: send Opus (8–48 kHz) or PCM16 at 16 kHz",
+                c.codec, c.sample_rate_hz
+            ));
         }
-        Ok(AudioCodec::Pcm16) if c.sample_rate_hz == 16_000 => Ok(Decoder::pcm16()),
-        _ => Err(format!(
-            "codec {} at {} Hz: send Opus (8–48 kHz) or PCM16 at 16 kHz",
-            c.codec, c.sample_rate_hz
-        )),
-    }
+    };
+    Listener::new(codec, c.frame_duration_ms, vad_threshold_dbfs).map_err(|e| e.to_string())
 }
 
 /// Serves one WebSocket from its first message to its end.
@@ -347,8 +348,8 @@ async fn start(
         ));
     }
     let in_config = req.audio_config.unwrap_or_else(AudioConfig::opus_16k_mono);
-    let decoder =
-        audio_config_ok(&in_config).map_err(|m| Error::new(ErrorCode::UnsupportedAudio, m))?;
+    let listener = candidate_listener(&in_config, shared.config.practice.vad_threshold_dbfs)
+        .map_err(|m| Error::new(ErrorCode::UnsupportedAudio, m))?;
     let engine = shared.engine.clone().ok_or_else(|| {
         Error::new(
             ErrorCode::EngineUnavailable,
@@ -438,12 +439,7 @@ async fn start(
         clock,
         out_config,
         in_frame_ms: in_config.frame_duration_ms,
-        decoder,
-        vad: Vad::new(
-            shared.config.practice.vad_threshold_dbfs,
-            VAD_ONSET,
-            VAD_HANGOVER,
-        ),
+        listener,
         span: None,
         socket: None,
         order,
@@ -501,8 +497,8 @@ struct Session {
     clock: SessionClock,
     out_config: AudioConfig,
     in_frame_ms: u32,
-    decoder: Decoder,
-    vad: Vad,
+    /// Decodes candidate audio and tells speech from silence.
+    listener: Listener,
     /// Open candidate speech span (start, end so far), session clock ms.
     span: Option<(u64, u64)>,
     recorder: SessionRecorder,
@@ -795,8 +791,8 @@ impl Session {
         self.received = chunk.seq;
         let at_ms = self.clock.now_ms();
         let dur = self.in_frame_ms as u64;
-        let pcm = self.decoder.decode(&chunk.data);
-        let speaking = self.vad.push(pcm);
+        let heard = self.listener.hear(&chunk.data);
+        let speaking = heard.speaking;
         // Speech spans for results: from the first loud frame of the onset to
         // the end of the last frame before the hangover ran out.
         match (&mut self.span, speaking) {
@@ -805,7 +801,7 @@ impl Session {
                 self.span = Some((start, at_ms + dur));
             }
             (Some(span), true) => {
-                if crate::voice::dbfs(pcm) >= self.shared.config.practice.vad_threshold_dbfs {
+                if heard.loud {
                     span.1 = at_ms + dur;
                 }
             }
@@ -820,7 +816,7 @@ impl Session {
             seq: chunk.seq,
             at_ms,
             encoded: &chunk.data,
-            pcm_16k: pcm,
+            pcm_16k: heard.pcm,
             speaking,
             duration_ms: self.in_frame_ms,
         });

@@ -14,7 +14,9 @@ use std::collections::VecDeque;
 use base64::Engine as _;
 use bytes::Bytes;
 use candor_api::Speaker;
-use candor_protocol::{AudioCodec, EndReason, InterviewerActivity};
+use candor_audio::Codec;
+use candor_audio::codec::encode_pcm16;
+use candor_protocol::{EndReason, InterviewerActivity};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -26,7 +28,7 @@ use crate::engine::{
     SessionClock, TranscriptEvent,
 };
 use crate::store::SegmentKind;
-use crate::voice::{StreamEncoder, pcm16_le};
+use crate::voice::StreamEncoder;
 
 /// A transcript segment being stitched from fragments.
 #[derive(Debug, Clone)]
@@ -70,8 +72,8 @@ fn tidy(text: &str) -> String {
 }
 
 impl Bridge {
-    pub fn new(opus: bool, rate_hz: u32, question_count: u32) -> Result<Self, EngineError> {
-        let encoder = StreamEncoder::new(opus, rate_hz)?;
+    pub fn new(codec: Codec, rate_hz: u32, question_count: u32) -> Result<Self, EngineError> {
+        let encoder = StreamEncoder::new(codec, rate_hz)?;
         Ok(Self {
             frame_ms: u64::from(encoder.frame_ms()),
             encoder,
@@ -478,7 +480,7 @@ impl GeminiSession {
         conn: Conn,
     ) -> Result<Self, EngineError> {
         let bridge = Bridge::new(
-            ctx.output.codec == AudioCodec::Opus as i32,
+            ctx.output_codec(),
             ctx.output.sample_rate_hz,
             ctx.interview.question_count,
         )?;
@@ -541,7 +543,7 @@ impl EngineSession for GeminiSession {
     fn push_audio(&mut self, audio: CandidateAudio<'_>) {
         self.bridge
             .on_candidate(audio.at_ms, audio.speaking, u64::from(audio.duration_ms));
-        let _ = self.cmds.send(LinkCmd::Audio(pcm16_le(audio.pcm_16k)));
+        let _ = self.cmds.send(LinkCmd::Audio(encode_pcm16(audio.pcm_16k)));
     }
 
     fn end(&mut self) {
@@ -633,7 +635,7 @@ mod tests {
 
     #[test]
     fn fragments_become_segments_and_audio_is_paced() {
-        let mut b = Bridge::new(false, 24_000, 2).unwrap();
+        let mut b = Bridge::new(Codec::Pcm16, 24_000, 2).unwrap();
         b.on_message(audio_ms(100), 0);
         b.on_message(said(" Hello,", false), 0);
         b.on_message(said(" what did you  build?", false), 10);
@@ -688,7 +690,7 @@ mod tests {
 
     #[test]
     fn interruption_drops_unplayed_audio_and_settles_the_turn() {
-        let mut b = Bridge::new(true, 24_000, 2).unwrap();
+        let mut b = Bridge::new(Codec::Opus, 24_000, 2).unwrap();
         b.on_message(audio_ms(1000), 0);
         b.on_message(said(" Tell me about", false), 0);
         let first = drain(&mut b, 100);
@@ -716,7 +718,7 @@ mod tests {
 
     #[test]
     fn end_interview_call_ends_after_the_goodbye_plays() {
-        let mut b = Bridge::new(false, 24_000, 1).unwrap();
+        let mut b = Bridge::new(Codec::Pcm16, 24_000, 1).unwrap();
         b.on_message(audio_ms(200), 0);
         b.on_message(
             ServerMessage {
