@@ -19,6 +19,8 @@ pub const FRAME_MS: u32 = 20;
 pub const CAPTURE_FRAME_SAMPLES: usize = (CAPTURE_RATE * FRAME_MS / 1000) as usize;
 /// The largest packet we produce or accept (Opus' own limit is 1275 bytes per frame).
 pub const MAX_PACKET: usize = 1500;
+/// The sample rates Opus encodes and decodes at, in Hz.
+pub const OPUS_RATES: [u32; 5] = [8_000, 12_000, 16_000, 24_000, 48_000];
 
 /// The wire codec of an audio stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

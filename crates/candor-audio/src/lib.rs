@@ -20,6 +20,7 @@
 //! Invariant: the audio callbacks never allocate, lock or block.
 
 pub mod aec;
+pub mod clip;
 pub mod codec;
 #[cfg(feature = "devices")]
 pub mod devices;
@@ -36,6 +37,7 @@ pub use feed::Feed;
 pub mod capture;
 pub mod echo_link;
 pub mod source;
+pub mod speech_gate;
 pub mod watchdog;
 pub mod wav;
 pub mod worker;

@@ -125,9 +125,9 @@ fn speech_frames(text: &str) -> Vec<Bytes> {
         .args(["--stdout", "-s", "165", text])
         .output()
         .expect("espeak-ng runs");
-    let pcm = candor_server::voice::parse_wav(&out.stdout).expect("wav");
-    let pcm = candor_server::voice::resample(&pcm, 16_000);
-    candor_server::voice::opus_encode(&pcm, 20).expect("opus")
+    let (rate, samples) = candor_audio::clip::read_wav(&out.stdout).expect("wav");
+    let samples = candor_audio::clip::resample(&samples, rate, 16_000).expect("resample");
+    candor_server::voice::encode_clip(candor_audio::Codec::Opus, 16_000, &samples).expect("opus")
 }
 
 /// One simulated candidate: one task, one socket, a 20 ms send clock. It
@@ -336,15 +336,9 @@ async fn run(a: Args, server: candor_server::RunningServer) -> candor_server::Ru
         "In my last role I led the migration of our billing system to a new database, \
          and we moved every service without downtime.",
     ));
-    let silence = candor_server::voice::opus_encode(
-        &candor_server::voice::Pcm {
-            rate_hz: 16_000,
-            samples: vec![0; 320],
-        },
-        20,
-    )
-    .unwrap()
-    .remove(0);
+    let silence = candor_server::voice::encode_clip(candor_audio::Codec::Opus, 16_000, &[0.0; 320])
+        .unwrap()
+        .remove(0);
 
     println!(
         "candor load: {} sessions, {} s measured after a {} ms ramp and {} s warm-up, {} core(s)",

@@ -14,7 +14,9 @@
 //!
 //! Codemap: `store` (the only module that knows SQL) ← `recorder` (group
 //! commits of session data) ← `session` (protocol semantics) ← `api` (routes).
-//! `voice` is the only module that touches audio samples or libopus.
+//! Audio is `candor-audio`'s (WAV, resampling, Opus/PCM16, voice activity);
+//! `voice` wires it to the server: the practice voice, interviewer frames,
+//! and the candidate's audio as a session hears it.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), candor_server::ServerError> {

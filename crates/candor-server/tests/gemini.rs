@@ -11,11 +11,14 @@ use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
 use bytes::Bytes;
+use candor_audio::Codec;
+use candor_audio::codec::AudioDecoder;
+use candor_audio::meter::frame_level_db;
 use candor_protocol::{
     AudioCodec, EndReason, ErrorCode, InterviewerActivity, PartialTranscript, ServerPayload,
     SessionEnded, Speaker, StartResponse,
 };
-use candor_server::voice::{self, Pcm};
+use candor_server::voice;
 use candor_server::{ApiKey, RunningServer, Server};
 use common::*;
 use fake_gemini::{Fake, KEY, Script};
@@ -56,20 +59,10 @@ async fn gemini_server(dir: &std::path::Path, fake_url: String) -> RunningServer
 
 /// 20 ms Opus frames of a loud tone (the candidate speaking).
 fn loud_frames(n: usize) -> Vec<Bytes> {
-    let samples = (0..n * 320)
-        .map(|i| {
-            (0.3 * 32767.0 * (2.0 * std::f64::consts::PI * 300.0 * i as f64 / 16_000.0).sin())
-                as i16
-        })
+    let samples: Vec<f32> = (0..n * 320)
+        .map(|i| 0.3 * (2.0 * std::f32::consts::PI * 300.0 * i as f32 / 16_000.0).sin())
         .collect();
-    voice::opus_encode(
-        &Pcm {
-            rate_hz: 16_000,
-            samples,
-        },
-        20,
-    )
-    .unwrap()
+    voice::encode_clip(Codec::Opus, 16_000, &samples).unwrap()
 }
 
 /// What the client saw.
@@ -227,12 +220,13 @@ async fn gemini_interview_end_to_end_with_ai_feedback() {
 
     // Three turns of 600 ms each, as 20 ms Opus frames that decode at 24 kHz.
     assert_eq!(seen.audio_per_turn, vec![30, 30, 30]);
-    let mut dec = opus::Decoder::new(24_000, opus::Channels::Mono).unwrap();
-    let mut pcm = vec![0i16; 480];
+    let mut dec = AudioDecoder::new(Codec::Opus, 24_000).unwrap();
+    let mut pcm = Vec::new();
     let mut loud = 0;
     for f in &seen.audio {
-        assert_eq!(dec.decode(f, &mut pcm, false).unwrap(), 480);
-        loud += usize::from(voice::dbfs(&pcm) > -20.0);
+        pcm.clear();
+        assert_eq!(dec.decode(f, &mut pcm).unwrap(), 480);
+        loud += usize::from(frame_level_db(&pcm) > -20.0);
     }
     assert!(
         loud > 80,

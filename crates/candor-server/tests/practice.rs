@@ -12,8 +12,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use candor_api::{ResultsResponse, Speaker};
+use candor_audio::Codec;
+use candor_audio::codec::AudioDecoder;
+use candor_audio::meter::frame_level_db;
 use candor_protocol::{EndReason, InterviewerActivity, ServerPayload};
-use candor_server::voice;
 use common::*;
 
 #[tokio::test]
@@ -119,12 +121,15 @@ async fn offline_practice_interview_end_to_end() {
     assert!(answers.is_empty(), "every answer was asked for");
 
     // The interviewer's audio is real speech.
-    let mut dec = voice::Decoder::opus().unwrap();
-    let pcm: Vec<i16> = interviewer_audio
-        .iter()
-        .flat_map(|p| dec.decode(p).to_vec())
-        .collect();
-    let loud = pcm.chunks(320).filter(|f| voice::dbfs(f) > -35.0).count();
+    let mut dec = AudioDecoder::new(Codec::Opus, 16_000).unwrap();
+    let mut pcm = Vec::new();
+    for p in &interviewer_audio {
+        dec.decode(p, &mut pcm).unwrap();
+    }
+    let loud = pcm
+        .chunks(320)
+        .filter(|f| frame_level_db(f) > -35.0)
+        .count();
     assert!(
         loud > 100,
         "interviewer audio has speech ({loud} loud frames)"

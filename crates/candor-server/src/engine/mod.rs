@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use candor_api::Speaker;
+use candor_audio::Codec;
 use candor_protocol::{AudioCodec, AudioConfig, EndReason, InterviewerActivity};
 use thiserror::Error;
 use tokio::time::Instant;
@@ -84,6 +85,13 @@ pub struct EngineContext {
     pub clock: SessionClock,
 }
 
+impl EngineContext {
+    /// The codec of [`output`](Self::output).
+    pub fn output_codec(&self) -> Codec {
+        crate::voice::codec_of(self.output.codec).unwrap_or(Codec::Opus)
+    }
+}
+
 /// One candidate audio chunk.
 #[derive(Debug, Clone, Copy)]
 pub struct CandidateAudio<'a> {
@@ -92,9 +100,10 @@ pub struct CandidateAudio<'a> {
     pub at_ms: u64,
     /// As the client sent it (`StartRequest.audio_config`).
     pub encoded: &'a [u8],
-    /// Decoded, 16 kHz mono.
-    pub pcm_16k: &'a [i16],
-    /// Voice activity (energy detector with hangover) after this chunk.
+    /// Decoded, 16 kHz mono, in [-1, 1].
+    pub pcm_16k: &'a [f32],
+    /// Voice activity (fixed-threshold energy gate with onset and hangover)
+    /// after this chunk.
     pub speaking: bool,
     pub duration_ms: u32,
 }

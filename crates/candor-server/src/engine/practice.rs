@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use candor_api::{Role, Speaker};
+use candor_audio::Codec;
 use candor_protocol::{AudioCodec, AudioConfig, EndReason, InterviewerActivity};
 use tokio::task::JoinHandle;
 
@@ -95,7 +96,7 @@ impl Engine for PracticeEngine {
                 Timings::from(&self.cfg),
                 &ctx.interview,
                 plan,
-                ctx.output.codec == AudioCodec::Pcm16 as i32,
+                ctx.output_codec(),
             );
             // Synthesize the whole script in the background, in speaking order,
             // so later turns start without a synthesis delay.
@@ -216,7 +217,8 @@ pub struct Core {
     queue: VecDeque<Turn>,
     phase: Phase,
     next_segment: u64,
-    pcm16: bool,
+    /// The codec of the audio sent to the client.
+    codec: Codec,
     events: VecDeque<EngineEvent>,
     synth_request: Option<String>,
     acks: u32,
@@ -234,7 +236,7 @@ impl Core {
         t: Timings,
         interview: &InterviewRecord,
         questions: Vec<Question>,
-        pcm16: bool,
+        codec: Codec,
     ) -> Self {
         let n = questions.len();
         let what = if interview.role == Role::Behavioural {
@@ -269,7 +271,7 @@ impl Core {
                 resume: None,
             },
             next_segment: 1,
-            pcm16,
+            codec,
             events: VecDeque::new(),
             synth_request: None,
             acks: 0,
@@ -430,13 +432,8 @@ impl Core {
                 let frame = s.utt.frame_ms as u64;
                 let n = s.utt.frame_count();
                 while s.sent < n && s.start_ms + s.sent as u64 * frame <= now_ms {
-                    let frames = if self.pcm16 {
-                        &s.utt.pcm16
-                    } else {
-                        &s.utt.opus
-                    };
                     self.events.push_back(EngineEvent::Audio {
-                        data: frames[s.sent].clone(),
+                        data: s.utt.frames(self.codec)[s.sent].clone(),
                         due_ms: s.start_ms + s.sent as u64 * frame,
                     });
                     s.sent += 1;
@@ -863,7 +860,7 @@ mod tests {
     fn asks_listens_follows_up_and_completes() {
         let iv = interview(2);
         let plan = questions::plan(iv.role, iv.seniority, 2, &iv.id);
-        let mut core = Core::new(timings(), &iv, plan, false);
+        let mut core = Core::new(timings(), &iv, plan, Codec::Opus);
         let mut log = Vec::new();
         // Greeting 0.25–0.45 s, gap, Q1 0.7–0.9 s; a short answer (0.5 s) →
         // follow-up; a long answer (1.5 s) → Q2; a long answer → closing.
@@ -916,7 +913,7 @@ mod tests {
     fn ending_mid_answer_settles_the_answer() {
         let iv = interview(2);
         let plan = questions::plan(iv.role, iv.seniority, 2, &iv.id);
-        let mut core = Core::new(timings(), &iv, plan, false);
+        let mut core = Core::new(timings(), &iv, plan, Codec::Opus);
         let mut log = Vec::new();
         // The candidate is still answering Q1 when the interview is ended.
         run(&mut core, 0, 1_600, &[(1_200, 1_600)], &mut log);
@@ -941,7 +938,7 @@ mod tests {
     fn barge_in_interrupts_and_listens() {
         let iv = interview(1);
         let plan = questions::plan(iv.role, iv.seniority, 1, &iv.id);
-        let mut core = Core::new(timings(), &iv, plan, false);
+        let mut core = Core::new(timings(), &iv, plan, Codec::Opus);
         let mut log = Vec::new();
         // Speak during the greeting (0.25 s + 10 frames).
         run(&mut core, 0, 3_000, &[(300, 900)], &mut log);
@@ -981,7 +978,7 @@ mod tests {
     fn a_pause_shorter_than_think_time_continues_the_answer() {
         let iv = interview(1);
         let plan = questions::plan(iv.role, iv.seniority, 1, &iv.id);
-        let mut core = Core::new(timings(), &iv, plan, false);
+        let mut core = Core::new(timings(), &iv, plan, Codec::Opus);
         let mut log = Vec::new();
         // Q1 ends at 0.9 s. Speech, 420 ms pause (> silence, < silence + think), speech.
         run(
@@ -1003,7 +1000,7 @@ mod tests {
     fn no_answer_moves_on() {
         let iv = interview(2);
         let plan = questions::plan(iv.role, iv.seniority, 2, &iv.id);
-        let mut core = Core::new(timings(), &iv, plan, true);
+        let mut core = Core::new(timings(), &iv, plan, Codec::Pcm16);
         let mut log = Vec::new();
         run(&mut core, 0, 4_000, &[], &mut log);
         let texts: Vec<_> = finals(&log).into_iter().map(|(_, _, t)| t).collect();

@@ -176,18 +176,15 @@ pub fn speech_frames(text: &str) -> Vec<Bytes> {
         .output()
         .expect("espeak-ng runs");
     assert!(out.status.success());
-    let pcm = candor_server::voice::parse_wav(&out.stdout).unwrap();
-    let pcm = candor_server::voice::resample(&pcm, 16_000);
-    candor_server::voice::opus_encode(&pcm, 20).unwrap()
+    let (rate, samples) = candor_audio::clip::read_wav(&out.stdout).unwrap();
+    let samples = candor_audio::clip::resample(&samples, rate, 16_000).unwrap();
+    candor_server::voice::encode_clip(candor_audio::Codec::Opus, 16_000, &samples).unwrap()
 }
 
 /// 20 ms Opus frames of digital silence.
 pub fn silence_frames(n: usize) -> Vec<Bytes> {
-    let pcm = candor_server::voice::Pcm {
-        rate_hz: 16_000,
-        samples: vec![0; n * 320],
-    };
-    candor_server::voice::opus_encode(&pcm, 20).unwrap()
+    candor_server::voice::encode_clip(candor_audio::Codec::Opus, 16_000, &vec![0.0; n * 320])
+        .unwrap()
 }
 
 /// Polls an interview's results until they are no longer `processing`

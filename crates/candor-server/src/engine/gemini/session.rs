@@ -14,7 +14,9 @@ use std::collections::VecDeque;
 use base64::Engine as _;
 use bytes::Bytes;
 use candor_api::Speaker;
-use candor_protocol::{AudioCodec, EndReason, InterviewerActivity};
+use candor_audio::Codec;
+use candor_audio::codec::encode_pcm16;
+use candor_protocol::{EndReason, InterviewerActivity};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -26,7 +28,7 @@ use crate::engine::{
     SessionClock, TranscriptEvent,
 };
 use crate::store::SegmentKind;
-use crate::voice::{StreamEncoder, pcm16_le};
+use crate::voice::StreamEncoder;
 
 /// A transcript segment being stitched from fragments.
 #[derive(Debug, Clone)]
@@ -34,6 +36,35 @@ struct Segment {
     id: u64,
     text: String,
     start_ms: u64,
+}
+
+/// Where the conversation is, as far as the model's turns go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Turn {
+    /// The candidate has the floor; the model has not started a turn.
+    Listening,
+    /// The model is in a turn (audio or text arrived, no turn end yet).
+    Speaking,
+    /// The model called `end_interview` during its turn: the interview ends
+    /// when this turn (its goodbye) has played.
+    SayingGoodbye,
+    /// The goodbye was interrupted: the interview ends at the next turn end,
+    /// or when the model calls `end_interview` again.
+    GoodbyeCut,
+    /// Over: nothing more is produced.
+    Done,
+}
+
+impl Turn {
+    /// The model is in a turn.
+    fn is_speaking(self) -> bool {
+        matches!(self, Turn::Speaking | Turn::SayingGoodbye)
+    }
+
+    /// The model has called `end_interview` (what it says is the closing).
+    fn is_closing(self) -> bool {
+        matches!(self, Turn::SayingGoodbye | Turn::GoodbyeCut)
+    }
 }
 
 /// The sans-IO bridge between Live API messages and engine events.
@@ -52,13 +83,9 @@ pub struct Bridge {
     next_segment: u64,
     interviewer: Option<Segment>,
     candidate: Option<Segment>,
-    /// The model is in a turn (audio or text arrived, no turn end yet).
-    in_turn: bool,
+    turn: Turn,
     question_index: u32,
     question_count: u32,
-    /// The model called `end_interview`.
-    ending: bool,
-    done: bool,
     speech_onset_ms: Option<u64>,
     last_voice_ms: Option<u64>,
     /// Messages for the API (tool responses).
@@ -70,8 +97,8 @@ fn tidy(text: &str) -> String {
 }
 
 impl Bridge {
-    pub fn new(opus: bool, rate_hz: u32, question_count: u32) -> Result<Self, EngineError> {
-        let encoder = StreamEncoder::new(opus, rate_hz)?;
+    pub fn new(codec: Codec, rate_hz: u32, question_count: u32) -> Result<Self, EngineError> {
+        let encoder = StreamEncoder::new(codec, rate_hz)?;
         Ok(Self {
             frame_ms: u64::from(encoder.frame_ms()),
             encoder,
@@ -82,11 +109,9 @@ impl Bridge {
             next_segment: 1,
             interviewer: None,
             candidate: None,
-            in_turn: false,
+            turn: Turn::Listening,
             question_index: 0,
             question_count,
-            ending: false,
-            done: false,
             speech_onset_ms: None,
             last_voice_ms: None,
             outbox: Vec::new(),
@@ -119,13 +144,14 @@ impl Bridge {
 
     /// Handles one server message at `now_ms`.
     pub fn on_message(&mut self, m: ServerMessage, now_ms: u64) {
-        if self.done {
+        if self.turn == Turn::Done {
             return;
         }
         if let Some(call) = m.tool_call {
+            let mut end_called = false;
             for f in call.function_calls {
                 let response = if f.name == END_INTERVIEW {
-                    self.ending = true;
+                    end_called = true;
                     serde_json::json!({"result": "ok"})
                 } else {
                     serde_json::json!({"error": format!("unknown function {}", f.name)})
@@ -138,8 +164,8 @@ impl Bridge {
                     }],
                 }));
             }
-            if self.ending && !self.in_turn {
-                self.finish_at_playhead(now_ms);
+            if end_called {
+                self.end_called(now_ms);
             }
         }
         let Some(c) = m.server_content else {
@@ -256,14 +282,26 @@ impl Bridge {
         }
     }
 
+    /// The model called `end_interview`: the interview ends once it has
+    /// finished speaking.
+    fn end_called(&mut self, now_ms: u64) {
+        match self.turn {
+            Turn::Speaking => self.turn = Turn::SayingGoodbye,
+            Turn::Listening | Turn::GoodbyeCut => self.finish_at_playhead(now_ms),
+            Turn::SayingGoodbye | Turn::Done => {}
+        }
+    }
+
     /// The model starts speaking: the candidate's answer is complete.
     fn begin_turn(&mut self, now_ms: u64) {
-        if !self.in_turn {
-            self.in_turn = true;
-            self.settle_candidate(now_ms);
-            let ev = self.state(InterviewerActivity::Speaking);
-            self.ready.push_back(ev);
-        }
+        self.turn = match self.turn {
+            Turn::Listening => Turn::Speaking,
+            Turn::GoodbyeCut => Turn::SayingGoodbye,
+            Turn::Speaking | Turn::SayingGoodbye | Turn::Done => return,
+        };
+        self.settle_candidate(now_ms);
+        let ev = self.state(InterviewerActivity::Speaking);
+        self.ready.push_back(ev);
     }
 
     fn model_audio(&mut self, blob: &wire::Blob, now_ms: u64) {
@@ -306,7 +344,7 @@ impl Bridge {
             return;
         };
         let text = tidy(&seg.text);
-        let kind = if self.ending {
+        let kind = if self.turn.is_closing() {
             SegmentKind::Closing
         } else if text.contains('?') {
             if self.question_index < self.question_count.max(1) {
@@ -340,19 +378,20 @@ impl Bridge {
         }
         let end = self.playhead_ms.max(now_ms);
         self.settle_interviewer(end, false);
-        if self.in_turn {
-            self.in_turn = false;
+        if self.turn.is_speaking() {
             let ev = self.state(InterviewerActivity::Listening);
             self.after_audio.push_back((end, ev));
         }
-        if self.ending {
-            self.finish_at_playhead(now_ms);
+        match self.turn {
+            Turn::SayingGoodbye | Turn::GoodbyeCut => self.finish_at_playhead(now_ms),
+            Turn::Speaking => self.turn = Turn::Listening,
+            Turn::Listening | Turn::Done => {}
         }
     }
 
     fn finish_at_playhead(&mut self, now_ms: u64) {
-        if !self.done {
-            self.done = true;
+        if self.turn != Turn::Done {
+            self.turn = Turn::Done;
             let end = self.playhead_ms.max(now_ms);
             self.after_audio.push_back((
                 end,
@@ -369,13 +408,17 @@ impl Bridge {
         self.audio.clear();
         self.encoder.reset();
         self.playhead_ms = now_ms;
-        let was_speaking = self.in_turn || self.interviewer.is_some();
+        let was_speaking = self.turn.is_speaking() || self.interviewer.is_some();
         self.settle_interviewer(now_ms, true);
         // A pending "listening" belongs to the cut turn.
         self.after_audio
             .retain(|(_, e)| !matches!(e, EngineEvent::State { .. }));
         if was_speaking {
-            self.in_turn = false;
+            self.turn = match self.turn {
+                Turn::Speaking => Turn::Listening,
+                Turn::SayingGoodbye => Turn::GoodbyeCut,
+                other => other,
+            };
             self.ready.push_back(EngineEvent::Interrupted);
             let ev = self.state(InterviewerActivity::Listening);
             self.ready.push_back(ev);
@@ -384,7 +427,7 @@ impl Bridge {
 
     /// A new upstream connection replaced a lost one.
     pub fn on_resumed(&mut self, planned: bool, now_ms: u64) {
-        if !planned && self.in_turn {
+        if !planned && self.turn.is_speaking() {
             // What the model was saying when the connection dropped is gone.
             self.turn_complete(now_ms);
         }
@@ -392,7 +435,7 @@ impl Bridge {
 
     /// The upstream failed for good.
     pub fn on_failed(&mut self, e: &UpstreamError, now_ms: u64) {
-        if self.done {
+        if self.turn == Turn::Done {
             return;
         }
         self.end(now_ms);
@@ -409,7 +452,7 @@ impl Bridge {
         // The interviewer's words end where its audio stopped playing.
         self.settle_interviewer(self.playhead_ms.min(now_ms), false);
         self.settle_candidate(now_ms);
-        self.done = true;
+        self.turn = Turn::Done;
     }
 
     pub fn take_outbox(&mut self) -> Vec<ClientMessage> {
@@ -478,7 +521,7 @@ impl GeminiSession {
         conn: Conn,
     ) -> Result<Self, EngineError> {
         let bridge = Bridge::new(
-            ctx.output.codec == AudioCodec::Opus as i32,
+            ctx.output_codec(),
             ctx.output.sample_rate_hz,
             ctx.interview.question_count,
         )?;
@@ -541,7 +584,7 @@ impl EngineSession for GeminiSession {
     fn push_audio(&mut self, audio: CandidateAudio<'_>) {
         self.bridge
             .on_candidate(audio.at_ms, audio.speaking, u64::from(audio.duration_ms));
-        let _ = self.cmds.send(LinkCmd::Audio(pcm16_le(audio.pcm_16k)));
+        let _ = self.cmds.send(LinkCmd::Audio(encode_pcm16(audio.pcm_16k)));
     }
 
     fn end(&mut self) {
@@ -633,7 +676,7 @@ mod tests {
 
     #[test]
     fn fragments_become_segments_and_audio_is_paced() {
-        let mut b = Bridge::new(false, 24_000, 2).unwrap();
+        let mut b = Bridge::new(Codec::Pcm16, 24_000, 2).unwrap();
         b.on_message(audio_ms(100), 0);
         b.on_message(said(" Hello,", false), 0);
         b.on_message(said(" what did you  build?", false), 10);
@@ -688,7 +731,7 @@ mod tests {
 
     #[test]
     fn interruption_drops_unplayed_audio_and_settles_the_turn() {
-        let mut b = Bridge::new(true, 24_000, 2).unwrap();
+        let mut b = Bridge::new(Codec::Opus, 24_000, 2).unwrap();
         b.on_message(audio_ms(1000), 0);
         b.on_message(said(" Tell me about", false), 0);
         let first = drain(&mut b, 100);
@@ -716,7 +759,7 @@ mod tests {
 
     #[test]
     fn end_interview_call_ends_after_the_goodbye_plays() {
-        let mut b = Bridge::new(false, 24_000, 1).unwrap();
+        let mut b = Bridge::new(Codec::Pcm16, 24_000, 1).unwrap();
         b.on_message(audio_ms(200), 0);
         b.on_message(
             ServerMessage {

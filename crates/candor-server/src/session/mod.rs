@@ -7,119 +7,47 @@
 //! session is one task that outlives its socket: when the socket drops, the
 //! task keeps the session (engine paused, clock stopped) for the resume grace
 //! period and a resuming socket is handed to it through the [`Hub`].
+//!
+//! - `hub`: the registry of live sessions and the way a resume reaches one.
+//! - `start`: a `StartRequest` → a new session (or the one to resume).
+//! - here: the socket's first message, and a session's task from start to end.
 
-use std::collections::{HashMap, VecDeque};
+mod hub;
+mod start;
+
+use std::collections::VecDeque;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, close_code};
 use bytes::Bytes;
-use candor_api::{InterviewStatus, Speaker};
+use candor_api::Speaker;
 use candor_protocol::{
-    AudioAck, AudioChunk, AudioCodec, AudioConfig, ClientOrder, ClientPayload, EndReason, Error,
-    ErrorCode, Interrupted, InterviewerState, PartialTranscript, ServerLimits,
-    ServerToClientMessage, SessionEnded, StartRequest, StartResponse, Verdict,
+    AudioAck, AudioChunk, AudioConfig, ClientOrder, ClientPayload, EndReason, Error, ErrorCode,
+    Interrupted, InterviewerState, PartialTranscript, ServerLimits, ServerToClientMessage,
+    SessionEnded, StartResponse, Verdict,
 };
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, Sleep, sleep_until, timeout};
 
+use hub::Attach;
+pub(crate) use hub::Hub;
+use start::{AudioPlan, Reservation, Started, StartedEngine, start};
+
 use crate::Shared;
-use crate::auth::{now_ms, token_hash};
-use crate::engine::{CandidateAudio, EngineContext, EngineEvent, EngineSession, SessionClock};
+use crate::auth::now_ms;
+use crate::engine::{CandidateAudio, EngineEvent, EngineSession, SessionClock};
 use crate::recorder::SessionRecorder;
-use crate::store::{InterviewRecord, SessionRecord, TranscriptRecord};
-use crate::voice::{Decoder, Vad};
+use crate::store::TranscriptRecord;
+use crate::voice::Listener;
+use crate::voice::listen::VAD_ONSET;
 
 /// A send that takes longer than this means the client stopped reading: the
 /// socket is dropped (the session stays resumable) rather than stalling.
 const SEND_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long to wait for the client's reply to our close frame.
 const CLOSE_WAIT: Duration = Duration::from_millis(500);
-/// Voice activity detector: 2 loud frames start speech, 10 quiet end it.
-const VAD_ONSET: u32 = 2;
-const VAD_HANGOVER: u32 = 10;
-
-/// A resuming socket, handed to its session's task.
-pub(crate) struct Attach {
-    socket: WebSocket,
-    order: ClientOrder,
-    last_server_seq: u64,
-}
-
-struct HubEntry {
-    user_id: String,
-    interview_id: String,
-    attach: mpsc::Sender<Attach>,
-}
-
-/// Registry of live (and resumable) sessions.
-#[derive(Default)]
-pub(crate) struct Hub {
-    inner: Mutex<HashMap<Arc<str>, HubEntry>>,
-}
-
-impl std::fmt::Debug for Hub {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Hub").finish_non_exhaustive()
-    }
-}
-
-impl Hub {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Arc<str>, HubEntry>> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    pub(crate) fn len(&self) -> usize {
-        self.lock().len()
-    }
-
-    pub(crate) fn interview_is_live(&self, interview_id: &str) -> bool {
-        self.lock().values().any(|e| e.interview_id == interview_id)
-    }
-
-    fn reserve(
-        &self,
-        id: Arc<str>,
-        entry: HubEntry,
-        per_user: usize,
-        total: usize,
-    ) -> Result<(), Error> {
-        let mut map = self.lock();
-        if map.values().any(|e| e.interview_id == entry.interview_id) {
-            return Err(Error::new(
-                ErrorCode::FailedPrecondition,
-                "This interview already has a live session; resume it with its session id.",
-            ));
-        }
-        if map.len() >= total {
-            return Err(Error::new(
-                ErrorCode::ResourceExhausted,
-                "The server is at capacity. Try again shortly.",
-            ));
-        }
-        if map.values().filter(|e| e.user_id == entry.user_id).count() >= per_user {
-            return Err(Error::new(
-                ErrorCode::ResourceExhausted,
-                format!(
-                    "You already have {per_user} live session(s). End one before starting another."
-                ),
-            ));
-        }
-        map.insert(id, entry);
-        Ok(())
-    }
-
-    fn lookup(&self, id: &str) -> Option<(String, String, mpsc::Sender<Attach>)> {
-        self.lock()
-            .get(id)
-            .map(|e| (e.user_id.clone(), e.interview_id.clone(), e.attach.clone()))
-    }
-
-    fn remove(&self, id: &str) {
-        self.lock().remove(id);
-    }
-}
 
 fn limits_message(shared: &Shared) -> ServerLimits {
     let l = &shared.config.limits;
@@ -166,30 +94,6 @@ async fn close(mut socket: WebSocket, code: u16, reason: &str) {
         while let Some(Ok(_)) = socket.recv().await {}
     })
     .await;
-}
-
-fn audio_config_ok(c: &AudioConfig) -> Result<Decoder, String> {
-    if c.channels != 1 {
-        return Err(format!("{} channels: send mono audio", c.channels));
-    }
-    if ![10, 20, 40, 60].contains(&c.frame_duration_ms) {
-        return Err(format!(
-            "{} ms frames: use 10, 20, 40 or 60 ms",
-            c.frame_duration_ms
-        ));
-    }
-    match AudioCodec::try_from(c.codec) {
-        Ok(AudioCodec::Opus)
-            if [8_000, 12_000, 16_000, 24_000, 48_000].contains(&c.sample_rate_hz) =>
-        {
-            Decoder::opus().map_err(|e| e.to_string())
-        }
-        Ok(AudioCodec::Pcm16) if c.sample_rate_hz == 16_000 => Ok(Decoder::pcm16()),
-        _ => Err(format!(
-            "codec {} at {} Hz: send Opus (8–48 kHz) or PCM16 at 16 kHz",
-            c.codec, c.sample_rate_hz
-        )),
-    }
 }
 
 /// Serves one WebSocket from its first message to its end.
@@ -273,190 +177,6 @@ pub(crate) async fn serve_socket(shared: Arc<Shared>, mut socket: WebSocket) {
     }
 }
 
-enum Started {
-    New(Box<Session>),
-    Resume(mpsc::Sender<Attach>, ClientOrder, u64),
-}
-
-fn internal(e: impl std::fmt::Display) -> Error {
-    tracing::error!(error = %e, "session start failed");
-    Error::new(ErrorCode::Internal, "Something went wrong on the server.")
-}
-
-/// Validates a `StartRequest` and creates (or finds) the session.
-async fn start(
-    shared: &Arc<Shared>,
-    req: StartRequest,
-    order: ClientOrder,
-) -> Result<Started, Error> {
-    let hash = token_hash(&req.auth_token);
-    let user = shared
-        .db
-        .run(move |s| s.user_by_token(&hash, now_ms()))
-        .await
-        .map_err(internal)?
-        .ok_or_else(|| {
-            Error::new(
-                ErrorCode::Unauthenticated,
-                "Sign in again: the token is missing, unknown or expired.",
-            )
-        })?;
-    let interview_id = req.interview_id.clone();
-    let interview: InterviewRecord = shared
-        .db
-        .run(move |s| s.interview(&interview_id))
-        .await
-        .map_err(internal)?
-        .ok_or_else(|| Error::new(ErrorCode::NotFound, "No such interview."))?;
-    if interview.user_id != user.id {
-        return Err(Error::new(
-            ErrorCode::PermissionDenied,
-            "This interview belongs to someone else.",
-        ));
-    }
-
-    if let Some(resume) = req.resume {
-        let (owner, interview_id, tx) = shared.hub.lookup(&resume.session_id).ok_or_else(|| {
-            Error::new(
-                ErrorCode::NotFound,
-                "That session is unknown or can no longer be resumed.",
-            )
-        })?;
-        if owner != user.id {
-            return Err(Error::new(
-                ErrorCode::PermissionDenied,
-                "This session belongs to someone else.",
-            ));
-        }
-        if interview_id != interview.id {
-            return Err(Error::new(
-                ErrorCode::Malformed,
-                "The session does not belong to this interview.",
-            ));
-        }
-        return Ok(Started::Resume(tx, order, resume.last_server_seq));
-    }
-
-    if matches!(
-        interview.status,
-        InterviewStatus::Processing | InterviewStatus::Ready | InterviewStatus::Failed
-    ) {
-        return Err(Error::new(
-            ErrorCode::FailedPrecondition,
-            "This interview is already complete; create a new one to practise again.",
-        ));
-    }
-    let in_config = req.audio_config.unwrap_or_else(AudioConfig::opus_16k_mono);
-    let decoder =
-        audio_config_ok(&in_config).map_err(|m| Error::new(ErrorCode::UnsupportedAudio, m))?;
-    let engine = shared.engine.clone().ok_or_else(|| {
-        Error::new(
-            ErrorCode::EngineUnavailable,
-            "No interview engine is configured on this server.",
-        )
-    })?;
-    let accepted: Vec<AudioCodec> = req
-        .accepted_codecs
-        .iter()
-        .filter_map(|c| AudioCodec::try_from(*c).ok())
-        .collect();
-    let out_config = engine.output_config(&accepted).ok_or_else(|| {
-        Error::new(
-            ErrorCode::UnsupportedAudio,
-            "None of the accepted codecs can be produced; accept Opus or PCM16.",
-        )
-    })?;
-
-    let id: Arc<str> = Arc::from(crate::auth::new_id());
-    let (attach_tx, attach_rx) = mpsc::channel(1);
-    let limits = &shared.config.limits;
-    shared.hub.reserve(
-        id.clone(),
-        HubEntry {
-            user_id: user.id.clone(),
-            interview_id: interview.id.clone(),
-            attach: attach_tx,
-        },
-        limits.max_sessions_per_user,
-        limits.max_sessions,
-    )?;
-    let record = SessionRecord {
-        id: id.to_string(),
-        interview_id: interview.id.clone(),
-        user_id: user.id.clone(),
-        engine: engine.name().to_owned(),
-        end_reason: None,
-        started_at_ms: now_ms(),
-        ended_at_ms: None,
-        duration_ms: None,
-        last_client_seq: 0,
-    };
-    if let Err(e) = shared.db.run(move |s| s.create_session(&record)).await {
-        shared.hub.remove(&id);
-        return Err(internal(e));
-    }
-    let clock = SessionClock::start();
-    let planned = engine.planned_questions(&interview);
-    let ctx = EngineContext {
-        session_id: id.clone(),
-        interview: interview.clone(),
-        output: out_config,
-        clock: clock.clone(),
-    };
-    let engine_session = match engine.start(ctx).await {
-        Ok(s) => s,
-        Err(e) => {
-            shared.hub.remove(&id);
-            let sid = id.clone();
-            let _ = shared
-                .db
-                .run(move |s| s.end_session(&sid, "engine_failure", now_ms(), 0))
-                .await;
-            tracing::warn!(session = %id, error = %e, "the engine could not start");
-            return Err(e.to_protocol());
-        }
-    };
-    let recorder = shared.recorder.session(id.clone(), 0);
-    shared
-        .metrics
-        .sessions_live
-        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    shared
-        .metrics
-        .sessions_started
-        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    tracing::info!(session = %id, interview = %interview.id, "session started");
-    Ok(Started::New(Box::new(Session {
-        shared: shared.clone(),
-        durable: recorder.durable(),
-        recorder,
-        id,
-        interview_id: interview.id,
-        planned,
-        engine_name: engine.name(),
-        engine: engine_session,
-        clock,
-        out_config,
-        in_frame_ms: in_config.frame_duration_ms,
-        decoder,
-        vad: Vad::new(
-            shared.config.practice.vad_threshold_dbfs,
-            VAD_ONSET,
-            VAD_HANGOVER,
-        ),
-        span: None,
-        socket: None,
-        order,
-        received: 0,
-        last_in: Instant::now(),
-        housekeeping: Box::pin(sleep_until(Instant::now())),
-        detached_at: None,
-        out_seq: 0,
-        replay: VecDeque::new(),
-        attach_rx,
-    })))
-}
-
 /// How a session ends.
 struct Ending {
     reason: EndReason,
@@ -501,8 +221,8 @@ struct Session {
     clock: SessionClock,
     out_config: AudioConfig,
     in_frame_ms: u32,
-    decoder: Decoder,
-    vad: Vad,
+    /// Decodes candidate audio and tells speech from silence.
+    listener: Listener,
     /// Open candidate speech span (start, end so far), session clock ms.
     span: Option<(u64, u64)>,
     recorder: SessionRecorder,
@@ -531,6 +251,52 @@ async fn recv(socket: &mut Option<WebSocket>) -> Option<Result<Message, axum::Er
 }
 
 impl Session {
+    /// A new session, not yet attached to its socket.
+    fn new(
+        shared: &Arc<Shared>,
+        reservation: Reservation,
+        interview_id: String,
+        audio: AudioPlan,
+        engine: StartedEngine,
+        order: ClientOrder,
+    ) -> Self {
+        let Reservation { id, attach_rx } = reservation;
+        let recorder = shared.recorder.session(id.clone(), 0);
+        shared
+            .metrics
+            .sessions_live
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        shared
+            .metrics
+            .sessions_started
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        tracing::info!(session = %id, interview = %interview_id, "session started");
+        Session {
+            shared: shared.clone(),
+            durable: recorder.durable(),
+            recorder,
+            id,
+            interview_id,
+            planned: engine.planned,
+            engine_name: audio.engine.name(),
+            engine: engine.session,
+            clock: engine.clock,
+            out_config: audio.out_config,
+            in_frame_ms: audio.in_frame_ms,
+            listener: audio.listener,
+            span: None,
+            socket: None,
+            order,
+            received: 0,
+            last_in: Instant::now(),
+            housekeeping: Box::pin(sleep_until(Instant::now())),
+            detached_at: None,
+            out_seq: 0,
+            replay: VecDeque::new(),
+            attach_rx,
+        }
+    }
+
     fn with_socket(mut self: Box<Self>, socket: WebSocket) -> Box<Self> {
         self.socket = Some(socket);
         self.last_in = Instant::now();
@@ -795,8 +561,8 @@ impl Session {
         self.received = chunk.seq;
         let at_ms = self.clock.now_ms();
         let dur = self.in_frame_ms as u64;
-        let pcm = self.decoder.decode(&chunk.data);
-        let speaking = self.vad.push(pcm);
+        let heard = self.listener.hear(&chunk.data);
+        let speaking = heard.speaking;
         // Speech spans for results: from the first loud frame of the onset to
         // the end of the last frame before the hangover ran out.
         match (&mut self.span, speaking) {
@@ -805,7 +571,7 @@ impl Session {
                 self.span = Some((start, at_ms + dur));
             }
             (Some(span), true) => {
-                if crate::voice::dbfs(pcm) >= self.shared.config.practice.vad_threshold_dbfs {
+                if heard.loud {
                     span.1 = at_ms + dur;
                 }
             }
@@ -820,7 +586,7 @@ impl Session {
             seq: chunk.seq,
             at_ms,
             encoded: &chunk.data,
-            pcm_16k: pcm,
+            pcm_16k: heard.pcm,
             speaking,
             duration_ms: self.in_frame_ms,
         });

@@ -1,0 +1,92 @@
+//! The registry of live (and resumable) sessions: at most one per
+//! interview, capacity limits per user and in total, and the way a resuming
+//! socket reaches its session's task.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::ws::WebSocket;
+use candor_protocol::{ClientOrder, Error, ErrorCode};
+use tokio::sync::mpsc;
+
+/// A resuming socket, handed to its session's task.
+pub(super) struct Attach {
+    pub(super) socket: WebSocket,
+    pub(super) order: ClientOrder,
+    pub(super) last_server_seq: u64,
+}
+
+/// One live session in the hub.
+pub(super) struct HubEntry {
+    pub(super) user_id: String,
+    pub(super) interview_id: String,
+    pub(super) attach: mpsc::Sender<Attach>,
+}
+
+/// Registry of live (and resumable) sessions.
+#[derive(Default)]
+pub(crate) struct Hub {
+    inner: Mutex<HashMap<Arc<str>, HubEntry>>,
+}
+
+impl std::fmt::Debug for Hub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hub").finish_non_exhaustive()
+    }
+}
+
+impl Hub {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Arc<str>, HubEntry>> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    pub(crate) fn interview_is_live(&self, interview_id: &str) -> bool {
+        self.lock().values().any(|e| e.interview_id == interview_id)
+    }
+
+    pub(super) fn reserve(
+        &self,
+        id: Arc<str>,
+        entry: HubEntry,
+        per_user: usize,
+        total: usize,
+    ) -> Result<(), Error> {
+        let mut map = self.lock();
+        if map.values().any(|e| e.interview_id == entry.interview_id) {
+            return Err(Error::new(
+                ErrorCode::FailedPrecondition,
+                "This interview already has a live session; resume it with its session id.",
+            ));
+        }
+        if map.len() >= total {
+            return Err(Error::new(
+                ErrorCode::ResourceExhausted,
+                "The server is at capacity. Try again shortly.",
+            ));
+        }
+        if map.values().filter(|e| e.user_id == entry.user_id).count() >= per_user {
+            return Err(Error::new(
+                ErrorCode::ResourceExhausted,
+                format!(
+                    "You already have {per_user} live session(s). End one before starting another."
+                ),
+            ));
+        }
+        map.insert(id, entry);
+        Ok(())
+    }
+
+    pub(super) fn lookup(&self, id: &str) -> Option<(String, String, mpsc::Sender<Attach>)> {
+        self.lock()
+            .get(id)
+            .map(|e| (e.user_id.clone(), e.interview_id.clone(), e.attach.clone()))
+    }
+
+    pub(super) fn remove(&self, id: &str) {
+        self.lock().remove(id);
+    }
+}

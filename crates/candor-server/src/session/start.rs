@@ -1,0 +1,301 @@
+//! Opening a session from its `StartRequest`, one step at a time:
+//! authorize → (resume, or) check the interview is open → validate the audio
+//! both ways → reserve a place in the hub and a session record → start the
+//! engine.
+//!
+//! Each step fails with the `Error` the client is sent, and the steps run in
+//! this order, so a request with several problems always gets the same
+//! answer. A step that fails after `reserve` gives the reservation back.
+
+use std::sync::Arc;
+
+use candor_api::InterviewStatus;
+use candor_audio::Codec;
+use candor_audio::codec::OPUS_RATES;
+use candor_protocol::{
+    AudioCodec, AudioConfig, ClientOrder, Error, ErrorCode, ResumeRequest, StartRequest,
+};
+use tokio::sync::mpsc;
+
+use super::Session;
+use super::hub::{Attach, HubEntry};
+use crate::Shared;
+use crate::auth::{now_ms, token_hash};
+use crate::engine::{Engine, EngineContext, EngineSession, SessionClock};
+use crate::store::{InterviewRecord, SessionRecord};
+use crate::voice::{self, Listener};
+
+/// What a `StartRequest` leads to.
+pub(super) enum Started {
+    /// A new session, ready for its socket.
+    New(Box<Session>),
+    /// A resume: the socket goes to the live session's task.
+    Resume(mpsc::Sender<Attach>, ClientOrder, u64),
+}
+
+/// The audio of a new session, both ways, and the engine that will speak.
+pub(super) struct AudioPlan {
+    /// Decodes and classifies the candidate's audio.
+    pub(super) listener: Listener,
+    pub(super) in_frame_ms: u32,
+    pub(super) engine: Arc<dyn Engine>,
+    /// What the engine sends.
+    pub(super) out_config: AudioConfig,
+}
+
+/// A session's place in the hub and its stored record.
+pub(super) struct Reservation {
+    pub(super) id: Arc<str>,
+    pub(super) attach_rx: mpsc::Receiver<Attach>,
+}
+
+/// The engine of a new session, started.
+pub(super) struct StartedEngine {
+    pub(super) session: Box<dyn EngineSession>,
+    pub(super) clock: SessionClock,
+    pub(super) planned: u32,
+}
+
+/// Validates a `StartRequest` and creates (or finds) the session.
+pub(super) async fn start(
+    shared: &Arc<Shared>,
+    req: StartRequest,
+    order: ClientOrder,
+) -> Result<Started, Error> {
+    let (user_id, interview) = authorize(shared, &req).await?;
+    if let Some(resume) = &req.resume {
+        let attach = resume_target(shared, resume, &user_id, &interview)?;
+        return Ok(Started::Resume(attach, order, resume.last_server_seq));
+    }
+    ensure_open(&interview)?;
+    let audio = validate_audio(shared, &req)?;
+    let reservation = reserve(shared, &user_id, &interview, audio.engine.name()).await?;
+    let engine = start_engine(
+        shared,
+        &reservation.id,
+        &interview,
+        &*audio.engine,
+        audio.out_config,
+    )
+    .await?;
+    Ok(Started::New(Box::new(Session::new(
+        shared,
+        reservation,
+        interview.id,
+        audio,
+        engine,
+        order,
+    ))))
+}
+
+fn internal(e: impl std::fmt::Display) -> Error {
+    tracing::error!(error = %e, "session start failed");
+    Error::new(ErrorCode::Internal, "Something went wrong on the server.")
+}
+
+/// The token's user and the interview, which must be theirs.
+async fn authorize(
+    shared: &Shared,
+    req: &StartRequest,
+) -> Result<(String, InterviewRecord), Error> {
+    let hash = token_hash(&req.auth_token);
+    let user = shared
+        .db
+        .run(move |s| s.user_by_token(&hash, now_ms()))
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| {
+            Error::new(
+                ErrorCode::Unauthenticated,
+                "Sign in again: the token is missing, unknown or expired.",
+            )
+        })?;
+    let interview_id = req.interview_id.clone();
+    let interview = shared
+        .db
+        .run(move |s| s.interview(&interview_id))
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| Error::new(ErrorCode::NotFound, "No such interview."))?;
+    if interview.user_id != user.id {
+        return Err(Error::new(
+            ErrorCode::PermissionDenied,
+            "This interview belongs to someone else.",
+        ));
+    }
+    Ok((user.id, interview))
+}
+
+/// The live session a resume asks for, which must be this user's and this
+/// interview's.
+fn resume_target(
+    shared: &Shared,
+    resume: &ResumeRequest,
+    user_id: &str,
+    interview: &InterviewRecord,
+) -> Result<mpsc::Sender<Attach>, Error> {
+    let (owner, interview_id, tx) = shared.hub.lookup(&resume.session_id).ok_or_else(|| {
+        Error::new(
+            ErrorCode::NotFound,
+            "That session is unknown or can no longer be resumed.",
+        )
+    })?;
+    if owner != user_id {
+        return Err(Error::new(
+            ErrorCode::PermissionDenied,
+            "This session belongs to someone else.",
+        ));
+    }
+    if interview_id != interview.id {
+        return Err(Error::new(
+            ErrorCode::Malformed,
+            "The session does not belong to this interview.",
+        ));
+    }
+    Ok(tx)
+}
+
+/// A finished interview takes no new session.
+fn ensure_open(interview: &InterviewRecord) -> Result<(), Error> {
+    if matches!(
+        interview.status,
+        InterviewStatus::Processing | InterviewStatus::Ready | InterviewStatus::Failed
+    ) {
+        return Err(Error::new(
+            ErrorCode::FailedPrecondition,
+            "This interview is already complete; create a new one to practise again.",
+        ));
+    }
+    Ok(())
+}
+
+/// The candidate's audio must be one we decode; the engine must exist and
+/// produce a codec the client accepts.
+fn validate_audio(shared: &Shared, req: &StartRequest) -> Result<AudioPlan, Error> {
+    let in_config = req.audio_config.unwrap_or_else(AudioConfig::opus_16k_mono);
+    let listener = candidate_listener(&in_config, shared.config.practice.vad_threshold_dbfs)
+        .map_err(|m| Error::new(ErrorCode::UnsupportedAudio, m))?;
+    let engine = shared.engine.clone().ok_or_else(|| {
+        Error::new(
+            ErrorCode::EngineUnavailable,
+            "No interview engine is configured on this server.",
+        )
+    })?;
+    let accepted: Vec<AudioCodec> = req
+        .accepted_codecs
+        .iter()
+        .filter_map(|c| AudioCodec::try_from(*c).ok())
+        .collect();
+    let out_config = engine.output_config(&accepted).ok_or_else(|| {
+        Error::new(
+            ErrorCode::UnsupportedAudio,
+            "None of the accepted codecs can be produced; accept Opus or PCM16.",
+        )
+    })?;
+    Ok(AudioPlan {
+        listener,
+        in_frame_ms: in_config.frame_duration_ms,
+        engine,
+        out_config,
+    })
+}
+
+/// A listener for candidate audio in `c`: mono, 10–60 ms frames, Opus at an
+/// Opus rate or PCM16 at 16 kHz. The error says what to send instead.
+fn candidate_listener(c: &AudioConfig, vad_threshold_dbfs: f32) -> Result<Listener, String> {
+    if c.channels != 1 {
+        return Err(format!("{} channels: send mono audio", c.channels));
+    }
+    if ![10, 20, 40, 60].contains(&c.frame_duration_ms) {
+        return Err(format!(
+            "{} ms frames: use 10, 20, 40 or 60 ms",
+            c.frame_duration_ms
+        ));
+    }
+    let codec = match voice::codec_of(c.codec) {
+        Some(Codec::Opus) if OPUS_RATES.contains(&c.sample_rate_hz) => Codec::Opus,
+        Some(Codec::Pcm16) if c.sample_rate_hz == 16_000 => Codec::Pcm16,
+        _ => {
+            return Err(format!(
+                "codec {} at {} Hz: send Opus (8–48 kHz) or PCM16 at 16 kHz",
+                c.codec, c.sample_rate_hz
+            ));
+        }
+    };
+    Listener::new(codec, c.frame_duration_ms, vad_threshold_dbfs).map_err(|e| e.to_string())
+}
+
+/// Takes a place in the hub (one live session per interview, capacity
+/// limits) and stores the session record.
+async fn reserve(
+    shared: &Shared,
+    user_id: &str,
+    interview: &InterviewRecord,
+    engine_name: &str,
+) -> Result<Reservation, Error> {
+    let id: Arc<str> = Arc::from(crate::auth::new_id());
+    let (attach_tx, attach_rx) = mpsc::channel(1);
+    let limits = &shared.config.limits;
+    shared.hub.reserve(
+        id.clone(),
+        HubEntry {
+            user_id: user_id.to_owned(),
+            interview_id: interview.id.clone(),
+            attach: attach_tx,
+        },
+        limits.max_sessions_per_user,
+        limits.max_sessions,
+    )?;
+    let record = SessionRecord {
+        id: id.to_string(),
+        interview_id: interview.id.clone(),
+        user_id: user_id.to_owned(),
+        engine: engine_name.to_owned(),
+        end_reason: None,
+        started_at_ms: now_ms(),
+        ended_at_ms: None,
+        duration_ms: None,
+        last_client_seq: 0,
+    };
+    if let Err(e) = shared.db.run(move |s| s.create_session(&record)).await {
+        shared.hub.remove(&id);
+        return Err(internal(e));
+    }
+    Ok(Reservation { id, attach_rx })
+}
+
+/// Starts the session clock and the engine. If the engine cannot start, the
+/// reservation is given back and the session recorded as an engine failure.
+async fn start_engine(
+    shared: &Shared,
+    id: &Arc<str>,
+    interview: &InterviewRecord,
+    engine: &dyn Engine,
+    output: AudioConfig,
+) -> Result<StartedEngine, Error> {
+    let clock = SessionClock::start();
+    let planned = engine.planned_questions(interview);
+    let ctx = EngineContext {
+        session_id: id.clone(),
+        interview: interview.clone(),
+        output,
+        clock: clock.clone(),
+    };
+    match engine.start(ctx).await {
+        Ok(session) => Ok(StartedEngine {
+            session,
+            clock,
+            planned,
+        }),
+        Err(e) => {
+            shared.hub.remove(id);
+            let sid = id.clone();
+            let _ = shared
+                .db
+                .run(move |s| s.end_session(&sid, "engine_failure", now_ms(), 0))
+                .await;
+            tracing::warn!(session = %id, error = %e, "the engine could not start");
+            Err(e.to_protocol())
+        }
+    }
+}
