@@ -15,7 +15,6 @@
 mod hub;
 mod start;
 
-use std::collections::VecDeque;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,8 +24,8 @@ use bytes::Bytes;
 use candor_api::Speaker;
 use candor_protocol::{
     AudioAck, AudioChunk, AudioConfig, ClientOrder, ClientPayload, EndReason, Error, ErrorCode,
-    Interrupted, InterviewerState, PartialTranscript, ServerLimits, ServerToClientMessage,
-    SessionEnded, StartResponse, Verdict,
+    Interrupted, InterviewerState, PartialTranscript, ReplayBuffer, ServerLimits,
+    ServerToClientMessage, SessionEnded, StartResponse, Verdict,
 };
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, Sleep, sleep_until, timeout};
@@ -239,7 +238,7 @@ struct Session {
     detached_at: Option<Instant>,
     out_seq: u64,
     /// Interviewer chunks not yet acknowledged by the client, for replay.
-    replay: VecDeque<AudioChunk>,
+    replay: ReplayBuffer<AudioChunk>,
     attach_rx: mpsc::Receiver<Attach>,
 }
 
@@ -292,7 +291,7 @@ impl Session {
             housekeeping: Box::pin(sleep_until(Instant::now())),
             detached_at: None,
             out_seq: 0,
-            replay: VecDeque::new(),
+            replay: ReplayBuffer::with_capacity(shared.config.limits.replay_chunks),
             attach_rx,
         }
     }
@@ -436,12 +435,7 @@ impl Session {
         let msg = self.start_response(true);
         self.send(msg.into()).await;
         // Everything the client has not got, in order.
-        let missing: Vec<AudioChunk> = self
-            .replay
-            .iter()
-            .filter(|c| c.seq > a.last_server_seq)
-            .cloned()
-            .collect();
+        let missing: Vec<AudioChunk> = self.replay.after(a.last_server_seq).cloned().collect();
         if let Some(first) = missing.first()
             && first.seq > a.last_server_seq + 1
         {
@@ -544,9 +538,7 @@ impl Session {
                 "The interview was ended by the candidate.",
             ),
             Some(ClientPayload::AudioAck(ack)) => {
-                while self.replay.front().is_some_and(|c| c.seq <= ack.seq) {
-                    self.replay.pop_front();
-                }
+                self.replay.ack(ack.seq);
                 Flow::Continue
             }
             Some(ClientPayload::StartRequest(_)) | None => Flow::Continue,
@@ -604,10 +596,7 @@ impl Session {
                     timestamp_us: due_ms * 1000,
                     voice_activity: true,
                 };
-                if self.replay.len() >= self.shared.config.limits.replay_chunks {
-                    self.replay.pop_front();
-                }
-                self.replay.push_back(chunk.clone());
+                self.replay.push(chunk.clone());
                 let due = self.clock.instant_at(due_ms);
                 self.send(chunk.into()).await;
                 let m = &self.shared.metrics;
