@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use candor_audio::{
     AudioError, Capture, CaptureEvent, CaptureSettings, CaptureSink, EchoLink, EncodedFrame,
-    Playback, PlaybackSettings, SinkSpec, SourceSpec, VoiceProcessing,
+    Playback, PlaybackEvent, PlaybackSettings, SinkSpec, SourceSpec, VoiceProcessing,
 };
 use candor_lifecycle::{Action, Event, Failure, FailureKind, Machine, MicProblem, Timer};
 use candor_protocol::{
@@ -257,6 +257,7 @@ enum Internal {
     /// A frame, and when it left the capture worker.
     Frame(EncodedFrame, Instant),
     Capture(CaptureEvent),
+    Playback(PlaybackEvent),
 }
 
 /// What the writer task sends.
@@ -652,9 +653,15 @@ impl Driver {
             .echo_cancellation
             .then(|| self.audio.echo.clone());
         let internal = self.internal.clone();
+        let events = {
+            let internal = internal.clone();
+            move |event: PlaybackEvent| {
+                let _ = internal.send(Internal::Playback(event));
+            }
+        };
         tokio::task::spawn_blocking(move || {
             let _ = internal.send(Internal::PlaybackReady(Playback::start(
-                &sink, settings, echo,
+                &sink, settings, events, echo,
             )));
         });
     }
@@ -1033,6 +1040,20 @@ impl Driver {
                     message: e.to_string(),
                 }),
                 CaptureEvent::Started(_) | CaptureEvent::Ended => {}
+            },
+            Internal::Playback(event) => match event {
+                PlaybackEvent::DeviceLost(e) => self.notice(
+                    NoticeLevel::Warning,
+                    format!("The speaker was disconnected ({e}); switching to the default one."),
+                ),
+                PlaybackEvent::Failed(e) => {
+                    if self.audio.streaming {
+                        self.feed(Event::AudioFailed {
+                            message: format!("the speaker stopped working: {e}"),
+                        });
+                    }
+                }
+                PlaybackEvent::Started(_) => {}
             },
         }
     }
