@@ -374,6 +374,32 @@ fn open_bounded<W: Send + 'static>(
         .unwrap_or(Err(AudioError::StartTimeout(OPEN_TIMEOUT)))
 }
 
+/// How long closing a stream may take before the supervisor goes on
+/// without it.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Closes the stream in `current`, if any, on a helper thread, waiting at
+/// most [`CLOSE_TIMEOUT`]. cpal's PulseAudio host joins the stream's thread
+/// when a stream is dropped, and that thread never ends once the server
+/// killed the stream (its device vanished and no other could take it): the
+/// supervisor must still reopen, and the pipeline still stop. A helper still
+/// blocked then is left behind.
+fn close(current: &mut Option<(cpal::Stream, StreamInfo, String)>) {
+    let Some((stream, ..)) = current.take() else {
+        return;
+    };
+    let (done_tx, done) = mpsc::channel::<()>();
+    let spawned = std::thread::Builder::new()
+        .name("candor-device-close".into())
+        .spawn(move || {
+            drop(stream);
+            let _ = done_tx.send(());
+        });
+    if spawned.is_ok() {
+        let _ = done.recv_timeout(CLOSE_TIMEOUT);
+    }
+}
+
 /// Opens a device of `dir` and keeps it running on its own thread (see the
 /// module docs), telling the worker through `tx`; the first open's result
 /// is returned.
@@ -419,16 +445,16 @@ fn supervise<W: Send + 'static>(
                     && current.is_some()
                     && is_fatal(e.kind())
                 {
-                    current = None;
                     let _ = tx.send(StreamMessage::DeviceLost(AudioError::DeviceLost(
                         e.to_string(),
                     )));
+                    close(&mut current);
                     attempt = 0;
                     next_try = Instant::now();
                 }
                 if let Some(a) = control.take_request(&mut seen_requests) {
                     // The worker saw the audio stop; it reported the loss.
-                    current = None;
+                    close(&mut current);
                     attempt = a;
                     next_try = Instant::now();
                 }
@@ -439,8 +465,8 @@ fn supervise<W: Send + 'static>(
                         && !still_present(host, dir, id)
                     {
                         let msg = format!("{} is no longer available", info.name);
-                        current = None;
                         let _ = tx.send(StreamMessage::DeviceLost(AudioError::DeviceLost(msg)));
+                        close(&mut current);
                         attempt = 0;
                         next_try = now;
                     }
@@ -463,7 +489,7 @@ fn supervise<W: Send + 'static>(
                     }
                 }
             }
-            drop(current);
+            close(&mut current);
         })?;
     match first_rx.recv() {
         Ok(Ok(())) => Ok(handle),

@@ -532,5 +532,12 @@ fn with_no_output_left_playback_tells_its_sink_it_failed_within_the_bound() {
         events.recv_timeout(Duration::from_millis(500)).is_err(),
         "no event after Failed"
     );
+    // Closing a stream the server killed must not hang the caller.
+    let stopping = Instant::now();
     playback.stop();
+    assert!(
+        stopping.elapsed() < Duration::from_secs(5),
+        "stop took {:?}",
+        stopping.elapsed()
+    );
 }
