@@ -17,10 +17,11 @@ pub const CAPTURE_RATE: u32 = 16_000;
 pub const FRAME_MS: u32 = 20;
 /// Samples per 20 ms frame at 16 kHz.
 pub const CAPTURE_FRAME_SAMPLES: usize = (CAPTURE_RATE * FRAME_MS / 1000) as usize;
+/// The sample rates Opus encodes and decodes at, in Hz. Everything in Candor
+/// that checks or picks an Opus rate uses this list.
+pub const OPUS_RATES: [u32; 5] = [8_000, 12_000, 16_000, 24_000, 48_000];
 /// The largest packet we produce or accept (Opus' own limit is 1275 bytes per frame).
 pub const MAX_PACKET: usize = 1500;
-/// The sample rates Opus encodes and decodes at, in Hz.
-pub const OPUS_RATES: [u32; 5] = [8_000, 12_000, 16_000, 24_000, 48_000];
 
 /// The wire codec of an audio stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,9 +79,10 @@ impl OpusEncoder {
         Self::with_rate(CAPTURE_RATE, settings)
     }
 
-    /// An encoder at `rate` Hz (8, 12, 16, 24 or 48 kHz; frames are then
+    /// An encoder at `rate` Hz (one of [`OPUS_RATES`]; frames are then
     /// `rate / 50` samples). The backend uses it for 24 kHz interviewer audio.
     pub fn with_rate(rate: u32, settings: EncoderSettings) -> Result<Self, AudioError> {
+        check_opus_rate(rate)?;
         let mut inner = Encoder::new(rate, Channels::Mono, Application::Voip)?;
         inner.set_bitrate(Bitrate::Bits(settings.bitrate))?;
         inner.set_vbr(true)?;
@@ -128,11 +130,14 @@ impl std::fmt::Debug for AudioDecoder {
 }
 
 impl AudioDecoder {
-    /// A decoder for `codec`. For Opus `rate` must be 8, 12, 16, 24 or 48 kHz
+    /// A decoder for `codec`. For Opus `rate` must be one of [`OPUS_RATES`]
     /// (Opus decodes to any of these); for PCM16 it is the stream's rate.
     pub fn new(codec: Codec, rate: u32) -> Result<Self, AudioError> {
         let opus = match codec {
-            Codec::Opus => Some(Decoder::new(rate, Channels::Mono)?),
+            Codec::Opus => {
+                check_opus_rate(rate)?;
+                Some(Decoder::new(rate, Channels::Mono)?)
+            }
             Codec::Pcm16 => None,
         };
         Ok(Self { codec, rate, opus })
@@ -195,6 +200,17 @@ impl AudioDecoder {
             dec.reset_state()?;
         }
         Ok(())
+    }
+}
+
+/// An error unless Opus runs at `rate`.
+fn check_opus_rate(rate: u32) -> Result<(), AudioError> {
+    if OPUS_RATES.contains(&rate) {
+        Ok(())
+    } else {
+        Err(AudioError::UnsupportedFormat(format!(
+            "Opus does not run at {rate} Hz (it runs at {OPUS_RATES:?})"
+        )))
     }
 }
 

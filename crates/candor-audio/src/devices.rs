@@ -16,6 +16,11 @@
 //! A reopen tries the chosen device and then the system default, alternating
 //! which goes first on each further attempt, until one opens or the worker
 //! gives up (see [`crate::watchdog`]).
+//!
+//! The layer knows neither pipeline: a stream runs whatever
+//! [`InputCallback`] or [`OutputCallback`] the caller's `open` function makes
+//! for it, and the worker's end of the stream travels to the worker in a
+//! [`StreamMessage`].
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -26,13 +31,11 @@ use std::time::{Duration, Instant};
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 use cpal::{BufferSize, ErrorKind, SampleFormat, SupportedBufferSize};
 
-use crate::AudioError;
-use crate::capture::capture_ring;
-use crate::echo_link::EchoLink;
-use crate::error::message_means_permission_denied;
-use crate::playback::{PlaybackShared, SinkMessage, playback_ring};
-use crate::sample::ChannelMode;
-use crate::source::{SourceMessage, StreamInfo};
+use crate::error::{AudioError, message_means_permission_denied};
+use crate::sample::AudioSample;
+use crate::stream::{
+    InputCallback, OutputCallback, PcmFormat, StreamInfo, StreamMessage, with_sample_type,
+};
 use crate::watchdog::DeviceControl;
 
 const REOPEN_EVERY: Duration = Duration::from_millis(250);
@@ -200,106 +203,118 @@ fn is_fatal(kind: ErrorKind) -> bool {
     )
 }
 
-/// An open stream, what it delivers, its device's id, and the message that
-/// hands its ring to the pipeline worker (sent once the stream is accepted).
-type Opened<M> = (cpal::Stream, StreamInfo, String, M);
+/// The sample format Candor names `format`, if it handles it.
+fn pcm_format(format: SampleFormat) -> Option<PcmFormat> {
+    Some(match format {
+        SampleFormat::F32 => PcmFormat::F32,
+        SampleFormat::F64 => PcmFormat::F64,
+        SampleFormat::I8 => PcmFormat::I8,
+        SampleFormat::I16 => PcmFormat::I16,
+        SampleFormat::I32 => PcmFormat::I32,
+        SampleFormat::U8 => PcmFormat::U8,
+        SampleFormat::U16 => PcmFormat::U16,
+        SampleFormat::U32 => PcmFormat::U32,
+        _ => return None,
+    })
+}
+
+/// An open stream, what it delivers, its device's id, and the worker's end
+/// of it (handed over once the stream is accepted).
+type Opened<W> = (cpal::Stream, StreamInfo, String, W);
 
 /// How long opening and starting a stream may take. cpal's PulseAudio host
 /// waits, without a bound, for a record stream's first data before `play`
 /// returns, so a suspended source would otherwise hang the caller.
 const OPEN_TIMEOUT: Duration = Duration::from_secs(2);
 
-fn open_input(
-    wanted: Option<&str>,
-    mode: ChannelMode,
-    err_tx: Sender<cpal::Error>,
-) -> Result<Opened<SourceMessage>, AudioError> {
-    let device = find_device(Direction::Input, wanted)?;
-    let supported = device.default_input_config().map_err(|e| map_error(&e))?;
-    let (config, format) = stream_config(&supported);
-    let info = StreamInfo {
-        name: device_name(&device),
-        rate: config.sample_rate,
-        channels: config.channels,
-        format: format.to_string(),
-    };
-    let (mut cb, ring) = capture_ring(info.rate, info.channels, mode, &info.name);
-    let on_err = move |e: cpal::Error| {
-        let _ = err_tx.send(e);
-    };
-    macro_rules! build {
-        ($t:ty) => {
-            device.build_input_stream::<$t, _, _>(
-                config,
-                move |data: &[$t], _: &cpal::InputCallbackInfo| cb.process(data, Instant::now()),
-                on_err,
-                Some(Duration::from_secs(3)),
-            )
-        };
-    }
-    let stream = match format {
-        SampleFormat::F32 => build!(f32),
-        SampleFormat::I16 => build!(i16),
-        SampleFormat::I32 => build!(i32),
-        SampleFormat::U16 => build!(u16),
-        SampleFormat::U8 => build!(u8),
-        SampleFormat::I8 => build!(i8),
-        SampleFormat::F64 => build!(f64),
-        SampleFormat::U32 => build!(u32),
-        other => return Err(AudioError::UnsupportedFormat(other.to_string())),
-    }
-    .map_err(|e| map_error(&e))?;
-    stream.play().map_err(|e| map_error(&e))?;
-    let id = device_id(&device);
-    Ok((stream, info.clone(), id, SourceMessage::Ring(ring, info)))
+/// How long cpal may wait for the device while building a stream.
+const BUILD_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Where a stream's backend errors go: the supervisor's channel.
+type ErrorTx = Sender<cpal::Error>;
+
+/// A real-time body and the direction it runs in: builds its cpal stream
+/// for the device's sample type `T`.
+pub(crate) trait DeviceCallback: Send + 'static {
+    /// Which devices it runs on.
+    const DIRECTION: Direction;
+    /// Builds the stream, moving the body into cpal's callback.
+    fn build<T: cpal::SizedSample + AudioSample>(
+        self,
+        device: &cpal::Device,
+        config: cpal::StreamConfig,
+        errors: ErrorTx,
+    ) -> Result<cpal::Stream, cpal::Error>;
 }
 
-fn open_output(
+/// cpal's error callback: hands each error to the supervisor.
+fn forward(errors: ErrorTx) -> impl FnMut(cpal::Error) + Send + 'static {
+    move |e| {
+        let _ = errors.send(e);
+    }
+}
+
+/// A capture body on an input device.
+pub(crate) struct Input<C>(pub(crate) C);
+
+/// A playback body on an output device.
+pub(crate) struct Output<C>(pub(crate) C);
+
+impl<C: InputCallback> DeviceCallback for Input<C> {
+    const DIRECTION: Direction = Direction::Input;
+    fn build<T: cpal::SizedSample + AudioSample>(
+        self,
+        device: &cpal::Device,
+        config: cpal::StreamConfig,
+        errors: ErrorTx,
+    ) -> Result<cpal::Stream, cpal::Error> {
+        let mut body = self.0;
+        let data = move |data: &[T], _: &cpal::InputCallbackInfo| body.input(data, Instant::now());
+        device.build_input_stream(config, data, forward(errors), Some(BUILD_TIMEOUT))
+    }
+}
+
+impl<C: OutputCallback> DeviceCallback for Output<C> {
+    const DIRECTION: Direction = Direction::Output;
+    fn build<T: cpal::SizedSample + AudioSample>(
+        self,
+        device: &cpal::Device,
+        config: cpal::StreamConfig,
+        errors: ErrorTx,
+    ) -> Result<cpal::Stream, cpal::Error> {
+        let mut body = self.0;
+        let data = move |out: &mut [T], _: &cpal::OutputCallbackInfo| body.output(out);
+        device.build_output_stream(config, data, forward(errors), Some(BUILD_TIMEOUT))
+    }
+}
+
+/// Opens the device `wanted` (or the default) of `B`'s direction, runs the
+/// body that `make` creates for it, and starts the stream.
+fn open_stream<B: DeviceCallback, W>(
     wanted: Option<&str>,
-    shared: &Arc<PlaybackShared>,
-    err_tx: Sender<cpal::Error>,
-) -> Result<Opened<SinkMessage>, AudioError> {
-    let device = find_device(Direction::Output, wanted)?;
-    let supported = device.default_output_config().map_err(|e| map_error(&e))?;
+    make: &dyn Fn(&StreamInfo) -> (B, W),
+    errors: ErrorTx,
+) -> Result<Opened<W>, AudioError> {
+    let device = find_device(B::DIRECTION, wanted)?;
+    let supported = match B::DIRECTION {
+        Direction::Input => device.default_input_config(),
+        Direction::Output => device.default_output_config(),
+    }
+    .map_err(|e| map_error(&e))?;
     let (config, format) = stream_config(&supported);
+    let format =
+        pcm_format(format).ok_or_else(|| AudioError::UnsupportedFormat(format.to_string()))?;
     let info = StreamInfo {
         name: device_name(&device),
         rate: config.sample_rate,
         channels: config.channels,
-        format: format.to_string(),
+        format,
     };
-    let (reference, segment) = EchoLink::create(info.rate);
-    let (producer, mut cb) =
-        playback_ring(info.rate, info.channels, shared.clone(), Some(reference));
-    let producer = producer.with_reference(Some(segment));
-    let on_err = move |e: cpal::Error| {
-        let _ = err_tx.send(e);
-    };
-    macro_rules! build {
-        ($t:ty) => {
-            device.build_output_stream::<$t, _, _>(
-                config,
-                move |data: &mut [$t], _: &cpal::OutputCallbackInfo| cb.process(data),
-                on_err,
-                Some(Duration::from_secs(3)),
-            )
-        };
-    }
-    let stream = match format {
-        SampleFormat::F32 => build!(f32),
-        SampleFormat::I16 => build!(i16),
-        SampleFormat::I32 => build!(i32),
-        SampleFormat::U16 => build!(u16),
-        SampleFormat::U8 => build!(u8),
-        SampleFormat::I8 => build!(i8),
-        SampleFormat::F64 => build!(f64),
-        SampleFormat::U32 => build!(u32),
-        other => return Err(AudioError::UnsupportedFormat(other.to_string())),
-    }
-    .map_err(|e| map_error(&e))?;
+    let (body, end) = make(&info);
+    let stream = with_sample_type!(format, T => body.build::<T>(&device, config, errors))
+        .map_err(|e| map_error(&e))?;
     stream.play().map_err(|e| map_error(&e))?;
-    let id = device_id(&device);
-    Ok((stream, info.clone(), id, SinkMessage::Ring(producer, info)))
+    Ok((stream, info, device_id(&device), end))
 }
 
 /// A host to check device presence with, on hosts where a vanished device
@@ -336,17 +351,18 @@ fn candidates(wanted: Option<&str>, attempt: u64) -> Vec<Option<&str>> {
     }
 }
 
-type OpenFn<M> =
-    dyn Fn(Option<&str>, Sender<cpal::Error>) -> Result<Opened<M>, AudioError> + Send + Sync;
+/// Opens a stream on the device named (or the default), sending its errors
+/// to the channel given.
+type OpenFn<W> = dyn Fn(Option<&str>, ErrorTx) -> Result<Opened<W>, AudioError> + Send + Sync;
 
 /// Runs `open` on a helper thread and waits at most [`OPEN_TIMEOUT`]. A
 /// helper still blocked then is left behind; if it ever finishes, its stream
 /// is dropped unused.
-fn open_bounded<M: Send + 'static>(
-    open: &Arc<OpenFn<M>>,
+fn open_bounded<W: Send + 'static>(
+    open: &Arc<OpenFn<W>>,
     wanted: Option<&str>,
-    err_tx: Sender<cpal::Error>,
-) -> Result<Opened<M>, AudioError> {
+    err_tx: ErrorTx,
+) -> Result<Opened<W>, AudioError> {
     let (tx, rx) = mpsc::channel();
     let (open, wanted) = (open.clone(), wanted.map(str::to_owned));
     std::thread::Builder::new()
@@ -358,16 +374,42 @@ fn open_bounded<M: Send + 'static>(
         .unwrap_or(Err(AudioError::StartTimeout(OPEN_TIMEOUT)))
 }
 
+/// How long closing a stream may take before the supervisor goes on
+/// without it.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Closes the stream in `current`, if any, on a helper thread, waiting at
+/// most [`CLOSE_TIMEOUT`]. cpal's PulseAudio host joins the stream's thread
+/// when a stream is dropped, and that thread never ends once the server
+/// killed the stream (its device vanished and no other could take it): the
+/// supervisor must still reopen, and the pipeline still stop. A helper still
+/// blocked then is left behind.
+fn close(current: &mut Option<(cpal::Stream, StreamInfo, String)>) {
+    let Some((stream, ..)) = current.take() else {
+        return;
+    };
+    let (done_tx, done) = mpsc::channel::<()>();
+    let spawned = std::thread::Builder::new()
+        .name("candor-device-close".into())
+        .spawn(move || {
+            drop(stream);
+            let _ = done_tx.send(());
+        });
+    if spawned.is_ok() {
+        let _ = done.recv_timeout(CLOSE_TIMEOUT);
+    }
+}
+
 /// Opens a device of `dir` and keeps it running on its own thread (see the
-/// module docs); the first open's result is returned.
-fn supervise<M: Send + 'static>(
+/// module docs), telling the worker through `tx`; the first open's result
+/// is returned.
+fn supervise<W: Send + 'static>(
     dir: Direction,
     wanted: Option<String>,
     stop: Arc<AtomicBool>,
     control: Arc<DeviceControl>,
-    tx: Sender<M>,
-    lost: fn(AudioError) -> M,
-    open: Arc<OpenFn<M>>,
+    tx: Sender<StreamMessage<W>>,
+    open: Arc<OpenFn<W>>,
 ) -> Result<JoinHandle<()>, AudioError> {
     let name = match dir {
         Direction::Input => "candor-input-device",
@@ -378,8 +420,8 @@ fn supervise<M: Send + 'static>(
         .name(name.into())
         .spawn(move || {
             let (err_tx, err_rx): (Sender<cpal::Error>, Receiver<cpal::Error>) = mpsc::channel();
-            let accept = |(stream, info, id, ring): Opened<M>| {
-                let _ = tx.send(ring);
+            let accept = |(stream, info, id, end): Opened<W>| {
+                let _ = tx.send(StreamMessage::Opened(end, info.clone()));
                 (stream, info, id)
             };
             let mut current = match open_bounded(&open, wanted.as_deref(), err_tx.clone()) {
@@ -403,14 +445,16 @@ fn supervise<M: Send + 'static>(
                     && current.is_some()
                     && is_fatal(e.kind())
                 {
-                    current = None;
-                    let _ = tx.send(lost(AudioError::DeviceLost(e.to_string())));
+                    let _ = tx.send(StreamMessage::DeviceLost(AudioError::DeviceLost(
+                        e.to_string(),
+                    )));
+                    close(&mut current);
                     attempt = 0;
                     next_try = Instant::now();
                 }
                 if let Some(a) = control.take_request(&mut seen_requests) {
                     // The worker saw the audio stop; it reported the loss.
-                    current = None;
+                    close(&mut current);
                     attempt = a;
                     next_try = Instant::now();
                 }
@@ -421,8 +465,8 @@ fn supervise<M: Send + 'static>(
                         && !still_present(host, dir, id)
                     {
                         let msg = format!("{} is no longer available", info.name);
-                        current = None;
-                        let _ = tx.send(lost(AudioError::DeviceLost(msg)));
+                        let _ = tx.send(StreamMessage::DeviceLost(AudioError::DeviceLost(msg)));
+                        close(&mut current);
                         attempt = 0;
                         next_try = now;
                     }
@@ -445,7 +489,7 @@ fn supervise<M: Send + 'static>(
                     }
                 }
             }
-            drop(current);
+            close(&mut current);
         })?;
     match first_rx.recv() {
         Ok(Ok(())) => Ok(handle),
@@ -457,40 +501,17 @@ fn supervise<M: Send + 'static>(
     }
 }
 
-/// Opens an input device and keeps it running (used by `SourceSpec::Device`).
-pub(crate) fn start_input(
+/// Opens a device of `B`'s direction (`device`, else the default) and
+/// keeps it running: each stream opened runs the body `make` returns for it
+/// (an [`Input`] or [`Output`] callback), and the worker's end goes to `tx`.
+/// Used by `SourceSpec::Device` and `SinkSpec::Device`.
+pub(crate) fn start<B: DeviceCallback, W: Send + 'static>(
     device: Option<String>,
-    mode: ChannelMode,
-    tx: Sender<SourceMessage>,
+    make: impl Fn(&StreamInfo) -> (B, W) + Send + Sync + 'static,
+    tx: Sender<StreamMessage<W>>,
     stop: Arc<AtomicBool>,
     control: Arc<DeviceControl>,
 ) -> Result<JoinHandle<()>, AudioError> {
-    supervise(
-        Direction::Input,
-        device,
-        stop,
-        control,
-        tx,
-        SourceMessage::DeviceLost,
-        Arc::new(move |wanted, err_tx| open_input(wanted, mode, err_tx)),
-    )
-}
-
-/// Opens an output device and keeps it running (used by `SinkSpec::Device`).
-pub(crate) fn start_output(
-    device: Option<String>,
-    shared: Arc<PlaybackShared>,
-    tx: Sender<SinkMessage>,
-    stop: Arc<AtomicBool>,
-    control: Arc<DeviceControl>,
-) -> Result<JoinHandle<()>, AudioError> {
-    supervise(
-        Direction::Output,
-        device,
-        stop,
-        control,
-        tx,
-        SinkMessage::DeviceLost,
-        Arc::new(move |wanted, err_tx| open_output(wanted, &shared, err_tx)),
-    )
+    let open: Arc<OpenFn<W>> = Arc::new(move |wanted, errors| open_stream(wanted, &make, errors));
+    supervise(B::DIRECTION, device, stop, control, tx, open)
 }

@@ -19,36 +19,44 @@
 //!
 //! Invariant: the audio callbacks never allocate, lock or block.
 
+//! Modules, leaves first (none depends on a module listed after it, and
+//! there is no import cycle): [`error`], [`sample`], [`stream`] (what every
+//! stream shares), the DSP and codec parts ([`codec`], [`resample`], [`aec`],
+//! [`meter`], [`jitter`], [`wav`], and for whole utterances on the backend
+//! [`clip`] and [`speech_gate`]), [`echo_link`], [`watchdog`], the device
+//! layer ([`devices`], which knows neither pipeline), then the two pipelines
+//! [`capture`] and [`playback`].
+
 pub mod aec;
+pub mod capture;
 pub mod clip;
 pub mod codec;
 #[cfg(feature = "devices")]
 pub mod devices;
+pub mod echo_link;
 pub mod error;
-pub mod feed;
 pub mod jitter;
 pub mod meter;
 pub mod playback;
 pub mod resample;
 pub mod sample;
-
-pub use error::AudioError;
-pub use feed::Feed;
-pub mod capture;
-pub mod echo_link;
-pub mod source;
 pub mod speech_gate;
-pub mod watchdog;
-pub mod wav;
-pub mod worker;
-
-pub use aec::VoiceProcessing;
-pub use capture::{CaptureSettings, EncodedFrame};
-pub use codec::{Codec, EncoderSettings};
-pub use echo_link::EchoLink;
-pub use playback::{Playback, PlaybackEvent, PlaybackSettings, PlaybackStats, SinkSpec, Tap};
-pub use sample::ChannelMode;
-pub use source::{Generator, Pacing, PcmFormat, SourceSpec, StreamInfo};
-pub use worker::{Capture, CaptureEvent, CaptureSink, ChannelSink, capture_all};
+pub mod stream;
 #[cfg(feature = "test-support")]
 pub mod test_support;
+pub mod watchdog;
+pub mod wav;
+
+pub use aec::VoiceProcessing;
+pub use capture::{
+    Capture, CaptureEvent, CaptureSettings, CaptureSink, ChannelSink, EncodedFrame, Feed, Pacing,
+    SourceSpec, capture_all,
+};
+pub use codec::{Codec, EncoderSettings, OPUS_RATES};
+pub use echo_link::EchoLink;
+pub use error::AudioError;
+pub use playback::{
+    Playback, PlaybackEvent, PlaybackSettings, PlaybackSink, PlaybackStats, SinkSpec,
+};
+pub use sample::ChannelMode;
+pub use stream::{Generator, PcmFormat, StreamInfo, Tap};

@@ -128,16 +128,26 @@ impl Watchdog {
     }
 
     /// Records the stream's progress (samples delivered so far on the
+    /// current stream) without judging it (a stream no one can reopen).
+    /// Returns whether it moved.
+    pub fn record(&mut self, progress: u64, now: Instant) -> bool {
+        if progress == self.progress {
+            return false;
+        }
+        self.progress = progress;
+        self.last_change = now;
+        if progress as f64 >= ARM_AFTER_SECONDS * f64::from(self.rate) {
+            self.armed = true;
+            self.lost_since = None;
+            self.attempts = 0;
+        }
+        true
+    }
+
+    /// Records the stream's progress (samples delivered so far on the
     /// current stream) and judges it, asking `control` to reopen on a stall.
     pub fn observe(&mut self, progress: u64, now: Instant, control: &DeviceControl) -> Verdict {
-        if progress != self.progress {
-            self.progress = progress;
-            self.last_change = now;
-            if progress as f64 >= ARM_AFTER_SECONDS * f64::from(self.rate) {
-                self.armed = true;
-                self.lost_since = None;
-                self.attempts = 0;
-            }
+        if self.record(progress, now) {
             return Verdict::Quiet;
         }
         if let Some(since) = self.lost_since

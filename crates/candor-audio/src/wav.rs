@@ -11,6 +11,7 @@ use hound::{SampleFormat, WavSpec};
 
 use crate::AudioError;
 use crate::sample::AudioSample;
+use crate::stream::PcmFormat;
 
 /// An opened WAV file.
 pub struct WavReader {
@@ -57,13 +58,14 @@ impl WavReader {
         self.inner.spec().channels
     }
 
-    /// "i16", "i32" or "f32".
-    pub fn format_name(&self) -> &'static str {
+    /// The format its samples are delivered in (see [`Self::into_samples`]):
+    /// 8- and 16-bit files as i16, 24- and 32-bit as i32, float as f32.
+    pub fn format(&self) -> PcmFormat {
         let spec = self.inner.spec();
         match (spec.sample_format, spec.bits_per_sample) {
-            (SampleFormat::Float, _) => "f32",
-            (SampleFormat::Int, b) if b <= 16 => "i16",
-            _ => "i32",
+            (SampleFormat::Float, _) => PcmFormat::F32,
+            (SampleFormat::Int, b) if b <= 16 => PcmFormat::I16,
+            _ => PcmFormat::I32,
         }
     }
 

@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 use candor_audio::codec::{CAPTURE_FRAME_SAMPLES, EncoderSettings, OpusEncoder};
 use candor_audio::resample::MonoResampler;
 use candor_audio::{
-    Capture, CaptureSettings, ChannelSink, EchoLink, Generator, Playback, PlaybackSettings,
-    SinkSpec, SourceSpec, Tap, VoiceProcessing, wav,
+    Capture, CaptureSettings, ChannelSink, EchoLink, Generator, Playback, PlaybackEvent,
+    PlaybackSettings, SinkSpec, SourceSpec, Tap, VoiceProcessing, wav,
 };
 use common::decode_all;
 
@@ -131,6 +131,7 @@ fn live_run(packets: &[Vec<u8>], echo_cancellation: bool, lead: Duration) -> Run
             tap: room.loudspeaker(),
         },
         PlaybackSettings::default(),
+        |_: PlaybackEvent| {},
         Some(link.clone()),
     )
     .unwrap();

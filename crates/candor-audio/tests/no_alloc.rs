@@ -1,5 +1,7 @@
 //! The real capture and playback callback bodies run under an allocation
-//! guard: any allocation or free inside them is counted as a violation.
+//! guard: any allocation or free inside them is counted as a violation. They
+//! are called both directly and through the callback interface the device
+//! layer uses (`InputCallback` / `OutputCallback`).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -7,8 +9,9 @@ use std::time::Instant;
 use assert_no_alloc::{AllocDisabler, assert_no_alloc, reset_violation_count, violation_count};
 use candor_audio::EchoLink;
 use candor_audio::capture::capture_ring;
-use candor_audio::playback::{PlaybackShared, PlaybackWorker, playback_ring};
-use candor_audio::sample::ChannelMode;
+use candor_audio::playback::{PlaybackShared, PlaybackWorker, output_stream, playback_ring};
+use candor_audio::sample::{AudioSample, ChannelMode};
+use candor_audio::stream::{InputCallback, OutputCallback};
 use candor_audio::{Codec, PlaybackSettings};
 
 #[global_allocator]
@@ -83,4 +86,42 @@ fn playback_callback_never_allocates() {
         "what was played reached the reference"
     );
     assert_eq!(seg.samples.pop().unwrap(), 0.5);
+}
+
+/// What a device's input callback does with a buffer of `T`.
+fn device_input<C: InputCallback, T: AudioSample>(callback: &mut C, data: &[T]) {
+    callback.input(data, Instant::now());
+}
+
+/// What a device's output callback does with a buffer of `T`.
+fn device_output<C: OutputCallback, T: AudioSample>(callback: &mut C, out: &mut [T]) {
+    callback.output(out);
+}
+
+#[test]
+fn callbacks_through_the_device_interface_never_allocate() {
+    let (mut capture, mut ring) = capture_ring(48_000, 2, ChannelMode::Mix, "device");
+    let shared = Arc::new(PlaybackShared::default());
+    // A stream as the device layer opens it, echo reference included.
+    let (mut writer, mut playback) = output_stream(48_000, 2, shared.clone());
+    assert_eq!(writer.write(&[0.25; 4800]), 4800);
+    let input_u8 = vec![200u8; 960 * 2];
+    let input_f64 = vec![0.5f64; 960 * 2];
+    let mut out_u32 = vec![0u32; 960 * 2];
+    let mut out_i8 = vec![0i8; 960 * 2];
+    reset_violation_count();
+    assert_no_alloc(|| {
+        for _ in 0..20 {
+            device_input(&mut capture, &input_u8);
+            device_input(&mut capture, &input_f64);
+            device_output(&mut playback, &mut out_u32);
+            device_output(&mut playback, &mut out_i8);
+        }
+        shared.request_flush();
+        device_output(&mut playback, &mut out_u32);
+    });
+    assert_eq!(violation_count(), 0, "a device callback allocated");
+    assert!(ring.samples.slots() > 0 && ring.stamps.pop().is_ok());
+    assert_eq!(writer.queued(), 0, "the callbacks played what was queued");
+    assert!(writer.shared().progress() > 4800);
 }

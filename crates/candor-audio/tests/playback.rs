@@ -5,11 +5,12 @@
 
 mod common;
 
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use candor_audio::codec::{CAPTURE_FRAME_SAMPLES, EncoderSettings, OpusEncoder};
 use candor_audio::jitter::JitterConfig;
-use candor_audio::{Codec, Playback, PlaybackSettings, SinkSpec, wav};
+use candor_audio::{Codec, Playback, PlaybackEvent, PlaybackSettings, SinkSpec, wav};
 use common::{goertzel_power, rms_db, sine};
 
 const RATE: u32 = 48_000;
@@ -53,6 +54,7 @@ fn played_exactly(jitter: JitterConfig, schedule: &[(Duration, usize)]) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("out.wav");
     let frames = pcm_frames(schedule.iter().map(|s| s.1).sum());
+    let (events, reported) = mpsc::channel();
     let playback = Playback::start(
         &SinkSpec::Wav {
             path: path.clone(),
@@ -60,6 +62,7 @@ fn played_exactly(jitter: JitterConfig, schedule: &[(Duration, usize)]) {
             channels: 1,
         },
         pcm_settings(jitter),
+        events,
         None,
     )
     .unwrap();
@@ -80,6 +83,11 @@ fn played_exactly(jitter: JitterConfig, schedule: &[(Duration, usize)]) {
     );
     let stats = playback.stats();
     playback.stop();
+    let reported: Vec<PlaybackEvent> = reported.try_iter().collect();
+    assert!(
+        matches!(reported.as_slice(), [PlaybackEvent::Started(info)] if info.name.ends_with("out.wav")),
+        "the sink reported its stream running, and nothing else: {reported:?}"
+    );
 
     let (_, out) = wav::read_mono(&path).unwrap();
     let start = out
@@ -162,6 +170,7 @@ fn flush_fades_out_drops_the_queue_and_the_next_answer_plays_whole() {
             channels: 1,
         },
         PlaybackSettings::default(),
+        |_: PlaybackEvent| {},
         None,
     )
     .unwrap();

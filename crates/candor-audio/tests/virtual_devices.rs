@@ -18,6 +18,7 @@
 
 mod common;
 
+use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
 use candor_audio::codec::{CAPTURE_FRAME_SAMPLES, EncoderSettings, OpusEncoder};
@@ -25,8 +26,8 @@ use candor_audio::devices::{Direction, list_devices};
 use candor_audio::test_support::{PrivatePulse, RATE};
 use candor_audio::watchdog::RECOVERY;
 use candor_audio::{
-    AudioError, Capture, CaptureEvent, CaptureSettings, ChannelSink, Playback, PlaybackEvent,
-    PlaybackSettings, SinkSpec, SourceSpec, wav,
+    AudioError, Capture, CaptureEvent, CaptureSettings, ChannelSink, EncodedFrame, Playback,
+    PlaybackEvent, PlaybackSettings, SinkSpec, SourceSpec, StreamInfo, wav,
 };
 use common::{decode_all, espeak, frequency, rms_db, sine};
 
@@ -123,26 +124,15 @@ fn speech_into_the_virtual_mic_comes_out_as_opus_frames() {
 #[test]
 fn tone_played_back_is_heard_whole_on_the_speaker_monitor() {
     let p = pulse();
-    let playback = Playback::start(
-        &SinkSpec::Device { device: None },
-        PlaybackSettings {
-            stream_rate: 16_000,
-            ..PlaybackSettings::default()
-        },
-        None,
-    )
-    .expect("open the default output");
+    let (playback, events) = default_output_playback();
     let rec = p.record_speaker().unwrap();
     assert!(rec.wait_flowing(Duration::from_secs(3)), "parecord runs");
     std::thread::sleep(Duration::from_millis(100));
     let tone = sine(440.0, 0.4, 16_000, 16_000 * 2);
     let pushed_secs = tone.len() as f64 / 16_000.0;
-    let mut enc = OpusEncoder::new(EncoderSettings::default()).unwrap();
     // The recording's own clock at the moment the tone is handed over.
     let pushed_at = rec.received() as f64 / f64::from(RATE);
-    for (seq, frame) in tone.chunks_exact(CAPTURE_FRAME_SAMPLES).enumerate() {
-        playback.push(seq as u64, enc.encode_vec(frame).unwrap());
-    }
+    push_opus(&playback, &tone);
     assert!(
         playback.wait_drained(Duration::from_secs(6)),
         "the tone is played out"
@@ -151,6 +141,11 @@ fn tone_played_back_is_heard_whole_on_the_speaker_monitor() {
     std::thread::sleep(Duration::from_millis(200));
     let stats = playback.stats();
     playback.stop();
+    let failures: Vec<_> = events
+        .try_iter()
+        .filter(|e| matches!(e, PlaybackEvent::Failed(_)))
+        .collect();
+    assert!(failures.is_empty(), "{failures:?}");
     let heard = rec.finish();
     let (t0, t1) = active_span(&heard, RATE, -30.0).expect("the tone on the monitor");
     assert!(
@@ -201,6 +196,7 @@ fn unknown_device_name_is_no_device() {
             device: Some("no such speaker".into()),
         },
         PlaybackSettings::default(),
+        |_: PlaybackEvent| {},
         None,
     )
     .unwrap_err();
@@ -223,6 +219,7 @@ fn refused_access_is_a_permission_denial() {
     let err = Playback::start(
         &SinkSpec::Device { device: None },
         PlaybackSettings::default(),
+        |_: PlaybackEvent| {},
         None,
     )
     .unwrap_err();
@@ -240,12 +237,50 @@ fn refused_access_is_a_permission_denial() {
     c.wait_started(Duration::from_secs(5)).unwrap();
 }
 
+/// A capture of the default input that has started, its frames and events.
+fn default_input_capture() -> (Capture, Receiver<EncodedFrame>, Receiver<CaptureEvent>) {
+    let (sink, frames, events) = ChannelSink::new();
+    let capture = Capture::start(
+        &SourceSpec::Device { device: None },
+        CaptureSettings::default(),
+        sink,
+        None,
+    )
+    .unwrap();
+    capture.wait_started(Duration::from_secs(5)).unwrap();
+    (capture, frames, events)
+}
+
+/// A playback of 16 kHz Opus on the default output, and its events.
+fn default_output_playback() -> (Playback, Receiver<PlaybackEvent>) {
+    let (events_tx, events) = mpsc::channel();
+    let playback = Playback::start(
+        &SinkSpec::Device { device: None },
+        PlaybackSettings {
+            stream_rate: 16_000,
+            ..PlaybackSettings::default()
+        },
+        events_tx,
+        None,
+    )
+    .expect("open the default output");
+    (playback, events)
+}
+
+/// Pushes 16 kHz `audio` as the server would: 20 ms Opus packets.
+fn push_opus(playback: &Playback, audio: &[f32]) {
+    let mut enc = OpusEncoder::new(EncoderSettings::default()).unwrap();
+    for (seq, frame) in audio.chunks_exact(CAPTURE_FRAME_SAMPLES).enumerate() {
+        playback.push(seq as u64, enc.encode_vec(frame).unwrap());
+    }
+}
+
 /// Waits for the first event matching `want`, returning it and how long it took.
-fn wait_capture_event(
-    events: &std::sync::mpsc::Receiver<CaptureEvent>,
+fn wait_event<E>(
+    events: &Receiver<E>,
     timeout: Duration,
-    want: impl Fn(&CaptureEvent) -> bool,
-) -> Option<(CaptureEvent, Duration)> {
+    want: impl Fn(&E) -> bool,
+) -> Option<(E, Duration)> {
     let t0 = Instant::now();
     let deadline = t0 + timeout;
     loop {
@@ -258,25 +293,93 @@ fn wait_capture_event(
     }
 }
 
-fn wait_playback_event(
-    playback: &Playback,
-    timeout: Duration,
-    want: impl Fn(&PlaybackEvent) -> bool,
-) -> Option<(PlaybackEvent, Duration)> {
-    let t0 = Instant::now();
-    let deadline = t0 + timeout;
-    loop {
-        let left = deadline.checked_duration_since(Instant::now())?;
-        match playback.next_event(left) {
-            Some(e) if want(&e) => return Some((e, t0.elapsed())),
-            Some(_) => {}
-            None => return None,
+/// What capture and playback events say about their stream's life.
+trait StreamEvent: std::fmt::Debug + Sized {
+    fn is_lost(&self) -> bool;
+    fn started_on(&self) -> Option<&StreamInfo>;
+    fn failed_with(&self) -> Option<&AudioError>;
+}
+
+impl StreamEvent for CaptureEvent {
+    fn is_lost(&self) -> bool {
+        matches!(self, CaptureEvent::DeviceLost(_))
+    }
+    fn started_on(&self) -> Option<&StreamInfo> {
+        match self {
+            CaptureEvent::Started(info) => Some(info),
+            _ => None,
+        }
+    }
+    fn failed_with(&self) -> Option<&AudioError> {
+        match self {
+            CaptureEvent::Failed(e) => Some(e),
+            _ => None,
         }
     }
 }
 
+impl StreamEvent for PlaybackEvent {
+    fn is_lost(&self) -> bool {
+        matches!(self, PlaybackEvent::DeviceLost(_))
+    }
+    fn started_on(&self) -> Option<&StreamInfo> {
+        match self {
+            PlaybackEvent::Started(info) => Some(info),
+            _ => None,
+        }
+    }
+    fn failed_with(&self) -> Option<&AudioError> {
+        match self {
+            PlaybackEvent::Failed(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// Waits for the stream to run (`Started`).
+fn runs<E: StreamEvent>(events: &Receiver<E>, within: Duration) {
+    wait_event(events, within, |e| e.started_on().is_some()).expect("the stream runs");
+}
+
+/// The loss is reported within `report_limit`, then the stream runs again,
+/// within `resume_within`, on a device whose name contains `resumed_on`.
+fn lost_then_resumed<E: StreamEvent>(
+    events: &Receiver<E>,
+    report_limit: Duration,
+    resume_within: Duration,
+    resumed_on: &str,
+) {
+    let (lost, after) =
+        wait_event(events, Duration::from_secs(2), E::is_lost).expect("DeviceLost is reported");
+    assert!(after < report_limit, "reported after {after:?}");
+    let (started, resumed) = wait_event(events, resume_within, |e| e.started_on().is_some())
+        .expect("the stream resumes");
+    let info = started.started_on().unwrap();
+    assert!(info.name.contains(resumed_on), "resumed on {info:?}");
+    println!("{lost:?} after {after:?}; {started:?} {resumed:?} later");
+}
+
+/// With no device left: the loss is reported, then the failure, which comes
+/// [`RECOVERY`] after the loss (within 2 s), not a restart.
+fn lost_then_failed<E: StreamEvent>(events: &Receiver<E>) -> E {
+    let (_, lost_after) =
+        wait_event(events, Duration::from_secs(2), E::is_lost).expect("DeviceLost is reported");
+    let (failed, failed_after) = wait_event(events, Duration::from_secs(8), |e| {
+        e.failed_with().is_some() || e.started_on().is_some()
+    })
+    .expect("Failed is reported");
+    assert!(failed.failed_with().is_some(), "{failed:?}");
+    let total = lost_after + failed_after;
+    assert!(
+        total >= RECOVERY && total < RECOVERY + Duration::from_secs(2),
+        "failed after {total:?}"
+    );
+    println!("{failed:?} after {total:?}");
+    failed
+}
+
 /// Frames keep coming, in sequence, for `span` after a reopen.
-fn frames_flow(frames: &std::sync::mpsc::Receiver<candor_audio::EncodedFrame>, span: Duration) {
+fn frames_flow(frames: &Receiver<EncodedFrame>, span: Duration) {
     let before: Vec<_> = frames.try_iter().collect();
     std::thread::sleep(span);
     let after: Vec<_> = frames.try_iter().collect();
@@ -296,37 +399,18 @@ fn frames_flow(frames: &std::sync::mpsc::Receiver<candor_audio::EncodedFrame>, s
 #[test]
 fn unplugged_mic_is_reported_and_capture_resumes_on_the_default() {
     let p = pulse();
-    let (sink, frames, events) = ChannelSink::new();
-    let capture = Capture::start(
-        &SourceSpec::Device { device: None },
-        CaptureSettings::default(),
-        sink,
-        None,
-    )
-    .unwrap();
-    capture.wait_started(Duration::from_secs(5)).unwrap();
+    let (capture, frames, events) = default_input_capture();
     std::thread::sleep(Duration::from_millis(300));
     // The USB headset goes away: its source vanishes. PulseAudio moves the
     // stream to another source on its own and cpal says nothing.
     p.unload_sink("virtmic").unwrap();
-    let (lost, after) = wait_capture_event(&events, Duration::from_secs(2), |e| {
-        matches!(e, CaptureEvent::DeviceLost(_))
-    })
-    .expect("DeviceLost is reported");
-    assert!(
-        after < Duration::from_millis(1000),
-        "reported after {after:?}"
+    lost_then_resumed(
+        &events,
+        Duration::from_millis(1000),
+        Duration::from_secs(3),
+        "Speaker",
     );
-    let (started, resumed) = wait_capture_event(&events, Duration::from_secs(3), |e| {
-        matches!(e, CaptureEvent::Started(_))
-    })
-    .expect("capture resumes");
-    let CaptureEvent::Started(info) = &started else {
-        unreachable!()
-    };
-    assert!(info.name.contains("Speaker"), "resumed on {info:?}");
     frames_flow(&frames, Duration::from_millis(500));
-    println!("{lost:?} after {after:?}; {started:?} {resumed:?} later");
     capture.stop();
 }
 
@@ -349,109 +433,51 @@ fn a_mic_that_goes_silent_is_lost_and_capture_moves_to_the_default() {
     std::thread::sleep(Duration::from_millis(300));
     // The chosen device stays listed but stops delivering (suspended).
     p.pactl(&["suspend-sink", "virtmic", "1"]).unwrap();
-    let (lost, after) = wait_capture_event(&events, Duration::from_secs(2), |e| {
-        matches!(e, CaptureEvent::DeviceLost(_))
-    })
-    .expect("DeviceLost is reported");
-    assert!(
-        after < Duration::from_millis(1200),
-        "reported after {after:?}"
+    lost_then_resumed(
+        &events,
+        Duration::from_millis(1200),
+        Duration::from_secs(4),
+        "Speaker",
     );
-    let (started, resumed) = wait_capture_event(&events, Duration::from_secs(4), |e| {
-        matches!(e, CaptureEvent::Started(_))
-    })
-    .expect("capture resumes on the default input");
-    let CaptureEvent::Started(info) = &started else {
-        unreachable!()
-    };
-    assert!(info.name.contains("Speaker"), "resumed on {info:?}");
     frames_flow(&frames, Duration::from_millis(500));
-    println!("{lost:?} after {after:?}; {started:?} {resumed:?} later");
     capture.stop();
 }
 
 #[test]
 fn with_no_input_left_capture_fails_within_the_bound() {
     let p = pulse();
-    let (sink, _frames, events) = ChannelSink::new();
-    let capture = Capture::start(
-        &SourceSpec::Device { device: None },
-        CaptureSettings::default(),
-        sink,
-        None,
-    )
-    .unwrap();
-    capture.wait_started(Duration::from_secs(5)).unwrap();
+    let (capture, _frames, events) = default_input_capture();
     std::thread::sleep(Duration::from_millis(300));
     p.unload_sink("virtmic").unwrap();
     p.unload_sink("speaker").unwrap();
-    let (_, lost_after) = wait_capture_event(&events, Duration::from_secs(2), |e| {
-        matches!(e, CaptureEvent::DeviceLost(_))
-    })
-    .expect("DeviceLost is reported");
-    let (failed, failed_after) = wait_capture_event(&events, Duration::from_secs(8), |e| {
-        matches!(e, CaptureEvent::Failed(_) | CaptureEvent::Started(_))
-    })
-    .expect("Failed is reported");
-    assert!(matches!(failed, CaptureEvent::Failed(_)), "{failed:?}");
-    let total = lost_after + failed_after;
-    assert!(
-        total >= RECOVERY && total < RECOVERY + Duration::from_secs(2),
-        "failed after {total:?}"
-    );
-    println!("{failed:?} after {total:?}");
+    lost_then_failed(&events);
     capture.stop();
 }
 
 #[test]
 fn unplugged_speaker_is_reported_and_playback_resumes_on_the_default() {
     let p = pulse();
-    let playback = Playback::start(
-        &SinkSpec::Device { device: None },
-        PlaybackSettings {
-            stream_rate: 16_000,
-            ..PlaybackSettings::default()
-        },
-        None,
-    )
-    .unwrap();
+    let (playback, events) = default_output_playback();
     assert!(playback.info().name.contains("Speaker"));
-    wait_playback_event(&playback, Duration::from_secs(2), |e| {
-        matches!(e, PlaybackEvent::Started(_))
-    })
-    .expect("the stream runs");
+    runs(&events, Duration::from_secs(2));
     std::thread::sleep(Duration::from_millis(300));
     p.unload_sink("speaker").unwrap();
-    let (lost, after) = wait_playback_event(&playback, Duration::from_secs(2), |e| {
-        matches!(e, PlaybackEvent::DeviceLost(_))
-    })
-    .expect("DeviceLost is reported");
-    assert!(
-        after < Duration::from_millis(1000),
-        "reported after {after:?}"
+    lost_then_resumed(
+        &events,
+        Duration::from_millis(1000),
+        Duration::from_secs(3),
+        "VirtMic",
     );
-    let (started, resumed) = wait_playback_event(&playback, Duration::from_secs(3), |e| {
-        matches!(e, PlaybackEvent::Started(_))
-    })
-    .expect("playback resumes");
-    let PlaybackEvent::Started(info) = &started else {
-        unreachable!()
-    };
-    assert!(info.name.contains("VirtMic"), "resumed on {info:?}");
     // What is played now comes out of the remaining device.
     let rec = p.record("virtmic.monitor").unwrap();
     assert!(rec.wait_flowing(Duration::from_secs(3)));
     let tone = sine(440.0, 0.4, 16_000, 16_000 / 2);
-    let mut enc = OpusEncoder::new(EncoderSettings::default()).unwrap();
-    for (seq, frame) in tone.chunks_exact(CAPTURE_FRAME_SAMPLES).enumerate() {
-        playback.push(seq as u64, enc.encode_vec(frame).unwrap());
-    }
+    push_opus(&playback, &tone);
     assert!(playback.wait_drained(Duration::from_secs(3)));
     std::thread::sleep(Duration::from_millis(200));
     let heard = rec.finish();
     let (t0, t1) = active_span(&heard, RATE, -30.0).expect("the tone on the new device");
     assert!(((t1 - t0) - 0.5).abs() <= 0.1, "heard {:.2} s", t1 - t0);
-    println!("{lost:?} after {after:?}; {started:?} {resumed:?} later");
     playback.stop();
 }
 
@@ -461,37 +487,57 @@ fn a_speaker_that_stops_taking_audio_is_lost_and_playback_moves_to_the_default()
     // The user chose the speaker; the system default is the other device.
     // (Changing the default later would move the stream there by itself.)
     p.pactl(&["set-default-sink", "virtmic"]).unwrap();
+    let (events_tx, events) = mpsc::channel();
     let playback = Playback::start(
         &SinkSpec::Device {
             device: Some("Speaker".into()),
         },
         PlaybackSettings::default(),
+        events_tx,
         None,
     )
     .unwrap();
-    wait_playback_event(&playback, Duration::from_secs(2), |e| {
-        matches!(e, PlaybackEvent::Started(_))
-    })
-    .expect("the stream runs");
+    runs(&events, Duration::from_secs(2));
     std::thread::sleep(Duration::from_millis(300));
     // The chosen device stays listed but stops asking for audio (suspended).
     p.pactl(&["suspend-sink", "speaker", "1"]).unwrap();
-    let (lost, after) = wait_playback_event(&playback, Duration::from_secs(2), |e| {
-        matches!(e, PlaybackEvent::DeviceLost(_))
-    })
-    .expect("DeviceLost is reported");
-    assert!(
-        after < Duration::from_millis(1200),
-        "reported after {after:?}"
+    lost_then_resumed(
+        &events,
+        Duration::from_millis(1200),
+        Duration::from_secs(4),
+        "VirtMic",
     );
-    let (started, resumed) = wait_playback_event(&playback, Duration::from_secs(4), |e| {
-        matches!(e, PlaybackEvent::Started(_))
-    })
-    .expect("playback resumes on the default output");
-    let PlaybackEvent::Started(info) = &started else {
-        unreachable!()
-    };
-    assert!(info.name.contains("VirtMic"), "resumed on {info:?}");
-    println!("{lost:?} after {after:?}; {started:?} {resumed:?} later");
     playback.stop();
+}
+
+#[test]
+fn with_no_output_left_playback_tells_its_sink_it_failed_within_the_bound() {
+    let p = pulse();
+    let (playback, events) = default_output_playback();
+    runs(&events, Duration::from_secs(2));
+    // Mid-answer: a tone is playing when the speaker goes.
+    let tone = sine(440.0, 0.4, 16_000, 16_000 * 2);
+    push_opus(&playback, &tone);
+    std::thread::sleep(Duration::from_millis(300));
+    // Every output device goes away for good.
+    p.unload_sink("speaker").unwrap();
+    p.unload_sink("virtmic").unwrap();
+    let failed = lost_then_failed(&events);
+    assert!(
+        matches!(&failed, PlaybackEvent::Failed(AudioError::DeviceLost(_))),
+        "{failed:?}"
+    );
+    // Failing for good ends the worker: nothing more is reported.
+    assert!(
+        events.recv_timeout(Duration::from_millis(500)).is_err(),
+        "no event after Failed"
+    );
+    // Closing a stream the server killed must not hang the caller.
+    let stopping = Instant::now();
+    playback.stop();
+    assert!(
+        stopping.elapsed() < Duration::from_secs(5),
+        "stop took {:?}",
+        stopping.elapsed()
+    );
 }

@@ -11,7 +11,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use candor_audio::{
     AudioError, Capture, CaptureEvent, CaptureSettings, CaptureSink, EchoLink, EncodedFrame,
-    Playback, PlaybackSettings, VoiceProcessing,
+    Playback, PlaybackEvent, PlaybackSettings, VoiceProcessing,
 };
 use candor_lifecycle::{Event, InterviewView, MicProblem};
 use candor_protocol::AudioCodec;
@@ -132,9 +132,15 @@ impl Driver {
         let sink = self.config.output.clone();
         let echo = self.echo_link();
         let internal = self.internal.clone();
+        let events = {
+            let internal = internal.clone();
+            move |event: PlaybackEvent| {
+                let _ = internal.send(Internal::Playback(event));
+            }
+        };
         tokio::task::spawn_blocking(move || {
             let _ = internal.send(Internal::PlaybackReady(Playback::start(
-                &sink, settings, echo,
+                &sink, settings, events, echo,
             )));
         });
     }
@@ -219,6 +225,23 @@ impl Driver {
                 message: e.to_string(),
             }),
             CaptureEvent::Started(_) | CaptureEvent::Ended => {}
+        }
+    }
+}
+
+impl Driver {
+    /// The speaker's worker reports: a lost device is being replaced (the
+    /// user is told), one that failed for good ends the interview's audio.
+    pub(super) fn on_playback_event(&mut self, event: PlaybackEvent) {
+        match event {
+            PlaybackEvent::DeviceLost(e) => self.notice(
+                NoticeLevel::Warning,
+                format!("The speaker was disconnected ({e}); switching to the default one."),
+            ),
+            PlaybackEvent::Failed(e) if self.audio.streaming => self.feed(Event::AudioFailed {
+                message: format!("the speaker stopped working: {e}"),
+            }),
+            PlaybackEvent::Failed(_) | PlaybackEvent::Started(_) => {}
         }
     }
 }

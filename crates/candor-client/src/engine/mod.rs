@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use candor_audio::{
-    AudioError, Capture, CaptureEvent, EncodedFrame, Playback, SinkSpec, SourceSpec,
+    AudioError, Capture, CaptureEvent, EncodedFrame, Playback, PlaybackEvent, SinkSpec, SourceSpec,
 };
 use candor_lifecycle::{Action, Event, Machine, Timer};
 use candor_protocol::{InterviewerActivity, ServerToClientMessage};
@@ -256,6 +256,7 @@ enum Internal {
     /// A frame, and when it left the capture worker.
     Frame(EncodedFrame, Instant),
     Capture(CaptureEvent),
+    Playback(PlaybackEvent),
 }
 
 /// The socket of the current attempt. Replies from an older attempt's tasks
@@ -512,6 +513,7 @@ impl Driver {
             }
             Internal::Frame(frame, left_worker) => self.on_frame(frame, left_worker),
             Internal::Capture(event) => self.on_capture_event(event),
+            Internal::Playback(event) => self.on_playback_event(event),
         }
     }
 

@@ -130,13 +130,23 @@ pub async fn server(dir: &Path) -> RunningServer {
 
 /// An engine against `url`, answering with endless silence and playing nowhere.
 pub async fn engine(url: Url, tokens: Arc<dyn TokenStore>) -> (Engine, Events) {
+    engine_playing_to(url, tokens, SinkSpec::Null { rate: 48_000 }).await
+}
+
+/// An engine against `url`, answering with endless silence and playing to
+/// `output`.
+pub async fn engine_playing_to(
+    url: Url,
+    tokens: Arc<dyn TokenStore>,
+    output: SinkSpec,
+) -> (Engine, Events) {
     let mut config = EngineConfig::new(BackendConfig::Remote { url }, tokens);
     config.input = SourceSpec::Silence {
         rate: 48_000,
         duration: None,
         pacing: candor_audio::Pacing::RealTime,
     };
-    config.output = SinkSpec::Null { rate: 48_000 };
+    config.output = output;
     config.seed = 7;
     let (engine, rx) = Engine::start(config).await.expect("engine starts");
     (

@@ -7,12 +7,12 @@
 //! pipeline as a real microphone.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
-use crate::capture::CaptureCallback;
-use crate::source::{Pacing, StreamInfo};
+use super::callback::CaptureCallback;
+use super::pacing::{self, Pacing};
+use crate::stream::StreamInfo;
 
 /// A handle on a fed source: clone it, give one clone to
 /// [`SourceSpec::Feed`](crate::SourceSpec::Feed), push audio with another.
@@ -52,6 +52,7 @@ impl Feed {
         }
     }
 
+    /// The feed's sample rate.
     pub fn rate(&self) -> u32 {
         self.inner.rate
     }
@@ -80,37 +81,19 @@ impl Feed {
     }
 
     /// The driver thread: 10 ms chunks in real time, queued audio or silence.
-    pub(crate) fn drive(
-        &self,
-        info: &StreamInfo,
-        mut callback: CaptureCallback,
-        stop: &AtomicBool,
-        wait_turn: impl Fn(Pacing, Instant, u64, u32, usize, &CaptureCallback, &AtomicBool) -> bool,
-    ) {
-        let chunk = info.rate as usize / 100;
-        let mut buf = vec![0f32; chunk];
-        let started = Instant::now();
-        let mut done = 0u64;
-        while wait_turn(
+    pub(crate) fn drive(&self, info: &StreamInfo, callback: CaptureCallback, stop: &AtomicBool) {
+        pacing::drive(
+            info,
             Pacing::RealTime,
-            started,
-            done,
-            info.rate,
-            chunk,
-            &callback,
+            None,
+            callback,
             stop,
-        ) {
-            {
+            |_, frames, chunk| {
                 let mut queue = self.queue();
-                let take = queue.len().min(chunk);
-                for (slot, sample) in buf.iter_mut().zip(queue.drain(..take)) {
-                    *slot = sample;
-                }
-                buf[take..].fill(0.0);
-            }
-            done += chunk as u64;
-            callback.process(&buf, Instant::now());
-        }
-        callback.counters().ended.store(true, Ordering::Release);
+                let take = queue.len().min(frames);
+                chunk.extend(queue.drain(..take));
+                chunk.resize(frames, 0.0);
+            },
+        );
     }
 }

@@ -1,0 +1,214 @@
+//! The capture worker thread.
+//!
+//! The worker owns everything that may allocate or take time: it drains the
+//! callback's ring, feeds the echo canceller with the played reference, runs
+//! the [`CaptureProcessor`], and hands frames and events to a
+//! [`CaptureSink`]. It polls every 2 ms rather than being woken, because
+//! waking a thread is a syscall and the callback makes none. It also watches
+//! the stream's flow (see [`crate::watchdog`]) and asks the device driver to
+//! reopen a stream that stopped delivering.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, Sender};
+use std::time::{Duration, Instant};
+
+use super::callback::CaptureRing;
+use super::events::{CaptureEvent, CaptureSink};
+use super::processor::{CaptureOutput, CaptureProcessor, CaptureSettings};
+use crate::echo_link::{EchoLink, ReferenceSegment};
+use crate::error::AudioError;
+use crate::stream::{StreamInfo, StreamMessage};
+use crate::watchdog::{DeviceControl, RECOVERY, STALL, Verdict, Watchdog};
+
+const POLL: Duration = Duration::from_millis(2);
+
+/// What the worker reads from its source's driver.
+pub(crate) type SourceMessage = StreamMessage<CaptureRing>;
+
+/// The capture worker's state (see the module docs).
+pub(crate) struct Worker<S> {
+    settings: CaptureSettings,
+    sink: S,
+    echo: Option<Arc<EchoLink>>,
+    started_tx: Sender<StreamInfo>,
+    control: Option<Arc<DeviceControl>>,
+    reference: Option<ReferenceSegment>,
+    ref_buf: Vec<f32>,
+}
+
+/// How a pass went.
+enum Pass {
+    /// Audio was processed: look again at once.
+    Busy,
+    /// Nothing to do: wait a poll interval.
+    Idle,
+    /// The finite source ended and all its frames were handed over.
+    Ended,
+}
+
+/// The worker loop's state between passes.
+struct State {
+    active: Option<Active>,
+    /// The sequence number of the next frame, across reopens.
+    next_seq: u64,
+    input: Vec<f32>,
+    watchdog: Watchdog,
+}
+
+/// The stream being processed.
+struct Active {
+    ring: CaptureRing,
+    info: StreamInfo,
+    processor: CaptureProcessor,
+    consumed: u64,
+    started: bool,
+}
+
+impl<S: CaptureSink> Worker<S> {
+    /// A worker handing its output to `sink`; `started_tx` learns of each
+    /// stream's first samples, `control` reopens a device that stalls.
+    pub(crate) fn new(
+        settings: CaptureSettings,
+        sink: S,
+        echo: Option<Arc<EchoLink>>,
+        started_tx: Sender<StreamInfo>,
+        control: Option<Arc<DeviceControl>>,
+    ) -> Self {
+        Self {
+            settings,
+            sink,
+            echo,
+            started_tx,
+            control,
+            reference: None,
+            ref_buf: Vec::with_capacity(4800),
+        }
+    }
+
+    /// Runs until `stop`, the end of a finite source, or a failure, which
+    /// it reports to the sink and which stops the source's driver too.
+    pub(crate) fn run(&mut self, rx: &Receiver<SourceMessage>, stop: &AtomicBool) {
+        let mut state = State {
+            active: None,
+            next_seq: 0,
+            input: Vec::with_capacity(48_000),
+            watchdog: Watchdog::new(48_000, Instant::now()),
+        };
+        while !stop.load(Ordering::Relaxed) {
+            match self.pass(rx, &mut state) {
+                Ok(Pass::Busy) => {}
+                Ok(Pass::Idle) => std::thread::sleep(POLL),
+                Ok(Pass::Ended) => {
+                    self.sink.event(CaptureEvent::Ended);
+                    return;
+                }
+                Err(e) => {
+                    self.sink.event(CaptureEvent::Failed(e));
+                    stop.store(true, Ordering::Relaxed);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// One pass: new streams and losses, then the queued audio, then the
+    /// flow watch.
+    fn pass(&mut self, rx: &Receiver<SourceMessage>, s: &mut State) -> Result<Pass, AudioError> {
+        let now = Instant::now();
+        while let Ok(msg) = rx.try_recv() {
+            match msg {
+                StreamMessage::Opened(ring, info) => {
+                    if let Some(a) = s.active.take() {
+                        s.next_seq = a.processor.next_seq();
+                    }
+                    s.watchdog.new_stream(ring.rate, now);
+                    s.active = Some(Active {
+                        processor: CaptureProcessor::new(ring.rate, self.settings, s.next_seq)?,
+                        ring,
+                        info,
+                        consumed: 0,
+                        started: false,
+                    });
+                }
+                StreamMessage::DeviceLost(e) => {
+                    if s.watchdog.backend_lost(now) {
+                        self.sink.event(CaptureEvent::DeviceLost(e));
+                    }
+                }
+                StreamMessage::Failed(e) => return Err(e),
+            }
+        }
+        let Some(a) = s.active.as_mut() else {
+            return Ok(Pass::Idle);
+        };
+        self.feed_reference(&mut a.processor)?;
+        let ended = a.ring.counters.ended.load(Ordering::Acquire);
+        let mut got_any = false;
+        while let Ok(stamp) = a.ring.stamps.pop() {
+            let n = (stamp.end_index - a.consumed) as usize;
+            s.input.clear();
+            if let Ok(chunk) = a.ring.samples.read_chunk(n) {
+                let (x, y) = chunk.as_slices();
+                s.input.extend_from_slice(x);
+                s.input.extend_from_slice(y);
+                chunk.commit_all();
+            }
+            a.consumed = stamp.end_index;
+            if n > 0 && !a.started {
+                a.started = true;
+                let _ = self.started_tx.send(a.info.clone());
+                self.sink.event(CaptureEvent::Started(a.info.clone()));
+            }
+            got_any = true;
+            let sink = &mut self.sink;
+            a.processor.process(&s.input, stamp, &mut |o| match o {
+                CaptureOutput::Frame(f) => sink.frame(f),
+                CaptureOutput::Level(l) => sink.event(CaptureEvent::Level(l)),
+            })?;
+        }
+        if ended && !got_any && a.ring.stamps.is_empty() {
+            return Ok(Pass::Ended);
+        }
+        if let Some(control) = self.control.as_deref() {
+            match s.watchdog.observe(a.consumed, Instant::now(), control) {
+                Verdict::Quiet => {}
+                Verdict::Lost => self
+                    .sink
+                    .event(CaptureEvent::DeviceLost(AudioError::DeviceLost(format!(
+                        "{} delivered no audio for {STALL:?}",
+                        a.info.name
+                    )))),
+                Verdict::Failed => {
+                    return Err(AudioError::DeviceLost(format!(
+                        "no input device delivered audio within {RECOVERY:?}"
+                    )));
+                }
+            }
+        }
+        Ok(if got_any { Pass::Busy } else { Pass::Idle })
+    }
+
+    fn feed_reference(&mut self, processor: &mut CaptureProcessor) -> Result<(), AudioError> {
+        if let Some(link) = &self.echo
+            && let Some(seg) = link.take()
+        {
+            self.reference = Some(seg);
+        }
+        let Some(seg) = self.reference.as_mut() else {
+            return Ok(());
+        };
+        let n = seg.samples.slots();
+        if n == 0 {
+            return Ok(());
+        }
+        self.ref_buf.clear();
+        if let Ok(chunk) = seg.samples.read_chunk(n) {
+            let (x, y) = chunk.as_slices();
+            self.ref_buf.extend_from_slice(x);
+            self.ref_buf.extend_from_slice(y);
+            chunk.commit_all();
+        }
+        processor.feed_reference(seg.rate, &self.ref_buf)
+    }
+}
