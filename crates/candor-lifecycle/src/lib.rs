@@ -31,12 +31,14 @@
 
 mod backoff;
 mod machine;
+mod phase;
 mod query;
 mod types;
 mod view;
 
 pub use backoff::{Backoff, Jitter};
 pub use machine::{Config, Machine};
+pub use phase::InterviewPhase;
 pub use query::Query;
 pub use types::{Action, Event, Failure, FailureKind, MicProblem, Payloads, Rejected, Timer};
 pub use view::{AuthView, InterviewView, View};

@@ -4,6 +4,7 @@
 
 use serde::Serialize;
 
+use crate::phase::InterviewPhase;
 use crate::query::Query;
 use crate::types::{FailureKind, MicProblem};
 
@@ -88,21 +89,31 @@ pub enum InterviewView<Results> {
 }
 
 impl<R> InterviewView<R> {
+    /// The phase this view shows.
+    pub fn phase(&self) -> InterviewPhase {
+        match self {
+            InterviewView::Idle => InterviewPhase::Idle,
+            InterviewView::Initializing => InterviewPhase::Initializing,
+            InterviewView::RequestingPermissions { .. } => InterviewPhase::RequestingPermissions,
+            InterviewView::PermissionsDenied { .. } => InterviewPhase::PermissionsDenied,
+            InterviewView::Connecting { .. } => InterviewPhase::Connecting,
+            InterviewView::Live { .. } => InterviewPhase::Live,
+            InterviewView::Reconnecting { .. } => InterviewPhase::Reconnecting,
+            InterviewView::Ending { .. } => InterviewPhase::Ending,
+            InterviewView::ProcessingResults { .. } => InterviewPhase::ProcessingResults,
+            InterviewView::ResultsReady { .. } => InterviewPhase::ResultsReady,
+            InterviewView::Error { .. } => InterviewPhase::Error,
+        }
+    }
+
     /// The seed's name of this state.
     pub fn name(&self) -> &'static str {
-        match self {
-            InterviewView::Idle => "idle",
-            InterviewView::Initializing => "initializing",
-            InterviewView::RequestingPermissions { .. } => "requestingPermissions",
-            InterviewView::PermissionsDenied { .. } => "permissionsDenied",
-            InterviewView::Connecting { .. } => "connecting",
-            InterviewView::Live { .. } => "live",
-            InterviewView::Reconnecting { .. } => "reconnecting",
-            InterviewView::Ending { .. } => "ending",
-            InterviewView::ProcessingResults { .. } => "processingResults",
-            InterviewView::ResultsReady { .. } => "resultsReady",
-            InterviewView::Error { .. } => "error",
-        }
+        self.phase().name()
+    }
+
+    /// Nothing is running, so the user may leave (see [`InterviewPhase::is_at_rest`]).
+    pub fn is_at_rest(&self) -> bool {
+        self.phase().is_at_rest()
     }
 }
 
@@ -113,6 +124,63 @@ impl<P> AuthView<P> {
             AuthView::Unauthenticated { .. } => "unauthenticated",
             AuthView::Authenticating => "authenticating",
             AuthView::Authenticated { .. } => "authenticated",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_serialized_state_tag_is_the_phase_name() {
+        let views: [InterviewView<u8>; 11] = [
+            InterviewView::Idle,
+            InterviewView::Initializing,
+            InterviewView::RequestingPermissions {
+                interview_id: "i".into(),
+            },
+            InterviewView::PermissionsDenied {
+                interview_id: "i".into(),
+                problem: MicProblem::Denied,
+                message: "no".into(),
+            },
+            InterviewView::Connecting {
+                interview_id: "i".into(),
+                attempt: 1,
+                max_attempts: 5,
+            },
+            InterviewView::Live {
+                interview_id: "i".into(),
+                session_id: "s".into(),
+            },
+            InterviewView::Reconnecting {
+                interview_id: "i".into(),
+                session_id: "s".into(),
+                attempt: 1,
+                max_attempts: 5,
+            },
+            InterviewView::Ending {
+                interview_id: "i".into(),
+            },
+            InterviewView::ProcessingResults {
+                interview_id: "i".into(),
+            },
+            InterviewView::ResultsReady {
+                interview_id: "i".into(),
+                results: 7,
+            },
+            InterviewView::Error {
+                interview_id: None,
+                kind: FailureKind::Fatal,
+                message: "x".into(),
+            },
+        ];
+        let phases: Vec<InterviewPhase> = views.iter().map(InterviewView::phase).collect();
+        assert_eq!(phases, InterviewPhase::ALL);
+        for view in &views {
+            let json = serde_json::to_value(view).unwrap();
+            assert_eq!(json["state"], view.name());
         }
     }
 }
