@@ -13,7 +13,7 @@ use candor_audio::{
     AudioError, Capture, CaptureEvent, CaptureSettings, CaptureSink, EchoLink, EncodedFrame,
     Playback, PlaybackEvent, PlaybackSettings, VoiceProcessing,
 };
-use candor_lifecycle::{Event, InterviewView, MicProblem};
+use candor_lifecycle::{Event, InterviewPhase, MicProblem};
 use candor_protocol::AudioCodec;
 use tokio::sync::mpsc;
 
@@ -96,11 +96,7 @@ impl Driver {
     pub(super) fn on_mic_ready(&mut self, result: Result<Capture, AudioError>) {
         match result {
             Ok(capture) => {
-                let asked = matches!(
-                    self.machine.view().interview,
-                    InterviewView::RequestingPermissions { .. }
-                );
-                if asked {
+                if self.machine.interview_phase() == InterviewPhase::RequestingPermissions {
                     self.audio.capture = Some(capture);
                     self.feed(Event::MicrophoneGranted);
                 } else {
@@ -222,7 +218,7 @@ impl Driver {
                 format!("The microphone was disconnected ({e}); switching to the default one."),
             ),
             CaptureEvent::Failed(e) => self.feed(Event::AudioFailed {
-                message: e.to_string(),
+                message: format!("the microphone stopped working: {e}"),
             }),
             CaptureEvent::Started(_) | CaptureEvent::Ended => {}
         }

@@ -316,7 +316,7 @@ fn session_ended<P: Payloads>(id: &str, results_pending: bool, message: String) 
 fn audio_failed<P: Payloads>(message: String) -> Next<P> {
     Next::Fail(Failure::new(
         FailureKind::Fatal,
-        format!("The microphone stopped working: {message}"),
+        format!("The interview had to stop: {message}"),
     ))
 }
 
