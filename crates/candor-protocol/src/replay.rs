@@ -35,11 +35,13 @@ pub struct ReplayBuffer<T> {
 }
 
 impl<T: Sequenced> ReplayBuffer<T> {
-    /// A buffer holding at most `capacity` items (at least one).
+    /// A buffer holding at most `capacity` items (at least one). Memory
+    /// grows with what is unacknowledged, not with `capacity`: a server
+    /// holds hundreds of these, mostly near empty.
     pub fn with_capacity(capacity: usize) -> Self {
         let capacity = capacity.max(1);
         Self {
-            items: VecDeque::with_capacity(capacity.min(4096)),
+            items: VecDeque::new(),
             capacity,
             last: 0,
             acked: 0,
