@@ -9,7 +9,7 @@ use ts_rs::{Config, TS};
 use crate::ipc::{
     Activity, Assessment, AssessmentScore, AudioDevice, BetterAnswer, DeviceList, EngineEvent,
     InterviewSetup, InterviewStatus, InterviewSummary, NoticeLevel, OverallMetrics, Profile,
-    QuestionFeedback, Results, Score, Settings, Speaker, TranscriptLine, View,
+    QuestionFeedback, Results, Role, Score, Seniority, Settings, Speaker, TranscriptLine, View,
 };
 use candor_lifecycle::{AuthView, FailureKind, InterviewView, MicProblem, Query};
 
@@ -60,6 +60,8 @@ pub fn bindings() -> String {
     add(AudioDevice::docs(), AudioDevice::decl(&cfg));
     add(DeviceList::docs(), DeviceList::decl(&cfg));
     add(InterviewSetup::docs(), InterviewSetup::decl(&cfg));
+    add(Role::docs(), Role::decl(&cfg));
+    add(Seniority::docs(), Seniority::decl(&cfg));
     add(Settings::docs(), Settings::decl(&cfg));
     out
 }

@@ -6,7 +6,7 @@
 // stale). This module names the concrete view types, and lists the commands.
 
 import type * as G from "./generated";
-import type { DeviceList, InterviewSetup, Settings } from "./generated";
+import type { DeviceList, InterviewSetup, Role, Settings } from "./generated";
 
 export type {
   Activity,
@@ -27,7 +27,9 @@ export type {
   Query,
   QuestionFeedback,
   Results,
+  Role,
   Score,
+  Seniority,
   Settings,
   Speaker,
   TranscriptLine,
@@ -48,7 +50,7 @@ export const ROLES = [
   { id: "product-manager", label: "Product manager" },
   { id: "data-scientist", label: "Data scientist" },
   { id: "behavioural", label: "Behavioural (any role)" },
-] as const;
+] as const satisfies readonly { id: Role; label: string }[];
 
 /**
  * Commands (Tauri `invoke` names and argument objects). Every command returns
@@ -78,3 +80,9 @@ export interface Commands {
 }
 
 export type CommandName = keyof Commands;
+
+/** `true` when `A` and `B` are the same union, else `false`. */
+type SameUnion<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+
+// Fails to type-check when the roles listed here and the generated ones differ.
+true satisfies SameUnion<(typeof ROLES)[number]["id"], Role>;

@@ -47,7 +47,7 @@ offline: boolean, };
 
 export type InterviewStatus = "created" | "live" | "processing" | "ready" | "failed";
 
-export type InterviewSummary = { id: string, role: string, seniority: string, 
+export type InterviewSummary = { id: string, role: Role, seniority: Seniority, 
 /**
  * RFC 3339.
  */
@@ -60,7 +60,7 @@ overallScore: number | null, };
 /**
  * The feedback page.
  */
-export type Results = { interviewId: string, role: string, seniority: string, 
+export type Results = { interviewId: string, role: Role, seniority: Seniority, 
 /**
  * The interviewer that ran it: `practice` (offline) or `gemini`; empty
  * when reviewing past results.
@@ -171,15 +171,19 @@ export type DeviceList = { inputs: Array<AudioDevice>, outputs: Array<AudioDevic
 /**
  * What the user chose on the dashboard.
  */
-export type InterviewSetup = { 
+export type InterviewSetup = { role: Role, seniority: Seniority, jobDescription: string | null, cvText: string | null, questionCount: number, };
+
 /**
- * One of [`ROLES`]' ids.
+ * The roles with question banks. On the wire (IPC, `--json`, the CLI's
+ * `--role`) by their UI ids: `software-engineer`, `product-manager`,
+ * `data-scientist`, `behavioural`.
  */
-role: string, 
+export type Role = "software-engineer" | "product-manager" | "data-scientist" | "behavioural";
+
 /**
- * `junior`, `mid` or `senior`.
+ * How senior the interview is pitched. On the wire: `junior`, `mid`, `senior`.
  */
-seniority: "junior" | "mid" | "senior", jobDescription: string | null, cvText: string | null, questionCount: number, };
+export type Seniority = "junior" | "mid" | "senior";
 
 /**
  * App settings the user can change.
