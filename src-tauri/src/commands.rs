@@ -255,13 +255,10 @@ pub async fn save_settings(state: Shared<'_>, settings: Settings) -> Result<(), 
             return Err("The backend URL must start with https://".to_owned());
         }
     }
+    // Saving restarts the engine, which drops whatever it is doing: only
+    // when the interview is at rest (nothing created, open or awaited).
     if let Some(view) = state.engine().await?.view().await
-        && !matches!(
-            view.interview,
-            candor_lifecycle::InterviewView::Idle
-                | candor_lifecycle::InterviewView::ResultsReady { .. }
-                | candor_lifecycle::InterviewView::Error { .. }
-        )
+        && !view.interview.is_at_rest()
     {
         return Err("Finish the interview before changing settings.".to_owned());
     }
