@@ -1,12 +1,14 @@
 // The IPC contract between Candor's Rust core and this UI.
 //
 // The Rust core owns every state; the UI renders what it is pushed and sends
-// intents. The data types are generated from the Rust types into
-// `generated.ts` (never edit that file; the Rust test suite fails when it is
-// stale). This module names the concrete view types, and lists the commands.
+// intents. The data types and the command names are generated from the Rust
+// side into `generated.ts` (never edit that file; the Rust test suite fails
+// when it is stale). This module names the concrete view types, and gives each
+// command its arguments and result; the type checks below fail the build when
+// these lists drift from the generated ones.
 
 import type * as G from "./generated";
-import type { DeviceList, InterviewSetup, Role, Settings } from "./generated";
+import type { CommandName, DeviceList, InterviewSetup, Role, Settings } from "./generated";
 
 export type {
   Activity,
@@ -33,6 +35,7 @@ export type {
   Settings,
   Speaker,
   TranscriptLine,
+  CommandName,
 } from "./generated";
 
 /** The whole application state, pushed after every change. */
@@ -79,10 +82,11 @@ export interface Commands {
   open_results: { args: { interviewId: string }; result: void };
 }
 
-export type CommandName = keyof Commands;
+// ---------------------------------------------------------- drift checks
 
 /** `true` when `A` and `B` are the same union, else `false`. */
 type SameUnion<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 
-// Fails to type-check when the roles listed here and the generated ones differ.
+// Each line fails to type-check when its two lists differ.
+true satisfies SameUnion<keyof Commands, CommandName>;
 true satisfies SameUnion<(typeof ROLES)[number]["id"], Role>;

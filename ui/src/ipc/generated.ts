@@ -197,3 +197,9 @@ backendUrl: string | null,
  * Echo cancellation (turn off with headphones).
  */
 echoCancellation: boolean, };
+
+/**
+ * Every command the UI may call (Tauri `invoke` names): the desktop shell's
+ * one list, `src-tauri/src/command_list.rs`.
+ */
+export type CommandName = "subscribe" | "sign_in" | "continue_offline" | "sign_out" | "refresh_history" | "start_interview" | "retry_permissions" | "cancel_interview" | "end_interview" | "dismiss" | "set_muted" | "list_devices" | "choose_devices" | "get_settings" | "save_settings" | "open_results";
