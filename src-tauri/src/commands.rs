@@ -1,6 +1,7 @@
-//! The commands the UI may call (each declared in `build.rs` and granted to
-//! the main window by `capabilities/main.json`). Every one forwards to the
-//! engine; a refusal comes back as a message fit for the user.
+//! The commands the UI may call (listed once in `command_list.rs`, from which
+//! `build.rs` declares them and `lib.rs` registers them; granted to the main
+//! window by `capabilities/main.json`). Every one forwards to the engine; a
+//! refusal comes back as a message fit for the user.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -255,13 +256,10 @@ pub async fn save_settings(state: Shared<'_>, settings: Settings) -> Result<(), 
             return Err("The backend URL must start with https://".to_owned());
         }
     }
+    // Saving restarts the engine, which drops whatever it is doing: only
+    // when the interview is at rest (nothing being created, open or awaited).
     if let Some(view) = state.engine().await?.view().await
-        && !matches!(
-            view.interview,
-            candor_lifecycle::InterviewView::Idle
-                | candor_lifecycle::InterviewView::ResultsReady { .. }
-                | candor_lifecycle::InterviewView::Error { .. }
-        )
+        && !view.interview.is_at_rest()
     {
         return Err("Finish the interview before changing settings.".to_owned());
     }

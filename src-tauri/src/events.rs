@@ -1,8 +1,10 @@
 //! Pushes the engine's events to the UI on the channel it subscribed with.
 //!
 //! The UI may subscribe again (a reload); the newest channel wins and starts
-//! with the current view. Input level events are capped at 30 per second:
-//! unthrottled ones make WebKit hold on to memory.
+//! with the current view. Capture sends at most 25 input levels per second;
+//! a level that follows the previous one by less than 1/30 s is dropped here
+//! too, so a burst (capture catching up after a stall) cannot reach WebKit,
+//! which holds on to memory under unthrottled events.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -11,6 +13,8 @@ use candor_client::EngineEvent;
 use tauri::ipc::Channel;
 use tokio::sync::mpsc::UnboundedReceiver;
 
+/// The least time between two levels sent to the UI: a little under capture's
+/// 40 ms, so its regular levels all pass and only bursts are thinned.
 const LEVEL_INTERVAL: Duration = Duration::from_millis(1000 / 30);
 
 /// The UI's current channel.

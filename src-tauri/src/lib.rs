@@ -6,6 +6,8 @@
 //! logic: what the UI shows is the engine's view. Only this crate knows Tauri's
 //! IPC types.
 
+#[macro_use]
+mod command_list;
 mod commands;
 mod events;
 mod settings;
@@ -16,6 +18,17 @@ use tauri::Manager;
 use tokio::sync::Mutex;
 
 pub use commands::AppState;
+
+/// Every command the UI may call (Tauri `invoke` names), from the one list in
+/// `command_list.rs`.
+pub const COMMANDS: &[&str] = with_commands!(command_names);
+
+/// The invoke handler for every command in the list.
+macro_rules! command_handler {
+    ($($command:ident),* $(,)?) => {
+        tauri::generate_handler![$(commands::$command),*]
+    };
+}
 
 /// Builds and runs the app until its window closes.
 pub fn run() {
@@ -32,24 +45,7 @@ pub fn run() {
                 .map_err(|e| -> Box<dyn std::error::Error> { e.into() })?;
             Ok(())
         })
-        .invoke_handler(tauri::generate_handler![
-            commands::subscribe,
-            commands::sign_in,
-            commands::continue_offline,
-            commands::sign_out,
-            commands::refresh_history,
-            commands::start_interview,
-            commands::retry_permissions,
-            commands::cancel_interview,
-            commands::end_interview,
-            commands::dismiss,
-            commands::set_muted,
-            commands::list_devices,
-            commands::choose_devices,
-            commands::get_settings,
-            commands::save_settings,
-            commands::open_results,
-        ])
+        .invoke_handler(with_commands!(command_handler))
         .build(tauri::generate_context!("tauri.conf.json"))
         .expect("error while building the Candor app")
         .run(|app, event| {

@@ -1,13 +1,16 @@
-import { ROLES } from "./ipc/contract";
+import { ROLES, type Role, type Seniority } from "./ipc/contract";
 
-export function roleLabel(id: string): string {
+// The labels take any string: a history written by a newer backend may hold
+// values this build does not know yet, shown as they come.
+
+export function roleLabel(id: Role | string): string {
   return ROLES.find((r) => r.id === id)?.label ?? id;
 }
 
-export const SENIORITY_LABEL: Record<string, string> = { junior: "Junior", mid: "Mid-level", senior: "Senior", staff: "Staff+" };
+export const SENIORITY_LABEL: Record<Seniority, string> = { junior: "Junior", mid: "Mid-level", senior: "Senior" };
 
-export function seniorityLabel(id: string): string {
-  return SENIORITY_LABEL[id] ?? (id ? id.charAt(0).toUpperCase() + id.slice(1) : id);
+export function seniorityLabel(id: Seniority | string): string {
+  return (SENIORITY_LABEL as Record<string, string>)[id] ?? (id ? id.charAt(0).toUpperCase() + id.slice(1) : id);
 }
 
 /** 75 → "1:15"; 3725 → "1:02:05". */

@@ -122,8 +122,8 @@ impl Script {
 
 pub async fn run(args: PracticeArgs) -> anyhow::Result<u8> {
     let setup = InterviewSetup {
-        role: args.role.clone(),
-        seniority: args.seniority.clone(),
+        role: args.role.parse().map_err(anyhow::Error::msg)?,
+        seniority: args.seniority.parse().map_err(anyhow::Error::msg)?,
         job_description: read_text(args.job_description.as_ref())?,
         cv_text: read_text(args.cv.as_ref())?,
         question_count: args.questions,

@@ -112,8 +112,8 @@ async fn a_killed_and_restarted_server_loses_nothing_it_stored() {
     until(&mut events, &["idle"], Duration::from_secs(10)).await;
     engine
         .intent(Intent::StartInterview(InterviewSetup {
-            role: "software-engineer".into(),
-            seniority: "senior".into(),
+            role: candor_client::ipc::Role::SoftwareEngineer,
+            seniority: candor_client::ipc::Seniority::Senior,
             job_description: None,
             cv_text: None,
             question_count: 3,

@@ -68,8 +68,8 @@ async fn main() -> anyhow::Result<()> {
     until(&mut events, "idle").await?;
     engine
         .intent(Intent::StartInterview(InterviewSetup {
-            role: "behavioural".into(),
-            seniority: "mid".into(),
+            role: candor_client::ipc::Role::Behavioural,
+            seniority: candor_client::ipc::Seniority::Mid,
             job_description: None,
             cv_text: None,
             question_count: 3,

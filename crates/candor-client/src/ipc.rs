@@ -1,7 +1,8 @@
 //! The types the engine shows to its front ends (the desktop UI over Tauri
 //! IPC, the CLI's `--json` lines): the lifecycle view with Candor's payloads,
 //! the pushed events, and the user's intents' arguments. Serialized in
-//! camelCase, matching `ui/src/ipc/contract.ts`.
+//! camelCase; the UI's TypeScript for them (`ui/src/ipc/generated.ts`) is
+//! generated from these types (see [`crate::ts`]).
 //!
 //! They are deliberately not the data API's types: the API speaks in
 //! milliseconds and snake_case enums for machines; these speak in what the
@@ -77,55 +78,162 @@ impl From<&candor_api::User> for Profile {
     }
 }
 
+/// The roles with question banks. On the wire (IPC, `--json`, the CLI's
+/// `--role`) by their UI ids: `software-engineer`, `product-manager`,
+/// `data-scientist`, `behavioural`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub enum Role {
+    SoftwareEngineer,
+    ProductManager,
+    DataScientist,
+    /// Behavioural questions only, for any role.
+    Behavioural,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [
+        Role::SoftwareEngineer,
+        Role::ProductManager,
+        Role::DataScientist,
+        Role::Behavioural,
+    ];
+
+    /// The id on the wire, e.g. `software-engineer`.
+    pub fn id(self) -> &'static str {
+        match self {
+            Role::SoftwareEngineer => "software-engineer",
+            Role::ProductManager => "product-manager",
+            Role::DataScientist => "data-scientist",
+            Role::Behavioural => "behavioural",
+        }
+    }
+}
+
+impl From<Role> for candor_api::Role {
+    fn from(role: Role) -> Self {
+        match role {
+            Role::SoftwareEngineer => candor_api::Role::SoftwareEngineer,
+            Role::ProductManager => candor_api::Role::ProductManager,
+            Role::DataScientist => candor_api::Role::DataScientist,
+            Role::Behavioural => candor_api::Role::Behavioural,
+        }
+    }
+}
+
+impl From<candor_api::Role> for Role {
+    fn from(role: candor_api::Role) -> Self {
+        match role {
+            candor_api::Role::SoftwareEngineer => Role::SoftwareEngineer,
+            candor_api::Role::ProductManager => Role::ProductManager,
+            candor_api::Role::DataScientist => Role::DataScientist,
+            candor_api::Role::Behavioural => Role::Behavioural,
+        }
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        Role::ALL
+            .into_iter()
+            .find(|role| role.id() == s)
+            .ok_or_else(|| format!("Unknown role “{s}”."))
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.id())
+    }
+}
+
+/// How senior the interview is pitched. On the wire: `junior`, `mid`, `senior`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub enum Seniority {
+    Junior,
+    Mid,
+    Senior,
+}
+
+impl Seniority {
+    pub const ALL: [Seniority; 3] = [Seniority::Junior, Seniority::Mid, Seniority::Senior];
+
+    /// The id on the wire, e.g. `mid`.
+    pub fn id(self) -> &'static str {
+        match self {
+            Seniority::Junior => "junior",
+            Seniority::Mid => "mid",
+            Seniority::Senior => "senior",
+        }
+    }
+}
+
+impl From<Seniority> for candor_api::Seniority {
+    fn from(seniority: Seniority) -> Self {
+        match seniority {
+            Seniority::Junior => candor_api::Seniority::Junior,
+            Seniority::Mid => candor_api::Seniority::Mid,
+            Seniority::Senior => candor_api::Seniority::Senior,
+        }
+    }
+}
+
+impl From<candor_api::Seniority> for Seniority {
+    fn from(seniority: candor_api::Seniority) -> Self {
+        match seniority {
+            candor_api::Seniority::Junior => Seniority::Junior,
+            candor_api::Seniority::Mid => Seniority::Mid,
+            candor_api::Seniority::Senior => Seniority::Senior,
+        }
+    }
+}
+
+impl std::str::FromStr for Seniority {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        Seniority::ALL
+            .into_iter()
+            .find(|seniority| seniority.id() == s)
+            .ok_or_else(|| format!("Unknown seniority “{s}”."))
+    }
+}
+
+impl std::fmt::Display for Seniority {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.id())
+    }
+}
+
 /// What the user chose on the dashboard.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct InterviewSetup {
-    /// One of [`ROLES`]' ids.
-    pub role: String,
-    /// `junior`, `mid` or `senior`.
-    #[cfg_attr(feature = "ts", ts(type = r#""junior" | "mid" | "senior""#))]
-    pub seniority: String,
+    pub role: Role,
+    pub seniority: Seniority,
     pub job_description: Option<String>,
     pub cv_text: Option<String>,
     pub question_count: u32,
 }
 
-/// The roles with question banks: (UI id, API role).
-pub const ROLES: [(&str, candor_api::Role); 4] = [
-    ("software-engineer", candor_api::Role::SoftwareEngineer),
-    ("product-manager", candor_api::Role::ProductManager),
-    ("data-scientist", candor_api::Role::DataScientist),
-    ("behavioural", candor_api::Role::Behavioural),
-];
-
-fn role_id(role: candor_api::Role) -> &'static str {
-    ROLES
-        .iter()
-        .find(|(_, r)| *r == role)
-        .map(|(id, _)| *id)
-        .unwrap_or("behavioural")
-}
-
 impl InterviewSetup {
-    /// The API request, or why the set-up is not valid.
+    /// The API request. Role and seniority are typed, so this cannot fail
+    /// today; it stays fallible for its callers, which report a refused set-up.
     pub fn to_request(&self) -> Result<candor_api::CreateInterviewRequest, String> {
-        let role = ROLES
-            .iter()
-            .find(|(id, _)| *id == self.role)
-            .map(|(_, r)| *r)
-            .ok_or_else(|| format!("Unknown role “{}”.", self.role))?;
-        let seniority = candor_api::Seniority::parse(&self.seniority)
-            .ok_or_else(|| format!("Unknown seniority “{}”.", self.seniority))?;
         let text = |t: &Option<String>| {
             t.as_ref()
                 .map(|s| s.trim().to_owned())
                 .filter(|s| !s.is_empty())
         };
         Ok(candor_api::CreateInterviewRequest {
-            role,
-            seniority,
+            role: self.role.into(),
+            seniority: self.seniority.into(),
             job_description: text(&self.job_description),
             cv_text: text(&self.cv_text),
             question_count: Some(self.question_count),
@@ -149,8 +257,8 @@ pub enum InterviewStatus {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct InterviewSummary {
     pub id: String,
-    pub role: String,
-    pub seniority: String,
+    pub role: Role,
+    pub seniority: Seniority,
     /// RFC 3339.
     pub created_at: String,
     pub status: InterviewStatus,
@@ -164,8 +272,8 @@ impl From<&candor_api::Interview> for InterviewSummary {
         use candor_api::InterviewStatus as S;
         InterviewSummary {
             id: i.id.clone(),
-            role: role_id(i.role).to_owned(),
-            seniority: i.seniority.as_str().to_owned(),
+            role: i.role.into(),
+            seniority: i.seniority.into(),
             created_at: rfc3339(i.created_at_ms),
             status: match i.status {
                 S::Created => InterviewStatus::Created,
@@ -186,8 +294,8 @@ impl From<&candor_api::Interview> for InterviewSummary {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Results {
     pub interview_id: String,
-    pub role: String,
-    pub seniority: String,
+    pub role: Role,
+    pub seniority: Seniority,
     /// The interviewer that ran it: `practice` (offline) or `gemini`; empty
     /// when reviewing past results.
     pub engine: String,
@@ -325,8 +433,8 @@ impl Results {
             .collect();
         Results {
             interview_id: interview.id.clone(),
-            role: role_id(interview.role).to_owned(),
-            seniority: interview.seniority.as_str().to_owned(),
+            role: interview.role.into(),
+            seniority: interview.seniority.into(),
             engine,
             completed_at: rfc3339(feedback.computed_at_ms),
             duration_sec: sec(o.duration_ms),
@@ -494,8 +602,8 @@ pub enum EngineEvent {
         is_final: bool,
         start_ms: u64,
     },
-    /// Input level for the mic meter, at most 30 per second; `level` is 0–1
-    /// (perceptual).
+    /// Input level for the mic meter, at most 25 per second (capture's level
+    /// meter); `level` is 0–1 (perceptual).
     Level {
         level: f32,
         voice: bool,
@@ -571,20 +679,59 @@ mod tests {
     }
 
     #[test]
-    fn setup_maps_to_the_api_and_refuses_unknown_values() {
-        let mut setup = InterviewSetup {
-            role: "product-manager".into(),
-            seniority: "senior".into(),
+    fn setup_maps_to_the_api() {
+        let setup = InterviewSetup {
+            role: Role::ProductManager,
+            seniority: Seniority::Senior,
             job_description: Some("  ".into()),
             cv_text: Some(" CV ".into()),
             question_count: 3,
         };
         let req = setup.to_request().unwrap();
         assert_eq!(req.role, candor_api::Role::ProductManager);
+        assert_eq!(req.seniority, candor_api::Seniority::Senior);
         assert_eq!(req.job_description, None);
         assert_eq!(req.cv_text.as_deref(), Some("CV"));
-        setup.seniority = "staff".into();
-        assert!(setup.to_request().unwrap_err().contains("seniority"));
+    }
+
+    #[test]
+    fn role_and_seniority_keep_their_wire_ids_and_refuse_unknown_ones() {
+        let setup: InterviewSetup = serde_json::from_value(serde_json::json!({
+            "role": "data-scientist",
+            "seniority": "mid",
+            "jobDescription": null,
+            "cvText": null,
+            "questionCount": 5,
+        }))
+        .unwrap();
+        assert_eq!(setup.role, Role::DataScientist);
+        assert_eq!(setup.seniority, Seniority::Mid);
+        for role in Role::ALL {
+            assert_eq!(serde_json::to_value(role).unwrap(), role.id());
+            assert_eq!(role.id().parse::<Role>(), Ok(role));
+            assert_eq!(Role::from(candor_api::Role::from(role)), role);
+        }
+        for seniority in Seniority::ALL {
+            assert_eq!(serde_json::to_value(seniority).unwrap(), seniority.id());
+            assert_eq!(seniority.id().parse::<Seniority>(), Ok(seniority));
+            assert_eq!(
+                Seniority::from(candor_api::Seniority::from(seniority)),
+                seniority
+            );
+        }
+        assert!(
+            "staff"
+                .parse::<Seniority>()
+                .unwrap_err()
+                .contains("seniority")
+        );
+        assert!("pilot".parse::<Role>().unwrap_err().contains("role"));
+        let staff = serde_json::json!({
+            "role": "behavioural", "seniority": "staff",
+            "jobDescription": null, "cvText": null, "questionCount": 5,
+        });
+        assert!(serde_json::from_value::<InterviewSetup>(staff).is_err());
+        assert_eq!(format!("{:<8}|", Seniority::Mid), "mid     |");
     }
 
     #[test]

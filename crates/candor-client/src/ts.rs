@@ -3,13 +3,15 @@
 //! The UI's contract is generated from the Rust types rather than written by
 //! hand, so the two cannot drift: the desktop package's tests regenerate it
 //! and fail when the committed file differs (`CANDOR_BLESS=1` rewrites it).
+//! The command names come from the desktop shell's one list of commands,
+//! which it passes in.
 
 use ts_rs::{Config, TS};
 
 use crate::ipc::{
     Activity, Assessment, AssessmentScore, AudioDevice, BetterAnswer, DeviceList, EngineEvent,
     InterviewSetup, InterviewStatus, InterviewSummary, NoticeLevel, OverallMetrics, Profile,
-    QuestionFeedback, Results, Score, Settings, Speaker, TranscriptLine, View,
+    QuestionFeedback, Results, Role, Score, Seniority, Settings, Speaker, TranscriptLine, View,
 };
 use candor_lifecycle::{AuthView, FailureKind, InterviewView, MicProblem, Query};
 
@@ -18,8 +20,9 @@ const HEADER: &str = "\
 // Regenerate with: CANDOR_BLESS=1 cargo test -p candor-desktop --test bindings
 ";
 
-/// Every type the UI receives or sends, as one TypeScript module.
-pub fn bindings() -> String {
+/// Every type the UI receives or sends, and the names of the `commands` it
+/// may call (`CommandName`), as one TypeScript module.
+pub fn bindings(commands: &[&str]) -> String {
     let cfg = Config::new().with_large_int("number");
     let mut out = String::from(HEADER);
     let mut add = |docs: Option<String>, decl: String| {
@@ -60,6 +63,22 @@ pub fn bindings() -> String {
     add(AudioDevice::docs(), AudioDevice::decl(&cfg));
     add(DeviceList::docs(), DeviceList::decl(&cfg));
     add(InterviewSetup::docs(), InterviewSetup::decl(&cfg));
+    add(Role::docs(), Role::decl(&cfg));
+    add(Seniority::docs(), Seniority::decl(&cfg));
     add(Settings::docs(), Settings::decl(&cfg));
+    add(Some(COMMAND_DOCS.to_owned()), command_names(commands));
     out
+}
+
+const COMMAND_DOCS: &str = "\
+/**
+ * Every command the UI may call (Tauri `invoke` names): the desktop shell's
+ * one list, `src-tauri/src/command_list.rs`.
+ */
+";
+
+/// `type CommandName = "a" | "b";` — the names as a union of string literals.
+fn command_names(commands: &[&str]) -> String {
+    let names: Vec<String> = commands.iter().map(|name| format!("{name:?}")).collect();
+    format!("type CommandName = {};", names.join(" | "))
 }

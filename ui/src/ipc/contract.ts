@@ -1,12 +1,14 @@
 // The IPC contract between Candor's Rust core and this UI.
 //
 // The Rust core owns every state; the UI renders what it is pushed and sends
-// intents. The data types are generated from the Rust types into
-// `generated.ts` (never edit that file; the Rust test suite fails when it is
-// stale). This module names the concrete view types, and lists the commands.
+// intents. The data types and the command names are generated from the Rust
+// side into `generated.ts` (never edit that file; the Rust test suite fails
+// when it is stale). This module names the concrete view types, and gives each
+// command its arguments and result; the type checks below fail the build when
+// these lists drift from the generated ones.
 
 import type * as G from "./generated";
-import type { DeviceList, InterviewSetup, Settings } from "./generated";
+import type { CommandName, DeviceList, InterviewSetup, Role, Settings } from "./generated";
 
 export type {
   Activity,
@@ -27,10 +29,13 @@ export type {
   Query,
   QuestionFeedback,
   Results,
+  Role,
   Score,
+  Seniority,
   Settings,
   Speaker,
   TranscriptLine,
+  CommandName,
 } from "./generated";
 
 /** The whole application state, pushed after every change. */
@@ -48,7 +53,7 @@ export const ROLES = [
   { id: "product-manager", label: "Product manager" },
   { id: "data-scientist", label: "Data scientist" },
   { id: "behavioural", label: "Behavioural (any role)" },
-] as const;
+] as const satisfies readonly { id: Role; label: string }[];
 
 /**
  * Commands (Tauri `invoke` names and argument objects). Every command returns
@@ -77,4 +82,11 @@ export interface Commands {
   open_results: { args: { interviewId: string }; result: void };
 }
 
-export type CommandName = keyof Commands;
+// ---------------------------------------------------------- drift checks
+
+/** `true` when `A` and `B` are the same union, else `false`. */
+type SameUnion<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+
+// Each line fails to type-check when its two lists differ.
+true satisfies SameUnion<keyof Commands, CommandName>;
+true satisfies SameUnion<(typeof ROLES)[number]["id"], Role>;

@@ -47,7 +47,7 @@ offline: boolean, };
 
 export type InterviewStatus = "created" | "live" | "processing" | "ready" | "failed";
 
-export type InterviewSummary = { id: string, role: string, seniority: string, 
+export type InterviewSummary = { id: string, role: Role, seniority: Seniority, 
 /**
  * RFC 3339.
  */
@@ -60,7 +60,7 @@ overallScore: number | null, };
 /**
  * The feedback page.
  */
-export type Results = { interviewId: string, role: string, seniority: string, 
+export type Results = { interviewId: string, role: Role, seniority: Seniority, 
 /**
  * The interviewer that ran it: `practice` (offline) or `gemini`; empty
  * when reviewing past results.
@@ -171,15 +171,19 @@ export type DeviceList = { inputs: Array<AudioDevice>, outputs: Array<AudioDevic
 /**
  * What the user chose on the dashboard.
  */
-export type InterviewSetup = { 
+export type InterviewSetup = { role: Role, seniority: Seniority, jobDescription: string | null, cvText: string | null, questionCount: number, };
+
 /**
- * One of [`ROLES`]' ids.
+ * The roles with question banks. On the wire (IPC, `--json`, the CLI's
+ * `--role`) by their UI ids: `software-engineer`, `product-manager`,
+ * `data-scientist`, `behavioural`.
  */
-role: string, 
+export type Role = "software-engineer" | "product-manager" | "data-scientist" | "behavioural";
+
 /**
- * `junior`, `mid` or `senior`.
+ * How senior the interview is pitched. On the wire: `junior`, `mid`, `senior`.
  */
-seniority: "junior" | "mid" | "senior", jobDescription: string | null, cvText: string | null, questionCount: number, };
+export type Seniority = "junior" | "mid" | "senior";
 
 /**
  * App settings the user can change.
@@ -193,3 +197,9 @@ backendUrl: string | null,
  * Echo cancellation (turn off with headphones).
  */
 echoCancellation: boolean, };
+
+/**
+ * Every command the UI may call (Tauri `invoke` names): the desktop shell's
+ * one list, `src-tauri/src/command_list.rs`.
+ */
+export type CommandName = "subscribe" | "sign_in" | "continue_offline" | "sign_out" | "refresh_history" | "start_interview" | "retry_permissions" | "cancel_interview" | "end_interview" | "dismiss" | "set_muted" | "list_devices" | "choose_devices" | "get_settings" | "save_settings" | "open_results";

@@ -2,18 +2,18 @@
 import type { Ctx } from "../context";
 import { h, setText, show, uid } from "../dom";
 import { icon } from "../icons";
-import { ROLES, type InterviewSetup, type View } from "../ipc/contract";
+import { ROLES, type InterviewSetup, type Role, type Seniority, type View } from "../ipc/contract";
 import { SENIORITY_LABEL } from "../format";
 import { historyPanel } from "./history";
 import type { Screen } from "./screen";
 
 const SETUP_KEY = "candor.setup";
-const SENIORITIES: InterviewSetup["seniority"][] = ["junior", "mid", "senior"];
+const SENIORITIES: Seniority[] = ["junior", "mid", "senior"];
 const COUNTS = [3, 4, 5, 6, 8, 10];
 
 interface Remembered {
-  role: string;
-  seniority: InterviewSetup["seniority"];
+  role: Role;
+  seniority: Seniority;
   questionCount: number;
 }
 
@@ -24,7 +24,7 @@ function remembered(): Remembered {
     if (!v) return fallback;
     return {
       role: ROLES.some((r) => r.id === v.role) ? v.role! : fallback.role,
-      seniority: SENIORITIES.includes(v.seniority as InterviewSetup["seniority"]) ? v.seniority! : fallback.seniority,
+      seniority: SENIORITIES.includes(v.seniority as Seniority) ? v.seniority! : fallback.seniority,
       questionCount: COUNTS.includes(Number(v.questionCount)) ? Number(v.questionCount) : fallback.questionCount,
     };
   } catch {
@@ -96,9 +96,11 @@ export function dashboardScreen(ctx: Ctx): Screen {
   updateEstimate();
 
   function setup(): InterviewSetup {
-    const seniority = (form.querySelector<HTMLInputElement>('input[name="seniority"]:checked')?.value ?? "mid") as InterviewSetup["seniority"];
+    const checked = form.querySelector<HTMLInputElement>('input[name="seniority"]:checked')?.value;
+    const seniority = SENIORITIES.find((s) => s === checked) ?? "mid";
+    const chosenRole = ROLES.find((r) => r.id === role.value)?.id ?? ROLES[0].id;
     const text = (t: HTMLTextAreaElement) => (t.value.trim() === "" ? null : t.value.trim());
-    return { role: role.value, seniority, jobDescription: text(jd), cvText: text(cv), questionCount: Number(count.value) };
+    return { role: chosenRole, seniority, jobDescription: text(jd), cvText: text(cv), questionCount: Number(count.value) };
   }
 
   form.addEventListener("submit", (e) => {

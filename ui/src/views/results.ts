@@ -120,7 +120,7 @@ export function resultsScreen(ctx: Ctx, results: Results): Screen {
 
   async function startAnother(): Promise<void> {
     const setup = ctx.lastSetup && ctx.lastSetup.role === r.role ? ctx.lastSetup
-      : { role: r.role, seniority: r.seniority as "junior" | "mid" | "senior", jobDescription: null, cvText: null, questionCount: Math.max(1, r.questions.length) || 5 };
+      : { role: r.role, seniority: r.seniority, jobDescription: null, cvText: null, questionCount: Math.max(1, r.questions.length) || 5 };
     again.disabled = true;
     back.disabled = true;
     ctx.lastSetup = setup;

@@ -233,8 +233,8 @@ impl Events {
 
 pub fn setup(questions: u32) -> candor_client::InterviewSetup {
     candor_client::InterviewSetup {
-        role: "behavioural".into(),
-        seniority: "mid".into(),
+        role: candor_client::ipc::Role::Behavioural,
+        seniority: candor_client::ipc::Seniority::Mid,
         job_description: None,
         cv_text: None,
         question_count: questions,
