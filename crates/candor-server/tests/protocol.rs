@@ -239,14 +239,20 @@ async fn resume_after_a_dropped_socket_loses_nothing() {
         tick.tick().await;
         send(&mut ws, audio(seq, frames[seq as usize - 1].clone())).await;
     }
-    // Take some interviewer audio, then cut the connection.
-    while server_seq < 10 {
+    // Take some interviewer audio and wait until the server holds all 50
+    // frames (so the resume point is known), then cut the connection.
+    let mut acked = 0;
+    while server_seq < 10 || acked < 50 {
         let msg = recv(&mut ws)
             .await
-            .expect("interviewer audio before the cut");
-        if let Some(ServerPayload::AudioChunk(c)) = msg.payload {
-            assert_eq!(c.seq, server_seq + 1);
-            server_seq = c.seq;
+            .expect("interviewer audio and acks before the cut");
+        match msg.payload {
+            Some(ServerPayload::AudioChunk(c)) => {
+                assert_eq!(c.seq, server_seq + 1);
+                server_seq = c.seq;
+            }
+            Some(ServerPayload::AudioAck(a)) => acked = acked.max(a.seq),
+            _ => {}
         }
     }
     drop(ws);
