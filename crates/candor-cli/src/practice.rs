@@ -128,7 +128,6 @@ pub async fn run(args: PracticeArgs) -> anyhow::Result<u8> {
         cv_text: read_text(args.cv.as_ref())?,
         question_count: args.questions,
     };
-    setup.to_request().map_err(anyhow::Error::msg)?;
 
     let backend = match &args.backend.server {
         Some(url) => BackendConfig::Remote { url: url.clone() },

@@ -223,21 +223,21 @@ pub struct InterviewSetup {
 }
 
 impl InterviewSetup {
-    /// The API request. Role and seniority are typed, so this cannot fail
-    /// today; it stays fallible for its callers, which report a refused set-up.
-    pub fn to_request(&self) -> Result<candor_api::CreateInterviewRequest, String> {
+    /// The API request (blank texts left out). Role and seniority are typed,
+    /// so every set-up makes a request; the server checks the rest.
+    pub fn to_request(&self) -> candor_api::CreateInterviewRequest {
         let text = |t: &Option<String>| {
             t.as_ref()
                 .map(|s| s.trim().to_owned())
                 .filter(|s| !s.is_empty())
         };
-        Ok(candor_api::CreateInterviewRequest {
+        candor_api::CreateInterviewRequest {
             role: self.role.into(),
             seniority: self.seniority.into(),
             job_description: text(&self.job_description),
             cv_text: text(&self.cv_text),
             question_count: Some(self.question_count),
-        })
+        }
     }
 }
 
@@ -687,7 +687,7 @@ mod tests {
             cv_text: Some(" CV ".into()),
             question_count: 3,
         };
-        let req = setup.to_request().unwrap();
+        let req = setup.to_request();
         assert_eq!(req.role, candor_api::Role::ProductManager);
         assert_eq!(req.seniority, candor_api::Seniority::Senior);
         assert_eq!(req.job_description, None);

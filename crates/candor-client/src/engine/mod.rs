@@ -381,10 +381,7 @@ impl Driver {
             Intent::SignIn(credentials) => Event::SignIn { credentials },
             Intent::SignOut => Event::SignOut,
             Intent::RefreshHistory => Event::RefreshHistory,
-            Intent::StartInterview(setup) => {
-                setup.to_request()?;
-                Event::StartInterview { setup }
-            }
+            Intent::StartInterview(setup) => Event::StartInterview { setup },
             Intent::RetryPermissions => Event::RetryPermissions,
             Intent::Cancel => Event::Cancel,
             Intent::EndInterview => Event::EndInterview,

@@ -62,22 +62,16 @@ pub(super) async fn create_interview(
     token: String,
     setup: InterviewSetup,
 ) -> Internal {
-    let request = match setup.to_request() {
-        Ok(r) => r,
-        Err(message) => {
-            return Internal::Event(Event::InterviewCreateFailed {
-                failure: Failure::new(FailureKind::Fatal, message),
-            });
-        }
-    };
-    Internal::Event(match api.create_interview(&token, &request).await {
-        Ok(interview) => Event::InterviewCreated {
-            interview_id: interview.id,
+    Internal::Event(
+        match api.create_interview(&token, &setup.to_request()).await {
+            Ok(interview) => Event::InterviewCreated {
+                interview_id: interview.id,
+            },
+            Err(e) => Event::InterviewCreateFailed {
+                failure: e.to_failure(),
+            },
         },
-        Err(e) => Event::InterviewCreateFailed {
-            failure: e.to_failure(),
-        },
-    })
+    )
 }
 
 /// The results of `interview_id`, or why there are none (yet).
