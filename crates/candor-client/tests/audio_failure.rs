@@ -10,9 +10,9 @@ use std::time::Duration;
 use candor_audio::SinkSpec;
 use candor_audio::test_support::PrivatePulse;
 use candor_audio::watchdog::RECOVERY;
-use candor_client::{Credentials, Intent};
+use candor_client::Intent;
 use candor_lifecycle::InterviewView;
-use support::{engine_playing_to, memory, server, setup};
+use support::{engine_playing_to, memory, server, setup, sign_in_offline};
 
 const STEP: Duration = Duration::from_secs(20);
 
@@ -24,12 +24,7 @@ async fn a_speaker_gone_for_good_mid_interview_ends_it_in_an_audio_failure() {
     let url = url::Url::parse(&format!("http://{}/", server.addr())).unwrap();
     let (engine, mut events) =
         engine_playing_to(url, memory(), SinkSpec::Device { device: None }).await;
-    events.until_state("unauthenticated", STEP).await;
-    engine
-        .intent(Intent::SignIn(Credentials::Offline { name: "Ada".into() }))
-        .await
-        .unwrap();
-    events.until_state("idle", STEP).await;
+    sign_in_offline(&engine, &mut events).await;
     engine
         .intent(Intent::StartInterview(setup(2)))
         .await

@@ -8,20 +8,11 @@ mod support;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use candor_client::{Credentials, Intent, MemoryStore, TokenStore};
+use candor_client::{Intent, MemoryStore, TokenStore};
 use candor_lifecycle::{AuthView, InterviewView};
-use support::{Proxy, engine, memory, server, setup};
+use support::{Proxy, engine, memory, server, setup, sign_in_offline};
 
 const STEP: Duration = Duration::from_secs(20);
-
-async fn sign_in_offline(engine: &candor_client::Engine, events: &mut support::Events) {
-    events.until_state("unauthenticated", STEP).await;
-    engine
-        .intent(Intent::SignIn(Credentials::Offline { name: "Ada".into() }))
-        .await
-        .unwrap();
-    events.until_state("idle", STEP).await;
-}
 
 /// Live, then the network is cut for `outage`, then restored; the interview
 /// goes on and ends with every frame stored exactly once.

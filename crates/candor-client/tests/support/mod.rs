@@ -240,3 +240,16 @@ pub fn setup(questions: u32) -> candor_client::InterviewSetup {
         question_count: questions,
     }
 }
+
+/// Waits for the sign-in screen and continues offline as "Ada", up to the dashboard.
+pub async fn sign_in_offline(engine: &Engine, events: &mut Events) {
+    let step = Duration::from_secs(20);
+    events.until_state("unauthenticated", step).await;
+    engine
+        .intent(candor_client::Intent::SignIn(
+            candor_client::Credentials::Offline { name: "Ada".into() },
+        ))
+        .await
+        .unwrap();
+    events.until_state("idle", step).await;
+}
