@@ -215,6 +215,7 @@ impl ClientSession {
         let resume = resume.map(|session_id| ResumeRequest {
             session_id,
             last_server_seq: heard,
+            captured_seq: self.uplink.last_seq(),
         });
         self.queue(StartRequest {
             auth_token,

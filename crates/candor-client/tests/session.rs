@@ -56,6 +56,14 @@ impl ModelServer {
         match message.payload.expect("a payload") {
             ClientPayload::StartRequest(start) => {
                 let last_client_seq = self.stored.len() as u64;
+                if let Some(r) = &start.resume {
+                    // The announced backlog covers everything not yet stored.
+                    assert!(
+                        r.captured_seq >= last_client_seq,
+                        "captured_seq {} behind the {last_client_seq} frames stored",
+                        r.captured_seq
+                    );
+                }
                 self.order.resume_after(last_client_seq);
                 self.started = true;
                 out.push(

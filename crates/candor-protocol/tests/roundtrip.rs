@@ -12,6 +12,7 @@ fn client_messages() -> Vec<ClientToServerMessage> {
             resume: Some(ResumeRequest {
                 session_id: "s-9".into(),
                 last_server_seq: 41,
+                captured_seq: 977,
             }),
             client_info: "candor-desktop/0.1.0 linux".into(),
             accepted_codecs: vec![AudioCodec::Opus as i32, AudioCodec::Pcm16 as i32],

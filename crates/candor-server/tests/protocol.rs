@@ -141,6 +141,7 @@ async fn bad_starts_get_clear_errors_and_the_server_stays_healthy() {
     req.resume = Some(ResumeRequest {
         session_id: "nope".into(),
         last_server_seq: 0,
+        captured_seq: 0,
     });
     send(&mut ws, req).await;
     expect_error_and_close(&mut ws, ErrorCode::NotFound).await;
@@ -268,6 +269,7 @@ async fn resume_after_a_dropped_socket_loses_nothing() {
     req.resume = Some(ResumeRequest {
         session_id: session_id.clone(),
         last_server_seq: server_seq,
+        captured_seq: 0,
     });
     send(&mut ws, req).await;
     let Some(ServerPayload::StartResponse(sr)) = recv(&mut ws).await.unwrap().payload else {
@@ -530,6 +532,7 @@ async fn only_the_owner_can_resume_a_session() {
     req.resume = Some(ResumeRequest {
         session_id: sr.session_id.clone(),
         last_server_seq: 0,
+        captured_seq: 0,
     });
     send(&mut ws, req).await;
     expect_error_and_close(&mut ws, ErrorCode::PermissionDenied).await;
@@ -539,6 +542,7 @@ async fn only_the_owner_can_resume_a_session() {
     req.resume = Some(ResumeRequest {
         session_id: sr.session_id,
         last_server_seq: 0,
+        captured_seq: 0,
     });
     send(&mut ws, req).await;
     let Some(ServerPayload::StartResponse(sr)) = recv(&mut ws).await.unwrap().payload else {

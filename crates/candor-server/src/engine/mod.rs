@@ -96,7 +96,9 @@ impl EngineContext {
 #[derive(Debug, Clone, Copy)]
 pub struct CandidateAudio<'a> {
     pub seq: u64,
-    /// Session clock when it arrived.
+    /// Where the chunk starts on the session timeline: placed by the
+    /// audio's own clock (`session::media`), not by when it arrived, so a
+    /// backlog replayed after a cut is the seconds of speech it was.
     pub at_ms: u64,
     /// As the client sent it (`StartRequest.audio_config`).
     pub encoded: &'a [u8],
@@ -185,6 +187,15 @@ struct ClockState {
     origin: Instant,
     paused_total: Duration,
     paused_at: Option<Instant>,
+    /// How far the clock was moved forward to keep up with the candidate's
+    /// audio (a backlog replayed after a cut is time that passed).
+    advanced: Duration,
+}
+
+impl ClockState {
+    fn running_since(&self) -> Instant {
+        self.origin + self.paused_total
+    }
 }
 
 impl SessionClock {
@@ -194,6 +205,7 @@ impl SessionClock {
                 origin: Instant::now(),
                 paused_total: Duration::ZERO,
                 paused_at: None,
+                advanced: Duration::ZERO,
             })),
         }
     }
@@ -206,8 +218,19 @@ impl SessionClock {
     pub fn now_ms(&self) -> u64 {
         let s = self.lock();
         let now = s.paused_at.unwrap_or_else(Instant::now);
-        now.saturating_duration_since(s.origin + s.paused_total)
-            .as_millis() as u64
+        (now.saturating_duration_since(s.running_since()) + s.advanced).as_millis() as u64
+    }
+
+    /// Moves the clock forward to `ms` if it reads less: the candidate's
+    /// audio says that much conversation has happened.
+    pub fn advance_to(&self, ms: u64) {
+        let mut s = self.lock();
+        let now = s.paused_at.unwrap_or_else(Instant::now);
+        let reads = now.saturating_duration_since(s.running_since()) + s.advanced;
+        let target = Duration::from_millis(ms);
+        if target > reads {
+            s.advanced += target - reads;
+        }
     }
 
     /// The real instant at which the clock reads `ms` (if it keeps running).
@@ -217,7 +240,8 @@ impl SessionClock {
             .paused_at
             .map(|p| Instant::now().saturating_duration_since(p))
             .unwrap_or_default();
-        s.origin + s.paused_total + shift + Duration::from_millis(ms)
+        let at = s.running_since() + shift + Duration::from_millis(ms);
+        at.checked_sub(s.advanced).unwrap_or_else(Instant::now)
     }
 
     pub fn pause(&self) {
@@ -251,5 +275,22 @@ mod tests {
         tokio::time::advance(Duration::from_millis(100)).await;
         assert_eq!(clock.now_ms(), 600);
         assert_eq!(clock.instant_at(600), Instant::now());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn clock_moves_forward_to_the_audio_but_never_back() {
+        let clock = SessionClock::start();
+        tokio::time::advance(Duration::from_millis(200)).await;
+        clock.advance_to(3_200);
+        assert_eq!(clock.now_ms(), 3_200);
+        assert_eq!(clock.instant_at(3_200), Instant::now());
+        clock.advance_to(1_000);
+        assert_eq!(clock.now_ms(), 3_200, "never backwards");
+        tokio::time::advance(Duration::from_millis(100)).await;
+        assert_eq!(clock.now_ms(), 3_300);
+        assert_eq!(
+            clock.instant_at(3_400),
+            Instant::now() + Duration::from_millis(100)
+        );
     }
 }

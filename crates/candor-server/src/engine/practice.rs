@@ -222,6 +222,9 @@ pub struct Core {
     events: VecDeque<EngineEvent>,
     synth_request: Option<String>,
     acks: u32,
+    /// Where the candidate's last chunk ended and how long chunks are: the
+    /// grid of the candidate's audio, on which turns start.
+    heard: Option<(u64, u64)>,
 }
 
 const ACKS: [&str; 4] = [
@@ -275,6 +278,7 @@ impl Core {
             events: VecDeque::new(),
             synth_request: None,
             acks: 0,
+            heard: None,
         };
         core.queue_question(1);
         core
@@ -354,11 +358,25 @@ impl Core {
         matches!(self.phase, Phase::Done)
     }
 
-    /// The utterance requested by `take_synth_request` is ready.
+    /// The first boundary of the candidate's audio frames at or after
+    /// `now_ms` (`now_ms` itself before any audio).
+    fn next_frame_boundary(&self, now_ms: u64) -> u64 {
+        match self.heard {
+            Some((end, frame)) if now_ms > end => end + (now_ms - end).div_ceil(frame) * frame,
+            Some((end, frame)) => end - (end - now_ms) / frame * frame,
+            None => now_ms,
+        }
+    }
+
+    /// The utterance requested by `take_synth_request` is ready. The turn
+    /// starts on the next boundary of the candidate's frames, so the
+    /// interviewer's timeline and the candidate's share one grid and a
+    /// response latency is a whole number of the candidate's frames.
     pub fn begin(&mut self, utt: Arc<Utterance>, now_ms: u64) {
         let Phase::Preparing(turn) = std::mem::replace(&mut self.phase, Phase::Done) else {
             return;
         };
+        let now_ms = self.next_frame_boundary(now_ms);
         if turn.kind == SegmentKind::Question {
             self.current = turn.question_index;
             self.follow_ups_asked = 0;
@@ -441,7 +459,7 @@ impl Core {
                 let words = s.utt.word_count();
                 let end_ms = s.start_ms + s.utt.duration_ms();
                 if s.sent >= n && now_ms >= end_ms {
-                    self.finish_turn(*s, now_ms);
+                    self.finish_turn(*s, end_ms);
                     return;
                 }
                 // The text grows with playback time.
@@ -463,12 +481,14 @@ impl Core {
                 }
                 self.phase = Phase::Speaking(s);
             }
+            // Decisions take effect at their deadline, not whenever the poll
+            // came: the timeline stays the audio's own.
             Phase::Listening(l) => {
+                let answered_at = l.last_voice_ms + self.t.answer_silence_ms;
+                let given_up_at = l.since_ms + self.t.no_answer_ms;
                 match l.first_voice_ms {
-                    Some(_) if now_ms >= l.last_voice_ms + self.t.answer_silence_ms => {
-                        self.answer_done(l, now_ms);
-                    }
-                    None if now_ms >= l.since_ms + self.t.no_answer_ms => {
+                    Some(_) if now_ms >= answered_at => self.answer_done(l, answered_at),
+                    None if now_ms >= given_up_at => {
                         // No answer at all: move on without a follow-up.
                         self.queue.push_back(Turn {
                             text: MOVE_ON.into(),
@@ -479,7 +499,7 @@ impl Core {
                         self.queue_question(self.current + 1);
                         self.state(InterviewerActivity::Thinking);
                         self.phase = Phase::Waiting {
-                            until_ms: now_ms + self.t.think_ms,
+                            until_ms: given_up_at + self.t.think_ms,
                             resume: None,
                         };
                     }
@@ -490,7 +510,8 @@ impl Core {
         }
     }
 
-    fn finish_turn(&mut self, s: Speaking, now_ms: u64) {
+    /// The turn's audio has all played; `ended_ms` is when it ended.
+    fn finish_turn(&mut self, s: Speaking, ended_ms: u64) {
         self.events
             .push_back(EngineEvent::Transcript(TranscriptEvent {
                 speaker: Speaker::Interviewer,
@@ -498,7 +519,7 @@ impl Core {
                 text: s.utt.text.clone(),
                 is_final: true,
                 start_ms: s.start_ms,
-                end_ms: s.start_ms + s.utt.duration_ms(),
+                end_ms: ended_ms,
                 kind: s.turn.kind,
                 question_index: s.turn.question_index,
                 interrupted: false,
@@ -506,11 +527,11 @@ impl Core {
         match s.turn.after {
             After::Continue => {
                 self.phase = Phase::Waiting {
-                    until_ms: now_ms + TURN_GAP_MS,
+                    until_ms: ended_ms + TURN_GAP_MS,
                     resume: None,
                 }
             }
-            After::Listen => self.listen(now_ms, None),
+            After::Listen => self.listen(ended_ms, None),
             After::End => {
                 self.phase = Phase::Done;
                 self.events.push_back(EngineEvent::Ended {
@@ -625,6 +646,9 @@ impl Core {
 
     /// One chunk of candidate audio.
     pub fn on_audio(&mut self, at_ms: u64, speaking: bool, duration_ms: u64) {
+        if duration_ms > 0 {
+            self.heard = Some((at_ms + duration_ms, duration_ms));
+        }
         match &mut self.phase {
             Phase::Speaking(s) => {
                 if speaking {
@@ -726,6 +750,9 @@ impl Drop for PracticeSession {
 
 impl EngineSession for PracticeSession {
     fn push_audio(&mut self, audio: CandidateAudio<'_>) {
+        // Deadlines that fall before this chunk come first (a replayed
+        // backlog is heard in the order it was spoken).
+        self.core.poll(audio.at_ms);
         self.core
             .on_audio(audio.at_ms, audio.speaking, audio.duration_ms as u64);
     }
@@ -907,6 +934,47 @@ mod tests {
             .count();
         assert_eq!(audio, 6 * 10, "every utterance is sent whole");
         assert!(core.is_done());
+    }
+
+    #[test]
+    fn turns_start_on_the_candidates_frame_grid() {
+        let iv = interview(1);
+        let plan = questions::plan(iv.role, iv.seniority, 1, &iv.id);
+        let mut core = Core::new(timings(), &iv, plan, Codec::Opus);
+        // Candidate frames end at 7 ms, 27 ms, … 247 ms on the session clock.
+        for k in 1..13 {
+            core.on_audio(k * 20 - 13, false, 20);
+        }
+        core.poll(TURN_GAP_MS);
+        let text = core.take_synth_request().expect("the greeting");
+        // Synthesis came back at 253 ms: the turn waits for the next frame
+        // boundary (267 ms) rather than starting between two frames.
+        core.begin(utt(&text, 10), 253);
+        assert_eq!(core.next_deadline(), Some(267));
+    }
+
+    #[test]
+    fn a_backlog_is_heard_in_the_order_it_was_spoken() {
+        // Deadlines are taken at their own time, not at the poll that
+        // noticed them: a late poll gives the same timeline.
+        let iv = interview(1);
+        let plan = questions::plan(iv.role, iv.seniority, 1, &iv.id);
+        let mut prompt = Core::new(timings(), &iv, plan.clone(), Codec::Opus);
+        let mut late = Core::new(timings(), &iv, plan, Codec::Opus);
+        let mut a = Vec::new();
+        let mut b = Vec::new();
+        // Answer Q1 (asked at 0.45–0.65 s) from 1.0 to 2.5 s.
+        run(&mut prompt, 0, 2_500, &[(1_000, 2_500)], &mut a);
+        run(&mut late, 0, 2_500, &[(1_000, 2_500)], &mut b);
+        // One poll 3 s after the answer ended, as after a cut.
+        prompt.poll(2_900);
+        late.poll(5_500);
+        let thinking_until = |c: &Core| match &c.phase {
+            Phase::Waiting { until_ms, .. } => *until_ms,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(thinking_until(&prompt), 2_500 + 400 + 100);
+        assert_eq!(thinking_until(&late), 2_500 + 400 + 100);
     }
 
     #[test]

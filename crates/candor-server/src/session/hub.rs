@@ -14,6 +14,8 @@ pub(super) struct Attach {
     pub(super) socket: WebSocket,
     pub(super) order: ClientOrder,
     pub(super) last_server_seq: u64,
+    /// Newest candidate seq the client held when it resumed: its backlog.
+    pub(super) captured_seq: u64,
 }
 
 /// One live session in the hub.

@@ -10,9 +10,19 @@
 //!
 //! - `hub`: the registry of live sessions and the way a resume reaches one.
 //! - `start`: a `StartRequest` → a new session (or the one to resume).
+//! - `media`: the candidate's audio placed on the session timeline by its
+//!   own clock, so a replayed backlog is the time it was.
 //! - here: the socket's first message, and a session's task from start to end.
+//!
+//! Time: the session clock paces the interviewer and stands still while the
+//! socket is gone; candidate chunks are placed by their capture time, and a
+//! backlog replayed after a cut moves the clock forward as it is heard. Until
+//! the backlog the client announced (`ResumeRequest.captured_seq`) has
+//! arrived, the engine is not polled: the interviewer takes no new turn in a
+//! past the candidate could not have heard.
 
 mod hub;
+mod media;
 mod start;
 
 use std::pin::Pin;
@@ -32,6 +42,7 @@ use tokio::time::{Instant, Sleep, sleep_until, timeout};
 
 use hub::Attach;
 pub(crate) use hub::Hub;
+use media::MediaTimeline;
 use start::{AudioPlan, Reservation, Started, StartedEngine, start};
 
 use crate::Shared;
@@ -157,11 +168,12 @@ pub(crate) async fn serve_socket(shared: Arc<Shared>, mut socket: WebSocket) {
             session.send_start(false).await;
             session.run().await;
         }
-        Ok(Started::Resume(tx, order, last_server_seq)) => {
+        Ok(Started::Resume(tx, order, resume)) => {
             let attach = Attach {
                 socket,
                 order,
-                last_server_seq,
+                last_server_seq: resume.last_server_seq,
+                captured_seq: resume.captured_seq,
             };
             if let Err(mpsc::error::SendError(a)) = tx.send(attach).await {
                 reject(
@@ -222,6 +234,8 @@ struct Session {
     in_frame_ms: u32,
     /// Decodes candidate audio and tells speech from silence.
     listener: Listener,
+    /// Places candidate chunks on the session timeline.
+    media: MediaTimeline,
     /// Open candidate speech span (start, end so far), session clock ms.
     span: Option<(u64, u64)>,
     recorder: SessionRecorder,
@@ -231,6 +245,9 @@ struct Session {
     order: ClientOrder,
     /// Highest candidate seq received (in order) over all sockets.
     received: u64,
+    /// The backlog of the last resume ends at this candidate seq; the engine
+    /// waits until it has arrived.
+    catch_up_to: u64,
     last_in: Instant,
     /// One timer for the idle timeout and the session time limit, re-armed
     /// lazily (not on every frame).
@@ -283,10 +300,12 @@ impl Session {
             out_config: audio.out_config,
             in_frame_ms: audio.in_frame_ms,
             listener: audio.listener,
+            media: MediaTimeline::new(audio.in_frame_ms),
             span: None,
             socket: None,
             order,
             received: 0,
+            catch_up_to: 0,
             last_in: Instant::now(),
             housekeeping: Box::pin(sleep_until(Instant::now())),
             detached_at: None,
@@ -368,7 +387,7 @@ impl Session {
                 }
                 Flow::Continue
             }
-            ev = self.engine.next_event() => self.on_engine(ev).await,
+            ev = self.engine.next_event(), if !self.catching_up() => self.on_engine(ev).await,
             _ = self.housekeeping.as_mut() => {
                 let now = Instant::now();
                 if now >= self.limit_at() {
@@ -405,6 +424,11 @@ impl Session {
         }
     }
 
+    /// The candidate's backlog from the last resume is still arriving.
+    fn catching_up(&self) -> bool {
+        self.received < self.catch_up_to
+    }
+
     /// Drops the socket; the session waits for a resume.
     fn detach(&mut self) {
         if self.socket.take().is_some() {
@@ -427,6 +451,12 @@ impl Session {
         self.socket = Some(a.socket);
         self.order = a.order;
         self.order.resume_after(self.received);
+        // A backlog is at most what was captured since the socket went
+        // quiet: a larger claim must not hold the interviewer back for ever.
+        let limits = &self.shared.config.limits;
+        let most = (limits.resume_grace + limits.idle_timeout).as_millis() as u64
+            / u64::from(self.in_frame_ms.max(1));
+        self.catch_up_to = a.captured_seq.min(self.received + most);
         if self.detached_at.take().is_some() {
             self.engine.resumed();
         }
@@ -551,8 +581,10 @@ impl Session {
             .frames_in
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.received = chunk.seq;
-        let at_ms = self.clock.now_ms();
         let dur = self.in_frame_ms as u64;
+        let at_ms = self.media.place(chunk.timestamp_us, self.clock.now_ms());
+        // Audio captured while the socket was down is time that passed.
+        self.clock.advance_to(at_ms + dur);
         let heard = self.listener.hear(&chunk.data);
         let speaking = heard.speaking;
         // Speech spans for results: from the first loud frame of the onset to

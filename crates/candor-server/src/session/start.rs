@@ -30,7 +30,7 @@ pub(super) enum Started {
     /// A new session, ready for its socket.
     New(Box<Session>),
     /// A resume: the socket goes to the live session's task.
-    Resume(mpsc::Sender<Attach>, ClientOrder, u64),
+    Resume(mpsc::Sender<Attach>, ClientOrder, ResumeRequest),
 }
 
 /// The audio of a new session, both ways, and the engine that will speak.
@@ -65,7 +65,7 @@ pub(super) async fn start(
     let (user_id, interview) = authorize(shared, &req).await?;
     if let Some(resume) = &req.resume {
         let attach = resume_target(shared, resume, &user_id, &interview)?;
-        return Ok(Started::Resume(attach, order, resume.last_server_seq));
+        return Ok(Started::Resume(attach, order, resume.clone()));
     }
     ensure_open(&interview)?;
     let audio = validate_audio(shared, &req)?;
