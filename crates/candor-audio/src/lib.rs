@@ -44,6 +44,7 @@ pub mod speech_gate;
 pub mod stream;
 #[cfg(feature = "test-support")]
 pub mod test_support;
+pub mod voice_detector;
 pub mod watchdog;
 pub mod wav;
 

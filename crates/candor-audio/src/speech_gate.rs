@@ -1,12 +1,14 @@
-//! A fixed-threshold voice activity detector with onset and hang-over, fed
-//! one frame level at a time.
+//! Speech as a span: onset and hang-over over per-frame voice decisions.
 //!
-//! Where [`meter::VoiceActivity`](crate::meter::VoiceActivity) adapts to the
-//! background noise, this gate keeps an operator-set threshold, so turn-taking
-//! behaves the same for every candidate: speech starts after `onset` loud
-//! frames in a row (one click is not speech) and ends after `hangover` quiet
-//! frames (the gaps between words do not split it). The backend's practice
-//! interviewer takes turns by it.
+//! Speech starts after `onset` voiced frames in a row (one click is not
+//! speech) and ends after `hangover` unvoiced ones (the gaps between words do
+//! not split it). A frame is voiced by its level against an operator-set
+//! threshold ([`update`](SpeechGate::update)), or by any other per-frame
+//! decision ([`update_voiced`](SpeechGate::update_voiced)) — the backend
+//! combines that threshold with the neural
+//! [`VoiceDetector`](crate::voice_detector::VoiceDetector), so turn-taking
+//! behaves the same for every candidate and a fan or a keyboard is not a
+//! voice.
 
 /// Voice activity over frames of one fixed duration, from their level in dBFS.
 #[derive(Debug, Clone)]
@@ -40,7 +42,13 @@ impl SpeechGate {
 
     /// Feeds one frame's level; returns whether speech is ongoing after it.
     pub fn update(&mut self, level_db: f32) -> bool {
-        if self.is_loud(level_db) {
+        self.update_voiced(self.is_loud(level_db))
+    }
+
+    /// Feeds one frame's voice decision; returns whether speech is ongoing
+    /// after it.
+    pub fn update_voiced(&mut self, voiced: bool) -> bool {
+        if voiced {
             self.loud_run += 1;
             self.quiet_run = 0;
             if self.loud_run >= self.onset {

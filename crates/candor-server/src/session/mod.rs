@@ -595,7 +595,7 @@ impl Session {
                 self.span = Some((start, at_ms + dur));
             }
             (Some(span), true) => {
-                if heard.loud {
+                if heard.voiced {
                     span.1 = at_ms + dur;
                 }
             }

@@ -1,9 +1,12 @@
 //! Candidate audio as the session hears it: each chunk decoded to 16 kHz
 //! mono, measured, and classified as speech or not.
 //!
-//! Voice activity is a fixed-threshold gate (`candor_audio::speech_gate`):
-//! [`VAD_ONSET`] loud frames start speech and more than [`VAD_HANGOVER`]
-//! quiet ones end it, so turn-taking does not depend on the room. A corrupt
+//! A chunk is voiced when the neural detector
+//! (`candor_audio::voice_detector`) hears a voice in it *and* it is at least
+//! as loud as the operator's threshold: a fan, a keyboard or music is not a
+//! voice, and a whisper far below the threshold does not take a turn. Then
+//! `candor_audio::speech_gate` makes spans of it: [`VAD_ONSET`] voiced chunks
+//! start speech and more than [`VAD_HANGOVER`] unvoiced ones end it. A corrupt
 //! Opus packet is concealed rather than fatal: one bad packet must not end an
 //! interview.
 
@@ -11,6 +14,7 @@ use candor_audio::Codec;
 use candor_audio::codec::AudioDecoder;
 use candor_audio::meter::frame_level_db;
 use candor_audio::speech_gate::SpeechGate;
+use candor_audio::voice_detector::VoiceDetector;
 
 use super::VoiceError;
 
@@ -20,14 +24,18 @@ pub const ANALYSIS_RATE_HZ: u32 = 16_000;
 pub const VAD_ONSET: u32 = 2;
 /// Quiet frames in a row after which speech has ended.
 pub const VAD_HANGOVER: u32 = 10;
+/// Chunks below the threshold in a row after which the voice detector rests
+/// until the next sound (and then hears it the same way whatever the silence
+/// before it was).
+const REST_AFTER: u32 = 5;
 
 /// One chunk as heard.
 #[derive(Debug, Clone, Copy)]
 pub struct Heard<'a> {
     /// Decoded, 16 kHz mono.
     pub pcm: &'a [f32],
-    /// The chunk itself is above the voice-activity threshold.
-    pub loud: bool,
+    /// The chunk itself holds a voice at or above the threshold.
+    pub voiced: bool,
     /// Speech is ongoing after this chunk (onset and hangover applied).
     pub speaking: bool,
 }
@@ -35,6 +43,9 @@ pub struct Heard<'a> {
 /// Decoder and voice-activity gate for one session's candidate audio.
 pub struct Listener {
     decoder: AudioDecoder,
+    voice: VoiceDetector,
+    /// Chunks below the threshold in a row.
+    quiet_run: u32,
     gate: SpeechGate,
     /// Samples one chunk stands for (what a lost one is concealed with).
     chunk_samples: usize,
@@ -57,6 +68,8 @@ impl Listener {
     pub fn new(codec: Codec, chunk_ms: u32, threshold_dbfs: f32) -> Result<Self, VoiceError> {
         Ok(Self {
             decoder: AudioDecoder::new(codec, ANALYSIS_RATE_HZ)?,
+            voice: VoiceDetector::new(),
+            quiet_run: 0,
             gate: SpeechGate::new(threshold_dbfs, VAD_ONSET, VAD_HANGOVER),
             chunk_samples: (ANALYSIS_RATE_HZ * chunk_ms / 1000) as usize,
             pcm: Vec::new(),
@@ -76,12 +89,18 @@ impl Listener {
                 self.pcm.clear();
             }
         }
-        let level = frame_level_db(&self.pcm);
-        let loud = self.gate.is_loud(level);
-        let speaking = self.gate.update(level);
+        let loud = self.gate.is_loud(frame_level_db(&self.pcm));
+        self.quiet_run = if loud { 0 } else { self.quiet_run + 1 };
+        let voiced = if self.quiet_run > REST_AFTER {
+            self.voice.quiet(&self.pcm);
+            false
+        } else {
+            self.voice.is_voice(&self.pcm) && loud
+        };
+        let speaking = self.gate.update_voiced(voiced);
         Heard {
             pcm: &self.pcm,
-            loud,
+            voiced,
             speaking,
         }
     }
@@ -92,21 +111,56 @@ mod tests {
     use super::*;
     use crate::voice::{encode_clip, test_tone};
 
+    /// 20 ms PCM16 chunks of `text` spoken by espeak-ng at 16 kHz, scaled by `gain`.
+    fn spoken(text: &str, gain: f32) -> Vec<bytes::Bytes> {
+        let (rate, pcm) =
+            crate::voice::espeak::speak(std::path::Path::new("espeak-ng"), "en-us", 170, text)
+                .unwrap();
+        let pcm = candor_audio::clip::resample(&pcm, rate, 16_000).unwrap();
+        let pcm: Vec<f32> = pcm.iter().map(|s| s * gain).collect();
+        encode_clip(Codec::Pcm16, 16_000, &pcm).unwrap()
+    }
+
     #[test]
-    fn speech_needs_an_onset_and_outlasts_short_gaps() {
-        let tone = test_tone(16_000, 200.0, 320 * 4);
-        let loud = encode_clip(Codec::Pcm16, 16_000, &tone).unwrap();
+    fn a_voice_is_speech_and_outlasts_short_gaps() {
+        let mut ear = Listener::new(Codec::Pcm16, 20, -42.0).unwrap();
+        let speech = spoken("I moved forty services to the new database.", 1.0);
+        let heard: Vec<(bool, bool)> = speech
+            .iter()
+            .map(|c| {
+                let h = ear.hear(c);
+                (h.voiced, h.speaking)
+            })
+            .collect();
+        let first = heard.iter().position(|h| h.0).expect("a voiced chunk");
+        assert!(!heard[first].1, "one voiced chunk is not yet speech");
+        let voiced = heard.iter().filter(|h| h.0).count();
+        assert!(
+            voiced * 2 > heard.len(),
+            "{voiced} of {} voiced",
+            heard.len()
+        );
+        // Speech outlasts the last voiced chunk by the hangover.
         let quiet = encode_clip(Codec::Pcm16, 16_000, &[0.0; 320]).unwrap();
-        let mut ear = Listener::new(Codec::Pcm16, 20, -40.0).unwrap();
-        let first = ear.hear(&loud[0]);
-        assert!(first.loud && !first.speaking);
-        assert_eq!(first.pcm.len(), 320);
-        assert!(ear.hear(&loud[1]).speaking);
-        for _ in 0..VAD_HANGOVER {
-            let h = ear.hear(&quiet[0]);
-            assert!(h.speaking && !h.loud, "hangover keeps speech on");
+        let mut speaking: Vec<bool> = heard.iter().map(|h| h.1).collect();
+        speaking.extend((0..VAD_HANGOVER + 2).map(|_| ear.hear(&quiet[0]).speaking));
+        let last = heard.iter().rposition(|h| h.0).unwrap();
+        let hang = VAD_HANGOVER as usize;
+        assert!(speaking[last..=last + hang].iter().all(|s| *s));
+        assert!(!speaking[last + hang + 1], "then speech ends");
+    }
+
+    #[test]
+    fn a_loud_tone_or_a_whisper_below_the_threshold_is_not_speech() {
+        let mut ear = Listener::new(Codec::Pcm16, 20, -42.0).unwrap();
+        let tone = test_tone(16_000, 200.0, 320 * 100);
+        for c in encode_clip(Codec::Pcm16, 16_000, &tone).unwrap() {
+            assert!(!ear.hear(&c).speaking, "a hum is not a voice");
         }
-        assert!(!ear.hear(&quiet[0]).speaking);
+        let mut ear = Listener::new(Codec::Pcm16, 20, -42.0).unwrap();
+        for c in spoken("Can you hear me at all?", 0.001) {
+            assert!(!ear.hear(&c).voiced, "below the threshold");
+        }
     }
 
     #[test]
