@@ -553,7 +553,7 @@ impl Session {
         self.received = chunk.seq;
         let at_ms = self.clock.now_ms();
         let dur = self.in_frame_ms as u64;
-        let heard = self.listener.hear(&chunk.data);
+        let heard = self.listener.hear(&chunk.data, chunk.voice_activity);
         let speaking = heard.speaking;
         // Speech spans for results: from the first loud frame of the onset to
         // the end of the last frame before the hangover ran out.

@@ -3,7 +3,11 @@
 //!
 //! Voice activity is a fixed-threshold gate (`candor_audio::speech_gate`):
 //! [`VAD_ONSET`] loud frames start speech and more than [`VAD_HANGOVER`]
-//! quiet ones end it, so turn-taking does not depend on the room. A corrupt
+//! quiet ones end it, so turn-taking does not depend on the room. A frame
+//! counts as loud only if the client also marked it as voice: the client
+//! alone holds the far-end reference, and its flag says the sound is not the
+//! interviewer's own echo (`candor_audio::double_talk`). Energy alone would
+//! take loud-speaker echo for the candidate. A corrupt
 //! Opus packet is concealed rather than fatal: one bad packet must not end an
 //! interview.
 
@@ -26,7 +30,8 @@ pub const VAD_HANGOVER: u32 = 10;
 pub struct Heard<'a> {
     /// Decoded, 16 kHz mono.
     pub pcm: &'a [f32],
-    /// The chunk itself is above the voice-activity threshold.
+    /// The chunk itself is above the voice-activity threshold and the
+    /// client marked it as voice.
     pub loud: bool,
     /// Speech is ongoing after this chunk (onset and hangover applied).
     pub speaking: bool,
@@ -63,8 +68,9 @@ impl Listener {
         })
     }
 
-    /// Decodes and classifies one chunk.
-    pub fn hear(&mut self, chunk: &[u8]) -> Heard<'_> {
+    /// Decodes and classifies one chunk; `client_voice` is the chunk's
+    /// `voice_activity` (the client's near-end speech verdict).
+    pub fn hear(&mut self, chunk: &[u8], client_voice: bool) -> Heard<'_> {
         self.pcm.clear();
         if self.decoder.decode(chunk, &mut self.pcm).is_err() {
             self.pcm.clear();
@@ -76,7 +82,11 @@ impl Listener {
                 self.pcm.clear();
             }
         }
-        let level = frame_level_db(&self.pcm);
+        let level = if client_voice {
+            frame_level_db(&self.pcm)
+        } else {
+            f32::NEG_INFINITY
+        };
         let loud = self.gate.is_loud(level);
         let speaking = self.gate.update(level);
         Heard {
@@ -98,15 +108,26 @@ mod tests {
         let loud = encode_clip(Codec::Pcm16, 16_000, &tone).unwrap();
         let quiet = encode_clip(Codec::Pcm16, 16_000, &[0.0; 320]).unwrap();
         let mut ear = Listener::new(Codec::Pcm16, 20, -40.0).unwrap();
-        let first = ear.hear(&loud[0]);
+        let first = ear.hear(&loud[0], true);
         assert!(first.loud && !first.speaking);
         assert_eq!(first.pcm.len(), 320);
-        assert!(ear.hear(&loud[1]).speaking);
+        assert!(ear.hear(&loud[1], true).speaking);
         for _ in 0..VAD_HANGOVER {
-            let h = ear.hear(&quiet[0]);
+            let h = ear.hear(&quiet[0], true);
             assert!(h.speaking && !h.loud, "hangover keeps speech on");
         }
-        assert!(!ear.hear(&quiet[0]).speaking);
+        assert!(!ear.hear(&quiet[0], true).speaking);
+    }
+
+    #[test]
+    fn loud_audio_the_client_calls_echo_is_not_speech() {
+        let tone = test_tone(16_000, 200.0, 320 * 20);
+        let mut ear = Listener::new(Codec::Pcm16, 20, -40.0).unwrap();
+        for chunk in encode_clip(Codec::Pcm16, 16_000, &tone).unwrap() {
+            let h = ear.hear(&chunk, false);
+            assert!(!h.loud && !h.speaking);
+            assert_eq!(h.pcm.len(), 320, "the audio is still decoded");
+        }
     }
 
     #[test]
@@ -114,8 +135,8 @@ mod tests {
         let tone = test_tone(16_000, 300.0, 320 * 10);
         let mut ear = Listener::new(Codec::Opus, 20, -40.0).unwrap();
         for p in encode_clip(Codec::Opus, 16_000, &tone).unwrap() {
-            assert_eq!(ear.hear(&p).pcm.len(), 320);
+            assert_eq!(ear.hear(&p, true).pcm.len(), 320);
         }
-        assert_eq!(ear.hear(&[0xff, 0x00, 0x13]).pcm.len(), 320);
+        assert_eq!(ear.hear(&[0xff, 0x00, 0x13], true).pcm.len(), 320);
     }
 }
