@@ -29,12 +29,14 @@ export interface LiveData {
   segments: Map<number, Segment>;
   level: number;
   voice: boolean;
+  /** The speakers feed back into the microphone (echo stays strong). */
+  strongEcho: boolean;
   interviewer: InterviewerActivity | null;
   stats: Stats | null;
 }
 
 function emptyLive(interviewId: string | null): LiveData {
-  return { interviewId, segments: new Map(), level: 0, voice: false, interviewer: null, stats: null };
+  return { interviewId, segments: new Map(), level: 0, voice: false, strongEcho: false, interviewer: null, stats: null };
 }
 
 /** The interview an in-call state belongs to, or null outside a call. */
@@ -83,6 +85,9 @@ export class Store {
       case "level":
         this.live.level = event.level;
         this.live.voice = event.voice;
+        break;
+      case "echo":
+        this.live.strongEcho = event.strong;
         break;
       case "interviewer":
         this.live.interviewer = {

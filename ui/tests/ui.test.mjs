@@ -287,6 +287,20 @@ describe("interview lifecycle", () => {
     });
   });
 
+  test("live: strong echo shows the headphones hint until it fades", async () => {
+    await withApp({ view: authed(LIVE) }, async (app, page) => {
+      await page.locator('[data-screen="live"]').waitFor();
+      const hint = page.locator('[data-testid="echo-hint"]');
+      assert.equal(await hint.isVisible(), false, "no hint without echo");
+      await app.push({ type: "echo", strong: true });
+      await hint.waitFor({ state: "visible" });
+      assert.match(await hint.innerText(), /Your speakers are feeding back into the microphone — headphones will help/);
+      await app.shot("interview-live-echo");
+      await app.push({ type: "echo", strong: false });
+      await hint.waitFor({ state: "hidden" });
+    });
+  });
+
   test("live: M mutes, the mute button toggles, Ctrl+E and End Interview end", async () => {
     await withApp({ view: authed(LIVE) }, async (app, page) => {
       await page.locator('[data-screen="live"]').waitFor();

@@ -33,7 +33,10 @@ pub mod clip;
 pub mod codec;
 #[cfg(feature = "devices")]
 pub mod devices;
+pub mod double_talk;
 pub mod echo_link;
+pub mod echo_path;
+pub mod echo_trial;
 pub mod error;
 pub mod jitter;
 pub mod meter;

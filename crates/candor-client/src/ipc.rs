@@ -608,6 +608,12 @@ pub enum EngineEvent {
         level: f32,
         voice: bool,
     },
+    /// Echo stays strong after cancellation (`strong`: the speakers feed
+    /// back into the microphone; headphones would help) or no longer does.
+    /// Sent when it changes while live (each call starts without it).
+    Echo {
+        strong: bool,
+    },
     Interviewer {
         activity: Activity,
         question_index: u32,

@@ -108,7 +108,7 @@ fn speaking_frames(samples: &[f32]) -> (usize, usize) {
     let mut by_detector = 0;
     let mut by_energy = 0;
     for c in &chunks {
-        let heard = ear.hear(c);
+        let heard = ear.hear(c, true);
         by_detector += usize::from(heard.speaking);
         by_energy += usize::from(energy.update(frame_level_db(heard.pcm)));
     }

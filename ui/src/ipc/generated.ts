@@ -155,7 +155,7 @@ export type Speaker = "interviewer" | "candidate";
 /**
  * Everything the engine pushes, in order.
  */
-export type EngineEvent = { "type": "view", view: View<Profile, Array<InterviewSummary>, Results>, } | { "type": "transcript", speaker: Speaker, segmentId: number, text: string, isFinal: boolean, startMs: number, } | { "type": "level", level: number, voice: boolean, } | { "type": "interviewer", activity: Activity, questionIndex: number, questionCount: number, } | { "type": "stats", elapsedMs: number, uplinkKbps: number, bufferedMs: number, muted: boolean, } | { "type": "devices", devices: DeviceList, } | { "type": "notice", level: NoticeLevel, message: string, } | { "type": "sessionSummary", framesSent: number, framesStored: number, framesLost: number, };
+export type EngineEvent = { "type": "view", view: View<Profile, Array<InterviewSummary>, Results>, } | { "type": "transcript", speaker: Speaker, segmentId: number, text: string, isFinal: boolean, startMs: number, } | { "type": "level", level: number, voice: boolean, } | { "type": "echo", strong: boolean, } | { "type": "interviewer", activity: Activity, questionIndex: number, questionCount: number, } | { "type": "stats", elapsedMs: number, uplinkKbps: number, bufferedMs: number, muted: boolean, } | { "type": "devices", devices: DeviceList, } | { "type": "notice", level: NoticeLevel, message: string, } | { "type": "sessionSummary", framesSent: number, framesStored: number, framesLost: number, };
 
 /**
  * What the interviewer is doing (from `InterviewerState`).

@@ -35,6 +35,14 @@ export function liveScreen(ctx: Ctx): Screen {
     h("div", null, reconnectText,
       h("p", null, "Keep going — your microphone is still recording and nothing you say is lost. It will reach the interviewer as soon as the connection is back.")));
 
+  // -- speakers feeding back
+  const echoHint = h("div", { class: "banner banner-warning echo-banner", role: "status", hidden: true, "data-testid": "echo-hint" },
+    icon("mic"),
+    h("div", null, h("strong", null, "Your speakers are feeding back into the microphone — headphones will help."),
+      h("p", null, "The interviewer's voice reaches your microphone too loudly to be told apart from yours.")));
+  const renderEcho = (): void => show(echoHint, ctx.store.live.strongEcho);
+  renderEcho();
+
   // -- tiles
   const interviewerStatus = h("span", { class: "tile-status" }, "Waiting");
   const interviewerTile = h("section", { class: "tile tile-interviewer", "data-activity": "listening", "aria-label": "Interviewer", "data-testid": "interviewer" },
@@ -83,7 +91,7 @@ export function liveScreen(ctx: Ctx): Screen {
       h("p", { class: "muted" }, "Saying goodbye to the interviewer and saving your answers.")));
 
   const stage = h("div", { class: "live-grid" }, h("div", { class: "tiles" }, interviewerTile, youTile), transcriptPanel);
-  const root = h("main", { class: "screen live", "data-screen": "live" }, top, banner, stage, controls, overlay);
+  const root = h("main", { class: "screen live", "data-screen": "live" }, top, banner, echoHint, stage, controls, overlay);
 
   // -------------------------------------------------------------- behaviour
   let muted = ctx.store.live.stats?.muted ?? false;
@@ -263,6 +271,9 @@ export function liveScreen(ctx: Ctx): Screen {
         }
         case "level":
           renderLevel();
+          break;
+        case "echo":
+          renderEcho();
           break;
         case "interviewer":
           renderInterviewer();

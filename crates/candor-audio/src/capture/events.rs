@@ -24,6 +24,9 @@ pub enum CaptureEvent {
     /// The capture stopped for good because of this error (e.g. no input
     /// device delivered audio within 5 s of a loss).
     Failed(AudioError),
+    /// Echo stays strong after cancellation (`true`: the speakers feed
+    /// back into the microphone; headphones would help) or no longer does.
+    StrongEcho(bool),
     /// A file or generator source reached its end; all its frames were sent.
     Ended,
 }

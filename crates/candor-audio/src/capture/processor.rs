@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use super::callback::Stamp;
 use crate::aec::{EchoCanceller, VoiceProcessing};
 use crate::codec::{CAPTURE_FRAME_SAMPLES, CAPTURE_RATE, EncoderSettings, MAX_PACKET, OpusEncoder};
+use crate::double_talk::NearEndDetector;
 use crate::error::AudioError;
 use crate::meter::{LevelMeter, VoiceActivity, frame_level_db};
 use crate::resample::MonoResampler;
@@ -51,7 +52,9 @@ pub struct EncodedFrame {
     pub completed_at: Instant,
     /// The Opus packet.
     pub payload: Vec<u8>,
-    /// Voice activity in this frame.
+    /// Candidate speech in this frame: loud enough for the voice activity
+    /// detector *and*, with echo cancellation on, sound the far-end
+    /// reference does not explain (see [`crate::double_talk`]).
     pub voice: bool,
     /// The frame's level in dBFS (after echo cancellation).
     pub level_db: f32,
@@ -64,6 +67,9 @@ pub enum CaptureOutput {
     Frame(EncodedFrame),
     /// A throttled input level in 0..=1 for the "glowing mic".
     Level(f32),
+    /// Echo stays strong after cancellation (`true`) or no longer does:
+    /// the speakers feed back into the microphone.
+    StrongEcho(bool),
 }
 
 /// The synchronous capture pipeline for one stream rate.
@@ -81,6 +87,12 @@ pub struct CaptureProcessor {
     out16_base: u64,
     encoder: OpusEncoder,
     vad: VoiceActivity,
+    near_end: Option<NearEndDetector>,
+    /// Near-end verdicts of the 10 ms blocks not yet framed, oldest first.
+    near_blocks: std::collections::VecDeque<bool>,
+    /// The verdict of the last block framed.
+    last_near: bool,
+    strong_echo: bool,
     meter: LevelMeter,
     seq: u64,
     packet: Box<[u8; MAX_PACKET]>,
@@ -118,6 +130,13 @@ impl CaptureProcessor {
             out16_base: 0,
             encoder: OpusEncoder::new(settings.encoder)?,
             vad: VoiceActivity::default(),
+            near_end: settings
+                .processing
+                .echo_cancellation
+                .then(NearEndDetector::new),
+            near_blocks: std::collections::VecDeque::with_capacity(64),
+            last_near: false,
+            strong_echo: false,
             meter: LevelMeter::new(settings.level_updates_per_second),
             seq: first_seq,
             packet: Box::new([0u8; MAX_PACKET]),
@@ -163,6 +182,9 @@ impl CaptureProcessor {
             samples = &samples[take..];
             if self.render_fill == n {
                 aec.process_render(&self.render_block)?;
+                if let Some(d) = self.near_end.as_mut() {
+                    d.reference(&self.render_block);
+                }
                 self.render_fill = 0;
             }
         }
@@ -184,8 +206,20 @@ impl CaptureProcessor {
             self.block_fill += take;
             input = &input[take..];
             if self.block_fill == n {
+                let mic_db = frame_level_db(&self.block);
                 if let Some(aec) = self.aec.as_mut() {
                     aec.process_capture(&mut self.block)?;
+                }
+                match self.near_end.as_mut() {
+                    Some(d) => {
+                        self.near_blocks
+                            .push_back(d.capture(mic_db, &self.block).near_end);
+                        if d.strong_echo() != self.strong_echo {
+                            self.strong_echo = d.strong_echo();
+                            out(CaptureOutput::StrongEcho(self.strong_echo));
+                        }
+                    }
+                    None => self.near_blocks.push_back(true),
                 }
                 self.resampler.process(&self.block, &mut self.out16)?;
                 self.block_fill = 0;
@@ -196,7 +230,8 @@ impl CaptureProcessor {
             let frame = &self.out16[start..start + CAPTURE_FRAME_SAMPLES];
             let len = self.encoder.encode(frame, &mut self.packet[..])?;
             let level_db = frame_level_db(frame);
-            let voice = self.vad.update(level_db);
+            let near = Self::near_end_of_frame(&mut self.near_blocks, &mut self.last_near);
+            let voice = self.vad.update(level_db) && near;
             let captured_at = self.time_of_output(self.out16_base, stamp);
             out(CaptureOutput::Frame(EncodedFrame {
                 seq: self.seq,
@@ -215,6 +250,19 @@ impl CaptureProcessor {
         }
         self.out16.drain(..start);
         Ok(())
+    }
+
+    /// Whether the two 10 ms blocks behind the next frame held near-end
+    /// sound (the last verdict again if they are not there yet).
+    fn near_end_of_frame(blocks: &mut std::collections::VecDeque<bool>, last: &mut bool) -> bool {
+        let mut near = false;
+        for _ in 0..2 {
+            if let Some(v) = blocks.pop_front() {
+                *last = v;
+            }
+            near |= *last;
+        }
+        near
     }
 
     /// When the input sample behind 16 kHz output sample `k` was captured.

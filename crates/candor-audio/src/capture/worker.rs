@@ -165,6 +165,7 @@ impl<S: CaptureSink> Worker<S> {
             a.processor.process(&s.input, stamp, &mut |o| match o {
                 CaptureOutput::Frame(f) => sink.frame(f),
                 CaptureOutput::Level(l) => sink.event(CaptureEvent::Level(l)),
+                CaptureOutput::StrongEcho(on) => sink.event(CaptureEvent::StrongEcho(on)),
             })?;
         }
         if ended && !got_any && a.ring.stamps.is_empty() {

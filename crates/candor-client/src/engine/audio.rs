@@ -220,6 +220,11 @@ impl Driver {
             CaptureEvent::Failed(e) => self.feed(Event::AudioFailed {
                 message: format!("the microphone stopped working: {e}"),
             }),
+            CaptureEvent::StrongEcho(strong) => {
+                if self.audio.streaming {
+                    self.emit(EngineEvent::Echo { strong });
+                }
+            }
             CaptureEvent::Started(_) | CaptureEvent::Ended => {}
         }
     }

@@ -585,7 +585,7 @@ impl Session {
         let at_ms = self.media.place(chunk.timestamp_us, self.clock.now_ms());
         // Audio captured while the socket was down is time that passed.
         self.clock.advance_to(at_ms + dur);
-        let heard = self.listener.hear(&chunk.data);
+        let heard = self.listener.hear(&chunk.data, chunk.voice_activity);
         let speaking = heard.speaking;
         // Speech spans for results: from the first loud frame of the onset to
         // the end of the last frame before the hangover ran out.

@@ -1,12 +1,15 @@
 //! Candidate audio as the session hears it: each chunk decoded to 16 kHz
 //! mono, measured, and classified as speech or not.
 //!
-//! A chunk is voiced when the neural detector
-//! (`candor_audio::voice_detector`) hears a voice in it *and* it is at least
-//! as loud as the operator's threshold: a fan, a keyboard or music is not a
-//! voice, and a whisper far below the threshold does not take a turn. Then
-//! `candor_audio::speech_gate` makes spans of it: [`VAD_ONSET`] voiced chunks
-//! start speech and more than [`VAD_HANGOVER`] unvoiced ones end it. A corrupt
+//! A chunk is voiced when three things hold: the client marked it as voice
+//! (only the client holds the far-end reference, and its flag says the sound
+//! is not the interviewer's own echo — `candor_audio::double_talk`), the
+//! neural detector (`candor_audio::voice_detector`) hears a voice in it, and
+//! it is at least as loud as the operator's threshold. So loud-speaker echo,
+//! a fan, a keyboard or music is not the candidate, and a whisper far below
+//! the threshold does not take a turn. Then `candor_audio::speech_gate` makes
+//! spans of it: [`VAD_ONSET`] voiced chunks start speech and more than
+//! [`VAD_HANGOVER`] unvoiced ones end it. A corrupt
 //! Opus packet is concealed rather than fatal: one bad packet must not end an
 //! interview.
 
@@ -34,7 +37,8 @@ const REST_AFTER: u32 = 5;
 pub struct Heard<'a> {
     /// Decoded, 16 kHz mono.
     pub pcm: &'a [f32],
-    /// The chunk itself holds a voice at or above the threshold.
+    /// The chunk itself holds the candidate's voice (client verdict,
+    /// detector and threshold).
     pub voiced: bool,
     /// Speech is ongoing after this chunk (onset and hangover applied).
     pub speaking: bool,
@@ -76,8 +80,9 @@ impl Listener {
         })
     }
 
-    /// Decodes and classifies one chunk.
-    pub fn hear(&mut self, chunk: &[u8]) -> Heard<'_> {
+    /// Decodes and classifies one chunk; `client_voice` is the chunk's
+    /// `voice_activity` (the client's near-end speech verdict).
+    pub fn hear(&mut self, chunk: &[u8], client_voice: bool) -> Heard<'_> {
         self.pcm.clear();
         if self.decoder.decode(chunk, &mut self.pcm).is_err() {
             self.pcm.clear();
@@ -95,7 +100,7 @@ impl Listener {
             self.voice.quiet(&self.pcm);
             false
         } else {
-            self.voice.is_voice(&self.pcm) && loud
+            self.voice.is_voice(&self.pcm) && loud && client_voice
         };
         let speaking = self.gate.update_voiced(voiced);
         Heard {
@@ -128,7 +133,7 @@ mod tests {
         let heard: Vec<(bool, bool)> = speech
             .iter()
             .map(|c| {
-                let h = ear.hear(c);
+                let h = ear.hear(c, true);
                 (h.voiced, h.speaking)
             })
             .collect();
@@ -143,7 +148,7 @@ mod tests {
         // Speech outlasts the last voiced chunk by the hangover.
         let quiet = encode_clip(Codec::Pcm16, 16_000, &[0.0; 320]).unwrap();
         let mut speaking: Vec<bool> = heard.iter().map(|h| h.1).collect();
-        speaking.extend((0..VAD_HANGOVER + 2).map(|_| ear.hear(&quiet[0]).speaking));
+        speaking.extend((0..VAD_HANGOVER + 2).map(|_| ear.hear(&quiet[0], true).speaking));
         let last = heard.iter().rposition(|h| h.0).unwrap();
         let hang = VAD_HANGOVER as usize;
         assert!(speaking[last..=last + hang].iter().all(|s| *s));
@@ -155,11 +160,21 @@ mod tests {
         let mut ear = Listener::new(Codec::Pcm16, 20, -42.0).unwrap();
         let tone = test_tone(16_000, 200.0, 320 * 100);
         for c in encode_clip(Codec::Pcm16, 16_000, &tone).unwrap() {
-            assert!(!ear.hear(&c).speaking, "a hum is not a voice");
+            assert!(!ear.hear(&c, true).speaking, "a hum is not a voice");
         }
         let mut ear = Listener::new(Codec::Pcm16, 20, -42.0).unwrap();
         for c in spoken("Can you hear me at all?", 0.001) {
-            assert!(!ear.hear(&c).voiced, "below the threshold");
+            assert!(!ear.hear(&c, true).voiced, "below the threshold");
+        }
+    }
+
+    #[test]
+    fn a_voice_the_client_calls_echo_is_not_speech() {
+        let mut ear = Listener::new(Codec::Pcm16, 20, -42.0).unwrap();
+        for chunk in spoken("I moved forty services to the new database.", 1.0) {
+            let h = ear.hear(&chunk, false);
+            assert!(!h.voiced && !h.speaking);
+            assert_eq!(h.pcm.len(), 320, "the audio is still decoded");
         }
     }
 
@@ -168,8 +183,8 @@ mod tests {
         let tone = test_tone(16_000, 300.0, 320 * 10);
         let mut ear = Listener::new(Codec::Opus, 20, -40.0).unwrap();
         for p in encode_clip(Codec::Opus, 16_000, &tone).unwrap() {
-            assert_eq!(ear.hear(&p).pcm.len(), 320);
+            assert_eq!(ear.hear(&p, true).pcm.len(), 320);
         }
-        assert_eq!(ear.hear(&[0xff, 0x00, 0x13]).pcm.len(), 320);
+        assert_eq!(ear.hear(&[0xff, 0x00, 0x13], true).pcm.len(), 320);
     }
 }

@@ -165,7 +165,9 @@ pub fn audio(seq: u64, data: Bytes) -> AudioChunk {
         seq,
         data,
         timestamp_us: (seq - 1) * 20_000,
-        voice_activity: false,
+        // A client marks what it cannot explain as echo as voice; the
+        // server's level gate decides the rest.
+        voice_activity: true,
     }
 }
 

@@ -1,0 +1,269 @@
+//! The near-end speech decision: is there sound at the microphone that the
+//! far-end reference does not explain?
+//!
+//! Energy alone cannot tell the candidate from the interviewer's own voice
+//! coming back through laptop speakers: after the echo canceller, residual
+//! echo can still be loud when the path is hard (loud, clipped, reverberant,
+//! drifting), and an energy gate takes it for the candidate. So per 10 ms
+//! block the [`NearEndDetector`] predicts how much residual the far end can
+//! account for and calls the block near-end speech only when the canceller's
+//! output exceeds that prediction by a margin:
+//!
+//! - the far-end *envelope* is the loudest reference block within the delay
+//!   window the canceller covers (0.6 s), decaying like a room's tail after
+//!   it (−60 dB in 0.5 s), so every echo the reference can cause, at any
+//!   delay in that window, is covered;
+//! - the *residual coupling* is how loud the output is relative to that
+//!   envelope when only echo is there: a running 90th percentile, learned
+//!   on blocks with far-end activity that are not near-end speech (frozen
+//!   during double talk, so the candidate does not teach it their voice).
+//!   The output must also keep a fair share of the microphone's energy:
+//!   residual echo while the canceller re-converges after a path change is
+//!   still suppressed well below the microphone level, a talker is not.
+//!   It starts pessimistic (+10 dB: echo louder than what was played and
+//!   not cancelled at all) and falls as the canceller proves itself, at
+//!   most 10 dB per second of far-end audio;
+//! - without far-end activity, there is nothing to explain and any sound is
+//!   the near end's (the level gate after this decides whether it is
+//!   speech).
+//!
+//! It also tells whether echo stays strong after cancellation (the
+//! residual's running 90th-percentile level at or above −45 dBFS for 3 s of
+//! far-end audio), which the client shows as "headphones will help".
+
+/// Blocks (10 ms) in the flat part of the far-end envelope: the longest
+/// echo delay covered.
+const WINDOW_BLOCKS: usize = 60;
+/// Blocks of the decaying tail after the window.
+const TAIL_BLOCKS: usize = 50;
+/// Decay per block of the tail (−60 dB over [`TAIL_BLOCKS`]).
+const TAIL_DECAY_DB: f32 = 60.0 / TAIL_BLOCKS as f32;
+/// Far-end envelope below this (dBFS) is no far-end activity.
+const FAR_FLOOR_DB: f32 = -62.0;
+/// How far above the predicted residual the output must be (dB).
+const MARGIN_DB: f32 = 10.0;
+/// During far-end activity, near-end speech also keeps at least this share
+/// of the microphone's energy through the canceller (dB): residual echo
+/// after a path change is still suppressed well below the microphone level,
+/// a talker over the echo is not.
+const PASS_THROUGH_DB: f32 = -8.0;
+/// Starting residual coupling (dB): echo louder than played, uncancelled.
+const START_COUPLING_DB: f32 = 10.0;
+/// Step of the percentile trackers (dB).
+const STEP_DB: f32 = 1.0;
+/// Blocks of hangover of the near-end verdict (word gaps).
+const HANGOVER_BLOCKS: u32 = 20;
+/// Strong residual echo: its 90th-percentile level (dBFS) …
+const STRONG_ECHO_DB: f32 = -45.0;
+/// … and the level under which it is weak again.
+const WEAK_ECHO_DB: f32 = -55.0;
+/// Blocks of far-end activity the residual level must stay past a bound
+/// before the warning changes (3 s).
+const WARNING_BLOCKS: u32 = 300;
+/// Blocks in a row of near-end verdicts during far-end activity after which
+/// the trackers adapt again (a verdict that long during the interviewer's
+/// turn is more likely a changed echo path than a candidate: a barge-in
+/// stops the interviewer well before).
+const MAX_FREEZE_BLOCKS: u32 = 60;
+
+fn db(power: f32) -> f32 {
+    10.0 * power.max(1e-12).log10()
+}
+
+/// A running quantile in dB (stochastic approximation).
+#[derive(Debug, Clone, Copy)]
+struct Quantile {
+    value: f32,
+    q: f32,
+}
+
+impl Quantile {
+    fn update(&mut self, x: f32) {
+        if x > self.value {
+            self.value += STEP_DB * self.q;
+        } else {
+            self.value -= STEP_DB * (1.0 - self.q);
+        }
+    }
+}
+
+/// The near-end decision for one capture stream (see the module docs).
+#[derive(Debug, Clone)]
+pub struct NearEndDetector {
+    /// Reference power per block, dB, newest last (a ring).
+    reference_db: Vec<f32>,
+    next: usize,
+    coupling: Quantile,
+    residual: Quantile,
+    hang: u32,
+    frozen: u32,
+    strong: bool,
+    strong_run: u32,
+    near: bool,
+}
+
+impl Default for NearEndDetector {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// What the detector says about one block.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BlockVerdict {
+    /// Near-end sound (hangover applied).
+    pub near_end: bool,
+    /// The far end was active (its echo may be in this block).
+    pub far_active: bool,
+}
+
+impl NearEndDetector {
+    /// A detector that has heard no far end yet.
+    pub fn new() -> Self {
+        Self {
+            reference_db: vec![-120.0; WINDOW_BLOCKS + TAIL_BLOCKS],
+            next: 0,
+            coupling: Quantile {
+                value: START_COUPLING_DB,
+                q: 0.9,
+            },
+            residual: Quantile {
+                value: -120.0,
+                q: 0.9,
+            },
+            hang: 0,
+            frozen: 0,
+            strong: false,
+            strong_run: 0,
+            near: false,
+        }
+    }
+
+    /// Records one 10 ms block of what was played (the block the echo
+    /// canceller was just given).
+    pub fn reference(&mut self, block: &[f32]) {
+        let p = crate::sample::rms(block).powi(2);
+        let n = self.reference_db.len();
+        self.reference_db[self.next % n] = db(p);
+        self.next += 1;
+    }
+
+    /// The far-end envelope (dB): the loudest reference in the window, and
+    /// beyond it the decaying tail.
+    fn envelope_db(&self) -> f32 {
+        let n = self.reference_db.len();
+        let mut env = -120.0f32;
+        for age in 0..n.min(self.next) {
+            let x = self.reference_db[(self.next - 1 - age) % n];
+            let decay = age.saturating_sub(WINDOW_BLOCKS) as f32 * TAIL_DECAY_DB;
+            env = env.max(x - decay);
+        }
+        env
+    }
+
+    /// Judges one 10 ms block: `mic` as captured, `out` after the canceller.
+    pub fn capture(&mut self, mic_db: f32, out: &[f32]) -> BlockVerdict {
+        let out_db = db(crate::sample::rms(out).powi(2));
+        let env_db = self.envelope_db();
+        let far_active = env_db > FAR_FLOOR_DB;
+        let explained_db = env_db + self.coupling.value + MARGIN_DB;
+        let unexplained =
+            !far_active || (out_db > explained_db && out_db - mic_db > PASS_THROUGH_DB);
+        if far_active {
+            if unexplained && self.frozen < MAX_FREEZE_BLOCKS {
+                self.frozen += 1;
+            } else {
+                self.frozen = 0;
+                self.coupling.update(out_db - env_db);
+                self.residual.update(out_db);
+                self.track_strength();
+            }
+        } else {
+            self.frozen = 0;
+        }
+        if unexplained {
+            self.hang = HANGOVER_BLOCKS;
+            self.near = true;
+        } else if self.hang > 0 {
+            self.hang -= 1;
+        } else {
+            self.near = false;
+        }
+        BlockVerdict {
+            near_end: self.near,
+            far_active,
+        }
+    }
+
+    fn track_strength(&mut self) {
+        let past = if self.strong {
+            self.residual.value < WEAK_ECHO_DB
+        } else {
+            self.residual.value >= STRONG_ECHO_DB
+        };
+        self.strong_run = if past { self.strong_run + 1 } else { 0 };
+        if self.strong_run >= WARNING_BLOCKS {
+            self.strong = !self.strong;
+            self.strong_run = 0;
+        }
+    }
+
+    /// Whether echo stays strong after cancellation (see the module docs).
+    pub fn strong_echo(&self) -> bool {
+        self.strong
+    }
+
+    /// The learned residual coupling (output relative to the far-end
+    /// envelope when only echo is there), dB.
+    pub fn coupling_db(&self) -> f32 {
+        self.coupling.value
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn block(level: f32) -> Vec<f32> {
+        (0..480)
+            .map(|i| level * if i % 2 == 0 { 1.0 } else { -1.0 })
+            .collect()
+    }
+
+    #[test]
+    fn sound_without_a_far_end_is_near_end() {
+        let mut d = NearEndDetector::new();
+        d.reference(&block(0.0));
+        let v = d.capture(-20.0, &block(0.1));
+        assert!(v.near_end && !v.far_active);
+    }
+
+    #[test]
+    fn residual_echo_is_explained_and_a_louder_talker_is_not() {
+        let mut d = NearEndDetector::new();
+        // 10 s of far end at −20 dBFS leaving a −50 dBFS residual.
+        for _ in 0..1000 {
+            d.reference(&block(0.1));
+            assert!(!d.capture(-20.0, &block(0.003)).near_end || d.coupling_db() > -25.0);
+        }
+        assert!(d.coupling_db() < -25.0, "{}", d.coupling_db());
+        assert!(!d.capture(-20.0, &block(0.003)).near_end);
+        // A talker at −26 dBFS over the echo.
+        d.reference(&block(0.1));
+        assert!(d.capture(-19.0, &block(0.05)).near_end);
+        assert!(!d.strong_echo());
+    }
+
+    #[test]
+    fn echo_that_stays_loud_is_reported_and_never_near_end_once_learned() {
+        let mut d = NearEndDetector::new();
+        for i in 0..1000 {
+            d.reference(&block(0.1));
+            let v = d.capture(-20.0, &block(0.1));
+            if i > 200 {
+                assert!(!v.near_end, "block {i}");
+            }
+        }
+        assert!(d.strong_echo());
+    }
+}

@@ -1,0 +1,325 @@
+//! A practice session with laptop speakers, simulated end to end on one
+//! thread: what the tests and the benchmark of echo handling run.
+//!
+//! The interviewer's audio is played by a simulated output device (20 ms
+//! callbacks that write `output_latency` ahead of the loudspeaker and stamp
+//! the reference with when it will be heard), goes through an
+//! [`EchoPath`](crate::echo_path::EchoPath) into a simulated microphone (20 ms
+//! callbacks on its own, possibly drifting, clock), together with the
+//! candidate's voice if any; a simulated capture worker wakes every
+//! `worker_period` and does what the real worker does — hands the
+//! [`CaptureProcessor`] the reference written so far, then the microphone
+//! audio that arrived. A slow worker (a debug build, a loaded machine)
+//! processes in bigger lumps; the simulation covers that too.
+//!
+//! The frames that come out are then judged as the practice interviewer
+//! judges them: speech by the same fixed-threshold gate as the server
+//! (`speech_gate`, onset 2, hangover 10) on frames that are loud *and*
+//! carry the client's voice flag; an interruption is 300 ms of speech while
+//! the interviewer talks; an answer is speech while it listens.
+
+use std::time::{Duration, Instant};
+
+use crate::aec::VoiceProcessing;
+use crate::capture::{CaptureOutput, CaptureProcessor, CaptureSettings, Stamp};
+use crate::echo_path::{EchoPath, EchoPathSpec};
+use crate::error::AudioError;
+use crate::speech_gate::SpeechGate;
+
+/// The server's default speech threshold (dBFS).
+pub const SERVER_THRESHOLD_DB: f32 = -42.0;
+/// Frames of continuous speech that interrupt the interviewer (300 ms).
+pub const BARGE_IN_FRAMES: usize = 15;
+const FRAME_MS: u64 = 20;
+
+/// How a trial runs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TrialSpec {
+    /// The loudspeaker → microphone path.
+    pub path: EchoPathSpec,
+    /// Device rate of both streams.
+    pub rate: u32,
+    /// How far ahead of the loudspeaker the output callback writes (the
+    /// output latency a device reports).
+    pub output_latency_ms: u64,
+    /// How long after capture the input callback delivers.
+    pub input_latency_ms: u64,
+    /// How often the capture worker wakes, in ms.
+    pub worker_period_ms: u64,
+    /// The capture's voice processing.
+    pub processing: VoiceProcessing,
+    /// Whether the judge requires the client's voice flag (the server after
+    /// this change) or only the level (the server before it).
+    pub judge_uses_voice_flag: bool,
+}
+
+impl Default for TrialSpec {
+    fn default() -> Self {
+        Self {
+            path: EchoPathSpec::default(),
+            rate: 48_000,
+            output_latency_ms: 40,
+            input_latency_ms: 20,
+            worker_period_ms: 20,
+            processing: VoiceProcessing::default(),
+            judge_uses_voice_flag: true,
+        }
+    }
+}
+
+/// The audio of a trial, at the trial's rate, on one timeline.
+#[derive(Debug, Clone, Copy)]
+pub struct TrialAudio<'a> {
+    /// What the interviewer plays (silence between its turns).
+    pub far: &'a [f32],
+    /// The candidate's voice as the microphone hears it (empty: silent).
+    pub near: &'a [f32],
+    /// The interviewer's turns, as sample ranges of `far`.
+    pub turns: &'a [std::ops::Range<usize>],
+}
+
+/// One frame as it left the capture, with what the simulation knows.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TrialFrame {
+    /// The client's voice flag.
+    pub voice: bool,
+    /// The frame's level after processing, dBFS.
+    pub level_db: f32,
+    /// Echo power at the microphone over the frame (mean square).
+    pub echo_power: f64,
+    /// Candidate voice power at the microphone over the frame.
+    pub near_power: f64,
+    /// The interviewer was talking (its turn, on the microphone's timeline).
+    pub interviewer_talking: bool,
+}
+
+/// What a trial measured.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrialResult {
+    /// Every frame.
+    pub frames: Vec<TrialFrame>,
+    /// The judge's speech verdict per frame.
+    pub speaking: Vec<bool>,
+    /// Whether the capture warned of strong echo at the end.
+    pub echo_warning: bool,
+}
+
+impl TrialResult {
+    /// Seconds of candidate speech the judge heard.
+    pub fn speech_s(&self) -> f64 {
+        self.speaking.iter().filter(|s| **s).count() as f64 * FRAME_MS as f64 / 1000.0
+    }
+
+    /// Interruptions: runs of [`BARGE_IN_FRAMES`] speaking frames while the
+    /// interviewer talks (each turn can be interrupted once).
+    pub fn interruptions(&self) -> usize {
+        let mut count = 0;
+        let mut run = 0;
+        let mut interrupted = false;
+        for (f, s) in self.frames.iter().zip(&self.speaking) {
+            if !f.interviewer_talking {
+                run = 0;
+                interrupted = false;
+                continue;
+            }
+            run = if *s { run + 1 } else { 0 };
+            if run >= BARGE_IN_FRAMES && !interrupted {
+                interrupted = true;
+                count += 1;
+            }
+        }
+        count
+    }
+
+    /// Answers: listening stretches (between and after the interviewer's
+    /// turns) in which the judge heard speech.
+    pub fn answers(&self) -> usize {
+        let mut count = 0;
+        let mut counted = false;
+        for (f, s) in self.frames.iter().zip(&self.speaking) {
+            if f.interviewer_talking {
+                counted = false;
+            } else if *s && !counted {
+                counted = true;
+                count += 1;
+            }
+        }
+        count
+    }
+
+    /// Echo return loss enhancement over frames where the echo is there
+    /// and the candidate is not: echo power at the microphone against the
+    /// power after processing, in dB.
+    pub fn erle_db(&self) -> f64 {
+        let peak = self.frames.iter().map(|f| f.echo_power).fold(0.0, f64::max);
+        let (mut e_in, mut e_out) = (0.0, 0.0);
+        for f in self.echo_only() {
+            if f.echo_power > peak * 1e-3 {
+                e_in += f.echo_power;
+                e_out += 10f64.powf(f64::from(f.level_db) / 10.0);
+            }
+        }
+        10.0 * (e_in / e_out.max(1e-20)).log10()
+    }
+
+    /// Of the frames with echo and no candidate voice, the share the judge
+    /// took for speech.
+    pub fn false_speech_rate(&self) -> f64 {
+        let floor = 10f64.powf(-60.0 / 10.0);
+        let (mut n, mut bad) = (0usize, 0usize);
+        for (f, s) in self.frames.iter().zip(&self.speaking) {
+            if f.near_power < 1e-9 && f.echo_power > floor {
+                n += 1;
+                bad += usize::from(*s);
+            }
+        }
+        bad as f64 / n.max(1) as f64
+    }
+
+    fn echo_only(&self) -> impl Iterator<Item = &TrialFrame> {
+        self.frames.iter().filter(|f| f.near_power < 1e-9)
+    }
+}
+
+/// A capture chunk waiting for its callback to run.
+struct Pending {
+    due_ms: u64,
+    samples: Vec<f32>,
+    stamp: Stamp,
+}
+
+/// Runs one trial (see the module docs).
+pub fn run_trial(spec: &TrialSpec, audio: TrialAudio<'_>) -> Result<TrialResult, AudioError> {
+    let rate = u64::from(spec.rate);
+    let chunk = (rate * FRAME_MS / 1000) as usize;
+    let settings = CaptureSettings {
+        processing: spec.processing,
+        ..CaptureSettings::default()
+    };
+    let mut processor = CaptureProcessor::new(spec.rate, settings, 0)?;
+    let mut path = EchoPath::new(spec.path, spec.rate);
+    let mut echo_only = EchoPath::new(
+        EchoPathSpec {
+            noise_dbfs: -300.0,
+            ..spec.path
+        },
+        spec.rate,
+    );
+    let base = Instant::now();
+    let at = |us: u64| base + Duration::from_micros(us);
+    let drift = 1.0 + spec.path.drift_ppm * 1e-6;
+    let total_ms = audio.far.len().max(audio.near.len()) as u64 * 1000 / rate + 1500;
+
+    let mut written = 0usize; // reference samples written by the output callback
+    let mut reference: Vec<f32> = Vec::new();
+    let mut spoken = 0usize; // loudspeaker samples played
+    let mut mic: Vec<f32> = Vec::with_capacity(chunk);
+    let mut mic_index = 0u64;
+    let mut echo_acc = (0.0f64, 0.0f64, 0usize);
+    let mut frame_truth: Vec<(f64, f64)> = Vec::new();
+    let mut pending: Vec<Pending> = Vec::new();
+    let mut frames = Vec::new();
+    let mut warning = false;
+    let far_at = |i: usize| audio.far.get(i).copied().unwrap_or(0.0);
+
+    for ms in 0..total_ms {
+        // The output callback writes 20 ms at a time, `output_latency`
+        // ahead of the loudspeaker.
+        let ahead = ((ms + spec.output_latency_ms) * rate / 1000) as usize;
+        while written + chunk <= ahead {
+            reference.extend((written..written + chunk).map(far_at));
+            written += chunk;
+        }
+        // The loudspeaker plays up to now; the microphone hears up to now
+        // on its own clock.
+        let spoken_by_now = (ms * rate / 1000) as usize;
+        while spoken < spoken_by_now {
+            let x = far_at(spoken);
+            path.play(x);
+            echo_only.play(x);
+            spoken += 1;
+        }
+        let mic_by_now = ((ms * rate) as f64 * drift / 1000.0) as u64;
+        while mic_index < mic_by_now && path.next_source_position() + 2.0 < spoken as f64 {
+            let echo = echo_only.hear();
+            let near = audio.near.get(mic_index as usize).copied().unwrap_or(0.0);
+            mic.push(path.hear() + near);
+            echo_acc.0 += f64::from(echo).powi(2);
+            echo_acc.1 += f64::from(near).powi(2);
+            echo_acc.2 += 1;
+            if echo_acc.2 == chunk {
+                frame_truth.push((echo_acc.0 / chunk as f64, echo_acc.1 / chunk as f64));
+                echo_acc = (0.0, 0.0, 0);
+            }
+            mic_index += 1;
+            if mic.len() == chunk {
+                pending.push(Pending {
+                    due_ms: ms + spec.input_latency_ms,
+                    samples: std::mem::take(&mut mic),
+                    stamp: Stamp {
+                        end_index: mic_index,
+                        at: at((mic_index as f64 * 1e6 / (rate as f64 * drift)) as u64),
+                    },
+                });
+            }
+        }
+        // The capture worker.
+        if ms % spec.worker_period_ms == 0 {
+            if spec.processing.echo_cancellation && !reference.is_empty() {
+                processor.feed_reference(spec.rate, &reference)?;
+                reference.clear();
+            }
+            let due: Vec<Pending> = {
+                let (due, later) = pending.drain(..).partition(|p| p.due_ms <= ms);
+                pending = later;
+                due
+            };
+            for p in due {
+                processor.process(&p.samples, p.stamp, &mut |o| match o {
+                    CaptureOutput::Frame(f) => frames.push((f.voice, f.level_db)),
+                    CaptureOutput::StrongEcho(on) => warning = on,
+                    CaptureOutput::Level(_) => {}
+                })?;
+            }
+        }
+    }
+
+    let mic_frame_ms = |k: usize| -> f64 { (k as f64 * FRAME_MS as f64) / drift };
+    let talking = |t_ms: f64| {
+        let i = (t_ms * rate as f64 / 1000.0) as usize;
+        // The echo of a turn reaches the microphone after the path delay;
+        // the interviewer "talks" from the start of its turn to its end.
+        audio.turns.iter().any(|r| r.contains(&i))
+    };
+    let frames: Vec<TrialFrame> = frames
+        .iter()
+        .enumerate()
+        .map(|(k, (voice, level_db))| {
+            let (echo_power, near_power) = frame_truth.get(k).copied().unwrap_or((0.0, 0.0));
+            TrialFrame {
+                voice: *voice,
+                level_db: *level_db,
+                echo_power,
+                near_power,
+                interviewer_talking: talking(mic_frame_ms(k)),
+            }
+        })
+        .collect();
+    let mut gate = SpeechGate::new(SERVER_THRESHOLD_DB, 2, 10);
+    let speaking = frames
+        .iter()
+        .map(|f| {
+            let level = if spec.judge_uses_voice_flag && !f.voice {
+                -120.0
+            } else {
+                f.level_db
+            };
+            gate.update(level)
+        })
+        .collect();
+    Ok(TrialResult {
+        frames,
+        speaking,
+        echo_warning: warning,
+    })
+}
