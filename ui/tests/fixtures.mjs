@@ -83,6 +83,8 @@ export const RESULTS = {
   transcript: transcript(),
   assessment: null,
   assessmentUnavailable: null,
+  jobTerms: null,
+  mostUsedWords: [],
 };
 
 export const RESULTS_GEMINI = {
@@ -90,6 +92,8 @@ export const RESULTS_GEMINI = {
   interviewId: "iv-10",
   engine: "gemini",
   overall: { ...RESULTS.overall, wordsPerMinute: 174, fillerWords: 9 },
+  jobTerms: { used: ["billing", "postgres", "migration"], missing: ["kubernetes", "on-call"] },
+  mostUsedWords: [{ word: "billing", count: 7 }, { word: "team", count: 5 }, { word: "database", count: 4 }],
   assessment: {
     model: "gemini-2.5-flash",
     summary: "A confident interview with concrete examples; the conflict answer lost its thread in the middle.",

@@ -424,6 +424,10 @@ describe("interview lifecycle", () => {
       assert.match(assessment, /Specificity/);
       assert.match(assessment, /Outline your answer/);
       assert.match(assessment, /we scheduled the rewrite/);
+      const words = await text(page, '[data-testid="your-words"]');
+      assert.match(words, /You used 3 of the 5 key terms/);
+      assert.match(words, /kubernetes/);
+      assert.match(words, /×7\s*billing/);
       await page.getByRole("heading", { level: 2, name: "Measured scores" }).waitFor();
       await app.shot("interview-results-dark", { fullPage: true });
     });

@@ -321,6 +321,32 @@ pub struct Feedback {
     /// words), in plain language. Absent when AI feedback is not configured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ai_unavailable_reason: Option<String>,
+    /// The job description's key terms the candidate used and did not (when
+    /// a job description was given and the candidate's words are known).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_terms: Option<JobTerms>,
+    /// The candidate's most used meaningful words, most used first (when
+    /// the candidate's words are known).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub most_used_words: Vec<WordCount>,
+}
+
+/// Coverage of a job description's key terms.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct JobTerms {
+    /// Key terms the candidate said (in any form), in the job description's order of weight.
+    pub used: Vec<String>,
+    /// Key terms never said.
+    pub missing: Vec<String>,
+}
+
+/// A word and how often it was said.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct WordCount {
+    pub word: String,
+    pub count: u32,
 }
 
 /// Where an interview's qualitative feedback comes from.

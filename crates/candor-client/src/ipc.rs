@@ -313,6 +313,30 @@ pub struct Results {
     /// Why there is no assessment although one was attempted (the results
     /// then hold the measured metrics only).
     pub assessment_unavailable: Option<String>,
+    /// The job description's key terms the candidate used and missed (when
+    /// a description was given and the candidate's words are known).
+    pub job_terms: Option<JobTerms>,
+    /// The candidate's most used words, most used first (when the words are
+    /// known).
+    pub most_used_words: Vec<WordCount>,
+}
+
+/// Coverage of the job description's key terms.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct JobTerms {
+    pub used: Vec<String>,
+    pub missing: Vec<String>,
+}
+
+/// A word and how often the candidate said it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct WordCount {
+    pub word: String,
+    pub count: u32,
 }
 
 /// An AI model's assessment of the interview transcript.
@@ -506,6 +530,18 @@ impl Results {
                 }),
             }),
             assessment_unavailable: feedback.ai_unavailable_reason.clone(),
+            job_terms: feedback.job_terms.as_ref().map(|t| JobTerms {
+                used: t.used.clone(),
+                missing: t.missing.clone(),
+            }),
+            most_used_words: feedback
+                .most_used_words
+                .iter()
+                .map(|w| WordCount {
+                    word: w.word.clone(),
+                    count: w.count,
+                })
+                .collect(),
         }
     }
 

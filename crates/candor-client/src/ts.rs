@@ -10,8 +10,9 @@ use ts_rs::{Config, TS};
 
 use crate::ipc::{
     Activity, Assessment, AssessmentScore, AudioDevice, BetterAnswer, DeviceList, EngineEvent,
-    InterviewSetup, InterviewStatus, InterviewSummary, NoticeLevel, OverallMetrics, Profile,
-    QuestionFeedback, Results, Role, Score, Seniority, Settings, Speaker, TranscriptLine, View,
+    InterviewSetup, InterviewStatus, InterviewSummary, JobTerms, NoticeLevel, OverallMetrics,
+    Profile, QuestionFeedback, Results, Role, Score, Seniority, Settings, Speaker, TranscriptLine,
+    View, WordCount,
 };
 use candor_lifecycle::{AuthView, FailureKind, InterviewView, MicProblem, Query};
 
@@ -56,6 +57,8 @@ pub fn bindings(commands: &[&str]) -> String {
     add(Score::docs(), Score::decl(&cfg));
     add(QuestionFeedback::docs(), QuestionFeedback::decl(&cfg));
     add(TranscriptLine::docs(), TranscriptLine::decl(&cfg));
+    add(JobTerms::docs(), JobTerms::decl(&cfg));
+    add(WordCount::docs(), WordCount::decl(&cfg));
     add(Speaker::docs(), Speaker::decl(&cfg));
     add(EngineEvent::docs(), EngineEvent::decl(&cfg));
     add(Activity::docs(), Activity::decl(&cfg));

@@ -30,6 +30,7 @@
 pub mod api;
 pub mod auth;
 pub mod config;
+pub mod content;
 pub mod engine;
 pub mod feedback;
 pub mod metrics;

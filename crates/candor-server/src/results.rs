@@ -7,15 +7,20 @@
 //! [`crate::feedback`].
 
 use candor_api::{
-    Feedback, FeedbackSource, FillerCount, FillerWords, InterviewStatus, OverallMetrics,
-    QuestionFeedback, Score, Speaker, TranscriptSegment,
+    Feedback, FeedbackSource, FillerCount, FillerWords, InterviewStatus, JobTerms, OverallMetrics,
+    QuestionFeedback, Score, Speaker, TranscriptSegment, WordCount,
 };
 
 use crate::auth::now_ms;
+use crate::content;
 use crate::store::{InterviewRecord, SegmentKind, Store, StoreError, Timeline, TranscriptRecord};
 
 /// A silence inside an answer at least this long counts as a pause.
 pub const PAUSE_THRESHOLD_MS: u64 = 1000;
+/// Key terms taken from a job description.
+const JOB_TERMS: usize = 12;
+/// Most used words shown.
+const MOST_USED: usize = 8;
 
 /// Computes and stores the measured feedback of an interview's latest
 /// session (no AI step).
@@ -48,10 +53,11 @@ pub fn prepare(store: &dyn Store, interview_id: &str) -> Result<Option<Prepared>
     let interview = store
         .interview(interview_id)?
         .ok_or(StoreError::NotFound("interview"))?;
+    let feedback = compute(&timeline, interview.job_description.as_deref());
     Ok(Some(Prepared {
         interview,
         session_id: session.id,
-        feedback: compute(&timeline),
+        feedback,
     }))
 }
 
@@ -156,7 +162,9 @@ fn spans_in(speech: &[(u64, u64)], from: u64, to: u64) -> Vec<(u64, u64)> {
 }
 
 /// The feedback of one session.
-pub fn compute(t: &Timeline) -> Feedback {
+/// The feedback of one session; `job_description`, when the candidate gave
+/// one, is what their words are checked against.
+pub fn compute(t: &Timeline, job_description: Option<&str>) -> Feedback {
     let interviewer: Vec<&TranscriptRecord> = t
         .transcript
         .iter()
@@ -259,10 +267,17 @@ pub fn compute(t: &Timeline) -> Feedback {
             if longest_pause_ms >= 4_000 {
                 notes.push(format!("The longest pause was {}.", secs(longest_pause_ms)));
             }
+            if !words.is_empty() {
+                notes.extend(content::notes(&content::analyse(&words)));
+            }
         }
-        if follow_ups_asked > 0 {
+        for f in interviewer
+            .iter()
+            .filter(|s| s.kind == SegmentKind::FollowUp && s.question_index == q.question_index)
+        {
             notes.push(format!(
-                "The interviewer asked {follow_ups_asked} follow-up question(s) because the first answer was short."
+                "The interviewer followed up: \u{201c}{}\u{201d}",
+                f.text
             ));
         }
         per_question.push(QuestionFeedback {
@@ -351,6 +366,21 @@ pub fn compute(t: &Timeline) -> Feedback {
         feedback_source: FeedbackSource::MetricsOnly,
         ai: None,
         ai_unavailable_reason: None,
+        job_terms: job_description
+            .filter(|_| !all_words.is_empty())
+            .map(|jd| content::key_terms(jd, JOB_TERMS))
+            .filter(|terms| !terms.is_empty())
+            .map(|terms| {
+                let (used, missing) = content::covered_terms(&terms, &all_words);
+                JobTerms {
+                    used: used.into_iter().map(str::to_owned).collect(),
+                    missing: missing.into_iter().map(str::to_owned).collect(),
+                }
+            }),
+        most_used_words: content::most_used_words(&all_words, MOST_USED)
+            .into_iter()
+            .map(|(word, count)| WordCount { word, count })
+            .collect(),
     }
 }
 
@@ -598,7 +628,7 @@ mod tests {
                 (48_000, 53_000),
             ],
         };
-        let f = compute(&t);
+        let f = compute(&t, None);
         assert_eq!(f.questions.len(), 2);
         let q1 = &f.questions[0];
         assert_eq!(q1.response_latency_ms, Some(2_000));
@@ -642,6 +672,73 @@ mod tests {
     }
 
     #[test]
+    fn the_candidates_words_give_notes_job_terms_and_most_used_words() {
+        use SegmentKind::*;
+        use Speaker::*;
+        let answer = "We had a payment outage at my last company during a busy week. \
+                      I wrote the rollback plan and I moved payment traffic to Postgres replicas.";
+        let t = Timeline {
+            session: session(),
+            transcript: vec![
+                seg(
+                    Interviewer,
+                    Question,
+                    1,
+                    0,
+                    3_000,
+                    "Tell me about an incident.",
+                ),
+                seg(Candidate, Answer, 1, 4_000, 30_000, answer),
+                seg(
+                    Interviewer,
+                    FollowUp,
+                    1,
+                    31_000,
+                    33_000,
+                    "Could you tell me a bit more? What was the measurable result?",
+                ),
+                seg(
+                    Candidate,
+                    Answer,
+                    1,
+                    34_000,
+                    40_000,
+                    "Payment errors stopped.",
+                ),
+            ],
+            speech: vec![(4_000, 30_000), (34_000, 40_000)],
+        };
+        let jd = "Backend role on payment systems: Postgres, Kubernetes and incident response.";
+        let f = compute(&t, Some(jd));
+        let notes = &f.questions[0].notes;
+        assert!(notes.iter().any(|n| n.contains("No number")), "{notes:?}");
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.contains("followed up") && n.contains("measurable result")),
+            "{notes:?}"
+        );
+        let terms = f.job_terms.expect("a job description was given");
+        assert!(terms.used.contains(&"payment".to_owned()), "{terms:?}");
+        assert!(terms.used.contains(&"postgres".to_owned()), "{terms:?}");
+        assert!(
+            terms.missing.contains(&"kubernetes".to_owned()),
+            "{terms:?}"
+        );
+        assert_eq!(f.most_used_words[0].word, "payment");
+        assert_eq!(f.most_used_words[0].count, 3);
+        // Without words (offline, no recognition) there is nothing to check.
+        let mut silent = t.clone();
+        for s in &mut silent.transcript {
+            if s.speaker == Candidate {
+                s.text = "[answer, 26 s]".into();
+            }
+        }
+        let f = compute(&silent, Some(jd));
+        assert!(f.job_terms.is_none() && f.most_used_words.is_empty());
+    }
+
+    #[test]
     fn offline_placeholder_is_not_counted_as_words() {
         let t = Timeline {
             session: session(),
@@ -665,7 +762,7 @@ mod tests {
             ],
             speech: vec![(2_000, 4_000)],
         };
-        let f = compute(&t);
+        let f = compute(&t, None);
         assert_eq!(f.overall.words_per_minute, None);
         assert_eq!(f.overall.filler_words, None);
         assert_eq!(f.questions[0].words_per_minute, None);

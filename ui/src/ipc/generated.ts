@@ -83,7 +83,17 @@ assessment: Assessment | null,
  * Why there is no assessment although one was attempted (the results
  * then hold the measured metrics only).
  */
-assessmentUnavailable: string | null, };
+assessmentUnavailable: string | null, 
+/**
+ * The job description's key terms the candidate used and missed (when
+ * a description was given and the candidate's words are known).
+ */
+jobTerms: JobTerms | null, 
+/**
+ * The candidate's most used words, most used first (when the words are
+ * known).
+ */
+mostUsedWords: Array<WordCount>, };
 
 /**
  * An AI model's assessment of the interview transcript.
@@ -149,6 +159,16 @@ export type QuestionFeedback = {
 index: number, question: string, answerSec: number, responseLatencySec: number | null, pauses: number, longestPauseSec: number, note: string, };
 
 export type TranscriptLine = { speaker: Speaker, text: string, startSec: number, endSec: number, };
+
+/**
+ * Coverage of the job description's key terms.
+ */
+export type JobTerms = { used: Array<string>, missing: Array<string>, };
+
+/**
+ * A word and how often the candidate said it.
+ */
+export type WordCount = { word: string, count: number, };
 
 export type Speaker = "interviewer" | "candidate";
 

@@ -226,6 +226,32 @@ export function resultsScreen(ctx: Ctx, results: Results): Screen {
               q.pauses > 0 ? h("li", { class: "chip" }, h("span", { class: "chip-label" }, "Longest pause"), `${round1(q.longestPauseSec)} s`) : null),
             q.note ? h("p", { class: "question-note" }, q.note) : null))));
 
+  const terms = r.jobTerms;
+  const yourWords = terms || r.mostUsedWords.length > 0
+    ? h("section", { class: "results-section", "aria-labelledby": "words-title", "data-testid": "your-words" },
+        h("h2", { id: "words-title" }, "Your words"),
+        h("div", { class: "card words-card" },
+          terms
+            ? h("div", { class: "words-group", "data-group": "job-terms" },
+                h("h3", null, "Terms from the job description"),
+                h("p", { class: "muted" },
+                  `You used ${terms.used.length} of the ${terms.used.length + terms.missing.length} key terms of the job description. ` +
+                  "Interviewers listen for them: work the missing ones into an example."),
+                h("ul", { class: "chips", "aria-label": "Key terms you used" },
+                  terms.used.map((t) => h("li", { class: "chip chip-good" }, icon("check"), t))),
+                terms.missing.length > 0
+                  ? h("ul", { class: "chips", "aria-label": "Key terms you did not use" },
+                      terms.missing.map((t) => h("li", { class: "chip chip-missing" }, t)))
+                  : null)
+            : null,
+          r.mostUsedWords.length > 0
+            ? h("div", { class: "words-group", "data-group": "most-used" },
+                h("h3", null, "Your most used words"),
+                h("ul", { class: "chips", "aria-label": "Your most used words" },
+                  r.mostUsedWords.map((w) => h("li", { class: "chip" }, h("span", { class: "chip-label" }, `×${w.count}`), w.word))))
+            : null))
+    : null;
+
   const transcript = h("section", { class: "results-section", "aria-labelledby": "transcript-title" },
     h("h2", { id: "transcript-title" }, "Transcript"),
     r.transcript.length === 0
@@ -239,7 +265,7 @@ export function resultsScreen(ctx: Ctx, results: Results): Screen {
               h("p", { class: "line-text" }, l.text))))));
 
   const root = h("main", { class: "screen results", "data-screen": "results" },
-    head, unavailable, assessment, scores, metricCards, charts, perQuestion, transcript,
+    head, unavailable, assessment, scores, metricCards, charts, perQuestion, yourWords, transcript,
     h("div", { class: "results-foot" }, h("button", { class: "button secondary", type: "button", onclick: () => void ctx.act("dismiss") }, icon("arrowLeft"), "Back to dashboard")));
 
   return { root, heading, update(_view: View) {} };
