@@ -90,8 +90,12 @@ pub struct PracticeConfig {
     /// Serve sessions with the offline interviewer. When false the server
     /// answers `ENGINE_UNAVAILABLE` (no other engine is built in yet).
     pub enabled: bool,
-    /// Silence after speech that ends an answer.
+    /// Silence after the last voiced chunk that ends an answer.
     pub answer_silence: Duration,
+    /// Silence that ends an answer whose recognised words read as a finished
+    /// thought (`content::sounds_finished`); shorter than `answer_silence`,
+    /// which still guards a thinking pause in the middle of a sentence.
+    pub finished_silence: Duration,
     /// Pause between the end of an answer and the interviewer's next turn.
     pub think_time: Duration,
     /// An answer with less speech than this gets a follow-up question.
@@ -115,8 +119,9 @@ impl Default for PracticeConfig {
     fn default() -> Self {
         Self {
             enabled: true,
-            answer_silence: Duration::from_millis(1500),
-            think_time: Duration::from_millis(700),
+            answer_silence: Duration::from_millis(1700),
+            finished_silence: Duration::from_millis(600),
+            think_time: Duration::from_millis(250),
             short_answer: Duration::from_secs(6),
             barge_in: Duration::from_millis(300),
             no_answer_timeout: Duration::from_secs(20),

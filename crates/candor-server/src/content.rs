@@ -233,6 +233,13 @@ pub fn notes(c: &AnswerContent) -> Vec<String> {
     out
 }
 
+/// Every follow-up [`follow_up`] may ask (for speaking them in advance).
+pub const FOLLOW_UPS: [&str; 3] = [
+    "What was the measurable result?",
+    "What did you personally do?",
+    "Can you set the scene: where was this, and what was at stake?",
+];
+
 /// The follow-up an interviewer would ask about what the answer left out,
 /// most telling gap first.
 pub fn follow_up(c: &AnswerContent) -> Option<&'static str> {
@@ -240,11 +247,11 @@ pub fn follow_up(c: &AnswerContent) -> Option<&'static str> {
         return None;
     }
     if c.number.is_none() && c.outcome.is_none() {
-        Some("What was the measurable result?")
+        Some(FOLLOW_UPS[0])
     } else if c.own_actions.is_empty() {
-        Some("What did you personally do?")
+        Some(FOLLOW_UPS[1])
     } else if !c.sets_scene {
-        Some("Can you set the scene: where was this, and what was at stake?")
+        Some(FOLLOW_UPS[2])
     } else {
         None
     }

@@ -59,7 +59,7 @@ async fn interview(cut: Option<Duration>) -> Measured {
     let dir = tempfile::tempdir().unwrap();
     let mut config = fast_config(dir.path());
     // A thinking pause must not end the answer.
-    config.practice.answer_silence = Duration::from_millis(1500);
+    config.practice.answer_silence = Duration::from_millis(1700);
     config.limits.resume_grace = Duration::from_secs(60);
     let server = candor_server::Server::start(config).await.unwrap();
     let api = Api::new(server.addr());

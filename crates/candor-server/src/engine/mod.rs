@@ -104,8 +104,9 @@ pub struct CandidateAudio<'a> {
     pub encoded: &'a [u8],
     /// Decoded, 16 kHz mono, in [-1, 1].
     pub pcm_16k: &'a [f32],
-    /// Voice activity (fixed-threshold energy gate with onset and hangover)
-    /// after this chunk.
+    /// The chunk holds the candidate's voice (`voice::Listener`).
+    pub voiced: bool,
+    /// Speech is ongoing after this chunk (onset and hangover applied).
     pub speaking: bool,
     pub duration_ms: u32,
 }

@@ -611,6 +611,7 @@ impl Session {
             at_ms,
             encoded: &chunk.data,
             pcm_16k: heard.pcm,
+            voiced: heard.voiced,
             speaking,
             duration_ms: self.in_frame_ms,
         });

@@ -12,9 +12,10 @@ use candor_api::{Role, Speaker};
 use candor_audio::Codec;
 use candor_protocol::{EndReason, InterviewerActivity};
 
+use crate::config::PracticeConfig;
+use crate::content;
 use crate::engine::questions::Question;
 use crate::engine::{EngineEvent, TranscriptEvent};
-use crate::config::PracticeConfig;
 use crate::store::{InterviewRecord, SegmentKind};
 use crate::voice::Utterance;
 
@@ -25,6 +26,7 @@ pub(super) const TURN_GAP_MS: u64 = 250;
 #[derive(Debug, Clone, Copy)]
 pub struct Timings {
     pub answer_silence_ms: u64,
+    pub finished_silence_ms: u64,
     pub think_ms: u64,
     pub short_answer_ms: u64,
     pub barge_in_ms: u64,
@@ -36,6 +38,7 @@ impl From<&PracticeConfig> for Timings {
         let ms = |d: Duration| d.as_millis() as u64;
         Self {
             answer_silence_ms: ms(c.answer_silence),
+            finished_silence_ms: ms(c.finished_silence),
             think_ms: ms(c.think_time),
             short_answer_ms: ms(c.short_answer),
             barge_in_ms: ms(c.barge_in),
@@ -69,7 +72,10 @@ enum After {
 struct Listen {
     since_ms: u64,
     first_voice_ms: Option<u64>,
+    /// End of the last voiced chunk.
     last_voice_ms: u64,
+    /// The answer's words so far, when recognition runs.
+    words: Option<Words>,
     speech_ms: u64,
     segment_id: Option<u64>,
     question_index: u32,
@@ -106,6 +112,14 @@ struct Speaking {
     words_shown: usize,
     segment_id: u64,
     voiced_run_ms: u64,
+}
+
+/// Recognised words of an answer.
+#[derive(Debug, Clone, PartialEq)]
+struct Words {
+    text: String,
+    /// The words cover the answer's audio up to here (session ms).
+    through_ms: u64,
 }
 
 /// The conversation logic, sans-IO.
@@ -195,6 +209,7 @@ impl Core {
             }
             out.extend(q.follow_ups.first().map(|f| follow_up_text(f)));
         }
+        out.extend(content::FOLLOW_UPS.iter().map(|s| s.to_string()));
         out.extend(ACKS.iter().map(|s| s.to_string()));
         out.push(closing_text().into());
         out.push(MOVE_ON.into());
@@ -327,7 +342,7 @@ impl Core {
                 Some(s.start_ms + s.sent as u64 * frame)
             }
             Phase::Listening(l) => Some(match l.first_voice_ms {
-                Some(_) => l.last_voice_ms + self.t.answer_silence_ms,
+                Some(_) => self.answered_at(l),
                 None => l.since_ms + self.t.no_answer_ms,
             }),
         }
@@ -386,7 +401,7 @@ impl Core {
             // Decisions take effect at their deadline, not whenever the poll
             // came: the timeline stays the audio's own.
             Phase::Listening(l) => {
-                let answered_at = l.last_voice_ms + self.t.answer_silence_ms;
+                let answered_at = self.answered_at(&l);
                 let given_up_at = l.since_ms + self.t.no_answer_ms;
                 match l.first_voice_ms {
                     Some(_) if now_ms >= answered_at => self.answer_done(l, answered_at),
@@ -444,11 +459,46 @@ impl Core {
         }
     }
 
+    /// When silence ends the answer being listened to: soon after a finished
+    /// thought (the words cover everything said and read as complete), later
+    /// otherwise — a thinking pause mid-sentence is not the end.
+    fn answered_at(&self, l: &Listen) -> u64 {
+        let finished = l
+            .words
+            .as_ref()
+            .is_some_and(|w| w.through_ms >= l.last_voice_ms && content::sounds_finished(&w.text));
+        let silence = if finished {
+            self.t.finished_silence_ms
+        } else {
+            self.t.answer_silence_ms
+        };
+        l.last_voice_ms + silence
+    }
+
+    /// Recognised words of answer `segment_id`, covering its audio up to
+    /// `through_ms`. Words of an answer no longer listened to are ignored.
+    pub fn on_words(&mut self, segment_id: u64, text: String, through_ms: u64) {
+        let listen = match &mut self.phase {
+            Phase::Listening(l) => Some(l),
+            Phase::Waiting {
+                resume: Some(r), ..
+            } => Some(&mut r.listen),
+            _ => None,
+        };
+        if let Some(l) = listen
+            && l.segment_id == Some(segment_id)
+            && l.words.as_ref().is_none_or(|w| w.through_ms <= through_ms)
+        {
+            l.words = Some(Words { text, through_ms });
+        }
+    }
+
     fn listen(&mut self, now_ms: u64, voice_since: Option<u64>) {
         let mut l = Listen {
             since_ms: now_ms,
             first_voice_ms: None,
             last_voice_ms: now_ms,
+            words: None,
             speech_ms: 0,
             segment_id: None,
             question_index: self.current,
@@ -486,11 +536,15 @@ impl Core {
             return;
         };
         let secs = (l.last_voice_ms.saturating_sub(first) as f64 / 1000.0).round();
+        let text = match &l.words {
+            Some(w) if !w.text.trim().is_empty() => w.text.clone(),
+            _ => format!("[answer, {secs} s]"),
+        };
         self.events
             .push_back(EngineEvent::Transcript(TranscriptEvent {
                 speaker: Speaker::Candidate,
                 segment_id: id,
-                text: format!("[answer, {secs} s]"),
+                text,
                 is_final: true,
                 start_ms: first,
                 end_ms: l.last_voice_ms,
@@ -508,17 +562,11 @@ impl Core {
         };
         // Turns still queued (the candidate talked over the greeting) go first.
         if self.queue.is_empty() {
-            let q = self.current as usize;
-            let follow_up = self
-                .questions
-                .get(q.wrapping_sub(1))
-                .and_then(|q| q.follow_ups.get(self.follow_ups_asked as usize))
-                .cloned();
-            match follow_up {
-                Some(f) if l.speech_ms < self.t.short_answer_ms && self.follow_ups_asked == 0 => {
+            match self.follow_up_for(&l) {
+                Some(text) => {
                     self.follow_ups_asked += 1;
                     self.queue.push_back(Turn {
-                        text: follow_up_text(&f),
+                        text,
                         kind: SegmentKind::FollowUp,
                         question_index: self.current,
                         after: After::Listen,
@@ -546,8 +594,29 @@ impl Core {
         };
     }
 
-    /// One chunk of candidate audio.
-    pub fn on_audio(&mut self, at_ms: u64, speaking: bool, duration_ms: u64) {
+    /// The one follow-up a question may get. With the answer's words, it asks
+    /// for what the answer left out (a result, the candidate's own part, the
+    /// situation) and none when nothing is missing; without them, the
+    /// question's own follow-up after a short answer.
+    fn follow_up_for(&self, l: &Listen) -> Option<String> {
+        if self.follow_ups_asked > 0 {
+            return None;
+        }
+        match &l.words {
+            Some(w) => content::follow_up(&content::analyse(&w.text)).map(str::to_owned),
+            None if l.speech_ms < self.t.short_answer_ms => self
+                .questions
+                .get((self.current as usize).wrapping_sub(1))
+                .and_then(|q| q.follow_ups.first())
+                .map(|f| follow_up_text(f)),
+            None => None,
+        }
+    }
+
+    /// One chunk of candidate audio: `voiced` if it holds the candidate's
+    /// voice, `speaking` if speech is ongoing after it (onset and hangover
+    /// applied). An answer ends on silence after its last voiced chunk.
+    pub fn on_audio(&mut self, at_ms: u64, voiced: bool, speaking: bool, duration_ms: u64) {
         if duration_ms > 0 {
             self.heard = Some((at_ms + duration_ms, duration_ms));
         }
@@ -568,7 +637,9 @@ impl Core {
                 if l2.first_voice_ms.is_none() {
                     self.start_answer(&mut l2, at_ms);
                 }
-                l2.last_voice_ms = at_ms + duration_ms;
+                if voiced {
+                    l2.last_voice_ms = at_ms + duration_ms;
+                }
                 l2.speech_ms += duration_ms;
                 self.phase = Phase::Listening(l2);
             }
@@ -582,7 +653,9 @@ impl Core {
                     } = *r;
                     self.queue = queue;
                     self.follow_ups_asked = follow_ups_asked;
-                    listen.last_voice_ms = at_ms + duration_ms;
+                    if voiced {
+                        listen.last_voice_ms = at_ms + duration_ms;
+                    }
                     listen.speech_ms += duration_ms;
                     self.phase = Phase::Listening(listen);
                     self.state(InterviewerActivity::Listening);
@@ -658,6 +731,7 @@ mod tests {
     fn timings() -> Timings {
         Timings {
             answer_silence_ms: 400,
+            finished_silence_ms: 150,
             think_ms: 100,
             short_answer_ms: 1000,
             barge_in_ms: 100,
@@ -690,7 +764,7 @@ mod tests {
                 core.begin(utt(&text, 10), now);
             }
             let speaking = speech.iter().any(|&(a, b)| now >= a && now < b);
-            core.on_audio(now, speaking, 20);
+            core.on_audio(now, speaking, speaking, 20);
             while let Some(e) = core.pop_event() {
                 log.push(e);
             }
@@ -762,6 +836,90 @@ mod tests {
         assert!(core.is_done());
     }
 
+    /// Q1 of a one-question interview is asked 0.45–0.65 s; the candidate
+    /// answers 1.0–2.0 s. Returns the core listening, just after the answer.
+    fn answered_q1() -> Core {
+        let iv = interview(1);
+        let plan = questions::plan(iv.role, iv.seniority, 1, &iv.id);
+        let mut core = Core::new(timings(), &iv, plan, Codec::Opus);
+        run(&mut core, 0, 2_000, &[(1_000, 2_000)], &mut Vec::new());
+        core
+    }
+
+    fn answer_segment(core: &Core) -> u64 {
+        match &core.phase {
+            Phase::Listening(l) => l.segment_id.expect("answering"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_finished_thought_ends_the_turn_sooner_a_sentence_cut_midway_does_not() {
+        let mut core = answered_q1();
+        let seg = answer_segment(&core);
+        assert_eq!(
+            core.next_deadline(),
+            Some(2_000 + 400),
+            "no words: the long wait"
+        );
+        core.on_words(seg, "The main thing I learned was".into(), 2_000);
+        assert_eq!(
+            core.next_deadline(),
+            Some(2_400),
+            "mid-sentence: still long"
+        );
+        core.on_words(seg, "We shipped it two weeks early.".into(), 2_000);
+        assert_eq!(core.next_deadline(), Some(2_000 + 150), "finished thought");
+        // Words that do not cover the latest speech decide nothing.
+        core.on_audio(2_000, true, true, 20);
+        assert_eq!(core.next_deadline(), Some(2_020 + 400));
+        // Words of another answer are ignored.
+        core.on_words(seg + 100, "Done.".into(), 5_000);
+        assert_eq!(core.next_deadline(), Some(2_420));
+    }
+
+    #[test]
+    fn the_follow_up_asks_for_what_the_answer_left_out() {
+        let mut log = Vec::new();
+        let mut core = answered_q1();
+        let seg = answer_segment(&core);
+        core.on_words(
+            seg,
+            "At my last job our team was slow, so I wrote a new release checklist for everyone."
+                .into(),
+            2_000,
+        );
+        run(&mut core, 2_000, 4_000, &[], &mut log);
+        let asked: Vec<String> = finals(&log).into_iter().map(|f| f.2).collect();
+        assert_eq!(
+            asked.first().map(String::as_str),
+            Some(
+                "At my last job our team was slow, so I wrote a new release checklist for everyone."
+            ),
+            "the answer's transcript is its words"
+        );
+        assert!(
+            asked.iter().any(|t| t == "What was the measurable result?"),
+            "{asked:?}"
+        );
+
+        // A complete answer gets no follow-up, however short it was.
+        let mut log = Vec::new();
+        let mut core = answered_q1();
+        let seg = answer_segment(&core);
+        core.on_words(
+            seg,
+            "Last year at my company I moved our tests into the pipeline and cut releases to three hours.".into(),
+            2_000,
+        );
+        run(&mut core, 2_000, 4_000, &[], &mut log);
+        assert!(
+            finals(&log).iter().all(|f| f.1 != SegmentKind::FollowUp),
+            "{:?}",
+            finals(&log)
+        );
+    }
+
     #[test]
     fn turns_start_on_the_candidates_frame_grid() {
         let iv = interview(1);
@@ -769,7 +927,7 @@ mod tests {
         let mut core = Core::new(timings(), &iv, plan, Codec::Opus);
         // Candidate frames end at 7 ms, 27 ms, … 247 ms on the session clock.
         for k in 1..13 {
-            core.on_audio(k * 20 - 13, false, 20);
+            core.on_audio(k * 20 - 13, false, false, 20);
         }
         core.poll(TURN_GAP_MS);
         let text = core.take_synth_request().expect("the greeting");
@@ -905,4 +1063,3 @@ mod tests {
         );
     }
 }
-

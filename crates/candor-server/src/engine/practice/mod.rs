@@ -120,8 +120,6 @@ impl Engine for PracticeEngine {
     }
 }
 
-
-
 /// [`Core`] driven by the session clock and the synthesizer.
 #[derive(Debug)]
 pub struct PracticeSession {
@@ -144,8 +142,12 @@ impl EngineSession for PracticeSession {
         // Deadlines that fall before this chunk come first (a replayed
         // backlog is heard in the order it was spoken).
         self.core.poll(audio.at_ms);
-        self.core
-            .on_audio(audio.at_ms, audio.speaking, audio.duration_ms as u64);
+        self.core.on_audio(
+            audio.at_ms,
+            audio.voiced,
+            audio.speaking,
+            audio.duration_ms as u64,
+        );
     }
 
     fn end(&mut self) {
@@ -198,4 +200,3 @@ impl EngineSession for PracticeSession {
         })
     }
 }
-
