@@ -1,0 +1,251 @@
+//! The recognizer: a Whisper model in CTranslate2 format, loaded once, turning one
+//! candidate turn (16 kHz mono `f32`) into its transcript.
+//!
+//! Whisper was trained on transcripts that mostly leave out "um", "uh" and other
+//! disfluencies, so by default it drops them. Candor's feedback counts filler words, so
+//! every window is decoded after a *previous-text prompt* written in the disfluent style
+//! (`<|startofprev|>` + [`DISFLUENT_PROMPT`]): the decoder continues in the style it was
+//! shown and keeps the fillers it hears.
+//!
+//! Decoding is blocking and CPU-heavy (hundreds of milliseconds per turn): call it from
+//! [`crate::RecognitionWorker`]'s thread, never from an audio callback or an async task.
+
+use std::path::{Path, PathBuf};
+
+use ct2rs::sys::{self, StorageView, WhisperOptions};
+use ct2rs::tokenizers::hf;
+
+use crate::SpeechError;
+use crate::features::{CHUNK_FRAMES, LogMel, SAMPLE_RATE, split_at_pauses};
+
+/// The previous-text prompt that keeps filler words: Whisper continues in this style.
+pub const DISFLUENT_PROMPT: &str = "Umm, let me think like, hmm... Okay, so, uh, here's what I'm, like, thinking. I mean, you know, it's, um, hard to say.";
+
+/// Files a model directory must hold for [`Recognizer::load`].
+pub const MODEL_FILES: [&str; 3] = ["model.bin", "config.json", "tokenizer.json"];
+
+/// CTranslate2's arithmetic for the model's weights.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Precision {
+    /// 8-bit integer weights with 32-bit float activations: about twice as fast as
+    /// float32 on CPUs, with the same transcripts in our fixtures (faster-whisper's CPU
+    /// default).
+    #[default]
+    Int8,
+    /// 32-bit floats throughout.
+    Float32,
+}
+
+/// How a [`Recognizer`] decodes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecognizerOptions {
+    /// Beam width; 1 is greedy decoding (fastest).
+    pub beam_size: usize,
+    /// Threads CTranslate2 uses for one turn (0: its own default).
+    pub threads: usize,
+    /// Weight arithmetic.
+    pub precision: Precision,
+    /// The previous-text prompt; `None` decodes without one (Whisper's own style, which
+    /// drops most fillers).
+    pub initial_prompt: Option<String>,
+    /// Spoken language for multilingual models, as Whisper's code (`"en"`); English-only
+    /// models ignore it.
+    pub language: String,
+    /// Windows whose no-speech probability is above this yield no text (silence would
+    /// otherwise come back as an invented sentence).
+    pub no_speech_threshold: f32,
+}
+
+impl Default for RecognizerOptions {
+    fn default() -> Self {
+        Self {
+            beam_size: 1,
+            threads: 0,
+            precision: Precision::Int8,
+            initial_prompt: Some(DISFLUENT_PROMPT.to_owned()),
+            language: "en".to_owned(),
+            no_speech_threshold: 0.6,
+        }
+    }
+}
+
+/// A loaded Whisper model. Transcribing takes `&self`; one turn at a time is the
+/// intended use (CTranslate2 already spreads one turn over [`RecognizerOptions::threads`]).
+pub struct Recognizer {
+    dir: PathBuf,
+    whisper: sys::Whisper,
+    tokenizer: hf::Tokenizer,
+    features: LogMel,
+    prompt: Vec<String>,
+    multilingual: bool,
+    options: RecognizerOptions,
+}
+
+impl std::fmt::Debug for Recognizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Recognizer")
+            .field("dir", &self.dir)
+            .field("multilingual", &self.multilingual)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Recognizer {
+    /// Loads the model in `dir` (a CTranslate2 Whisper conversion: `model.bin`,
+    /// `config.json`, `tokenizer.json`). Takes a fraction of a second for tiny.en; do it
+    /// off any latency-sensitive thread.
+    pub fn load(dir: impl AsRef<Path>, options: RecognizerOptions) -> Result<Self, SpeechError> {
+        let dir = dir.as_ref().to_path_buf();
+        for file in MODEL_FILES {
+            if !dir.join(file).is_file() {
+                return Err(SpeechError::ModelFileMissing { dir, file });
+            }
+        }
+        let load_error = |reason: String| SpeechError::ModelLoad {
+            dir: dir.clone(),
+            reason,
+        };
+        let config = ct2rs::Config {
+            compute_type: match options.precision {
+                Precision::Int8 => ct2rs::ComputeType::INT8,
+                Precision::Float32 => ct2rs::ComputeType::FLOAT32,
+            },
+            num_threads_per_replica: options.threads,
+            ..Default::default()
+        };
+        let whisper = sys::Whisper::new(&dir, config).map_err(|e| load_error(format!("{e:#}")))?;
+        let tokenizer = hf::Tokenizer::new(&dir).map_err(|e| load_error(format!("{e:#}")))?;
+        let multilingual = whisper.is_multilingual();
+        let prompt = prompt_tokens(&tokenizer, multilingual, &options)?;
+        let features = LogMel::new(whisper.n_mels());
+        Ok(Self {
+            dir,
+            whisper,
+            tokenizer,
+            features,
+            prompt,
+            multilingual,
+            options,
+        })
+    }
+
+    /// The directory the model was loaded from.
+    pub fn model_dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Whether the model understands languages other than English.
+    pub fn is_multilingual(&self) -> bool {
+        self.multilingual
+    }
+
+    /// The options the model was loaded with.
+    pub fn options(&self) -> &RecognizerOptions {
+        &self.options
+    }
+
+    /// Transcribes one turn: `audio` is 16 kHz mono, samples in `[-1, 1]`, of any length
+    /// (turns longer than 30 s are cut into windows at pauses and decoded in one batch).
+    /// Returns the text with Whisper's casing and punctuation, trimmed; empty for silence.
+    pub fn transcribe(&self, audio: &[f32]) -> Result<String, SpeechError> {
+        if audio.is_empty() {
+            return Ok(String::new());
+        }
+        let windows: Vec<&[f32]> = split_at_pauses(audio)
+            .into_iter()
+            .map(|w| &audio[w])
+            .collect();
+        let n_mels = self.features.n_mels();
+        let mut mel = Vec::with_capacity(windows.len() * n_mels * CHUNK_FRAMES);
+        for window in &windows {
+            self.features.window_features(window, &mut mel);
+        }
+        let features = StorageView::new(
+            &[windows.len(), n_mels, CHUNK_FRAMES],
+            &mut mel,
+            Default::default(),
+        )
+        .map_err(recognition_error)?;
+        let prompts = vec![self.prompt.clone(); windows.len()];
+        let options = WhisperOptions {
+            beam_size: self.options.beam_size.max(1),
+            return_no_speech_prob: true,
+            ..Default::default()
+        };
+        let results = self
+            .whisper
+            .generate(&features, &prompts, &options)
+            .map_err(recognition_error)?;
+        let mut text = String::new();
+        for result in results {
+            if result.no_speech_prob > self.options.no_speech_threshold {
+                continue;
+            }
+            let Some(ids) = result.sequences_ids.first() else {
+                continue;
+            };
+            let ids: Vec<u32> = ids.iter().map(|&id| id as u32).collect();
+            let window_text = self
+                .tokenizer
+                .decode(&ids, true)
+                .map_err(recognition_error)?;
+            let window_text = window_text.trim();
+            if !window_text.is_empty() {
+                if !text.is_empty() {
+                    text.push(' ');
+                }
+                text.push_str(window_text);
+            }
+        }
+        Ok(text)
+    }
+
+    /// Seconds of audio in `samples` at Whisper's sample rate.
+    pub fn duration_of(samples: usize) -> f64 {
+        samples as f64 / f64::from(SAMPLE_RATE)
+    }
+}
+
+/// ct2rs reports its errors as one opaque type; keep its whole chain as the message.
+fn recognition_error(e: impl std::fmt::Display) -> SpeechError {
+    SpeechError::Recognition(format!("{e:#}"))
+}
+
+/// The decoder's start sequence: the optional previous-text prompt, then
+/// `<|startoftranscript|>`, the language and task for multilingual models, and
+/// `<|notimestamps|>`.
+fn prompt_tokens(
+    tokenizer: &hf::Tokenizer,
+    multilingual: bool,
+    options: &RecognizerOptions,
+) -> Result<Vec<String>, SpeechError> {
+    let special = |token: &'static str| -> Result<String, SpeechError> {
+        tokenizer
+            .token_to_id(token)
+            .map(|_| token.to_owned())
+            .ok_or(SpeechError::MissingSpecialToken { token })
+    };
+    let mut tokens = Vec::new();
+    if let Some(prompt) = options.initial_prompt.as_deref().map(str::trim)
+        && !prompt.is_empty()
+    {
+        tokens.push(special("<|startofprev|>")?);
+        // Whisper encodes previous text with a leading space, as it appears mid-stream.
+        let encoding = tokenizer
+            .encode(format!(" {prompt}"), false)
+            .map_err(recognition_error)?;
+        tokens.extend(encoding.get_tokens().iter().cloned());
+    }
+    tokens.push(special("<|startoftranscript|>")?);
+    if multilingual {
+        let token = format!("<|{}|>", options.language);
+        if tokenizer.token_to_id(&token).is_none() {
+            return Err(SpeechError::UnknownLanguage(options.language.clone()));
+        }
+        tokens.push(token);
+        tokens.push(special("<|transcribe|>")?);
+    }
+    tokens.push(special("<|notimestamps|>")?);
+    Ok(tokens)
+}
