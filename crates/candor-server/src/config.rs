@@ -113,6 +113,10 @@ pub struct PracticeConfig {
     pub espeak_path: PathBuf,
     /// Interviewer audio sample rate (Opus supports 8, 12, 16, 24, 48 kHz).
     pub output_rate_hz: u32,
+    /// A Whisper model directory (CTranslate2 format, see `candor-speech`)
+    /// for recognising the candidate's words; without one the transcript
+    /// holds answer lengths only.
+    pub speech_model: Option<PathBuf>,
 }
 
 impl Default for PracticeConfig {
@@ -130,6 +134,7 @@ impl Default for PracticeConfig {
             words_per_minute: 165,
             espeak_path: PathBuf::from("espeak-ng"),
             output_rate_hz: 24_000,
+            speech_model: None,
         }
     }
 }

@@ -55,7 +55,7 @@ pub use metrics::Metrics;
 pub use store::{SqliteStore, Store};
 
 use engine::gemini::GeminiEngine;
-use engine::practice::PracticeEngine;
+use engine::practice::{PracticeEngine, SpeechModel};
 use feedback::FeedbackClient;
 use recorder::Recorder;
 use store::{Db, StoreError};
@@ -147,6 +147,7 @@ impl Server {
         config: Config,
         store: Arc<dyn Store>,
     ) -> Result<RunningServer, ServerError> {
+        let mut speech = None;
         let engine: Option<Arc<dyn Engine>> =
             if let Some(gemini) = GeminiEngine::new(config.gemini.clone()) {
                 tracing::info!(model = %config.gemini.model, "interviews use the Gemini Live API");
@@ -156,11 +157,14 @@ impl Server {
                 let engine = tokio::task::spawn_blocking(move || PracticeEngine::new(practice))
                     .await
                     .map_err(|e| StoreError::Join(e.to_string()))??;
+                speech = Some(engine.speech_model());
                 Some(Arc::new(engine))
             } else {
                 None
             };
-        Self::start_with(config, store, engine).await
+        let mut server = Self::start_with(config, store, engine).await?;
+        server.speech = speech;
+        Ok(server)
     }
 
     /// Starts with an explicit store and engine.
@@ -200,7 +204,12 @@ impl Server {
                 .await
         });
         tracing::info!(%addr, "candor server listening");
-        Ok(RunningServer { addr, shared, task })
+        Ok(RunningServer {
+            addr,
+            shared,
+            task,
+            speech: None,
+        })
     }
 }
 
@@ -247,6 +256,8 @@ pub struct RunningServer {
     addr: SocketAddr,
     shared: Arc<Shared>,
     task: JoinHandle<std::io::Result<()>>,
+    /// The offline interviewer's speech model, when it is the engine.
+    speech: Option<SpeechModel>,
 }
 
 impl std::fmt::Debug for RunningServer {
@@ -265,6 +276,36 @@ impl RunningServer {
 
     pub fn metrics(&self) -> &Arc<Metrics> {
         &self.shared.metrics
+    }
+
+    /// Replaces the offline interviewer's speech model (`None`: none) for the
+    /// interviews that start from now on — the app installed, chose or
+    /// deleted one. Fails when the model cannot be loaded (the one in use
+    /// stays) or when the interviewer is not the offline one.
+    pub async fn set_speech_model(
+        &self,
+        dir: Option<std::path::PathBuf>,
+    ) -> Result<(), candor_speech::SpeechError> {
+        let Some(speech) = self.speech.clone() else {
+            return Ok(());
+        };
+        match dir {
+            None => {
+                speech.clear();
+                Ok(())
+            }
+            Some(dir) => {
+                let load = dir.clone();
+                tokio::task::spawn_blocking(move || speech.load(&load))
+                    .await
+                    .unwrap_or_else(|e| {
+                        Err(candor_speech::SpeechError::ModelLoad {
+                            dir,
+                            reason: format!("loading stopped: {e}"),
+                        })
+                    })
+            }
+        }
     }
 
     /// Live (or resumable) sessions.

@@ -158,8 +158,8 @@ pub trait EngineSession: Send {
     /// After [`end`](Self::end): what the engine still owes the record, such
     /// as the settled transcript of an answer the end cut short. Delivered
     /// before `SessionEnded`.
-    fn take_remaining(&mut self) -> Vec<EngineEvent> {
-        Vec::new()
+    fn take_remaining(&mut self) -> BoxFuture<'_, Vec<EngineEvent>> {
+        Box::pin(async { Vec::new() })
     }
 
     /// The client's socket dropped; the session waits for a resume and stops

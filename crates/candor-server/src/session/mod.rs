@@ -698,7 +698,7 @@ impl Session {
 
     async fn finish(mut self: Box<Self>, ending: Ending) {
         self.engine.end();
-        for event in self.engine.take_remaining() {
+        for event in self.engine.take_remaining().await {
             if let EngineEvent::Transcript(_) = event {
                 self.on_engine(event).await;
             }

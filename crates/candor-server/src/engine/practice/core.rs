@@ -332,6 +332,19 @@ impl Core {
         }
     }
 
+    /// The answer being listened to (also while the interviewer thinks, when
+    /// the candidate may still go on): its segment id, start and question.
+    pub fn open_answer(&self) -> Option<(u64, u64, u32)> {
+        let l = match &self.phase {
+            Phase::Listening(l) => l,
+            Phase::Waiting {
+                resume: Some(r), ..
+            } => &r.listen,
+            _ => return None,
+        };
+        Some((l.segment_id?, l.first_voice_ms?, l.question_index))
+    }
+
     /// When `poll` next has something to do.
     pub fn next_deadline(&self) -> Option<u64> {
         match &self.phase {

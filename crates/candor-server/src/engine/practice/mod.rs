@@ -4,40 +4,55 @@
 //! - `core`: [`Core`], the whole conversation logic, sans-IO: it is fed
 //!   candidate voice activity and the clock, and it produces events and "say
 //!   this" requests.
-//! - here: [`PracticeEngine`] (the engine: voice, question plan) and
-//!   [`PracticeSession`], which wraps the core with the clock, timers and the
-//!   synthesizer.
+//! - `hearing`: the candidate's words, recognised on the device
+//!   (`candor-speech`) off the audio path, when a speech model is installed.
+//! - here: [`PracticeEngine`] (the engine: voice, question plan, the loaded
+//!   speech model) and [`PracticeSession`], which wraps the core with the
+//!   clock, timers, the synthesizer and recognition.
 //!
-//! Without speech recognition the candidate's words are unknown offline, so
-//! the transcript says so (`[answer, 42 s]`) instead of inventing text.
+//! Without a speech model the candidate's words are unknown offline, so the
+//! transcript says so (`[answer, 42 s]`) instead of inventing text.
 
 mod core;
+mod hearing;
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
+
+use candor_api::Speaker;
 
 use candor_protocol::{AudioCodec, AudioConfig};
 use tokio::task::JoinHandle;
 
 pub use self::core::{Core, Timings};
+pub use self::hearing::SpeechModel;
+use self::hearing::{Heard, Hearing};
 use super::questions::{self, Question};
 use super::{
     BoxFuture, CandidateAudio, Engine, EngineContext, EngineError, EngineEvent, EngineSession,
     SessionClock,
 };
 use crate::config::PracticeConfig;
-use crate::store::InterviewRecord;
+use crate::store::{InterviewRecord, SegmentKind};
 use crate::voice::{self, Utterance, Voice, VoiceError};
+
+/// How long the end of an interview waits for its last answers' words.
+const FINISH_RECOGNITION: Duration = Duration::from_secs(10);
 
 /// The offline practice interviewer.
 #[derive(Debug)]
 pub struct PracticeEngine {
     voice: Arc<Voice>,
     cfg: PracticeConfig,
+    /// The speech model, when one is configured and loads.
+    speech: SpeechModel,
 }
 
 impl PracticeEngine {
-    /// Fails with a clear message when espeak-ng is missing.
+    /// Fails with a clear message when espeak-ng is missing. A speech model
+    /// that is configured but cannot be loaded is reported and left out:
+    /// practice goes on without the candidate's words.
     pub fn new(cfg: PracticeConfig) -> Result<Self, EngineError> {
         voice::check_espeak(&cfg.espeak_path)?;
         let voice = Voice::new(
@@ -46,10 +61,28 @@ impl PracticeEngine {
             cfg.words_per_minute,
             cfg.output_rate_hz,
         )?;
+        let speech = SpeechModel::default();
+        match &cfg.speech_model {
+            None => tracing::info!(
+                "no speech model configured: offline practice will not transcribe the candidate"
+            ),
+            Some(dir) => match speech.load(dir) {
+                Ok(()) => tracing::info!(model = %dir.display(), "speech model loaded"),
+                Err(e) => {
+                    tracing::warn!(model = %dir.display(), error = %e, "speech model unusable: offline practice will not transcribe the candidate")
+                }
+            },
+        }
         Ok(Self {
             voice: Arc::new(voice),
             cfg,
+            speech,
         })
+    }
+
+    /// The speech model in use, to replace or remove while the server runs.
+    pub fn speech_model(&self) -> SpeechModel {
+        self.speech.clone()
     }
 
     fn plan(&self, interview: &InterviewRecord) -> Vec<Question> {
@@ -110,11 +143,18 @@ impl Engine for PracticeEngine {
                     }
                 }
             });
+            let hearing = self.speech.current().and_then(|r| {
+                Hearing::start(r, &ctx.session_id)
+                    .inspect_err(|e| tracing::warn!(error = %e, "speech recognition did not start"))
+                    .ok()
+            });
             Ok(Box::new(PracticeSession {
                 core,
                 voice: self.voice.clone(),
                 clock: ctx.clock,
                 synth: None,
+                hearing,
+                ready: VecDeque::new(),
             }) as Box<dyn EngineSession>)
         })
     }
@@ -127,6 +167,50 @@ pub struct PracticeSession {
     voice: Arc<Voice>,
     clock: SessionClock,
     synth: Option<JoinHandle<Result<Arc<Utterance>, VoiceError>>>,
+    /// Recognition of the candidate's words, when a speech model is loaded.
+    hearing: Option<Hearing>,
+    /// Events ready for the session (recognised words).
+    ready: VecDeque<EngineEvent>,
+}
+
+impl PracticeSession {
+    /// The next event ready now: recognised words first, then the core's —
+    /// an answer's final transcript waits for its words when recognition runs.
+    fn next_ready(&mut self) -> Option<EngineEvent> {
+        if let Some(e) = self.ready.pop_front() {
+            return Some(e);
+        }
+        while let Some(e) = self.core.pop_event() {
+            match (e, self.hearing.as_mut()) {
+                (EngineEvent::Transcript(t), Some(h))
+                    if t.is_final
+                        && t.speaker == Speaker::Candidate
+                        && t.kind == SegmentKind::Answer =>
+                {
+                    if let Some(t) = h.settle(t) {
+                        return Some(EngineEvent::Transcript(t));
+                    }
+                }
+                (e, _) => return Some(e),
+            }
+        }
+        None
+    }
+
+    fn on_heard(&mut self, heard: Heard) {
+        match heard {
+            Heard::Partial {
+                segment,
+                text,
+                through_ms,
+                event,
+            } => {
+                self.core.on_words(segment, text, through_ms);
+                self.ready.push_back(EngineEvent::Transcript(event));
+            }
+            Heard::Final(event) => self.ready.push_back(EngineEvent::Transcript(event)),
+        }
+    }
 }
 
 impl Drop for PracticeSession {
@@ -148,6 +232,15 @@ impl EngineSession for PracticeSession {
             audio.speaking,
             audio.duration_ms as u64,
         );
+        if let Some(h) = self.hearing.as_mut() {
+            h.on_audio(
+                self.core.open_answer(),
+                audio.pcm_16k,
+                audio.at_ms,
+                u64::from(audio.duration_ms),
+                audio.voiced,
+            );
+        }
     }
 
     fn end(&mut self) {
@@ -157,44 +250,63 @@ impl EngineSession for PracticeSession {
         }
     }
 
-    fn take_remaining(&mut self) -> Vec<EngineEvent> {
-        std::iter::from_fn(|| self.core.pop_event()).collect()
+    fn take_remaining(&mut self) -> BoxFuture<'_, Vec<EngineEvent>> {
+        Box::pin(async move {
+            let mut out: Vec<EngineEvent> = std::iter::from_fn(|| self.next_ready()).collect();
+            if let Some(h) = self.hearing.as_mut() {
+                let finals = h.finish(FINISH_RECOGNITION).await;
+                out.extend(finals.into_iter().map(EngineEvent::Transcript));
+            }
+            out
+        })
     }
 
     fn next_event(&mut self) -> BoxFuture<'_, EngineEvent> {
         Box::pin(async move {
             loop {
-                if let Some(e) = self.core.pop_event() {
+                if let Some(e) = self.next_ready() {
                     return e;
-                }
-                if let Some(h) = self.synth.as_mut() {
-                    // Awaiting `&mut JoinHandle` is cancel-safe: the synthesis
-                    // keeps running and is picked up on the next call.
-                    let res = h.await;
-                    self.synth = None;
-                    match res {
-                        Ok(Ok(utt)) => self.core.begin(utt, self.clock.now_ms()),
-                        Ok(Err(e)) => self.core.fail(format!("speech synthesis failed: {e}")),
-                        Err(e) => self.core.fail(format!("speech synthesis failed: {e}")),
-                    }
-                    continue;
                 }
                 let now = self.clock.now_ms();
-                self.core.poll(now);
-                if let Some(text) = self.core.take_synth_request() {
-                    let voice = self.voice.clone();
-                    self.synth = Some(tokio::spawn(async move { voice.say(&text).await }));
-                    continue;
-                }
-                if let Some(e) = self.core.pop_event() {
-                    return e;
-                }
-                match self.core.next_deadline() {
-                    Some(ms) if ms > now => {
-                        tokio::time::sleep_until(self.clock.instant_at(ms)).await
+                if self.synth.is_none() {
+                    self.core.poll(now);
+                    if let Some(text) = self.core.take_synth_request() {
+                        let voice = self.voice.clone();
+                        self.synth = Some(tokio::spawn(async move { voice.say(&text).await }));
                     }
-                    Some(_) => tokio::time::sleep(Duration::from_millis(1)).await,
-                    None => std::future::pending::<()>().await,
+                    if let Some(e) = self.next_ready() {
+                        return e;
+                    }
+                }
+                // While synthesizing the core has no deadline of its own.
+                let wake = match self.core.next_deadline() {
+                    _ if self.synth.is_some() => None,
+                    Some(ms) if ms > now => Some(self.clock.instant_at(ms)),
+                    Some(_) => Some(tokio::time::Instant::now() + Duration::from_millis(1)),
+                    None => None,
+                };
+                let Self { synth, hearing, .. } = self;
+                tokio::select! {
+                    // Awaiting `&mut JoinHandle` is cancel-safe: the synthesis
+                    // keeps running and is picked up on the next call.
+                    res = async { synth.as_mut().expect("guarded").await }, if synth.is_some() => {
+                        self.synth = None;
+                        match res {
+                            Ok(Ok(utt)) => self.core.begin(utt, self.clock.now_ms()),
+                            Ok(Err(e)) => self.core.fail(format!("speech synthesis failed: {e}")),
+                            Err(e) => self.core.fail(format!("speech synthesis failed: {e}")),
+                        }
+                    }
+                    heard = async { hearing.as_mut().expect("guarded").next().await }, if hearing.is_some() => {
+                        match heard {
+                            Some(h) => self.on_heard(h),
+                            None => {
+                                tracing::warn!("speech recognition stopped; the interview goes on without words");
+                                self.hearing = None;
+                            }
+                        }
+                    }
+                    _ = async { tokio::time::sleep_until(wake.expect("guarded")).await }, if wake.is_some() => {}
                 }
             }
         })

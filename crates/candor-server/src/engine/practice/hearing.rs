@@ -1,0 +1,316 @@
+//! The candidate's words in the practice interview, off the audio path.
+//!
+//! Each answer's audio (16 kHz, as the session decoded it) is kept while the
+//! answer lasts and handed to the session's [`RecognitionWorker`] (its own
+//! thread, a bounded queue; submitting never waits): a partial whenever the
+//! candidate pauses and every few seconds while they speak, the whole answer
+//! once it is over. What comes back becomes the live transcript, the words
+//! the interviewer decides by (`Core::on_words`), and the answer's final text.
+//!
+//! Turn ids: the worker wants them increasing, a turn's partials before its
+//! final. An answer (segment `s`) submits partial `k` as `s << 20 | k` and
+//! its final as `s << 20 | FINAL`, so each result says which answer and how
+//! much of it (`through_ms`) it covers.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, PoisonError, RwLock};
+
+use candor_api::Speaker;
+use candor_speech::{
+    RecognitionEvent, RecognitionWorker, Recognizer, RecognizerOptions, SpeechError, SubmitError,
+    Transcriber, TurnId, WorkerConfig,
+};
+use tokio::sync::mpsc;
+
+use crate::engine::TranscriptEvent;
+use crate::store::SegmentKind;
+use crate::voice::listen::ANALYSIS_RATE_HZ;
+
+const PARTS: u32 = 20;
+const FINAL: u64 = (1 << PARTS) - 1;
+/// A partial at most this often while the candidate keeps speaking.
+const PARTIAL_EVERY_MS: u64 = 2_000;
+/// Audio kept per answer; a longer answer is recognised up to here.
+const MAX_ANSWER_MS: u64 = 5 * 60 * 1000;
+/// Recognition events waiting for the session.
+const EVENTS: usize = 64;
+
+/// One loaded model shared by every session's worker (recognising takes
+/// `&self`; each worker runs one turn at a time).
+#[derive(Clone)]
+pub struct SharedRecognizer(pub Arc<Recognizer>);
+
+impl std::fmt::Debug for SharedRecognizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl Transcriber for SharedRecognizer {
+    fn transcribe(&mut self, audio: &[f32]) -> Result<String, SpeechError> {
+        self.0.transcribe(audio)
+    }
+}
+
+/// The speech model the practice interviewer hears with, replaceable while
+/// the server runs (the app installs, changes or deletes one). Sessions keep
+/// the model they started with.
+#[derive(Debug, Clone, Default)]
+pub struct SpeechModel(Arc<RwLock<Option<SharedRecognizer>>>);
+
+impl SpeechModel {
+    /// Loads the model in `dir` (blocking: a fraction of a second for
+    /// tiny.en) and uses it for the sessions that start from now on.
+    pub fn load(&self, dir: &Path) -> Result<(), SpeechError> {
+        let r = Recognizer::load(dir, RecognizerOptions::default())?;
+        *self.0.write().unwrap_or_else(PoisonError::into_inner) =
+            Some(SharedRecognizer(Arc::new(r)));
+        Ok(())
+    }
+
+    /// No model from now on: answers are timed, not transcribed.
+    pub fn clear(&self) {
+        *self.0.write().unwrap_or_else(PoisonError::into_inner) = None;
+    }
+
+    /// The model a new session uses.
+    pub fn current(&self) -> Option<SharedRecognizer> {
+        self.0
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+/// The answer whose audio is being kept.
+#[derive(Debug)]
+struct Answer {
+    segment: u64,
+    start_ms: u64,
+    question_index: u32,
+    pcm: Vec<f32>,
+    /// Samples up to the end of the last voiced chunk, and its session ms.
+    voiced_len: usize,
+    voiced_until_ms: u64,
+    was_voiced: bool,
+    /// Partials submitted; audio length (ms) at the last one.
+    partials: u64,
+    partial_at_ms: u64,
+}
+
+/// What the session should do with a recognition result.
+#[derive(Debug, PartialEq)]
+pub enum Heard {
+    /// Words of an answer in progress, covering it up to `through_ms`: show
+    /// them and let the interviewer decide by them.
+    Partial {
+        segment: u64,
+        text: String,
+        through_ms: u64,
+        event: TranscriptEvent,
+    },
+    /// An answer's final transcript, ready to be stored and shown.
+    Final(TranscriptEvent),
+}
+
+/// One session's recognition.
+#[derive(Debug)]
+pub struct Hearing {
+    worker: RecognitionWorker,
+    events: mpsc::Receiver<RecognitionEvent>,
+    answer: Option<Answer>,
+    /// `through_ms` of each partial in flight, by turn id.
+    partial_through: HashMap<u64, u64>,
+    /// Final candidate transcripts waiting for their words, by segment.
+    held: HashMap<u64, TranscriptEvent>,
+}
+
+impl Hearing {
+    /// Starts the session's recognition thread.
+    pub fn start(recognizer: SharedRecognizer, session: &str) -> Result<Self, SpeechError> {
+        let (tx, events) = mpsc::channel(EVENTS);
+        let config = WorkerConfig {
+            capacity: 4,
+            thread_name: format!(
+                "candor-hear-{}",
+                session.chars().take(8).collect::<String>()
+            ),
+        };
+        // The sink runs on the worker's thread: a full channel makes recognition
+        // wait for the session, never the other way round.
+        let worker = RecognitionWorker::spawn(recognizer, config, move |e| {
+            let _ = tx.blocking_send(e);
+        })?;
+        Ok(Self {
+            worker,
+            events,
+            answer: None,
+            partial_through: HashMap::new(),
+            held: HashMap::new(),
+        })
+    }
+
+    /// One chunk of candidate audio; `answer` is the answer the interviewer
+    /// is listening to, if any (segment id, start ms, question index).
+    pub fn on_audio(
+        &mut self,
+        answer: Option<(u64, u64, u32)>,
+        pcm: &[f32],
+        at_ms: u64,
+        duration_ms: u64,
+        voiced: bool,
+    ) {
+        let Some((segment, start_ms, question_index)) = answer else {
+            return;
+        };
+        if self.answer.as_ref().is_none_or(|a| a.segment != segment) {
+            self.answer = Some(Answer {
+                segment,
+                start_ms,
+                question_index,
+                pcm: Vec::with_capacity(ANALYSIS_RATE_HZ as usize * 30),
+                voiced_len: 0,
+                voiced_until_ms: start_ms,
+                was_voiced: false,
+                partials: 0,
+                partial_at_ms: 0,
+            });
+        }
+        let Some(a) = self.answer.as_mut() else {
+            return;
+        };
+        let max = (MAX_ANSWER_MS * u64::from(ANALYSIS_RATE_HZ) / 1000) as usize;
+        if a.pcm.len() + pcm.len() <= max {
+            a.pcm.extend_from_slice(pcm);
+        }
+        let pause_begins = a.was_voiced && !voiced;
+        a.was_voiced = voiced;
+        if voiced {
+            a.voiced_len = a.pcm.len();
+            a.voiced_until_ms = at_ms + duration_ms;
+        }
+        let spoken_ms = a.voiced_len as u64 * 1000 / u64::from(ANALYSIS_RATE_HZ);
+        let due = voiced && spoken_ms >= a.partial_at_ms + PARTIAL_EVERY_MS;
+        if (pause_begins || due) && a.voiced_len > 0 && a.partials < FINAL - 1 {
+            let turn = (a.segment << PARTS) | a.partials;
+            a.partials += 1;
+            a.partial_at_ms = spoken_ms;
+            let through = a.voiced_until_ms;
+            let audio = a.pcm[..a.voiced_len].to_vec();
+            // A partial is best effort: a stopped worker shows in the final.
+            if self.worker.submit_partial(TurnId(turn), audio).is_ok() {
+                self.partial_through.insert(turn, through);
+            }
+        }
+    }
+
+    /// The core settled an answer (`event`: its final transcript with the
+    /// core's text). Its words are recognised before it is released; if
+    /// recognition cannot take it, it is released as it is.
+    pub fn settle(&mut self, event: TranscriptEvent) -> Option<TranscriptEvent> {
+        let segment = event.segment_id;
+        let audio = match self.answer.take() {
+            Some(a) if a.segment == segment => a.pcm,
+            other => {
+                self.answer = other;
+                return Some(event);
+            }
+        };
+        match self
+            .worker
+            .submit_final(TurnId((segment << PARTS) | FINAL), audio)
+        {
+            Ok(()) => {
+                self.held.insert(segment, event);
+                None
+            }
+            Err(SubmitError::QueueFull { .. } | SubmitError::Stopped) => {
+                tracing::warn!(segment, "speech recognition unavailable for this answer");
+                Some(event)
+            }
+        }
+    }
+
+    /// Whether final transcripts are waiting for their words.
+    pub fn holds_finals(&self) -> bool {
+        !self.held.is_empty()
+    }
+
+    /// The next recognition result (cancel-safe).
+    pub async fn next(&mut self) -> Option<Heard> {
+        loop {
+            let event = self.events.recv().await?;
+            if let Some(h) = self.take(event) {
+                return Some(h);
+            }
+        }
+    }
+
+    /// The interview is over: waits up to `within` for the words of the
+    /// held finals, then releases them all (those still unrecognised as the
+    /// core settled them).
+    pub async fn finish(&mut self, within: std::time::Duration) -> Vec<TranscriptEvent> {
+        let mut out = Vec::new();
+        let deadline = tokio::time::Instant::now() + within;
+        while self.holds_finals() {
+            match tokio::time::timeout_at(deadline, self.next()).await {
+                Ok(Some(Heard::Final(e))) => out.push(e),
+                Ok(Some(Heard::Partial { .. })) => {}
+                Ok(None) | Err(_) => break,
+            }
+        }
+        let mut late: Vec<TranscriptEvent> = self.held.drain().map(|(_, e)| e).collect();
+        late.sort_by_key(|e| e.segment_id);
+        out.extend(late);
+        out
+    }
+
+    fn take(&mut self, event: RecognitionEvent) -> Option<Heard> {
+        match event {
+            RecognitionEvent::Partial { turn, text } => {
+                let through_ms = self.partial_through.remove(&turn.0)?;
+                let segment = turn.0 >> PARTS;
+                let a = self.answer.as_ref().filter(|a| a.segment == segment)?;
+                let event = TranscriptEvent {
+                    speaker: Speaker::Candidate,
+                    segment_id: segment,
+                    text: text.clone(),
+                    is_final: false,
+                    start_ms: a.start_ms,
+                    end_ms: through_ms,
+                    kind: SegmentKind::Answer,
+                    question_index: a.question_index,
+                    interrupted: false,
+                };
+                Some(Heard::Partial {
+                    segment,
+                    text,
+                    through_ms,
+                    event,
+                })
+            }
+            RecognitionEvent::Final(f) => {
+                let segment = f.turn.0 >> PARTS;
+                let mut event = self.held.remove(&segment)?;
+                let text = f.text.trim();
+                if !text.is_empty() {
+                    event.text = text.to_owned();
+                }
+                tracing::debug!(
+                    segment,
+                    audio_ms = f.audio.as_millis() as u64,
+                    waited_ms = f.waited.as_millis() as u64,
+                    decoded_ms = f.decoded_in.as_millis() as u64,
+                    "answer recognised"
+                );
+                Some(Heard::Final(event))
+            }
+            RecognitionEvent::Failed { turn, error } => {
+                let segment = turn.0 >> PARTS;
+                tracing::warn!(segment, %error, "an answer could not be recognised");
+                self.held.remove(&segment).map(Heard::Final)
+            }
+        }
+    }
+}

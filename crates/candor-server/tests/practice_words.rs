@@ -1,0 +1,193 @@
+//! The offline interviewer with a speech model: the candidate's words come
+//! back as partial then final transcripts, the follow-up asks for what the
+//! answer left out, a finished answer is answered within a second, and the
+//! results carry words per minute, filler words, job-term coverage and the
+//! candidate's transcript.
+//!
+//! Needs Whisper tiny.en where `scripts/setup` puts it (the speech cache,
+//! `$CANDOR_CACHE_DIR` or `~/.cache/candor`).
+
+mod common;
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use candor_api::{CreateInterviewRequest, ResultsResponse, Role, Seniority};
+use candor_protocol::{InterviewerActivity, ServerPayload, Speaker};
+use common::*;
+
+fn speech_model() -> PathBuf {
+    let cache = std::env::var_os("CANDOR_CACHE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache/candor")
+        });
+    let dir = cache.join("models/whisper-tiny.en");
+    assert!(
+        dir.join("model.bin").is_file(),
+        "Whisper tiny.en is not in {} — run scripts/setup",
+        dir.display()
+    );
+    dir
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_interviewer_hears_the_candidates_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = fast_config(dir.path());
+    config.practice.answer_silence = Duration::from_millis(1700);
+    config.practice.finished_silence = Duration::from_millis(600);
+    config.practice.think_time = Duration::from_millis(250);
+    config.practice.speech_model = Some(speech_model());
+    let server = candor_server::Server::start(config).await.unwrap();
+    let api = Api::new(server.addr());
+    let auth = api.register("words@example.org").await;
+    let interview: candor_api::Interview = api
+        .http
+        .post(api.url("/v1/interviews"))
+        .bearer_auth(&auth.token)
+        .json(&CreateInterviewRequest {
+            role: Role::SoftwareEngineer,
+            seniority: Seniority::Mid,
+            job_description: Some(
+                "Backend engineer for our billing platform: databases, migrations, \
+                 reliability and on-call."
+                    .into(),
+            ),
+            cv_text: None,
+            question_count: Some(2),
+        })
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+
+    // No figure or result in the first answer: the follow-up asks for one.
+    let answers = [
+        "At my last job I moved our billing system to a new database. Um, it was a big \
+         migration and I planned it with the team.",
+        "We cut the release time from two days to three hours, so customers got fixes \
+         much sooner.",
+        "Last year our team disagreed about the rollout plan, so I wrote down both options. \
+         We tested the risky one first and it cut failed deploys by fifty percent.",
+    ];
+    let mut answers: VecDeque<Vec<Bytes>> = answers.iter().map(|t| speech_frames(t)).collect();
+    let silence = silence_frames(1).remove(0);
+
+    let mut ws = connect(server.addr()).await;
+    send(&mut ws, start_request(&auth.token, &interview.id)).await;
+    let msg = recv(&mut ws).await.unwrap();
+    assert!(matches!(msg.payload, Some(ServerPayload::StartResponse(_))));
+
+    let mut queue: VecDeque<Bytes> = VecDeque::new();
+    let mut seq = 0u64;
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    // When the last frame of an answer went out, until the interviewer's next audio.
+    let mut answer_ended: Option<Instant> = None;
+    let mut latencies: Vec<Duration> = Vec::new();
+    let mut partial_words = 0;
+    let mut candidate_finals: Vec<String> = Vec::new();
+    let mut interviewer_finals: Vec<String> = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(150);
+    loop {
+        assert!(Instant::now() < deadline, "interview took too long");
+        tokio::select! {
+            _ = tick.tick() => {
+                seq += 1;
+                let frame = match queue.pop_front() {
+                    Some(f) => {
+                        if queue.is_empty() {
+                            answer_ended = Some(Instant::now());
+                        }
+                        f
+                    }
+                    None => silence.clone(),
+                };
+                send(&mut ws, audio(seq, frame)).await;
+            }
+            msg = recv(&mut ws) => {
+                let msg = msg.expect("socket open until SessionEnded");
+                match msg.payload.unwrap() {
+                    ServerPayload::AudioChunk(_) => {
+                        if let Some(t) = answer_ended.take() {
+                            latencies.push(t.elapsed());
+                        }
+                    }
+                    ServerPayload::InterviewerState(s)
+                        if s.activity == InterviewerActivity::Listening as i32 && queue.is_empty() =>
+                    {
+                        if let Some(a) = answers.pop_front() {
+                            queue.extend(a);
+                        }
+                    }
+                    ServerPayload::PartialTranscript(t) if t.speaker == Speaker::Candidate as i32 => {
+                        if t.is_final {
+                            candidate_finals.push(t.text);
+                        } else if !t.text.starts_with('[') {
+                            partial_words += 1;
+                        }
+                    }
+                    ServerPayload::PartialTranscript(t) if t.is_final => interviewer_finals.push(t.text),
+                    ServerPayload::SessionEnded(_) => break,
+                    _ => {}
+                }
+            }
+        }
+    }
+    println!("candidate: {candidate_finals:#?}\ninterviewer: {interviewer_finals:#?}");
+    println!("end of answer → interviewer's first audio: {latencies:?}");
+    assert!(answers.is_empty(), "every answer was asked for");
+    assert_eq!(candidate_finals.len(), 3, "{candidate_finals:?}");
+    let first = candidate_finals[0].to_lowercase();
+    assert!(
+        first.contains("billing") && first.contains("database"),
+        "the first answer's words: {first}"
+    );
+    assert!(partial_words > 0, "words arrive while the candidate speaks");
+    assert!(
+        interviewer_finals
+            .iter()
+            .any(|t| t.contains("measurable result")),
+        "the follow-up asks for the missing result: {interviewer_finals:?}"
+    );
+
+    let res = loop {
+        let res: ResultsResponse = api
+            .http
+            .get(api.url(&format!("/v1/interviews/{}/results", interview.id)))
+            .bearer_auth(&auth.token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if res != ResultsResponse::Processing {
+            break res;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    server.shutdown().await;
+    let ResultsResponse::Ready { feedback } = res else {
+        panic!("{res:?}")
+    };
+    let o = &feedback.overall;
+    assert!(o.words_per_minute.is_some_and(|w| w > 60.0), "{o:?}");
+    assert!(
+        o.filler_words.as_ref().is_some_and(|f| f.total >= 1),
+        "{o:?}"
+    );
+    let terms = feedback.job_terms.expect("a job description was given");
+    assert!(terms.used.iter().any(|t| t == "billing"), "{terms:?}");
+    assert!(
+        feedback
+            .transcript
+            .iter()
+            .any(|s| s.speaker == candor_api::Speaker::Candidate && s.text.contains("release")),
+        "the stored transcript holds the candidate's words"
+    );
+}
