@@ -13,7 +13,7 @@ use candor_audio::capture::{CaptureOutput, CaptureProcessor, CaptureSettings, St
 use candor_audio::codec::{CAPTURE_FRAME_SAMPLES, EncoderSettings, OpusEncoder};
 use candor_audio::resample::MonoResampler;
 use candor_audio::sample::{ChannelMode, to_mono};
-use candor_audio::{Capture, CaptureEvent, ChannelSink, Pacing, SourceSpec, wav};
+use candor_audio::{Capture, CaptureEvent, ChannelSink, Heard, Pacing, SourceSpec, wav};
 
 const RATE: u32 = 48_000;
 const CHUNK: usize = 960; // a 20 ms device buffer
@@ -82,15 +82,20 @@ fn run_chain(sig: &Signals, processing: VoiceProcessing) -> (Duration, Vec<(usiz
     let mut p = CaptureProcessor::new(RATE, settings, 0).unwrap();
     let mut mono = vec![0.0f32; CHUNK];
     let at = Instant::now();
+    let time = |index: usize| at + Duration::from_secs_f64(index as f64 / f64::from(RATE));
+    p.new_reference(RATE).unwrap();
     for (i, chunk) in sig.stereo.chunks_exact(CHUNK * 2).enumerate() {
         let n = to_mono(chunk, 2, ChannelMode::Mix, &mut mono);
-        if processing.echo_cancellation {
-            p.feed_reference(RATE, &sig.far[i * CHUNK..(i + 1) * CHUNK])
-                .unwrap();
-        }
+        // The far end is heard as the microphone block it echoes in starts.
+        let heard = Heard {
+            index: (i * CHUNK) as u64,
+            at: time(i * CHUNK),
+        };
+        p.feed_reference(&sig.far[i * CHUNK..(i + 1) * CHUNK], heard)
+            .unwrap();
         let stamp = Stamp {
             end_index: ((i + 1) * CHUNK) as u64,
-            at,
+            at: time((i + 1) * CHUNK - 1),
         };
         p.process(&mono[..n], stamp, &mut |o| {
             if let CaptureOutput::Frame(f) = o {

@@ -5,9 +5,12 @@
 //! is fed, in 10 ms blocks, what the playback path actually wrote to the
 //! speaker (the far-end reference) and the microphone signal; it estimates the
 //! echo path delay itself, so the only rule is that the reference must arrive
-//! no later than the microphone block that contains its echo. It runs at the
-//! capture device's rate, before resampling, so the echo path it models is the
-//! device's own. With headphones the user turns it off.
+//! no later than the microphone block that contains its echo. The capture
+//! hands it each reference block lined up with the microphone block it goes
+//! with ([`crate::echo_align`]), a fixed lead ahead, which it is told as the
+//! stream delay. It runs at the capture device's rate, before resampling, so
+//! the echo path it models is the device's own. With headphones the user
+//! turns it off.
 
 use sonora::config::{EchoCanceller as EcConfig, HighPassFilter, NoiseSuppression};
 use sonora::{AudioProcessing, Config, StreamConfig};
@@ -104,6 +107,16 @@ impl EchoCanceller {
             render_block,
             scratch: vec![0.0; capture_block.max(render_block)],
         })
+    }
+
+    /// Tells the canceller how much earlier than its echo could begin each
+    /// reference block arrives (WebRTC's stream delay: render time less
+    /// analysis time, plus processing time less capture time).
+    pub fn set_stream_delay(&mut self, delay: std::time::Duration) {
+        // Out of 0..=500 ms it is clamped, and processing goes on.
+        let _ = self
+            .apm
+            .set_stream_delay_ms(i32::try_from(delay.as_millis()).unwrap_or(i32::MAX));
     }
 
     /// Samples in one 10 ms capture block.

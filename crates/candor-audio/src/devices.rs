@@ -269,7 +269,14 @@ impl<C: InputCallback> DeviceCallback for Input<C> {
         errors: ErrorTx,
     ) -> Result<cpal::Stream, cpal::Error> {
         let mut body = self.0;
-        let data = move |data: &[T], _: &cpal::InputCallbackInfo| body.input(data, Instant::now());
+        let data = move |data: &[T], info: &cpal::InputCallbackInfo| {
+            let now = Instant::now();
+            let ts = info.timestamp();
+            // The device's own account of how long ago the data was
+            // captured (cpal's PulseAudio host reports the source latency).
+            let latency = ts.callback.duration_since(ts.capture);
+            body.input(data, now.checked_sub(latency).unwrap_or(now));
+        };
         device.build_input_stream(config, data, forward(errors), Some(BUILD_TIMEOUT))
     }
 }
@@ -283,7 +290,13 @@ impl<C: OutputCallback> DeviceCallback for Output<C> {
         errors: ErrorTx,
     ) -> Result<cpal::Stream, cpal::Error> {
         let mut body = self.0;
-        let data = move |out: &mut [T], _: &cpal::OutputCallbackInfo| body.output(out);
+        let data = move |out: &mut [T], info: &cpal::OutputCallbackInfo| {
+            let ts = info.timestamp();
+            // How long until what is written now is heard (cpal's
+            // PulseAudio host reports the sink latency).
+            let latency = ts.playback.duration_since(ts.callback);
+            body.output(out, Instant::now() + latency);
+        };
         device.build_output_stream(config, data, forward(errors), Some(BUILD_TIMEOUT))
     }
 }

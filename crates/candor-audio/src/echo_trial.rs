@@ -3,13 +3,14 @@
 //!
 //! The interviewer's audio is played by a simulated output device (20 ms
 //! callbacks that write `output_latency` ahead of the loudspeaker and stamp
-//! the reference with when it will be heard), goes through an
+//! the reference with when it will be heard, as a device reporting its
+//! latency does), goes through an
 //! [`EchoPath`](crate::echo_path::EchoPath) into a simulated microphone (20 ms
 //! callbacks on its own, possibly drifting, clock), together with the
 //! candidate's voice if any; a simulated capture worker wakes every
 //! `worker_period` and does what the real worker does — hands the
-//! [`CaptureProcessor`] the reference written so far, then the microphone
-//! audio that arrived. A slow worker (a debug build, a loaded machine)
+//! [`CaptureProcessor`] the reference written so far with when it is heard,
+//! then the microphone audio that arrived with when it was captured. A slow worker (a debug build, a loaded machine)
 //! processes in bigger lumps; the simulation covers that too.
 //!
 //! The frames that come out are then judged as the practice interviewer
@@ -22,6 +23,7 @@ use std::time::{Duration, Instant};
 
 use crate::aec::VoiceProcessing;
 use crate::capture::{CaptureOutput, CaptureProcessor, CaptureSettings, Stamp};
+use crate::echo_link::Heard;
 use crate::echo_path::{EchoPath, EchoPathSpec};
 use crate::error::AudioError;
 use crate::speech_gate::SpeechGate;
@@ -211,7 +213,8 @@ pub fn run_trial(spec: &TrialSpec, audio: TrialAudio<'_>) -> Result<TrialResult,
     let total_ms = audio.far.len().max(audio.near.len()) as u64 * 1000 / rate + 1500;
 
     let mut written = 0usize; // reference samples written by the output callback
-    let mut reference: Vec<f32> = Vec::new();
+    let mut reference: Vec<(Heard, Vec<f32>)> = Vec::new();
+    processor.new_reference(spec.rate)?;
     let mut spoken = 0usize; // loudspeaker samples played
     let mut mic: Vec<f32> = Vec::with_capacity(chunk);
     let mut mic_index = 0u64;
@@ -227,7 +230,11 @@ pub fn run_trial(spec: &TrialSpec, audio: TrialAudio<'_>) -> Result<TrialResult,
         // ahead of the loudspeaker.
         let ahead = ((ms + spec.output_latency_ms) * rate / 1000) as usize;
         while written + chunk <= ahead {
-            reference.extend((written..written + chunk).map(far_at));
+            let heard = Heard {
+                index: written as u64,
+                at: at(written as u64 * 1_000_000 / rate),
+            };
+            reference.push((heard, (written..written + chunk).map(far_at).collect()));
             written += chunk;
         }
         // The loudspeaker plays up to now; the microphone hears up to now
@@ -265,9 +272,8 @@ pub fn run_trial(spec: &TrialSpec, audio: TrialAudio<'_>) -> Result<TrialResult,
         }
         // The capture worker.
         if ms % spec.worker_period_ms == 0 {
-            if spec.processing.echo_cancellation && !reference.is_empty() {
-                processor.feed_reference(spec.rate, &reference)?;
-                reference.clear();
+            for (heard, samples) in reference.drain(..) {
+                processor.feed_reference(&samples, heard)?;
             }
             let due: Vec<Pending> = {
                 let (due, later) = pending.drain(..).partition(|p| p.due_ms <= ms);

@@ -34,6 +34,7 @@ pub mod codec;
 #[cfg(feature = "devices")]
 pub mod devices;
 pub mod double_talk;
+pub mod echo_align;
 pub mod echo_link;
 pub mod echo_path;
 pub mod echo_trial;
@@ -57,7 +58,7 @@ pub use capture::{
     SourceSpec, capture_all,
 };
 pub use codec::{Codec, EncoderSettings, OPUS_RATES};
-pub use echo_link::EchoLink;
+pub use echo_link::{EchoLink, Heard};
 pub use error::AudioError;
 pub use playback::{
     Playback, PlaybackEvent, PlaybackSettings, PlaybackSink, PlaybackStats, SinkSpec,

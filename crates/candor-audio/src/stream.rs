@@ -133,7 +133,8 @@ pub enum StreamMessage<W> {
 /// (or a file or generator standing in for one) runs with each buffer.
 /// Implementations never allocate, lock or block.
 pub trait InputCallback: Send + 'static {
-    /// Takes interleaved `data` captured at about `now`.
+    /// Takes interleaved `data` whose last frame was captured at `now`
+    /// (the callback's time less the input latency a device reports).
     fn input<T: AudioSample>(&mut self, data: &[T], now: Instant);
 }
 
@@ -141,8 +142,10 @@ pub trait InputCallback: Send + 'static {
 /// (or a clocked sink standing in for one) runs with each buffer.
 /// Implementations never allocate, lock or block.
 pub trait OutputCallback: Send + 'static {
-    /// Fills interleaved `out` with what is played next.
-    fn output<T: AudioSample>(&mut self, out: &mut [T]);
+    /// Fills interleaved `out` with what is played next; its first frame
+    /// leaves the loudspeaker at `heard_at` (the callback's time plus the
+    /// output latency a device reports).
+    fn output<T: AudioSample>(&mut self, out: &mut [T], heard_at: Instant);
 }
 
 /// A shared function over 10 ms blocks of mono audio, called on a driver

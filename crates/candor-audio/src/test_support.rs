@@ -248,6 +248,26 @@ impl PrivatePulse {
         })
     }
 
+    /// Loops the speaker's monitor into the virtual microphone at 0 dB
+    /// (`module-loopback`, with its own rate adaptation), as laptop
+    /// speakers next to the microphone would; `latency` is the loopback's
+    /// target latency. Returns the module's index.
+    pub fn loop_speaker_into_mic(&self, latency: Duration) -> Result<u32, AudioError> {
+        let index = self.pactl(&[
+            "load-module",
+            "module-loopback",
+            "source=speaker.monitor",
+            "sink=virtmic",
+            &format!("latency_msec={}", latency.as_millis()),
+            "source_dont_move=true",
+            "sink_dont_move=true",
+        ])?;
+        index
+            .trim()
+            .parse()
+            .map_err(|_| AudioError::Backend(format!("module-loopback: {index}")))
+    }
+
     /// Runs `pactl` with `args` against this server.
     pub fn pactl(&self, args: &[&str]) -> Result<String, AudioError> {
         let out = Command::new("pactl")

@@ -64,19 +64,19 @@ fn playback_callback_never_allocates() {
     reset_violation_count();
     assert_no_alloc(|| {
         for _ in 0..20 {
-            cb.process(&mut out_f32);
-            cb.process(&mut out_i16);
+            cb.process(&mut out_f32, Instant::now());
+            cb.process(&mut out_i16, Instant::now());
         }
         // Barge-in: fade, wait for the worker's boundary, then the dry ring
         // plays silence.
         let n = shared.request_flush();
         for _ in 0..2 {
-            cb.process(&mut out_f32);
+            cb.process(&mut out_f32, Instant::now());
         }
         // (The worker runs outside the guard.)
         assert_no_alloc::permit_alloc(|| worker.flush(n).unwrap());
         for _ in 0..3 {
-            cb.process(&mut out_f32);
+            cb.process(&mut out_f32, Instant::now());
         }
     });
     assert_eq!(violation_count(), 0, "playback callback allocated");
@@ -95,7 +95,7 @@ fn device_input<C: InputCallback, T: AudioSample>(callback: &mut C, data: &[T]) 
 
 /// What a device's output callback does with a buffer of `T`.
 fn device_output<C: OutputCallback, T: AudioSample>(callback: &mut C, out: &mut [T]) {
-    callback.output(out);
+    callback.output(out, Instant::now());
 }
 
 #[test]

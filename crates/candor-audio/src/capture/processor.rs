@@ -4,7 +4,10 @@
 //!
 //! [`CaptureProcessor`] is pure (no threads, no clock), so tests and the
 //! benchmark drive it directly, faster than real time; the capture worker
-//! feeds it what the callback queued, with the callback's timestamps.
+//! feeds it what the callback queued, with the callback's timestamps, and
+//! what the playback played, with when it was heard. Each 10 ms microphone
+//! block goes to the canceller right after the reference heard over the
+//! same span ([`crate::echo_align`]), whatever order the two arrived in.
 
 use std::time::{Duration, Instant};
 
@@ -12,6 +15,8 @@ use super::callback::Stamp;
 use crate::aec::{EchoCanceller, VoiceProcessing};
 use crate::codec::{CAPTURE_FRAME_SAMPLES, CAPTURE_RATE, EncoderSettings, MAX_PACKET, OpusEncoder};
 use crate::double_talk::NearEndDetector;
+use crate::echo_align::{LEAD, ReferenceAligner};
+use crate::echo_link::Heard;
 use crate::error::AudioError;
 use crate::meter::{LevelMeter, VoiceActivity, frame_level_db};
 use crate::resample::MonoResampler;
@@ -77,11 +82,12 @@ pub struct CaptureProcessor {
     rate: u32,
     settings: CaptureSettings,
     aec: Option<EchoCanceller>,
-    render_rate: u32,
+    aligner: ReferenceAligner,
     render_block: Vec<f32>,
-    render_fill: usize,
     block: Vec<f32>,
     block_fill: usize,
+    /// Input samples gone into blocks.
+    blocked: u64,
     resampler: MonoResampler,
     out16: Vec<f32>,
     out16_base: u64,
@@ -111,7 +117,9 @@ impl CaptureProcessor {
     /// A pipeline for mono input at `rate` Hz whose first frame gets `first_seq`.
     pub fn new(rate: u32, settings: CaptureSettings, first_seq: u64) -> Result<Self, AudioError> {
         let aec = if settings.processing.any() {
-            Some(EchoCanceller::new(settings.processing, rate, rate)?)
+            let mut aec = EchoCanceller::new(settings.processing, rate, rate)?;
+            aec.set_stream_delay(LEAD);
+            Some(aec)
         } else {
             None
         };
@@ -120,11 +128,11 @@ impl CaptureProcessor {
             rate,
             settings,
             aec,
-            render_rate: rate,
+            aligner: ReferenceAligner::new(rate),
             render_block: vec![0.0; block_len],
-            render_fill: 0,
             block: vec![0.0; block_len],
             block_fill: 0,
+            blocked: 0,
             resampler: MonoResampler::new(rate, CAPTURE_RATE)?,
             out16: Vec::with_capacity(CAPTURE_FRAME_SAMPLES * 4),
             out16_base: 0,
@@ -158,35 +166,26 @@ impl CaptureProcessor {
         self.resampler.delay()
     }
 
-    /// Feeds played audio (the far-end reference) at `rate` Hz. Must be
-    /// called before the microphone audio that may contain its echo.
-    pub fn feed_reference(&mut self, rate: u32, mut samples: &[f32]) -> Result<(), AudioError> {
-        let Some(aec) = self.aec.as_mut() else {
-            return Ok(());
-        };
-        if !self.settings.processing.echo_cancellation {
-            return Ok(());
+    fn cancels_echo(&self) -> bool {
+        self.aec.is_some() && self.settings.processing.echo_cancellation
+    }
+
+    /// A new playback stream at `rate` Hz: the reference fed from now on is
+    /// its audio.
+    pub fn new_reference(&mut self, rate: u32) -> Result<(), AudioError> {
+        if self.cancels_echo() {
+            self.aligner.new_reference(rate)?;
         }
-        if rate != self.render_rate {
-            *aec = EchoCanceller::new(self.settings.processing, self.rate, rate)?;
-            self.render_rate = rate;
-            self.render_block = vec![0.0; rate as usize / 100];
-            self.render_fill = 0;
-        }
-        let n = self.render_block.len();
-        while !samples.is_empty() {
-            let take = (n - self.render_fill).min(samples.len());
-            self.render_block[self.render_fill..self.render_fill + take]
-                .copy_from_slice(&samples[..take]);
-            self.render_fill += take;
-            samples = &samples[take..];
-            if self.render_fill == n {
-                aec.process_render(&self.render_block)?;
-                if let Some(d) = self.near_end.as_mut() {
-                    d.reference(&self.render_block);
-                }
-                self.render_fill = 0;
-            }
+        Ok(())
+    }
+
+    /// Feeds played audio (the far-end reference) of the current playback
+    /// stream ([`CaptureProcessor::new_reference`]), the first sample heard
+    /// as `heard` says. It may come before or after the microphone audio
+    /// that holds its echo, within a second.
+    pub fn feed_reference(&mut self, samples: &[f32], heard: Heard) -> Result<(), AudioError> {
+        if self.cancels_echo() {
+            self.aligner.push_reference(samples, heard)?;
         }
         Ok(())
     }
@@ -200,6 +199,9 @@ impl CaptureProcessor {
         out: &mut impl FnMut(CaptureOutput),
     ) -> Result<(), AudioError> {
         let n = self.block.len();
+        if self.cancels_echo() && stamp.end_index > 0 {
+            self.aligner.observe_capture(stamp.end_index - 1, stamp.at);
+        }
         while !input.is_empty() {
             let take = (n - self.block_fill).min(input.len());
             self.block[self.block_fill..self.block_fill + take].copy_from_slice(&input[..take]);
@@ -207,9 +209,19 @@ impl CaptureProcessor {
             input = &input[take..];
             if self.block_fill == n {
                 let mic_db = frame_level_db(&self.block);
+                if self.settings.processing.echo_cancellation {
+                    self.aligner.render(self.blocked, &mut self.render_block);
+                    if let Some(aec) = self.aec.as_mut() {
+                        aec.process_render(&self.render_block)?;
+                    }
+                    if let Some(d) = self.near_end.as_mut() {
+                        d.reference(&self.render_block);
+                    }
+                }
                 if let Some(aec) = self.aec.as_mut() {
                     aec.process_capture(&mut self.block)?;
                 }
+                self.blocked += n as u64;
                 match self.near_end.as_mut() {
                     Some(d) => {
                         self.near_blocks

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use super::callback::CaptureRing;
 use super::events::{CaptureEvent, CaptureSink};
 use super::processor::{CaptureOutput, CaptureProcessor, CaptureSettings};
-use crate::echo_link::{EchoLink, ReferenceSegment};
+use crate::echo_link::{EchoLink, Heard, ReferenceSegment};
 use crate::error::AudioError;
 use crate::stream::{StreamInfo, StreamMessage};
 use crate::watchdog::{DeviceControl, RECOVERY, STALL, Verdict, Watchdog};
@@ -33,8 +33,18 @@ pub(crate) struct Worker<S> {
     echo: Option<Arc<EchoLink>>,
     started_tx: Sender<StreamInfo>,
     control: Option<Arc<DeviceControl>>,
-    reference: Option<ReferenceSegment>,
+    reference: Option<Reference>,
     ref_buf: Vec<f32>,
+}
+
+/// The reference being read: its ring, the stamp of the samples being
+/// read, and the index of the next sample.
+struct Reference {
+    segment: ReferenceSegment,
+    current: Option<Heard>,
+    next: u64,
+    /// The processor has been told of this stream.
+    announced: bool,
 }
 
 /// How a pass went.
@@ -123,6 +133,9 @@ impl<S: CaptureSink> Worker<S> {
                         s.next_seq = a.processor.next_seq();
                     }
                     s.watchdog.new_stream(ring.rate, now);
+                    if let Some(r) = self.reference.as_mut() {
+                        r.announced = false;
+                    }
                     s.active = Some(Active {
                         processor: CaptureProcessor::new(ring.rate, self.settings, s.next_seq)?,
                         ring,
@@ -190,26 +203,58 @@ impl<S: CaptureSink> Worker<S> {
         Ok(if got_any { Pass::Busy } else { Pass::Idle })
     }
 
+    /// Hands the processor what was played since the last pass, each run of
+    /// samples with when its first one is heard.
     fn feed_reference(&mut self, processor: &mut CaptureProcessor) -> Result<(), AudioError> {
         if let Some(link) = &self.echo
-            && let Some(seg) = link.take()
+            && let Some(segment) = link.take()
         {
-            self.reference = Some(seg);
+            self.reference = Some(Reference {
+                segment,
+                current: None,
+                next: 0,
+                announced: false,
+            });
         }
-        let Some(seg) = self.reference.as_mut() else {
+        let Some(r) = self.reference.as_mut() else {
             return Ok(());
         };
-        let n = seg.samples.slots();
-        if n == 0 {
-            return Ok(());
+        if !r.announced {
+            processor.new_reference(r.segment.rate)?;
+            r.announced = true;
         }
-        self.ref_buf.clear();
-        if let Ok(chunk) = seg.samples.read_chunk(n) {
-            let (x, y) = chunk.as_slices();
-            self.ref_buf.extend_from_slice(x);
-            self.ref_buf.extend_from_slice(y);
-            chunk.commit_all();
+        loop {
+            // The current stamp's samples run up to the next stamp (the
+            // callback pushes a stamp before its samples).
+            let next_stamp = r.segment.stamps.peek().ok().copied();
+            let end = next_stamp.map_or(r.next + r.segment.samples.slots() as u64, |h| h.index);
+            if let Some(cur) = r.current
+                && end > r.next
+            {
+                let n = ((end - r.next) as usize).min(r.segment.samples.slots());
+                self.ref_buf.clear();
+                if let Ok(chunk) = r.segment.samples.read_chunk(n) {
+                    let (x, y) = chunk.as_slices();
+                    self.ref_buf.extend_from_slice(x);
+                    self.ref_buf.extend_from_slice(y);
+                    chunk.commit_all();
+                }
+                let offset = (r.next - cur.index) as f64 / f64::from(r.segment.rate);
+                let heard = Heard {
+                    index: r.next,
+                    at: cur.at + std::time::Duration::from_secs_f64(offset),
+                };
+                processor.feed_reference(&self.ref_buf, heard)?;
+                r.next += n as u64;
+            }
+            match next_stamp {
+                Some(h) => {
+                    let _ = r.segment.stamps.pop();
+                    r.next = r.next.max(h.index);
+                    r.current = Some(h);
+                }
+                None => return Ok(()),
+            }
         }
-        processor.feed_reference(seg.rate, &self.ref_buf)
     }
 }

@@ -5,15 +5,16 @@
 //! every device channel, plays silence when the ring is dry (counted as an
 //! underrun while a stream is playing), applies the 10 ms fade of a flush
 //! (barge-in), and pushes exactly what it wrote into the echo reference
-//! ring. It never allocates, locks or blocks (a test runs it under an
+//! ring, stamped with when it will be heard. It never allocates, locks or blocks (a test runs it under an
 //! allocation guard). The worker writes through the [`RingWriter`].
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use rtrb::{Consumer, Producer, RingBuffer};
 
-use crate::echo_link::{EchoLink, ReferenceSegment};
+use crate::echo_link::{EchoLink, ReferenceSegment, ReferenceWriter};
 use crate::sample::AudioSample;
 use crate::stream::OutputCallback;
 
@@ -127,8 +128,9 @@ enum FlushMode {
 #[derive(Debug)]
 pub struct PlaybackCallback {
     samples: Consumer<f32>,
-    reference: Option<Producer<f32>>,
+    reference: Option<ReferenceWriter>,
     channels: usize,
+    rate: u32,
     shared: Arc<PlaybackShared>,
     ring: Arc<RingShared>,
     read: u64,
@@ -145,7 +147,7 @@ pub fn playback_ring(
     rate: u32,
     channels: u16,
     shared: Arc<PlaybackShared>,
-    reference: Option<Producer<f32>>,
+    reference: Option<ReferenceWriter>,
 ) -> (RingWriter, PlaybackCallback) {
     let (tx, rx) = RingBuffer::new(rate as usize);
     let seen_flush = shared.flush_requested.load(Ordering::Acquire);
@@ -160,6 +162,7 @@ pub fn playback_ring(
             samples: rx,
             reference,
             channels: usize::from(channels.max(1)),
+            rate: rate.max(1),
             shared,
             ring,
             read: 0,
@@ -173,20 +176,21 @@ pub fn playback_ring(
 }
 
 impl PlaybackCallback {
-    /// The callback body: fills `out` (interleaved). Real-time safe.
-    pub fn process<T: AudioSample>(&mut self, out: &mut [T]) {
+    /// The callback body: fills `out` (interleaved), whose first frame
+    /// leaves the loudspeaker at `heard_at`. Real-time safe.
+    pub fn process<T: AudioSample>(&mut self, out: &mut [T], heard_at: Instant) {
         let channels = self.channels;
         let chunk_frames = self.scratch.len();
+        let mut done = 0u64;
         for piece in out.chunks_mut(chunk_frames * channels) {
             let frames = piece.len() / channels;
             self.fill(frames);
             crate::sample::from_mono(&self.scratch[..frames], channels, piece);
             if let Some(r) = self.reference.as_mut() {
-                let fit = frames.min(r.slots());
-                if let Ok(chunk) = r.write_chunk_uninit(fit) {
-                    chunk.fill_from_iter(self.scratch[..fit].iter().copied());
-                }
+                let offset = Duration::from_nanos(done * 1_000_000_000 / u64::from(self.rate));
+                r.push(&self.scratch[..frames], heard_at + offset);
             }
+            done += frames as u64;
         }
     }
 
@@ -262,8 +266,8 @@ impl PlaybackCallback {
 
 impl OutputCallback for PlaybackCallback {
     #[inline]
-    fn output<T: AudioSample>(&mut self, out: &mut [T]) {
-        self.process(out);
+    fn output<T: AudioSample>(&mut self, out: &mut [T], heard_at: Instant) {
+        self.process(out, heard_at);
     }
 }
 

@@ -137,7 +137,8 @@ fn clocked_sink(
                 if due > now {
                     std::thread::sleep(due - now);
                 }
-                callback.process(&mut buf);
+                // A clocked sink "plays" what it is given at once.
+                callback.process(&mut buf, Instant::now());
                 match &mut out {
                     ClockedOut::Wav(w) => {
                         if let Err(e) = w.write(&buf) {

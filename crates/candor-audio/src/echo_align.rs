@@ -1,0 +1,336 @@
+//! Lines the played reference up with the microphone: for every 10 ms
+//! microphone block, the reference that was heard over the same span, on
+//! the microphone's clock.
+//!
+//! Handed "whatever the playback callback wrote by now", the echo canceller
+//! must find a path made of the output latency, the room, the input latency
+//! and the worker's lumps, and the two devices' clocks drift apart (±100 ppm
+//! is 5 samples a second at 48 kHz), so that path never stands still. So
+//! each reference sample carries when it is heard and each microphone sample
+//! when it was captured ([`Heard`], from the latencies the devices report);
+//! a [`ClockFit`] per stream turns those jittery callback times into a
+//! smooth sample → time line (a delay-locked loop), and the
+//! [`ReferenceAligner`] produces, per microphone block, the reference heard
+//! [`LEAD`] after it, resampled to the microphone's clock (cubic
+//! interpolation) at the ratio of the two fitted rates and steered slowly
+//! onto the timestamps. The canceller then sees the acoustic path plus a
+//! fixed lead, at one rate and without drift; a device that reports a
+//! changed latency moves the reference with it. A reference at another rate
+//! is first converted to the microphone's rate (rubato), its stamps moved by
+//! the converter's delay.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use crate::echo_link::Heard;
+use crate::error::AudioError;
+use crate::resample::MonoResampler;
+
+/// How much later than the microphone block the reference handed with it is
+/// heard: the reported latencies may be a little off, and the canceller
+/// cannot cancel an echo that arrives before its reference. Kept short: the
+/// canceller's delay search then spends its range on the room (measured
+/// with `benches/echo_paths.rs`: 5 ms cancels as well as or better than
+/// 20 or 60 ms on every simulated path).
+pub const LEAD: Duration = Duration::from_millis(5);
+/// A stamp this far off the fitted line is a discontinuity (a stream
+/// restarted, a latency changed): the line restarts from it.
+const JUMP_S: f64 = 0.1;
+/// The reference position is put straight onto the timestamps when it is
+/// this far off them (a reported latency change)...
+const REANCHOR_S: f64 = 0.03;
+/// ... and otherwise steered onto them over this long.
+const STEER_S: f64 = 4.0;
+/// The fitted rate stays within this of the nominal one.
+const MAX_PPM: f64 = 2000.0;
+/// Reference kept behind the current position (s).
+const HISTORY_S: f64 = 1.0;
+
+/// A stream's sample → time line, fitted to its callback stamps by a
+/// second-order delay-locked loop whose bandwidth narrows from 2 Hz to
+/// 0.05 Hz over the first forty seconds (fast to lock, then smooth).
+#[derive(Debug, Clone)]
+pub struct ClockFit {
+    nominal: f64,
+    period: f64,
+    anchor: Option<(f64, f64)>,
+    first_time: f64,
+}
+
+impl ClockFit {
+    /// A line for a stream of nominally `rate` Hz.
+    pub fn new(rate: u32) -> Self {
+        let nominal = 1.0 / f64::from(rate.max(1));
+        Self {
+            nominal,
+            period: nominal,
+            anchor: None,
+            first_time: 0.0,
+        }
+    }
+
+    /// Sample `index` was heard at `time` (seconds on a common base).
+    pub fn observe(&mut self, index: f64, time: f64) {
+        let Some((i0, t0)) = self.anchor else {
+            self.anchor = Some((index, time));
+            self.first_time = time;
+            return;
+        };
+        let n = index - i0;
+        if n <= 0.0 {
+            return;
+        }
+        let predicted = t0 + n * self.period;
+        let e = time - predicted;
+        if e.abs() > JUMP_S {
+            self.anchor = Some((index, time));
+            return;
+        }
+        let bandwidth = (2.0 / (1.0 + time - self.first_time)).max(0.05);
+        let w = (std::f64::consts::TAU * bandwidth * n * self.period).min(0.5);
+        self.anchor = Some((index, predicted + std::f64::consts::SQRT_2 * w * e));
+        let bound = self.nominal * MAX_PPM * 1e-6;
+        self.period =
+            (self.period + w * w * e / n).clamp(self.nominal - bound, self.nominal + bound);
+    }
+
+    /// Whether a stamp has been seen.
+    pub fn is_locked(&self) -> bool {
+        self.anchor.is_some()
+    }
+
+    /// Seconds per sample, as fitted.
+    pub fn period(&self) -> f64 {
+        self.period
+    }
+
+    /// When sample `index` is heard.
+    pub fn time_of(&self, index: f64) -> Option<f64> {
+        self.anchor.map(|(i0, t0)| t0 + (index - i0) * self.period)
+    }
+
+    /// Which (fractional) sample is heard at `time`.
+    pub fn index_at(&self, time: f64) -> Option<f64> {
+        self.anchor.map(|(i0, t0)| i0 + (time - t0) / self.period)
+    }
+}
+
+/// One playback stream's reference, converted to the microphone's rate.
+#[derive(Debug)]
+struct ReferenceStream {
+    clock: ClockFit,
+    resampler: MonoResampler,
+    /// Input samples seen (the stamps' index space).
+    input_seen: u64,
+    converted: Vec<f32>,
+    history: VecDeque<f32>,
+    /// Index (microphone-rate samples) of `history[0]`.
+    first: u64,
+    /// The reference position (fractional index) for the next microphone
+    /// sample, and that sample's index.
+    position: Option<(f64, u64)>,
+}
+
+impl ReferenceStream {
+    fn sample(&self, i: i64) -> f32 {
+        if i < self.first as i64 {
+            return 0.0;
+        }
+        self.history
+            .get((i - self.first as i64) as usize)
+            .copied()
+            .unwrap_or(0.0)
+    }
+
+    /// Catmull-Rom interpolation at fractional index `x`.
+    fn at(&self, x: f64) -> f32 {
+        let i = x.floor();
+        let t = (x - i) as f32;
+        let i = i as i64;
+        let (p0, p1, p2, p3) = (
+            self.sample(i - 1),
+            self.sample(i),
+            self.sample(i + 1),
+            self.sample(i + 2),
+        );
+        p1 + 0.5
+            * t
+            * (p2 - p0
+                + t * (2.0 * p0 - 5.0 * p1 + 4.0 * p2 - p3 + t * (3.0 * (p1 - p2) + p3 - p0)))
+    }
+}
+
+/// Lines the reference up with the microphone (see the module docs).
+#[derive(Debug)]
+pub struct ReferenceAligner {
+    rate: u32,
+    base: Option<Instant>,
+    capture: ClockFit,
+    reference: Option<ReferenceStream>,
+}
+
+impl ReferenceAligner {
+    /// An aligner for a microphone at `rate` Hz, with no reference yet.
+    pub fn new(rate: u32) -> Self {
+        Self {
+            rate,
+            base: None,
+            capture: ClockFit::new(rate),
+            reference: None,
+        }
+    }
+
+    fn seconds(&mut self, at: Instant) -> f64 {
+        let base = *self.base.get_or_insert(at);
+        match at.checked_duration_since(base) {
+            Some(d) => d.as_secs_f64(),
+            None => -base.duration_since(at).as_secs_f64(),
+        }
+    }
+
+    /// A new playback stream at `rate` Hz: its reference replaces the last.
+    pub fn new_reference(&mut self, rate: u32) -> Result<(), AudioError> {
+        self.reference = Some(ReferenceStream {
+            clock: ClockFit::new(self.rate),
+            resampler: MonoResampler::new(rate, self.rate)?,
+            input_seen: 0,
+            converted: Vec::with_capacity(self.rate as usize / 10),
+            history: VecDeque::with_capacity((self.rate as f64 * HISTORY_S * 2.0) as usize),
+            first: 0,
+            position: None,
+        });
+        Ok(())
+    }
+
+    /// Played samples of the current reference stream, the first of them
+    /// heard as `heard` says (its index in the playback stream).
+    pub fn push_reference(&mut self, samples: &[f32], heard: Heard) -> Result<(), AudioError> {
+        let time = self.seconds(heard.at);
+        let rate = self.rate;
+        let Some(r) = self.reference.as_mut() else {
+            return Ok(());
+        };
+        let ratio = f64::from(rate) / f64::from(r.resampler.in_rate());
+        // Samples the ring dropped: the next stamp says where the stream is.
+        if heard.index > r.input_seen {
+            let gap = heard.index - r.input_seen;
+            let zeros = [0.0f32; 480];
+            let mut left = gap.min(u64::from(r.resampler.in_rate()));
+            while left > 0 {
+                let n = left.min(480) as usize;
+                r.converted.clear();
+                r.resampler.process(&zeros[..n], &mut r.converted)?;
+                r.history.extend(r.converted.iter().copied());
+                left -= n as u64;
+            }
+            r.input_seen = heard.index;
+        }
+        let index = heard.index as f64 * ratio + r.resampler.delay_frames() as f64;
+        r.clock.observe(index, time);
+        r.converted.clear();
+        r.resampler.process(samples, &mut r.converted)?;
+        r.history.extend(r.converted.iter().copied());
+        r.input_seen += samples.len() as u64;
+        let keep = (f64::from(rate) * HISTORY_S) as i64;
+        let behind = match r.position {
+            Some((p, _)) => p as i64 - r.first as i64,
+            None => r.history.len() as i64,
+        };
+        let drop = (behind - keep).clamp(0, r.history.len() as i64) as usize;
+        r.history.drain(..drop);
+        r.first += drop as u64;
+        Ok(())
+    }
+
+    /// Microphone sample `index` was captured at `at`.
+    pub fn observe_capture(&mut self, index: u64, at: Instant) {
+        let time = self.seconds(at);
+        self.capture.observe(index as f64, time);
+    }
+
+    /// Fills `out` with the reference for microphone samples
+    /// `index .. index + out.len()`: what was heard [`LEAD`] after them
+    /// (silence where nothing was played).
+    pub fn render(&mut self, index: u64, out: &mut [f32]) {
+        let rate = f64::from(self.rate);
+        let lead = LEAD.as_secs_f64();
+        let Some(r) = self.reference.as_mut() else {
+            out.fill(0.0);
+            return;
+        };
+        let target = self
+            .capture
+            .time_of(index as f64)
+            .and_then(|t| r.clock.index_at(t + lead));
+        let Some(target) = target else {
+            out.fill(0.0);
+            return;
+        };
+        let ratio = self.capture.period() / r.clock.period();
+        let mut pos = match r.position {
+            Some((p, at)) if at == index && (target - p).abs() < REANCHOR_S * rate => p,
+            _ => target,
+        };
+        let step = ratio + (target - pos) / (STEER_S * rate);
+        for (k, o) in out.iter_mut().enumerate() {
+            *o = r.at(pos + k as f64 * step);
+        }
+        pos += out.len() as f64 * step;
+        r.position = Some((pos, index + out.len() as u64));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(base: Instant, t: f64) -> Instant {
+        base + Duration::from_secs_f64(t)
+    }
+
+    #[test]
+    fn a_clock_fit_finds_the_rate_through_jitter() {
+        let mut c = ClockFit::new(48_000);
+        let mut noise = 1u32;
+        // 60 s of 10 ms callbacks from a device 100 ppm fast, ±1 ms jitter.
+        for k in 0..6000u32 {
+            noise = noise.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            let jitter = (f64::from(noise >> 16) / 65_536.0 - 0.5) * 0.002;
+            let index = f64::from(k) * 480.0;
+            c.observe(index, index / (48_000.0 * 1.0001) + jitter);
+        }
+        let ppm = (1.0 / (c.period() * 48_000.0) - 1.0) * 1e6;
+        assert!((ppm - 100.0).abs() < 10.0, "{ppm} ppm");
+    }
+
+    #[test]
+    fn the_reference_is_handed_over_as_it_was_heard() {
+        // Reference heard 45 ms after capture started; a click at its
+        // sample 4800 (100 ms) is heard at 145 ms, so the microphone's
+        // sample at 145 ms less the lead carries it.
+        let base = Instant::now();
+        let mut a = ReferenceAligner::new(48_000);
+        a.new_reference(48_000).unwrap();
+        let mut played = vec![0.0f32; 48_000];
+        played[4800] = 1.0;
+        for (k, chunk) in played.chunks(960).enumerate() {
+            let heard = Heard {
+                index: k as u64 * 960,
+                at: ms(base, 0.045 + k as f64 * 0.02),
+            };
+            a.push_reference(chunk, heard).unwrap();
+        }
+        let mut found = None;
+        let mut block = [0.0f32; 480];
+        for b in 0..50u64 {
+            let index = b * 480;
+            a.observe_capture(index + 479, ms(base, (index + 479) as f64 / 48_000.0));
+            a.render(index, &mut block);
+            if let Some(i) = block.iter().position(|x| *x > 0.5) {
+                found = Some(index + i as u64);
+            }
+        }
+        let expected = ((0.145 - LEAD.as_secs_f64()) * 48_000.0).round() as u64;
+        assert_eq!(found, Some(expected));
+    }
+}
