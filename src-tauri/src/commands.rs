@@ -60,6 +60,7 @@ impl AppState {
             },
             None => BackendConfig::Embedded {
                 data_dir: self.paths.data_dir.join("backend"),
+                speech_model: None,
             },
         };
         let key = match &backend {

@@ -55,6 +55,11 @@ pub struct PracticeArgs {
     /// Turn echo cancellation off (with headphones).
     #[arg(long)]
     no_echo_cancellation: bool,
+    /// A Whisper model directory for hearing the answers' words offline
+    /// (default: `CANDOR_SPEECH_MODEL`, else the model installed in the data
+    /// directory's `models/`; without one answers are timed, not transcribed).
+    #[arg(long)]
+    speech_model: Option<PathBuf>,
     /// Offline profile name (embedded backend).
     #[arg(long, default_value = "Candidate")]
     name: String,
@@ -133,6 +138,10 @@ pub async fn run(args: PracticeArgs) -> anyhow::Result<u8> {
         Some(url) => BackendConfig::Remote { url: url.clone() },
         None => BackendConfig::Embedded {
             data_dir: paths::data_dir(&args.backend)?,
+            speech_model: args
+                .speech_model
+                .clone()
+                .or_else(|| std::env::var_os("CANDOR_SPEECH_MODEL").map(Into::into)),
         },
     };
     let tokens = if args.backend.server.is_none() {

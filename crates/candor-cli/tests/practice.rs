@@ -199,6 +199,81 @@ fn a_whole_interview_from_wav_answers() {
     assert_eq!(items[0]["status"], "ready");
 }
 
+/// Whisper tiny.en where `scripts/setup` caches it.
+fn speech_model() -> PathBuf {
+    let cache = std::env::var_os("CANDOR_CACHE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/candor"));
+    let dir = cache.join("models/whisper-tiny.en");
+    assert!(
+        dir.join("model.bin").is_file(),
+        "Whisper tiny.en is not in {} — run scripts/setup",
+        dir.display()
+    );
+    dir
+}
+
+#[test]
+fn with_a_speech_model_the_results_carry_the_candidates_words() {
+    let dir = tempfile::tempdir().unwrap();
+    // Two answers in a natural voice (scripts/setup renders them with Piper):
+    // one with a figure, one with fillers.
+    let fixtures = speech_model().join("../../speech-fixtures/piper");
+    let a1 = fixtures.join("failure.wav");
+    let a2 = fixtures.join("filler_answer.wav");
+    let model = speech_model();
+    let mut child = candor(
+        &[
+            "--input",
+            a1.to_str().unwrap(),
+            "--input",
+            a2.to_str().unwrap(),
+            "--speech-model",
+            model.to_str().unwrap(),
+        ],
+        &dir.path().join("data"),
+    )
+    .spawn()
+    .unwrap();
+    let rx = lines(&mut child);
+    let events: Vec<Value> = rx.iter().collect();
+    let status = child.wait().unwrap();
+    let tail: Vec<String> = events
+        .iter()
+        .filter(|e| e["type"] != "level")
+        .rev()
+        .take(4)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(
+        status.success(),
+        "candor exited with {status}; last events: {tail:#?}"
+    );
+    assert_eq!(events.last().unwrap()["type"], "results");
+    let results = &events.last().unwrap()["results"];
+    let overall = &results["overall"];
+    println!("{overall}");
+    assert!(
+        overall["wordsPerMinute"].as_f64().is_some_and(|w| w > 60.0),
+        "words per minute: {overall}"
+    );
+    assert!(
+        overall["fillerWords"].as_u64().is_some_and(|f| f >= 1),
+        "the um is counted: {overall}"
+    );
+    let said: Vec<&str> = results["transcript"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["speaker"] == "candidate")
+        .map(|l| l["text"].as_str().unwrap())
+        .collect();
+    assert!(
+        said.iter().any(|t| t.to_lowercase().contains("migration")),
+        "the candidate's words are in the transcript: {said:?}"
+    );
+}
+
 #[test]
 fn a_whole_interview_through_the_virtual_microphone_and_speaker() {
     let pulse = candor_audio::test_support::PrivatePulse::start().expect("private PulseAudio");

@@ -41,6 +41,7 @@ async fn main() -> anyhow::Result<()> {
     let mut config = EngineConfig::new(
         BackendConfig::Embedded {
             data_dir: dir.path().to_path_buf(),
+            speech_model: None,
         },
         Arc::new(MemoryStore::default()),
     );

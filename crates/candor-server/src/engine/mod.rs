@@ -158,7 +158,15 @@ pub trait EngineSession: Send {
     /// After [`end`](Self::end): what the engine still owes the record, such
     /// as the settled transcript of an answer the end cut short. Delivered
     /// before `SessionEnded`.
-    fn take_remaining(&mut self) -> BoxFuture<'_, Vec<EngineEvent>> {
+    fn take_remaining(&mut self) -> Vec<EngineEvent> {
+        Vec::new()
+    }
+
+    /// After [`take_remaining`](Self::take_remaining), once the client has
+    /// been told the session ended: what only arrives later, such as the
+    /// recognised words of the last answer. Stored before results are
+    /// computed; may take a few seconds.
+    fn take_late(&mut self) -> BoxFuture<'_, Vec<EngineEvent>> {
         Box::pin(async { Vec::new() })
     }
 

@@ -698,7 +698,7 @@ impl Session {
 
     async fn finish(mut self: Box<Self>, ending: Ending) {
         self.engine.end();
-        for event in self.engine.take_remaining().await {
+        for event in self.engine.take_remaining() {
             if let EngineEvent::Transcript(_) = event {
                 self.on_engine(event).await;
             }
@@ -739,6 +739,18 @@ impl Session {
             .sessions_live
             .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
         tracing::info!(session = %self.id, reason = label, durable, "session ended");
+        // What the engine only has now (the last answer's recognised words)
+        // is stored before the results are computed; the client already
+        // waits for them (`results_pending`).
+        let late = self.engine.take_late().await;
+        if !late.is_empty() {
+            for event in late {
+                if let EngineEvent::Transcript(_) = event {
+                    self.on_engine(event).await;
+                }
+            }
+            self.recorder.flush().await;
+        }
         crate::spawn_results(&self.shared, self.interview_id.clone());
     }
 }

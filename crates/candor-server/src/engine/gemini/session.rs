@@ -592,8 +592,8 @@ impl EngineSession for GeminiSession {
         let _ = self.cmds.send(LinkCmd::Close);
     }
 
-    fn take_remaining(&mut self) -> BoxFuture<'_, Vec<EngineEvent>> {
-        Box::pin(async move { self.bridge.drain() })
+    fn take_remaining(&mut self) -> Vec<EngineEvent> {
+        self.bridge.drain()
     }
 
     fn next_event(&mut self) -> BoxFuture<'_, EngineEvent> {

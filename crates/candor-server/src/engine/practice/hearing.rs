@@ -270,6 +270,9 @@ impl Hearing {
         match event {
             RecognitionEvent::Partial { turn, text } => {
                 let through_ms = self.partial_through.remove(&turn.0)?;
+                if text.trim().is_empty() {
+                    return None;
+                }
                 let segment = turn.0 >> PARTS;
                 let a = self.answer.as_ref().filter(|a| a.segment == segment)?;
                 let event = TranscriptEvent {

@@ -250,14 +250,21 @@ impl EngineSession for PracticeSession {
         }
     }
 
-    fn take_remaining(&mut self) -> BoxFuture<'_, Vec<EngineEvent>> {
+    fn take_remaining(&mut self) -> Vec<EngineEvent> {
+        std::iter::from_fn(|| self.next_ready()).collect()
+    }
+
+    fn take_late(&mut self) -> BoxFuture<'_, Vec<EngineEvent>> {
         Box::pin(async move {
-            let mut out: Vec<EngineEvent> = std::iter::from_fn(|| self.next_ready()).collect();
-            if let Some(h) = self.hearing.as_mut() {
-                let finals = h.finish(FINISH_RECOGNITION).await;
-                out.extend(finals.into_iter().map(EngineEvent::Transcript));
+            match self.hearing.as_mut() {
+                Some(h) => h
+                    .finish(FINISH_RECOGNITION)
+                    .await
+                    .into_iter()
+                    .map(EngineEvent::Transcript)
+                    .collect(),
+                None => Vec::new(),
             }
-            out
         })
     }
 
