@@ -44,8 +44,8 @@ fn main() {
 
     println!("\n== Real-time factor (decode time / audio time; lower is faster) ==");
     println!(
-        "{:<44} {:>8} {:>10} {:>8} {:>12}",
-        "configuration", "RTF", "decode s", "WER %", "vs baseline"
+        "{:<44} {:>8} {:>10} {:>8} {:>8} {:>12}",
+        "configuration", "RTF", "decode s", "CPU s", "WER %", "vs baseline"
     );
     for (model, id) in [("tiny.en", "whisper-tiny.en"), ("base", "whisper-base")] {
         let Some(dir) = optional_model_dir(id) else {
