@@ -107,11 +107,11 @@ fn main() {
         println!("tiny.en is not in the cache: run scripts/setup-speech");
         return;
     };
-    println!("\n== End of answer → final transcript (tiny.en, Int8, 2 threads) ==");
-    let options = RecognizerOptions {
-        threads: 2,
-        ..RecognizerOptions::default()
-    };
+    let options = RecognizerOptions::default();
+    println!(
+        "\n== End of answer → final transcript (tiny.en, {:?}, {} thread(s)) ==",
+        options.precision, options.threads
+    );
     // Baseline: the recognizer called directly, nothing else running.
     let direct = Recognizer::load(&tiny, options.clone()).expect("model loads");
     let mut baseline = Vec::new();
