@@ -44,8 +44,8 @@ fn main() {
 
     println!("\n== Real-time factor (decode time / audio time; lower is faster) ==");
     println!(
-        "{:<44} {:>8} {:>10} {:>8} {:>12}",
-        "configuration", "RTF", "decode s", "WER %", "vs baseline"
+        "{:<44} {:>8} {:>10} {:>8} {:>8} {:>12}",
+        "configuration", "RTF", "decode s", "CPU s", "WER %", "vs baseline"
     );
     for (model, id) in [("tiny.en", "whisper-tiny.en"), ("base", "whisper-base")] {
         let Some(dir) = optional_model_dir(id) else {
@@ -64,7 +64,7 @@ fn main() {
         // ct2rs's stock pipeline always needs a language (it detects one otherwise, which
         // English-only models refuse).
         let language = Some("en");
-        let (baseline, baseline_wer) = timed(&fixtures, |audio| {
+        let (baseline, baseline_cpu, baseline_wer) = timed(&fixtures, |audio| {
             stock
                 .generate(audio, language, false, &options)
                 .expect("stock transcription")
@@ -72,8 +72,7 @@ fn main() {
         });
         row(
             &format!("{model} ct2rs stock pipeline (baseline)"),
-            baseline,
-            baseline_wer,
+            (baseline, baseline_cpu, baseline_wer),
             audio_seconds,
             baseline,
         );
@@ -92,13 +91,12 @@ fn main() {
                 },
             )
             .expect("model loads");
-            let (elapsed, wer) = timed(&fixtures, |audio| {
+            let measured = timed(&fixtures, |audio| {
                 recognizer.transcribe(audio).expect("transcription")
             });
             row(
                 &format!("{model} Candor {precision:?}, {threads} thread(s)"),
-                elapsed,
-                wer,
+                measured,
                 audio_seconds,
                 baseline,
             );
@@ -109,11 +107,11 @@ fn main() {
         println!("tiny.en is not in the cache: run scripts/setup-speech");
         return;
     };
-    println!("\n== End of answer → final transcript (tiny.en, Int8, 2 threads) ==");
-    let options = RecognizerOptions {
-        threads: 2,
-        ..RecognizerOptions::default()
-    };
+    let options = RecognizerOptions::default();
+    println!(
+        "\n== End of answer → final transcript (tiny.en, {:?}, {} thread(s)) ==",
+        options.precision, options.threads
+    );
     // Baseline: the recognizer called directly, nothing else running.
     let direct = Recognizer::load(&tiny, options.clone()).expect("model loads");
     let mut baseline = Vec::new();
@@ -147,13 +145,28 @@ fn seconds(samples: usize) -> f64 {
     samples as f64 / f64::from(SAMPLE_RATE)
 }
 
-/// Transcribes every fixture once (after one warm-up); returns the total decode time and
-/// the WER over the fixtures without fillers.
+/// CPU time this process has used so far (all threads), from /proc (Linux); the other
+/// engineers' and CI's load on a shared machine stretches wall time, not this.
+fn process_cpu() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit_once(") ")
+        .map_or(vec![], |(_, rest)| rest.split(' ').collect());
+    // utime and stime are fields 14 and 15 of the line, in clock ticks (100 per second).
+    let ticks: u64 = fields
+        .get(11..13)
+        .map_or(0, |f| f.iter().filter_map(|v| v.parse::<u64>().ok()).sum());
+    Duration::from_millis(ticks * 10)
+}
+
+/// Transcribes every fixture once (after one warm-up); returns the total decode time, the
+/// CPU time it took and the WER over the fixtures without fillers.
 fn timed(
     fixtures: &[(support::Utterance, Vec<f32>)],
     mut transcribe: impl FnMut(&[f32]) -> String,
-) -> (Duration, f64) {
+) -> (Duration, Duration, f64) {
     transcribe(&fixtures[0].1);
+    let cpu_before = process_cpu();
     let mut total = Duration::ZERO;
     let mut errors = WordErrors::default();
     for (utterance, audio) in fixtures {
@@ -164,14 +177,20 @@ fn timed(
             errors = errors + WordErrors::between(&utterance.text, &text);
         }
     }
-    (total, errors.rate())
+    (total, process_cpu() - cpu_before, errors.rate())
 }
 
-fn row(name: &str, elapsed: Duration, wer: f64, audio_seconds: f64, baseline: Duration) {
+fn row(
+    name: &str,
+    (elapsed, cpu, wer): (Duration, Duration, f64),
+    audio_seconds: f64,
+    baseline: Duration,
+) {
     println!(
-        "{name:<44} {:>8.3} {:>10.2} {:>8.1} {:>11.2}×",
+        "{name:<44} {:>8.3} {:>10.2} {:>8.2} {:>8.1} {:>11.2}×",
         elapsed.as_secs_f64() / audio_seconds,
         elapsed.as_secs_f64(),
+        cpu.as_secs_f64(),
         wer * 100.0,
         elapsed.as_secs_f64() / baseline.as_secs_f64()
     );

@@ -14,6 +14,30 @@
 //!
 //! The practice engine owns the worker: it submits each VAD-cut candidate turn and turns
 //! the worker's events into `PartialTranscript { speaker: CANDIDATE }` messages.
+//!
+//! ```no_run
+//! use candor_speech::models::{DEFAULT_MODEL, ModelManager};
+//! use candor_speech::{RecognitionEvent, RecognitionWorker, Recognizer, RecognizerOptions};
+//! use candor_speech::{TurnId, WorkerConfig};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let models = ModelManager::new("/data/candor/models").with_source_from_env();
+//! // Without the model: run without transcripts and show why (`ModelError::NotInstalled`).
+//! let dir = models.require(DEFAULT_MODEL)?;
+//! // Loading blocks for a fraction of a second: do it off the async runtime.
+//! let recognizer = Recognizer::load(dir, RecognizerOptions::default())?;
+//! let (events_tx, events) = std::sync::mpsc::channel();
+//! let worker = RecognitionWorker::spawn(recognizer, WorkerConfig::default(), move |event| {
+//!     let _ = events_tx.send(event); // e.g. a tokio UnboundedSender in the engine
+//! })?;
+//! let turn_audio: Vec<f32> = vec![0.0; 16_000]; // 16 kHz mono, one VAD-cut turn
+//! worker.submit_final(TurnId(1), turn_audio)?; // never waits; QueueFull if behind
+//! if let RecognitionEvent::Final(transcript) = events.recv()? {
+//!     println!("{}", transcript.text);
+//! }
+//! # Ok(())
+//! # }
+//! ```
 
 mod error;
 pub mod features;

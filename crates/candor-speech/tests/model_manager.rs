@@ -198,6 +198,7 @@ async fn a_model_downloads_with_progress_and_then_loads() {
         ModelState::Installed(path.clone())
     );
     assert_eq!(manager.installed(DEFAULT_MODEL), Some(path.clone()));
+    assert_eq!(manager.require(DEFAULT_MODEL).unwrap(), path);
     assert!(path.join("preprocessor_config.json").is_file());
     // Every file was fetched once, whole.
     assert!(server.seen().iter().all(|s| s.range.is_none()));

@@ -41,6 +41,16 @@ pub enum ModelError {
     /// The id is not in the catalog.
     #[error("there is no speech model called {0:?}")]
     UnknownModel(String),
+    /// The model is not (fully) downloaded; recognition is off until it is.
+    #[error(
+        "the speech model {name} ({size_mb} MB) is not downloaded yet: transcripts are off until it is"
+    )]
+    NotInstalled {
+        /// The model's display name.
+        name: &'static str,
+        /// Its download size in megabytes.
+        size_mb: u64,
+    },
     /// No source URL is configured, so nothing can be downloaded.
     #[error(
         "no speech model source is configured (set {MODEL_SOURCE_ENV} or the model source setting)"
@@ -199,6 +209,19 @@ impl ModelManager {
         match self.status(id).ok()?.state {
             ModelState::Installed(dir) => Some(dir),
             _ => None,
+        }
+    }
+
+    /// The directory to load `id` from, or [`ModelError::NotInstalled`] saying what is
+    /// missing (for the session to show while it runs without transcripts).
+    pub fn require(&self, id: &str) -> Result<PathBuf, ModelError> {
+        let spec = self.spec(id)?;
+        match self.state_of(spec) {
+            ModelState::Installed(dir) => Ok(dir),
+            _ => Err(ModelError::NotInstalled {
+                name: spec.name,
+                size_mb: (spec.size_bytes() + 500_000) / 1_000_000,
+            }),
         }
     }
 
