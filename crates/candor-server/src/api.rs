@@ -449,21 +449,15 @@ async fn get_results(
 }
 
 async fn session_socket(State(shared): State<Arc<Shared>>, ws: WebSocketUpgrade) -> Response {
-    // The WebSocket layer's own limit sits above ours so an oversize frame
-    // reaches the codec and gets a proper FRAME_TOO_LARGE error; anything
-    // beyond this hard cap is cut off by the WebSocket layer itself.
-    let hard_cap = shared
-        .config
-        .limits
-        .max_frame_bytes
-        .saturating_mul(4)
-        .max(1 << 20);
-    // Frames are small (a 20 ms Opus packet is ~60 bytes), and the WebSocket
-    // layer zero-fills its whole read buffer on every read: a small buffer
-    // saves a large memset per frame.
+    // The WebSocket layer enforces the frame limit from each frame's header,
+    // before buffering it; the session answers an oversize frame with
+    // FRAME_TOO_LARGE. Frames are small (a 20 ms Opus packet is ~60 bytes),
+    // and the WebSocket layer zero-fills its whole read buffer on every
+    // read: a small buffer saves a large memset per frame.
+    let max = shared.config.limits.max_frame_bytes;
     ws.read_buffer_size(2 * 1024)
-        .max_message_size(hard_cap)
-        .max_frame_size(hard_cap)
+        .max_message_size(max)
+        .max_frame_size(max)
         .on_upgrade(move |socket| crate::session::serve_socket(shared, socket))
 }
 

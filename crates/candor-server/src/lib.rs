@@ -193,6 +193,11 @@ impl Server {
         recover(&shared).await?;
         let app = api::router(shared.clone());
         let token = shared.shutdown.clone();
+        // Real-time audio and short protocol messages: no Nagle delay (and a
+        // closing socket's last frames are not held back behind an ACK).
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         let task = tokio::spawn(async move {
             axum::serve(listener, app)
                 .with_graceful_shutdown(async move { token.cancelled().await })

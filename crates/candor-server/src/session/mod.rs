@@ -21,6 +21,7 @@
 //! arrived, the engine is not polled: the interviewer takes no new turn in a
 //! past the candidate could not have heard.
 
+mod deadline;
 mod hub;
 mod media;
 mod start;
@@ -40,6 +41,7 @@ use candor_protocol::{
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, Sleep, sleep_until, timeout};
 
+use deadline::Deadlines;
 use hub::Attach;
 pub(crate) use hub::Hub;
 use media::MediaTimeline;
@@ -85,19 +87,44 @@ async fn reject(mut socket: WebSocket, shared: &Shared, err: Error) {
     if let Ok(bytes) = shared.codec.encode(&msg) {
         let _ = timeout(SEND_TIMEOUT, socket.send(Message::Binary(bytes.into()))).await;
     }
-    close(socket, close_with, code.as_str_name()).await;
+    if code == ErrorCode::FrameTooLarge {
+        // The rest of the oversize frame is never read: close without
+        // waiting for an answer that would sit behind it.
+        send_close(&mut socket, close_with, code.as_str_name()).await;
+    } else {
+        close(socket, close_with, code.as_str_name()).await;
+    }
 }
 
-/// Sends a close frame and waits briefly for the client's answer.
-async fn close(mut socket: WebSocket, code: u16, reason: &str) {
+/// The error a client is sent when the WebSocket layer refused its frame
+/// for its size (the frame is cut off at its header, never buffered).
+fn oversize(e: &axum::Error, max_frame_bytes: usize) -> Option<Error> {
+    use std::error::Error as _;
+    use tokio_tungstenite::tungstenite::Error as WsError;
+    match e.source()?.downcast_ref::<WsError>()? {
+        WsError::Capacity(c) => Some(Error::new(
+            ErrorCode::FrameTooLarge,
+            format!("{c}: frames are limited to {max_frame_bytes} bytes."),
+        )),
+        _ => None,
+    }
+}
+
+/// Sends a close frame; true if it went out.
+async fn send_close(socket: &mut WebSocket, code: u16, reason: &str) -> bool {
     let frame = CloseFrame {
         code,
         reason: reason.into(),
     };
-    if timeout(SEND_TIMEOUT, socket.send(Message::Close(Some(frame))))
-        .await
-        .is_err()
-    {
+    matches!(
+        timeout(SEND_TIMEOUT, socket.send(Message::Close(Some(frame)))).await,
+        Ok(Ok(()))
+    )
+}
+
+/// Sends a close frame and waits briefly for the client's answer.
+async fn close(mut socket: WebSocket, code: u16, reason: &str) {
+    if !send_close(&mut socket, code, reason).await {
         return;
     }
     let _ = timeout(CLOSE_WAIT, async {
@@ -125,7 +152,13 @@ pub(crate) async fn serve_socket(shared: Arc<Shared>, mut socket: WebSocket) {
                 )
                 .await;
             }
-            Ok(None) | Ok(Some(Err(_))) | Ok(Some(Ok(Message::Close(_)))) => return,
+            Ok(Some(Err(e))) => {
+                if let Some(err) = oversize(&e, shared.config.limits.max_frame_bytes) {
+                    reject(socket, &shared, err).await;
+                }
+                return;
+            }
+            Ok(None) | Ok(Some(Ok(Message::Close(_)))) => return,
             Ok(Some(Ok(Message::Binary(b)))) => break b,
             Ok(Some(Ok(Message::Text(_)))) => {
                 return reject(
@@ -252,7 +285,10 @@ struct Session {
     /// One timer for the idle timeout and the session time limit, re-armed
     /// lazily (not on every frame).
     housekeeping: Pin<Box<Sleep>>,
-    detached_at: Option<Instant>,
+    /// The time limit (wall clock from the start) and the resume grace.
+    deadlines: Deadlines,
+    /// The socket is gone and the engine was told so.
+    detached: bool,
     out_seq: u64,
     /// Interviewer chunks not yet acknowledged by the client, for replay.
     replay: ReplayBuffer<AudioChunk>,
@@ -308,7 +344,12 @@ impl Session {
             catch_up_to: 0,
             last_in: Instant::now(),
             housekeeping: Box::pin(sleep_until(Instant::now())),
-            detached_at: None,
+            deadlines: Deadlines::new(
+                Instant::now(),
+                shared.config.limits.max_session,
+                shared.config.limits.resume_grace,
+            ),
+            detached: false,
             out_seq: 0,
             replay: ReplayBuffer::with_capacity(shared.config.limits.replay_chunks),
             attach_rx,
@@ -344,8 +385,7 @@ impl Session {
     }
 
     fn limit_at(&self) -> Instant {
-        let max = self.shared.config.limits.max_session.as_millis() as u64;
-        self.clock.instant_at(max)
+        self.deadlines.limit_at()
     }
 
     fn arm_housekeeping(&mut self) {
@@ -405,8 +445,7 @@ impl Session {
     }
 
     async fn step_detached(&mut self) -> Flow {
-        let grace_at =
-            self.detached_at.unwrap_or_else(Instant::now) + self.shared.config.limits.resume_grace;
+        let resumable_until = self.deadlines.resumable_until();
         tokio::select! {
             biased;
             _ = self.shared.shutdown.cancelled() => {
@@ -418,8 +457,12 @@ impl Session {
                 }
                 Flow::Continue
             }
-            _ = sleep_until(grace_at) => {
-                ending(EndReason::IdleTimeout, "The connection was lost and not resumed in time.")
+            _ = sleep_until(resumable_until) => {
+                if Instant::now() >= self.limit_at() {
+                    ending(EndReason::TimeLimit, "The interview reached the time limit.")
+                } else {
+                    ending(EndReason::IdleTimeout, "The connection was lost and not resumed in time.")
+                }
             }
         }
     }
@@ -434,7 +477,8 @@ impl Session {
         if self.socket.take().is_some() {
             self.clock.pause();
             self.engine.paused();
-            self.detached_at = Some(Instant::now());
+            self.detached = true;
+            self.deadlines.detached(Instant::now());
             tracing::info!(session = %self.id, "socket lost; session resumable");
         }
     }
@@ -457,9 +501,10 @@ impl Session {
         let most = (limits.resume_grace + limits.idle_timeout).as_millis() as u64
             / u64::from(self.in_frame_ms.max(1));
         self.catch_up_to = a.captured_seq.min(self.received + most);
-        if self.detached_at.take().is_some() {
+        if std::mem::take(&mut self.detached) {
             self.engine.resumed();
         }
+        self.deadlines.attached(Instant::now());
         self.clock.resume();
         self.last_in = Instant::now();
         let msg = self.start_response(true);
@@ -512,7 +557,14 @@ impl Session {
 
     async fn on_message(&mut self, msg: Option<Result<Message, axum::Error>>) -> Flow {
         match msg {
-            None | Some(Err(_)) | Some(Ok(Message::Close(_))) => {
+            Some(Err(e)) => match oversize(&e, self.shared.config.limits.max_frame_bytes) {
+                Some(err) => self.protocol_error(err).await,
+                None => {
+                    self.detach();
+                    Flow::Continue
+                }
+            },
+            None | Some(Ok(Message::Close(_))) => {
                 self.detach();
                 Flow::Continue
             }
