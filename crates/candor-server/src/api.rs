@@ -511,5 +511,9 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route(paths::OPENAPI, get(openapi))
         .route(paths::HEALTH, get(health))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            crate::local_lock::enforce,
+        ))
         .with_state(shared)
 }

@@ -2,7 +2,7 @@
 //! production defaults; tests shrink the timings. [`GeminiConfig::from_env`]
 //! reads the Gemini settings (`GEMINI_API_KEY`, `CANDOR_GEMINI_*`).
 
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -17,8 +17,15 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Serve `POST /v1/auth/local` (password-less local profiles). Only the
     /// embedded offline mode turns this on: on a hosted server it would let
-    /// anyone in.
+    /// anyone in. The server refuses to start with it on a non-loopback
+    /// address, and then refuses requests whose `Host` is not a loopback
+    /// name or that carry a browser's `Origin` (see [`crate::local_lock`]).
     pub allow_local_profiles: bool,
+    /// The embedded backend's per-launch secret: when set, every request
+    /// (the session socket and local sign-in included) must carry it in the
+    /// [`LAUNCH_SECRET_HEADER`] header, and its `Host` must be the bound
+    /// loopback address and port. [`Config::embedded`] sets a fresh one.
+    pub launch_secret: Option<LaunchSecret>,
     /// How long a bearer token stays valid.
     pub token_ttl: Duration,
     pub limits: Limits,
@@ -37,12 +44,61 @@ impl Config {
             addr,
             data_dir: data_dir.into(),
             allow_local_profiles: false,
+            launch_secret: None,
             token_ttl: Duration::from_secs(30 * 24 * 3600),
             limits: Limits::default(),
             practice: PracticeConfig::default(),
             gemini: GeminiConfig::default(),
             commit_interval: Duration::from_millis(100),
         }
+    }
+}
+
+impl Config {
+    /// The embedded backend of one app launch: loopback, any free port,
+    /// local profiles, and a fresh [`LaunchSecret`] that only the process
+    /// starting it knows.
+    pub fn embedded(data_dir: impl Into<PathBuf>) -> Self {
+        let mut c = Self::new(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), data_dir);
+        c.allow_local_profiles = true;
+        c.launch_secret = Some(LaunchSecret::generate());
+        c
+    }
+}
+
+/// The header an embedded backend's client sends its [`LaunchSecret`] in.
+pub const LAUNCH_SECRET_HEADER: &str = "x-candor-launch-secret";
+
+/// A random secret for one launch of an embedded backend (256 bits). Its
+/// `Debug` output is redacted; it travels only in [`LAUNCH_SECRET_HEADER`].
+#[derive(Clone, PartialEq, Eq)]
+pub struct LaunchSecret(String);
+
+impl LaunchSecret {
+    pub fn generate() -> Self {
+        Self(crate::auth::new_token())
+    }
+
+    /// The header value a client sends.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether `presented` is this secret (constant time in its content).
+    pub fn matches(&self, presented: &[u8]) -> bool {
+        let mine = self.0.as_bytes();
+        mine.len() == presented.len()
+            && mine
+                .iter()
+                .zip(presented)
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
+    }
+}
+
+impl std::fmt::Debug for LaunchSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LaunchSecret(<redacted>)")
     }
 }
 

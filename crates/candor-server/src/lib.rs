@@ -32,7 +32,9 @@ pub mod auth;
 pub mod config;
 pub mod engine;
 pub mod feedback;
+pub mod local_lock;
 pub mod metrics;
+pub mod private_fs;
 pub mod recorder;
 pub mod results;
 mod session;
@@ -48,7 +50,9 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-pub use config::{ApiKey, Config, GeminiConfig, Limits, PracticeConfig};
+pub use config::{
+    ApiKey, Config, GeminiConfig, LAUNCH_SECRET_HEADER, LaunchSecret, Limits, PracticeConfig,
+};
 pub use engine::{Engine, EngineSession};
 pub use metrics::Metrics;
 pub use store::{SqliteStore, Store};
@@ -72,6 +76,9 @@ pub enum ServerError {
     Engine(#[from] engine::EngineError),
     #[error("cannot start the recorder thread: {0}")]
     Recorder(std::io::Error),
+    /// A configuration the server refuses to run with.
+    #[error("{0}")]
+    Config(String),
     #[error("server I/O: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -79,6 +86,8 @@ pub enum ServerError {
 /// State shared by every request and session.
 pub(crate) struct Shared {
     pub(crate) config: Arc<Config>,
+    /// The bound address (the real port when started on port 0).
+    pub(crate) addr: SocketAddr,
     pub(crate) db: Db,
     pub(crate) recorder: Recorder,
     pub(crate) engine: Option<Arc<dyn Engine>>,
@@ -168,6 +177,12 @@ impl Server {
         store: Arc<dyn Store>,
         engine: Option<Arc<dyn Engine>>,
     ) -> Result<RunningServer, ServerError> {
+        if config.allow_local_profiles && !config.addr.ip().is_loopback() {
+            return Err(ServerError::Config(format!(
+                "local profiles let anyone in without a password: they are only served on a loopback address, not {}",
+                config.addr
+            )));
+        }
         let listener = tokio::net::TcpListener::bind(config.addr)
             .await
             .map_err(|source| ServerError::Bind {
@@ -182,6 +197,7 @@ impl Server {
             feedback: FeedbackClient::new(&config.gemini).map(Arc::new),
             codec: Codec::new(config.limits.max_frame_bytes),
             config: Arc::new(config),
+            addr,
             db,
             recorder,
             engine,
@@ -265,6 +281,12 @@ impl RunningServer {
     /// The bound address (the real port when started on port 0).
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The secret every request to this (embedded) backend must carry in
+    /// [`LAUNCH_SECRET_HEADER`], if it has one.
+    pub fn launch_secret(&self) -> Option<&LaunchSecret> {
+        self.shared.config.launch_secret.as_ref()
     }
 
     pub fn metrics(&self) -> &Arc<Metrics> {

@@ -128,3 +128,167 @@ async fn the_time_limit_counts_the_wall_clock_across_resumes() {
     assert_eq!(res["feedback"]["end_reason"], "time_limit", "{res}");
     server.shutdown().await;
 }
+
+mod embedded {
+    use super::*;
+    use candor_server::{Config, LAUNCH_SECRET_HEADER, Server};
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+    async fn local_sign_in(
+        api: &Api,
+        extra: &[(&str, String)],
+    ) -> (reqwest::StatusCode, serde_json::Value) {
+        let mut req = api
+            .http
+            .post(api.url("/v1/auth/local"))
+            .json(&serde_json::json!({"profile": "me"}));
+        for (k, v) in extra {
+            req = req.header(*k, v);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status();
+        (status, res.json().await.unwrap_or_default())
+    }
+
+    async fn ws_handshake(
+        addr: std::net::SocketAddr,
+        extra: &[(&'static str, String)],
+    ) -> Result<(), String> {
+        let mut req = format!("ws://{addr}/v1/session")
+            .into_client_request()
+            .unwrap();
+        for (k, v) in extra {
+            req.headers_mut().insert(*k, v.parse().unwrap());
+        }
+        match tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(req))
+            .await
+            .expect("answered in time")
+        {
+            Ok(_) => Ok(()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    #[tokio::test]
+    async fn only_the_launching_process_gets_in() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::embedded(dir.path());
+        config.practice.enabled = false;
+        let server = Server::start(config).await.unwrap();
+        let secret = server
+            .launch_secret()
+            .expect("a launch secret")
+            .expose()
+            .to_owned();
+        let api = Api::new(server.addr());
+        let with_secret = (LAUNCH_SECRET_HEADER, secret.clone());
+
+        // Local sign-in without the secret, or with a guessed one.
+        let (status, body) = local_sign_in(&api, &[]).await;
+        assert_eq!(status, 403, "{body}");
+        assert_eq!(body["error"]["code"], "permission_denied");
+        let (status, _) = local_sign_in(&api, &[(LAUNCH_SECRET_HEADER, "cnd_guess".into())]).await;
+        assert_eq!(status, 403);
+        // Every route is locked, health and the API description included.
+        let res = api.http.get(api.url("/healthz")).send().await.unwrap();
+        assert_eq!(res.status(), 403);
+
+        // A DNS-rebinding page: its own name as Host, even with the secret.
+        let rebound = [
+            with_secret.clone(),
+            ("host", format!("evil.example:{}", server.addr().port())),
+        ];
+        assert_eq!(local_sign_in(&api, &rebound).await.0, 403);
+        // Another port on loopback is not this backend.
+        let other_port = [with_secret.clone(), ("host", "127.0.0.1:1".to_owned())];
+        assert_eq!(local_sign_in(&api, &other_port).await.0, 403);
+        // A browser: any Origin is refused.
+        let browser = [
+            with_secret.clone(),
+            ("origin", "http://127.0.0.1".to_owned()),
+        ];
+        assert_eq!(local_sign_in(&api, &browser).await.0, 403);
+
+        // The app itself.
+        let (status, body) = local_sign_in(&api, std::slice::from_ref(&with_secret)).await;
+        assert_eq!(status, 200, "{body}");
+        let token = body["token"].as_str().unwrap().to_owned();
+        let res = api
+            .http
+            .get(api.url("/v1/auth/me"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 403, "a token alone is not enough");
+        let res = api
+            .http
+            .get(api.url("/v1/auth/me"))
+            .bearer_auth(&token)
+            .header(LAUNCH_SECRET_HEADER, &secret)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+
+        // The session socket: the secret is needed, a browser is refused.
+        let refused = ws_handshake(server.addr(), &[]).await.unwrap_err();
+        assert!(refused.contains("403"), "{refused}");
+        let browser_ws = [
+            (LAUNCH_SECRET_HEADER, secret.clone()),
+            ("origin", "https://evil.example".to_owned()),
+        ];
+        assert!(ws_handshake(server.addr(), &browser_ws).await.is_err());
+        ws_handshake(server.addr(), &[(LAUNCH_SECRET_HEADER, secret.clone())])
+            .await
+            .expect("the app's handshake");
+        server.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn local_profiles_refuse_a_non_loopback_address() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::new("0.0.0.0:0".parse().unwrap(), dir.path());
+        config.allow_local_profiles = true;
+        let err = Server::start(config).await.unwrap_err();
+        assert!(err.to_string().contains("loopback"), "{err}");
+        // On loopback without a secret (a developer's `serve`), a rebound
+        // Host and a browser Origin are still refused.
+        let server = start(dir.path()).await;
+        let api = Api::new(server.addr());
+        let rebound = [("host", format!("evil.example:{}", server.addr().port()))];
+        assert_eq!(local_sign_in(&api, &rebound).await.0, 403);
+        let browser = [("origin", "https://evil.example".to_owned())];
+        assert_eq!(local_sign_in(&api, &browser).await.0, 403);
+        assert_eq!(local_sign_in(&api, &[]).await.0, 200);
+        server.shutdown().await;
+    }
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_data_dir_and_database_are_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let server = start(&dir).await;
+    let api = Api::new(server.addr());
+    // A write, so the WAL and shared-memory files exist.
+    api.register("modes@example.org").await;
+    assert_eq!(mode(&dir), 0o700);
+    for file in ["candor.db", "candor.db-wal", "candor.db-shm"] {
+        assert_eq!(mode(&dir.join(file)), 0o600, "{file}");
+    }
+    server.shutdown().await;
+    // An existing database with wide modes is tightened on the next start.
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(
+        dir.join("candor.db"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    let server = start(&dir).await;
+    assert_eq!((mode(&dir), mode(&dir.join("candor.db"))), (0o700, 0o600));
+    server.shutdown().await;
+}

@@ -128,11 +128,15 @@ fn open_conn(path: &Path) -> Result<Connection, StoreError> {
 impl SqliteStore {
     /// Opens (creating if needed) `candor.db` in `data_dir` and migrates it.
     pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
-        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::DataDir {
-            path: data_dir.display().to_string(),
-            source,
-        })?;
         let path = data_dir.join("candor.db");
+        // Owner-only: SQLite gives its WAL and shared-memory files the
+        // database file's mode.
+        crate::private_fs::create_dir(data_dir)
+            .and_then(|()| crate::private_fs::touch(&path))
+            .map_err(|source| StoreError::DataDir {
+                path: data_dir.display().to_string(),
+                source,
+            })?;
         let mut conn = open_conn(&path)?;
         migrate(&mut conn)?;
         let recorder = open_conn(&path)?;
