@@ -123,6 +123,14 @@ pub struct Limits {
     /// chunk, 3000 is one minute; chunks the client acknowledged are dropped
     /// earlier.
     pub replay_chunks: usize,
+    /// How far the candidate's audio may run ahead of the wall clock since
+    /// the session started: audio captured just before the `StartRequest`
+    /// and capture-clock drift (0.1 % is 3.6 s an hour). Audio sent faster
+    /// than real time is cut off once this lead is used up.
+    pub media_lead: Duration,
+    /// Candidate audio bytes one session may send (a PCM16 hour is 110 MiB,
+    /// an Opus hour a tenth of that).
+    pub max_session_audio_bytes: u64,
 }
 
 impl Default for Limits {
@@ -136,6 +144,8 @@ impl Default for Limits {
             max_sessions_per_user: 2,
             max_sessions: 2000,
             replay_chunks: 3000,
+            media_lead: Duration::from_secs(10),
+            max_session_audio_bytes: 128 * 1024 * 1024,
         }
     }
 }

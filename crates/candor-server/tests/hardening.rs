@@ -292,3 +292,133 @@ async fn the_data_dir_and_database_are_owner_only() {
     assert_eq!((mode(&dir), mode(&dir.join("candor.db"))), (0o700, 0o600));
     server.shutdown().await;
 }
+
+/// PCM16 silence, 20 ms at 16 kHz, numbered so the stored copy can be
+/// matched byte for byte.
+fn pcm16_frame(seq: u64) -> bytes::Bytes {
+    let mut f = vec![0u8; 640];
+    f[..8].copy_from_slice(&seq.to_le_bytes());
+    bytes::Bytes::from(f)
+}
+
+#[tokio::test]
+async fn an_over_rate_sender_is_cut_off_and_its_audio_kept_up_to_the_cut() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = fast_config(dir.path());
+    config.limits.media_lead = Duration::from_secs(1);
+    let server = candor_server::Server::start(config).await.unwrap();
+    let api = Api::new(server.addr());
+    let auth = api.register("flood@example.org").await;
+    let interview = api.create_interview(&auth.token, 1).await;
+    let mut ws = connect(server.addr()).await;
+    let mut req = start_request(&auth.token, &interview.id);
+    req.audio_config = Some(candor_protocol::AudioConfig::pcm16_mono(16_000));
+    send(&mut ws, req).await;
+    let Some(ServerPayload::StartResponse(started)) = recv(&mut ws).await.unwrap().payload else {
+        panic!("no StartResponse");
+    };
+    let (mut sink, mut stream) = ws.split();
+    // 20× real time: a 20 ms frame every millisecond, for at most 10 s.
+    let writer = tokio::spawn(async move {
+        let mut sent = 0u64;
+        let mut tick = tokio::time::interval(Duration::from_millis(1));
+        while sent < 10_000 {
+            tick.tick().await;
+            sent += 1;
+            let bytes = Codec::new(1 << 20)
+                .encode(&candor_protocol::ClientToServerMessage::from(audio(
+                    sent,
+                    pcm16_frame(sent),
+                )))
+                .unwrap();
+            if sink.send(Message::Binary(bytes.into())).await.is_err() {
+                break;
+            }
+        }
+        sent
+    });
+    let mut error = None;
+    let closed = tokio::time::timeout(WAIT, async {
+        while let Some(Ok(m)) = stream.next().await {
+            match m {
+                Message::Binary(b) => {
+                    if let Some(ServerPayload::Error(e)) =
+                        Codec::default().decode_server(&b).unwrap().payload
+                    {
+                        error = Some(e);
+                    }
+                }
+                Message::Close(_) => break,
+                _ => {}
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "the server closed the socket");
+    writer.abort();
+    let error = error.expect("an Error before the close");
+    assert_eq!(error.code, ErrorCode::ResourceExhausted as i32, "{error:?}");
+    assert!(!error.retryable);
+    assert!(
+        error.message.contains("faster than real time"),
+        "{}",
+        error.message
+    );
+    server.shutdown().await;
+
+    // Everything accepted before the cut is stored, in order, intact.
+    let store = candor_server::SqliteStore::open(dir.path()).unwrap();
+    let stored = candor_server::Store::candidate_audio(&store, &started.session_id).unwrap();
+    assert!(
+        stored.len() >= 50,
+        "the 1 s lead was accepted: {}",
+        stored.len()
+    );
+    assert!(stored.len() < 400, "cut off early: {}", stored.len());
+    for (i, (seq, data)) in stored.iter().enumerate() {
+        assert_eq!(*seq, i as u64 + 1);
+        assert_eq!(data[..], pcm16_frame(*seq)[..]);
+    }
+}
+
+#[tokio::test]
+async fn chunks_must_fit_their_codec_and_the_session_quota() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = fast_config(dir.path());
+    config.limits.max_session_audio_bytes = 640 * 10;
+    let server = candor_server::Server::start(config).await.unwrap();
+    let api = Api::new(server.addr());
+    let auth = api.register("quota@example.org").await;
+    let pcm = Some(candor_protocol::AudioConfig::pcm16_mono(16_000));
+    for (sizes, code) in [
+        (vec![640, 641], ErrorCode::Malformed),
+        (vec![640; 11], ErrorCode::ResourceExhausted),
+    ] {
+        let interview = api.create_interview(&auth.token, 1).await;
+        let mut ws = connect(server.addr()).await;
+        let mut req = start_request(&auth.token, &interview.id);
+        req.audio_config = pcm;
+        send(&mut ws, req).await;
+        recv(&mut ws).await.unwrap();
+        for (i, n) in sizes.iter().enumerate() {
+            let seq = i as u64 + 1;
+            // Real-time pace, so only the size and the quota can refuse.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            send(&mut ws, audio(seq, bytes::Bytes::from(vec![0u8; *n]))).await;
+        }
+        let error = loop {
+            let msg = recv(&mut ws).await.expect("an Error before the close");
+            if let Some(ServerPayload::Error(e)) = msg.payload {
+                break e;
+            }
+        };
+        assert_eq!(error.code, code as i32, "{error:?}");
+        assert!(recv_until_closed(&mut ws).await);
+    }
+    server.shutdown().await;
+}
+
+async fn recv_until_closed(ws: &mut Ws) -> bool {
+    while recv(ws).await.is_some() {}
+    true
+}

@@ -18,6 +18,7 @@ use tokio::time::Instant;
 /// A session's time limit and resume-grace budget.
 #[derive(Debug, Clone)]
 pub(super) struct Deadlines {
+    started: Instant,
     limit_at: Instant,
     grace: Duration,
     /// Grace left as of `since`.
@@ -30,12 +31,18 @@ impl Deadlines {
     /// A session that started at `started` (attached).
     pub(super) fn new(started: Instant, max_session: Duration, grace: Duration) -> Self {
         Self {
+            started,
             limit_at: started + max_session,
             grace,
             left: grace,
             since: started,
             detached: false,
         }
+    }
+
+    /// Wall-clock time since the session started.
+    pub(super) fn elapsed(&self, now: Instant) -> Duration {
+        now.saturating_duration_since(self.started)
     }
 
     /// When the session reaches its time limit.

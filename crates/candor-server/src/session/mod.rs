@@ -24,6 +24,7 @@
 mod deadline;
 mod hub;
 mod media;
+mod pace;
 mod start;
 
 use std::pin::Pin;
@@ -45,6 +46,7 @@ use deadline::Deadlines;
 use hub::Attach;
 pub(crate) use hub::Hub;
 use media::MediaTimeline;
+use pace::MediaPolicy;
 use start::{AudioPlan, Reservation, Started, StartedEngine, start};
 
 use crate::Shared;
@@ -80,7 +82,7 @@ async fn reject(mut socket: WebSocket, shared: &Shared, err: Error) {
     let close_with = match code {
         ErrorCode::FrameTooLarge => close_code::SIZE,
         ErrorCode::Internal | ErrorCode::EngineUnavailable => close_code::ERROR,
-        ErrorCode::ResourceExhausted => close_code::AGAIN,
+        ErrorCode::ResourceExhausted if err.retryable => close_code::AGAIN,
         _ => close_code::POLICY,
     };
     let msg = ServerToClientMessage::from(err);
@@ -269,6 +271,8 @@ struct Session {
     listener: Listener,
     /// Places candidate chunks on the session timeline.
     media: MediaTimeline,
+    /// Chunk sizes, pace and quota of the candidate's audio.
+    pace: MediaPolicy,
     /// Open candidate speech span (start, end so far), session clock ms.
     span: Option<(u64, u64)>,
     recorder: SessionRecorder,
@@ -337,6 +341,12 @@ impl Session {
             in_frame_ms: audio.in_frame_ms,
             listener: audio.listener,
             media: MediaTimeline::new(audio.in_frame_ms),
+            pace: MediaPolicy::new(
+                audio.in_codec,
+                audio.in_frame_ms,
+                shared.config.limits.media_lead.as_millis() as u64,
+                shared.config.limits.max_session_audio_bytes,
+            ),
             span: None,
             socket: None,
             order,
@@ -611,7 +621,10 @@ impl Session {
         }
         match msg.payload {
             Some(ClientPayload::AudioChunk(chunk)) => {
-                self.on_audio(chunk);
+                if let Err(refusal) = self.on_audio(chunk).await {
+                    tracing::warn!(session = %self.id, ?refusal, "candidate audio refused; session ended");
+                    return self.protocol_error(refusal.to_error()).await;
+                }
                 self.shared.metrics.frame_handling.record(t0.elapsed());
                 Flow::Continue
             }
@@ -627,14 +640,18 @@ impl Session {
         }
     }
 
-    fn on_audio(&mut self, chunk: AudioChunk) {
+    /// One candidate chunk, unless its size, pace or the quota refuse it.
+    async fn on_audio(&mut self, chunk: AudioChunk) -> Result<(), pace::Refusal> {
+        self.pace.admit(chunk.data.len())?;
+        let dur = self.in_frame_ms as u64;
+        let at_ms = self.media.place(chunk.timestamp_us, self.clock.now_ms());
+        let wall_ms = self.deadlines.elapsed(Instant::now()).as_millis() as u64;
+        self.pace.in_time(self.media.end_ms(), wall_ms)?;
         self.shared
             .metrics
             .frames_in
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.received = chunk.seq;
-        let dur = self.in_frame_ms as u64;
-        let at_ms = self.media.place(chunk.timestamp_us, self.clock.now_ms());
         // Audio captured while the socket was down is time that passed.
         self.clock.advance_to(at_ms + dur);
         let heard = self.listener.hear(&chunk.data, chunk.voice_activity);
@@ -653,7 +670,7 @@ impl Session {
             }
             (Some(_), false) => {
                 if let Some((a, b)) = self.span.take() {
-                    self.recorder.speech(a, b);
+                    self.recorder.speech(a, b).await;
                 }
             }
             (None, false) => {}
@@ -667,7 +684,9 @@ impl Session {
             duration_ms: self.in_frame_ms,
         });
         self.recorder
-            .audio(chunk.seq, chunk.timestamp_us, chunk.data);
+            .audio(chunk.seq, chunk.timestamp_us, chunk.data)
+            .await;
+        Ok(())
     }
 
     async fn on_engine(&mut self, ev: EngineEvent) -> Flow {
@@ -706,16 +725,18 @@ impl Session {
                 )
                 .await;
                 if t.is_final {
-                    self.recorder.transcript(TranscriptRecord {
-                        segment_id: t.segment_id,
-                        speaker: t.speaker,
-                        kind: t.kind,
-                        text: t.text,
-                        start_ms: t.start_ms,
-                        end_ms: t.end_ms,
-                        question_index: t.question_index,
-                        interrupted: t.interrupted,
-                    });
+                    self.recorder
+                        .transcript(TranscriptRecord {
+                            segment_id: t.segment_id,
+                            speaker: t.speaker,
+                            kind: t.kind,
+                            text: t.text,
+                            start_ms: t.start_ms,
+                            end_ms: t.end_ms,
+                            question_index: t.question_index,
+                            interrupted: t.interrupted,
+                        })
+                        .await;
                 }
             }
             EngineEvent::State {
@@ -755,7 +776,7 @@ impl Session {
             }
         }
         if let Some((a, b)) = self.span.take() {
-            self.recorder.speech(a, b);
+            self.recorder.speech(a, b).await;
         }
         // Everything recorded is on disk before the client hears "ended".
         let durable = self.recorder.flush().await;

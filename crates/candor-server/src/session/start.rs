@@ -37,6 +37,8 @@ pub(super) enum Started {
 pub(super) struct AudioPlan {
     /// Decodes and classifies the candidate's audio.
     pub(super) listener: Listener,
+    /// The candidate's codec and frame length.
+    pub(super) in_codec: Codec,
     pub(super) in_frame_ms: u32,
     pub(super) engine: Arc<dyn Engine>,
     /// What the engine sends.
@@ -173,8 +175,9 @@ fn ensure_open(interview: &InterviewRecord) -> Result<(), Error> {
 /// produce a codec the client accepts.
 fn validate_audio(shared: &Shared, req: &StartRequest) -> Result<AudioPlan, Error> {
     let in_config = req.audio_config.unwrap_or_else(AudioConfig::opus_16k_mono);
-    let listener = candidate_listener(&in_config, shared.config.practice.vad_threshold_dbfs)
-        .map_err(|m| Error::new(ErrorCode::UnsupportedAudio, m))?;
+    let (listener, in_codec) =
+        candidate_listener(&in_config, shared.config.practice.vad_threshold_dbfs)
+            .map_err(|m| Error::new(ErrorCode::UnsupportedAudio, m))?;
     let engine = shared.engine.clone().ok_or_else(|| {
         Error::new(
             ErrorCode::EngineUnavailable,
@@ -194,6 +197,7 @@ fn validate_audio(shared: &Shared, req: &StartRequest) -> Result<AudioPlan, Erro
     })?;
     Ok(AudioPlan {
         listener,
+        in_codec,
         in_frame_ms: in_config.frame_duration_ms,
         engine,
         out_config,
@@ -202,7 +206,10 @@ fn validate_audio(shared: &Shared, req: &StartRequest) -> Result<AudioPlan, Erro
 
 /// A listener for candidate audio in `c`: mono, 10–60 ms frames, Opus at an
 /// Opus rate or PCM16 at 16 kHz. The error says what to send instead.
-fn candidate_listener(c: &AudioConfig, vad_threshold_dbfs: f32) -> Result<Listener, String> {
+fn candidate_listener(
+    c: &AudioConfig,
+    vad_threshold_dbfs: f32,
+) -> Result<(Listener, Codec), String> {
     if c.channels != 1 {
         return Err(format!("{} channels: send mono audio", c.channels));
     }
@@ -222,7 +229,9 @@ fn candidate_listener(c: &AudioConfig, vad_threshold_dbfs: f32) -> Result<Listen
             ));
         }
     };
-    Listener::new(codec, c.frame_duration_ms, vad_threshold_dbfs).map_err(|e| e.to_string())
+    Listener::new(codec, c.frame_duration_ms, vad_threshold_dbfs)
+        .map(|l| (l, codec))
+        .map_err(|e| e.to_string())
 }
 
 /// Takes a place in the hub (one live session per interview, capacity
