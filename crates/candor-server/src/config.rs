@@ -29,6 +29,13 @@ pub struct Config {
     /// How long a bearer token stays valid.
     pub token_ttl: Duration,
     pub limits: Limits,
+    /// Sign-in and registration throttling.
+    pub auth_limits: AuthLimits,
+    /// Behind a reverse proxy (TLS termination): take the client's address
+    /// from the last `X-Forwarded-For` entry, which the proxy appends. Only
+    /// set this when every connection comes through that proxy, or clients
+    /// could claim any address.
+    pub trust_forwarded_for: bool,
     pub practice: PracticeConfig,
     /// The Gemini Live interviewer and AI feedback; used when it has an API key.
     pub gemini: GeminiConfig,
@@ -47,6 +54,8 @@ impl Config {
             launch_secret: None,
             token_ttl: Duration::from_secs(30 * 24 * 3600),
             limits: Limits::default(),
+            auth_limits: AuthLimits::default(),
+            trust_forwarded_for: false,
             practice: PracticeConfig::default(),
             gemini: GeminiConfig::default(),
             commit_interval: Duration::from_millis(100),
@@ -146,6 +155,46 @@ impl Default for Limits {
             replay_chunks: 3000,
             media_lead: Duration::from_secs(10),
             max_session_audio_bytes: 128 * 1024 * 1024,
+        }
+    }
+}
+
+/// Throttling of sign-in and registration, the requests that cost a
+/// password hash. Over a limit the answer is 429 with `Retry-After`.
+#[derive(Debug, Clone)]
+pub struct AuthLimits {
+    /// Attempts one client address may make at once, then one per
+    /// `ip_interval`.
+    pub ip_burst: u32,
+    pub ip_interval: Duration,
+    /// Sign-in attempts for one account at once, then one per
+    /// `account_interval`, whoever makes them.
+    pub account_burst: u32,
+    pub account_interval: Duration,
+    /// Wrong passwords in a row after which an account locks: 1 s after the
+    /// next one, doubling with each further one up to `lockout_max`. A
+    /// right password clears the count.
+    pub lockout_after: u32,
+    pub lockout_max: Duration,
+    /// Password hashes computed at once (each is ~19 MiB of memory and a
+    /// core for tens of ms); default half the cores, at least one.
+    pub hash_concurrency: usize,
+    /// Requests waiting for a hash slot; more are answered 429 at once.
+    pub hash_queue: usize,
+}
+
+impl Default for AuthLimits {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Self {
+            ip_burst: 20,
+            ip_interval: Duration::from_secs(3),
+            account_burst: 10,
+            account_interval: Duration::from_secs(30),
+            lockout_after: 5,
+            lockout_max: Duration::from_secs(15 * 60),
+            hash_concurrency: (cores / 2).max(1),
+            hash_queue: 64,
         }
     }
 }

@@ -39,6 +39,7 @@ pub mod recorder;
 pub mod results;
 mod session;
 pub mod store;
+mod throttle;
 pub mod voice;
 
 use std::net::SocketAddr;
@@ -51,7 +52,8 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 pub use config::{
-    ApiKey, Config, GeminiConfig, LAUNCH_SECRET_HEADER, LaunchSecret, Limits, PracticeConfig,
+    ApiKey, AuthLimits, Config, GeminiConfig, LAUNCH_SECRET_HEADER, LaunchSecret, Limits,
+    PracticeConfig,
 };
 pub use engine::{Engine, EngineSession};
 pub use metrics::Metrics;
@@ -94,6 +96,8 @@ pub(crate) struct Shared {
     /// The AI feedback client (when Gemini is configured).
     pub(crate) feedback: Option<Arc<FeedbackClient>>,
     pub(crate) hub: session::Hub,
+    /// Sign-in and registration throttles, and the password-hash slots.
+    pub(crate) throttle: throttle::AuthThrottle,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) codec: Codec,
     /// Cancelled when the server shuts down; every session watches it.
@@ -196,6 +200,7 @@ impl Server {
         let shared = Arc::new(Shared {
             feedback: FeedbackClient::new(&config.gemini).map(Arc::new),
             codec: Codec::new(config.limits.max_frame_bytes),
+            throttle: throttle::AuthThrottle::new(config.auth_limits.clone()),
             config: Arc::new(config),
             addr,
             db,
@@ -207,7 +212,8 @@ impl Server {
             tracker: TaskTracker::new(),
         });
         recover(&shared).await?;
-        let app = api::router(shared.clone());
+        let app = api::router(shared.clone()).into_make_service_with_connect_info::<SocketAddr>();
+        spawn_pruning(&shared);
         let token = shared.shutdown.clone();
         // Real-time audio and short protocol messages: no Nagle delay (and a
         // closing socket's last frames are not held back behind an ACK).
@@ -222,6 +228,25 @@ impl Server {
         tracing::info!(%addr, "candor server listening");
         Ok(RunningServer { addr, shared, task })
     }
+}
+
+/// Once a minute, forgets throttle state that no longer limits anyone.
+fn spawn_pruning(shared: &Arc<Shared>) {
+    let weak = Arc::downgrade(shared);
+    let stop = shared.shutdown.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.cancelled() => return,
+            }
+            match weak.upgrade() {
+                Some(shared) => shared.throttle.prune(),
+                None => return,
+            }
+        }
+    });
 }
 
 /// Sessions that were live when the server last stopped without closing them

@@ -93,10 +93,10 @@ pub(crate) async fn enforce(
         Ok(()) => next.run(request).await,
         Err(why) => {
             tracing::warn!(?why, path = %request.uri().path(), "request to the local backend refused");
-            HttpError(candor_api::ApiError::new(
+            HttpError::new(
                 ErrorCode::PermissionDenied,
                 "This backend serves only the Candor app that started it.",
-            ))
+            )
             .into_response()
         }
     }

@@ -422,3 +422,82 @@ async fn recv_until_closed(ws: &mut Ws) -> bool {
     while recv(ws).await.is_some() {}
     true
 }
+
+async fn sign_in_status(api: &Api, email: &str, password: &str) -> (u16, Option<u64>) {
+    let res = api
+        .http
+        .post(api.url("/v1/auth/sign-in"))
+        .json(&serde_json::json!({"email": email, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    let retry = res
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().parse::<u64>().unwrap());
+    (res.status().as_u16(), retry)
+}
+
+#[tokio::test]
+async fn thirty_wrong_passwords_get_429_with_retry_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = fast_config(dir.path());
+    // Only the account's own limits are at work here.
+    config.auth_limits.ip_burst = 1000;
+    let server = candor_server::Server::start(config).await.unwrap();
+    let api = Api::new(server.addr());
+    api.register("victim@example.org").await;
+    let mut answers = Vec::new();
+    for _ in 0..30 {
+        answers.push(sign_in_status(&api, "victim@example.org", "wrong password").await);
+    }
+    assert!(
+        answers[..5].iter().all(|a| a.0 == 401),
+        "the first wrong passwords are just wrong: {answers:?}"
+    );
+    let throttled: Vec<_> = answers.iter().filter(|a| a.0 == 429).collect();
+    assert!(throttled.len() >= 20, "{answers:?}");
+    assert!(
+        throttled.iter().all(|a| a.1.is_some_and(|s| s >= 1)),
+        "every 429 says when to retry: {answers:?}"
+    );
+    assert_eq!(answers.last().unwrap().0, 429);
+    // Locked: even the right password waits.
+    let (status, retry) = sign_in_status(&api, "victim@example.org", "correct horse battery").await;
+    assert_eq!((status, retry.is_some()), (429, true));
+    // Another account is not affected.
+    api.register("bystander@example.org").await;
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn one_address_gets_a_burst_of_attempts_then_429() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = fast_config(dir.path());
+    config.auth_limits.ip_burst = 5;
+    config.auth_limits.ip_interval = Duration::from_secs(60);
+    let server = candor_server::Server::start(config).await.unwrap();
+    let api = Api::new(server.addr());
+    let mut statuses = Vec::new();
+    for i in 0..8 {
+        let email = format!("guess{i}@example.org");
+        statuses.push(sign_in_status(&api, &email, "whatever1").await);
+    }
+    assert!(statuses[..5].iter().all(|s| s.0 == 401), "{statuses:?}");
+    assert!(
+        statuses[5..]
+            .iter()
+            .all(|s| s.0 == 429 && s.1.unwrap() >= 50),
+        "{statuses:?}"
+    );
+    // Registration counts against the same address.
+    let res = api
+        .http
+        .post(api.url("/v1/auth/register"))
+        .json(&serde_json::json!({"email": "new@example.org", "password": "long enough"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 429);
+    server.shutdown().await;
+}
