@@ -341,6 +341,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<u8> {
     config.allow_local_profiles = args.allow_local_profiles;
     // GEMINI_API_KEY (and CANDOR_GEMINI_*) select the Gemini Live interviewer.
     config.gemini = candor_server::GeminiConfig::from_env();
+    // CANDOR_MAX_* and CANDOR_TRUST_FORWARDED_FOR tune a hosted backend.
+    config
+        .limits_from_vars(|name| std::env::var(name).ok())
+        .map_err(anyhow::Error::msg)?;
     let interviewer = if config.gemini.enabled() {
         format!("Gemini Live ({})", config.gemini.model)
     } else {

@@ -383,6 +383,15 @@ async fn create_interview(
         created_at_ms: now,
         updated_at_ms: now,
     };
+    let uid = auth.user.id.clone();
+    let created = shared.db.run(move |s| s.count_interviews(&uid)).await?;
+    let max = shared.config.limits.max_interviews_per_user;
+    if created >= max {
+        return Err(HttpError::new(
+            ErrorCode::PermissionDenied,
+            format!("You have reached the limit of {max} interviews."),
+        ));
+    }
     let r = record.clone();
     shared.db.run(move |s| s.create_interview(&r)).await?;
     Ok((StatusCode::CREATED, Json(interview_json(record))))
@@ -494,7 +503,13 @@ async fn get_results(
     }))
 }
 
-async fn session_socket(State(shared): State<Arc<Shared>>, ws: WebSocketUpgrade) -> Response {
+async fn session_socket(
+    State(shared): State<Arc<Shared>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let ip = client_ip(shared.config.trust_forwarded_for, peer, &headers);
     // The WebSocket layer enforces the frame limit from each frame's header,
     // before buffering it; the session answers an oversize frame with
     // FRAME_TOO_LARGE. Frames are small (a 20 ms Opus packet is ~60 bytes),
@@ -504,7 +519,7 @@ async fn session_socket(State(shared): State<Arc<Shared>>, ws: WebSocketUpgrade)
     ws.read_buffer_size(2 * 1024)
         .max_message_size(max)
         .max_frame_size(max)
-        .on_upgrade(move |socket| crate::session::serve_socket(shared, socket))
+        .on_upgrade(move |socket| crate::session::serve_socket(shared, socket, ip))
 }
 
 async fn health() -> &'static str {
@@ -557,6 +572,9 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route(paths::OPENAPI, get(openapi))
         .route(paths::HEALTH, get(health))
         .fallback(not_found)
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            shared.config.limits.body_read_timeout,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             shared.clone(),
             crate::local_lock::enforce,

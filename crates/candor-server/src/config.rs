@@ -75,6 +75,77 @@ impl Config {
     }
 }
 
+impl Config {
+    /// Limits a hosted deployment overrides through the environment (the
+    /// `candor-server` binary and `candor serve` read them):
+    ///
+    /// | variable | sets |
+    /// |---|---|
+    /// | `CANDOR_TRUST_FORWARDED_FOR` | `1`: client addresses from `X-Forwarded-For` (behind a proxy) |
+    /// | `CANDOR_MAX_CONNECTIONS`, `CANDOR_MAX_CONNECTIONS_PER_IP` | open connections |
+    /// | `CANDOR_MAX_SESSIONS`, `CANDOR_MAX_SESSIONS_PER_IP`, `CANDOR_MAX_SESSIONS_PER_USER` | live sessions |
+    /// | `CANDOR_MAX_SESSION_MINUTES` | an interview's wall-clock limit |
+    /// | `CANDOR_MAX_INTERVIEWS_PER_USER` | interviews a user may create |
+    /// | `CANDOR_MAX_AUDIO_MIB_PER_USER`, `CANDOR_MAX_AUDIO_MIB_PER_SESSION` | stored candidate audio |
+    /// | `CANDOR_SIGN_IN_BURST_PER_IP`, `CANDOR_SIGN_IN_BURST_PER_ACCOUNT` | sign-in attempts before throttling |
+    pub fn limits_from_vars(&mut self, var: impl Fn(&str) -> Option<String>) -> Result<(), String> {
+        fn num<T: std::str::FromStr>(
+            var: &impl Fn(&str) -> Option<String>,
+            name: &str,
+        ) -> Result<Option<T>, String> {
+            match var(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+            {
+                None => Ok(None),
+                Some(v) => v
+                    .parse()
+                    .map(Some)
+                    .map_err(|_| format!("{name}={v:?} is not a number")),
+            }
+        }
+        const MIB: u64 = 1024 * 1024;
+        let l = &mut self.limits;
+        if let Some(v) = var("CANDOR_TRUST_FORWARDED_FOR") {
+            self.trust_forwarded_for = matches!(v.trim(), "1" | "true" | "yes");
+        }
+        if let Some(n) = num(&var, "CANDOR_MAX_CONNECTIONS")? {
+            l.max_connections = n;
+        }
+        if let Some(n) = num(&var, "CANDOR_MAX_CONNECTIONS_PER_IP")? {
+            l.max_connections_per_ip = n;
+        }
+        if let Some(n) = num(&var, "CANDOR_MAX_SESSIONS")? {
+            l.max_sessions = n;
+        }
+        if let Some(n) = num(&var, "CANDOR_MAX_SESSIONS_PER_IP")? {
+            l.max_sessions_per_ip = n;
+        }
+        if let Some(n) = num(&var, "CANDOR_MAX_SESSIONS_PER_USER")? {
+            l.max_sessions_per_user = n;
+        }
+        if let Some(n) = num::<u64>(&var, "CANDOR_MAX_SESSION_MINUTES")? {
+            l.max_session = Duration::from_secs(n * 60);
+        }
+        if let Some(n) = num(&var, "CANDOR_MAX_INTERVIEWS_PER_USER")? {
+            l.max_interviews_per_user = n;
+        }
+        if let Some(n) = num::<u64>(&var, "CANDOR_MAX_AUDIO_MIB_PER_USER")? {
+            l.max_audio_bytes_per_user = n * MIB;
+        }
+        if let Some(n) = num::<u64>(&var, "CANDOR_MAX_AUDIO_MIB_PER_SESSION")? {
+            l.max_session_audio_bytes = n * MIB;
+        }
+        if let Some(n) = num(&var, "CANDOR_SIGN_IN_BURST_PER_IP")? {
+            self.auth_limits.ip_burst = n;
+        }
+        if let Some(n) = num(&var, "CANDOR_SIGN_IN_BURST_PER_ACCOUNT")? {
+            self.auth_limits.account_burst = n;
+        }
+        Ok(())
+    }
+}
+
 /// The header an embedded backend's client sends its [`LaunchSecret`] in.
 pub const LAUNCH_SECRET_HEADER: &str = "x-candor-launch-secret";
 
@@ -140,13 +211,31 @@ pub struct Limits {
     /// Candidate audio bytes one session may send (a PCM16 hour is 110 MiB,
     /// an Opus hour a tenth of that).
     pub max_session_audio_bytes: u64,
+    /// Candidate audio one user may have stored over all their sessions; a
+    /// session that would pass it is refused (or cut) with
+    /// `RESOURCE_EXHAUSTED`.
+    pub max_audio_bytes_per_user: u64,
+    /// Interviews one user may create.
+    pub max_interviews_per_user: u64,
+    /// Live (or resumable) sessions from one client address.
+    pub max_sessions_per_ip: usize,
+    /// Open connections (HTTP and WebSocket) in total, and from one client
+    /// address (not applied with `Config::trust_forwarded_for`: behind a
+    /// proxy every connection comes from the proxy).
+    pub max_connections: usize,
+    pub max_connections_per_ip: usize,
+    /// A request's headers must arrive within this (idle keep-alive
+    /// connections are closed after it too).
+    pub header_read_timeout: Duration,
+    /// A request's body must arrive within this.
+    pub body_read_timeout: Duration,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Self {
             max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
-            start_deadline: Duration::from_secs(10),
+            start_deadline: Duration::from_secs(5),
             idle_timeout: Duration::from_secs(15),
             resume_grace: Duration::from_secs(60),
             max_session: Duration::from_secs(60 * 60),
@@ -155,6 +244,13 @@ impl Default for Limits {
             replay_chunks: 3000,
             media_lead: Duration::from_secs(10),
             max_session_audio_bytes: 128 * 1024 * 1024,
+            max_audio_bytes_per_user: 2 * 1024 * 1024 * 1024,
+            max_interviews_per_user: 1000,
+            max_sessions_per_ip: 8,
+            max_connections: 10_000,
+            max_connections_per_ip: 64,
+            header_read_timeout: Duration::from_secs(5),
+            body_read_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -356,6 +452,27 @@ impl GeminiConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn limits_from_variables() {
+        let mut c = Config::new("127.0.0.1:0".parse().unwrap(), "/tmp/x");
+        c.limits_from_vars(|n| match n {
+            "CANDOR_TRUST_FORWARDED_FOR" => Some("1".into()),
+            "CANDOR_MAX_SESSIONS_PER_IP" => Some(" 3 ".into()),
+            "CANDOR_MAX_AUDIO_MIB_PER_USER" => Some("10".into()),
+            "CANDOR_MAX_SESSION_MINUTES" => Some("30".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert!(c.trust_forwarded_for);
+        assert_eq!(c.limits.max_sessions_per_ip, 3);
+        assert_eq!(c.limits.max_audio_bytes_per_user, 10 * 1024 * 1024);
+        assert_eq!(c.limits.max_session, Duration::from_secs(1800));
+        let err = c
+            .limits_from_vars(|n| (n == "CANDOR_MAX_CONNECTIONS").then(|| "many".into()))
+            .unwrap_err();
+        assert!(err.contains("CANDOR_MAX_CONNECTIONS"), "{err}");
+    }
 
     #[test]
     fn gemini_settings_from_variables() {

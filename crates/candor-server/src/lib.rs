@@ -37,6 +37,7 @@ pub mod metrics;
 pub mod private_fs;
 pub mod recorder;
 pub mod results;
+mod serve;
 mod session;
 pub mod store;
 mod throttle;
@@ -212,19 +213,21 @@ impl Server {
             tracker: TaskTracker::new(),
         });
         recover(&shared).await?;
-        let app = api::router(shared.clone()).into_make_service_with_connect_info::<SocketAddr>();
+        let app = api::router(shared.clone());
         spawn_pruning(&shared);
-        let token = shared.shutdown.clone();
-        // Real-time audio and short protocol messages: no Nagle delay (and a
-        // closing socket's last frames are not held back behind an ACK).
-        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move { token.cancelled().await })
-                .await
-        });
+        let limits = &shared.config.limits;
+        let conn_limits = serve::ConnLimits {
+            max_connections: limits.max_connections,
+            max_per_ip: (!shared.config.trust_forwarded_for)
+                .then_some(limits.max_connections_per_ip),
+            header_read_timeout: limits.header_read_timeout,
+        };
+        let task = tokio::spawn(serve::run(
+            listener,
+            app,
+            conn_limits,
+            shared.shutdown.clone(),
+        ));
         tracing::info!(%addr, "candor server listening");
         Ok(RunningServer { addr, shared, task })
     }

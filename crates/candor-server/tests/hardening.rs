@@ -501,3 +501,142 @@ async fn one_address_gets_a_burst_of_attempts_then_429() {
     assert_eq!(res.status(), 429);
     server.shutdown().await;
 }
+
+mod limits {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+
+    /// Whether the server closed `tcp` within `within` (EOF or reset).
+    async fn closed_within(tcp: &mut TcpStream, within: Duration) -> bool {
+        let mut buf = [0u8; 1024];
+        loop {
+            match tokio::time::timeout(within, tcp.read(&mut buf)).await {
+                Err(_) => return false,
+                Ok(Ok(0)) | Ok(Err(_)) => return true,
+                Ok(Ok(_)) => continue,
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn connections_per_address_and_slow_headers_and_bodies() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = fast_config(dir.path());
+        config.limits.max_connections_per_ip = 3;
+        config.limits.header_read_timeout = Duration::from_millis(400);
+        config.limits.body_read_timeout = Duration::from_millis(400);
+        let server = candor_server::Server::start(config).await.unwrap();
+        let mut open = Vec::new();
+        for _ in 0..3 {
+            open.push(TcpStream::connect(server.addr()).await.unwrap());
+        }
+        let mut fourth = TcpStream::connect(server.addr()).await.unwrap();
+        assert!(
+            closed_within(&mut fourth, Duration::from_millis(300)).await,
+            "over the per-address limit: closed at once"
+        );
+        // Idle connections that never send their headers are closed.
+        for tcp in &mut open {
+            assert!(closed_within(tcp, Duration::from_secs(3)).await);
+        }
+        // A body that never finishes.
+        let mut slow = TcpStream::connect(server.addr()).await.unwrap();
+        slow.write_all(
+            format!(
+                "POST /v1/auth/sign-in HTTP/1.1\r\nhost: {}\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{{\"email\"",
+                server.addr()
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+        assert!(closed_within(&mut slow, Duration::from_secs(3)).await);
+        // Slots are given back: a normal request works.
+        let api = Api::new(server.addr());
+        api.register("after@example.org").await;
+        server.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn sessions_per_address_interviews_and_stored_audio_per_user() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = fast_config(dir.path());
+        config.limits.max_sessions_per_ip = 1;
+        config.limits.max_interviews_per_user = 3;
+        config.limits.max_audio_bytes_per_user = 640 * 25;
+        let server = candor_server::Server::start(config).await.unwrap();
+        let api = Api::new(server.addr());
+        let a = api.register("a@example.org").await;
+        let b = api.register("b@example.org").await;
+        let pcm = Some(candor_protocol::AudioConfig::pcm16_mono(16_000));
+
+        // One live session from this address; the second user is refused.
+        let first = api.create_interview(&a.token, 1).await;
+        let mut ws = connect(server.addr()).await;
+        let mut req = start_request(&a.token, &first.id);
+        req.audio_config = pcm;
+        send(&mut ws, req).await;
+        recv(&mut ws).await.unwrap();
+        let other = api.create_interview(&b.token, 1).await;
+        let mut ws2 = connect(server.addr()).await;
+        send(&mut ws2, start_request(&b.token, &other.id)).await;
+        expect_error_and_close(&mut ws2, ErrorCode::ResourceExhausted).await;
+
+        // The first user's audio quota (25 frames) cuts the session at 25.
+        for seq in 1..=40u64 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            if ws
+                .send(Message::Binary(
+                    Codec::new(1 << 20)
+                        .encode(&candor_protocol::ClientToServerMessage::from(audio(
+                            seq,
+                            pcm16_frame(seq),
+                        )))
+                        .unwrap()
+                        .into(),
+                ))
+                .await
+                .is_err()
+            {
+                break;
+            }
+        }
+        let mut error = None;
+        while let Some(m) = recv(&mut ws).await {
+            if let Some(ServerPayload::Error(e)) = m.payload {
+                error = Some(e);
+            }
+        }
+        let error = error.expect("an Error at the quota");
+        assert_eq!(error.code, ErrorCode::ResourceExhausted as i32);
+        assert!(!error.retryable);
+        assert!(error.message.contains("audio limit"), "{}", error.message);
+        // Its next session is refused up front.
+        let second = api.create_interview(&a.token, 1).await;
+        let mut ws = connect(server.addr()).await;
+        send(&mut ws, start_request(&a.token, &second.id)).await;
+        let message = expect_error_and_close(&mut ws, ErrorCode::ResourceExhausted).await;
+        assert!(message.contains("storage limit"), "{message}");
+
+        // Three interviews per user: the fourth is refused.
+        api.create_interview(&a.token, 1).await;
+        let res = api
+            .http
+            .post(api.url("/v1/interviews"))
+            .bearer_auth(&a.token)
+            .json(&serde_json::json!({"role": "software_engineer", "seniority": "mid"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 403);
+        let body: serde_json::Value = res.json().await.unwrap();
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("limit of 3")
+        );
+        server.shutdown().await;
+    }
+}

@@ -136,7 +136,11 @@ async fn close(mut socket: WebSocket, code: u16, reason: &str) {
 }
 
 /// Serves one WebSocket from its first message to its end.
-pub(crate) async fn serve_socket(shared: Arc<Shared>, mut socket: WebSocket) {
+pub(crate) async fn serve_socket(
+    shared: Arc<Shared>,
+    mut socket: WebSocket,
+    client_ip: std::net::IpAddr,
+) {
     let _alive = shared.tracker.token();
     let deadline = Instant::now() + shared.config.limits.start_deadline;
     // The first data message, within the start deadline.
@@ -197,7 +201,7 @@ pub(crate) async fn serve_socket(shared: Arc<Shared>, mut socket: WebSocket) {
         )
         .await;
     };
-    match start(&shared, req, order).await {
+    match start(&shared, req, order, client_ip).await {
         Ok(Started::New(session)) => {
             let mut session = session.with_socket(socket);
             session.send_start(false).await;
@@ -315,6 +319,7 @@ impl Session {
         audio: AudioPlan,
         engine: StartedEngine,
         order: ClientOrder,
+        audio_left: u64,
     ) -> Self {
         let Reservation { id, attach_rx } = reservation;
         let recorder = shared.recorder.session(id.clone(), 0);
@@ -345,7 +350,7 @@ impl Session {
                 audio.in_codec,
                 audio.in_frame_ms,
                 shared.config.limits.media_lead.as_millis() as u64,
-                shared.config.limits.max_session_audio_bytes,
+                shared.config.limits.max_session_audio_bytes.min(audio_left),
             ),
             span: None,
             socket: None,

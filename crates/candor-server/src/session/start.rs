@@ -7,6 +7,7 @@
 //! this order, so a request with several problems always gets the same
 //! answer. A step that fails after `reserve` gives the reservation back.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use candor_api::InterviewStatus;
@@ -18,7 +19,7 @@ use candor_protocol::{
 use tokio::sync::mpsc;
 
 use super::Session;
-use super::hub::{Attach, HubEntry};
+use super::hub::{self, Attach, HubEntry};
 use crate::Shared;
 use crate::auth::{now_ms, token_hash};
 use crate::engine::{Engine, EngineContext, EngineSession, SessionClock};
@@ -63,6 +64,7 @@ pub(super) async fn start(
     shared: &Arc<Shared>,
     req: StartRequest,
     order: ClientOrder,
+    client_ip: IpAddr,
 ) -> Result<Started, Error> {
     let (user_id, interview) = authorize(shared, &req).await?;
     if let Some(resume) = &req.resume {
@@ -71,7 +73,8 @@ pub(super) async fn start(
     }
     ensure_open(&interview)?;
     let audio = validate_audio(shared, &req)?;
-    let reservation = reserve(shared, &user_id, &interview, audio.engine.name()).await?;
+    let audio_left = audio_allowance(shared, &user_id).await?;
+    let reservation = reserve(shared, &user_id, client_ip, &interview, audio.engine.name()).await?;
     let engine = start_engine(
         shared,
         &reservation.id,
@@ -87,6 +90,7 @@ pub(super) async fn start(
         audio,
         engine,
         order,
+        audio_left,
     ))))
 }
 
@@ -236,9 +240,35 @@ fn candidate_listener(
 
 /// Takes a place in the hub (one live session per interview, capacity
 /// limits) and stores the session record.
+/// Audio bytes the user may still store (their quota less what their
+/// earlier sessions stored); none left refuses the session.
+async fn audio_allowance(shared: &Shared, user_id: &str) -> Result<u64, Error> {
+    let uid = user_id.to_owned();
+    let stored = shared
+        .db
+        .run(move |s| s.user_audio_bytes(&uid))
+        .await
+        .map_err(internal)?;
+    let quota = shared.config.limits.max_audio_bytes_per_user;
+    match quota.checked_sub(stored) {
+        Some(left) if left > 0 => Ok(left),
+        _ => Err(Error {
+            retryable: false,
+            ..Error::new(
+                ErrorCode::ResourceExhausted,
+                format!(
+                    "Your recordings have reached the storage limit of {} MiB.",
+                    quota / (1024 * 1024)
+                ),
+            )
+        }),
+    }
+}
+
 async fn reserve(
     shared: &Shared,
     user_id: &str,
+    client_ip: IpAddr,
     interview: &InterviewRecord,
     engine_name: &str,
 ) -> Result<Reservation, Error> {
@@ -249,11 +279,15 @@ async fn reserve(
         id.clone(),
         HubEntry {
             user_id: user_id.to_owned(),
+            client_ip,
             interview_id: interview.id.clone(),
             attach: attach_tx,
         },
-        limits.max_sessions_per_user,
-        limits.max_sessions,
+        hub::Caps {
+            per_user: limits.max_sessions_per_user,
+            per_ip: limits.max_sessions_per_ip,
+            total: limits.max_sessions,
+        },
     )?;
     let record = SessionRecord {
         id: id.to_string(),
