@@ -76,13 +76,8 @@ fn init_logging(paths: &settings::AppPaths) {
     use tracing_subscriber::prelude::*;
     let filter = tracing_subscriber::EnvFilter::try_from_env("CANDOR_LOG")
         .unwrap_or_else(|_| "info,tao=warn,wry=warn".into());
-    let file = std::fs::create_dir_all(&paths.log_dir)
-        .and_then(|()| {
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(paths.log_dir.join("candor.log"))
-        })
+    let file = candor_client::private_fs::create_dir(&paths.log_dir)
+        .and_then(|()| candor_client::private_fs::open_append(&paths.log_dir.join("candor.log")))
         .ok()
         .map(|f| {
             tracing_subscriber::fmt::layer()

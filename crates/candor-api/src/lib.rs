@@ -56,6 +56,15 @@ pub struct RegisterRequest {
     pub display_name: Option<String>,
 }
 
+/// The answer to every valid registration (202), whether or not the email
+/// was already registered, so registering does not reveal which emails
+/// exist: the new account's owner signs in next.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct RegisterResponse {
+    pub message: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct SignInRequest {
@@ -528,6 +537,9 @@ pub enum ErrorCode {
     NotFound,
     /// 409: e.g. the email is already registered.
     Conflict,
+    /// 429: too many attempts, or the server is busy; the `Retry-After`
+    /// header says when to try again.
+    ResourceExhausted,
     /// 500
     Internal,
 }
@@ -540,6 +552,7 @@ impl ErrorCode {
             ErrorCode::PermissionDenied => 403,
             ErrorCode::NotFound => 404,
             ErrorCode::Conflict => 409,
+            ErrorCode::ResourceExhausted => 429,
             ErrorCode::Internal => 500,
         }
     }

@@ -232,14 +232,16 @@ async fn signed_in(
         }
         None => {
             let data_dir = paths::data_dir(backend)?;
-            let mut config = candor_server::Config::new("127.0.0.1:0".parse()?, data_dir);
-            config.allow_local_profiles = true;
+            let mut config = candor_server::Config::embedded(data_dir);
             config.practice.enabled = false;
             let server = candor_server::Server::start(config).await?;
-            let api = candor_client::api::ApiClient::new(Url::parse(&format!(
+            let mut api = candor_client::api::ApiClient::new(Url::parse(&format!(
                 "http://{}/",
                 server.addr()
             ))?)?;
+            if let Some(secret) = server.launch_secret() {
+                api = api.with_launch_secret(secret.expose())?;
+            }
             let auth = api.sign_in_local(name).await?;
             Ok(Some((api, auth.token, Some(server))))
         }
@@ -339,6 +341,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<u8> {
     config.allow_local_profiles = args.allow_local_profiles;
     // GEMINI_API_KEY (and CANDOR_GEMINI_*) select the Gemini Live interviewer.
     config.gemini = candor_server::GeminiConfig::from_env();
+    // CANDOR_MAX_* and CANDOR_TRUST_FORWARDED_FOR tune a hosted backend.
+    config
+        .limits_from_vars(|name| std::env::var(name).ok())
+        .map_err(anyhow::Error::msg)?;
     let interviewer = if config.gemini.enabled() {
         format!("Gemini Live ({})", config.gemini.model)
     } else {

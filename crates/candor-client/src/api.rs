@@ -48,18 +48,37 @@ impl ApiFailure {
 pub struct ApiClient {
     base: Url,
     http: reqwest::Client,
+    /// The embedded backend's launch secret, sent with every request.
+    launch_secret: Option<std::sync::Arc<str>>,
 }
 
 impl ApiClient {
     /// `base`: the backend's root, e.g. `http://127.0.0.1:43123/`.
+    /// Plain `http://` only to this machine ([`crate::endpoint`]).
     pub fn new(base: Url) -> Result<Self, ApiFailure> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(20))
-            .user_agent(concat!("candor/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| ApiFailure::Unavailable(format!("Could not set up HTTP: {e}")))?;
-        Ok(Self { base, http })
+        crate::endpoint::check(&base).map_err(|e| ApiFailure::Rejected(e.to_string()))?;
+        Ok(Self {
+            http: http_client(reqwest::header::HeaderMap::new())?,
+            base,
+            launch_secret: None,
+        })
+    }
+
+    /// Sends the embedded backend's launch secret with every request (and
+    /// the session socket's handshake, through [`Self::launch_secret`]).
+    pub fn with_launch_secret(mut self, secret: &str) -> Result<Self, ApiFailure> {
+        let mut headers = reqwest::header::HeaderMap::new();
+        let mut value = reqwest::header::HeaderValue::from_str(secret)
+            .map_err(|_| ApiFailure::Rejected("Unusable launch secret.".into()))?;
+        value.set_sensitive(true);
+        headers.insert(candor_server::LAUNCH_SECRET_HEADER, value);
+        self.http = http_client(headers)?;
+        self.launch_secret = Some(secret.into());
+        Ok(self)
+    }
+
+    pub fn launch_secret(&self) -> Option<&str> {
+        self.launch_secret.as_deref()
     }
 
     pub fn base(&self) -> &Url {
@@ -178,6 +197,16 @@ impl ApiClient {
     }
 }
 
+fn http_client(headers: reqwest::header::HeaderMap) -> Result<reqwest::Client, ApiFailure> {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(20))
+        .user_agent(concat!("candor/", env!("CARGO_PKG_VERSION")))
+        .default_headers(headers)
+        .build()
+        .map_err(|e| ApiFailure::Unavailable(format!("Could not set up HTTP: {e}")))
+}
+
 fn classify(status: StatusCode, message: String) -> ApiFailure {
     match status.as_u16() {
         401 => ApiFailure::Unauthenticated(message),
@@ -229,5 +258,14 @@ mod tests {
             api.session_url().as_str(),
             "wss://candor.example/v1/session"
         );
+    }
+
+    #[test]
+    fn plain_http_only_to_this_machine() {
+        assert!(matches!(
+            ApiClient::new(Url::parse("http://candor.example/").unwrap()),
+            Err(ApiFailure::Rejected(m)) if m.contains("unencrypted")
+        ));
+        assert!(ApiClient::new(Url::parse("http://localhost:8080/").unwrap()).is_ok());
     }
 }

@@ -1,7 +1,7 @@
 //! Which backend the engine talks to: the embedded offline server (started
-//! here on loopback, the default) or a hosted one at a URL.
+//! here on loopback, the default, locked to this process by a launch secret)
+//! or a hosted one at a URL.
 
-use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use candor_server::{Config, RunningServer, Server};
@@ -54,11 +54,7 @@ impl Backend {
     pub async fn start(config: &BackendConfig) -> Result<Self, EngineError> {
         match config {
             BackendConfig::Remote { url } => {
-                if !matches!(url.scheme(), "http" | "https") {
-                    return Err(EngineError::Config(format!(
-                        "the backend URL must start with https:// (or http:// on this machine): {url}"
-                    )));
-                }
+                crate::endpoint::check(url).map_err(|e| EngineError::Config(e.to_string()))?;
                 Ok(Self {
                     base: url.clone(),
                     embedded: None,
@@ -68,15 +64,13 @@ impl Backend {
                 data_dir,
                 speech_model,
             } => {
-                std::fs::create_dir_all(data_dir).map_err(|e| {
+                candor_server::private_fs::create_dir(data_dir).map_err(|e| {
                     EngineError::Config(format!(
                         "cannot create the data directory {}: {e}",
                         data_dir.display()
                     ))
                 })?;
-                let mut config =
-                    Config::new(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), data_dir.clone());
-                config.allow_local_profiles = true;
+                let mut config = Config::embedded(data_dir.clone());
                 config.practice.speech_model = speech_model
                     .clone()
                     .or_else(|| installed_speech_model(data_dir));
@@ -91,6 +85,15 @@ impl Backend {
                 })
             }
         }
+    }
+
+    /// The secret every request to the embedded backend carries (None for a
+    /// hosted one).
+    pub fn launch_secret(&self) -> Option<&str> {
+        self.embedded
+            .as_ref()
+            .and_then(RunningServer::launch_secret)
+            .map(|s| s.expose())
     }
 
     /// The backend's base URL.

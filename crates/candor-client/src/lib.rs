@@ -11,6 +11,7 @@
 
 pub mod api;
 pub mod backend;
+pub mod endpoint;
 mod engine;
 pub mod ipc;
 pub mod latency;
@@ -22,6 +23,8 @@ pub mod ts;
 pub mod uplink;
 
 pub use backend::BackendConfig;
+/// Owner-only files (data directory 0700, database and logs 0600).
+pub use candor_server::private_fs;
 pub use engine::{Engine, EngineConfig, Intent};
 pub use ipc::{Credentials, EngineEvent, InterviewSetup, View};
 pub use token::{KeyringStore, MemoryStore, TokenStore};

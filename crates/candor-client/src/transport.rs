@@ -7,7 +7,6 @@
 //! TCP connection can otherwise look open for minutes. Above it, the engine
 //! handles resume and replay.
 
-use std::net::IpAddr;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -15,6 +14,7 @@ use thiserror::Error;
 use tokio::net::TcpStream;
 use tokio::time::{Instant, timeout_at};
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use url::Url;
@@ -69,40 +69,45 @@ impl Default for TransportConfig {
     }
 }
 
-/// Whether `url` may be used: `wss://` anywhere, `ws://` only on loopback.
+/// Whether `url` may be used: `wss://` anywhere, `ws://` only on loopback
+/// (the rule of [`crate::endpoint`], shared with the data API).
 pub fn check_url(url: &Url) -> Result<(), TransportError> {
-    match url.scheme() {
-        "wss" => Ok(()),
-        "ws" if is_loopback(url) => Ok(()),
-        "ws" => Err(TransportError::InsecureRemote(
-            url.host_str().unwrap_or_default().to_owned(),
-        )),
-        _ => Err(TransportError::BadUrl(url.to_string())),
+    if !matches!(url.scheme(), "ws" | "wss") {
+        return Err(TransportError::BadUrl(url.to_string()));
     }
-}
-
-fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
-        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
-        None => false,
-    }
+    crate::endpoint::check(url).map_err(|e| match e {
+        crate::endpoint::UrlRefused::Insecure(host) => TransportError::InsecureRemote(host),
+        crate::endpoint::UrlRefused::Scheme(url) => TransportError::BadUrl(url),
+    })
 }
 
 /// Opens the session socket.
+/// `launch_secret`: the embedded backend's secret, sent in the handshake.
 pub async fn connect(
     url: &Url,
     config: TransportConfig,
+    launch_secret: Option<&str>,
 ) -> Result<(Sender, Receiver), TransportError> {
     check_url(url)?;
+    let mut request = url
+        .as_str()
+        .into_client_request()
+        .map_err(|e| TransportError::BadUrl(format!("{url}: {e}")))?;
+    if let Some(secret) = launch_secret {
+        let value = secret
+            .parse()
+            .map_err(|_| TransportError::BadUrl("unusable launch secret".into()))?;
+        request
+            .headers_mut()
+            .insert(candor_server::LAUNCH_SECRET_HEADER, value);
+    }
     let ws_config = WebSocketConfig::default()
         .max_message_size(Some(config.max_frame_bytes))
         .max_frame_size(Some(config.max_frame_bytes));
     let deadline = Instant::now() + config.connect_timeout;
     let (ws, _response) = timeout_at(
         deadline,
-        tokio_tungstenite::connect_async_with_config(url.as_str(), Some(ws_config), true),
+        tokio_tungstenite::connect_async_with_config(request, Some(ws_config), true),
     )
     .await
     .map_err(|_| TransportError::ConnectTimeout(url.to_string()))?

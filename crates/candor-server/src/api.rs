@@ -2,34 +2,52 @@
 //! results. Bodies are the `candor-api` types; every failure is an
 //! `ApiError` body with its status. Users only ever see their own interviews.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{FromRequestParts, Path, Query, State};
-use axum::http::StatusCode;
+use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use candor_api::{
     ApiError, AuthResponse, CreateInterviewRequest, DEFAULT_QUESTIONS, ErrorCode, Feedback,
     Interview, InterviewPage, InterviewStatus, ListInterviewsQuery, LocalSignInRequest,
-    MAX_QUESTIONS, MAX_TEXT_BYTES, RegisterRequest, ResultsResponse, SignInRequest, User, paths,
+    MAX_QUESTIONS, MAX_TEXT_BYTES, RegisterRequest, RegisterResponse, ResultsResponse,
+    SignInRequest, User, paths,
 };
 use utoipa::OpenApi;
 
 use crate::Shared;
 use crate::auth::{self, now_ms, token_hash};
 use crate::store::{InterviewRecord, ListCursor, StoreError, UserRecord};
+use crate::throttle::{Throttled, client_ip};
 
-/// An API failure: status from the code, JSON body.
+/// An API failure: status from the code, JSON body, and for a throttled
+/// request a `Retry-After` header.
 #[derive(Debug)]
-pub struct HttpError(pub ApiError);
+pub struct HttpError(pub ApiError, pub Option<Duration>);
 
 impl HttpError {
-    fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self(ApiError::new(code, message))
+    pub(crate) fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self(ApiError::new(code, message), None)
+    }
+}
+
+impl From<Throttled> for HttpError {
+    fn from(t: Throttled) -> Self {
+        let secs = t.retry_after.as_secs_f64().ceil().max(1.0) as u64;
+        HttpError(
+            ApiError::new(
+                ErrorCode::ResourceExhausted,
+                format!("Too many attempts. Try again in {secs} s."),
+            ),
+            Some(Duration::from_secs(secs)),
+        )
     }
 }
 
@@ -37,7 +55,13 @@ impl IntoResponse for HttpError {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.0.error.code.http_status())
             .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        (status, Json(self.0)).into_response()
+        let mut response = (status, Json(self.0)).into_response();
+        if let Some(after) = self.1 {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(after.as_secs()));
+        }
+        response
     }
 }
 
@@ -172,11 +196,16 @@ fn normalise_email(email: &str) -> ApiResult<String> {
 }
 
 #[utoipa::path(post, path = "/v1/auth/register", tag = "auth", request_body = RegisterRequest,
-    responses((status = 201, body = AuthResponse), (status = 400, body = ApiError), (status = 409, body = ApiError)))]
+    responses((status = 202, body = RegisterResponse, description = "the same answer whether or not the email was registered before: sign in next"),
+        (status = 400, body = ApiError), (status = 429, body = ApiError)))]
 async fn register(
     State(shared): State<Arc<Shared>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     body: Result<Json<RegisterRequest>, JsonRejection>,
-) -> ApiResult<(StatusCode, Json<AuthResponse>)> {
+) -> ApiResult<(StatusCode, Json<RegisterResponse>)> {
+    let ip = client_ip(shared.config.trust_forwarded_for, peer, &headers);
+    shared.throttle.check_ip(ip)?;
     let Json(req) = body?;
     let email = normalise_email(&req.email)?;
     if req.password.chars().count() < 8 || req.password.len() > 1024 {
@@ -186,9 +215,10 @@ async fn register(
         ));
     }
     let password = req.password;
-    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password))
-        .await
-        .map_err(|e| StoreError::Join(e.to_string()))?
+    let hash = shared
+        .throttle
+        .hash(move || auth::hash_password(&password))
+        .await?
         .map_err(|e| {
             tracing::error!(error = %e, "password hashing failed");
             HttpError::new(ErrorCode::Internal, "Something went wrong on the server.")
@@ -206,46 +236,62 @@ async fn register(
         local_profile: None,
         created_at_ms: now_ms(),
     };
-    let u = user.clone();
-    shared
-        .db
-        .run(move |s| s.create_user(&u))
-        .await
-        .map_err(|e| match e {
-            StoreError::Conflict(_) => {
-                HttpError::new(ErrorCode::Conflict, "That email is already registered.")
-            }
-            other => other.into(),
-        })?;
+    // A taken email gets the same answer as a new account (the hash above
+    // was computed either way, so the timing matches too).
+    match shared.db.run(move |s| s.create_user(&user)).await {
+        Ok(()) | Err(StoreError::Conflict(_)) => {}
+        Err(other) => return Err(other.into()),
+    }
     Ok((
-        StatusCode::CREATED,
-        Json(issue_token(&shared, &user).await?),
+        StatusCode::ACCEPTED,
+        Json(RegisterResponse {
+            message:
+                "If this email was not registered yet, the account now exists: sign in with it."
+                    .into(),
+        }),
     ))
 }
 
 #[utoipa::path(post, path = "/v1/auth/sign-in", tag = "auth", request_body = SignInRequest,
-    responses((status = 200, body = AuthResponse), (status = 401, body = ApiError)))]
+    responses((status = 200, body = AuthResponse), (status = 401, body = ApiError), (status = 429, body = ApiError)))]
 async fn sign_in(
     State(shared): State<Arc<Shared>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     body: Result<Json<SignInRequest>, JsonRejection>,
 ) -> ApiResult<Json<AuthResponse>> {
+    let ip = client_ip(shared.config.trust_forwarded_for, peer, &headers);
+    shared.throttle.check_ip(ip).inspect_err(|t| {
+        tracing::warn!(%ip, retry_after_s = t.retry_after.as_secs(), "sign-in throttled (address)");
+    })?;
     let Json(req) = body?;
     let wrong = || HttpError::new(ErrorCode::Unauthenticated, "Wrong email or password.");
     let email = normalise_email(&req.email).map_err(|_| wrong())?;
-    let user = shared.db.run(move |s| s.user_by_email(&email)).await?;
+    shared.throttle.check_account(&email).inspect_err(|t| {
+        tracing::warn!(%ip, retry_after_s = t.retry_after.as_secs(), "sign-in throttled (account)");
+    })?;
+    let e = email.clone();
+    let user = shared.db.run(move |s| s.user_by_email(&e)).await?;
     let password = req.password;
     // Verify even for an unknown email so timing does not reveal which emails exist.
-    let (user, ok) = tokio::task::spawn_blocking(move || {
-        const DUMMY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$9sTbSlTio3Biev89thdrlKKiCaYsjjYVJxGAL3swxpQ";
-        let hash = user.as_ref().and_then(|u| u.password_hash.clone());
-        let ok = auth::verify_password(&password, hash.as_deref().unwrap_or(DUMMY));
-        (user, ok && hash.is_some())
-    })
-    .await
-    .map_err(|e| StoreError::Join(e.to_string()))?;
+    let (user, ok) = shared
+        .throttle
+        .hash(move || {
+            const DUMMY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$9sTbSlTio3Biev89thdrlKKiCaYsjjYVJxGAL3swxpQ";
+            let hash = user.as_ref().and_then(|u| u.password_hash.clone());
+            let ok = auth::verify_password(&password, hash.as_deref().unwrap_or(DUMMY));
+            (user, ok && hash.is_some())
+        })
+        .await?;
     match user {
-        Some(u) if ok => Ok(Json(issue_token(&shared, &u).await?)),
-        _ => Err(wrong()),
+        Some(u) if ok => {
+            shared.throttle.succeeded(&email);
+            Ok(Json(issue_token(&shared, &u).await?))
+        }
+        _ => {
+            shared.throttle.failed(&email);
+            Err(wrong())
+        }
     }
 }
 
@@ -337,6 +383,15 @@ async fn create_interview(
         created_at_ms: now,
         updated_at_ms: now,
     };
+    let uid = auth.user.id.clone();
+    let created = shared.db.run(move |s| s.count_interviews(&uid)).await?;
+    let max = shared.config.limits.max_interviews_per_user;
+    if created >= max {
+        return Err(HttpError::new(
+            ErrorCode::PermissionDenied,
+            format!("You have reached the limit of {max} interviews."),
+        ));
+    }
     let r = record.clone();
     shared.db.run(move |s| s.create_interview(&r)).await?;
     Ok((StatusCode::CREATED, Json(interview_json(record))))
@@ -448,23 +503,23 @@ async fn get_results(
     }))
 }
 
-async fn session_socket(State(shared): State<Arc<Shared>>, ws: WebSocketUpgrade) -> Response {
-    // The WebSocket layer's own limit sits above ours so an oversize frame
-    // reaches the codec and gets a proper FRAME_TOO_LARGE error; anything
-    // beyond this hard cap is cut off by the WebSocket layer itself.
-    let hard_cap = shared
-        .config
-        .limits
-        .max_frame_bytes
-        .saturating_mul(4)
-        .max(1 << 20);
-    // Frames are small (a 20 ms Opus packet is ~60 bytes), and the WebSocket
-    // layer zero-fills its whole read buffer on every read: a small buffer
-    // saves a large memset per frame.
+async fn session_socket(
+    State(shared): State<Arc<Shared>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let ip = client_ip(shared.config.trust_forwarded_for, peer, &headers);
+    // The WebSocket layer enforces the frame limit from each frame's header,
+    // before buffering it; the session answers an oversize frame with
+    // FRAME_TOO_LARGE. Frames are small (a 20 ms Opus packet is ~60 bytes),
+    // and the WebSocket layer zero-fills its whole read buffer on every
+    // read: a small buffer saves a large memset per frame.
+    let max = shared.config.limits.max_frame_bytes;
     ws.read_buffer_size(2 * 1024)
-        .max_message_size(hard_cap)
-        .max_frame_size(hard_cap)
-        .on_upgrade(move |socket| crate::session::serve_socket(shared, socket))
+        .max_message_size(max)
+        .max_frame_size(max)
+        .on_upgrade(move |socket| crate::session::serve_socket(shared, socket, ip))
 }
 
 async fn health() -> &'static str {
@@ -517,5 +572,12 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route(paths::OPENAPI, get(openapi))
         .route(paths::HEALTH, get(health))
         .fallback(not_found)
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            shared.config.limits.body_read_timeout,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            crate::local_lock::enforce,
+        ))
         .with_state(shared)
 }

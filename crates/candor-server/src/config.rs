@@ -2,7 +2,7 @@
 //! production defaults; tests shrink the timings. [`GeminiConfig::from_env`]
 //! reads the Gemini settings (`GEMINI_API_KEY`, `CANDOR_GEMINI_*`).
 
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -17,11 +17,25 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Serve `POST /v1/auth/local` (password-less local profiles). Only the
     /// embedded offline mode turns this on: on a hosted server it would let
-    /// anyone in.
+    /// anyone in. The server refuses to start with it on a non-loopback
+    /// address, and then refuses requests whose `Host` is not a loopback
+    /// name or that carry a browser's `Origin` (see [`crate::local_lock`]).
     pub allow_local_profiles: bool,
+    /// The embedded backend's per-launch secret: when set, every request
+    /// (the session socket and local sign-in included) must carry it in the
+    /// [`LAUNCH_SECRET_HEADER`] header, and its `Host` must be the bound
+    /// loopback address and port. [`Config::embedded`] sets a fresh one.
+    pub launch_secret: Option<LaunchSecret>,
     /// How long a bearer token stays valid.
     pub token_ttl: Duration,
     pub limits: Limits,
+    /// Sign-in and registration throttling.
+    pub auth_limits: AuthLimits,
+    /// Behind a reverse proxy (TLS termination): take the client's address
+    /// from the last `X-Forwarded-For` entry, which the proxy appends. Only
+    /// set this when every connection comes through that proxy, or clients
+    /// could claim any address.
+    pub trust_forwarded_for: bool,
     pub practice: PracticeConfig,
     /// The Gemini Live interviewer and AI feedback; used when it has an API key.
     pub gemini: GeminiConfig,
@@ -37,12 +51,134 @@ impl Config {
             addr,
             data_dir: data_dir.into(),
             allow_local_profiles: false,
+            launch_secret: None,
             token_ttl: Duration::from_secs(30 * 24 * 3600),
             limits: Limits::default(),
+            auth_limits: AuthLimits::default(),
+            trust_forwarded_for: false,
             practice: PracticeConfig::default(),
             gemini: GeminiConfig::default(),
             commit_interval: Duration::from_millis(100),
         }
+    }
+}
+
+impl Config {
+    /// The embedded backend of one app launch: loopback, any free port,
+    /// local profiles, and a fresh [`LaunchSecret`] that only the process
+    /// starting it knows.
+    pub fn embedded(data_dir: impl Into<PathBuf>) -> Self {
+        let mut c = Self::new(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), data_dir);
+        c.allow_local_profiles = true;
+        c.launch_secret = Some(LaunchSecret::generate());
+        c
+    }
+}
+
+impl Config {
+    /// Limits a hosted deployment overrides through the environment (the
+    /// `candor-server` binary and `candor serve` read them):
+    ///
+    /// | variable | sets |
+    /// |---|---|
+    /// | `CANDOR_TRUST_FORWARDED_FOR` | `1`: client addresses from `X-Forwarded-For` (behind a proxy) |
+    /// | `CANDOR_MAX_CONNECTIONS`, `CANDOR_MAX_CONNECTIONS_PER_IP` | open connections |
+    /// | `CANDOR_MAX_SESSIONS`, `CANDOR_MAX_SESSIONS_PER_IP`, `CANDOR_MAX_SESSIONS_PER_USER` | live sessions |
+    /// | `CANDOR_MAX_SESSION_MINUTES` | an interview's wall-clock limit |
+    /// | `CANDOR_MAX_INTERVIEWS_PER_USER` | interviews a user may create |
+    /// | `CANDOR_MAX_AUDIO_MIB_PER_USER`, `CANDOR_MAX_AUDIO_MIB_PER_SESSION` | stored candidate audio |
+    /// | `CANDOR_SIGN_IN_BURST_PER_IP`, `CANDOR_SIGN_IN_BURST_PER_ACCOUNT` | sign-in attempts before throttling |
+    pub fn limits_from_vars(&mut self, var: impl Fn(&str) -> Option<String>) -> Result<(), String> {
+        fn num<T: std::str::FromStr>(
+            var: &impl Fn(&str) -> Option<String>,
+            name: &str,
+        ) -> Result<Option<T>, String> {
+            match var(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+            {
+                None => Ok(None),
+                Some(v) => v
+                    .parse()
+                    .map(Some)
+                    .map_err(|_| format!("{name}={v:?} is not a number")),
+            }
+        }
+        const MIB: u64 = 1024 * 1024;
+        let l = &mut self.limits;
+        if let Some(v) = var("CANDOR_TRUST_FORWARDED_FOR") {
+            self.trust_forwarded_for = matches!(v.trim(), "1" | "true" | "yes");
+        }
+        if let Some(n) = num(&var, "CANDOR_MAX_CONNECTIONS")? {
+            l.max_connections = n;
+        }
+        if let Some(n) = num(&var, "CANDOR_MAX_CONNECTIONS_PER_IP")? {
+            l.max_connections_per_ip = n;
+        }
+        if let Some(n) = num(&var, "CANDOR_MAX_SESSIONS")? {
+            l.max_sessions = n;
+        }
+        if let Some(n) = num(&var, "CANDOR_MAX_SESSIONS_PER_IP")? {
+            l.max_sessions_per_ip = n;
+        }
+        if let Some(n) = num(&var, "CANDOR_MAX_SESSIONS_PER_USER")? {
+            l.max_sessions_per_user = n;
+        }
+        if let Some(n) = num::<u64>(&var, "CANDOR_MAX_SESSION_MINUTES")? {
+            l.max_session = Duration::from_secs(n * 60);
+        }
+        if let Some(n) = num(&var, "CANDOR_MAX_INTERVIEWS_PER_USER")? {
+            l.max_interviews_per_user = n;
+        }
+        if let Some(n) = num::<u64>(&var, "CANDOR_MAX_AUDIO_MIB_PER_USER")? {
+            l.max_audio_bytes_per_user = n * MIB;
+        }
+        if let Some(n) = num::<u64>(&var, "CANDOR_MAX_AUDIO_MIB_PER_SESSION")? {
+            l.max_session_audio_bytes = n * MIB;
+        }
+        if let Some(n) = num(&var, "CANDOR_SIGN_IN_BURST_PER_IP")? {
+            self.auth_limits.ip_burst = n;
+        }
+        if let Some(n) = num(&var, "CANDOR_SIGN_IN_BURST_PER_ACCOUNT")? {
+            self.auth_limits.account_burst = n;
+        }
+        Ok(())
+    }
+}
+
+/// The header an embedded backend's client sends its [`LaunchSecret`] in.
+pub const LAUNCH_SECRET_HEADER: &str = "x-candor-launch-secret";
+
+/// A random secret for one launch of an embedded backend (256 bits). Its
+/// `Debug` output is redacted; it travels only in [`LAUNCH_SECRET_HEADER`].
+#[derive(Clone, PartialEq, Eq)]
+pub struct LaunchSecret(String);
+
+impl LaunchSecret {
+    pub fn generate() -> Self {
+        Self(crate::auth::new_token())
+    }
+
+    /// The header value a client sends.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether `presented` is this secret (constant time in its content).
+    pub fn matches(&self, presented: &[u8]) -> bool {
+        let mine = self.0.as_bytes();
+        mine.len() == presented.len()
+            && mine
+                .iter()
+                .zip(presented)
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
+    }
+}
+
+impl std::fmt::Debug for LaunchSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LaunchSecret(<redacted>)")
     }
 }
 
@@ -67,19 +203,94 @@ pub struct Limits {
     /// chunk, 3000 is one minute; chunks the client acknowledged are dropped
     /// earlier.
     pub replay_chunks: usize,
+    /// How far the candidate's audio may run ahead of the wall clock since
+    /// the session started: audio captured just before the `StartRequest`
+    /// and capture-clock drift (0.1 % is 3.6 s an hour). Audio sent faster
+    /// than real time is cut off once this lead is used up.
+    pub media_lead: Duration,
+    /// Candidate audio bytes one session may send (a PCM16 hour is 110 MiB,
+    /// an Opus hour a tenth of that).
+    pub max_session_audio_bytes: u64,
+    /// Candidate audio one user may have stored over all their sessions; a
+    /// session that would pass it is refused (or cut) with
+    /// `RESOURCE_EXHAUSTED`.
+    pub max_audio_bytes_per_user: u64,
+    /// Interviews one user may create.
+    pub max_interviews_per_user: u64,
+    /// Live (or resumable) sessions from one client address.
+    pub max_sessions_per_ip: usize,
+    /// Open connections (HTTP and WebSocket) in total, and from one client
+    /// address (not applied with `Config::trust_forwarded_for`: behind a
+    /// proxy every connection comes from the proxy).
+    pub max_connections: usize,
+    pub max_connections_per_ip: usize,
+    /// A request's headers must arrive within this (idle keep-alive
+    /// connections are closed after it too).
+    pub header_read_timeout: Duration,
+    /// A request's body must arrive within this.
+    pub body_read_timeout: Duration,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Self {
             max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
-            start_deadline: Duration::from_secs(10),
+            start_deadline: Duration::from_secs(5),
             idle_timeout: Duration::from_secs(15),
             resume_grace: Duration::from_secs(60),
             max_session: Duration::from_secs(60 * 60),
             max_sessions_per_user: 2,
             max_sessions: 2000,
             replay_chunks: 3000,
+            media_lead: Duration::from_secs(10),
+            max_session_audio_bytes: 128 * 1024 * 1024,
+            max_audio_bytes_per_user: 2 * 1024 * 1024 * 1024,
+            max_interviews_per_user: 1000,
+            max_sessions_per_ip: 8,
+            max_connections: 10_000,
+            max_connections_per_ip: 64,
+            header_read_timeout: Duration::from_secs(5),
+            body_read_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Throttling of sign-in and registration, the requests that cost a
+/// password hash. Over a limit the answer is 429 with `Retry-After`.
+#[derive(Debug, Clone)]
+pub struct AuthLimits {
+    /// Attempts one client address may make at once, then one per
+    /// `ip_interval`.
+    pub ip_burst: u32,
+    pub ip_interval: Duration,
+    /// Sign-in attempts for one account at once, then one per
+    /// `account_interval`, whoever makes them.
+    pub account_burst: u32,
+    pub account_interval: Duration,
+    /// Wrong passwords in a row after which an account locks: 1 s after the
+    /// next one, doubling with each further one up to `lockout_max`. A
+    /// right password clears the count.
+    pub lockout_after: u32,
+    pub lockout_max: Duration,
+    /// Password hashes computed at once (each is ~19 MiB of memory and a
+    /// core for tens of ms); default half the cores, at least one.
+    pub hash_concurrency: usize,
+    /// Requests waiting for a hash slot; more are answered 429 at once.
+    pub hash_queue: usize,
+}
+
+impl Default for AuthLimits {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Self {
+            ip_burst: 20,
+            ip_interval: Duration::from_secs(3),
+            account_burst: 10,
+            account_interval: Duration::from_secs(30),
+            lockout_after: 5,
+            lockout_max: Duration::from_secs(15 * 60),
+            hash_concurrency: (cores / 2).max(1),
+            hash_queue: 64,
         }
     }
 }
@@ -251,6 +462,27 @@ impl GeminiConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn limits_from_variables() {
+        let mut c = Config::new("127.0.0.1:0".parse().unwrap(), "/tmp/x");
+        c.limits_from_vars(|n| match n {
+            "CANDOR_TRUST_FORWARDED_FOR" => Some("1".into()),
+            "CANDOR_MAX_SESSIONS_PER_IP" => Some(" 3 ".into()),
+            "CANDOR_MAX_AUDIO_MIB_PER_USER" => Some("10".into()),
+            "CANDOR_MAX_SESSION_MINUTES" => Some("30".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert!(c.trust_forwarded_for);
+        assert_eq!(c.limits.max_sessions_per_ip, 3);
+        assert_eq!(c.limits.max_audio_bytes_per_user, 10 * 1024 * 1024);
+        assert_eq!(c.limits.max_session, Duration::from_secs(1800));
+        let err = c
+            .limits_from_vars(|n| (n == "CANDOR_MAX_CONNECTIONS").then(|| "many".into()))
+            .unwrap_err();
+        assert!(err.contains("CANDOR_MAX_CONNECTIONS"), "{err}");
+    }
 
     #[test]
     fn gemini_settings_from_variables() {

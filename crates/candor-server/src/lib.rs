@@ -33,11 +33,15 @@ pub mod config;
 pub mod content;
 pub mod engine;
 pub mod feedback;
+pub mod local_lock;
 pub mod metrics;
+pub mod private_fs;
 pub mod recorder;
 pub mod results;
+mod serve;
 mod session;
 pub mod store;
+mod throttle;
 pub mod voice;
 
 use std::net::SocketAddr;
@@ -49,7 +53,10 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-pub use config::{ApiKey, Config, GeminiConfig, Limits, PracticeConfig};
+pub use config::{
+    ApiKey, AuthLimits, Config, GeminiConfig, LAUNCH_SECRET_HEADER, LaunchSecret, Limits,
+    PracticeConfig,
+};
 pub use engine::{Engine, EngineSession};
 pub use metrics::Metrics;
 pub use store::{SqliteStore, Store};
@@ -73,6 +80,9 @@ pub enum ServerError {
     Engine(#[from] engine::EngineError),
     #[error("cannot start the recorder thread: {0}")]
     Recorder(std::io::Error),
+    /// A configuration the server refuses to run with.
+    #[error("{0}")]
+    Config(String),
     #[error("server I/O: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -80,12 +90,16 @@ pub enum ServerError {
 /// State shared by every request and session.
 pub(crate) struct Shared {
     pub(crate) config: Arc<Config>,
+    /// The bound address (the real port when started on port 0).
+    pub(crate) addr: SocketAddr,
     pub(crate) db: Db,
     pub(crate) recorder: Recorder,
     pub(crate) engine: Option<Arc<dyn Engine>>,
     /// The AI feedback client (when Gemini is configured).
     pub(crate) feedback: Option<Arc<FeedbackClient>>,
     pub(crate) hub: session::Hub,
+    /// Sign-in and registration throttles, and the password-hash slots.
+    pub(crate) throttle: throttle::AuthThrottle,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) codec: Codec,
     /// Cancelled when the server shuts down; every session watches it.
@@ -173,6 +187,12 @@ impl Server {
         store: Arc<dyn Store>,
         engine: Option<Arc<dyn Engine>>,
     ) -> Result<RunningServer, ServerError> {
+        if config.allow_local_profiles && !config.addr.ip().is_loopback() {
+            return Err(ServerError::Config(format!(
+                "local profiles let anyone in without a password: they are only served on a loopback address, not {}",
+                config.addr
+            )));
+        }
         let listener = tokio::net::TcpListener::bind(config.addr)
             .await
             .map_err(|source| ServerError::Bind {
@@ -186,7 +206,9 @@ impl Server {
         let shared = Arc::new(Shared {
             feedback: FeedbackClient::new(&config.gemini).map(Arc::new),
             codec: Codec::new(config.limits.max_frame_bytes),
+            throttle: throttle::AuthThrottle::new(config.auth_limits.clone()),
             config: Arc::new(config),
+            addr,
             db,
             recorder,
             engine,
@@ -197,12 +219,20 @@ impl Server {
         });
         recover(&shared).await?;
         let app = api::router(shared.clone());
-        let token = shared.shutdown.clone();
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move { token.cancelled().await })
-                .await
-        });
+        spawn_pruning(&shared);
+        let limits = &shared.config.limits;
+        let conn_limits = serve::ConnLimits {
+            max_connections: limits.max_connections,
+            max_per_ip: (!shared.config.trust_forwarded_for)
+                .then_some(limits.max_connections_per_ip),
+            header_read_timeout: limits.header_read_timeout,
+        };
+        let task = tokio::spawn(serve::run(
+            listener,
+            app,
+            conn_limits,
+            shared.shutdown.clone(),
+        ));
         tracing::info!(%addr, "candor server listening");
         Ok(RunningServer {
             addr,
@@ -211,6 +241,25 @@ impl Server {
             speech: None,
         })
     }
+}
+
+/// Once a minute, forgets throttle state that no longer limits anyone.
+fn spawn_pruning(shared: &Arc<Shared>) {
+    let weak = Arc::downgrade(shared);
+    let stop = shared.shutdown.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.cancelled() => return,
+            }
+            match weak.upgrade() {
+                Some(shared) => shared.throttle.prune(),
+                None => return,
+            }
+        }
+    });
 }
 
 /// Sessions that were live when the server last stopped without closing them
@@ -272,6 +321,12 @@ impl RunningServer {
     /// The bound address (the real port when started on port 0).
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The secret every request to this (embedded) backend must carry in
+    /// [`LAUNCH_SECRET_HEADER`], if it has one.
+    pub fn launch_secret(&self) -> Option<&LaunchSecret> {
+        self.shared.config.launch_secret.as_ref()
     }
 
     pub fn metrics(&self) -> &Arc<Metrics> {

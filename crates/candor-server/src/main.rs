@@ -13,7 +13,8 @@
 //! With `GEMINI_API_KEY` set the interviewer is the Gemini Live API (model,
 //! voice and base URL from `CANDOR_GEMINI_MODEL`, `CANDOR_GEMINI_VOICE`,
 //! `CANDOR_GEMINI_FEEDBACK_MODEL`, `CANDOR_GEMINI_BASE_URL`); otherwise the
-//! offline practice interviewer.
+//! offline practice interviewer. Limits come from `CANDOR_MAX_*` and
+//! `CANDOR_TRUST_FORWARDED_FOR` ([`Config::limits_from_vars`]).
 
 use std::path::PathBuf;
 
@@ -49,6 +50,9 @@ fn parse_args() -> anyhow::Result<Config> {
     config.allow_local_profiles = local;
     config.practice.speech_model = speech_model;
     config.gemini = GeminiConfig::from_env();
+    config
+        .limits_from_vars(|name| std::env::var(name).ok())
+        .map_err(anyhow::Error::msg)?;
     Ok(config)
 }
 

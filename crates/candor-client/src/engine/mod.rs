@@ -135,8 +135,13 @@ impl Engine {
         config: EngineConfig,
     ) -> Result<(Engine, mpsc::UnboundedReceiver<EngineEvent>), EngineError> {
         let backend = Backend::start(&config.backend).await?;
-        let api = ApiClient::new(backend.url().clone())
-            .map_err(|e| EngineError::Backend(e.to_string()))?;
+        let mut api = ApiClient::new(backend.url().clone())
+            .map_err(|e| EngineError::Config(e.to_string()))?;
+        if let Some(secret) = backend.launch_secret() {
+            api = api
+                .with_launch_secret(secret)
+                .map_err(|e| EngineError::Backend(e.to_string()))?;
+        }
         let session_url = api.session_url();
         transport::check_url(&session_url).map_err(|e| EngineError::Config(e.to_string()))?;
         // An unusable keyring must not keep the app from starting: the user
@@ -627,6 +632,7 @@ impl Driver {
             self.generation,
             self.session_url.clone(),
             self.config.transport,
+            self.api.launch_secret().map(str::to_owned),
             self.internal.clone(),
             self.latency.clone(),
         ));

@@ -20,10 +20,11 @@ pub(super) async fn connect(
     generation: u64,
     url: Url,
     config: TransportConfig,
+    launch_secret: Option<String>,
     internal: mpsc::UnboundedSender<Internal>,
     latency: LatencyLog,
 ) {
-    match transport::connect(&url, config).await {
+    match transport::connect(&url, config, launch_secret.as_deref()).await {
         Ok((sender, receiver)) => {
             let (writer, outgoing) = mpsc::unbounded_channel();
             tokio::spawn(write_loop(

@@ -21,8 +21,19 @@ pub(super) struct Attach {
 /// One live session in the hub.
 pub(super) struct HubEntry {
     pub(super) user_id: String,
+    /// The address the session was started from.
+    pub(super) client_ip: std::net::IpAddr,
     pub(super) interview_id: String,
     pub(super) attach: mpsc::Sender<Attach>,
+}
+
+/// How many live sessions the hub holds: per user, per client address and
+/// in total.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Caps {
+    pub(super) per_user: usize,
+    pub(super) per_ip: usize,
+    pub(super) total: usize,
 }
 
 /// Registry of live (and resumable) sessions.
@@ -50,13 +61,12 @@ impl Hub {
         self.lock().values().any(|e| e.interview_id == interview_id)
     }
 
-    pub(super) fn reserve(
-        &self,
-        id: Arc<str>,
-        entry: HubEntry,
-        per_user: usize,
-        total: usize,
-    ) -> Result<(), Error> {
+    pub(super) fn reserve(&self, id: Arc<str>, entry: HubEntry, caps: Caps) -> Result<(), Error> {
+        let Caps {
+            per_user,
+            per_ip,
+            total,
+        } = caps;
         let mut map = self.lock();
         if map.values().any(|e| e.interview_id == entry.interview_id) {
             return Err(Error::new(
@@ -76,6 +86,17 @@ impl Hub {
                 format!(
                     "You already have {per_user} live session(s). End one before starting another."
                 ),
+            ));
+        }
+        if map
+            .values()
+            .filter(|e| e.client_ip == entry.client_ip)
+            .count()
+            >= per_ip
+        {
+            return Err(Error::new(
+                ErrorCode::ResourceExhausted,
+                "Too many live sessions from this network address. Try again later.",
             ));
         }
         map.insert(id, entry);

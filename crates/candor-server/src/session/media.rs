@@ -40,6 +40,11 @@ impl MediaTimeline {
         }
     }
 
+    /// Session ms at which the last placed chunk ends (0 before the first).
+    pub fn end_ms(&self) -> u64 {
+        self.end_ms
+    }
+
     /// Session ms at which the chunk captured at `timestamp_us` starts, given
     /// that it arrived at session ms `arrival_ms`.
     pub fn place(&mut self, timestamp_us: u64, arrival_ms: u64) -> u64 {

@@ -21,8 +21,10 @@
 //! arrived, the engine is not polled: the interviewer takes no new turn in a
 //! past the candidate could not have heard.
 
+mod deadline;
 mod hub;
 mod media;
+mod pace;
 mod start;
 
 use std::pin::Pin;
@@ -40,9 +42,11 @@ use candor_protocol::{
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, Sleep, sleep_until, timeout};
 
+use deadline::Deadlines;
 use hub::Attach;
 pub(crate) use hub::Hub;
 use media::MediaTimeline;
+use pace::MediaPolicy;
 use start::{AudioPlan, Reservation, Started, StartedEngine, start};
 
 use crate::Shared;
@@ -78,26 +82,51 @@ async fn reject(mut socket: WebSocket, shared: &Shared, err: Error) {
     let close_with = match code {
         ErrorCode::FrameTooLarge => close_code::SIZE,
         ErrorCode::Internal | ErrorCode::EngineUnavailable => close_code::ERROR,
-        ErrorCode::ResourceExhausted => close_code::AGAIN,
+        ErrorCode::ResourceExhausted if err.retryable => close_code::AGAIN,
         _ => close_code::POLICY,
     };
     let msg = ServerToClientMessage::from(err);
     if let Ok(bytes) = shared.codec.encode(&msg) {
         let _ = timeout(SEND_TIMEOUT, socket.send(Message::Binary(bytes.into()))).await;
     }
-    close(socket, close_with, code.as_str_name()).await;
+    if code == ErrorCode::FrameTooLarge {
+        // The rest of the oversize frame is never read: close without
+        // waiting for an answer that would sit behind it.
+        send_close(&mut socket, close_with, code.as_str_name()).await;
+    } else {
+        close(socket, close_with, code.as_str_name()).await;
+    }
 }
 
-/// Sends a close frame and waits briefly for the client's answer.
-async fn close(mut socket: WebSocket, code: u16, reason: &str) {
+/// The error a client is sent when the WebSocket layer refused its frame
+/// for its size (the frame is cut off at its header, never buffered).
+fn oversize(e: &axum::Error, max_frame_bytes: usize) -> Option<Error> {
+    use std::error::Error as _;
+    use tokio_tungstenite::tungstenite::Error as WsError;
+    match e.source()?.downcast_ref::<WsError>()? {
+        WsError::Capacity(c) => Some(Error::new(
+            ErrorCode::FrameTooLarge,
+            format!("{c}: frames are limited to {max_frame_bytes} bytes."),
+        )),
+        _ => None,
+    }
+}
+
+/// Sends a close frame; true if it went out.
+async fn send_close(socket: &mut WebSocket, code: u16, reason: &str) -> bool {
     let frame = CloseFrame {
         code,
         reason: reason.into(),
     };
-    if timeout(SEND_TIMEOUT, socket.send(Message::Close(Some(frame))))
-        .await
-        .is_err()
-    {
+    matches!(
+        timeout(SEND_TIMEOUT, socket.send(Message::Close(Some(frame)))).await,
+        Ok(Ok(()))
+    )
+}
+
+/// Sends a close frame and waits briefly for the client's answer.
+async fn close(mut socket: WebSocket, code: u16, reason: &str) {
+    if !send_close(&mut socket, code, reason).await {
         return;
     }
     let _ = timeout(CLOSE_WAIT, async {
@@ -107,7 +136,11 @@ async fn close(mut socket: WebSocket, code: u16, reason: &str) {
 }
 
 /// Serves one WebSocket from its first message to its end.
-pub(crate) async fn serve_socket(shared: Arc<Shared>, mut socket: WebSocket) {
+pub(crate) async fn serve_socket(
+    shared: Arc<Shared>,
+    mut socket: WebSocket,
+    client_ip: std::net::IpAddr,
+) {
     let _alive = shared.tracker.token();
     let deadline = Instant::now() + shared.config.limits.start_deadline;
     // The first data message, within the start deadline.
@@ -125,7 +158,13 @@ pub(crate) async fn serve_socket(shared: Arc<Shared>, mut socket: WebSocket) {
                 )
                 .await;
             }
-            Ok(None) | Ok(Some(Err(_))) | Ok(Some(Ok(Message::Close(_)))) => return,
+            Ok(Some(Err(e))) => {
+                if let Some(err) = oversize(&e, shared.config.limits.max_frame_bytes) {
+                    reject(socket, &shared, err).await;
+                }
+                return;
+            }
+            Ok(None) | Ok(Some(Ok(Message::Close(_)))) => return,
             Ok(Some(Ok(Message::Binary(b)))) => break b,
             Ok(Some(Ok(Message::Text(_)))) => {
                 return reject(
@@ -162,7 +201,7 @@ pub(crate) async fn serve_socket(shared: Arc<Shared>, mut socket: WebSocket) {
         )
         .await;
     };
-    match start(&shared, req, order).await {
+    match start(&shared, req, order, client_ip).await {
         Ok(Started::New(session)) => {
             let mut session = session.with_socket(socket);
             session.send_start(false).await;
@@ -236,6 +275,8 @@ struct Session {
     listener: Listener,
     /// Places candidate chunks on the session timeline.
     media: MediaTimeline,
+    /// Chunk sizes, pace and quota of the candidate's audio.
+    pace: MediaPolicy,
     /// Open candidate speech span (start, end so far), session clock ms.
     span: Option<(u64, u64)>,
     recorder: SessionRecorder,
@@ -252,7 +293,10 @@ struct Session {
     /// One timer for the idle timeout and the session time limit, re-armed
     /// lazily (not on every frame).
     housekeeping: Pin<Box<Sleep>>,
-    detached_at: Option<Instant>,
+    /// The time limit (wall clock from the start) and the resume grace.
+    deadlines: Deadlines,
+    /// The socket is gone and the engine was told so.
+    detached: bool,
     out_seq: u64,
     /// Interviewer chunks not yet acknowledged by the client, for replay.
     replay: ReplayBuffer<AudioChunk>,
@@ -275,6 +319,7 @@ impl Session {
         audio: AudioPlan,
         engine: StartedEngine,
         order: ClientOrder,
+        audio_left: u64,
     ) -> Self {
         let Reservation { id, attach_rx } = reservation;
         let recorder = shared.recorder.session(id.clone(), 0);
@@ -301,6 +346,12 @@ impl Session {
             in_frame_ms: audio.in_frame_ms,
             listener: audio.listener,
             media: MediaTimeline::new(audio.in_frame_ms),
+            pace: MediaPolicy::new(
+                audio.in_codec,
+                audio.in_frame_ms,
+                shared.config.limits.media_lead.as_millis() as u64,
+                shared.config.limits.max_session_audio_bytes.min(audio_left),
+            ),
             span: None,
             socket: None,
             order,
@@ -308,7 +359,12 @@ impl Session {
             catch_up_to: 0,
             last_in: Instant::now(),
             housekeeping: Box::pin(sleep_until(Instant::now())),
-            detached_at: None,
+            deadlines: Deadlines::new(
+                Instant::now(),
+                shared.config.limits.max_session,
+                shared.config.limits.resume_grace,
+            ),
+            detached: false,
             out_seq: 0,
             replay: ReplayBuffer::with_capacity(shared.config.limits.replay_chunks),
             attach_rx,
@@ -344,8 +400,7 @@ impl Session {
     }
 
     fn limit_at(&self) -> Instant {
-        let max = self.shared.config.limits.max_session.as_millis() as u64;
-        self.clock.instant_at(max)
+        self.deadlines.limit_at()
     }
 
     fn arm_housekeeping(&mut self) {
@@ -405,8 +460,7 @@ impl Session {
     }
 
     async fn step_detached(&mut self) -> Flow {
-        let grace_at =
-            self.detached_at.unwrap_or_else(Instant::now) + self.shared.config.limits.resume_grace;
+        let resumable_until = self.deadlines.resumable_until();
         tokio::select! {
             biased;
             _ = self.shared.shutdown.cancelled() => {
@@ -418,8 +472,12 @@ impl Session {
                 }
                 Flow::Continue
             }
-            _ = sleep_until(grace_at) => {
-                ending(EndReason::IdleTimeout, "The connection was lost and not resumed in time.")
+            _ = sleep_until(resumable_until) => {
+                if Instant::now() >= self.limit_at() {
+                    ending(EndReason::TimeLimit, "The interview reached the time limit.")
+                } else {
+                    ending(EndReason::IdleTimeout, "The connection was lost and not resumed in time.")
+                }
             }
         }
     }
@@ -434,7 +492,8 @@ impl Session {
         if self.socket.take().is_some() {
             self.clock.pause();
             self.engine.paused();
-            self.detached_at = Some(Instant::now());
+            self.detached = true;
+            self.deadlines.detached(Instant::now());
             tracing::info!(session = %self.id, "socket lost; session resumable");
         }
     }
@@ -457,9 +516,10 @@ impl Session {
         let most = (limits.resume_grace + limits.idle_timeout).as_millis() as u64
             / u64::from(self.in_frame_ms.max(1));
         self.catch_up_to = a.captured_seq.min(self.received + most);
-        if self.detached_at.take().is_some() {
+        if std::mem::take(&mut self.detached) {
             self.engine.resumed();
         }
+        self.deadlines.attached(Instant::now());
         self.clock.resume();
         self.last_in = Instant::now();
         let msg = self.start_response(true);
@@ -512,7 +572,14 @@ impl Session {
 
     async fn on_message(&mut self, msg: Option<Result<Message, axum::Error>>) -> Flow {
         match msg {
-            None | Some(Err(_)) | Some(Ok(Message::Close(_))) => {
+            Some(Err(e)) => match oversize(&e, self.shared.config.limits.max_frame_bytes) {
+                Some(err) => self.protocol_error(err).await,
+                None => {
+                    self.detach();
+                    Flow::Continue
+                }
+            },
+            None | Some(Ok(Message::Close(_))) => {
                 self.detach();
                 Flow::Continue
             }
@@ -559,7 +626,10 @@ impl Session {
         }
         match msg.payload {
             Some(ClientPayload::AudioChunk(chunk)) => {
-                self.on_audio(chunk);
+                if let Err(refusal) = self.on_audio(chunk).await {
+                    tracing::warn!(session = %self.id, ?refusal, "candidate audio refused; session ended");
+                    return self.protocol_error(refusal.to_error()).await;
+                }
                 self.shared.metrics.frame_handling.record(t0.elapsed());
                 Flow::Continue
             }
@@ -575,14 +645,18 @@ impl Session {
         }
     }
 
-    fn on_audio(&mut self, chunk: AudioChunk) {
+    /// One candidate chunk, unless its size, pace or the quota refuse it.
+    async fn on_audio(&mut self, chunk: AudioChunk) -> Result<(), pace::Refusal> {
+        self.pace.admit(chunk.data.len())?;
+        let dur = self.in_frame_ms as u64;
+        let at_ms = self.media.place(chunk.timestamp_us, self.clock.now_ms());
+        let wall_ms = self.deadlines.elapsed(Instant::now()).as_millis() as u64;
+        self.pace.in_time(self.media.end_ms(), wall_ms)?;
         self.shared
             .metrics
             .frames_in
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.received = chunk.seq;
-        let dur = self.in_frame_ms as u64;
-        let at_ms = self.media.place(chunk.timestamp_us, self.clock.now_ms());
         // Audio captured while the socket was down is time that passed.
         self.clock.advance_to(at_ms + dur);
         let heard = self.listener.hear(&chunk.data, chunk.voice_activity);
@@ -601,7 +675,7 @@ impl Session {
             }
             (Some(_), false) => {
                 if let Some((a, b)) = self.span.take() {
-                    self.recorder.speech(a, b);
+                    self.recorder.speech(a, b).await;
                 }
             }
             (None, false) => {}
@@ -616,7 +690,9 @@ impl Session {
             duration_ms: self.in_frame_ms,
         });
         self.recorder
-            .audio(chunk.seq, chunk.timestamp_us, chunk.data);
+            .audio(chunk.seq, chunk.timestamp_us, chunk.data)
+            .await;
+        Ok(())
     }
 
     async fn on_engine(&mut self, ev: EngineEvent) -> Flow {
@@ -655,16 +731,18 @@ impl Session {
                 )
                 .await;
                 if t.is_final {
-                    self.recorder.transcript(TranscriptRecord {
-                        segment_id: t.segment_id,
-                        speaker: t.speaker,
-                        kind: t.kind,
-                        text: t.text,
-                        start_ms: t.start_ms,
-                        end_ms: t.end_ms,
-                        question_index: t.question_index,
-                        interrupted: t.interrupted,
-                    });
+                    self.recorder
+                        .transcript(TranscriptRecord {
+                            segment_id: t.segment_id,
+                            speaker: t.speaker,
+                            kind: t.kind,
+                            text: t.text,
+                            start_ms: t.start_ms,
+                            end_ms: t.end_ms,
+                            question_index: t.question_index,
+                            interrupted: t.interrupted,
+                        })
+                        .await;
                 }
             }
             EngineEvent::State {
@@ -704,7 +782,7 @@ impl Session {
             }
         }
         if let Some((a, b)) = self.span.take() {
-            self.recorder.speech(a, b);
+            self.recorder.speech(a, b).await;
         }
         // Everything recorded is on disk before the client hears "ended".
         let durable = self.recorder.flush().await;

@@ -7,6 +7,7 @@
 //! this order, so a request with several problems always gets the same
 //! answer. A step that fails after `reserve` gives the reservation back.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use candor_api::InterviewStatus;
@@ -18,7 +19,7 @@ use candor_protocol::{
 use tokio::sync::mpsc;
 
 use super::Session;
-use super::hub::{Attach, HubEntry};
+use super::hub::{self, Attach, HubEntry};
 use crate::Shared;
 use crate::auth::{now_ms, token_hash};
 use crate::engine::{Engine, EngineContext, EngineSession, SessionClock};
@@ -37,6 +38,8 @@ pub(super) enum Started {
 pub(super) struct AudioPlan {
     /// Decodes and classifies the candidate's audio.
     pub(super) listener: Listener,
+    /// The candidate's codec and frame length.
+    pub(super) in_codec: Codec,
     pub(super) in_frame_ms: u32,
     pub(super) engine: Arc<dyn Engine>,
     /// What the engine sends.
@@ -61,6 +64,7 @@ pub(super) async fn start(
     shared: &Arc<Shared>,
     req: StartRequest,
     order: ClientOrder,
+    client_ip: IpAddr,
 ) -> Result<Started, Error> {
     let (user_id, interview) = authorize(shared, &req).await?;
     if let Some(resume) = &req.resume {
@@ -69,7 +73,8 @@ pub(super) async fn start(
     }
     ensure_open(&interview)?;
     let audio = validate_audio(shared, &req)?;
-    let reservation = reserve(shared, &user_id, &interview, audio.engine.name()).await?;
+    let audio_left = audio_allowance(shared, &user_id).await?;
+    let reservation = reserve(shared, &user_id, client_ip, &interview, audio.engine.name()).await?;
     let engine = start_engine(
         shared,
         &reservation.id,
@@ -85,6 +90,7 @@ pub(super) async fn start(
         audio,
         engine,
         order,
+        audio_left,
     ))))
 }
 
@@ -173,8 +179,9 @@ fn ensure_open(interview: &InterviewRecord) -> Result<(), Error> {
 /// produce a codec the client accepts.
 fn validate_audio(shared: &Shared, req: &StartRequest) -> Result<AudioPlan, Error> {
     let in_config = req.audio_config.unwrap_or_else(AudioConfig::opus_16k_mono);
-    let listener = candidate_listener(&in_config, shared.config.practice.vad_threshold_dbfs)
-        .map_err(|m| Error::new(ErrorCode::UnsupportedAudio, m))?;
+    let (listener, in_codec) =
+        candidate_listener(&in_config, shared.config.practice.vad_threshold_dbfs)
+            .map_err(|m| Error::new(ErrorCode::UnsupportedAudio, m))?;
     let engine = shared.engine.clone().ok_or_else(|| {
         Error::new(
             ErrorCode::EngineUnavailable,
@@ -194,6 +201,7 @@ fn validate_audio(shared: &Shared, req: &StartRequest) -> Result<AudioPlan, Erro
     })?;
     Ok(AudioPlan {
         listener,
+        in_codec,
         in_frame_ms: in_config.frame_duration_ms,
         engine,
         out_config,
@@ -202,7 +210,10 @@ fn validate_audio(shared: &Shared, req: &StartRequest) -> Result<AudioPlan, Erro
 
 /// A listener for candidate audio in `c`: mono, 10–60 ms frames, Opus at an
 /// Opus rate or PCM16 at 16 kHz. The error says what to send instead.
-fn candidate_listener(c: &AudioConfig, vad_threshold_dbfs: f32) -> Result<Listener, String> {
+fn candidate_listener(
+    c: &AudioConfig,
+    vad_threshold_dbfs: f32,
+) -> Result<(Listener, Codec), String> {
     if c.channels != 1 {
         return Err(format!("{} channels: send mono audio", c.channels));
     }
@@ -222,14 +233,42 @@ fn candidate_listener(c: &AudioConfig, vad_threshold_dbfs: f32) -> Result<Listen
             ));
         }
     };
-    Listener::new(codec, c.frame_duration_ms, vad_threshold_dbfs).map_err(|e| e.to_string())
+    Listener::new(codec, c.frame_duration_ms, vad_threshold_dbfs)
+        .map(|l| (l, codec))
+        .map_err(|e| e.to_string())
 }
 
 /// Takes a place in the hub (one live session per interview, capacity
 /// limits) and stores the session record.
+/// Audio bytes the user may still store (their quota less what their
+/// earlier sessions stored); none left refuses the session.
+async fn audio_allowance(shared: &Shared, user_id: &str) -> Result<u64, Error> {
+    let uid = user_id.to_owned();
+    let stored = shared
+        .db
+        .run(move |s| s.user_audio_bytes(&uid))
+        .await
+        .map_err(internal)?;
+    let quota = shared.config.limits.max_audio_bytes_per_user;
+    match quota.checked_sub(stored) {
+        Some(left) if left > 0 => Ok(left),
+        _ => Err(Error {
+            retryable: false,
+            ..Error::new(
+                ErrorCode::ResourceExhausted,
+                format!(
+                    "Your recordings have reached the storage limit of {} MiB.",
+                    quota / (1024 * 1024)
+                ),
+            )
+        }),
+    }
+}
+
 async fn reserve(
     shared: &Shared,
     user_id: &str,
+    client_ip: IpAddr,
     interview: &InterviewRecord,
     engine_name: &str,
 ) -> Result<Reservation, Error> {
@@ -240,11 +279,15 @@ async fn reserve(
         id.clone(),
         HubEntry {
             user_id: user_id.to_owned(),
+            client_ip,
             interview_id: interview.id.clone(),
             attach: attach_tx,
         },
-        limits.max_sessions_per_user,
-        limits.max_sessions,
+        hub::Caps {
+            per_user: limits.max_sessions_per_user,
+            per_ip: limits.max_sessions_per_ip,
+            total: limits.max_sessions,
+        },
     )?;
     let record = SessionRecord {
         id: id.to_string(),

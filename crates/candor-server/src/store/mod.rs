@@ -234,6 +234,14 @@ pub trait Store: Send + Sync + 'static {
     /// Candidate audio chunks of a session in seq order: (seq, data).
     fn candidate_audio(&self, session_id: &str) -> Result<Vec<(u64, Vec<u8>)>, StoreError>;
 
+    /// Bytes of candidate audio stored over all of a user's sessions (with
+    /// the storage's framing: the quota errs on the generous side by a few
+    /// bytes a frame).
+    fn user_audio_bytes(&self, user_id: &str) -> Result<u64, StoreError>;
+
+    /// Interviews a user has created.
+    fn count_interviews(&self, user_id: &str) -> Result<u64, StoreError>;
+
     // Results.
     /// Stores the feedback (JSON) and marks the interview `ready`.
     fn save_results(

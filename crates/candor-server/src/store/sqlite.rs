@@ -98,6 +98,10 @@ const MIGRATIONS: &[&str] = &[
         created_at_ms INTEGER NOT NULL
     );
     "#,
+    // 2: per-user quotas look sessions up by user.
+    r#"
+    CREATE INDEX sessions_user ON sessions(user_id);
+    "#,
 ];
 
 /// SQLite-backed [`Store`].
@@ -128,11 +132,15 @@ fn open_conn(path: &Path) -> Result<Connection, StoreError> {
 impl SqliteStore {
     /// Opens (creating if needed) `candor.db` in `data_dir` and migrates it.
     pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
-        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::DataDir {
-            path: data_dir.display().to_string(),
-            source,
-        })?;
         let path = data_dir.join("candor.db");
+        // Owner-only: SQLite gives its WAL and shared-memory files the
+        // database file's mode.
+        crate::private_fs::create_dir(data_dir)
+            .and_then(|()| crate::private_fs::touch(&path))
+            .map_err(|source| StoreError::DataDir {
+                path: data_dir.display().to_string(),
+                source,
+            })?;
         let mut conn = open_conn(&path)?;
         migrate(&mut conn)?;
         let recorder = open_conn(&path)?;
@@ -619,6 +627,25 @@ impl Store for SqliteStore {
             transcript,
             speech,
         }))
+    }
+
+    fn user_audio_bytes(&self, user_id: &str) -> Result<u64, StoreError> {
+        let bytes: i64 = self.conn().query_row(
+            "SELECT COALESCE(SUM(length(a.frames)), 0) FROM sessions s \
+             JOIN candidate_audio a ON a.session_id = s.id WHERE s.user_id = ?1",
+            [user_id],
+            |r| r.get(0),
+        )?;
+        Ok(bytes.max(0) as u64)
+    }
+
+    fn count_interviews(&self, user_id: &str) -> Result<u64, StoreError> {
+        let n: i64 = self.conn().query_row(
+            "SELECT COUNT(*) FROM interviews WHERE user_id = ?1",
+            [user_id],
+            |r| r.get(0),
+        )?;
+        Ok(n.max(0) as u64)
     }
 
     fn candidate_audio(&self, session_id: &str) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {

@@ -62,15 +62,25 @@ impl Api {
         format!("{}{path}", self.base)
     }
 
+    /// Registers `email` (password "correct horse battery") and signs in.
     pub async fn register(&self, email: &str) -> AuthResponse {
+        let body = serde_json::json!({"email": email, "password": "correct horse battery"});
         let res = self
             .http
             .post(self.url("/v1/auth/register"))
-            .json(&serde_json::json!({"email": email, "password": "correct horse battery"}))
+            .json(&body)
             .send()
             .await
             .unwrap();
-        assert_eq!(res.status(), 201, "{:?}", res.text().await);
+        assert_eq!(res.status(), 202, "{:?}", res.text().await);
+        let res = self
+            .http
+            .post(self.url("/v1/auth/sign-in"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{:?}", res.text().await);
         res.json().await.unwrap()
     }
 

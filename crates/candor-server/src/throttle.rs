@@ -1,0 +1,261 @@
+//! Throttling of the requests that cost a password hash (sign-in and
+//! registration), so that guessing passwords is slow and a flood of them
+//! cannot take the server's threads and memory:
+//!
+//! - per client address and per account, rate limits (`governor`'s keyed
+//!   GCRA limiters: a burst, then a steady rate);
+//! - per account, an exponential lockout after wrong passwords in a row;
+//! - Argon2 runs behind a semaphore sized to the cores, with a bounded
+//!   number of requests waiting for it.
+//!
+//! Every refusal is a [`Throttled`] with the time after which a retry can
+//! succeed (the `Retry-After` header).
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::http::HeaderMap;
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use tokio::sync::Semaphore;
+
+use crate::config::AuthLimits;
+
+/// A refused attempt: retry after this long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Throttled {
+    pub retry_after: Duration,
+}
+
+/// Wrong passwords in a row for one account.
+#[derive(Debug, Clone, Copy)]
+struct Failures {
+    count: u32,
+    locked_until: Option<Instant>,
+    last: Instant,
+}
+
+/// The throttles of one server.
+pub(crate) struct AuthThrottle {
+    limits: AuthLimits,
+    by_ip: DefaultKeyedRateLimiter<IpAddr>,
+    by_account: DefaultKeyedRateLimiter<String>,
+    failures: Mutex<HashMap<String, Failures>>,
+    hashing: Semaphore,
+    waiting: AtomicUsize,
+}
+
+impl std::fmt::Debug for AuthThrottle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthThrottle").finish_non_exhaustive()
+    }
+}
+
+fn quota(burst: u32, interval: Duration) -> Quota {
+    let burst = NonZeroU32::new(burst.max(1)).expect("at least one");
+    Quota::with_period(interval.max(Duration::from_millis(1)))
+        .expect("a positive period")
+        .allow_burst(burst)
+}
+
+impl AuthThrottle {
+    pub(crate) fn new(limits: AuthLimits) -> Self {
+        Self {
+            by_ip: RateLimiter::keyed(quota(limits.ip_burst, limits.ip_interval)),
+            by_account: RateLimiter::keyed(quota(limits.account_burst, limits.account_interval)),
+            failures: Mutex::new(HashMap::new()),
+            hashing: Semaphore::new(limits.hash_concurrency.max(1)),
+            waiting: AtomicUsize::new(0),
+            limits,
+        }
+    }
+
+    fn failures(&self) -> std::sync::MutexGuard<'_, HashMap<String, Failures>> {
+        self.failures.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// One attempt from `ip`.
+    pub(crate) fn check_ip(&self, ip: IpAddr) -> Result<(), Throttled> {
+        self.by_ip.check_key(&ip).map_err(|not_until| Throttled {
+            retry_after: not_until.wait_time_from(DefaultClock::default().now()),
+        })
+    }
+
+    /// One sign-in attempt for `account` (a normalised email).
+    pub(crate) fn check_account(&self, account: &str) -> Result<(), Throttled> {
+        let now = Instant::now();
+        if let Some(until) = self.failures().get(account).and_then(|f| f.locked_until)
+            && until > now
+        {
+            return Err(Throttled {
+                retry_after: until - now,
+            });
+        }
+        self.by_account
+            .check_key(&account.to_owned())
+            .map_err(|not_until| Throttled {
+                retry_after: not_until.wait_time_from(DefaultClock::default().now()),
+            })
+    }
+
+    /// A wrong password for `account`: past `lockout_after` in a row, the
+    /// account locks for 1 s, then 2 s, 4 s, … up to `lockout_max`.
+    pub(crate) fn failed(&self, account: &str) {
+        let now = Instant::now();
+        let mut map = self.failures();
+        let f = map.entry(account.to_owned()).or_insert(Failures {
+            count: 0,
+            locked_until: None,
+            last: now,
+        });
+        f.count += 1;
+        f.last = now;
+        if let Some(over) = f.count.checked_sub(self.limits.lockout_after)
+            && over > 0
+        {
+            let lock = Duration::from_secs(1u64 << (over - 1).min(30)).min(self.limits.lockout_max);
+            f.locked_until = Some(now + lock);
+        }
+    }
+
+    /// The right password: the count starts again.
+    pub(crate) fn succeeded(&self, account: &str) {
+        self.failures().remove(account);
+    }
+
+    /// Runs `hash` (Argon2) on the blocking pool when a hashing slot is free;
+    /// refused at once when too many requests already wait for one.
+    pub(crate) async fn hash<T: Send + 'static>(
+        &self,
+        hash: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, Throttled> {
+        let busy = Throttled {
+            retry_after: Duration::from_secs(1),
+        };
+        if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.limits.hash_queue {
+            self.waiting.fetch_sub(1, Ordering::AcqRel);
+            return Err(busy);
+        }
+        let permit = self.hashing.acquire().await;
+        self.waiting.fetch_sub(1, Ordering::AcqRel);
+        let _permit = permit.map_err(|_| busy)?;
+        tokio::task::spawn_blocking(hash).await.map_err(|_| busy)
+    }
+
+    /// Forgets limiter state that no longer limits anyone (bounds memory
+    /// under a flood of distinct addresses or emails).
+    pub(crate) fn prune(&self) {
+        self.by_ip.retain_recent();
+        self.by_account.retain_recent();
+        self.by_ip.shrink_to_fit();
+        self.by_account.shrink_to_fit();
+        let now = Instant::now();
+        let keep = self.limits.lockout_max.max(Duration::from_secs(3600));
+        self.failures()
+            .retain(|_, f| now.saturating_duration_since(f.last) < keep);
+    }
+}
+
+/// The client's address: the peer's, or behind a trusted reverse proxy the
+/// last `X-Forwarded-For` entry (the one the proxy itself added).
+pub(crate) fn client_ip(
+    trust_forwarded_for: bool,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+) -> IpAddr {
+    if trust_forwarded_for
+        && let Some(ip) = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|s| s.trim().parse::<IpAddr>().ok())
+            .next_back()
+    {
+        return ip;
+    }
+    peer.ip()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits() -> AuthLimits {
+        AuthLimits {
+            ip_burst: 3,
+            ip_interval: Duration::from_secs(60),
+            account_burst: 100,
+            account_interval: Duration::from_secs(1),
+            lockout_after: 2,
+            lockout_max: Duration::from_secs(4),
+            hash_concurrency: 1,
+            hash_queue: 0,
+        }
+    }
+
+    #[test]
+    fn an_address_gets_its_burst_then_waits() {
+        let t = AuthThrottle::new(limits());
+        let ip: IpAddr = "192.0.2.1".parse().unwrap();
+        for _ in 0..3 {
+            t.check_ip(ip).unwrap();
+        }
+        let refused = t.check_ip(ip).unwrap_err();
+        assert!(refused.retry_after > Duration::from_secs(10));
+        t.check_ip("192.0.2.2".parse().unwrap()).unwrap();
+    }
+
+    #[test]
+    fn wrong_passwords_lock_the_account_exponentially() {
+        let t = AuthThrottle::new(limits());
+        let mut locks = Vec::new();
+        for _ in 0..6 {
+            t.check_account("a@example.org").ok();
+            t.failed("a@example.org");
+            locks.push(t.failures()["a@example.org"].locked_until);
+        }
+        assert!(locks[..2].iter().all(Option::is_none));
+        let secs: Vec<u64> = locks[2..]
+            .iter()
+            .map(|l| (l.unwrap() - Instant::now()).as_secs_f64().round() as u64)
+            .collect();
+        assert_eq!(secs, [1, 2, 4, 4], "doubling up to the maximum");
+        assert!(t.check_account("a@example.org").is_err());
+        assert!(t.check_account("b@example.org").is_ok());
+        t.succeeded("a@example.org");
+        assert!(t.check_account("a@example.org").is_ok());
+    }
+
+    #[tokio::test]
+    async fn hashing_waits_are_bounded() {
+        let t = AuthThrottle::new(limits());
+        // No room to wait at all (hash_queue 0).
+        assert!(t.hash(|| 1).await.is_err());
+        let t = AuthThrottle::new(AuthLimits {
+            hash_queue: 4,
+            ..limits()
+        });
+        assert_eq!(t.hash(|| 2).await, Ok(2));
+    }
+
+    #[test]
+    fn forwarded_addresses_only_when_trusted() {
+        let peer: SocketAddr = "127.0.0.1:5000".parse().unwrap();
+        let mut h = HeaderMap::new();
+        h.insert(
+            "x-forwarded-for",
+            "203.0.113.9, 198.51.100.7".parse().unwrap(),
+        );
+        assert_eq!(client_ip(false, peer, &h), peer.ip());
+        assert_eq!(
+            client_ip(true, peer, &h),
+            "198.51.100.7".parse::<IpAddr>().unwrap()
+        );
+        assert_eq!(client_ip(true, peer, &HeaderMap::new()), peer.ip());
+    }
+}
