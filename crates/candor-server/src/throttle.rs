@@ -5,8 +5,11 @@
 //! - per client address and per account, rate limits (`governor`'s keyed
 //!   GCRA limiters: a burst, then a steady rate);
 //! - per account, an exponential lockout after wrong passwords in a row;
-//! - Argon2 runs behind a semaphore sized to the cores, with a bounded
-//!   number of requests waiting for it.
+//! - Argon2 runs on its own few threads (`AuthLimits::hash_concurrency`,
+//!   half the cores by default) fed by a bounded queue: a flood of sign-ins
+//!   neither takes the blocking pool the database calls share nor holds
+//!   more than that many 19 MiB hash buffers (nor leaves them in the
+//!   allocator arenas of hundreds of threads).
 //!
 //! Every refusal is a [`Throttled`] with the time after which a retry can
 //! succeed (the `Retry-After` header).
@@ -15,13 +18,12 @@ use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::http::HeaderMap;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use tokio::sync::Semaphore;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::config::AuthLimits;
 
@@ -45,9 +47,10 @@ pub(crate) struct AuthThrottle {
     by_ip: DefaultKeyedRateLimiter<IpAddr>,
     by_account: DefaultKeyedRateLimiter<String>,
     failures: Mutex<HashMap<String, Failures>>,
-    hashing: Semaphore,
-    waiting: AtomicUsize,
+    hashing: mpsc::Sender<HashJob>,
 }
+
+type HashJob = Box<dyn FnOnce() + Send>;
 
 impl std::fmt::Debug for AuthThrottle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -64,12 +67,28 @@ fn quota(burst: u32, interval: Duration) -> Quota {
 
 impl AuthThrottle {
     pub(crate) fn new(limits: AuthLimits) -> Self {
+        let (hashing, jobs) = mpsc::channel::<HashJob>(limits.hash_queue.max(1));
+        let jobs = std::sync::Arc::new(Mutex::new(jobs));
+        for i in 0..limits.hash_concurrency.max(1) {
+            let jobs = jobs.clone();
+            // The threads stop when the throttle (the only sender) is dropped.
+            let _ = std::thread::Builder::new()
+                .name(format!("candor-hash-{i}"))
+                .spawn(move || {
+                    loop {
+                        let job = jobs.lock().unwrap_or_else(|e| e.into_inner()).blocking_recv();
+                        match job {
+                            Some(job) => job(),
+                            None => return,
+                        }
+                    }
+                });
+        }
         Self {
             by_ip: RateLimiter::keyed(quota(limits.ip_burst, limits.ip_interval)),
             by_account: RateLimiter::keyed(quota(limits.account_burst, limits.account_interval)),
             failures: Mutex::new(HashMap::new()),
-            hashing: Semaphore::new(limits.hash_concurrency.max(1)),
-            waiting: AtomicUsize::new(0),
+            hashing,
             limits,
         }
     }
@@ -127,8 +146,8 @@ impl AuthThrottle {
         self.failures().remove(account);
     }
 
-    /// Runs `hash` (Argon2) on the blocking pool when a hashing slot is free;
-    /// refused at once when too many requests already wait for one.
+    /// Runs `hash` (Argon2) on a hashing thread; refused at once when the
+    /// queue for them is full.
     pub(crate) async fn hash<T: Send + 'static>(
         &self,
         hash: impl FnOnce() -> T + Send + 'static,
@@ -136,14 +155,13 @@ impl AuthThrottle {
         let busy = Throttled {
             retry_after: Duration::from_secs(1),
         };
-        if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.limits.hash_queue {
-            self.waiting.fetch_sub(1, Ordering::AcqRel);
-            return Err(busy);
-        }
-        let permit = self.hashing.acquire().await;
-        self.waiting.fetch_sub(1, Ordering::AcqRel);
-        let _permit = permit.map_err(|_| busy)?;
-        tokio::task::spawn_blocking(hash).await.map_err(|_| busy)
+        let (tx, rx) = oneshot::channel();
+        self.hashing
+            .try_send(Box::new(move || {
+                let _ = tx.send(hash());
+            }))
+            .map_err(|_| busy)?;
+        rx.await.map_err(|_| busy)
     }
 
     /// Forgets limiter state that no longer limits anyone (bounds memory
@@ -194,7 +212,7 @@ mod tests {
             lockout_after: 2,
             lockout_max: Duration::from_secs(4),
             hash_concurrency: 1,
-            hash_queue: 0,
+            hash_queue: 4,
         }
     }
 
@@ -234,13 +252,38 @@ mod tests {
     #[tokio::test]
     async fn hashing_waits_are_bounded() {
         let t = AuthThrottle::new(limits());
-        // No room to wait at all (hash_queue 0).
-        assert!(t.hash(|| 1).await.is_err());
-        let t = AuthThrottle::new(AuthLimits {
-            hash_queue: 4,
-            ..limits()
-        });
         assert_eq!(t.hash(|| 2).await, Ok(2));
+        // One thread busy, one job waiting: the next is refused at once.
+        let (release, gate) = std::sync::mpsc::channel::<()>();
+        let (started_tx, started) = oneshot::channel::<()>();
+        let t = std::sync::Arc::new(AuthThrottle::new(AuthLimits {
+            hash_queue: 1,
+            ..limits()
+        }));
+        let busy = tokio::spawn({
+            let t = t.clone();
+            async move {
+                t.hash(move || {
+                    let _ = started_tx.send(());
+                    gate.recv().is_ok()
+                })
+                .await
+            }
+        });
+        started.await.unwrap();
+        let queued = tokio::spawn({
+            let t = t.clone();
+            async move { t.hash(|| 3).await }
+        });
+        // The test runtime has one thread: yielding runs the task up to its
+        // wait, its job queued.
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        assert!(t.hash(|| 4).await.is_err(), "the queue is full");
+        release.send(()).unwrap();
+        assert_eq!(busy.await.unwrap(), Ok(true));
+        assert_eq!(queued.await.unwrap(), Ok(3));
     }
 
     #[test]
