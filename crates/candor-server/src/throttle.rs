@@ -76,7 +76,10 @@ impl AuthThrottle {
                 .name(format!("candor-hash-{i}"))
                 .spawn(move || {
                     loop {
-                        let job = jobs.lock().unwrap_or_else(|e| e.into_inner()).blocking_recv();
+                        let job = jobs
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .blocking_recv();
                         match job {
                             Some(job) => job(),
                             None => return,
