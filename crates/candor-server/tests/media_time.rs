@@ -14,7 +14,7 @@ mod common;
 use std::time::Duration;
 
 use bytes::Bytes;
-use candor_api::{Feedback, ResultsResponse};
+use candor_api::Feedback;
 use candor_protocol::{InterviewerActivity, ResumeRequest, ServerPayload};
 use common::*;
 
@@ -155,26 +155,8 @@ async fn interview(cut: Option<Duration>) -> Measured {
             }
         }
     }
-    let res = loop {
-        let res: ResultsResponse = api
-            .http
-            .get(api.url(&format!("/v1/interviews/{}/results", interview.id)))
-            .bearer_auth(&auth.token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if res != ResultsResponse::Processing {
-            break res;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let feedback = wait_feedback(&api, &auth.token, &interview.id).await;
     server.shutdown().await;
-    let ResultsResponse::Ready { feedback } = res else {
-        panic!("{res:?}")
-    };
     Measured::from(&feedback)
 }
 

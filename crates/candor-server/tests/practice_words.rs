@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use candor_api::{CreateInterviewRequest, ResultsResponse, Role, Seniority};
+use candor_api::{CreateInterviewRequest, Role, Seniority};
 use candor_protocol::{InterviewerActivity, ServerPayload, Speaker};
 use common::*;
 
@@ -155,26 +155,8 @@ async fn the_interviewer_hears_the_candidates_words() {
         "the follow-up asks for the missing result: {interviewer_finals:?}"
     );
 
-    let res = loop {
-        let res: ResultsResponse = api
-            .http
-            .get(api.url(&format!("/v1/interviews/{}/results", interview.id)))
-            .bearer_auth(&auth.token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if res != ResultsResponse::Processing {
-            break res;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let feedback = wait_feedback(&api, &auth.token, &interview.id).await;
     server.shutdown().await;
-    let ResultsResponse::Ready { feedback } = res else {
-        panic!("{res:?}")
-    };
     let o = &feedback.overall;
     assert!(o.words_per_minute.is_some_and(|w| w > 60.0), "{o:?}");
     assert!(

@@ -220,3 +220,15 @@ pub async fn wait_results(api: &Api, token: &str, id: &str) -> serde_json::Value
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// The interview's feedback once its results are ready (panics if they
+/// failed or are still processing after [`WAIT`]).
+pub async fn wait_feedback(api: &Api, token: &str, id: &str) -> candor_api::Feedback {
+    let res = wait_results(api, token, id).await;
+    let res: candor_api::ResultsResponse =
+        serde_json::from_value(res.clone()).unwrap_or_else(|e| panic!("{e}: {res}"));
+    match res {
+        candor_api::ResultsResponse::Ready { feedback } => feedback,
+        other => panic!("results not ready: {other:?}"),
+    }
+}
