@@ -350,11 +350,17 @@ async fn serve(args: ServeArgs) -> anyhow::Result<u8> {
     } else {
         "offline practice".to_owned()
     };
-    let server = candor_server::Server::start(config).await?;
+    let local = config.allow_local_profiles;
+    let server = candor_server::Server::start_standalone(config).await?;
     println!(
         "Candor backend listening on http://{} (interviewer: {interviewer})",
         server.addr()
     );
+    if local {
+        println!(
+            "Local profiles: only your own user's Candor app and CLI can sign in (the server's secret is in your runtime directory)."
+        );
+    }
     tokio::signal::ctrl_c().await?;
     println!("Shutting down: ending live sessions…");
     server.shutdown().await;

@@ -27,8 +27,10 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// A `candor serve` process, killed (SIGKILL) when dropped.
-struct ServerProcess(Child);
+/// A `candor serve` process, killed (SIGKILL) when dropped; then the local
+/// sign-in secret it published (which a killed server leaves for its
+/// successor) is removed too.
+struct ServerProcess(Child, u16);
 
 impl ServerProcess {
     fn kill(&mut self) {
@@ -40,6 +42,9 @@ impl ServerProcess {
 impl Drop for ServerProcess {
     fn drop(&mut self) {
         self.kill();
+        if let Some(secret) = candor_server::local_lock::published_path(self.1) {
+            let _ = std::fs::remove_file(secret);
+        }
     }
 }
 
@@ -58,7 +63,7 @@ fn serve(port: u16, data: &Path) -> ServerProcess {
         assert!(Instant::now() < deadline, "the server did not start");
         std::thread::sleep(Duration::from_millis(50));
     }
-    ServerProcess(child)
+    ServerProcess(child, port)
 }
 
 fn state_of(view: &candor_client::View) -> &'static str {

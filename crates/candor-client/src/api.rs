@@ -55,13 +55,25 @@ pub struct ApiClient {
 impl ApiClient {
     /// `base`: the backend's root, e.g. `http://127.0.0.1:43123/`.
     /// Plain `http://` only to this machine ([`crate::endpoint`]).
+    ///
+    /// A backend on this machine that published a launch secret for this
+    /// user (a standalone server with local profiles,
+    /// [`candor_server::local_lock`]) gets it with every request.
     pub fn new(base: Url) -> Result<Self, ApiFailure> {
         crate::endpoint::check(&base).map_err(|e| ApiFailure::Rejected(e.to_string()))?;
-        Ok(Self {
+        let published = crate::endpoint::is_loopback(&base)
+            .then(|| base.port_or_known_default())
+            .flatten()
+            .and_then(candor_server::local_lock::read_published);
+        let client = Self {
             http: http_client(reqwest::header::HeaderMap::new())?,
             base,
             launch_secret: None,
-        })
+        };
+        match published {
+            Some(secret) => client.with_launch_secret(&secret),
+            None => Ok(client),
+        }
     }
 
     /// Sends the embedded backend's launch secret with every request (and

@@ -15,7 +15,8 @@
 //! The attackers come from many loopback addresses (127.0.x.y), as a botnet
 //! would, so per-address limits alone do not stop them. The server runs in a
 //! child process (this binary with `--serve-child DIR`), so its memory is
-//! its own. Reported per run: the server's frame-handling p50/p99, the
+//! its own. Reported per run: the server's frame-handling p50/p99 for the
+//! legitimate clients' frames (the Opus ones: the uploaders send PCM16), the
 //! legitimate clients' ack latency, frames they lost (sent but never
 //! stored), the server process's peak RSS, and what happened to the
 //! attackers. Every loop is bounded by the run's deadline and a count.
@@ -395,14 +396,14 @@ fn serve_child(dir: &str) {
     for line in std::io::stdin().lock().lines() {
         match line.as_deref().unwrap_or("report").trim() {
             "reset" => {
-                metrics.frame_handling.reset();
+                metrics.frame_handling_opus.reset();
                 println!("ok");
             }
             _ => {
                 println!(
                     "{} {} {}",
-                    metrics.frame_handling.quantile(0.5).as_micros(),
-                    metrics.frame_handling.quantile(0.99).as_micros(),
+                    metrics.frame_handling_opus.quantile(0.5).as_micros(),
+                    metrics.frame_handling_opus.quantile(0.99).as_micros(),
                     status_kib("VmHWM:")
                 );
                 break;

@@ -267,7 +267,7 @@ async fn sign_in(
     let Json(req) = body?;
     let wrong = || HttpError::new(ErrorCode::Unauthenticated, "Wrong email or password.");
     let email = normalise_email(&req.email).map_err(|_| wrong())?;
-    shared.throttle.check_account(&email).inspect_err(|t| {
+    shared.throttle.check_account(&email, ip).inspect_err(|t| {
         tracing::warn!(%ip, retry_after_s = t.retry_after.as_secs(), "sign-in throttled (account)");
     })?;
     let e = email.clone();
@@ -285,11 +285,11 @@ async fn sign_in(
         .await?;
     match user {
         Some(u) if ok => {
-            shared.throttle.succeeded(&email);
+            shared.throttle.succeeded(&email, ip);
             Ok(Json(issue_token(&shared, &u).await?))
         }
         _ => {
-            shared.throttle.failed(&email);
+            shared.throttle.failed(&email, ip);
             Err(wrong())
         }
     }

@@ -159,6 +159,12 @@ impl LaunchSecret {
         Self(crate::auth::new_token())
     }
 
+    /// The secret a previous server on the same port published
+    /// ([`crate::local_lock::read_published`]).
+    pub(crate) fn from_published(secret: String) -> Self {
+        Self(secret)
+    }
+
     /// The header value a client sends.
     pub fn expose(&self) -> &str {
         &self.0

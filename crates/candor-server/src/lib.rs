@@ -239,7 +239,45 @@ impl Server {
             shared,
             task,
             speech: None,
+            published: None,
         })
+    }
+
+    /// Starts a server on its own (`candor serve`, `candor-server`). With
+    /// local profiles it is locked like an embedded backend: a fresh launch
+    /// secret is required on every request and published for this user's
+    /// clients ([`local_lock::publish`]) while the server runs (after a
+    /// crash the next server on the same port reuses it).
+    pub async fn start_standalone(mut config: Config) -> Result<RunningServer, ServerError> {
+        if config.allow_local_profiles && config.launch_secret.is_none() {
+            // A server restarted on its port after a crash keeps the secret
+            // it published, so its clients carry on.
+            let left = (config.addr.port() != 0)
+                .then(|| local_lock::read_published(config.addr.port()))
+                .flatten();
+            config.launch_secret = Some(
+                left.map(LaunchSecret::from_published)
+                    .unwrap_or_else(LaunchSecret::generate),
+            );
+        }
+        let mut server = Self::start(config).await?;
+        if server.shared.config.allow_local_profiles
+            && let Some(secret) = server.launch_secret()
+        {
+            match local_lock::publish(server.addr.port(), secret) {
+                Ok(published) => {
+                    tracing::info!(path = %published.path().display(), "local sign-in secret published for this user");
+                    server.published = Some(published);
+                }
+                Err(e) => {
+                    server.shutdown().await;
+                    return Err(ServerError::Config(format!(
+                        "cannot publish the local sign-in secret: {e}"
+                    )));
+                }
+            }
+        }
+        Ok(server)
     }
 }
 
@@ -307,6 +345,9 @@ pub struct RunningServer {
     task: JoinHandle<std::io::Result<()>>,
     /// The offline interviewer's speech model, when it is the engine.
     speech: Option<SpeechModel>,
+    /// A standalone local-profiles server's published secret (removed when
+    /// the server is dropped).
+    published: Option<local_lock::Published>,
 }
 
 impl std::fmt::Debug for RunningServer {
@@ -403,7 +444,7 @@ impl RunningServer {
 /// Runs a server until Ctrl-C / SIGTERM, then shuts it down gracefully. The
 /// `candor serve` command calls this.
 pub async fn serve(config: Config) -> Result<(), ServerError> {
-    let running = Server::start(config).await?;
+    let running = Server::start_standalone(config).await?;
     shutdown_signal().await;
     tracing::info!("shutdown requested");
     running.shutdown().await;

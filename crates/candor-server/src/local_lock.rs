@@ -14,8 +14,15 @@
 //!   the process that started the backend can use it.
 //!
 //! A hosted backend (no local profiles, no secret) is not locked.
+//!
+//! A standalone server with local profiles (`candor serve
+//! --allow-local-profiles`) has no app to hand its secret to, so it
+//! [`publish`]es it in the user's runtime directory (owner-only), one file
+//! per port; clients of the same user find it there
+//! ([`read_published`]). Other users and web pages cannot read it.
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
@@ -26,7 +33,8 @@ use candor_api::ErrorCode;
 
 use crate::Shared;
 use crate::api::HttpError;
-use crate::config::{Config, LAUNCH_SECRET_HEADER};
+use crate::config::{Config, LAUNCH_SECRET_HEADER, LaunchSecret};
+use crate::private_fs;
 
 /// Why a request was refused (logged; the client gets one plain answer).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,6 +91,73 @@ fn loopback_host(host: &str, port: Option<u16>) -> bool {
     loopback && port.is_none_or(|p| given_port == Some(p))
 }
 
+/// This user's directory for the secrets of running servers:
+/// `$XDG_RUNTIME_DIR/candor` (a per-user, owner-only directory that lives as
+/// long as the login), else `~/.local/state/candor` (`%LOCALAPPDATA%` on
+/// Windows).
+fn runtime_dir() -> Option<PathBuf> {
+    let absolute = |v: std::ffi::OsString| Some(PathBuf::from(v)).filter(|p| p.is_absolute());
+    std::env::var_os("XDG_RUNTIME_DIR")
+        .and_then(absolute)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .and_then(absolute)
+                .map(|h| h.join(".local").join("state"))
+        })
+        .or_else(|| std::env::var_os("LOCALAPPDATA").and_then(absolute))
+        .map(|d| d.join("candor"))
+}
+
+/// Where the secret of a local-profiles server on loopback `port` is
+/// published.
+pub fn published_path(port: u16) -> Option<PathBuf> {
+    runtime_dir().map(|d| d.join(format!("backend-{port}.secret")))
+}
+
+/// The secret a local-profiles server on loopback `port` published for this
+/// user, if one did.
+pub fn read_published(port: u16) -> Option<String> {
+    let text = std::fs::read_to_string(published_path(port)?).ok()?;
+    let secret = text.trim();
+    (!secret.is_empty()).then(|| secret.to_owned())
+}
+
+/// A published secret; the file is removed when this is dropped (a server
+/// killed without unwinding leaves it behind, and the next server on that
+/// port overwrites it).
+#[derive(Debug)]
+pub struct Published {
+    path: PathBuf,
+}
+
+impl Published {
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for Published {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Publishes `secret` for the server on loopback `port` (owner-only file in
+/// an owner-only directory).
+pub fn publish(port: u16, secret: &LaunchSecret) -> std::io::Result<Published> {
+    let path = published_path(port).ok_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "no runtime directory: neither XDG_RUNTIME_DIR nor HOME is set",
+        )
+    })?;
+    if let Some(dir) = path.parent() {
+        private_fs::create_dir(dir)?;
+    }
+    private_fs::write(&path, secret.expose().as_bytes())?;
+    Ok(Published { path })
+}
+
 /// The middleware.
 pub(crate) async fn enforce(
     State(shared): State<Arc<Shared>>,
@@ -95,7 +170,7 @@ pub(crate) async fn enforce(
             tracing::warn!(?why, path = %request.uri().path(), "request to the local backend refused");
             HttpError::new(
                 ErrorCode::PermissionDenied,
-                "This backend serves only the Candor app that started it.",
+                "This local backend serves only the Candor app or CLI of the user who started it.",
             )
             .into_response()
         }

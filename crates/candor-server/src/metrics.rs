@@ -72,6 +72,9 @@ pub struct Metrics {
     /// Time from a candidate frame arriving to it being decoded, analysed,
     /// handed to the engine and queued for storage.
     pub frame_handling: Histogram,
+    /// The same for Opus frames only (what the app sends; PCM16 uploads,
+    /// e.g. tools and tests, cost no decoding and would hide its cost).
+    pub frame_handling_opus: Histogram,
     /// How late interviewer frames reach the socket relative to their
     /// real-time schedule.
     pub send_lateness: Histogram,
@@ -80,4 +83,14 @@ pub struct Metrics {
     pub frames_out: AtomicU64,
     pub sessions_live: AtomicUsize,
     pub sessions_started: AtomicU64,
+}
+
+impl Metrics {
+    /// One candidate frame of `codec` handled in `elapsed`.
+    pub fn record_frame(&self, codec: candor_audio::Codec, elapsed: Duration) {
+        self.frame_handling.record(elapsed);
+        if codec == candor_audio::Codec::Opus {
+            self.frame_handling_opus.record(elapsed);
+        }
+    }
 }

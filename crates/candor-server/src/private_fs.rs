@@ -30,6 +30,17 @@ pub fn touch(file: &Path) -> io::Result<()> {
     open(file, OpenOptions::new().create(true).append(true)).map(drop)
 }
 
+/// Writes `contents` to `file` (created or truncated), owner-only.
+pub fn write(file: &Path, contents: &[u8]) -> io::Result<()> {
+    use std::io::Write;
+    let mut f = open(
+        file,
+        OpenOptions::new().create(true).write(true).truncate(true),
+    )?;
+    f.write_all(contents)?;
+    f.sync_all()
+}
+
 /// Opens `file` for appending (a log), creating it owner-only.
 pub fn open_append(file: &Path) -> io::Result<File> {
     open(file, OpenOptions::new().create(true).append(true))

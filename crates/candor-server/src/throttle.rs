@@ -2,9 +2,19 @@
 //! registration), so that guessing passwords is slow and a flood of them
 //! cannot take the server's threads and memory:
 //!
-//! - per client address and per account, rate limits (`governor`'s keyed
-//!   GCRA limiters: a burst, then a steady rate);
-//! - per account, an exponential lockout after wrong passwords in a row;
+//! - per client address, and per account for addresses the account has not
+//!   signed in from before, rate limits (`governor`'s keyed GCRA limiters:
+//!   a burst, then a steady rate);
+//! - per account and address, an exponential lockout after wrong passwords
+//!   in a row.
+//!
+//! Locking is per address so that someone guessing a victim's password
+//! locks themselves out, not the victim: an address the account signed in
+//! from (in the last [`KNOWN_FOR`]) is exempt from the account-wide rate,
+//! which is what bounds guessing spread over many addresses. A victim on a
+//! new address during such an attack waits for the account's rate, never
+//! for a lock.
+//!
 //! - Argon2 runs on its own few threads (`AuthLimits::hash_concurrency`,
 //!   half the cores by default) fed by a bounded queue: a flood of sign-ins
 //!   neither takes the blocking pool the database calls share nor holds
@@ -33,7 +43,13 @@ pub struct Throttled {
     pub retry_after: Duration,
 }
 
-/// Wrong passwords in a row for one account.
+/// How long an address that signed in to an account stays known for it.
+pub(crate) const KNOWN_FOR: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// An account (normalised email) at a client address.
+type Pair = (String, IpAddr);
+
+/// Wrong passwords in a row for one account from one address.
 #[derive(Debug, Clone, Copy)]
 struct Failures {
     count: u32,
@@ -46,7 +62,9 @@ pub(crate) struct AuthThrottle {
     limits: AuthLimits,
     by_ip: DefaultKeyedRateLimiter<IpAddr>,
     by_account: DefaultKeyedRateLimiter<String>,
-    failures: Mutex<HashMap<String, Failures>>,
+    failures: Mutex<HashMap<Pair, Failures>>,
+    /// When each account last signed in from each address.
+    known: Mutex<HashMap<Pair, Instant>>,
     hashing: mpsc::Sender<HashJob>,
 }
 
@@ -91,13 +109,18 @@ impl AuthThrottle {
             by_ip: RateLimiter::keyed(quota(limits.ip_burst, limits.ip_interval)),
             by_account: RateLimiter::keyed(quota(limits.account_burst, limits.account_interval)),
             failures: Mutex::new(HashMap::new()),
+            known: Mutex::new(HashMap::new()),
             hashing,
             limits,
         }
     }
 
-    fn failures(&self) -> std::sync::MutexGuard<'_, HashMap<String, Failures>> {
+    fn failures(&self) -> std::sync::MutexGuard<'_, HashMap<Pair, Failures>> {
         self.failures.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn known(&self) -> std::sync::MutexGuard<'_, HashMap<Pair, Instant>> {
+        self.known.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// One attempt from `ip`.
@@ -107,15 +130,23 @@ impl AuthThrottle {
         })
     }
 
-    /// One sign-in attempt for `account` (a normalised email).
-    pub(crate) fn check_account(&self, account: &str) -> Result<(), Throttled> {
+    /// One sign-in attempt for `account` (a normalised email) from `ip`.
+    pub(crate) fn check_account(&self, account: &str, ip: IpAddr) -> Result<(), Throttled> {
         let now = Instant::now();
-        if let Some(until) = self.failures().get(account).and_then(|f| f.locked_until)
+        let pair = (account.to_owned(), ip);
+        if let Some(until) = self.failures().get(&pair).and_then(|f| f.locked_until)
             && until > now
         {
             return Err(Throttled {
                 retry_after: until - now,
             });
+        }
+        if self
+            .known()
+            .get(&pair)
+            .is_some_and(|at| now.saturating_duration_since(*at) < KNOWN_FOR)
+        {
+            return Ok(());
         }
         self.by_account
             .check_key(&account.to_owned())
@@ -124,12 +155,13 @@ impl AuthThrottle {
             })
     }
 
-    /// A wrong password for `account`: past `lockout_after` in a row, the
-    /// account locks for 1 s, then 2 s, 4 s, … up to `lockout_max`.
-    pub(crate) fn failed(&self, account: &str) {
+    /// A wrong password for `account` from `ip`: past `lockout_after` in a
+    /// row, the account locks for that address for 1 s, then 2 s, 4 s, … up
+    /// to `lockout_max`.
+    pub(crate) fn failed(&self, account: &str, ip: IpAddr) {
         let now = Instant::now();
         let mut map = self.failures();
-        let f = map.entry(account.to_owned()).or_insert(Failures {
+        let f = map.entry((account.to_owned(), ip)).or_insert(Failures {
             count: 0,
             locked_until: None,
             last: now,
@@ -144,9 +176,12 @@ impl AuthThrottle {
         }
     }
 
-    /// The right password: the count starts again.
-    pub(crate) fn succeeded(&self, account: &str) {
-        self.failures().remove(account);
+    /// The right password: the count starts again, and the address is known
+    /// for the account.
+    pub(crate) fn succeeded(&self, account: &str, ip: IpAddr) {
+        let pair = (account.to_owned(), ip);
+        self.failures().remove(&pair);
+        self.known().insert(pair, Instant::now());
     }
 
     /// Runs `hash` (Argon2) on a hashing thread; refused at once when the
@@ -178,6 +213,8 @@ impl AuthThrottle {
         let keep = self.limits.lockout_max.max(Duration::from_secs(3600));
         self.failures()
             .retain(|_, f| now.saturating_duration_since(f.last) < keep);
+        self.known()
+            .retain(|_, at| now.saturating_duration_since(*at) < KNOWN_FOR);
     }
 }
 
@@ -232,13 +269,15 @@ mod tests {
     }
 
     #[test]
-    fn wrong_passwords_lock_the_account_exponentially() {
+    fn wrong_passwords_lock_the_account_exponentially_for_that_address() {
         let t = AuthThrottle::new(limits());
+        let attacker: IpAddr = "192.0.2.66".parse().unwrap();
+        let victim: IpAddr = "198.51.100.1".parse().unwrap();
         let mut locks = Vec::new();
         for _ in 0..6 {
-            t.check_account("a@example.org").ok();
-            t.failed("a@example.org");
-            locks.push(t.failures()["a@example.org"].locked_until);
+            t.check_account("a@example.org", attacker).ok();
+            t.failed("a@example.org", attacker);
+            locks.push(t.failures()[&("a@example.org".to_owned(), attacker)].locked_until);
         }
         assert!(locks[..2].iter().all(Option::is_none));
         let secs: Vec<u64> = locks[2..]
@@ -246,10 +285,40 @@ mod tests {
             .map(|l| (l.unwrap() - Instant::now()).as_secs_f64().round() as u64)
             .collect();
         assert_eq!(secs, [1, 2, 4, 4], "doubling up to the maximum");
-        assert!(t.check_account("a@example.org").is_err());
-        assert!(t.check_account("b@example.org").is_ok());
-        t.succeeded("a@example.org");
-        assert!(t.check_account("a@example.org").is_ok());
+        assert!(t.check_account("a@example.org", attacker).is_err());
+        assert!(t.check_account("b@example.org", attacker).is_ok());
+        // The owner, elsewhere, is not locked out by the guesses.
+        assert!(t.check_account("a@example.org", victim).is_ok());
+        t.succeeded("a@example.org", attacker);
+        assert!(t.check_account("a@example.org", attacker).is_ok());
+    }
+
+    #[test]
+    fn guesses_from_many_addresses_meet_the_account_rate_but_a_known_address_does_not() {
+        let t = AuthThrottle::new(AuthLimits {
+            account_burst: 3,
+            account_interval: Duration::from_secs(60),
+            ..limits()
+        });
+        let home: IpAddr = "198.51.100.1".parse().unwrap();
+        t.check_account("a@example.org", home).unwrap();
+        t.succeeded("a@example.org", home);
+        // A botnet: one guess per address, never a lock, yet the account's
+        // rate holds them.
+        let refused = (0..10u8)
+            .filter(|i| {
+                let ip = IpAddr::from([203, 0, 113, *i]);
+                let r = t.check_account("a@example.org", ip);
+                t.failed("a@example.org", ip);
+                r.is_err()
+            })
+            .count();
+        assert_eq!(refused, 8, "3 in the burst, one spent by the owner");
+        // The owner at home signs in regardless.
+        assert!(t.check_account("a@example.org", home).is_ok());
+        // A new address of the owner's waits for the account's rate.
+        let cafe: IpAddr = "192.0.2.200".parse().unwrap();
+        assert!(t.check_account("a@example.org", cafe).is_err());
     }
 
     #[tokio::test]

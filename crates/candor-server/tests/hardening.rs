@@ -263,6 +263,61 @@ mod embedded {
         assert_eq!(local_sign_in(&api, &[]).await.0, 200);
         server.shutdown().await;
     }
+
+    /// `candor serve --allow-local-profiles`: locked by a secret that only
+    /// this user's clients can read, kept by a server restarted after a
+    /// crash and removed when the server stops.
+    #[tokio::test]
+    async fn a_standalone_local_server_publishes_its_secret_to_its_user_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::new("127.0.0.1:0".parse().unwrap(), dir.path());
+        config.allow_local_profiles = true;
+        config.practice.enabled = false;
+        let server = Server::start_standalone(config.clone()).await.unwrap();
+        let port = server.addr().port();
+        let secret = server
+            .launch_secret()
+            .expect("a secret")
+            .expose()
+            .to_owned();
+        let path = candor_server::local_lock::published_path(port).unwrap();
+        assert_eq!(
+            candor_server::local_lock::read_published(port).as_deref(),
+            Some(secret.as_str())
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode =
+                |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode(&path), 0o600);
+            assert_eq!(mode(path.parent().unwrap()), 0o700);
+        }
+        let api = Api::new(server.addr());
+        let (status, body) = local_sign_in(&api, &[]).await;
+        assert_eq!(status, 403, "no secret: {body}");
+        let with_secret = (LAUNCH_SECRET_HEADER, secret.clone());
+        assert_eq!(
+            local_sign_in(&api, std::slice::from_ref(&with_secret))
+                .await
+                .0,
+            200
+        );
+
+        // Killed (no clean stop: the file stays) and started again on the
+        // same port, the server keeps the secret its clients hold.
+        let crashed = std::fs::read(&path).unwrap();
+        server.shutdown().await;
+        assert!(!path.exists(), "removed when the server stops");
+        std::fs::write(&path, &crashed).unwrap();
+        config.addr = format!("127.0.0.1:{port}").parse().unwrap();
+        let server = Server::start_standalone(config).await.unwrap();
+        assert_eq!(server.launch_secret().unwrap().expose(), secret);
+        let api = Api::new(server.addr());
+        assert_eq!(local_sign_in(&api, &[with_secret]).await.0, 200);
+        server.shutdown().await;
+        assert!(!path.exists());
+    }
 }
 
 #[cfg(unix)]
@@ -424,13 +479,25 @@ async fn recv_until_closed(ws: &mut Ws) -> bool {
 }
 
 async fn sign_in_status(api: &Api, email: &str, password: &str) -> (u16, Option<u64>) {
-    let res = api
+    sign_in_from(api, None, email, password).await
+}
+
+/// A sign-in from `from` (the address a trusted proxy forwards), else from
+/// the test's own.
+async fn sign_in_from(
+    api: &Api,
+    from: Option<&str>,
+    email: &str,
+    password: &str,
+) -> (u16, Option<u64>) {
+    let mut req = api
         .http
         .post(api.url("/v1/auth/sign-in"))
-        .json(&serde_json::json!({"email": email, "password": password}))
-        .send()
-        .await
-        .unwrap();
+        .json(&serde_json::json!({"email": email, "password": password}));
+    if let Some(ip) = from {
+        req = req.header("x-forwarded-for", ip);
+    }
+    let res = req.send().await.unwrap();
     let retry = res
         .headers()
         .get("retry-after")
@@ -467,6 +534,50 @@ async fn thirty_wrong_passwords_get_429_with_retry_after() {
     assert_eq!((status, retry.is_some()), (429, true));
     // Another account is not affected.
     api.register("bystander@example.org").await;
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn guessing_a_victims_password_locks_out_the_guesser_not_the_victim() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = fast_config(dir.path());
+    config.trust_forwarded_for = true;
+    config.auth_limits.ip_burst = 1000;
+    let server = candor_server::Server::start(config).await.unwrap();
+    let api = Api::new(server.addr());
+    api.register("victim@example.org").await;
+    let (home, attacker) = (Some("198.51.100.7"), Some("203.0.113.9"));
+    assert_eq!(
+        sign_in_from(&api, home, "victim@example.org", "correct horse battery")
+            .await
+            .0,
+        200
+    );
+    let mut answers = Vec::new();
+    for _ in 0..30 {
+        answers.push(sign_in_from(&api, attacker, "victim@example.org", "wrong password").await);
+    }
+    assert!(
+        answers.iter().filter(|a| a.0 == 429).count() >= 20,
+        "the guesser is throttled: {answers:?}"
+    );
+    assert_eq!(
+        sign_in_from(
+            &api,
+            attacker,
+            "victim@example.org",
+            "correct horse battery"
+        )
+        .await
+        .0,
+        429,
+        "and locked, even with the right password"
+    );
+    assert_eq!(
+        sign_in_from(&api, home, "victim@example.org", "correct horse battery").await,
+        (200, None),
+        "the victim, at the address they use, is not locked out"
+    );
     server.shutdown().await;
 }
 

@@ -630,7 +630,9 @@ impl Session {
                     tracing::warn!(session = %self.id, ?refusal, "candidate audio refused; session ended");
                     return self.protocol_error(refusal.to_error()).await;
                 }
-                self.shared.metrics.frame_handling.record(t0.elapsed());
+                self.shared
+                    .metrics
+                    .record_frame(self.pace.codec(), t0.elapsed());
                 Flow::Continue
             }
             Some(ClientPayload::EndRequest(_)) => ending(

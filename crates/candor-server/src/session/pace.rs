@@ -24,6 +24,8 @@ pub(super) const OPUS_BYTES_PER_20MS: usize = 1500;
 /// The policy of one session's uplink.
 #[derive(Debug, Clone)]
 pub(super) struct MediaPolicy {
+    /// What the chunks hold.
+    codec: Codec,
     /// PCM16: the exact chunk size.
     exact: Option<usize>,
     max_chunk: usize,
@@ -41,6 +43,10 @@ pub(super) enum Refusal {
 }
 
 impl MediaPolicy {
+    pub(super) fn codec(&self) -> Codec {
+        self.codec
+    }
+
     /// For `codec` chunks of `frame_ms` each (16 kHz when PCM16).
     pub(super) fn new(codec: Codec, frame_ms: u32, lead_ms: u64, quota_bytes: u64) -> Self {
         let frame_ms = frame_ms as usize;
@@ -52,6 +58,7 @@ impl MediaPolicy {
             Codec::Opus => (None, OPUS_BYTES_PER_20MS * frame_ms.max(20) / 20),
         };
         Self {
+            codec,
             exact,
             max_chunk,
             lead_ms,
