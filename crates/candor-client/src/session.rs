@@ -646,6 +646,39 @@ mod tests {
     }
 
     #[test]
+    fn a_resume_answered_by_session_ended_goes_on_to_the_results() {
+        let mut s = established();
+        s.on_frame(frame(t(0)));
+        s.on_frame(frame(t(20)));
+        s.disconnected();
+        s.start("i1".into(), "tok".into(), Some("s1".into()));
+        sent(&mut s);
+        // The session finished while the connection was down.
+        s.on_message(
+            SessionEnded {
+                last_client_seq: 2,
+                results_pending: true,
+                message: "The interview ended while you were reconnecting.".into(),
+                ..Default::default()
+            }
+            .into(),
+            t(40),
+        );
+        assert_eq!(
+            events(&mut s),
+            [SessionEvent::Ended {
+                results_pending: true,
+                message: "The interview ended while you were reconnecting.".into(),
+                summary: UplinkSummary {
+                    frames_sent: 2,
+                    frames_stored: 2,
+                    frames_lost: 0
+                }
+            }]
+        );
+    }
+
+    #[test]
     fn ending_sends_every_frame_before_the_end_request() {
         let mut s = ClientSession::new(SessionConfig::default());
         s.start("i1".into(), "tok".into(), None);

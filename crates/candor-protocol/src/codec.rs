@@ -253,7 +253,8 @@ impl ServerOrder {
                 self.phase = Phase::Streaming;
                 Ok(Verdict::Accept)
             }
-            (Phase::AwaitStart, Some(S::Error(_))) => {
+            // A refusal, or a resume of a session that has already ended.
+            (Phase::AwaitStart, Some(S::Error(_) | S::SessionEnded(_))) => {
                 self.phase = Phase::Ended;
                 Ok(Verdict::Accept)
             }

@@ -132,6 +132,17 @@ fn server_order_requires_start_response_or_error_first() {
     let error: ServerToClientMessage = Error::new(ErrorCode::NotFound, "gone").into();
     assert_eq!(refused.check(&error), Ok(Verdict::Accept));
     assert!(refused.check(&transcript).is_err());
+
+    // A resume of a session that ended meanwhile: `SessionEnded` alone.
+    let mut too_late = ServerOrder::new(7);
+    assert_eq!(
+        too_late.check(&SessionEnded::default().into()),
+        Ok(Verdict::Accept)
+    );
+    assert_eq!(
+        too_late.check(&chunk(8).into()),
+        Err(OrderError::AfterEnd { got: "AudioChunk" })
+    );
 }
 
 #[test]

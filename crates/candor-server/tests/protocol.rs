@@ -397,6 +397,77 @@ async fn idle_socket_is_dropped_then_the_session_ends_after_the_grace_period() {
     server.shutdown().await;
 }
 
+#[tokio::test]
+async fn a_resume_that_comes_after_the_session_ended_is_told_how_it_ended() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = fast_config(dir.path());
+    config.limits.resume_grace = Duration::from_millis(300);
+    let server = candor_server::Server::start(config).await.unwrap();
+    let api = Api::new(server.addr());
+    let auth = api.register("uma@example.org").await;
+    let interview = api.create_interview(&auth.token, 1).await;
+    let mut ws = connect(server.addr()).await;
+    send(&mut ws, start_request(&auth.token, &interview.id)).await;
+    let Some(ServerPayload::StartResponse(sr)) = recv(&mut ws).await.unwrap().payload else {
+        panic!("no StartResponse")
+    };
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    for (seq, frame) in (1..=5u64).zip(silence_frames(5)) {
+        tick.tick().await;
+        send(&mut ws, audio(seq, frame)).await;
+    }
+    // Wait until the five frames are stored, then drop the connection and
+    // stay away past the grace period.
+    let mut acked = 0;
+    while acked < 5 {
+        let msg = recv(&mut ws).await.expect("acks before the cut");
+        if let Some(ServerPayload::AudioAck(a)) = msg.payload {
+            acked = acked.max(a.seq);
+        }
+    }
+    drop(ws);
+    assert!(wait_until_not_live(&server, &interview.id).await);
+
+    let mut ws = connect(server.addr()).await;
+    let mut req = start_request(&auth.token, &interview.id);
+    req.resume = Some(ResumeRequest {
+        session_id: sr.session_id.clone(),
+        last_server_seq: 0,
+        captured_seq: 5,
+    });
+    send(&mut ws, req).await;
+    let msg = recv(&mut ws).await.expect("an answer");
+    let Some(ServerPayload::SessionEnded(ended)) = msg.payload else {
+        panic!("expected SessionEnded, got {msg:?}")
+    };
+    assert_eq!(ended.reason(), EndReason::IdleTimeout);
+    assert!(ended.results_pending);
+    assert_eq!(ended.last_client_seq, 5);
+    assert!(
+        ended.message.contains("while you were reconnecting"),
+        "{}",
+        ended.message
+    );
+    assert!(recv(&mut ws).await.is_none(), "then the socket closes");
+
+    // Someone else's resume of it is still refused, and an unknown id is
+    // still unknown.
+    let other = api.register("vic@example.org").await;
+    let others = api.create_interview(&other.token, 1).await;
+    let mut ws = connect(server.addr()).await;
+    let mut req = start_request(&other.token, &others.id);
+    req.resume = Some(ResumeRequest {
+        session_id: sr.session_id,
+        last_server_seq: 0,
+        captured_seq: 0,
+    });
+    send(&mut ws, req).await;
+    expect_error_and_close(&mut ws, ErrorCode::PermissionDenied).await;
+    let res = wait_results(&api, &auth.token, &interview.id).await;
+    assert_eq!(res["status"], "ready", "{res}");
+    server.shutdown().await;
+}
+
 async fn wait_until_not_live(server: &candor_server::RunningServer, id: &str) -> bool {
     let deadline = tokio::time::Instant::now() + WAIT;
     while tokio::time::Instant::now() < deadline {

@@ -76,6 +76,17 @@ fn limits_message(shared: &Shared) -> ServerLimits {
 }
 
 /// Sends an `Error` and closes the socket.
+/// Answers a resume of a session that has ended: `SessionEnded`, then a
+/// normal close.
+async fn tell_ended(mut socket: WebSocket, shared: &Shared, ended: SessionEnded) {
+    tracing::debug!(reason = ended.reason, "resume of an ended session");
+    let msg = ServerToClientMessage::from(ended);
+    if let Ok(bytes) = shared.codec.encode(&msg) {
+        let _ = timeout(SEND_TIMEOUT, socket.send(Message::Binary(bytes.into()))).await;
+    }
+    close(socket, close_code::NORMAL, "session ended").await;
+}
+
 async fn reject(mut socket: WebSocket, shared: &Shared, err: Error) {
     tracing::debug!(%err, "session rejected");
     let code = ErrorCode::try_from(err.code).unwrap_or(ErrorCode::Unspecified);
@@ -207,7 +218,13 @@ pub(crate) async fn serve_socket(
             session.send_start(false).await;
             session.run().await;
         }
-        Ok(Started::Resume(tx, order, resume)) => {
+        Ok(Started::Resume {
+            attach: tx,
+            order,
+            resume,
+            user_id,
+            interview_id,
+        }) => {
             let attach = Attach {
                 socket,
                 order,
@@ -215,14 +232,17 @@ pub(crate) async fn serve_socket(
                 captured_seq: resume.captured_seq,
             };
             if let Err(mpsc::error::SendError(a)) = tx.send(attach).await {
-                reject(
-                    a.socket,
-                    &shared,
-                    Error::new(ErrorCode::NotFound, "The session has ended."),
-                )
-                .await;
+                // The session finished between the lookup and the handover.
+                let Attach { socket, .. } = a;
+                match start::ended_session(&shared, &resume.session_id, &user_id, &interview_id)
+                    .await
+                {
+                    Ok(ended) => tell_ended(socket, &shared, ended).await,
+                    Err(err) => reject(socket, &shared, err).await,
+                }
             }
         }
+        Ok(Started::Ended(ended)) => tell_ended(socket, &shared, ended).await,
         Err(err) => reject(socket, &shared, err).await,
     }
 }
@@ -242,16 +262,51 @@ enum Flow {
     End(Ending),
 }
 
+/// The end reasons and the labels stored for them.
+const END_LABELS: [(EndReason, &str); 7] = [
+    (EndReason::UserInitiated, "user_initiated"),
+    (EndReason::InterviewComplete, "interview_complete"),
+    (EndReason::TimeLimit, "time_limit"),
+    (EndReason::ServerShutdown, "server_shutdown"),
+    (EndReason::IdleTimeout, "idle_timeout"),
+    (EndReason::EngineFailure, "engine_failure"),
+    (EndReason::Unspecified, "unspecified"),
+];
+
+fn end_label(reason: EndReason) -> &'static str {
+    END_LABELS
+        .iter()
+        .find(|(r, _)| *r == reason)
+        .map_or("unspecified", |(_, l)| l)
+}
+
+/// The reason a stored label stands for (labels written outside a live
+/// session: `server_restart` is a shutdown, `protocol_error` unspecified).
+fn end_reason(label: &str) -> EndReason {
+    match label {
+        "server_restart" => EndReason::ServerShutdown,
+        _ => END_LABELS
+            .iter()
+            .find(|(_, l)| *l == label)
+            .map_or(EndReason::Unspecified, |(r, _)| *r),
+    }
+}
+
+/// A few words on why a session ended, for the candidate.
+fn describe_end(reason: EndReason) -> &'static str {
+    match reason {
+        EndReason::UserInitiated => "you ended it",
+        EndReason::InterviewComplete => "the interviewer finished",
+        EndReason::TimeLimit => "the time limit was reached",
+        EndReason::ServerShutdown => "the server stopped",
+        EndReason::IdleTimeout => "the connection stayed down too long",
+        EndReason::EngineFailure => "the interviewer failed",
+        EndReason::Unspecified => "it could not continue",
+    }
+}
+
 fn ending(reason: EndReason, message: impl Into<String>) -> Flow {
-    let label = match reason {
-        EndReason::UserInitiated => "user_initiated",
-        EndReason::InterviewComplete => "interview_complete",
-        EndReason::TimeLimit => "time_limit",
-        EndReason::ServerShutdown => "server_shutdown",
-        EndReason::IdleTimeout => "idle_timeout",
-        EndReason::EngineFailure => "engine_failure",
-        EndReason::Unspecified => "unspecified",
-    };
+    let label = end_label(reason);
     Flow::End(Ending {
         reason,
         label,

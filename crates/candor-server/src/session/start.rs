@@ -14,7 +14,8 @@ use candor_api::InterviewStatus;
 use candor_audio::Codec;
 use candor_audio::codec::OPUS_RATES;
 use candor_protocol::{
-    AudioCodec, AudioConfig, ClientOrder, Error, ErrorCode, ResumeRequest, StartRequest,
+    AudioCodec, AudioConfig, ClientOrder, Error, ErrorCode, ResumeRequest, SessionEnded,
+    StartRequest,
 };
 use tokio::sync::mpsc;
 
@@ -31,7 +32,16 @@ pub(super) enum Started {
     /// A new session, ready for its socket.
     New(Box<Session>),
     /// A resume: the socket goes to the live session's task.
-    Resume(mpsc::Sender<Attach>, ClientOrder, ResumeRequest),
+    Resume {
+        attach: mpsc::Sender<Attach>,
+        order: ClientOrder,
+        resume: ResumeRequest,
+        user_id: String,
+        interview_id: String,
+    },
+    /// A resume of a session that has ended meanwhile: the client is told
+    /// how it ended, and goes on to the results.
+    Ended(SessionEnded),
 }
 
 /// The audio of a new session, both ways, and the engine that will speak.
@@ -68,8 +78,18 @@ pub(super) async fn start(
 ) -> Result<Started, Error> {
     let (user_id, interview) = authorize(shared, &req).await?;
     if let Some(resume) = &req.resume {
-        let attach = resume_target(shared, resume, &user_id, &interview)?;
-        return Ok(Started::Resume(attach, order, resume.clone()));
+        if let Some(attach) = resume_target(shared, resume, &user_id, &interview)? {
+            return Ok(Started::Resume {
+                attach,
+                order,
+                resume: resume.clone(),
+                user_id,
+                interview_id: interview.id,
+            });
+        }
+        return ended_session(shared, &resume.session_id, &user_id, &interview.id)
+            .await
+            .map(Started::Ended);
     }
     ensure_open(&interview)?;
     let audio = validate_audio(shared, &req)?;
@@ -133,32 +153,76 @@ async fn authorize(
 }
 
 /// The live session a resume asks for, which must be this user's and this
-/// interview's.
+/// interview's (None: it is not live).
 fn resume_target(
     shared: &Shared,
     resume: &ResumeRequest,
     user_id: &str,
     interview: &InterviewRecord,
-) -> Result<mpsc::Sender<Attach>, Error> {
-    let (owner, interview_id, tx) = shared.hub.lookup(&resume.session_id).ok_or_else(|| {
-        Error::new(
-            ErrorCode::NotFound,
-            "That session is unknown or can no longer be resumed.",
-        )
-    })?;
+) -> Result<Option<mpsc::Sender<Attach>>, Error> {
+    let Some((owner, interview_id, tx)) = shared.hub.lookup(&resume.session_id) else {
+        return Ok(None);
+    };
+    check_owner(&owner, &interview_id, user_id, &interview.id)?;
+    Ok(Some(tx))
+}
+
+/// A session a resume may reach: this user's, for this interview.
+fn check_owner(
+    owner: &str,
+    session_interview: &str,
+    user_id: &str,
+    interview_id: &str,
+) -> Result<(), Error> {
     if owner != user_id {
         return Err(Error::new(
             ErrorCode::PermissionDenied,
             "This session belongs to someone else.",
         ));
     }
-    if interview_id != interview.id {
+    if session_interview != interview_id {
         return Err(Error::new(
             ErrorCode::Malformed,
             "The session does not belong to this interview.",
         ));
     }
-    Ok(tx)
+    Ok(())
+}
+
+/// How session `id` ended, for a resume that came too late (the session
+/// finished while the client was away); `NOT_FOUND` if it never existed or
+/// is not over.
+pub(super) async fn ended_session(
+    shared: &Shared,
+    id: &str,
+    user_id: &str,
+    interview_id: &str,
+) -> Result<SessionEnded, Error> {
+    let unknown = || {
+        Error::new(
+            ErrorCode::NotFound,
+            "That session is unknown or can no longer be resumed.",
+        )
+    };
+    let sid = id.to_owned();
+    let record = shared
+        .db
+        .run(move |s| s.session(&sid))
+        .await
+        .map_err(internal)?
+        .ok_or_else(unknown)?;
+    check_owner(&record.user_id, &record.interview_id, user_id, interview_id)?;
+    let label = record.end_reason.as_deref().ok_or_else(unknown)?;
+    let reason = super::end_reason(label);
+    Ok(SessionEnded {
+        reason: reason as i32,
+        message: format!(
+            "The interview ended while you were reconnecting ({}).",
+            super::describe_end(reason)
+        ),
+        results_pending: true,
+        last_client_seq: record.last_client_seq,
+    })
 }
 
 /// A finished interview takes no new session.
