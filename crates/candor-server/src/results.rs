@@ -53,7 +53,11 @@ pub fn prepare(store: &dyn Store, interview_id: &str) -> Result<Option<Prepared>
     let interview = store
         .interview(interview_id)?
         .ok_or(StoreError::NotFound("interview"))?;
-    let feedback = compute(&timeline, interview.job_description.as_deref());
+    let feedback = compute(
+        &timeline,
+        interview.job_description.as_deref(),
+        interview.question_count,
+    );
     Ok(Some(Prepared {
         interview,
         session_id: session.id,
@@ -161,10 +165,10 @@ fn spans_in(speech: &[(u64, u64)], from: u64, to: u64) -> Vec<(u64, u64)> {
         .collect()
 }
 
-/// The feedback of one session.
 /// The feedback of one session; `job_description`, when the candidate gave
-/// one, is what their words are checked against.
-pub fn compute(t: &Timeline, job_description: Option<&str>) -> Feedback {
+/// one, is what their words are checked against; `planned_questions` is how
+/// many questions the interview was set up with.
+pub fn compute(t: &Timeline, job_description: Option<&str>, planned_questions: u32) -> Feedback {
     let interviewer: Vec<&TranscriptRecord> = t
         .transcript
         .iter()
@@ -344,7 +348,15 @@ pub fn compute(t: &Timeline, job_description: Option<&str>) -> Feedback {
         words_per_minute,
         filler_words: filler,
     };
-    let scores = scores(&overall, &per_question);
+    // The interviewer closing the interview itself means every question it
+    // meant to ask was asked; any other end cut the interview short.
+    let finished = t.session.end_reason.as_deref() == Some("interview_complete");
+    let expected = if finished {
+        overall.questions_asked
+    } else {
+        planned_questions.max(overall.questions_asked)
+    };
+    let scores = scores(&overall, &per_question, expected);
     Feedback {
         session_id: t.session.id.clone(),
         end_reason: t.session.end_reason.clone().unwrap_or_default(),
@@ -388,7 +400,9 @@ fn clamp_score(v: f64) -> u32 {
     v.round().clamp(0.0, 100.0) as u32
 }
 
-fn scores(o: &OverallMetrics, qs: &[QuestionFeedback]) -> Vec<Score> {
+/// `expected`: the questions the candidate should have answered (the planned
+/// ones, unless the interviewer finished with fewer).
+fn scores(o: &OverallMetrics, qs: &[QuestionFeedback], expected: u32) -> Vec<Score> {
     let mut out = Vec::new();
     let pct = (o.talk_time_ratio * 100.0).round();
     let balance = if o.talk_time_ratio < 0.55 {
@@ -519,14 +533,22 @@ fn scores(o: &OverallMetrics, qs: &[QuestionFeedback]) -> Vec<Score> {
             o.interruptions
         ),
     });
-    if o.questions_asked > 0 {
+    if expected > 0 {
+        let explanation = if expected > o.questions_asked {
+            format!(
+                "You answered {} of the {expected} planned questions (the interview ended after {} of them); the score is the share of planned questions with an answer.",
+                o.questions_answered, o.questions_asked
+            )
+        } else {
+            format!(
+                "You answered {} of the {expected} questions; the score is the share of questions with an answer.",
+                o.questions_answered
+            )
+        };
         out.push(Score {
             name: "completion".into(),
-            value: clamp_score(o.questions_answered as f64 * 100.0 / o.questions_asked as f64),
-            explanation: format!(
-                "You answered {} of the {} questions asked; the score is the share of questions with an answer.",
-                o.questions_answered, o.questions_asked
-            ),
+            value: clamp_score(o.questions_answered as f64 * 100.0 / expected as f64),
+            explanation,
         });
     }
     out
@@ -592,6 +614,46 @@ mod tests {
     }
 
     #[test]
+    fn completion_counts_the_planned_questions_unless_the_interviewer_finished() {
+        use SegmentKind::*;
+        use Speaker::*;
+        let one_answer = |end_reason: &str| Timeline {
+            session: SessionRecord {
+                end_reason: Some(end_reason.into()),
+                ..session()
+            },
+            transcript: vec![
+                seg(Interviewer, Question, 1, 0, 3_000, "Q1?"),
+                seg(Candidate, Answer, 1, 4_000, 20_000, "[answer, 16 s]"),
+            ],
+            speech: vec![(4_000, 20_000)],
+        };
+        let completion = |f: &Feedback| {
+            f.scores
+                .iter()
+                .find(|s| s.name == "completion")
+                .cloned()
+                .expect("a completion score")
+        };
+        // Five planned, the candidate ended it after the first.
+        let cut = completion(&compute(&one_answer("user_initiated"), None, 5));
+        assert_eq!(cut.value, 20);
+        assert!(
+            cut.explanation.contains("1 of the 5 planned questions"),
+            "{}",
+            cut.explanation
+        );
+        // The interviewer closed the interview after one: nothing was cut.
+        let done = completion(&compute(&one_answer("interview_complete"), None, 5));
+        assert_eq!(done.value, 100);
+        assert!(
+            done.explanation.contains("1 of the 1 questions"),
+            "{}",
+            done.explanation
+        );
+    }
+
+    #[test]
     fn words_per_minute_from_text() {
         let text = "one two three four five six seven eight nine ten";
         assert_eq!(words_per_minute(text, 5_000), Some(120.0));
@@ -628,7 +690,7 @@ mod tests {
                 (48_000, 53_000),
             ],
         };
-        let f = compute(&t, None);
+        let f = compute(&t, None, 2);
         assert_eq!(f.questions.len(), 2);
         let q1 = &f.questions[0];
         assert_eq!(q1.response_latency_ms, Some(2_000));
@@ -709,7 +771,7 @@ mod tests {
             speech: vec![(4_000, 30_000), (34_000, 40_000)],
         };
         let jd = "Backend role on payment systems: Postgres, Kubernetes and incident response.";
-        let f = compute(&t, Some(jd));
+        let f = compute(&t, Some(jd), 2);
         let notes = &f.questions[0].notes;
         assert!(notes.iter().any(|n| n.contains("No number")), "{notes:?}");
         assert!(
@@ -734,7 +796,7 @@ mod tests {
                 s.text = "[answer, 26 s]".into();
             }
         }
-        let f = compute(&silent, Some(jd));
+        let f = compute(&silent, Some(jd), 2);
         assert!(f.job_terms.is_none() && f.most_used_words.is_empty());
     }
 
@@ -762,7 +824,7 @@ mod tests {
             ],
             speech: vec![(2_000, 4_000)],
         };
-        let f = compute(&t, None);
+        let f = compute(&t, None, 2);
         assert_eq!(f.overall.words_per_minute, None);
         assert_eq!(f.overall.filler_words, None);
         assert_eq!(f.questions[0].words_per_minute, None);
