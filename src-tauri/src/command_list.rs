@@ -19,6 +19,7 @@ macro_rules! with_commands {
         $then! {
             subscribe,
             sign_in,
+            create_account,
             continue_offline,
             sign_out,
             refresh_history,

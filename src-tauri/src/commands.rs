@@ -142,6 +142,17 @@ pub async fn sign_in(state: Shared<'_>, email: String, password: String) -> Resu
 }
 
 #[tauri::command]
+pub async fn create_account(
+    state: Shared<'_>,
+    email: String,
+    password: String,
+) -> Result<(), String> {
+    state
+        .intent(Intent::SignIn(Credentials::NewAccount { email, password }))
+        .await
+}
+
+#[tauri::command]
 pub async fn continue_offline(state: Shared<'_>, name: String) -> Result<(), String> {
     state
         .intent(Intent::SignIn(Credentials::Offline { name }))

@@ -70,6 +70,31 @@ describe("authentication", () => {
     });
   });
 
+  test("create an account: the form switches, shows the password rule and sends create_account", async () => {
+    await withApp({ view: signedOut() }, async (app, page) => {
+      await page.getByRole("button", { name: "Create an account" }).click();
+      await page.getByRole("heading", { level: 2, name: "Create an account" }).waitFor();
+      const password = page.getByLabel("Password");
+      assert.equal(await password.getAttribute("autocomplete"), "new-password");
+      await page.getByText("At least 8 characters.").waitFor();
+      await page.getByLabel("Email").fill("new@example.com");
+      await password.fill("short");
+      await page.getByRole("button", { name: "Create account" }).click();
+      assert.equal(await password.evaluate((el) => el.validity.tooShort), true, "the server's rule, checked in place");
+      assert.equal((await app.callsTo("create_account")).length, 0, "nothing sent with a short password");
+      await password.fill("a long enough secret");
+      await app.shot("auth-create-account");
+      await page.getByRole("button", { name: "Create account" }).click();
+      const created = await app.waitForCall("create_account");
+      assert.deepEqual(created.args, { email: "new@example.com", password: "a long enough secret" });
+
+      await page.getByRole("button", { name: "Sign in instead" }).click();
+      await page.getByRole("heading", { level: 2, name: "Sign in" }).waitFor();
+      assert.equal(await password.getAttribute("autocomplete"), "current-password");
+      assert.equal(await page.getByText("At least 8 characters.").isVisible(), false);
+    });
+  });
+
   test("unauthenticated with a notice shows it", async () => {
     await withApp({ view: signedOut("Your session expired. Please sign in again.") }, async (app, page) => {
       const banner = page.getByRole("alert").filter({ hasText: "Your session expired" });

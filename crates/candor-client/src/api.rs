@@ -118,6 +118,24 @@ impl ApiClient {
             .await
     }
 
+    /// Creates an account. The server answers the same whether or not the
+    /// email was taken (see [`candor_api::RegisterResponse`]): sign in next.
+    pub async fn register(&self, email: &str, password: &str) -> Result<(), ApiFailure> {
+        let body = candor_api::RegisterRequest {
+            email: email.to_owned(),
+            password: password.to_owned(),
+            display_name: None,
+        };
+        self.call::<_, candor_api::RegisterResponse>(
+            Method::POST,
+            paths::REGISTER,
+            None,
+            Some(&body),
+        )
+        .await
+        .map(drop)
+    }
+
     /// The offline profile (embedded backend only).
     pub async fn sign_in_local(&self, profile: &str) -> Result<AuthResponse, ApiFailure> {
         let body = LocalSignInRequest {

@@ -35,6 +35,11 @@ pub enum Credentials {
         email: String,
         password: String,
     },
+    /// A new account: registered, then signed in.
+    NewAccount {
+        email: String,
+        password: String,
+    },
     /// The local profile on the embedded backend: no account, no network.
     Offline {
         name: String,
@@ -46,6 +51,11 @@ impl std::fmt::Debug for Credentials {
         match self {
             Credentials::Password { email, .. } => f
                 .debug_struct("Password")
+                .field("email", email)
+                .field("password", &"<redacted>")
+                .finish(),
+            Credentials::NewAccount { email, .. } => f
+                .debug_struct("NewAccount")
                 .field("email", email)
                 .field("password", &"<redacted>")
                 .finish(),

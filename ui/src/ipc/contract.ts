@@ -63,6 +63,8 @@ export interface Commands {
   /** Starts pushing EngineEvents on `onEvent`; the first is the current view. */
   subscribe: { args: { onEvent: unknown /* Channel<EngineEvent> */ }; result: void };
   sign_in: { args: { email: string; password: string }; result: void };
+  /** Registers an account on the backend, then signs in to it. */
+  create_account: { args: { email: string; password: string }; result: void };
   /** Local profile on the embedded backend, no account. */
   continue_offline: { args: { name: string }; result: void };
   sign_out: { args: Record<string, never>; result: void };

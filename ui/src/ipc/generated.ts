@@ -222,4 +222,4 @@ echoCancellation: boolean, };
  * Every command the UI may call (Tauri `invoke` names): the desktop shell's
  * one list, `src-tauri/src/command_list.rs`.
  */
-export type CommandName = "subscribe" | "sign_in" | "continue_offline" | "sign_out" | "refresh_history" | "start_interview" | "retry_permissions" | "cancel_interview" | "end_interview" | "dismiss" | "set_muted" | "list_devices" | "choose_devices" | "get_settings" | "save_settings" | "open_results";
+export type CommandName = "subscribe" | "sign_in" | "create_account" | "continue_offline" | "sign_out" | "refresh_history" | "start_interview" | "retry_permissions" | "cancel_interview" | "end_interview" | "dismiss" | "set_muted" | "list_devices" | "choose_devices" | "get_settings" | "save_settings" | "open_results";

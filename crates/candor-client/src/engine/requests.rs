@@ -18,6 +18,7 @@ pub(super) async fn verify_token(api: ApiClient, token: String) -> Internal {
 pub(super) async fn sign_in(api: ApiClient, credentials: Credentials) -> Internal {
     let result = match &credentials {
         Credentials::Password { email, password } => api.sign_in(email, password).await,
+        Credentials::NewAccount { email, password } => create_account(&api, email, password).await,
         Credentials::Offline { name } => api.sign_in_local(name).await,
     };
     match result {
@@ -27,6 +28,23 @@ pub(super) async fn sign_in(api: ApiClient, credentials: Credentials) -> Interna
         },
         Err(e) => sign_in_failed(e),
     }
+}
+
+/// Registers, then signs in to the new account. The server answers a
+/// taken email like a new one, so a refused sign-in right after means the
+/// email already had an account with another password.
+async fn create_account(
+    api: &ApiClient,
+    email: &str,
+    password: &str,
+) -> Result<candor_api::AuthResponse, ApiFailure> {
+    api.register(email, password).await?;
+    api.sign_in(email, password).await.map_err(|e| match e {
+        ApiFailure::Unauthenticated(_) => ApiFailure::Rejected(
+            "Could not sign in to a new account with this email: it may already have one. Sign in with its password instead.".into(),
+        ),
+        other => other,
+    })
 }
 
 fn sign_in_failed(e: ApiFailure) -> Internal {
