@@ -9,8 +9,10 @@
 //!
 //! The network alone takes some steady sounds for a voice (a low hum near a
 //! voice's pitch, a rumble). Speech is never steady: syllables make its level
-//! rise and fall by well over 6 dB within a second, where a fan, a hum or a
 //! rumble stays within a few dB. [`VoiceDetector::is_voice`] asks for both.
+//! [`VoiceDetector::hear`] adds the caller's loudness verdict and rests the
+//! network after [`REST_AFTER`] quiet frames: the one rule the client's
+//! `voice_activity` flag and the server's listener both apply.
 //! Feeding never allocates.
 
 use crate::meter::frame_level_db;
@@ -28,6 +30,10 @@ const MODULATION_FRAMES: usize = 50;
 /// for a voice: speech swings 15–100 dB, steady noise 0–10.
 pub const MIN_MODULATION_DB: f32 = 6.0;
 
+/// Quiet frames in a row after which the network rests until the next sound
+/// (and then hears it the same way whatever the silence before it was).
+pub const REST_AFTER: u32 = 5;
+
 /// Speech probability per frame of one 16 kHz mono stream.
 pub struct VoiceDetector {
     net: Box<earshot::Detector>,
@@ -37,6 +43,8 @@ pub struct VoiceDetector {
     /// Levels of the last [`MODULATION_FRAMES`] frames (a ring).
     levels: [f32; MODULATION_FRAMES],
     level_at: usize,
+    /// Frames in a row the caller found quiet ([`Self::hear`]).
+    quiet_run: u32,
 }
 
 impl std::fmt::Debug for VoiceDetector {
@@ -63,6 +71,21 @@ impl VoiceDetector {
             last: 0.0,
             levels: [f32::NEG_INFINITY; MODULATION_FRAMES],
             level_at: 0,
+            quiet_run: 0,
+        }
+    }
+
+    /// One frame the caller judged `loud` (above its level gate) or not:
+    /// whether it is a voice, loud and heard as one. After more than
+    /// [`REST_AFTER`] quiet frames in a row the network rests
+    /// ([`Self::quiet`]) until the next loud one.
+    pub fn hear(&mut self, pcm: &[f32], loud: bool) -> bool {
+        self.quiet_run = if loud { 0 } else { self.quiet_run + 1 };
+        if self.quiet_run > REST_AFTER {
+            self.quiet(pcm);
+            false
+        } else {
+            self.is_voice(pcm) && loud
         }
     }
 
@@ -126,6 +149,7 @@ impl VoiceDetector {
         self.last = 0.0;
         self.levels = [f32::NEG_INFINITY; MODULATION_FRAMES];
         self.level_at = 0;
+        self.quiet_run = 0;
     }
 }
 

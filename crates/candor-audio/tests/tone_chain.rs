@@ -49,10 +49,10 @@ fn check_tone(path: &std::path::Path, seconds: f64, input_db: f64) {
         (level - input_db).abs() <= 1.0,
         "level {level:.2} dBFS, input {input_db:.2} dBFS"
     );
-    assert!(
-        frames.iter().skip(10).all(|f| f.voice),
-        "a loud tone is activity"
-    );
+    // Loud, but steady: the neural detector and the level modulation check
+    // do not take a tone for the candidate's voice.
+    let voiced = frames.iter().skip(50).filter(|f| f.voice).count();
+    assert_eq!(voiced, 0, "a steady tone is not a voice");
 }
 
 #[test]

@@ -21,6 +21,11 @@ use crate::error::AudioError;
 use crate::meter::{LevelMeter, VoiceActivity, frame_level_db};
 use crate::resample::MonoResampler;
 use crate::sample::ChannelMode;
+use crate::voice_detector::VoiceDetector;
+
+/// Frames (20 ms) a heard voice carries over, so the gaps between words
+/// stay part of the answer (the server's own gate decides frame by frame).
+const VOICE_HOLD_FRAMES: u32 = 10;
 
 /// Settings of the capture pipeline.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -58,8 +63,10 @@ pub struct EncodedFrame {
     /// The Opus packet.
     pub payload: Vec<u8>,
     /// Candidate speech in this frame: loud enough for the voice activity
-    /// detector *and*, with echo cancellation on, sound the far-end
-    /// reference does not explain (see [`crate::double_talk`]).
+    /// detector, in a stretch the neural detector hears as a voice (not a
+    /// fan, typing or a hum; [`crate::voice_detector`]) *and*, with echo
+    /// cancellation on, sound the far-end reference does not explain (see
+    /// [`crate::double_talk`]).
     pub voice: bool,
     /// The frame's level in dBFS (after echo cancellation).
     pub level_db: f32,
@@ -93,6 +100,10 @@ pub struct CaptureProcessor {
     out16_base: u64,
     encoder: OpusEncoder,
     vad: VoiceActivity,
+    /// The neural voice detector over the 16 kHz frames.
+    voice: VoiceDetector,
+    /// Frames left in which a voice heard recently still counts (word gaps).
+    voice_hold: u32,
     near_end: Option<NearEndDetector>,
     /// Near-end verdicts of the 10 ms blocks not yet framed, oldest first.
     near_blocks: std::collections::VecDeque<bool>,
@@ -138,6 +149,8 @@ impl CaptureProcessor {
             out16_base: 0,
             encoder: OpusEncoder::new(settings.encoder)?,
             vad: VoiceActivity::default(),
+            voice: VoiceDetector::new(),
+            voice_hold: 0,
             near_end: settings
                 .processing
                 .echo_cancellation
@@ -243,7 +256,13 @@ impl CaptureProcessor {
             let len = self.encoder.encode(frame, &mut self.packet[..])?;
             let level_db = frame_level_db(frame);
             let near = Self::near_end_of_frame(&mut self.near_blocks, &mut self.last_near);
-            let voice = self.vad.update(level_db) && near;
+            let loud = self.vad.update(level_db);
+            if self.voice.hear(frame, loud) {
+                self.voice_hold = VOICE_HOLD_FRAMES;
+            } else {
+                self.voice_hold = self.voice_hold.saturating_sub(1);
+            }
+            let voice = loud && near && self.voice_hold > 0;
             let captured_at = self.time_of_output(self.out16_base, stamp);
             out(CaptureOutput::Frame(EncodedFrame {
                 seq: self.seq,

@@ -27,10 +27,6 @@ pub const ANALYSIS_RATE_HZ: u32 = 16_000;
 pub const VAD_ONSET: u32 = 2;
 /// Quiet frames in a row after which speech has ended.
 pub const VAD_HANGOVER: u32 = 10;
-/// Chunks below the threshold in a row after which the voice detector rests
-/// until the next sound (and then hears it the same way whatever the silence
-/// before it was).
-const REST_AFTER: u32 = 5;
 
 /// One chunk as heard.
 #[derive(Debug, Clone, Copy)]
@@ -48,8 +44,6 @@ pub struct Heard<'a> {
 pub struct Listener {
     decoder: AudioDecoder,
     voice: VoiceDetector,
-    /// Chunks below the threshold in a row.
-    quiet_run: u32,
     gate: SpeechGate,
     /// Samples one chunk stands for (what a lost one is concealed with).
     chunk_samples: usize,
@@ -73,7 +67,6 @@ impl Listener {
         Ok(Self {
             decoder: AudioDecoder::new(codec, ANALYSIS_RATE_HZ)?,
             voice: VoiceDetector::new(),
-            quiet_run: 0,
             gate: SpeechGate::new(threshold_dbfs, VAD_ONSET, VAD_HANGOVER),
             chunk_samples: (ANALYSIS_RATE_HZ * chunk_ms / 1000) as usize,
             pcm: Vec::new(),
@@ -95,13 +88,7 @@ impl Listener {
             }
         }
         let loud = self.gate.is_loud(frame_level_db(&self.pcm));
-        self.quiet_run = if loud { 0 } else { self.quiet_run + 1 };
-        let voiced = if self.quiet_run > REST_AFTER {
-            self.voice.quiet(&self.pcm);
-            false
-        } else {
-            self.voice.is_voice(&self.pcm) && loud && client_voice
-        };
+        let voiced = self.voice.hear(&self.pcm, loud) && client_voice;
         let speaking = self.gate.update_voiced(voiced);
         Heard {
             pcm: &self.pcm,
