@@ -230,10 +230,11 @@ impl ModelManager {
     /// directory to load it from. `progress` is called as bytes arrive (every 256 KiB and
     /// at the end of each file). Dropping the future stops the download; what arrived is
     /// kept for the next call to resume. Do not run two downloads of one model at once.
+    /// The future is `Send`, so it can run on any runtime thread.
     pub async fn download(
         &self,
         id: &str,
-        mut progress: impl FnMut(DownloadProgress),
+        mut progress: impl FnMut(DownloadProgress) + Send,
     ) -> Result<PathBuf, ModelError> {
         let spec = self.spec(id)?;
         let installed = self.model_dir(spec);
