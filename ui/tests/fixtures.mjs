@@ -153,4 +153,4 @@ export function speechModels({ source = MODEL_SOURCE, fromEnvironment = false, t
   };
 }
 
-export const INSTALLED = { state: "installed" };
+export const INSTALLED = { state: { state: "installed" } };

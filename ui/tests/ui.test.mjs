@@ -628,10 +628,10 @@ describe("settings: speech recognition", () => {
         const call = await app.waitForCall("download_speech_model");
         assert.deepEqual(call.args, { id: "whisper-base" });
         await app.push({ type: "speechModels", models: speechModels({ tiny: INSTALLED, inUse: "whisper-tiny.en", base: { state: { state: "downloading", downloadedBytes: 0 } } }) });
-        await app.push({ type: "modelDownload", id: "whisper-base", downloadedBytes: 36_970_735, totalBytes: 147_882_941 });
+        await app.push({ type: "modelDownload", id: "whisper-base", downloadedBytes: 36_970_736, totalBytes: 147_882_941 });
         const bar = base.getByRole("progressbar", { name: "Whisper base" });
         await bar.waitFor();
-        await page.waitForFunction(() => document.querySelector('.model-row[data-model="whisper-base"] progress').value === 36_970_735);
+        await page.waitForFunction(() => document.querySelector('.model-row[data-model="whisper-base"] progress').value === 36_970_736);
         assert.equal(await base.locator(".model-bar-text").innerText(), "37 MB of 148 MB (25%)");
         assert.equal(await base.locator(".badge").innerText(), "DOWNLOADING");
         await base.scrollIntoViewIfNeeded();

@@ -36,7 +36,7 @@ export function speechModelsSection(ctx: Ctx): { root: HTMLFieldSetElement; refr
   const sourceButton = h("button", { class: "button secondary", type: "button" }, "Use source");
   const sourceError = h("p", { class: "field-error", hidden: true, role: "alert" });
   const sourceHint = h("p", { class: "hint" });
-  const noSource = h("div", { class: "banner banner-warning models-no-source", id: reasonId, hidden: true },
+  const noSource = h("div", { class: "models-no-source", id: reasonId, hidden: true },
     icon("alert"),
     h("div", null,
       h("strong", null, "No download source is set, so models can't be downloaded."),
