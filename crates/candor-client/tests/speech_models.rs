@@ -120,11 +120,7 @@ fn content(len: usize, seed: u8) -> Vec<u8> {
 
 /// A fake model of one file, `model.bin`, pinned to `pinned` (its own
 /// content, or other bytes to make it corrupt).
-fn fake_model(
-    id: &'static str,
-    body: &Arc<Vec<u8>>,
-    pinned: &[u8],
-) -> ModelSpec {
+fn fake_model(id: &'static str, body: &Arc<Vec<u8>>, pinned: &[u8]) -> ModelSpec {
     let files: &'static [ModelFile] = Box::leak(Box::new([ModelFile {
         name: "model.bin",
         size: body.len() as u64,
@@ -185,7 +181,13 @@ fn state(models: &SpeechModels, id: &str) -> SpeechModelState {
 }
 
 fn error(models: &SpeechModels, id: &str) -> Option<String> {
-    models.models.iter().find(|m| m.id == id).unwrap().error.clone()
+    models
+        .models
+        .iter()
+        .find(|m| m.id == id)
+        .unwrap()
+        .error
+        .clone()
 }
 
 /// What is in the models directory.
@@ -246,9 +248,18 @@ async fn downloads_report_progress_and_failures_leave_nothing_behind() {
         fake_model("fake-stalled", &stalled, &stalled),
     ];
     let source = Source::start(HashMap::from([
-        ("/fake-good/model.bin".to_owned(), (good.clone(), Pace::Slow)),
-        ("/fake-corrupt/model.bin".to_owned(), (corrupt.clone(), Pace::Fast)),
-        ("/fake-stalled/model.bin".to_owned(), (stalled.clone(), Pace::Stall)),
+        (
+            "/fake-good/model.bin".to_owned(),
+            (good.clone(), Pace::Slow),
+        ),
+        (
+            "/fake-corrupt/model.bin".to_owned(),
+            (corrupt.clone(), Pace::Fast),
+        ),
+        (
+            "/fake-stalled/model.bin".to_owned(),
+            (stalled.clone(), Pace::Stall),
+        ),
     ]))
     .await;
     let dir = tempfile::tempdir().unwrap();
@@ -272,7 +283,12 @@ async fn downloads_report_progress_and_failures_leave_nothing_behind() {
     assert_eq!(listed.in_use, None);
     let ids: Vec<&str> = listed.models.iter().map(|m| m.id.as_str()).collect();
     assert_eq!(ids, ["fake-good", "fake-corrupt", "fake-stalled"]);
-    assert!(listed.models.iter().all(|m| m.state == SpeechModelState::Absent));
+    assert!(
+        listed
+            .models
+            .iter()
+            .all(|m| m.state == SpeechModelState::Absent)
+    );
     assert_eq!(listed.models[0].size_bytes, good.len() as u64);
 
     // A download: progress, at most one report per interval, then installed.
@@ -297,8 +313,15 @@ async fn downloads_report_progress_and_failures_leave_nothing_behind() {
         })
         .collect();
     assert!(progress.len() >= 2, "progress reports: {progress:?}");
-    assert!(progress.iter().all(|&(_, total)| total == good.len() as u64));
-    assert!(progress.windows(2).all(|w| w[0].0 <= w[1].0), "{progress:?}");
+    assert!(
+        progress
+            .iter()
+            .all(|&(_, total)| total == good.len() as u64)
+    );
+    assert!(
+        progress.windows(2).all(|w| w[0].0 <= w[1].0),
+        "{progress:?}"
+    );
     assert!(progress.iter().any(|&(done, _)| done > 0));
     let most = took.as_millis() / PROGRESS_INTERVAL.as_millis() + 1;
     assert!(
@@ -325,7 +348,10 @@ async fn downloads_report_progress_and_failures_leave_nothing_behind() {
     let chosen = engine.choose_speech_model("fake-good").await.unwrap_err();
     assert!(chosen.contains("could not be loaded"), "{chosen}");
     assert_eq!(engine.speech_models().await.unwrap().in_use, None);
-    let absent = engine.choose_speech_model("fake-stalled").await.unwrap_err();
+    let absent = engine
+        .choose_speech_model("fake-stalled")
+        .await
+        .unwrap_err();
     assert!(absent.contains("not downloaded"), "{absent}");
 
     // A corrupt file: a clear error, and nothing kept.
@@ -337,12 +363,18 @@ async fn downloads_report_progress_and_failures_leave_nothing_behind() {
         })
         .await;
     let message = error(&failed, "fake-corrupt").unwrap();
-    assert!(message.contains("corrupt") && message.contains("deleted"), "{message}");
+    assert!(
+        message.contains("corrupt") && message.contains("deleted"),
+        "{message}"
+    );
     assert_eq!(entries(&models_dir), ["fake-good"]);
 
     // A cancelled download: nothing kept either.
     engine.download_speech_model("fake-stalled").await.unwrap();
-    let again = engine.download_speech_model("fake-stalled").await.unwrap_err();
+    let again = engine
+        .download_speech_model("fake-stalled")
+        .await
+        .unwrap_err();
     assert!(again.contains("already downloading"), "{again}");
     events
         .until("progress of the stalled download", |e| match e {
@@ -354,9 +386,15 @@ async fn downloads_report_progress_and_failures_leave_nothing_behind() {
             _ => None,
         })
         .await;
-    let busy = engine.delete_speech_model("fake-stalled").await.unwrap_err();
+    let busy = engine
+        .delete_speech_model("fake-stalled")
+        .await
+        .unwrap_err();
     assert!(busy.contains("Cancel the download"), "{busy}");
-    engine.cancel_speech_model_download("fake-stalled").await.unwrap();
+    engine
+        .cancel_speech_model_download("fake-stalled")
+        .await
+        .unwrap();
     let cancelled = events
         .models("the cancelled download gone", |m| {
             state(m, "fake-stalled") == SpeechModelState::Absent
@@ -446,13 +484,15 @@ async fn the_installed_model_is_the_one_the_offline_interviewer_hears_with() {
 
     engine.download_speech_model(DEFAULT_MODEL).await.unwrap();
     events
-        .models("tiny.en in use", |m| m.in_use.as_deref() == Some(DEFAULT_MODEL))
+        .models("tiny.en in use", |m| {
+            m.in_use.as_deref() == Some(DEFAULT_MODEL)
+        })
         .await;
     // Choosing the model in use is answered at once.
     engine.choose_speech_model(DEFAULT_MODEL).await.unwrap();
 
     // An offline interview: the candidate's answer comes back as words.
-    events.view_state("unauthenticated").await;
+    // Nothing stored: the engine started signed out (its first view).
     engine
         .intent(Intent::SignIn(Credentials::Offline { name: "Ada".into() }))
         .await
@@ -475,13 +515,16 @@ async fn the_installed_model_is_the_one_the_offline_interviewer_hears_with() {
     let refused = engine.delete_speech_model(DEFAULT_MODEL).await.unwrap_err();
     assert!(refused.contains("interview"), "{refused}");
     feed.push(&samples);
+    // "The project slipped by three weeks because we underestimated the
+    // migration, …": recognised words, not the "[answering…]" placeholder the
+    // interviewer shows without a model.
     let heard = events
         .until("the candidate's words", |e| match e {
             EngineEvent::Transcript {
                 speaker: Speaker::Candidate,
                 text,
                 ..
-            } if !text.trim().is_empty() => Some(text.clone()),
+            } if text.to_lowercase().contains("project") => Some(text.clone()),
             _ => None,
         })
         .await;
