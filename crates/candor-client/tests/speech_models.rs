@@ -39,13 +39,16 @@ enum Pace {
     Stall,
 }
 
+/// What the source serves: path → body and pace.
+type Files = HashMap<String, (Arc<Vec<u8>>, Pace)>;
+
 /// A model source on 127.0.0.1: GET `/<model>/<file>` (no ranges).
 struct Source {
     url: String,
 }
 
 impl Source {
-    async fn start(files: HashMap<String, (Arc<Vec<u8>>, Pace)>) -> Source {
+    async fn start(files: Files) -> Source {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let files = Arc::new(files);
@@ -58,7 +61,7 @@ impl Source {
     }
 }
 
-async fn serve(mut stream: TcpStream, files: Arc<HashMap<String, (Arc<Vec<u8>>, Pace)>>) {
+async fn serve(mut stream: TcpStream, files: Arc<Files>) {
     let mut head = Vec::new();
     let mut buf = [0u8; 2048];
     while !head.windows(4).any(|w| w == b"\r\n\r\n") {
