@@ -9,6 +9,8 @@
 //! - A denied microphone: the audio server refuses the app ("access denied")
 //!   → `permissionsDenied` with the explanation; access is granted and
 //!   "Try again" goes on to `live`.
+//! - Settings › Speech recognition lists the models from the real core; with
+//!   no model source the download buttons are off and the section says why.
 //!
 //! Needs `tauri-driver` (scripts/setup installs it) and `WebKitWebDriver`
 //! (Debian's webkit2gtk-driver); missing tools fail the test with a message.
@@ -151,4 +153,39 @@ async fn a_denied_microphone_shows_permissions_denied_and_retry_recovers() {
     app.quit().await;
     drop(gate);
     drop(pulse);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_show_the_speech_models_and_why_nothing_downloads_without_a_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = App::launch(dir.path(), None).await;
+    app.wait_screen("auth", STEP).await;
+    app.fill("input[autocomplete=name]", "Ada").await;
+    app.click_button("Continue offline").await;
+    app.wait_screen("dashboard", STEP).await;
+
+    app.click("[data-testid=settings]").await;
+    app.wait_until(
+        "the speech models listed in Settings",
+        STEP,
+        "return document.querySelectorAll('[data-testid=speech-models] .model-row').length === 2",
+    )
+    .await;
+    let section = app.text("[data-testid=speech-models]").await;
+    assert!(section.contains("Whisper tiny.en"), "{section}");
+    assert!(section.contains("Whisper base"), "{section}");
+    assert!(section.contains("78 MB"), "{section}");
+    assert!(
+        section.contains("No download source is set"),
+        "no source, so the section says how to set one: {section}"
+    );
+    let disabled = app
+        .script(
+            "return [...document.querySelectorAll('[data-testid=speech-models] .model-row button')]\
+               .filter(b => b.textContent.startsWith('Download')).every(b => b.disabled)",
+        )
+        .await;
+    assert_eq!(disabled, serde_json::Value::Bool(true));
+    app.screenshot("desktop-speech-models").await;
+    app.quit().await;
 }

@@ -34,6 +34,12 @@ macro_rules! with_commands {
             get_settings,
             save_settings,
             open_results,
+            speech_models,
+            download_speech_model,
+            cancel_speech_model_download,
+            delete_speech_model,
+            choose_speech_model,
+            set_speech_model_source,
         }
     };
 }

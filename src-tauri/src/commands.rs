@@ -8,10 +8,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use candor_audio::{SinkSpec, SourceSpec};
-use candor_client::ipc::{AudioDevice, DeviceList, Settings};
+use candor_client::backend::speech_models_dir;
+use candor_client::ipc::{AudioDevice, DeviceList, Settings, SpeechModels};
 use candor_client::{
     BackendConfig, Credentials, Engine, EngineConfig, EngineEvent, Intent, InterviewSetup,
-    KeyringStore,
+    KeyringStore, SpeechModelsConfig,
 };
 use tauri::State;
 use tauri::ipc::Channel;
@@ -20,14 +21,14 @@ use url::Url;
 
 use crate::EngineSlot;
 use crate::events::Subscriber;
-use crate::settings::{self, AppPaths};
+use crate::settings::{self, AppPaths, StoredSettings};
 
 /// Everything the commands share.
 #[derive(Debug)]
 pub struct AppState {
     paths: AppPaths,
     engine: EngineSlot,
-    settings: Mutex<Settings>,
+    settings: Mutex<StoredSettings>,
     devices: Mutex<DeviceList>,
     subscriber: Subscriber,
     /// When the process started, for the launch-to-UI time in the log.
@@ -53,13 +54,13 @@ impl AppState {
 
     /// Starts (or restarts) the engine with the current settings.
     pub async fn start_engine(&self) -> Result<(), String> {
-        let settings = self.settings.lock().await.clone();
+        let StoredSettings { settings, speech } = self.settings.lock().await.clone();
         let backend = match settings::backend_url(&settings) {
             Some(url) => BackendConfig::Remote {
                 url: Url::parse(&url).map_err(|e| format!("Invalid backend URL {url}: {e}"))?,
             },
             None => BackendConfig::Embedded {
-                data_dir: self.paths.data_dir.join("backend"),
+                data_dir: self.paths.backend_dir(),
                 speech_model: None,
             },
         };
@@ -69,6 +70,13 @@ impl AppState {
         };
         let mut config = EngineConfig::new(backend, Arc::new(KeyringStore::new(&key)));
         config.echo_cancellation = settings.echo_cancellation;
+        // The models live with the embedded backend's data, and are managed
+        // (downloaded, chosen) whichever backend is in use.
+        config.speech_models = Some(SpeechModelsConfig {
+            source: speech.model_source,
+            chosen: speech.speech_model,
+            ..SpeechModelsConfig::new(speech_models_dir(&self.paths.backend_dir()))
+        });
         let devices = self.devices.lock().await.clone();
         config.input = SourceSpec::Device {
             device: devices.selected_input.clone(),
@@ -107,6 +115,19 @@ impl AppState {
 
     async fn intent(&self, intent: Intent) -> Result<(), String> {
         self.engine().await?.intent(intent).await
+    }
+
+    /// Changes the saved settings with `change` and writes them.
+    async fn update_settings(
+        &self,
+        change: impl FnOnce(&mut StoredSettings),
+    ) -> Result<(), String> {
+        let mut stored = self.settings.lock().await;
+        let mut next = stored.clone();
+        change(&mut next);
+        self.paths.save_settings(&next)?;
+        *stored = next;
+        Ok(())
     }
 }
 
@@ -252,7 +273,7 @@ pub async fn choose_devices(
 
 #[tauri::command]
 pub async fn get_settings(state: Shared<'_>) -> Result<Settings, String> {
-    Ok(state.settings.lock().await.clone())
+    Ok(state.settings.lock().await.settings.clone())
 }
 
 #[tauri::command]
@@ -268,6 +289,11 @@ pub async fn save_settings(state: Shared<'_>, settings: Settings) -> Result<(), 
             return Err("The backend URL must start with https://".to_owned());
         }
     }
+    // Unchanged settings change nothing: the engine (and a model download
+    // under way) goes on.
+    if state.settings.lock().await.settings == settings {
+        return Ok(());
+    }
     // Saving restarts the engine, which drops whatever it is doing: only
     // when the interview is at rest (nothing being created, open or awaited).
     if let Some(view) = state.engine().await?.view().await
@@ -275,7 +301,59 @@ pub async fn save_settings(state: Shared<'_>, settings: Settings) -> Result<(), 
     {
         return Err("Finish the interview before changing settings.".to_owned());
     }
-    state.paths.save_settings(&settings)?;
-    *state.settings.lock().await = settings;
+    state
+        .update_settings(|stored| stored.settings = settings)
+        .await?;
     state.start_engine().await
+}
+
+#[tauri::command]
+pub async fn speech_models(state: Shared<'_>) -> Result<SpeechModels, String> {
+    state.engine().await?.speech_models().await
+}
+
+#[tauri::command]
+pub async fn download_speech_model(state: Shared<'_>, id: String) -> Result<(), String> {
+    state.engine().await?.download_speech_model(&id).await
+}
+
+#[tauri::command]
+pub async fn cancel_speech_model_download(state: Shared<'_>, id: String) -> Result<(), String> {
+    state
+        .engine()
+        .await?
+        .cancel_speech_model_download(&id)
+        .await
+}
+
+#[tauri::command]
+pub async fn delete_speech_model(state: Shared<'_>, id: String) -> Result<(), String> {
+    state.engine().await?.delete_speech_model(&id).await
+}
+
+/// Uses `id` for offline interviews from the next one on (no restart), and
+/// saves the choice once the model has loaded.
+#[tauri::command]
+pub async fn choose_speech_model(state: Shared<'_>, id: String) -> Result<(), String> {
+    state.engine().await?.choose_speech_model(&id).await?;
+    state
+        .update_settings(|stored| stored.speech.speech_model = Some(id))
+        .await
+}
+
+/// Sets (or with `null`, clears) the model source and saves it; applied at
+/// once, without a restart.
+#[tauri::command]
+pub async fn set_speech_model_source(
+    state: Shared<'_>,
+    source: Option<String>,
+) -> Result<(), String> {
+    let saved = state
+        .engine()
+        .await?
+        .set_speech_model_source(source)
+        .await?;
+    state
+        .update_settings(|stored| stored.speech.model_source = saved)
+        .await
 }

@@ -76,6 +76,7 @@ impl App {
             .env("XDG_CACHE_HOME", dir.join("cache"))
             .env("CANDOR_LOG", "info")
             .env_remove("CANDOR_BACKEND_URL")
+            .env_remove("CANDOR_MODEL_SOURCE")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(dir.join("driver.log")).expect("driver log"));

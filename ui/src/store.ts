@@ -108,6 +108,8 @@ export class Store {
         this.devices = event.devices;
         break;
       case "notice":
+      case "speechModels":
+      case "modelDownload":
         break;
     }
     for (const fn of this.listeners) fn(event);

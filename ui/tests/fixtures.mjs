@@ -118,3 +118,39 @@ export const RESULTS_NO_ASSESSMENT = {
   assessment: null,
   assessmentUnavailable: "The AI assessment timed out.",
 };
+
+// Speech models as the core lists them (candor-speech's catalog).
+const TINY = {
+  id: "whisper-tiny.en",
+  name: "Whisper tiny.en",
+  languages: "English",
+  speed: "fastest: about 0.3 s of processor time per second of speech",
+  quality: "about 4 words in 100 wrong on clear speech; keeps filler words",
+  sizeBytes: 78_090_594,
+  state: { state: "absent" },
+  error: null,
+};
+const BASE = {
+  id: "whisper-base",
+  name: "Whisper base",
+  languages: "English and 98 other languages",
+  speed: "about twice tiny.en's processor time",
+  quality: "about 1 word in 100 wrong on clear speech; better with names and accents",
+  sizeBytes: 147_882_941,
+  state: { state: "absent" },
+  error: null,
+};
+
+export const MODEL_SOURCE = "https://models.example.com/candor";
+
+/** `tiny` and `base` are the two models' changes; `inUse` an id or null. */
+export function speechModels({ source = MODEL_SOURCE, fromEnvironment = false, tiny = {}, base = {}, inUse = null, offlineInterviewer = true } = {}) {
+  return {
+    source: source === null ? null : { url: source, fromEnvironment },
+    models: [{ ...TINY, ...tiny }, { ...BASE, ...base }],
+    inUse,
+    offlineInterviewer,
+  };
+}
+
+export const INSTALLED = { state: { state: "installed" } };

@@ -4,7 +4,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { launchBrowser, openApp, startServer } from "./harness.mjs";
-import { AUTHENTICATING, DEVICES, HISTORY, OFFLINE_PROFILE, RESULTS, RESULTS_GEMINI, RESULTS_NO_ASSESSMENT, SETTINGS, authed, signedOut } from "./fixtures.mjs";
+import { AUTHENTICATING, DEVICES, HISTORY, INSTALLED, MODEL_SOURCE, OFFLINE_PROFILE, RESULTS, RESULTS_GEMINI, RESULTS_NO_ASSESSMENT, SETTINGS, authed, signedOut, speechModels } from "./fixtures.mjs";
 
 let browser;
 let server;
@@ -591,6 +591,167 @@ describe("settings, notices and themes", () => {
       await page.locator('[data-testid="start"]').focus();
       await page.keyboard.press("Enter");
       await app.waitForCall("start_interview");
+    });
+  });
+});
+
+// ------------------------------------------------------------------ settings: speech recognition
+
+describe("settings: speech recognition", () => {
+  /** Opens Settings and waits for the speech models to be listed. */
+  async function openModels(app, page) {
+    await page.getByRole("button", { name: "Settings" }).click();
+    await app.waitForCall("speech_models");
+    const section = page.locator('[data-testid="speech-models"]');
+    await section.locator(".model-row").first().waitFor();
+    return section;
+  }
+
+  const row = (section, id) => section.locator(`.model-row[data-model="${id}"]`);
+
+  test("without a source the download is disabled and the section says how to set one", async () => {
+    for (const theme of ["light", "dark"]) {
+      const responses = { get_settings: SETTINGS, list_devices: DEVICES, speech_models: speechModels({ source: null }) };
+      await withApp({ view: authed(), theme, responses }, async (app, page) => {
+        const section = await openModels(app, page);
+        const reason = section.locator(".models-no-source");
+        assert.equal(await reason.isVisible(), true);
+        assert.match(await reason.innerText(), /No download source is set/);
+        assert.match(await reason.innerText(), /CANDOR_MODEL_SOURCE/);
+        assert.match(await text(page, ".models-status"), /No speech model is installed: .*written transcript/);
+        const download = row(section, "whisper-tiny.en").getByRole("button", { name: /Download/ });
+        assert.equal(await download.isDisabled(), true);
+        assert.equal(await download.getAttribute("aria-describedby"), await reason.getAttribute("id"));
+        assert.equal(await row(section, "whisper-base").getByRole("button", { name: /Download/ }).isDisabled(), true);
+        assert.equal(await page.locator('.model-row progress').count(), 2, "bars exist but none shows");
+        assert.equal(await page.locator('.model-progress:not([hidden])').count(), 0);
+        await section.scrollIntoViewIfNeeded();
+        await app.shot(`speech-models-no-source-${theme}`);
+      });
+    }
+  });
+
+  test("lists the catalog, downloads with progress, cancels, and shows a failed download's error", async () => {
+    for (const theme of ["light", "dark"]) {
+      const listed = speechModels({ tiny: INSTALLED, inUse: "whisper-tiny.en" });
+      const responses = { get_settings: SETTINGS, list_devices: DEVICES, speech_models: listed };
+      await withApp({ view: authed(), theme, responses }, async (app, page) => {
+        const section = await openModels(app, page);
+        assert.equal(await section.locator(".models-no-source").isVisible(), false);
+        assert.equal(await page.getByLabel("Download source").inputValue(), MODEL_SOURCE);
+        assert.equal(await text(page, ".models-status"), "In use: Whisper tiny.en.");
+        const tiny = row(section, "whisper-tiny.en");
+        assert.equal(await tiny.locator(".badge").innerText(), "IN USE");
+        assert.match(await tiny.locator(".model-meta").innerText(), /English · 78 MB on disk/);
+        assert.match(await tiny.innerText(), /Speed: fastest: about 0.3 s of processor time/);
+        assert.match(await tiny.innerText(), /Accuracy: about 4 words in 100 wrong/);
+        assert.equal(await tiny.getByRole("button", { name: "Use for interviews" }).count(), 0, "the model in use is not offered again");
+        const base = row(section, "whisper-base");
+        assert.match(await base.locator(".model-meta").innerText(), /148 MB download/);
+
+        await base.getByRole("button", { name: "Download 148 MB" }).click();
+        const call = await app.waitForCall("download_speech_model");
+        assert.deepEqual(call.args, { id: "whisper-base" });
+        await app.push({ type: "speechModels", models: speechModels({ tiny: INSTALLED, inUse: "whisper-tiny.en", base: { state: { state: "downloading", downloadedBytes: 0 } } }) });
+        await app.push({ type: "modelDownload", id: "whisper-base", downloadedBytes: 36_970_736, totalBytes: 147_882_941 });
+        const bar = base.getByRole("progressbar", { name: "Whisper base" });
+        await bar.waitFor();
+        await page.waitForFunction(() => document.querySelector('.model-row[data-model="whisper-base"] progress').value === 36_970_736);
+        assert.equal(await base.locator(".model-bar-text").innerText(), "37 MB of 148 MB (25%)");
+        assert.equal(await base.locator(".badge").innerText(), "DOWNLOADING");
+        await base.scrollIntoViewIfNeeded();
+        await app.shot(`speech-models-downloading-${theme}`);
+
+        await base.getByRole("button", { name: "Cancel download" }).click();
+        assert.deepEqual((await app.waitForCall("cancel_speech_model_download")).args, { id: "whisper-base" });
+        const corrupt = "the downloaded model.bin of whisper-base is corrupt (expected SHA-256 d01c…, got 9f2a…); it was deleted — check the model source and download again";
+        await app.push({ type: "speechModels", models: speechModels({ tiny: INSTALLED, inUse: "whisper-tiny.en", base: { error: corrupt } }) });
+        const alert = base.getByRole("alert");
+        await alert.waitFor();
+        assert.match(await alert.innerText(), /is corrupt .* it was deleted/);
+        assert.equal(await base.locator(".model-progress").isVisible(), false);
+        assert.equal(await base.getByRole("button", { name: "Download 148 MB" }).isEnabled(), true, "it can be tried again");
+        await base.scrollIntoViewIfNeeded();
+        await app.shot(`speech-models-error-${theme}`);
+      });
+    }
+  });
+
+  test("a partial download resumes; delete asks first; choosing a model sends it", async () => {
+    const listed = speechModels({ tiny: INSTALLED, inUse: "whisper-tiny.en", base: INSTALLED });
+    const responses = { get_settings: SETTINGS, list_devices: DEVICES, speech_models: listed };
+    await withApp({ view: authed(), responses }, async (app, page) => {
+      const section = await openModels(app, page);
+      const base = row(section, "whisper-base");
+      assert.equal(await base.locator(".badge").innerText(), "INSTALLED");
+
+      await base.getByRole("button", { name: "Delete" }).click();
+      const confirm = base.getByRole("group", { name: "Confirm deletion" });
+      await confirm.waitFor();
+      assert.match(await confirm.innerText(), /Delete Whisper base\? This frees 148 MB/);
+      assert.equal(await focusedText(page), "Keep it", "the safe answer has focus");
+      await base.scrollIntoViewIfNeeded();
+      await app.shot("speech-models-delete-confirm");
+      await confirm.getByRole("button", { name: "Keep it" }).click();
+      assert.equal(await confirm.isVisible(), false);
+      assert.equal((await app.callsTo("delete_speech_model")).length, 0, "nothing is deleted without the confirmation");
+
+      await base.getByRole("button", { name: "Delete" }).click();
+      await confirm.getByRole("button", { name: "Delete" }).click();
+      assert.deepEqual((await app.waitForCall("delete_speech_model")).args, { id: "whisper-base" });
+
+      // The core refuses to delete the model in use mid-interview: the reason is shown.
+      await app.setError("delete_speech_model", "The interview is using this model: delete it when the interview is over.");
+      const tiny = row(section, "whisper-tiny.en");
+      await tiny.getByRole("button", { name: "Delete" }).click();
+      await tiny.getByRole("group", { name: "Confirm deletion" }).getByRole("button", { name: "Delete" }).click();
+      await page.getByRole("alert").filter({ hasText: "The interview is using this model" }).waitFor();
+
+      await base.getByRole("button", { name: "Use for interviews" }).click();
+      assert.deepEqual((await app.waitForCall("choose_speech_model")).args, { id: "whisper-base" });
+      await app.push({ type: "speechModels", models: speechModels({ tiny: INSTALLED, base: INSTALLED, inUse: "whisper-base" }) });
+      await page.waitForFunction(() => document.querySelector(".models-status").textContent === "In use: Whisper base.");
+      assert.equal(await tiny.getByRole("button", { name: "Use for interviews" }).count(), 1);
+
+      await app.push({ type: "speechModels", models: speechModels({ tiny: { state: { state: "partial", downloadedBytes: 12_000_000 } } }) });
+      const resume = tiny.getByRole("button", { name: "Resume download (12 MB kept)" });
+      await resume.waitFor();
+      await resume.click();
+      assert.deepEqual((await app.waitForCall("download_speech_model")).args, { id: "whisper-tiny.en" });
+      assert.match(await text(page, ".models-status"), /No speech model is installed/);
+    });
+  });
+
+  test("the download source is set from the section, with the reason when it is refused", async () => {
+    const responses = { get_settings: SETTINGS, list_devices: DEVICES, speech_models: speechModels({ source: "http://127.0.0.1:8000", fromEnvironment: true }) };
+    await withApp({ view: authed(), responses }, async (app, page) => {
+      const section = await openModels(app, page);
+      assert.match(await section.innerText(), /Using http:\/\/127.0.0.1:8000 from CANDOR_MODEL_SOURCE/);
+      const input = page.getByLabel("Download source");
+      assert.equal(await input.inputValue(), "", "the environment's source is not a setting");
+      await app.setError("set_speech_model_source", "The model source must be an http:// or https:// address: ftp://x");
+      await input.fill("ftp://x");
+      await input.press("Enter");
+      await section.getByRole("alert").filter({ hasText: "must be an http://" }).waitFor();
+      assert.equal(await input.getAttribute("aria-invalid"), "true");
+      assert.equal((await app.callsTo("save_settings")).length, 0, "Enter sets the source, not the whole form");
+      assert.equal(await page.locator("dialog").evaluate((d) => d.open), true);
+
+      await page.evaluate(() => delete window.__candor.errors.set_speech_model_source);
+      await input.fill(MODEL_SOURCE);
+      await section.getByRole("button", { name: "Use source" }).click();
+      const call = await app.waitForCall("set_speech_model_source", 2);
+      assert.deepEqual(call.args, { source: MODEL_SOURCE });
+      await page.getByRole("status").filter({ hasText: "Model source saved." }).waitFor();
+      assert.equal(await input.getAttribute("aria-invalid"), null);
+    });
+  });
+
+  test("with a hosted backend the section says the models wait for offline practice", async () => {
+    const responses = { get_settings: SETTINGS, list_devices: DEVICES, speech_models: speechModels({ offlineInterviewer: false }) };
+    await withApp({ view: authed(), responses }, async (app, page) => {
+      const section = await openModels(app, page);
+      await section.getByText("used when you practise offline").waitFor();
     });
   });
 });

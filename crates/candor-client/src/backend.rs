@@ -3,6 +3,7 @@
 //! or a hosted one at a URL.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use candor_server::{Config, RunningServer, Server};
 use candor_speech::models::{DEFAULT_MODEL, ModelManager};
@@ -47,11 +48,26 @@ fn installed_speech_model(data_dir: &Path) -> Option<PathBuf> {
 #[derive(Debug)]
 pub struct Backend {
     base: Url,
-    embedded: Option<RunningServer>,
+    /// Shared with the engine's model tasks while they swap the speech model;
+    /// they have all finished by the time the backend shuts down.
+    embedded: Option<Arc<RunningServer>>,
 }
 
 impl Backend {
     pub async fn start(config: &BackendConfig) -> Result<Self, EngineError> {
+        Self::start_with(config, true).await
+    }
+
+    /// Like [`Backend::start`], but an embedded backend without an explicit
+    /// `speech_model` starts without one: the engine's model manager sets the
+    /// one the user chose once it runs ([`Backend::embedded_server`]).
+    pub(crate) async fn start_without_installed_model(
+        config: &BackendConfig,
+    ) -> Result<Self, EngineError> {
+        Self::start_with(config, false).await
+    }
+
+    async fn start_with(config: &BackendConfig, load_installed: bool) -> Result<Self, EngineError> {
         match config {
             BackendConfig::Remote { url } => {
                 crate::endpoint::check(url).map_err(|e| EngineError::Config(e.to_string()))?;
@@ -71,9 +87,11 @@ impl Backend {
                     ))
                 })?;
                 let mut config = Config::embedded(data_dir.clone());
-                config.practice.speech_model = speech_model
-                    .clone()
-                    .or_else(|| installed_speech_model(data_dir));
+                config.practice.speech_model = speech_model.clone().or_else(|| {
+                    load_installed
+                        .then(|| installed_speech_model(data_dir))
+                        .flatten()
+                });
                 let server = Server::start(config)
                     .await
                     .map_err(|e| EngineError::Backend(e.to_string()))?;
@@ -81,7 +99,7 @@ impl Backend {
                     .map_err(|e| EngineError::Backend(e.to_string()))?;
                 Ok(Self {
                     base,
-                    embedded: Some(server),
+                    embedded: Some(Arc::new(server)),
                 })
             }
         }
@@ -92,7 +110,7 @@ impl Backend {
     pub fn launch_secret(&self) -> Option<&str> {
         self.embedded
             .as_ref()
-            .and_then(RunningServer::launch_secret)
+            .and_then(|server| server.launch_secret())
             .map(|s| s.expose())
     }
 
@@ -105,10 +123,21 @@ impl Backend {
         self.embedded.is_some()
     }
 
-    /// Stops the embedded server (its live sessions are ended cleanly).
+    /// The embedded server, for swapping its speech model.
+    pub(crate) fn embedded_server(&self) -> Option<Arc<RunningServer>> {
+        self.embedded.clone()
+    }
+
+    /// Stops the embedded server (its live sessions are ended cleanly). Call
+    /// it once nothing else holds [`Backend::embedded_server`].
     pub async fn shutdown(self) {
         if let Some(server) = self.embedded {
-            server.shutdown().await;
+            match Arc::into_inner(server) {
+                Some(server) => server.shutdown().await,
+                None => tracing::error!(
+                    "the embedded backend is still in use at shutdown; it stops with the process"
+                ),
+            }
         }
     }
 }

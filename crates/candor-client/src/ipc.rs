@@ -681,6 +681,17 @@ pub enum EngineEvent {
         level: NoticeLevel,
         message: String,
     },
+    /// The speech models changed (a download started, finished, failed or
+    /// was cancelled; a model was deleted or chosen; the source changed).
+    SpeechModels {
+        models: SpeechModels,
+    },
+    /// A model download's progress, at most 10 per second.
+    ModelDownload {
+        id: String,
+        downloaded_bytes: u64,
+        total_bytes: u64,
+    },
     /// When a session ends: the candidate audio accounting. `frames_stored`
     /// is what the server says it holds; `frames_lost` counts frames dropped
     /// because an outage outlasted the replay buffer.
@@ -689,6 +700,78 @@ pub enum EngineEvent {
         frames_stored: u64,
         frames_lost: u64,
     },
+}
+
+/// The speech models the offline interviewer can hear the candidate with,
+/// as the settings show them (the catalog with what is on disk).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct SpeechModels {
+    /// Where models download from (`<url>/<model id>/<file>`); `None`: no
+    /// source is set, so nothing can be downloaded.
+    pub source: Option<ModelSource>,
+    /// The catalog, in its order (the default model first).
+    pub models: Vec<SpeechModelInfo>,
+    /// The model the offline interviewer hears with (an id of `models`);
+    /// `None`: answers are timed but not transcribed.
+    pub in_use: Option<String>,
+    /// False when a hosted backend runs the interviews: the models then
+    /// wait for offline practice.
+    pub offline_interviewer: bool,
+}
+
+/// The configured model source.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ModelSource {
+    pub url: String,
+    /// Set by the `CANDOR_MODEL_SOURCE` environment variable rather than the
+    /// settings.
+    pub from_environment: bool,
+}
+
+/// One catalog model: what it is, what it costs, whether it is on disk.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct SpeechModelInfo {
+    pub id: String,
+    pub name: String,
+    pub languages: String,
+    /// What it costs in processor time.
+    pub speed: String,
+    /// How well it transcribes.
+    pub quality: String,
+    /// Bytes to download, and to keep on disk once installed.
+    pub size_bytes: u64,
+    pub state: SpeechModelState,
+    /// Why the last download or load of it failed (until the next attempt).
+    pub error: Option<String>,
+}
+
+/// Whether a model is on disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(
+    tag = "state",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub enum SpeechModelState {
+    Absent,
+    /// A download stopped before the end (a cut, or the app closed): what
+    /// arrived is kept and downloading again resumes it.
+    Partial {
+        downloaded_bytes: u64,
+    },
+    /// Being downloaded now (`modelDownload` events follow its progress).
+    Downloading {
+        downloaded_bytes: u64,
+    },
+    /// Every file is in place and verified.
+    Installed,
 }
 
 /// App settings the user can change.

@@ -6,8 +6,9 @@
 //! ([`api`]), the session WebSocket ([`transport`]) with zero-loss resume
 //! ([`uplink`]), the audio pipeline (`candor-audio`), the
 //! OS keyring ([`token`]), and the backend — embedded on loopback for offline
-//! practice, or hosted ([`backend`]). Front ends send [`Intent`]s and render
-//! the [`EngineEvent`]s it pushes ([`ipc`]).
+//! practice, or hosted ([`backend`]) — and the speech models the offline
+//! interviewer hears with ([`SpeechModelsConfig`]). Front ends send
+//! [`Intent`]s and render the [`EngineEvent`]s it pushes ([`ipc`]).
 
 pub mod api;
 pub mod backend;
@@ -25,7 +26,7 @@ pub mod uplink;
 pub use backend::BackendConfig;
 /// Owner-only files (data directory 0700, database and logs 0600).
 pub use candor_server::private_fs;
-pub use engine::{Engine, EngineConfig, Intent};
+pub use engine::{Engine, EngineConfig, Intent, PROGRESS_INTERVAL, SpeechModelsConfig};
 pub use ipc::{Credentials, EngineEvent, InterviewSetup, View};
 pub use token::{KeyringStore, MemoryStore, TokenStore};
 

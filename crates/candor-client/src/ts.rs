@@ -10,9 +10,9 @@ use ts_rs::{Config, TS};
 
 use crate::ipc::{
     Activity, Assessment, AssessmentScore, AudioDevice, BetterAnswer, DeviceList, EngineEvent,
-    InterviewSetup, InterviewStatus, InterviewSummary, JobTerms, NoticeLevel, OverallMetrics,
-    Profile, QuestionFeedback, Results, Role, Score, Seniority, Settings, Speaker, TranscriptLine,
-    View, WordCount,
+    InterviewSetup, InterviewStatus, InterviewSummary, JobTerms, ModelSource, NoticeLevel,
+    OverallMetrics, Profile, QuestionFeedback, Results, Role, Score, Seniority, Settings, Speaker,
+    SpeechModelInfo, SpeechModelState, SpeechModels, TranscriptLine, View, WordCount,
 };
 use candor_lifecycle::{AuthView, FailureKind, InterviewView, MicProblem, Query};
 
@@ -69,6 +69,10 @@ pub fn bindings(commands: &[&str]) -> String {
     add(Role::docs(), Role::decl(&cfg));
     add(Seniority::docs(), Seniority::decl(&cfg));
     add(Settings::docs(), Settings::decl(&cfg));
+    add(SpeechModels::docs(), SpeechModels::decl(&cfg));
+    add(ModelSource::docs(), ModelSource::decl(&cfg));
+    add(SpeechModelInfo::docs(), SpeechModelInfo::decl(&cfg));
+    add(SpeechModelState::docs(), SpeechModelState::decl(&cfg));
     add(Some(COMMAND_DOCS.to_owned()), command_names(commands));
     out
 }

@@ -367,3 +367,37 @@ fn the_catalog_lists_what_each_model_costs() {
         assert_eq!(model.state, ModelState::Absent);
     }
 }
+
+#[tokio::test]
+async fn a_discarded_download_leaves_nothing_and_keeps_an_installed_model() {
+    let server = serve_cached_models(Faults {
+        cut_model_after: Some(1024 * 1024),
+        ..Faults::default()
+    });
+    let (dir, manager) = manager(&server);
+    manager.download(DEFAULT_MODEL, |_| {}).await.unwrap_err();
+    assert!(matches!(
+        manager.status(DEFAULT_MODEL).unwrap().state,
+        ModelState::Partial { .. }
+    ));
+    manager.discard_download(DEFAULT_MODEL).unwrap();
+    assert_eq!(
+        manager.status(DEFAULT_MODEL).unwrap().state,
+        ModelState::Absent
+    );
+    let left: Vec<_> = std::fs::read_dir(dir.path().join("models"))
+        .unwrap()
+        .collect();
+    assert!(left.is_empty(), "nothing is kept: {left:?}");
+
+    let path = manager.download(DEFAULT_MODEL, |_| {}).await.unwrap();
+    manager.discard_download(DEFAULT_MODEL).unwrap();
+    assert_eq!(
+        manager.status(DEFAULT_MODEL).unwrap().state,
+        ModelState::Installed(path)
+    );
+    assert!(matches!(
+        manager.discard_download("whisper-huge"),
+        Err(ModelError::UnknownModel(_))
+    ));
+}

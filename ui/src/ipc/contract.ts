@@ -8,7 +8,7 @@
 // these lists drift from the generated ones.
 
 import type * as G from "./generated";
-import type { CommandName, DeviceList, InterviewSetup, Role, Settings } from "./generated";
+import type { CommandName, DeviceList, InterviewSetup, Role, Settings, SpeechModels } from "./generated";
 
 export type {
   Activity,
@@ -34,6 +34,10 @@ export type {
   Seniority,
   Settings,
   Speaker,
+  SpeechModelInfo,
+  SpeechModelState,
+  SpeechModels,
+  ModelSource,
   TranscriptLine,
   CommandName,
 } from "./generated";
@@ -82,6 +86,18 @@ export interface Commands {
   save_settings: { args: { settings: Settings }; result: void };
   /** Opens the results of a past interview from the history (resultsReady view). */
   open_results: { args: { interviewId: string }; result: void };
+  /** The speech models: catalog, what is on disk, the one in use, the source. */
+  speech_models: { args: Record<string, never>; result: SpeechModels };
+  /** Starts (or resumes) a download; `modelDownload` and `speechModels` events follow it. */
+  download_speech_model: { args: { id: string }; result: void };
+  /** Cancels a download; nothing of it is kept. */
+  cancel_speech_model_download: { args: { id: string }; result: void };
+  /** Deletes a model (refused for the one in use while an interview runs). */
+  delete_speech_model: { args: { id: string }; result: void };
+  /** The model the offline interviewer hears with from the next interview (saved). */
+  choose_speech_model: { args: { id: string }; result: void };
+  /** Sets the model source, or clears it with null (saved, applied at once). */
+  set_speech_model_source: { args: { source: string | null }; result: void };
 }
 
 // ---------------------------------------------------------- drift checks

@@ -175,7 +175,7 @@ export type Speaker = "interviewer" | "candidate";
 /**
  * Everything the engine pushes, in order.
  */
-export type EngineEvent = { "type": "view", view: View<Profile, Array<InterviewSummary>, Results>, } | { "type": "transcript", speaker: Speaker, segmentId: number, text: string, isFinal: boolean, startMs: number, } | { "type": "level", level: number, voice: boolean, } | { "type": "echo", strong: boolean, } | { "type": "interviewer", activity: Activity, questionIndex: number, questionCount: number, } | { "type": "stats", elapsedMs: number, uplinkKbps: number, bufferedMs: number, muted: boolean, } | { "type": "devices", devices: DeviceList, } | { "type": "notice", level: NoticeLevel, message: string, } | { "type": "sessionSummary", framesSent: number, framesStored: number, framesLost: number, };
+export type EngineEvent = { "type": "view", view: View<Profile, Array<InterviewSummary>, Results>, } | { "type": "transcript", speaker: Speaker, segmentId: number, text: string, isFinal: boolean, startMs: number, } | { "type": "level", level: number, voice: boolean, } | { "type": "echo", strong: boolean, } | { "type": "interviewer", activity: Activity, questionIndex: number, questionCount: number, } | { "type": "stats", elapsedMs: number, uplinkKbps: number, bufferedMs: number, muted: boolean, } | { "type": "devices", devices: DeviceList, } | { "type": "notice", level: NoticeLevel, message: string, } | { "type": "speechModels", models: SpeechModels, } | { "type": "modelDownload", id: string, downloadedBytes: number, totalBytes: number, } | { "type": "sessionSummary", framesSent: number, framesStored: number, framesLost: number, };
 
 /**
  * What the interviewer is doing (from `InterviewerState`).
@@ -219,7 +219,68 @@ backendUrl: string | null,
 echoCancellation: boolean, };
 
 /**
+ * The speech models the offline interviewer can hear the candidate with,
+ * as the settings show them (the catalog with what is on disk).
+ */
+export type SpeechModels = { 
+/**
+ * Where models download from (`<url>/<model id>/<file>`); `None`: no
+ * source is set, so nothing can be downloaded.
+ */
+source: ModelSource | null, 
+/**
+ * The catalog, in its order (the default model first).
+ */
+models: Array<SpeechModelInfo>, 
+/**
+ * The model the offline interviewer hears with (an id of `models`);
+ * `None`: answers are timed but not transcribed.
+ */
+inUse: string | null, 
+/**
+ * False when a hosted backend runs the interviews: the models then
+ * wait for offline practice.
+ */
+offlineInterviewer: boolean, };
+
+/**
+ * The configured model source.
+ */
+export type ModelSource = { url: string, 
+/**
+ * Set by the `CANDOR_MODEL_SOURCE` environment variable rather than the
+ * settings.
+ */
+fromEnvironment: boolean, };
+
+/**
+ * One catalog model: what it is, what it costs, whether it is on disk.
+ */
+export type SpeechModelInfo = { id: string, name: string, languages: string, 
+/**
+ * What it costs in processor time.
+ */
+speed: string, 
+/**
+ * How well it transcribes.
+ */
+quality: string, 
+/**
+ * Bytes to download, and to keep on disk once installed.
+ */
+sizeBytes: number, state: SpeechModelState, 
+/**
+ * Why the last download or load of it failed (until the next attempt).
+ */
+error: string | null, };
+
+/**
+ * Whether a model is on disk.
+ */
+export type SpeechModelState = { "state": "absent" } | { "state": "partial", downloadedBytes: number, } | { "state": "downloading", downloadedBytes: number, } | { "state": "installed" };
+
+/**
  * Every command the UI may call (Tauri `invoke` names): the desktop shell's
  * one list, `src-tauri/src/command_list.rs`.
  */
-export type CommandName = "subscribe" | "sign_in" | "create_account" | "continue_offline" | "sign_out" | "refresh_history" | "start_interview" | "retry_permissions" | "cancel_interview" | "end_interview" | "dismiss" | "set_muted" | "list_devices" | "choose_devices" | "get_settings" | "save_settings" | "open_results";
+export type CommandName = "subscribe" | "sign_in" | "create_account" | "continue_offline" | "sign_out" | "refresh_history" | "start_interview" | "retry_permissions" | "cancel_interview" | "end_interview" | "dismiss" | "set_muted" | "list_devices" | "choose_devices" | "get_settings" | "save_settings" | "open_results" | "speech_models" | "download_speech_model" | "cancel_speech_model_download" | "delete_speech_model" | "choose_speech_model" | "set_speech_model_source";

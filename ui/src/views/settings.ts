@@ -1,10 +1,11 @@
-// Settings: backend, echo cancellation, audio devices, theme.
+// Settings: backend, echo cancellation, audio devices, speech recognition, theme.
 import type { Ctx } from "../context";
 import { h, setText, show, uid } from "../dom";
 import { icon } from "../icons";
 import type { Settings } from "../ipc/contract";
 import { setThemePreference, themePreference, type ThemePreference } from "../theme";
 import { devicePicker } from "./devices";
+import { speechModelsSection } from "./speech-models";
 
 export function settingsDialog(ctx: Ctx): { root: HTMLDialogElement; open(): void } {
   const urlId = uid("backend");
@@ -18,6 +19,7 @@ export function settingsDialog(ctx: Ctx): { root: HTMLDialogElement; open(): voi
         h("input", { type: "radio", name: "theme", value: t }),
         h("span", null, t === "system" ? "Match system" : t === "light" ? "Light" : "Dark"))));
   const picker = devicePicker(ctx);
+  const speech = speechModelsSection(ctx);
   const saveButton = h("button", { class: "button primary", type: "submit" }, "Save");
   const cancelButton = h("button", { class: "button ghost", type: "button" }, "Cancel");
   const loading = h("p", { class: "muted", role: "status" });
@@ -39,6 +41,7 @@ export function settingsDialog(ctx: Ctx): { root: HTMLDialogElement; open(): voi
           h("p", { class: "hint" }, "Stops the interviewer hearing itself through your speakers. Turn it off when you wear headphones.")),
         aec),
       picker.root),
+    speech.root,
     h("fieldset", { class: "settings-group" },
       h("legend", null, "Appearance"),
       themeGroup),
@@ -94,7 +97,7 @@ export function settingsDialog(ctx: Ctx): { root: HTMLDialogElement; open(): voi
     show(loading, true);
     root.showModal();
     (form.querySelector("#settings-title") as HTMLElement).focus();
-    const [settings] = await Promise.all([ctx.act("get_settings"), picker.refresh()]);
+    const [settings] = await Promise.all([ctx.act("get_settings"), picker.refresh(), speech.refresh()]);
     show(loading, false);
     if (settings) {
       url.value = settings.backendUrl ?? "";

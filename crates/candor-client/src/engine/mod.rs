@@ -9,7 +9,8 @@
 //! message from the server, an audio frame, or a deadline. It feeds the cores,
 //! then performs what they ask. Slow work never runs on this task: it is
 //! spawned and its result comes back as an [`Internal`] message, so the engine
-//! always answers.
+//! always answers. The speech models of the offline interviewer ([`models`])
+//! are managed the same way, beside the lifecycle.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -27,7 +28,8 @@ use crate::EngineError;
 use crate::api::ApiClient;
 use crate::backend::{Backend, BackendConfig};
 use crate::ipc::{
-    Activity, Candor, Credentials, EngineEvent, InterviewSetup, NoticeLevel, Speaker, View,
+    Activity, Candor, Credentials, EngineEvent, InterviewSetup, NoticeLevel, Speaker, SpeechModels,
+    View,
 };
 use crate::latency::LatencyLog;
 use crate::session::{ClientSession, SessionConfig, SessionEvent, Transmit};
@@ -35,10 +37,13 @@ use crate::token::TokenStore;
 use crate::transport::{self, TransportConfig};
 
 mod audio;
+mod models;
 mod requests;
 mod socket;
 
 use audio::Audio;
+use models::{ModelCommand, ModelUpdate, Models};
+pub use models::{PROGRESS_INTERVAL, SpeechModelsConfig};
 
 /// Everything the engine needs to run.
 #[derive(Debug, Clone)]
@@ -62,6 +67,11 @@ pub struct EngineConfig {
     pub seed: u64,
     /// Record per-frame latency at the socket (for the latency benchmark).
     pub record_latency: bool,
+    /// The speech models the user manages (the desktop app). With them, the
+    /// embedded backend hears with the model they say (see [`models`]), not
+    /// the one `BackendConfig::Embedded` would pick; without them, the model
+    /// commands are refused.
+    pub speech_models: Option<SpeechModelsConfig>,
 }
 
 impl EngineConfig {
@@ -78,6 +88,7 @@ impl EngineConfig {
             mic_timeout: Duration::from_secs(10),
             seed: std::process::id() as u64 ^ crate::ipc::now_ms() as u64,
             record_latency: false,
+            speech_models: None,
         }
     }
 }
@@ -105,6 +116,7 @@ enum Command {
         output: Option<SinkSpec>,
     },
     View(oneshot::Sender<View>),
+    Models(ModelCommand),
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -123,6 +135,7 @@ impl std::fmt::Debug for Command {
             Command::SetMuted(m) => write!(f, "SetMuted({m})"),
             Command::SetDevices { .. } => write!(f, "SetDevices"),
             Command::View(_) => write!(f, "View"),
+            Command::Models(command) => write!(f, "Models({command:?})"),
             Command::Shutdown(_) => write!(f, "Shutdown"),
         }
     }
@@ -134,7 +147,11 @@ impl Engine {
     pub async fn start(
         config: EngineConfig,
     ) -> Result<(Engine, mpsc::UnboundedReceiver<EngineEvent>), EngineError> {
-        let backend = Backend::start(&config.backend).await?;
+        let backend = if config.speech_models.is_some() {
+            Backend::start_without_installed_model(&config.backend).await?
+        } else {
+            Backend::start(&config.backend).await?
+        };
         let mut api = ApiClient::new(backend.url().clone())
             .map_err(|e| EngineError::Config(e.to_string()))?;
         if let Some(secret) = backend.launch_secret() {
@@ -164,6 +181,14 @@ impl Engine {
             replay_buffer: config.replay_buffer,
             ..SessionConfig::default()
         });
+        let models = config.speech_models.clone().map(|speech| {
+            Models::new(
+                speech,
+                backend.embedded_server(),
+                internal.clone(),
+                events.clone(),
+            )
+        });
         let mut driver = Driver {
             machine: Machine::new(config.lifecycle.clone(), config.seed),
             api,
@@ -178,8 +203,12 @@ impl Engine {
             session,
             audio: Audio::new(),
             latency,
+            models,
             config,
         };
+        if let Some(models) = &mut driver.models {
+            models.reconcile();
+        }
         driver.feed(Event::AppStarted {
             stored_token: stored.is_some(),
         });
@@ -222,6 +251,69 @@ impl Engine {
         rx.await.ok()
     }
 
+    /// The speech models: the catalog, what is on disk, the one in use.
+    pub async fn speech_models(&self) -> Result<SpeechModels, String> {
+        let (tx, rx) = oneshot::channel();
+        self.models_command(ModelCommand::List(tx), rx).await
+    }
+
+    /// Starts downloading a speech model (or finishing a partial download).
+    /// `modelDownload` events follow its progress and a `speechModels` event
+    /// its end; a failure is shown on the model (`SpeechModelInfo::error`).
+    pub async fn download_speech_model(&self, id: &str) -> Result<(), String> {
+        let (tx, rx) = oneshot::channel();
+        self.models_command(ModelCommand::Download(id.to_owned(), tx), rx)
+            .await
+    }
+
+    /// Cancels a download; nothing of it is kept.
+    pub async fn cancel_speech_model_download(&self, id: &str) -> Result<(), String> {
+        let (tx, rx) = oneshot::channel();
+        self.models_command(ModelCommand::Cancel(id.to_owned(), tx), rx)
+            .await
+    }
+
+    /// Deletes a model from disk (refused for the model in use while an
+    /// interview runs, and while it downloads). The offline interviewer then
+    /// hears with the next installed model, if any.
+    pub async fn delete_speech_model(&self, id: &str) -> Result<(), String> {
+        let (tx, rx) = oneshot::channel();
+        self.models_command(ModelCommand::Delete(id.to_owned(), tx), rx)
+            .await
+    }
+
+    /// Makes an installed model the one the offline interviewer hears with,
+    /// from the next interview on (no restart). Answers once it is loaded;
+    /// the caller saves the choice.
+    pub async fn choose_speech_model(&self, id: &str) -> Result<(), String> {
+        let (tx, rx) = oneshot::channel();
+        self.models_command(ModelCommand::Choose(id.to_owned(), tx), rx)
+            .await
+    }
+
+    /// Sets the model source (`None` or blank: `CANDOR_MODEL_SOURCE`, if
+    /// set). Returns the value to save.
+    pub async fn set_speech_model_source(
+        &self,
+        source: Option<String>,
+    ) -> Result<Option<String>, String> {
+        let (tx, rx) = oneshot::channel();
+        self.models_command(ModelCommand::SetSource(source, tx), rx)
+            .await
+    }
+
+    async fn models_command<T>(
+        &self,
+        command: ModelCommand,
+        reply: oneshot::Receiver<Result<T, String>>,
+    ) -> Result<T, String> {
+        const STOPPED: &str = "The Candor engine has stopped.";
+        self.commands
+            .send(Command::Models(command))
+            .map_err(|_| STOPPED.to_owned())?;
+        reply.await.map_err(|_| STOPPED.to_owned())?
+    }
+
     /// Per-frame latency at the socket, when `record_latency` was set.
     pub fn latency(&self) -> &LatencyLog {
         &self.latency
@@ -262,6 +354,7 @@ enum Internal {
     Frame(EncodedFrame, Instant),
     Capture(CaptureEvent),
     Playback(PlaybackEvent),
+    Model(ModelUpdate),
 }
 
 /// The socket of the current attempt. Replies from an older attempt's tasks
@@ -286,6 +379,7 @@ struct Driver {
     session: ClientSession,
     audio: Audio,
     latency: LatencyLog,
+    models: Option<Models>,
 }
 
 impl Driver {
@@ -311,6 +405,9 @@ impl Driver {
         };
         self.release_audio();
         self.close_socket();
+        if let Some(models) = self.models.take() {
+            models.shutdown().await;
+        }
         backend.shutdown().await;
         if let Some(reply) = shutdown_reply {
             let _ = reply.send(());
@@ -377,6 +474,7 @@ impl Driver {
             Command::View(reply) => {
                 let _ = reply.send(self.machine.view());
             }
+            Command::Models(command) => self.on_model_command(command),
             Command::Shutdown(_) => {}
         }
     }
@@ -516,6 +614,35 @@ impl Driver {
             Internal::Frame(frame, left_worker) => self.on_frame(frame, left_worker),
             Internal::Capture(event) => self.on_capture_event(event),
             Internal::Playback(event) => self.on_playback_event(event),
+            Internal::Model(update) => {
+                if let Some(models) = &mut self.models {
+                    models.on_update(update);
+                }
+            }
+        }
+    }
+
+    fn on_model_command(&mut self, command: ModelCommand) {
+        let at_rest = self.machine.interview_phase().is_at_rest();
+        match &mut self.models {
+            Some(models) => models.on_command(command, at_rest),
+            None => {
+                const OFF: &str = "Speech models are not managed in this app.";
+                match command {
+                    ModelCommand::List(reply) => {
+                        let _ = reply.send(Err(OFF.to_owned()));
+                    }
+                    ModelCommand::SetSource(_, reply) => {
+                        let _ = reply.send(Err(OFF.to_owned()));
+                    }
+                    ModelCommand::Download(_, reply)
+                    | ModelCommand::Cancel(_, reply)
+                    | ModelCommand::Delete(_, reply)
+                    | ModelCommand::Choose(_, reply) => {
+                        let _ = reply.send(Err(OFF.to_owned()));
+                    }
+                }
+            }
         }
     }
 

@@ -22,7 +22,7 @@ pub(super) const PROGRESS_STEP: u64 = 256 * 1024;
 pub(super) struct FileProgress<'a> {
     /// Bytes of the whole model already in place before this file.
     pub before: u64,
-    pub report: &'a mut dyn FnMut(u64),
+    pub report: &'a mut (dyn FnMut(u64) + Send),
 }
 
 /// Makes sure `staging/<file.name>` holds the verified file, downloading what is missing

@@ -14,7 +14,8 @@
 //! A model directory only appears, by an atomic rename, once every file is verified, so
 //! [`ModelManager::installed`] never returns half a model. A cut download leaves its
 //! `.download` directory behind and the next [`ModelManager::download`] continues it with
-//! HTTP range requests; a checksum mismatch removes it, so nothing unverified is kept.
+//! HTTP range requests; a checksum mismatch removes it, so nothing unverified is kept,
+//! and so does [`ModelManager::discard_download`] when the user cancels.
 //! The source is configurable (setting or [`MODEL_SOURCE_ENV`]) and serves each file as
 //! `<source>/<model id>/<file name>`.
 
@@ -229,10 +230,11 @@ impl ModelManager {
     /// directory to load it from. `progress` is called as bytes arrive (every 256 KiB and
     /// at the end of each file). Dropping the future stops the download; what arrived is
     /// kept for the next call to resume. Do not run two downloads of one model at once.
+    /// The future is `Send`, so it can run on any runtime thread.
     pub async fn download(
         &self,
         id: &str,
-        mut progress: impl FnMut(DownloadProgress),
+        mut progress: impl FnMut(DownloadProgress) + Send,
     ) -> Result<PathBuf, ModelError> {
         let spec = self.spec(id)?;
         let installed = self.model_dir(spec);
@@ -280,6 +282,14 @@ impl ModelManager {
     pub fn delete(&self, id: &str) -> Result<(), ModelError> {
         let spec = self.spec(id)?;
         remove_dir(&self.model_dir(spec))?;
+        remove_dir(&self.staging_dir(spec))
+    }
+
+    /// Throws away an unfinished download of `id` (a cancelled one: nothing of it is
+    /// kept), leaving an installed copy alone. Call it only once the download's future
+    /// has been dropped.
+    pub fn discard_download(&self, id: &str) -> Result<(), ModelError> {
+        let spec = self.spec(id)?;
         remove_dir(&self.staging_dir(spec))
     }
 
