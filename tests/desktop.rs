@@ -2,9 +2,10 @@
 //! (tauri-driver → WebKitWebDriver) under the test session's virtual display,
 //! with a private PulseAudio server as the microphone and speaker.
 //!
-//! - A whole interview: launch → continue offline → start → `live` with the
-//!   interviewer's transcript appearing and the level meter moving while
-//!   speech plays into the virtual microphone → End Interview →
+//! - A whole interview: launch (with the speech model installed) → continue
+//!   offline → start → `live` with the interviewer's transcript appearing,
+//!   the level meter moving while speech plays into the virtual microphone
+//!   and the candidate's own words in the live transcript → End Interview →
 //!   `processingResults` → `resultsReady` with metrics.
 //! - A denied microphone: the audio server refuses the app ("access denied")
 //!   → `permissionsDenied` with the explanation; access is granted and
@@ -23,7 +24,7 @@ mod support;
 use std::time::Duration;
 
 use candor_audio::test_support::PrivatePulse;
-use support::webdriver::{App, artifact, shows_content, speech_wav};
+use support::webdriver::{App, artifact, install_speech_model, shows_content, speech_wav};
 
 const STEP: Duration = Duration::from_secs(30);
 
@@ -36,6 +37,7 @@ async fn a_whole_interview_in_the_desktop_window() {
         "In my last role I led the migration of our billing system to a new \
          platform. I planned it in small steps and we shipped without downtime.",
     );
+    install_speech_model(dir.path());
     let app = App::launch(dir.path(), None).await;
 
     app.wait_screen("auth", STEP).await;
@@ -69,6 +71,15 @@ async fn a_whole_interview_in_the_desktop_window() {
     )
     .await;
     assert!(player.wait().unwrap().success(), "paplay played the answer");
+    // Recognised on this machine, the words appear as the candidate's line.
+    app.wait_until(
+        "the candidate's words in the live transcript",
+        Duration::from_secs(60),
+        "return [...document.querySelectorAll('[data-testid=transcript] li.line-candidate')]\
+           .some(li => /\\b(last role|led|migration|billing|system|platform|planned|small|steps|ship(ped)?|downtime)\\b/i\
+             .test(li.textContent))",
+    )
+    .await;
 
     // For the record (no thresholds here): memory while live, and the
     // launch-to-UI time the app logs.
@@ -114,6 +125,10 @@ async fn a_whole_interview_in_the_desktop_window() {
     assert!(
         page.contains("Transcript"),
         "results show the transcript: {page}"
+    );
+    assert!(
+        page.contains("words per minute"),
+        "with the candidate's words, results measure their pace: {page}"
     );
     let shot = app.screenshot("desktop-results").await;
     assert!(

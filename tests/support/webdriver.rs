@@ -404,6 +404,32 @@ pub fn artifact(name: &str, text: &str) {
     std::fs::write(dir.join(name), text).expect("write artifact");
 }
 
+/// Installs the Whisper tiny.en model `scripts/setup` cached
+/// (`$CANDOR_CACHE_DIR/models`, else `~/.cache/candor/models`) into the
+/// app whose data is under `dir`, as a download would have (files linked,
+/// not copied), so its offline interviewer hears the candidate's words.
+pub fn install_speech_model(dir: &Path) {
+    let cache = std::env::var_os("CANDOR_CACHE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/candor"));
+    let model = "whisper-tiny.en";
+    let from = cache.join("models").join(model);
+    assert!(
+        from.join("model.bin").is_file(),
+        "Whisper tiny.en is not in {} — run scripts/setup",
+        from.display()
+    );
+    let to = dir
+        .join("data/app.candor.desktop/backend/models")
+        .join(model);
+    std::fs::create_dir_all(&to).expect("the app's models folder");
+    for entry in std::fs::read_dir(&from).expect("the cached model") {
+        let entry = entry.expect("a model file");
+        std::os::unix::fs::symlink(entry.path(), to.join(entry.file_name()))
+            .expect("link a model file");
+    }
+}
+
 /// Speaks `text` with espeak-ng into a WAV file under `dir`.
 pub fn speech_wav(dir: &Path, text: &str) -> PathBuf {
     let path = dir.join("answer.wav");
