@@ -82,12 +82,21 @@ struct Seen {
 }
 
 impl Seen {
+    /// Each segment's latest final text (a late fragment revises a settled
+    /// segment under the same id), in the order the segments settled.
     fn finals(&self, speaker: Speaker) -> Vec<String> {
-        self.transcripts
+        let mut out: Vec<(u64, String)> = Vec::new();
+        for t in self
+            .transcripts
             .iter()
             .filter(|t| t.is_final && t.speaker == speaker as i32)
-            .map(|t| t.text.clone())
-            .collect()
+        {
+            match out.iter_mut().find(|(id, _)| *id == t.segment_id) {
+                Some((_, text)) => *text = t.text.clone(),
+                None => out.push((t.segment_id, t.text.clone())),
+            }
+        }
+        out.into_iter().map(|(_, text)| text).collect()
     }
 }
 
@@ -245,11 +254,19 @@ async fn gemini_interview_end_to_end_with_ai_feedback() {
         !first.is_final && first.text.split(' ').count() < 10,
         "partials grow"
     );
-    // Speaking / listening alternate; question numbers follow the questions.
+    // Speaking / listening alternate; question numbers follow the questions
+    // (a state repeated with a corrected question number counts once).
     let speaking = InterviewerActivity::Speaking as i32;
     let listening = InterviewerActivity::Listening as i32;
+    let mut states: Vec<(i32, u32)> = Vec::new();
+    for s in &seen.states {
+        match states.last_mut() {
+            Some(last) if last.0 == s.0 => *last = *s,
+            _ => states.push(*s),
+        }
+    }
     assert_eq!(
-        seen.states,
+        states,
         vec![
             (speaking, 0),
             (listening, 1),
@@ -285,7 +302,12 @@ async fn gemini_interview_end_to_end_with_ai_feedback() {
             si.contains("mid-level software engineer") && si.contains("Rust and PostgreSQL"),
             "{si}"
         );
-        assert_eq!(log.client_content.len(), 1, "one kick-off turn");
+        assert_eq!(
+            log.realtime_text.len(),
+            1,
+            "one kick-off, as realtimeInput.text"
+        );
+        assert!(log.client_content.is_empty(), "no clientContent");
         assert_eq!(log.tool_responses.len(), 1);
         assert_eq!(
             log.tool_responses[0]["functionResponses"][0]["id"],
@@ -318,7 +340,7 @@ async fn gemini_interview_end_to_end_with_ai_feedback() {
         assert_eq!(log.feedback_requests.len(), 1);
         assert_eq!(log.feedback_api_keys, vec![KEY.to_owned()]);
         let req = &log.feedback_requests[0];
-        assert_eq!(req["action"], "gemini-2.5-flash:generateContent");
+        assert_eq!(req["action"], "gemini-3.8-flash:generateContent");
         let body = &req["body"];
         assert_eq!(
             body["generationConfig"]["responseMimeType"],
@@ -431,9 +453,20 @@ async fn barge_in_interrupts_the_interviewer() {
     server.shutdown().await;
 }
 
+/// What "nothing lost, nothing doubled" can mean for a resumption mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Exactness {
+    /// With `lastConsumedClientMessageIndex`: every chunk, silence included.
+    EveryChunk,
+    /// Without it: every chunk of the candidate's speech exactly once (the
+    /// silence in flight at a turn boundary cannot be placed exactly, and is
+    /// no part of the model's conversation).
+    SpeechOnly,
+}
+
 /// Runs a whole interview while the fake disturbs the first answer; the
 /// client must notice nothing and the model must get every chunk once.
-async fn interview_survives(script: Script) -> Fake {
+async fn interview_survives(script: Script, exactness: Exactness) -> Fake {
     let fake = Fake::start(script).await;
     let dir = tempfile::tempdir().unwrap();
     let server = gemini_server(dir.path(), fake.base_url()).await;
@@ -460,10 +493,12 @@ async fn interview_survives(script: Script) -> Fake {
     assert_eq!(answer_ids.len(), 1, "one segment for the first answer");
     assert_eq!(seen.finals(Speaker::Interviewer), TURNS.to_vec());
     // No candidate audio lost or duplicated upstream.
-    assert_eq!(
-        consumed_settles(&fake, ended.last_client_seq).await,
-        ended.last_client_seq
-    );
+    if exactness == Exactness::EveryChunk {
+        assert_eq!(
+            consumed_settles(&fake, ended.last_client_seq).await,
+            ended.last_client_seq
+        );
+    }
     assert_eq!(
         fake.log().latest.answers_loud,
         vec![LOUD_PER_ANSWER; 2],
@@ -475,27 +510,58 @@ async fn interview_survives(script: Script) -> Fake {
 
 #[tokio::test]
 async fn go_away_mid_answer_is_resumed_without_the_client_noticing() {
-    let fake = interview_survives(Script {
-        go_away_at_loud: Some(25),
-        ..script()
-    })
+    let fake = interview_survives(
+        Script {
+            go_away_at_loud: Some(25),
+            ..script()
+        },
+        Exactness::SpeechOnly,
+    )
     .await;
     let log = fake.log();
     assert_eq!(log.handles.len(), 2, "one planned reconnect");
     assert!(log.handles[1].is_some(), "resumed with a handle");
-    assert_eq!(log.client_content.len(), 1, "no second kick-off on resume");
+    assert_eq!(log.realtime_text.len(), 1, "no second kick-off on resume");
 }
 
+/// The Developer API's resumption: handles without an index. The drop
+/// comes mid-answer; the answer so far is replayed from the turn boundary.
 #[tokio::test]
 async fn dropped_upstream_connection_is_resumed_without_loss() {
-    let fake = interview_survives(Script {
-        drop_at_loud: Some(30),
-        ..script()
-    })
+    let fake = interview_survives(
+        Script {
+            drop_at_loud: Some(30),
+            ..script()
+        },
+        Exactness::SpeechOnly,
+    )
     .await;
     let log = fake.log();
     assert_eq!(log.handles.len(), 2);
     assert!(log.handles[1].is_some());
+}
+
+/// Vertex AI's transparent resumption (an index after every chunk): the
+/// link replays exactly what the handle lacks, silence included.
+#[tokio::test]
+async fn transparent_resumption_replays_exactly_what_the_handle_lacks() {
+    for script in [
+        Script {
+            go_away_at_loud: Some(25),
+            transparent: true,
+            text_frames: true,
+            ..script()
+        },
+        Script {
+            drop_at_loud: Some(30),
+            transparent: true,
+            text_frames: true,
+            ..script()
+        },
+    ] {
+        let fake = interview_survives(script, Exactness::EveryChunk).await;
+        assert_eq!(fake.log().handles.len(), 2);
+    }
 }
 
 async fn start_error(base_url: String) -> candor_protocol::Error {
@@ -621,7 +687,7 @@ async fn feedback_failure_still_delivers_metrics_only_results() {
     assert!(reason.contains("503"), "{reason}");
     assert!(!reason.contains(KEY));
     // The measured feedback is all there.
-    assert_eq!(f["overall"]["questions_answered"], 2);
+    assert_eq!(f["overall"]["questions_answered"], 2, "{f}");
     assert!(f["overall"]["words_per_minute"].as_f64().is_some());
     assert!(!f["scores"].as_array().unwrap().is_empty());
     assert_eq!(fake.log().feedback_requests.len(), 1);
