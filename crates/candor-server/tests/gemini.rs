@@ -622,6 +622,32 @@ async fn upstream_failure_at_start_is_a_clear_error() {
     assert_eq!(e.code, ErrorCode::ResourceExhausted as i32);
     assert!(e.retryable);
 
+    // A retired model: the service closes at setup naming it; so does the
+    // error the client gets, and it is not retryable.
+    let fake = Fake::start(Script {
+        retired: vec![candor_server::engine::gemini::DEFAULT_LIVE_MODEL],
+        ..script()
+    })
+    .await;
+    let e = start_error(fake.base_url()).await;
+    assert_eq!(e.code, ErrorCode::EngineUnavailable as i32, "{}", e.message);
+    assert!(!e.retryable, "{}", e.message);
+    assert!(
+        e.message.contains("model is not available")
+            && e.message
+                .contains(candor_server::engine::gemini::DEFAULT_LIVE_MODEL),
+        "{}",
+        e.message
+    );
+    assert!(!e.message.contains("credentials"), "{}", e.message);
+    assert_eq!(
+        fake.log().refused_models,
+        vec![format!(
+            "models/{}",
+            candor_server::engine::gemini::DEFAULT_LIVE_MODEL
+        )]
+    );
+
     // Nothing listening: retryable.
     let unused = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", unused.local_addr().unwrap());

@@ -236,11 +236,19 @@ struct Conn {
     closes_at: Option<Instant>,
 }
 
+/// The service's refusal of a model, cut to what a close frame holds
+/// (RFC 6455 §5.5: 125 bytes with the 2-byte code).
 fn model_not_found(model: &str) -> String {
-    format!(
+    let mut reason = format!(
         "{model} is not found for API version v1beta, or is not supported for bidiGenerateContent. \
          Call ListModels to see the list of available models and their supported methods."
-    )
+    );
+    let mut cut = 123;
+    while !reason.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    reason.truncate(cut);
+    reason
 }
 
 impl Conn {

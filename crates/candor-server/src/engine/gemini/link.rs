@@ -19,7 +19,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use base64::Engine as _;
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
@@ -31,7 +30,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
 
 use super::UpstreamError;
 use super::replay::{NOT_SENT, ReplayLog};
-use super::wire::{self, Blob, ClientMessage, RealtimeInput, ServerMessage, Setup};
+use super::wire::{self, ClientMessage, ServerMessage, Setup};
 use crate::config::GeminiConfig;
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -300,11 +299,7 @@ enum Step {
 }
 
 fn audio_message(pcm: &[u8]) -> Result<Arc<str>, UpstreamError> {
-    let msg = ClientMessage::RealtimeInput(RealtimeInput::audio(Blob {
-        mime_type: wire::INPUT_MIME.into(),
-        data: base64::engine::general_purpose::STANDARD.encode(pcm),
-    }));
-    serde_json::to_string(&msg)
+    serde_json::to_string(&wire::audio_input(pcm))
         .map(Arc::from)
         .map_err(|e| UpstreamError::Io(e.to_string()))
 }

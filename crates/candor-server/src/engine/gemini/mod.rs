@@ -26,6 +26,8 @@ use candor_api::Role;
 use candor_protocol::{AudioCodec, AudioConfig, ErrorCode};
 use thiserror::Error;
 
+pub use bridge::Bridge;
+
 use super::{BoxFuture, Engine, EngineContext, EngineError, EngineSession};
 use crate::config::{ApiKey, GeminiConfig};
 use crate::store::InterviewRecord;

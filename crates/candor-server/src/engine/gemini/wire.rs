@@ -15,6 +15,16 @@ pub const LIVE_PATH: &str =
 /// MIME type of the candidate audio sent upstream.
 pub const INPUT_MIME: &str = "audio/pcm;rate=16000";
 
+/// The `realtimeInput` message carrying one chunk of candidate audio
+/// (16 kHz PCM16 little-endian).
+pub fn audio_input(pcm: &[u8]) -> ClientMessage {
+    use base64::Engine as _;
+    ClientMessage::RealtimeInput(RealtimeInput::audio(Blob {
+        mime_type: INPUT_MIME.into(),
+        data: base64::engine::general_purpose::STANDARD.encode(pcm),
+    }))
+}
+
 /// Client → server: exactly one of the fields.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
