@@ -719,3 +719,161 @@ async fn feedback_failure_still_delivers_metrics_only_results() {
     assert_eq!(fake.log().feedback_requests.len(), 1);
     server.shutdown().await;
 }
+
+/// The client's socket drops mid-answer: the bridge tells the service the
+/// candidate's audio stream ended, instead of leaving it waiting on a turn.
+#[tokio::test]
+async fn a_detached_client_ends_the_audio_stream_upstream() {
+    let fake = Fake::start(script()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = gemini_server(dir.path(), fake.base_url()).await;
+    let api = Api::new(server.addr());
+    let auth = api.register("detach@example.org").await;
+    let interview = api.create_interview(&auth.token, 2).await;
+    let mut ws = connect(server.addr()).await;
+    send(&mut ws, start_request(&auth.token, &interview.id)).await;
+    let msg = recv(&mut ws).await.expect("StartResponse");
+    assert!(matches!(msg.payload, Some(ServerPayload::StartResponse(_))));
+    for (i, f) in loud_frames(15).into_iter().enumerate() {
+        send(&mut ws, audio(i as u64 + 1, f)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(fake.log().audio_stream_ends, 0, "not while attached");
+    drop(ws);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while fake.log().audio_stream_ends == 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no audioStreamEnd upstream after the client detached"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(fake.log().audio_stream_ends, 1);
+    server.shutdown().await;
+}
+
+/// Latency baseline on loopback (not a pass/fail test; run with
+/// `cargo test -p candor-server --test gemini latency_baseline -- --ignored --nocapture`):
+/// the candidate's end of speech → the first interviewer audio at the
+/// client, over 20 turns, minus the fake's own scripted delays (its
+/// end-of-turn silence of 10 chunks and its reply delay). Also the bridge
+/// alone: the fake sending a turn's first audio → the client receiving it.
+#[tokio::test]
+#[ignore = "a measurement; prints figures"]
+async fn latency_baseline() {
+    const TURNS_N: usize = 20;
+    const REPLY_DELAY_MS: u64 = 100;
+    let turns: Vec<&'static str> = (0..=TURNS_N)
+        .map(|i| {
+            if i == TURNS_N {
+                "Thank you. Goodbye."
+            } else {
+                "Next question: what did you do?"
+            }
+        })
+        .collect();
+    let answers: Vec<&'static str> = vec!["I did it"; TURNS_N];
+    let fake = Fake::start(Script {
+        turns,
+        answers,
+        turn_ms: 200,
+        reply_delay_ms: REPLY_DELAY_MS,
+        feedback_status: 200,
+        ..Script::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = gemini_server(dir.path(), fake.base_url()).await;
+    let api = Api::new(server.addr());
+    let auth = api.register("latency@example.org").await;
+    let interview = api.create_interview(&auth.token, 5).await;
+    let mut ws = connect(server.addr()).await;
+    send(&mut ws, start_request(&auth.token, &interview.id)).await;
+    let silence = silence_frames(1).remove(0);
+    let loud = loud_frames(15);
+    let mut queue: VecDeque<Bytes> = VecDeque::new();
+    let mut seq = 0u64;
+    let mut started = false;
+    let mut answering = false;
+    let mut last_loud_sent: Option<tokio::time::Instant> = None;
+    let mut first_audio_after: Vec<tokio::time::Instant> = Vec::new();
+    let mut end_of_speech: Vec<tokio::time::Instant> = Vec::new();
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        assert!(tokio::time::Instant::now() < deadline, "took too long");
+        tokio::select! {
+            _ = tick.tick(), if started => {
+                seq += 1;
+                let f = match queue.pop_front() {
+                    Some(f) => {
+                        if queue.is_empty() {
+                            last_loud_sent = Some(tokio::time::Instant::now());
+                        }
+                        f
+                    }
+                    None => silence.clone(),
+                };
+                send(&mut ws, audio(seq, f)).await;
+            }
+            msg = recv(&mut ws) => {
+                let Some(msg) = msg else { break };
+                match msg.payload.expect("a payload") {
+                    ServerPayload::StartResponse(_) => started = true,
+                    ServerPayload::AudioChunk(_) => {
+                        if let Some(t) = last_loud_sent.take() {
+                            end_of_speech.push(t);
+                            first_audio_after.push(tokio::time::Instant::now());
+                        }
+                    }
+                    ServerPayload::InterviewerState(s) => {
+                        if s.activity == InterviewerActivity::Listening as i32 && !answering {
+                            answering = true;
+                            queue.extend(loud.iter().cloned());
+                        }
+                        if s.activity == InterviewerActivity::Speaking as i32 {
+                            answering = false;
+                        }
+                    }
+                    ServerPayload::SessionEnded(_) => break,
+                    _ => {}
+                }
+            }
+        }
+    }
+    // The fake waits for 10 quiet chunks after the answer, then its reply delay.
+    let scripted = Duration::from_millis(10 * 20 + REPLY_DELAY_MS);
+    let mut e2e: Vec<f64> = end_of_speech
+        .iter()
+        .zip(&first_audio_after)
+        .map(|(a, b)| (b.duration_since(*a).saturating_sub(scripted)).as_secs_f64() * 1000.0)
+        .collect();
+    let sent: Vec<tokio::time::Instant> =
+        fake.log().turn_audio_sent.iter().map(|(t, _)| *t).collect();
+    // The first model turn (the greeting) follows no answer.
+    let mut bridge: Vec<f64> = sent
+        .iter()
+        .skip(1)
+        .zip(&first_audio_after)
+        .map(|(s, r)| r.saturating_duration_since(*s).as_secs_f64() * 1000.0)
+        .collect();
+    fn pct(v: &mut [f64], p: f64) -> f64 {
+        v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        v[((v.len() as f64 - 1.0) * p).round() as usize]
+    }
+    assert!(
+        e2e.len() >= TURNS_N - 1,
+        "only {} turns measured",
+        e2e.len()
+    );
+    println!(
+        "gemini latency, fake on loopback, {} turns: end of speech -> first interviewer audio at the client, scripted {} ms subtracted: p50 {:.1} ms, p95 {:.1} ms; fake sends audio -> client receives it: p50 {:.1} ms, p95 {:.1} ms",
+        e2e.len(),
+        scripted.as_millis(),
+        pct(&mut e2e, 0.5),
+        pct(&mut e2e, 0.95),
+        pct(&mut bridge, 0.5),
+        pct(&mut bridge, 0.95),
+    );
+    server.shutdown().await;
+}
