@@ -7,16 +7,18 @@
 //!   handle; bounded channels to the session.
 //! - `replay`: the candidate audio a resumed session may lack (since the
 //!   last turn boundary), replayed so none is lost.
-//! - `session`: the [`EngineSession`](super::EngineSession): model audio to
-//!   20 ms Opus chunks paced in real time, transcription fragments placed
-//!   under the turn they belong to, `interrupted`, turn ends, the
-//!   `end_interview` call and its cancellation, `audioStreamEnd` while the
-//!   client is detached.
+//! - [`bridge`]: the sans-IO [`Bridge`]: model audio to 20 ms Opus chunks
+//!   paced in real time, transcription fragments placed under the turn they
+//!   belong to, `interrupted`, turn ends, the `end_interview` call and its
+//!   cancellation.
+//! - `session`: the [`EngineSession`](super::EngineSession) wiring the
+//!   bridge, the link and the clock; `audioStreamEnd` while the client is
+//!   detached.
 //!
 //! The API key travels only in the URL's `key` parameter; neither the URL
 //! nor the key is ever logged or put in an error message.
 
-mod bridge;
+pub mod bridge;
 mod link;
 mod replay;
 mod session;
