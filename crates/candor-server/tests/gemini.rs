@@ -541,6 +541,50 @@ async fn dropped_upstream_connection_is_resumed_without_loss() {
     assert!(log.handles[1].is_some());
 }
 
+/// The upstream drops while the model is answering (its handles then say
+/// "not resumable"): the session resumes from the handle before the answer,
+/// the answer is replayed and heard once more from its start, and the model
+/// answers again. The answer is in the transcript once; the interviewer's
+/// cut-off words stay as what was said before the drop.
+#[tokio::test]
+async fn a_drop_while_the_model_answers_replays_the_answer_once() {
+    let fake = Fake::start(Script {
+        drop_in_turn: Some(2),
+        ..script()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = gemini_server(dir.path(), fake.base_url()).await;
+    let api = Api::new(server.addr());
+    let auth = api.register("dropturn@example.org").await;
+    let interview = api.create_interview(&auth.token, 2).await;
+    let (seen, ended) = drive(&server, &auth.token, &interview.id, None).await;
+    let ended = ended.expect("SessionEnded");
+    assert_eq!(
+        ended.reason,
+        EndReason::InterviewComplete as i32,
+        "{}",
+        ended.message
+    );
+    assert!(seen.other.is_empty(), "the client saw {:?}", seen.other);
+    assert_eq!(seen.finals(Speaker::Candidate), ANSWERS.to_vec());
+    let interviewer = seen.finals(Speaker::Interviewer);
+    assert!(
+        interviewer.ends_with(&TURNS[1..].iter().map(|t| t.to_string()).collect::<Vec<_>>()),
+        "{interviewer:?}"
+    );
+    assert_eq!(interviewer[0], TURNS[0]);
+    let log = fake.log();
+    assert_eq!(log.handles.len(), 2, "one resume");
+    assert_eq!(
+        log.latest.answers_loud,
+        vec![LOUD_PER_ANSWER; 2],
+        "the answer heard once, from the replay"
+    );
+    drop(log);
+    server.shutdown().await;
+}
+
 /// Vertex AI's transparent resumption (an index after every chunk): the
 /// link replays exactly what the handle lacks, silence included.
 #[tokio::test]

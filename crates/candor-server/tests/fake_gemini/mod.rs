@@ -71,6 +71,9 @@ pub struct Script {
     pub go_away_at_loud: Option<u32>,
     /// Drop the TCP connection once the first answer has this many loud chunks.
     pub drop_at_loud: Option<u32>,
+    /// Drop the TCP connection right after the first audio of this model
+    /// turn (1-based), while the model is generating.
+    pub drop_in_turn: Option<usize>,
     /// Refuse the WebSocket upgrade with this HTTP status.
     pub reject_status: Option<u16>,
     /// Close with this code right after `setup`.
@@ -404,19 +407,20 @@ impl Conn {
             let v: Value = serde_json::from_str(&text).unwrap();
             if v.get("clientContent").is_some() {
                 self.s.log.lock().unwrap().client_content.push(v.clone());
-                if self.convo.turn == 0 {
-                    self.speak().await;
+                if self.convo.turn == 0 && self.speak().await {
+                    return;
                 }
             } else if let Some(t) = v["realtimeInput"]["text"].as_str() {
                 self.s.log.lock().unwrap().realtime_text.push(t.to_owned());
-                if self.convo.turn == 0 {
-                    self.speak().await;
+                if self.convo.turn == 0 && self.speak().await {
+                    return;
                 }
             } else if v["realtimeInput"]["audioStreamEnd"] == json!(true) {
                 self.s.log.lock().unwrap().audio_stream_ends += 1;
                 // The stream stopped: an answer in progress is over.
-                if self.convo.answer_loud >= 10 && !self.generating() {
-                    self.end_of_answer().await;
+                if self.convo.answer_loud >= 10 && !self.generating() && self.end_of_answer().await
+                {
+                    return;
                 }
             } else if let Some(a) = v.get("realtimeInput") {
                 assert_eq!(a["audio"]["mimeType"], "audio/pcm;rate=16000");
@@ -519,15 +523,15 @@ impl Conn {
             self.convo.loud_run = 0;
             self.convo.quiet_run += 1;
             if self.convo.answer_loud >= 10 && self.convo.quiet_run >= 10 && !self.speaking() {
-                self.end_of_answer().await;
+                return self.end_of_answer().await;
             }
         }
         false
     }
 
     /// End of the candidate's turn: its words (the last one late), then the
-    /// model's answer.
-    async fn end_of_answer(&mut self) {
+    /// model's answer. True when the connection was dropped on purpose.
+    async fn end_of_answer(&mut self) -> bool {
         let words = self.words_left();
         for _ in 1..words {
             self.send_word().await;
@@ -537,7 +541,7 @@ impl Conn {
         self.convo.answers_loud.push(n);
         self.convo.answer_loud = 0;
         self.convo.words_sent = 0;
-        self.speak_then(last_word).await;
+        self.speak_then(last_word).await
     }
 
     fn words_left(&self) -> usize {
@@ -567,15 +571,17 @@ impl Conn {
         }
     }
 
-    async fn speak(&mut self) {
-        self.speak_then(None).await;
+    /// True when the connection was dropped on purpose.
+    async fn speak(&mut self) -> bool {
+        self.speak_then(None).await
     }
 
     /// The model's next turn; `late_input` (the answer's last word) arrives
-    /// after its first audio.
-    async fn speak_then(&mut self, mut late_input: Option<String>) {
+    /// after its first audio. True when the connection was dropped on
+    /// purpose (`drop_in_turn`).
+    async fn speak_then(&mut self, mut late_input: Option<String>) -> bool {
         let Some(text) = self.s.script.turns.get(self.convo.turn).copied() else {
-            return;
+            return false;
         };
         self.convo.turn += 1;
         // The answer and this turn are the conversation from now on.
@@ -606,6 +612,13 @@ impl Conn {
                 {"inlineData": {"mimeType": "audio/pcm;rate=24000", "data": pcm_b64(chunk_ms, 220.0)}}
             ]}}}))
             .await;
+            if i == 0
+                && self.s.script.drop_in_turn == Some(self.convo.turn)
+                && self.s.first("drop in turn")
+            {
+                self.publish();
+                return true;
+            }
             if let Some(w) = late_input.take() {
                 self.send(json!({"serverContent": {"inputTranscription": {"text": w}}}))
                     .await;
@@ -642,6 +655,7 @@ impl Conn {
             tokio::time::sleep(Duration::from_millis(self.s.script.turn_ms)).await;
             self.complete_turn().await;
         }
+        false
     }
 }
 
