@@ -323,7 +323,8 @@ pub fn setup_message(cfg: &GeminiConfig, interview: &InterviewRecord) -> Setup {
 
 /// The first user turn: the model speaks first (greeting and question one).
 /// Sent as `realtimeInput.text`, the text input every Live model accepts
-/// (newer models refused `clientContent` at the start of a session).
+/// (`clientContent` as a session's first turn was reported refused, close
+/// 1007, by newer Live models).
 pub fn kickoff() -> RealtimeInput {
     RealtimeInput::text(
         "(The candidate has joined the call and can hear you. Greet them and begin the interview.)",
