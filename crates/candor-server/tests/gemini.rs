@@ -574,14 +574,15 @@ async fn a_drop_while_the_model_answers_replays_the_answer_once() {
         "{interviewer:?}"
     );
     assert_eq!(interviewer[0], TURNS[0]);
-    let log = fake.log();
-    assert_eq!(log.handles.len(), 2, "one resume");
-    assert_eq!(
-        log.latest.answers_loud,
-        vec![LOUD_PER_ANSWER; 2],
-        "the answer heard once, from the replay"
-    );
-    drop(log);
+    {
+        let log = fake.log();
+        assert_eq!(log.handles.len(), 2, "one resume");
+        assert_eq!(
+            log.latest.answers_loud,
+            vec![LOUD_PER_ANSWER; 2],
+            "the answer heard once, from the replay"
+        );
+    }
     server.shutdown().await;
 }
 
