@@ -414,9 +414,9 @@ impl Default for GeminiConfig {
     fn default() -> Self {
         Self {
             api_key: None,
-            model: "gemini-2.5-flash-native-audio-preview-09-2025".into(),
+            model: crate::engine::gemini::DEFAULT_LIVE_MODEL.into(),
             voice: "Charon".into(),
-            feedback_model: "gemini-2.5-flash".into(),
+            feedback_model: crate::engine::gemini::DEFAULT_FEEDBACK_MODEL.into(),
             base_url: "https://generativelanguage.googleapis.com".into(),
             connect_timeout: Duration::from_secs(10),
             keepalive_interval: Duration::from_secs(15),

@@ -178,6 +178,14 @@ pub fn state_of(view: &View) -> &'static str {
 }
 
 impl Events {
+    /// The events of an engine started by the test itself.
+    pub fn new(rx: mpsc::UnboundedReceiver<EngineEvent>) -> Self {
+        Self {
+            rx,
+            seen: Vec::new(),
+        }
+    }
+
     /// Waits for a view in state `name`, failing after `within`.
     pub async fn until_state(&mut self, name: &str, within: Duration) -> View {
         let deadline = tokio::time::Instant::now() + within;

@@ -1,23 +1,24 @@
 //! The upstream connection of one Gemini Live interview.
 //!
 //! [`connect`] opens a WebSocket, sends `setup` (with a resumption handle
-//! when resuming) and waits for `setupComplete`. The link task then owns the
-//! connection: it sends candidate audio as `realtimeInput`, forwards every
-//! server message to the session, keeps the connection alive, and replaces
-//! it when the API announces `goAway` (after the model's current turn, within
-//! the time left) or when it drops — resuming with the latest resumable
-//! handle. Candidate audio sent since that handle's state (trimmed by
-//! `lastConsumedClientMessageIndex` when the API sends it) and audio that
-//! arrives meanwhile is replayed on the new connection, so none is lost and
-//! the candidate notices nothing. Before a planned switch the link stops
-//! sending and waits briefly for a handle that covers everything already
-//! sent, so nothing is replayed twice either.
+//! when resuming) and waits for `setupComplete`; a refused model is reported
+//! as such, naming it. The link task then owns the connection: it sends
+//! candidate audio as `realtimeInput`, forwards every server message to the
+//! session, keeps the connection alive, and replaces it when the API
+//! announces `goAway` (after the model's current turn, within the time left)
+//! or when it drops — resuming with the latest resumable handle and
+//! replaying the candidate audio that handle may lack ([`ReplayLog`]: since
+//! the last turn boundary, or exactly what `lastConsumedClientMessageIndex`
+//! leaves out when the API sends it), so none is lost.
+//!
+//! Both channels to the session are bounded: a session whose upstream
+//! cannot keep up, or that cannot keep up with its upstream, ends with an
+//! error instead of growing memory.
 
-use std::collections::VecDeque;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use base64::Engine as _;
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
@@ -28,7 +29,8 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
 
 use super::UpstreamError;
-use super::wire::{self, Blob, ClientMessage, RealtimeInput, ServerMessage, Setup};
+use super::replay::{NOT_SENT, ReplayLog};
+use super::wire::{self, ClientMessage, ServerMessage, Setup};
 use crate::config::GeminiConfig;
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -39,6 +41,14 @@ const GO_AWAY_MARGIN: Duration = Duration::from_secs(3);
 const DRAIN_WAIT: Duration = Duration::from_secs(2);
 /// Longest wait between reconnect attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// Commands (mostly 20 ms audio chunks) waiting for the link: a minute of
+/// audio, more than a whole reconnect cycle holds up.
+pub(super) const CMD_CAPACITY: usize = 3_000;
+/// Server messages waiting for the session (it stops reading while the
+/// client is detached; the model says at most one turn meanwhile).
+pub(super) const EVENT_CAPACITY: usize = 2_048;
+/// Candidate audio kept for replay: three minutes of 16 kHz PCM16.
+const MAX_REPLAY_BYTES: usize = 3 * 60 * 32_000;
 
 /// What a connection is opened with.
 pub(super) struct LinkParams {
@@ -73,6 +83,9 @@ pub(super) enum LinkEvent {
     /// the old one dropped is gone).
     Resumed {
         planned: bool,
+        /// The candidate's audio since the last turn boundary was replayed:
+        /// the service hears (and transcribes) the open answer again.
+        replayed_turn: bool,
     },
     Failed(UpstreamError),
 }
@@ -191,49 +204,91 @@ pub(super) async fn connect(
     timeout(params.cfg.connect_timeout, fut)
         .await
         .map_err(|_| UpstreamError::Timeout("connecting and setting up"))?
+        .map_err(|e| e.naming_model(&params.cfg.model))
+}
+
+/// The session's side of a link: commands out, events in, overflow seen.
+#[derive(Debug)]
+pub(super) struct LinkHandle {
+    pub cmds: mpsc::Sender<LinkCmd>,
+    pub events: mpsc::Receiver<LinkEvent>,
+    /// Set when the link stopped because the session fell behind.
+    pub overflowed: Arc<AtomicBool>,
+    pub task: JoinHandle<()>,
 }
 
 /// Starts the link task on an open connection.
-pub(super) fn spawn(
-    params: LinkParams,
-    conn: Conn,
-    cmds: mpsc::UnboundedReceiver<LinkCmd>,
-    events: mpsc::UnboundedSender<LinkEvent>,
-) -> JoinHandle<()> {
+pub(super) fn spawn(params: LinkParams, conn: Conn) -> LinkHandle {
+    let (cmd_tx, cmd_rx) = mpsc::channel(CMD_CAPACITY);
+    let (ev_tx, ev_rx) = mpsc::channel(EVENT_CAPACITY);
+    let overflowed = Arc::new(AtomicBool::new(false));
     let link = Link {
         params,
         conn,
         handle: None,
-        unconsumed: VecDeque::new(),
+        log: ReplayLog::new(MAX_REPLAY_BYTES),
         go_away_at: None,
         drain_until: None,
         model_busy: false,
         last_rx: Instant::now(),
-        events,
+        events: Events::new(ev_tx, overflowed.clone()),
     };
-    tokio::spawn(link.run(cmds))
+    LinkHandle {
+        cmds: cmd_tx,
+        events: ev_rx,
+        overflowed,
+        task: tokio::spawn(link.run(cmd_rx)),
+    }
 }
 
-/// An entry of the replay log: not yet sent.
-const UNSENT: u64 = u64::MAX;
+/// The link's side of the event channel: never waits, and a full channel
+/// stops the link (the session reports it).
+#[derive(Debug)]
+pub(super) struct Events {
+    tx: mpsc::Sender<LinkEvent>,
+    overflowed: Arc<AtomicBool>,
+}
+
+/// The session is not taking events as fast as the API sends them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Overflow;
+
+impl Events {
+    pub(super) fn new(tx: mpsc::Sender<LinkEvent>, overflowed: Arc<AtomicBool>) -> Self {
+        Self { tx, overflowed }
+    }
+
+    /// Queues an event; a full queue marks the overflow.
+    pub(super) fn emit(&self, ev: LinkEvent) -> Result<(), Overflow> {
+        match self.tx.try_send(ev) {
+            Ok(()) => Ok(()),
+            // The session is gone: nothing left to tell.
+            Err(mpsc::error::TrySendError::Closed(_)) => Ok(()),
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                self.overflowed.store(true, Ordering::SeqCst);
+                Err(Overflow)
+            }
+        }
+    }
+}
 
 struct Link {
     params: LinkParams,
     conn: Conn,
     /// Latest resumable handle.
     handle: Option<String>,
-    /// Candidate audio the latest handle's state may not include, with its
-    /// client message index on the current connection (or [`UNSENT`]).
-    unconsumed: VecDeque<(u64, Arc<str>)>,
+    /// Candidate audio the latest handle's state may not include.
+    log: ReplayLog,
     /// When the current connection must have been replaced.
     go_away_at: Option<Instant>,
-    /// Draining before a planned switch: audio is held back until a handle
-    /// covers everything sent, or until this instant.
+    /// Draining before a planned switch (transparent resumption only):
+    /// audio is held back until a handle covers everything sent, or until
+    /// this instant.
     drain_until: Option<Instant>,
     /// The model is in the middle of a turn.
     model_busy: bool,
     last_rx: Instant,
-    events: mpsc::UnboundedSender<LinkEvent>,
+    events: Events,
 }
 
 enum Step {
@@ -243,9 +298,17 @@ enum Step {
     Stop,
 }
 
+fn audio_message(pcm: &[u8]) -> Result<Arc<str>, UpstreamError> {
+    serde_json::to_string(&wire::audio_input(pcm))
+        .map(Arc::from)
+        .map_err(|e| UpstreamError::Io(e.to_string()))
+}
+
 impl Link {
-    async fn run(mut self, mut cmds: mpsc::UnboundedReceiver<LinkCmd>) {
-        self.forward_early();
+    async fn run(mut self, mut cmds: mpsc::Receiver<LinkCmd>) {
+        if self.forward_early().is_err() {
+            return;
+        }
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -275,24 +338,43 @@ impl Link {
                 Step::Fail(e) => {
                     tracing::warn!(error = %e, "Gemini Live connection failed");
                     let _ = timeout(Duration::from_secs(1), self.conn.ws.close(None)).await;
-                    let _ = self.events.send(LinkEvent::Failed(e));
+                    let _ = self.events.emit(LinkEvent::Failed(e));
                     return;
                 }
                 Step::Reconnect { planned, cause } => {
                     tracing::info!(planned, cause = %cause, "resuming the Gemini Live session on a new connection");
+                    let replayed_turn = !self.log.is_transparent();
                     if let Err(e) = self.reconnect(planned, cause).await {
                         tracing::warn!(error = %e, "Gemini Live session could not be resumed");
-                        let _ = self.events.send(LinkEvent::Failed(e));
+                        let _ = self.events.emit(LinkEvent::Failed(e));
                         return;
                     }
-                    let _ = self.events.send(LinkEvent::Resumed { planned });
+                    if self
+                        .events
+                        .emit(LinkEvent::Resumed {
+                            planned,
+                            replayed_turn,
+                        })
+                        .is_err()
+                        || self.forward_early().is_err()
+                    {
+                        return self.overflowed().await;
+                    }
                 }
             }
         }
     }
 
+    /// The session fell behind: close; the session reports the overflow.
+    async fn overflowed(mut self) {
+        tracing::warn!("Gemini Live session fell behind its upstream; closing");
+        let _ = timeout(Duration::from_secs(1), self.conn.ws.close(None)).await;
+    }
+
     /// Whether to replace the connection now (after `goAway`): once the
-    /// model's turn is over (or time runs out), drain, then switch.
+    /// model's turn is over (or time runs out). With transparent resumption
+    /// the link first drains (holds audio back until a handle covers all it
+    /// sent); otherwise no handle can say that, and the log is replayed.
     fn switch_due(&mut self) -> bool {
         let Some(at) = self.go_away_at else {
             return false;
@@ -301,53 +383,51 @@ impl Link {
         if self.model_busy && now < at {
             return false;
         }
+        if !self.log.is_transparent() {
+            return true;
+        }
         let until = *self
             .drain_until
             .get_or_insert_with(|| (now + DRAIN_WAIT).min(at.max(now)));
-        let all_consumed = self.unconsumed.iter().all(|(i, _)| *i == UNSENT);
-        all_consumed || now >= until
+        self.log.all_sent_consumed() || now >= until
     }
 
-    fn forward_early(&mut self) {
+    fn forward_early(&mut self) -> Result<(), Overflow> {
         for m in std::mem::take(&mut self.conn.early) {
             self.observe(&m);
-            let _ = self.events.send(LinkEvent::Message(m));
+            self.events.emit(LinkEvent::Message(m))?;
         }
+        Ok(())
     }
 
     async fn on_cmd(&mut self, cmd: Option<LinkCmd>) -> Step {
         match cmd {
             None | Some(LinkCmd::Close) => Step::Stop,
             Some(LinkCmd::Audio(pcm)) => {
-                let msg = ClientMessage::RealtimeInput(RealtimeInput {
-                    audio: Some(Blob {
-                        mime_type: wire::INPUT_MIME.into(),
-                        data: base64::engine::general_purpose::STANDARD.encode(&pcm),
-                    }),
-                });
-                let text: Arc<str> = match serde_json::to_string(&msg) {
-                    Ok(t) => Arc::from(t),
-                    Err(e) => return Step::Fail(UpstreamError::Io(e.to_string())),
-                };
+                let pcm: Arc<[u8]> = Arc::from(pcm);
                 if self.drain_until.is_some() {
-                    self.unconsumed.push_back((UNSENT, text));
+                    self.log.push(pcm, NOT_SENT);
                     return Step::Continue;
                 }
-                match self.conn.send_text(text.clone()).await {
+                let text = match audio_message(&pcm) {
+                    Ok(t) => t,
+                    Err(e) => return Step::Fail(e),
+                };
+                match self.conn.send_text(text).await {
                     Ok(i) => {
-                        self.unconsumed.push_back((i, text));
+                        self.log.push(pcm, i);
                         Step::Continue
                     }
                     Err(cause) => {
-                        self.unconsumed.push_back((UNSENT, text));
+                        self.log.push(pcm, NOT_SENT);
                         self.lost(cause)
                     }
                 }
             }
             Some(LinkCmd::Send(msg)) => match self.conn.send(&msg).await {
                 Ok(_) => Step::Continue,
-                // A tool response lost with the connection: the resumed
-                // model no longer waits for it.
+                // A tool response or stream end lost with the connection:
+                // the resumed model no longer waits for it.
                 Err(cause) => self.lost(cause),
             },
         }
@@ -383,24 +463,35 @@ impl Link {
         match parse(&bytes) {
             Ok(m) => {
                 self.observe(&m);
-                let _ = self.events.send(LinkEvent::Message(m));
-                Step::Continue
+                match self.events.emit(LinkEvent::Message(m)) {
+                    Ok(()) => Step::Continue,
+                    Err(Overflow) => Step::Stop,
+                }
             }
             Err(e) => Step::Fail(e),
         }
     }
 
-    /// What the link itself needs from a server message.
+    /// What the link itself needs from a server message: the turn
+    /// boundaries, the latest handle, `goAway`.
     fn observe(&mut self, m: &ServerMessage) {
+        if let Some(c) = &m.server_content {
+            if c.model_turn.is_some() && !self.model_busy {
+                self.model_busy = true;
+                self.log.model_turn_started();
+            }
+            if c.turn_complete || c.interrupted {
+                self.model_busy = false;
+                self.log.model_turn_ended();
+            }
+        }
         if let Some(u) = &m.session_resumption_update
             && u.resumable
-            && let Some(h) = &u.new_handle
+            && let Some(h) = u.new_handle.as_ref().filter(|h| !h.is_empty())
         {
             self.handle = Some(h.clone());
-            match u.last_consumed_client_message_index {
-                Some(i) => self.unconsumed.retain(|(idx, _)| *idx > i),
-                None => self.unconsumed.retain(|(idx, _)| *idx == UNSENT),
-            }
+            self.log
+                .handle_received(u.last_consumed_client_message_index);
         }
         if let Some(g) = &m.go_away {
             let left = g
@@ -410,14 +501,6 @@ impl Link {
                 .map(Duration::from_millis)
                 .unwrap_or(Duration::ZERO);
             self.go_away_at = Some(Instant::now() + left.saturating_sub(GO_AWAY_MARGIN));
-        }
-        if let Some(c) = &m.server_content {
-            if c.model_turn.is_some() || c.output_transcription.is_some() {
-                self.model_busy = true;
-            }
-            if c.turn_complete || c.interrupted {
-                self.model_busy = false;
-            }
         }
     }
 
@@ -454,6 +537,12 @@ impl Link {
             tracing::warn!(cause = %cause, "no resumption handle yet");
             return Err(UpstreamError::NotResumable);
         };
+        if self.log.dropped() > 0 {
+            tracing::warn!(
+                dropped = self.log.dropped(),
+                "the oldest candidate audio no longer fitted the replay log"
+            );
+        }
         let cfg = &self.params.cfg;
         let mut last = cause;
         for attempt in 0..cfg.reconnect_attempts.max(1) {
@@ -474,20 +563,22 @@ impl Link {
                 Err(e) => return Err(e),
             };
             // Replay what the resumed state may lack, in order.
-            let mut replay: VecDeque<(u64, Arc<str>)> = std::mem::take(&mut self.unconsumed);
+            tracing::debug!(
+                chunks = self.log.len(),
+                bytes = self.log.bytes(),
+                "replaying candidate audio"
+            );
             let mut failed = None;
-            while let Some((_, text)) = replay.pop_front() {
-                match conn.send_text(text.clone()).await {
-                    Ok(i) => self.unconsumed.push_back((i, text)),
+            for entry in self.log.for_replay() {
+                let text = audio_message(&entry.pcm)?;
+                match conn.send_text(text).await {
+                    Ok(i) => entry.index = i,
                     Err(e) => {
-                        self.unconsumed.push_back((UNSENT, text));
                         failed = Some(e);
                         break;
                     }
                 }
             }
-            self.unconsumed
-                .extend(replay.into_iter().map(|(_, t)| (UNSENT, t)));
             if let Some(e) = failed {
                 last = e;
                 continue;
@@ -497,7 +588,6 @@ impl Link {
             self.drain_until = None;
             self.model_busy = false;
             self.last_rx = Instant::now();
-            self.forward_early();
             return Ok(());
         }
         Err(last)

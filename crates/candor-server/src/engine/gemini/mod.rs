@@ -4,15 +4,23 @@
 //! - [`wire`]: the API's JSON messages (serde types).
 //! - `link`: one upstream connection at a time — setup, keep-alive,
 //!   `goAway` and dropped connections resumed with the latest resumption
-//!   handle, candidate audio buffered (and replayed) so none is lost.
-//! - `session`: the [`EngineSession`](super::EngineSession): model audio to
-//!   20 ms Opus chunks paced in real time, transcription fragments stitched
-//!   into segments, `interrupted`, turn ends, the `end_interview` call.
+//!   handle; bounded channels to the session.
+//! - `replay`: the candidate audio a resumed session may lack (since the
+//!   last turn boundary), replayed so none is lost.
+//! - [`bridge`]: the sans-IO [`Bridge`]: model audio to 20 ms Opus chunks
+//!   paced in real time, transcription fragments placed under the turn they
+//!   belong to, `interrupted`, turn ends, the `end_interview` call and its
+//!   cancellation.
+//! - `session`: the [`EngineSession`](super::EngineSession) wiring the
+//!   bridge, the link and the clock; `audioStreamEnd` while the client is
+//!   detached.
 //!
 //! The API key travels only in the URL's `key` parameter; neither the URL
 //! nor the key is ever logged or put in an error message.
 
+pub mod bridge;
 mod link;
+mod replay;
 mod session;
 pub mod wire;
 
@@ -20,14 +28,24 @@ use candor_api::Role;
 use candor_protocol::{AudioCodec, AudioConfig, ErrorCode};
 use thiserror::Error;
 
+pub use bridge::Bridge;
+
 use super::{BoxFuture, Engine, EngineContext, EngineError, EngineSession};
 use crate::config::{ApiKey, GeminiConfig};
 use crate::store::InterviewRecord;
 use wire::{
-    AutomaticActivityDetection, ClientContent, Content, ContextWindowCompression, Empty,
-    FunctionDeclaration, GenerationConfig, PrebuiltVoiceConfig, RealtimeInputConfig,
+    AutomaticActivityDetection, Content, ContextWindowCompression, Empty, FunctionDeclaration,
+    GenerationConfig, PrebuiltVoiceConfig, RealtimeInput, RealtimeInputConfig,
     SessionResumptionConfig, Setup, SlidingWindow, SpeechConfig, Tool, VoiceConfig,
 };
+
+/// The default Live model: the API's stable Live model as of the docs
+/// checked on 2026-11-30 (ai.google.dev/gemini-api/docs/models/gemini-3.8-live;
+/// README's table of tested models).
+pub const DEFAULT_LIVE_MODEL: &str = "gemini-3.8-live";
+/// The default model of the feedback request (generally available; the
+/// Gemini 2.5 models shut down in October 2026).
+pub const DEFAULT_FEEDBACK_MODEL: &str = "gemini-3.8-flash";
 
 /// The interviewer audio rate the Live API produces and Candor sends on.
 pub const OUTPUT_RATE_HZ: u32 = 24_000;
@@ -53,6 +71,10 @@ pub enum UpstreamError {
     NotResumable,
     #[error("the Gemini Live API connection failed: {0}")]
     Io(String),
+    #[error("the Gemini Live API does not offer the model {model:?} ({reason})")]
+    ModelUnavailable { model: String, reason: String },
+    #[error("the Gemini Live bridge fell behind: {0}")]
+    Backlog(&'static str),
 }
 
 impl UpstreamError {
@@ -62,7 +84,25 @@ impl UpstreamError {
             UpstreamError::Connect(_) | UpstreamError::Timeout(_) | UpstreamError::Io(_) => true,
             UpstreamError::Http { status } => *status == 429 || *status >= 500,
             UpstreamError::Closed { code, .. } => !matches!(code, 1002 | 1003 | 1007 | 1008),
-            UpstreamError::Malformed(_) | UpstreamError::NotResumable => false,
+            UpstreamError::Malformed(_)
+            | UpstreamError::NotResumable
+            | UpstreamError::ModelUnavailable { .. }
+            | UpstreamError::Backlog(_) => false,
+        }
+    }
+
+    /// A refusal at setup that is about the model (the service closes with
+    /// "models/… is not found for API version …, or is not supported for
+    /// bidiGenerateContent") becomes [`ModelUnavailable`](Self::ModelUnavailable).
+    pub(crate) fn naming_model(self, model: &str) -> Self {
+        match self {
+            UpstreamError::Closed { reason, .. } if refuses_model(&reason) => {
+                UpstreamError::ModelUnavailable {
+                    model: model.to_owned(),
+                    reason,
+                }
+            }
+            other => other,
         }
     }
 
@@ -93,6 +133,11 @@ impl UpstreamError {
                     false,
                     "The AI interviewer refused this server's credentials or settings; the server's operator must fix its Gemini configuration.",
                 ),
+                UpstreamError::ModelUnavailable { .. } => (
+                    ErrorCode::EngineUnavailable,
+                    false,
+                    "The configured AI interviewer model is not available (retired or misspelt); the server's operator must set a current Live model (CANDOR_GEMINI_MODEL).",
+                ),
                 UpstreamError::Http { status: 404 } => (
                     ErrorCode::EngineUnavailable,
                     false,
@@ -121,6 +166,16 @@ impl UpstreamError {
             retryable,
         }
     }
+}
+
+fn refuses_model(reason: &str) -> bool {
+    let r = reason.to_ascii_lowercase();
+    (r.contains("model") || r.contains("models/"))
+        && (r.contains("not found")
+            || r.contains("not supported")
+            || r.contains("is not available")
+            || r.contains("deprecated")
+            || r.contains("no longer"))
 }
 
 /// The Gemini Live interviewer.
@@ -267,14 +322,13 @@ pub fn setup_message(cfg: &GeminiConfig, interview: &InterviewRecord) -> Setup {
 }
 
 /// The first user turn: the model speaks first (greeting and question one).
-fn kickoff() -> ClientContent {
-    ClientContent {
-        turns: vec![Content::text(
-            Some("user"),
-            "(The candidate has joined the call and can hear you. Greet them and begin the interview.)",
-        )],
-        turn_complete: true,
-    }
+/// Sent as `realtimeInput.text`, the text input every Live model accepts
+/// (`clientContent` as a session's first turn was reported refused, close
+/// 1007, by newer Live models).
+pub fn kickoff() -> RealtimeInput {
+    RealtimeInput::text(
+        "(The candidate has joined the call and can hear you. Greet them and begin the interview.)",
+    )
 }
 
 impl Engine for GeminiEngine {
@@ -314,7 +368,7 @@ impl Engine for GeminiEngine {
             let mut conn = link::connect(&params, None)
                 .await
                 .map_err(EngineError::from)?;
-            conn.send(&wire::ClientMessage::ClientContent(kickoff()))
+            conn.send(&wire::ClientMessage::RealtimeInput(kickoff()))
                 .await
                 .map_err(EngineError::from)?;
             tracing::info!(session = %ctx.session_id, model = %self.cfg.model, "Gemini Live session opened");

@@ -15,6 +15,16 @@ pub const LIVE_PATH: &str =
 /// MIME type of the candidate audio sent upstream.
 pub const INPUT_MIME: &str = "audio/pcm;rate=16000";
 
+/// The `realtimeInput` message carrying one chunk of candidate audio
+/// (16 kHz PCM16 little-endian).
+pub fn audio_input(pcm: &[u8]) -> ClientMessage {
+    use base64::Engine as _;
+    ClientMessage::RealtimeInput(RealtimeInput::audio(Blob {
+        mime_type: INPUT_MIME.into(),
+        data: base64::engine::general_purpose::STANDARD.encode(pcm),
+    }))
+}
+
 /// Client → server: exactly one of the fields.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -172,11 +182,43 @@ pub struct ClientContent {
     pub turn_complete: bool,
 }
 
+/// Realtime input: exactly one of the fields per message.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RealtimeInput {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audio: Option<Blob>,
+    /// Text as realtime input: the form of a text turn every Live model
+    /// accepts (the kick-off uses it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// The candidate's audio stopped (socket detached): the service flushes
+    /// its voice-activity state; the next audio message reopens the stream.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audio_stream_end: Option<bool>,
+}
+
+impl RealtimeInput {
+    pub fn audio(blob: Blob) -> Self {
+        Self {
+            audio: Some(blob),
+            ..Self::default()
+        }
+    }
+
+    pub fn text(text: impl Into<String>) -> Self {
+        Self {
+            text: Some(text.into()),
+            ..Self::default()
+        }
+    }
+
+    pub fn audio_stream_end() -> Self {
+        Self {
+            audio_stream_end: Some(true),
+            ..Self::default()
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -206,6 +248,8 @@ pub struct ServerMessage {
     pub server_content: Option<ServerContent>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool_call: Option<ToolCall>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_call_cancellation: Option<ToolCallCancellation>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub go_away: Option<GoAway>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -247,6 +291,15 @@ pub struct ToolCall {
     pub function_calls: Vec<FunctionCall>,
 }
 
+/// Tool calls the model withdrew (the candidate interrupted the turn that
+/// made them): they must not take effect.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ToolCallCancellation {
+    #[serde(default)]
+    pub ids: Vec<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FunctionCall {
@@ -274,9 +327,10 @@ pub struct SessionResumptionUpdate {
     pub resumable: bool,
     /// Index (0-based, counting every client message on the connection,
     /// `setup` included) of the last client message the handle's state
-    /// includes. Sent by some deployments (Vertex AI's "transparent"
-    /// resumption); without it the bridge assumes everything sent before the
-    /// update arrived is included.
+    /// includes. Sent only in Vertex AI's "transparent" resumption mode, which
+    /// the Gemini Developer API does not offer; without it the link knows
+    /// only that a handle received after a model turn includes the
+    /// candidate's audio up to that turn (see `link`).
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
@@ -338,12 +392,10 @@ mod tests {
 
     #[test]
     fn client_messages_are_tagged_camel_case() {
-        let m = ClientMessage::RealtimeInput(RealtimeInput {
-            audio: Some(Blob {
-                mime_type: INPUT_MIME.into(),
-                data: "AAA=".into(),
-            }),
-        });
+        let m = ClientMessage::RealtimeInput(RealtimeInput::audio(Blob {
+            mime_type: INPUT_MIME.into(),
+            data: "AAA=".into(),
+        }));
         assert_eq!(
             serde_json::to_value(&m).unwrap(),
             serde_json::json!({"realtimeInput": {"audio": {"mimeType": "audio/pcm;rate=16000", "data": "AAA="}}})
