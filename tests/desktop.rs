@@ -45,6 +45,29 @@ async fn a_whole_interview_in_the_desktop_window() {
     app.click_button("Continue offline").await;
     app.wait_screen("dashboard", STEP).await;
     assert_eq!(app.text("[data-testid=user-name]").await, "Ada");
+    // The app loads the installed model in the background after launch;
+    // Settings says when it is in use (an interview started before then is
+    // heard from its next answer).
+    app.click("[data-testid=settings]").await;
+    app.wait_until(
+        "the installed speech model in use",
+        Duration::from_secs(60),
+        "return document.querySelector('[data-testid=speech-models]')\
+           .textContent.includes('In use: Whisper tiny.en')",
+    )
+    .await;
+    // The form's own Cancel (the model rows have Cancel buttons too).
+    app.script(
+        "[...document.querySelectorAll('[data-testid=settings-dialog] button')]\
+           .filter(b => b.textContent === 'Cancel' && b.offsetParent !== null).pop().click()",
+    )
+    .await;
+    app.wait_until(
+        "Settings closed",
+        STEP,
+        "return !document.querySelector('[data-testid=settings-dialog]').open",
+    )
+    .await;
 
     app.record_screens().await;
     app.click("[data-testid=start]").await;
@@ -53,6 +76,15 @@ async fn a_whole_interview_in_the_desktop_window() {
         "the interviewer's words in the live transcript",
         STEP,
         "return document.querySelectorAll('[data-testid=transcript] li').length > 0",
+    )
+    .await;
+    // Answer the first question once it has been asked.
+    app.wait_until(
+        "the first question, then the interviewer listening",
+        Duration::from_secs(60),
+        "return [...document.querySelectorAll('[data-testid=transcript] li.line-interviewer')]\
+             .some(li => li.textContent.includes('?'))\
+           && document.querySelector('[data-testid=interviewer]').dataset.activity === 'listening'",
     )
     .await;
 

@@ -405,20 +405,13 @@ pub fn artifact(name: &str, text: &str) {
 }
 
 /// Installs the Whisper tiny.en model `scripts/setup` cached
-/// (`$CANDOR_CACHE_DIR/models`, else `~/.cache/candor/models`) into the
-/// app whose data is under `dir`, as a download would have (files linked,
-/// not copied), so its offline interviewer hears the candidate's words.
+/// ([`candor_speech::models::setup_cached_model`]) into the app whose data
+/// is under `dir`, as a download would have (files linked, not copied), so
+/// its offline interviewer hears the candidate's words.
 pub fn install_speech_model(dir: &Path) {
-    let cache = std::env::var_os("CANDOR_CACHE_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/candor"));
     let model = "whisper-tiny.en";
-    let from = cache.join("models").join(model);
-    assert!(
-        from.join("model.bin").is_file(),
-        "Whisper tiny.en is not in {} — run scripts/setup",
-        from.display()
-    );
+    let from =
+        candor_speech::models::setup_cached_model(model).unwrap_or_else(|why| panic!("{why}"));
     let to = dir
         .join("data/app.candor.desktop/backend/models")
         .join(model);

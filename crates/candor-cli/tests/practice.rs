@@ -201,16 +201,8 @@ fn a_whole_interview_from_wav_answers() {
 
 /// Whisper tiny.en where `scripts/setup` caches it.
 fn speech_model() -> PathBuf {
-    let cache = std::env::var_os("CANDOR_CACHE_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/candor"));
-    let dir = cache.join("models/whisper-tiny.en");
-    assert!(
-        dir.join("model.bin").is_file(),
-        "Whisper tiny.en is not in {} — run scripts/setup",
-        dir.display()
-    );
-    dir
+    candor_speech::models::setup_cached_model("whisper-tiny.en")
+        .unwrap_or_else(|why| panic!("{why}"))
 }
 
 #[test]

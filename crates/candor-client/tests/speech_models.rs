@@ -442,16 +442,7 @@ async fn downloads_report_progress_and_failures_leave_nothing_behind() {
 
 /// Whisper tiny.en where `scripts/setup` caches it.
 fn cached_tiny_en() -> PathBuf {
-    let cache = std::env::var_os("CANDOR_CACHE_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/candor"));
-    let dir = cache.join("models").join(DEFAULT_MODEL);
-    assert!(
-        dir.join("model.bin").is_file(),
-        "Whisper tiny.en is not in {} — run scripts/setup",
-        dir.display()
-    );
-    dir
+    candor_speech::models::setup_cached_model(DEFAULT_MODEL).unwrap_or_else(|why| panic!("{why}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

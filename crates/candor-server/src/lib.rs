@@ -375,8 +375,8 @@ impl RunningServer {
     }
 
     /// Replaces the offline interviewer's speech model (`None`: none) for the
-    /// interviews that start from now on — the app installed, chose or
-    /// deleted one. Fails when the model cannot be loaded (the one in use
+    /// interviews that start from now on, and from their next answer for
+    /// running ones that had none — the app installed, chose or deleted one. Fails when the model cannot be loaded (the one in use
     /// stays) or when the interviewer is not the offline one.
     pub async fn set_speech_model(
         &self,

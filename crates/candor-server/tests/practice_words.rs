@@ -19,18 +19,8 @@ use candor_protocol::{InterviewerActivity, ServerPayload, Speaker};
 use common::*;
 
 fn speech_model() -> PathBuf {
-    let cache = std::env::var_os("CANDOR_CACHE_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache/candor")
-        });
-    let dir = cache.join("models/whisper-tiny.en");
-    assert!(
-        dir.join("model.bin").is_file(),
-        "Whisper tiny.en is not in {} — run scripts/setup",
-        dir.display()
-    );
-    dir
+    candor_speech::models::setup_cached_model("whisper-tiny.en")
+        .unwrap_or_else(|why| panic!("{why}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -172,4 +162,67 @@ async fn the_interviewer_hears_the_candidates_words() {
             .any(|s| s.speaker == candor_api::Speaker::Candidate && s.text.contains("release")),
         "the stored transcript holds the candidate's words"
     );
+}
+
+/// The app loads the speech model after its backend started (a download
+/// finished, or the model is still loading when the interview starts): the
+/// running interview hears the candidate from the next answer on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_model_that_arrives_during_an_interview_hears_the_next_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = fast_config(dir.path());
+    config.practice.answer_silence = Duration::from_millis(1000);
+    let server = candor_server::Server::start(config).await.unwrap();
+    let api = Api::new(server.addr());
+    let auth = api.register("late@example.org").await;
+    // Two questions: the words of an interview's last answer are stored
+    // after it ends; the first answer's come back live.
+    let interview = api.create_interview(&auth.token, 2).await;
+    let mut ws = connect(server.addr()).await;
+    send(&mut ws, start_request(&auth.token, &interview.id)).await;
+    let msg = recv(&mut ws).await.unwrap();
+    assert!(matches!(msg.payload, Some(ServerPayload::StartResponse(_))));
+    // The session started without a model; one arrives now.
+    server
+        .set_speech_model(Some(speech_model()))
+        .await
+        .expect("the model loads");
+
+    let mut answer: VecDeque<Bytes> =
+        speech_frames("I rebuilt the billing database over one weekend.").into();
+    let silence = silence_frames(1).remove(0);
+    let mut asked = false;
+    let mut seq = 0u64;
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    let mut words: Option<String> = None;
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while words.is_none() {
+        assert!(Instant::now() < deadline, "no words for the answer");
+        tokio::select! {
+            _ = tick.tick() => {
+                seq += 1;
+                let next = if asked { answer.pop_front() } else { None };
+                let frame = next.unwrap_or_else(|| silence.clone());
+                send(&mut ws, audio(seq, frame)).await;
+            }
+            msg = recv(&mut ws) => {
+                match msg.expect("socket open").payload.unwrap() {
+                    ServerPayload::InterviewerState(s)
+                        if s.activity == InterviewerActivity::Listening as i32 => asked = true,
+                    ServerPayload::PartialTranscript(t)
+                        if t.speaker == Speaker::Candidate as i32
+                            && t.is_final
+                            && !t.text.starts_with('[') =>
+                    {
+                        words = Some(t.text);
+                    }
+                    ServerPayload::SessionEnded(e) => panic!("ended before the words: {e:?}"),
+                    _ => {}
+                }
+            }
+        }
+    }
+    let words = words.unwrap().to_lowercase();
+    assert!(words.contains("billing"), "the answer's words: {words}");
+    server.shutdown().await;
 }

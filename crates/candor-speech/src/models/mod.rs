@@ -21,6 +21,9 @@
 
 mod catalog;
 mod download;
+mod setup_cache;
+
+pub use setup_cache::{setup_cache_dir, setup_cached_model};
 
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -4,44 +4,24 @@
 
 use std::path::{Path, PathBuf};
 
-/// The cache `scripts/setup-speech` fills: `$CANDOR_CACHE_DIR`, else
-/// `$XDG_CACHE_HOME/candor`, else `~/.cache/candor`.
+/// The cache `scripts/setup-speech` fills.
 pub fn cache_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("CANDOR_CACHE_DIR").filter(|d| !d.is_empty()) {
-        return PathBuf::from(dir);
-    }
-    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
-        return PathBuf::from(dir).join("candor");
-    }
-    let home = std::env::var_os("HOME").expect("HOME is set");
-    PathBuf::from(home).join(".cache").join("candor")
-}
-
-/// The models directory in the cache (laid out like the app's, one directory per model id).
-pub fn models_dir() -> PathBuf {
-    cache_dir().join("models")
+    candor_speech::models::setup_cache_dir().expect("HOME is set")
 }
 
 /// A cached model's directory; panics with the fix when it is missing.
 pub fn model_dir(id: &str) -> PathBuf {
-    let dir = models_dir().join(id);
-    assert!(
-        dir.join("model.bin").is_file(),
-        "the speech model {id} is not in {} — run scripts/setup-speech{}",
-        dir.display(),
-        if id == "whisper-base" {
-            " with CANDOR_SETUP_WHISPER_BASE=1"
-        } else {
-            ""
-        }
-    );
-    dir
+    candor_speech::models::setup_cached_model(id).unwrap_or_else(|why| panic!("{why}"))
+}
+
+/// The models directory in the cache (laid out like the app's).
+pub fn models_dir() -> PathBuf {
+    cache_dir().join("models")
 }
 
 /// A cached model's directory, if it is there.
 pub fn optional_model_dir(id: &str) -> Option<PathBuf> {
-    let dir = models_dir().join(id);
-    dir.join("model.bin").is_file().then_some(dir)
+    candor_speech::models::setup_cached_model(id).ok()
 }
 
 /// One fixture sentence.

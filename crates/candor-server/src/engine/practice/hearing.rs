@@ -61,7 +61,8 @@ pub struct SpeechModel(Arc<RwLock<Option<SharedRecognizer>>>);
 
 impl SpeechModel {
     /// Loads the model in `dir` (blocking: a fraction of a second for
-    /// tiny.en) and uses it for the sessions that start from now on.
+    /// tiny.en) and uses it for the sessions that start from now on, and
+    /// from their next answer for sessions that had no model yet.
     pub fn load(&self, dir: &Path) -> Result<(), SpeechError> {
         let r = Recognizer::load(dir, RecognizerOptions::default())?;
         *self.0.write().unwrap_or_else(PoisonError::into_inner) =

@@ -143,19 +143,19 @@ impl Engine for PracticeEngine {
                     }
                 }
             });
-            let hearing = self.speech.current().and_then(|r| {
-                Hearing::start(r, &ctx.session_id)
-                    .inspect_err(|e| tracing::warn!(error = %e, "speech recognition did not start"))
-                    .ok()
-            });
-            Ok(Box::new(PracticeSession {
+            let mut session = PracticeSession {
                 core,
                 voice: self.voice.clone(),
                 clock: ctx.clock,
                 synth: None,
-                hearing,
+                speech: self.speech.clone(),
+                session_id: ctx.session_id.clone(),
+                hearing: None,
+                hearing_failed: false,
                 ready: VecDeque::new(),
-            }) as Box<dyn EngineSession>)
+            };
+            session.start_hearing();
+            Ok(Box::new(session) as Box<dyn EngineSession>)
         })
     }
 }
@@ -167,13 +167,38 @@ pub struct PracticeSession {
     voice: Arc<Voice>,
     clock: SessionClock,
     synth: Option<JoinHandle<Result<Arc<Utterance>, VoiceError>>>,
+    /// The server's speech model slot: a model that finishes loading (or is
+    /// installed) after the session started is picked up between answers.
+    speech: SpeechModel,
+    session_id: Arc<str>,
     /// Recognition of the candidate's words, when a speech model is loaded.
     hearing: Option<Hearing>,
+    /// Recognition could not start; not tried again in this session.
+    hearing_failed: bool,
     /// Events ready for the session (recognised words).
     ready: VecDeque<EngineEvent>,
 }
 
 impl PracticeSession {
+    /// Starts recognising the candidate's words if a model is loaded now.
+    /// Called at the start and between answers, so an answer is transcribed
+    /// whole or not at all.
+    fn start_hearing(&mut self) {
+        if self.hearing.is_some() || self.hearing_failed {
+            return;
+        }
+        let Some(model) = self.speech.current() else {
+            return;
+        };
+        match Hearing::start(model, &self.session_id) {
+            Ok(h) => self.hearing = Some(h),
+            Err(e) => {
+                tracing::warn!(error = %e, "speech recognition did not start");
+                self.hearing_failed = true;
+            }
+        }
+    }
+
     /// The next event ready now: recognised words first, then the core's —
     /// an answer's final transcript waits for its words when recognition runs.
     fn next_ready(&mut self) -> Option<EngineEvent> {
@@ -226,6 +251,9 @@ impl EngineSession for PracticeSession {
         // Deadlines that fall before this chunk come first (a replayed
         // backlog is heard in the order it was spoken).
         self.core.poll(audio.at_ms);
+        if self.hearing.is_none() && self.core.open_answer().is_none() {
+            self.start_hearing();
+        }
         self.core.on_audio(
             audio.at_ms,
             audio.voiced,
