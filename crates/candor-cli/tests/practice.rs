@@ -210,7 +210,9 @@ fn with_a_speech_model_the_results_carry_the_candidates_words() {
     let dir = tempfile::tempdir().unwrap();
     // Two answers in a natural voice (scripts/setup renders them with Piper):
     // one with a figure, one with fillers.
-    let fixtures = speech_model().join("../../speech-fixtures/piper");
+    let fixtures = candor_speech::models::setup_cache_dir()
+        .expect("a cache directory")
+        .join("speech-fixtures/piper");
     let a1 = fixtures.join("failure.wav");
     let a2 = fixtures.join("filler_answer.wav");
     let model = speech_model();
