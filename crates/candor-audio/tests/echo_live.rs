@@ -61,7 +61,20 @@ impl Room {
             // is played.
             let offset =
                 (mic_start.duration_since(*speaker_start).as_secs_f64() * f64::from(RATE)) as i64;
-            let played = room.played.lock().unwrap();
+            // Both threads are clocked like devices, but on a loaded machine
+            // the loudspeaker's may be scheduled late: the microphone then
+            // waits for it (as if its own callback ran late) rather than
+            // hearing a loudspeaker that has not played yet.
+            let last = index as i64 + out.len() as i64 + offset - DELAY as i64;
+            let waited = Instant::now();
+            let played = loop {
+                let played = room.played.lock().unwrap();
+                if played.len() as i64 > last || waited.elapsed() > Duration::from_secs(1) {
+                    break played;
+                }
+                drop(played);
+                std::thread::sleep(Duration::from_millis(1));
+            };
             let mut lp = room.lowpass.lock().unwrap();
             let mut echo = room.echo.lock().unwrap();
             for (i, s) in out.iter_mut().enumerate() {
