@@ -31,6 +31,10 @@ pub(super) struct Audio {
     last_voice: bool,
     /// One 20 ms Opus frame of silence, sent while muted.
     silence: Bytes,
+    /// Threads stopping streams: joining audio threads takes a few ms, so
+    /// never on the driver's task, but shutdown waits for them (a WAV sink
+    /// is only complete once its stream has stopped).
+    stopping: Vec<std::thread::JoinHandle<()>>,
 }
 
 impl Audio {
@@ -43,7 +47,20 @@ impl Audio {
             muted: false,
             last_voice: false,
             silence: silence_packet(),
+            stopping: Vec::new(),
         }
+    }
+
+    /// Stops streams on a thread of their own, remembered for
+    /// [`Self::take_stopping`].
+    fn stop_in_background(&mut self, stop: impl FnOnce() + Send + 'static) {
+        self.stopping.retain(|t| !t.is_finished());
+        self.stopping.push(std::thread::spawn(stop));
+    }
+
+    /// The threads still stopping streams, to wait for at shutdown.
+    pub(super) fn take_stopping(&mut self) -> Vec<std::thread::JoinHandle<()>> {
+        std::mem::take(&mut self.stopping)
     }
 }
 
@@ -69,7 +86,7 @@ impl Driver {
     /// (an OS permission prompt may hold it for seconds).
     pub(super) fn open_microphone(&mut self) {
         if let Some(old) = self.audio.capture.take() {
-            std::thread::spawn(move || old.stop());
+            self.audio.stop_in_background(move || old.stop());
         }
         let source = self.config.input.clone();
         let settings = self.capture_settings();
@@ -100,7 +117,7 @@ impl Driver {
                     self.audio.capture = Some(capture);
                     self.feed(Event::MicrophoneGranted);
                 } else {
-                    std::thread::spawn(move || capture.stop());
+                    self.audio.stop_in_background(move || capture.stop());
                 }
             }
             Err(e) => {
@@ -157,7 +174,7 @@ impl Driver {
         match result {
             Ok(playback) if self.audio.streaming => self.audio.playback = Some(playback),
             Ok(playback) => {
-                std::thread::spawn(move || playback.stop());
+                self.audio.stop_in_background(move || playback.stop());
             }
             Err(e) if self.audio.streaming => self.feed(Event::AudioFailed {
                 message: format!("could not open the speaker: {e}"),
@@ -172,8 +189,7 @@ impl Driver {
         let capture = self.audio.capture.take();
         let playback = self.audio.playback.take();
         if capture.is_some() || playback.is_some() {
-            // Joining audio threads can take a few ms: not on this task.
-            std::thread::spawn(move || {
+            self.audio.stop_in_background(move || {
                 if let Some(c) = capture {
                     c.stop();
                 }

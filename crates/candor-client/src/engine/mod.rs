@@ -404,6 +404,15 @@ impl Driver {
             self.publish_view();
         };
         self.release_audio();
+        // The streams stop on their own threads; what they write (a WAV
+        // sink's header) is complete only when they have.
+        let stopping = self.audio.take_stopping();
+        let _ = tokio::task::spawn_blocking(move || {
+            for thread in stopping {
+                let _ = thread.join();
+            }
+        })
+        .await;
         self.close_socket();
         if let Some(models) = self.models.take() {
             models.shutdown().await;
