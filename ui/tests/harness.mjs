@@ -73,8 +73,8 @@ export async function launchBrowser() {
  * Opens the app with a first view. Returns helpers:
  *   push(event), view(v), calls(), callsTo(name), waitForCall(name), shot(name), close()
  */
-export async function openApp(browser, baseUrl, { view, theme = "light", responses = {}, errors = {}, viewport = { width: 1100, height: 760 }, noCore = false } = {}) {
-  const context = await browser.newContext({ viewport, colorScheme: theme, reducedMotion: "reduce", locale: "en-GB", timezoneId: "UTC" });
+export async function openApp(browser, baseUrl, { view, theme = "light", responses = {}, errors = {}, viewport = { width: 1100, height: 760 }, noCore = false, reducedMotion = "reduce" } = {}) {
+  const context = await browser.newContext({ viewport, colorScheme: theme, reducedMotion, locale: "en-GB", timezoneId: "UTC" });
   const page = await context.newPage();
   page.setDefaultTimeout(5000);
   const problems = [];

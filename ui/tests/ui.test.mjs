@@ -755,3 +755,193 @@ describe("settings: speech recognition", () => {
     });
   });
 });
+
+// ------------------------------------------------------------------ live screen: rendering cost
+
+/**
+ * What on the page makes the browser repaint while it moves: every running
+ * animation or transition, every @keyframes an element (or its ::before /
+ * ::after) uses, and every transition an element declares must touch only
+ * transform and opacity, which the compositor animates without painting.
+ * Controls (buttons, fields, links) are exempt from the declared-transition
+ * and running-transition checks: theirs run on hover, focus and a press, not
+ * while the interview runs. With
+ * `noBackdrop`, no visible element may blur what is behind it.
+ */
+async function repaintingMotion(page, { noBackdrop = true } = {}) {
+  return page.evaluate(async (noBackdrop) => {
+    await new Promise((ok) => requestAnimationFrame(() => requestAnimationFrame(ok)));
+    const CHEAP = new Set(["transform", "opacity"]);
+    const META = new Set(["offset", "computedOffset", "easing", "composite"]);
+    const problems = [];
+    const keyframes = new Map();
+    const collect = (rules) => {
+      for (const rule of rules) {
+        if (rule instanceof CSSKeyframesRule) {
+          const props = new Set();
+          for (const frame of rule.cssRules) for (let i = 0; i < frame.style.length; i++) props.add(frame.style[i]);
+          keyframes.set(rule.name, props);
+        } else if (rule.cssRules) collect(rule.cssRules);
+      }
+    };
+    for (const sheet of document.styleSheets) collect(sheet.cssRules);
+    const name = (el, pseudo) => `${el.tagName.toLowerCase()}${el.className && typeof el.className === "string" ? "." + el.className.trim().split(/\s+/).join(".") : ""}${pseudo ?? ""}`;
+
+    const controls = "button, input, select, textarea, a, summary, label";
+    for (const a of document.getAnimations()) {
+      const target = a.effect?.target;
+      if (a instanceof CSSTransition && !a.effect.pseudoElement && target?.closest(controls)) continue;
+      const what = target ? name(target, a.effect.pseudoElement) : "?";
+      for (const frame of a.effect?.getKeyframes() ?? []) {
+        for (const prop of Object.keys(frame)) {
+          if (!META.has(prop) && !CHEAP.has(prop)) problems.push(`running ${a.animationName ?? a.transitionProperty ?? "animation"} on ${what} animates ${prop}`);
+        }
+      }
+    }
+    for (const el of document.querySelectorAll("body *")) {
+      for (const pseudo of [null, "::before", "::after"]) {
+        const cs = getComputedStyle(el, pseudo);
+        if (pseudo && cs.content === "none") continue;
+        for (const anim of cs.animationName.split(",").map((s) => s.trim())) {
+          if (anim === "none") continue;
+          const props = keyframes.get(anim);
+          if (!props) problems.push(`${name(el, pseudo)} uses unknown @keyframes ${anim}`);
+          else for (const p of props) if (!CHEAP.has(p)) problems.push(`@keyframes ${anim} (on ${name(el, pseudo)}) animates ${p}`);
+        }
+        if (!pseudo && el.closest(controls)) continue;
+        const props = cs.transitionProperty.split(",").map((s) => s.trim());
+        const durations = cs.transitionDuration.split(",").map((s) => parseFloat(s));
+        props.forEach((p, i) => {
+          const d = durations[i % durations.length];
+          if (d > 0 && p !== "none" && !CHEAP.has(p)) problems.push(`${name(el, pseudo)} has a ${d}s transition on ${p}`);
+        });
+      }
+      if (noBackdrop && el.checkVisibility() && getComputedStyle(el).backdropFilter !== "none") {
+        problems.push(`${name(el)} is visible with backdrop-filter ${getComputedStyle(el).backdropFilter}`);
+      }
+    }
+    return [...new Set(problems)];
+  }, noBackdrop);
+}
+
+/** Names of the animations running now, for checking a state really animates. */
+async function runningAnimations(page) {
+  return page.evaluate(() => document.getAnimations().map((a) => a.animationName ?? a.transitionProperty));
+}
+
+describe("live screen: rendering cost", () => {
+  test("only transforms and opacity move, and nothing visible blurs its backdrop", async () => {
+    await withApp({ view: authed({ state: "requestingPermissions", interviewId: "iv-9" }), reducedMotion: "no-preference" }, async (app, page) => {
+      await page.locator(".stage-visual.pulse").waitFor();
+      assert.ok((await runningAnimations(page)).includes("pulse"), "the microphone visual pulses");
+      assert.deepEqual(await repaintingMotion(page), [], "asking for the microphone");
+
+      await app.view(authed(LIVE));
+      await page.locator('[data-screen="live"]').waitFor();
+      await app.push({ type: "interviewer", activity: "speaking", questionIndex: 1, questionCount: 4 });
+      await app.push({ type: "transcript", speaker: "interviewer", segmentId: 1, text: "Tell me about a project you're proud of.", isFinal: false, startMs: 500 });
+      await page.locator('[data-testid="interviewer"][data-activity="speaking"]').waitFor();
+      const speaking = await runningAnimations(page);
+      assert.ok(speaking.includes("ring") && speaking.includes("blink"), `the interviewer's rings and the live dot run: ${speaking}`);
+      assert.deepEqual(await repaintingMotion(page), [], "the interviewer speaking");
+
+      await app.push({ type: "transcript", speaker: "interviewer", segmentId: 1, text: "Tell me about a project you're proud of.", isFinal: true, startMs: 500 });
+      await app.push({ type: "interviewer", activity: "listening", questionIndex: 1, questionCount: 4 });
+      for (const level of [0.3, 0.9, 0.5]) {
+        await app.push({ type: "level", level, voice: true });
+        await page.locator(`[data-testid="you"][data-level="${Math.round(level * 10)}"]`).waitFor();
+        assert.deepEqual(await repaintingMotion(page), [], `the candidate speaking at ${level}`);
+      }
+      await app.push({ type: "stats", elapsedMs: 9000, uplinkKbps: 0, bufferedMs: 0, muted: true });
+      await page.locator('[data-testid="you"][data-muted]').waitFor();
+      assert.deepEqual(await repaintingMotion(page), [], "muted");
+      await app.push({ type: "interviewer", activity: "thinking", questionIndex: 2, questionCount: 4 });
+      await page.locator('[data-testid="interviewer"][data-activity="thinking"]').waitFor();
+      assert.ok((await runningAnimations(page)).includes("think"), "the interviewer's avatar breathes while thinking");
+      assert.deepEqual(await repaintingMotion(page), [], "the interviewer thinking");
+      await app.view(authed({ state: "reconnecting", interviewId: "iv-9", sessionId: "s-1", attempt: 1, maxAttempts: 5 }));
+      await page.locator('[data-testid="reconnecting"]').waitFor();
+      assert.deepEqual(await repaintingMotion(page), [], "reconnecting");
+    });
+  });
+
+  test("a burst of levels and transcript text makes at most one write per animation frame", async () => {
+    await withApp({ view: authed(LIVE), reducedMotion: "no-preference" }, async (app, page) => {
+      await page.locator('[data-screen="live"]').waitFor();
+      await app.push({ type: "transcript", speaker: "candidate", segmentId: 7, text: "So", isFinal: false, startMs: 100 });
+      await page.locator('[data-segment="7"]').waitFor();
+
+      const writes = await page.evaluate(async () => {
+        const nextFrame = () => new Promise((ok) => requestAnimationFrame(ok));
+        // A frame counter whose callback runs first in every frame, before the
+        // screen's own (it re-registers during the previous frame's callbacks).
+        let frame = 0;
+        let counting = true;
+        const tick = () => {
+          frame++;
+          if (counting) requestAnimationFrame(tick);
+        };
+        requestAnimationFrame(tick);
+        await nextFrame();
+        const log = [];
+        const observer = new MutationObserver((records) => {
+          for (const r of records) {
+            const el = r.target.nodeType === Node.ELEMENT_NODE ? r.target : r.target.parentElement;
+            const what = el.closest("[data-segment]") ? "line" : el.matches(".meter i") ? `bar${[...el.parentElement.children].indexOf(el)}` : r.attributeName;
+            log.push({ frame, what });
+          }
+        });
+        observer.observe(document.querySelector('[data-screen="live"]'), { attributes: true, attributeFilter: ["class", "data-level", "aria-valuenow"], childList: true, characterData: true, subtree: true });
+        const { push } = window.__candor;
+        // 1. Forty levels and twenty transcript updates within one task.
+        for (let i = 1; i <= 40; i++) {
+          push({ type: "level", level: ((i % 10) + 1) / 10, voice: true });
+          if (i % 2 === 0) push({ type: "transcript", speaker: "candidate", segmentId: 7, text: `So ${"word ".repeat(i / 2)}`, isFinal: false, startMs: 100 });
+        }
+        await nextFrame();
+        await nextFrame();
+        const oneTask = log.splice(0);
+        const oneTaskLevel = document.querySelector('[data-testid="you"]').dataset.level;
+        // 2. Forty levels, each in its own task, spread over several frames.
+        for (let i = 1; i <= 40; i++) {
+          push({ type: "level", level: (i % 11) / 10, voice: true });
+          await new Promise((ok) => setTimeout(ok, 1));
+        }
+        await nextFrame();
+        await nextFrame();
+        const spread = log.splice(0);
+        // 3. One step up lights exactly one more bar.
+        push({ type: "level", level: 0.5, voice: true });
+        await nextFrame();
+        await nextFrame();
+        log.splice(0);
+        push({ type: "level", level: 0.6, voice: true });
+        await nextFrame();
+        await nextFrame();
+        const step = log.splice(0);
+        observer.disconnect();
+        counting = false;
+        return { oneTask, oneTaskLevel, spread, step, level: document.querySelector('[data-testid="you"]').dataset.level, text: document.querySelector('[data-segment="7"] .line-text').textContent };
+      });
+
+      const perFrame = (log, what) => {
+        const counts = new Map();
+        for (const w of log) if (what(w.what)) counts.set(w.frame, (counts.get(w.frame) ?? 0) + 1);
+        return [...counts.values()];
+      };
+      const meter = (w) => w === "aria-valuenow";
+      assert.deepEqual(perFrame(writes.oneTask, meter), [1], "one burst in one task: one meter write");
+      assert.deepEqual(perFrame(writes.oneTask, (w) => w === "data-level"), [1], "and one level step on the tile");
+      assert.equal(new Set(writes.oneTask.filter((w) => w.what === "line").map((w) => w.frame)).size, 1, "the transcript line is rewritten in one frame");
+      assert.ok(writes.spread.length > 0, "levels spread over frames are drawn");
+      assert.ok(perFrame(writes.spread, meter).every((n) => n === 1), `at most one meter write per frame: ${JSON.stringify(perFrame(writes.spread, meter))}`);
+      for (let bar = 0; bar < 12; bar++) {
+        assert.ok(perFrame(writes.spread, (w) => w === `bar${bar}`).every((n) => n === 1), `bar ${bar} changes at most once per frame`);
+      }
+      assert.deepEqual(writes.step.filter((w) => w.what.startsWith("bar")).map((w) => w.what), ["bar6"], "0.5 → 0.6 lights one bar, touches no other");
+      assert.equal(writes.level, "6");
+      assert.equal(writes.oneTaskLevel, "1", "the burst ends at its last level");
+      assert.equal(writes.text, `So ${"word ".repeat(20)}`);
+    });
+  });
+});

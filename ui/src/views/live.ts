@@ -1,9 +1,15 @@
 // The meeting screen: live, reconnecting and ending.
+//
+// Levels, transcript text and the interviewer's activity are drawn at most
+// once per animation frame (`FrameRender`), with the latest of each; the meter
+// touches only the bars whose state changed. Everything that moves is a
+// transform or an opacity (see style.css), so the compositor animates it.
 import type { Ctx } from "../context";
 import { h, setText, show } from "../dom";
 import { icon } from "../icons";
 import type { EngineEvent, View } from "../ipc/contract";
 import { clock, endShortcutLabel, roleLabel } from "../format";
+import { FrameRender } from "../frame";
 import type { Segment } from "../store";
 import { devicePicker } from "./devices";
 import type { Screen } from "./screen";
@@ -113,17 +119,43 @@ export function liveScreen(ctx: Ctx): Screen {
     youTile.toggleAttribute("data-voice", ctx.store.live.voice && !muted);
   }
 
-  let lastStep = -1;
+  let lastStep = 0;
+  let litBars = 0;
   function renderLevel(): void {
     const step = muted ? 0 : Math.max(0, Math.min(10, Math.round(ctx.store.live.level * 10)));
     if (step !== lastStep) {
       lastStep = step;
       youTile.dataset["level"] = String(step);
       const lit = Math.round((step / 10) * METER_BARS);
-      bars.forEach((b, i) => b.classList.toggle("on", i < lit));
+      // Only the bars between the old and the new level change.
+      for (let i = Math.min(lit, litBars); i < Math.max(lit, litBars); i++) bars[i]!.classList.toggle("on", i < lit);
+      litBars = lit;
       meter.setAttribute("aria-valuenow", String(step * 10));
     }
     renderYouStatus();
+  }
+
+  // What changed since the last frame; drawn together by `frame`.
+  let levelDirty = false;
+  let interviewerDirty = false;
+  const dirtySegments = new Set<number>();
+  const frame = new FrameRender(() => {
+    if (levelDirty) renderLevel();
+    if (interviewerDirty) renderInterviewer();
+    if (dirtySegments.size > 0) {
+      const stick = nearBottom();
+      for (const id of dirtySegments) {
+        const seg = ctx.store.live.segments.get(id);
+        if (seg) renderSegment(seg);
+      }
+      if (stick) transcriptScroll.scrollTop = transcriptScroll.scrollHeight;
+    }
+    levelDirty = interviewerDirty = false;
+    dirtySegments.clear();
+  });
+  function levelChanged(): void {
+    levelDirty = true;
+    frame.request();
   }
 
   function renderInterviewer(): void {
@@ -141,7 +173,7 @@ export function liveScreen(ctx: Ctx): Screen {
     if (st.muted !== muted) {
       muted = st.muted;
       renderMute();
-      renderLevel();
+      levelChanged();
     }
   }
 
@@ -149,8 +181,8 @@ export function liveScreen(ctx: Ctx): Screen {
     return transcriptScroll.scrollHeight - transcriptScroll.scrollTop - transcriptScroll.clientHeight < 48;
   }
 
+  /** Draws one line; the caller keeps the view scrolled to the bottom. */
   function renderSegment(seg: Segment): void {
-    const stick = nearBottom();
     let li = items.get(seg.segmentId);
     if (!li) {
       li = h("li", { class: `line line-${seg.speaker}`, "data-segment": String(seg.segmentId) },
@@ -175,7 +207,6 @@ export function liveScreen(ctx: Ctx): Screen {
     setText(li.querySelector(".line-text")!, seg.text);
     li.classList.toggle("partial", !seg.isFinal);
     li.setAttribute("aria-busy", String(!seg.isFinal));
-    if (stick) transcriptScroll.scrollTop = transcriptScroll.scrollHeight;
   }
 
   function markContinuations(li: HTMLLIElement): void {
@@ -190,7 +221,7 @@ export function liveScreen(ctx: Ctx): Screen {
     if (!enabled) return;
     muted = !muted;
     renderMute();
-    renderLevel();
+    levelChanged();
     void ctx.act("set_muted", { muted });
   }
   function end(): void {
@@ -264,19 +295,19 @@ export function liveScreen(ctx: Ctx): Screen {
     },
     onEvent(event: EngineEvent) {
       switch (event.type) {
-        case "transcript": {
-          const seg = ctx.store.live.segments.get(event.segmentId);
-          if (seg) renderSegment(seg);
+        case "transcript":
+          dirtySegments.add(event.segmentId);
+          frame.request();
           break;
-        }
         case "level":
-          renderLevel();
+          levelChanged();
           break;
         case "echo":
           renderEcho();
           break;
         case "interviewer":
-          renderInterviewer();
+          interviewerDirty = true;
+          frame.request();
           break;
         case "stats":
           renderStats();
@@ -289,6 +320,7 @@ export function liveScreen(ctx: Ctx): Screen {
       }
     },
     destroy() {
+      frame.cancel();
       document.removeEventListener("keydown", onKey);
       document.removeEventListener("click", onDocClick);
     },
