@@ -15,12 +15,11 @@ use candor_client::{
     KeyringStore, SpeechModelsConfig,
 };
 use tauri::State;
-use tauri::ipc::Channel;
 use tokio::sync::Mutex;
 use url::Url;
 
 use crate::EngineSlot;
-use crate::events::Subscriber;
+use crate::events::{EventChannel, Subscriber};
 use crate::settings::{self, AppPaths, StoredSettings};
 
 /// Everything the commands share.
@@ -132,7 +131,7 @@ impl AppState {
 }
 
 #[tauri::command]
-pub async fn subscribe(state: Shared<'_>, on_event: Channel<EngineEvent>) -> Result<(), String> {
+pub async fn subscribe(state: Shared<'_>, on_event: EventChannel) -> Result<(), String> {
     state.subscriber.set(on_event);
     if !state.ui_seen.swap(true, Ordering::Relaxed) {
         // The UI subscribes from its first script run, right before its first

@@ -10,6 +10,8 @@
 mod command_list;
 mod commands;
 mod events;
+#[cfg(target_os = "linux")]
+mod renderer;
 mod settings;
 
 use std::sync::Arc;
@@ -34,11 +36,13 @@ macro_rules! command_handler {
 pub fn run() {
     let launched = std::time::Instant::now();
     #[cfg(target_os = "linux")]
-    prefer_shared_memory_rendering();
+    let renderer = renderer::configure();
     tauri::Builder::default()
         .setup(move |app| {
             let paths = settings::AppPaths::resolve(app.handle())?;
             init_logging(&paths);
+            #[cfg(target_os = "linux")]
+            tracing::info!("{renderer}");
             let state = Arc::new(AppState::new(paths, launched));
             app.manage(state.clone());
             tauri::async_runtime::block_on(async move { state.start_engine().await })
@@ -54,21 +58,6 @@ pub fn run() {
                 tauri::async_runtime::block_on(async move { state.shutdown().await });
             }
         });
-}
-
-/// WebKitGTK's DMA-BUF renderer leaves the window blank where GPU buffer
-/// sharing does not work (software GL, virtual machines, some NVIDIA
-/// drivers, Xvfb): the page runs but nothing is shown. The shared-memory
-/// path works everywhere, so Candor uses it unless the user chose otherwise.
-#[cfg(target_os = "linux")]
-#[allow(unsafe_code)]
-fn prefer_shared_memory_rendering() {
-    const VAR: &str = "WEBKIT_DISABLE_DMABUF_RENDERER";
-    if std::env::var_os(VAR).is_none() {
-        // SAFETY: called first thing in `run`, from `main`, before the app
-        // starts any thread or any library that reads the environment.
-        unsafe { std::env::set_var(VAR, "1") };
-    }
 }
 
 /// Logs go to the platform log directory (`candor.log`), and to stderr.

@@ -1,7 +1,8 @@
 // Injected before the page loads: a stand-in for the Tauri IPC of the desktop
 // window. It records every invoke, answers commands from a table the test
 // controls, and delivers EngineEvents on the Channel given to `subscribe`
-// exactly as Tauri does ({ index, message } to the channel's callback id).
+// exactly as Tauri does ({ index, message } to the channel's callback id),
+// each message a batch of events as the shell sends them.
 // Runs in the page; must stay self-contained.
 export function installCandorMock(config) {
   const callbacks = new Map();
@@ -13,11 +14,16 @@ export function installCandorMock(config) {
     responses: config.responses || {},
     errors: config.errors || {},
     violations: [],
+    /** Delivers one event, as a batch of its own. */
     push(event) {
+      state.pushBatch([event]);
+    },
+    /** Delivers several events in one message. */
+    pushBatch(events) {
       if (state.channel === null) throw new Error("the UI has not subscribed yet");
       const cb = callbacks.get(state.channel);
       if (!cb) throw new Error("the subscribe channel is gone");
-      cb({ index: state.index++, message: event });
+      cb({ index: state.index++, message: events });
     },
   };
   window.__candor = state;

@@ -865,6 +865,24 @@ describe("live screen: rendering cost", () => {
     });
   });
 
+  test("a batch of events from the core is handled in order", async () => {
+    await withApp({ view: authed({ state: "connecting", interviewId: "iv-9", attempt: 1, maxAttempts: 5 }) }, async (app, page) => {
+      await page.getByRole("heading", { level: 1, name: "Connecting to your interviewer…" }).waitFor();
+      await page.evaluate(([live, reconnecting]) => window.__candor.pushBatch([
+        { type: "view", view: live },
+        { type: "interviewer", activity: "speaking", questionIndex: 1, questionCount: 4 },
+        { type: "transcript", speaker: "interviewer", segmentId: 1, text: "Tell me about a project you're proud of.", isFinal: true, startMs: 500 },
+        { type: "level", level: 0.4, voice: false },
+        { type: "view", view: reconnecting },
+      ]), [authed(LIVE), authed({ state: "reconnecting", interviewId: "iv-9", sessionId: "s-1", attempt: 1, maxAttempts: 5 })]);
+      await page.locator('[data-testid="reconnecting"]').waitFor();
+      await page.getByText("Question 1 of 4").waitFor();
+      await page.locator('[data-segment="1"]').waitFor();
+      await page.locator('[data-testid="you"][data-level="4"]').waitFor();
+      assert.equal(await page.evaluate(() => document.documentElement.dataset.state), "authenticated/reconnecting");
+    });
+  });
+
   test("a burst of levels and transcript text makes at most one write per animation frame", async () => {
     await withApp({ view: authed(LIVE), reducedMotion: "no-preference" }, async (app, page) => {
       await page.locator('[data-screen="live"]').waitFor();

@@ -64,8 +64,8 @@ export const ROLES = [
  * a Promise; errors reject with a string fit for the user.
  */
 export interface Commands {
-  /** Starts pushing EngineEvents on `onEvent`; the first is the current view. */
-  subscribe: { args: { onEvent: unknown /* Channel<EngineEvent> */ }; result: void };
+  /** Starts pushing EngineEvents on `onEvent`, in batches; the first is the current view. */
+  subscribe: { args: { onEvent: unknown /* Channel<EngineEvent[]> */ }; result: void };
   sign_in: { args: { email: string; password: string }; result: void };
   /** Registers an account on the backend, then signs in to it. */
   create_account: { args: { email: string; password: string }; result: void };

@@ -1,7 +1,9 @@
 // The one module through which the UI talks to Candor's core.
 //
 // `subscribe` hands the core a Channel; the core then pushes every EngineEvent
-// on it, in order, starting with the current view. Everything else is an
+// on it, in order, starting with the current view. Events arrive in batches
+// (one message per batch, so a burst costs one wake-up); they are handed on
+// one by one. Everything else is an
 // intent sent with `send`; the core decides what happens next and tells us
 // with a new view.
 import { Channel, invoke } from "@tauri-apps/api/core";
@@ -17,7 +19,7 @@ export function coreAvailable(): boolean {
 
 /** Starts the event stream. Resolves once the core has accepted the channel. */
 export async function subscribe(onEvent: (event: EngineEvent) => void): Promise<void> {
-  const onEventChannel = new Channel<EngineEvent>(onEvent);
+  const onEventChannel = new Channel<EngineEvent[]>((batch) => batch.forEach(onEvent));
   await invoke<void>("subscribe", { onEvent: onEventChannel });
 }
 

@@ -114,15 +114,25 @@ export function liveScreen(ctx: Ctx): Screen {
     renderYouStatus();
   }
 
+  /** The level as the orb and meter show it: 0–10, 0 while muted. */
+  function levelStep(): number {
+    return muted ? 0 : Math.max(0, Math.min(10, Math.round(ctx.store.live.level * 10)));
+  }
+  function voiceShown(): boolean {
+    return ctx.store.live.voice && !muted;
+  }
+
+  let drawnVoice = false;
   function renderYouStatus(): void {
-    setText(youStatus, muted ? "Muted — the interviewer can't hear you" : ctx.store.live.voice ? "Speaking" : "Listening");
-    youTile.toggleAttribute("data-voice", ctx.store.live.voice && !muted);
+    drawnVoice = voiceShown();
+    setText(youStatus, muted ? "Muted — the interviewer can't hear you" : drawnVoice ? "Speaking" : "Listening");
+    youTile.toggleAttribute("data-voice", drawnVoice);
   }
 
   let lastStep = 0;
   let litBars = 0;
   function renderLevel(): void {
-    const step = muted ? 0 : Math.max(0, Math.min(10, Math.round(ctx.store.live.level * 10)));
+    const step = levelStep();
     if (step !== lastStep) {
       lastStep = step;
       youTile.dataset["level"] = String(step);
@@ -300,7 +310,8 @@ export function liveScreen(ctx: Ctx): Screen {
           frame.request();
           break;
         case "level":
-          levelChanged();
+          // A level that changes nothing on screen asks for no frame.
+          if (levelStep() !== lastStep || voiceShown() !== drawnVoice) levelChanged();
           break;
         case "echo":
           renderEcho();
