@@ -102,12 +102,35 @@ const FILLERS: [&str; 12] = [
     "literally",
 ];
 
-/// Counts filler words and phrases (case-insensitive, whole words).
+/// A drawn-out hesitation as it is written down ("umm", "uhhh", "errr",
+/// "ahh") in its short form; any other word as it is.
+fn hesitation(word: &str) -> String {
+    for short in ["um", "uh", "er", "ah"] {
+        let mut letters = short.chars();
+        let (first, last) = (letters.next(), letters.next());
+        let mut chars = word.chars().peekable();
+        let mut run = |c: Option<char>| {
+            let mut n = 0;
+            while chars.peek().copied() == c {
+                chars.next();
+                n += 1;
+            }
+            n
+        };
+        if run(first) >= 1 && run(last) >= 1 && chars.peek().is_none() {
+            return short.to_owned();
+        }
+    }
+    word.to_owned()
+}
+
+/// Counts filler words and phrases (case-insensitive, whole words; a
+/// drawn-out "umm" is an "um").
 pub fn filler_words(text: &str) -> FillerWords {
     let words: Vec<String> = text
         .split(|c: char| !c.is_alphanumeric() && c != '\'')
         .filter(|w| !w.is_empty())
-        .map(|w| w.to_lowercase())
+        .map(|w| hesitation(&w.to_lowercase()))
         .collect();
     let mut counts: Vec<FillerCount> = Vec::new();
     let mut i = 0;
@@ -611,6 +634,18 @@ mod tests {
         // "likely", "umbrella" and "erase" are not fillers.
         assert_eq!(filler_words("likely umbrella erase").total, 0);
         assert_eq!(filler_words("").per_100_words, 0.0);
+    }
+
+    #[test]
+    fn drawn_out_hesitations_count_as_their_short_form() {
+        let f = filler_words("Umm, it was, uhhh, a big one. Errr... ahh. Mum, huh, errand.");
+        assert_eq!(f.total, 4, "{f:?}");
+        for word in ["um", "uh", "er", "ah"] {
+            assert!(
+                f.counts.iter().any(|c| c.word == word && c.count == 1),
+                "{f:?}"
+            );
+        }
     }
 
     #[test]

@@ -226,3 +226,72 @@ async fn a_model_that_arrives_during_an_interview_hears_the_next_answer() {
     assert!(words.contains("billing"), "the answer's words: {words}");
     server.shutdown().await;
 }
+
+/// The candidate starts answering while the interviewer is still asking:
+/// the words they spoke before the interviewer gave way (the barge-in
+/// decision takes a few hundred milliseconds) are part of the answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_that_interrupts_the_question_is_heard_from_its_first_word() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = fast_config(dir.path());
+    config.practice.barge_in = Duration::from_millis(300);
+    config.practice.answer_silence = Duration::from_millis(1000);
+    config.practice.speech_model = Some(speech_model());
+    let server = candor_server::Server::start(config).await.unwrap();
+    let api = Api::new(server.addr());
+    let auth = api.register("eager@example.org").await;
+    let interview = api.create_interview(&auth.token, 2).await;
+    let mut ws = connect(server.addr()).await;
+    send(&mut ws, start_request(&auth.token, &interview.id)).await;
+    let msg = recv(&mut ws).await.unwrap();
+    assert!(matches!(msg.payload, Some(ServerPayload::StartResponse(_))));
+
+    let mut answer: VecDeque<Bytes> =
+        speech_frames("Billing databases were my whole job for three years.").into();
+    let silence = silence_frames(1).remove(0);
+    // The interviewer's first audio: the candidate starts a moment later.
+    let mut speaking_since: Option<Instant> = None;
+    let mut interrupted = false;
+    let mut seq = 0u64;
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    let mut words: Option<String> = None;
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while words.is_none() {
+        assert!(Instant::now() < deadline, "no words for the answer");
+        tokio::select! {
+            _ = tick.tick() => {
+                seq += 1;
+                let talking = speaking_since
+                    .is_some_and(|t| t.elapsed() > Duration::from_millis(600));
+                let next = if talking { answer.pop_front() } else { None };
+                let frame = next.unwrap_or_else(|| silence.clone());
+                send(&mut ws, audio(seq, frame)).await;
+            }
+            msg = recv(&mut ws) => {
+                match msg.expect("socket open").payload.unwrap() {
+                    ServerPayload::AudioChunk(_) => {
+                        speaking_since.get_or_insert_with(Instant::now);
+                    }
+                    ServerPayload::Interrupted(_) => interrupted = true,
+                    ServerPayload::PartialTranscript(t)
+                        if t.speaker == Speaker::Candidate as i32
+                            && t.is_final
+                            && !t.text.starts_with('[') =>
+                    {
+                        words = Some(t.text);
+                    }
+                    ServerPayload::SessionEnded(e) => panic!("ended before the words: {e:?}"),
+                    _ => {}
+                }
+            }
+        }
+    }
+    assert!(interrupted, "the candidate interrupted the question");
+    let words = words.unwrap().to_lowercase();
+    println!("the answer's words: {words}");
+    assert!(
+        words.contains("billing"),
+        "the answer's first words: {words}"
+    );
+    server.shutdown().await;
+}

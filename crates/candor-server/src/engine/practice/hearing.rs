@@ -12,7 +12,7 @@
 //! its final as `s << 20 | FINAL`, so each result says which answer and how
 //! much of it (`through_ms`) it covers.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::path::Path;
 use std::sync::{Arc, PoisonError, RwLock};
 
@@ -35,6 +35,13 @@ const PARTIAL_EVERY_MS: u64 = 2_000;
 const MAX_ANSWER_MS: u64 = 5 * 60 * 1000;
 /// Recognition events waiting for the session.
 const EVENTS: usize = 64;
+/// Audio kept from before an answer opens: an answer that interrupts the
+/// interviewer opens only once the barge-in is decided (a few hundred ms
+/// into it), and its first words are in what came before.
+const PREROLL_MS: u64 = 2_000;
+/// Audio kept before an answer's first voiced chunk (the voice's onset,
+/// quieter than the level that opened it).
+const ONSET_LEAD_MS: u64 = 150;
 
 /// One loaded model shared by every session's worker (recognising takes
 /// `&self`; each worker runs one turn at a time).
@@ -84,6 +91,10 @@ impl SpeechModel {
     }
 }
 
+fn preroll_samples() -> usize {
+    (PREROLL_MS * u64::from(ANALYSIS_RATE_HZ) / 1000) as usize
+}
+
 /// The answer whose audio is being kept.
 #[derive(Debug)]
 struct Answer {
@@ -125,6 +136,9 @@ pub struct Hearing {
     partial_through: HashMap<u64, u64>,
     /// Final candidate transcripts waiting for their words, by segment.
     held: HashMap<u64, TranscriptEvent>,
+    /// The last [`PREROLL_MS`] of audio, ending at `recent_end_ms`.
+    recent: VecDeque<f32>,
+    recent_end_ms: u64,
 }
 
 impl Hearing {
@@ -149,6 +163,8 @@ impl Hearing {
             answer: None,
             partial_through: HashMap::new(),
             held: HashMap::new(),
+            recent: VecDeque::with_capacity(preroll_samples()),
+            recent_end_ms: 0,
         })
     }
 
@@ -163,21 +179,35 @@ impl Hearing {
         voiced: bool,
     ) {
         let Some((segment, start_ms, question_index)) = answer else {
+            self.remember(pcm, at_ms + duration_ms);
             return;
         };
         if self.answer.as_ref().is_none_or(|a| a.segment != segment) {
+            // The answer began before this chunk: its start is in what was
+            // kept (up to where that ends; a gap in the audio stays out).
+            let from_ms = start_ms.saturating_sub(ONSET_LEAD_MS);
+            let kept_ms = self.recent_end_ms.saturating_sub(from_ms);
+            let take =
+                ((kept_ms * u64::from(ANALYSIS_RATE_HZ) / 1000) as usize).min(self.recent.len());
+            let mut pcm = Vec::with_capacity(ANALYSIS_RATE_HZ as usize * 30);
+            pcm.extend(self.recent.range(self.recent.len() - take..));
             self.answer = Some(Answer {
                 segment,
                 start_ms,
                 question_index,
-                pcm: Vec::with_capacity(ANALYSIS_RATE_HZ as usize * 30),
-                voiced_len: 0,
-                voiced_until_ms: start_ms,
-                was_voiced: false,
+                voiced_len: pcm.len(),
+                voiced_until_ms: if take > 0 {
+                    self.recent_end_ms
+                } else {
+                    start_ms
+                },
+                was_voiced: take > 0,
+                pcm,
                 partials: 0,
                 partial_at_ms: 0,
             });
         }
+        self.remember(pcm, at_ms + duration_ms);
         let Some(a) = self.answer.as_mut() else {
             return;
         };
@@ -204,6 +234,16 @@ impl Hearing {
                 self.partial_through.insert(turn, through);
             }
         }
+    }
+
+    /// Keeps `pcm`, which ends at `end_ms`, as the latest of the pre-roll.
+    fn remember(&mut self, pcm: &[f32], end_ms: u64) {
+        let max = preroll_samples();
+        let pcm = &pcm[pcm.len().saturating_sub(max)..];
+        let over = (self.recent.len() + pcm.len()).saturating_sub(max);
+        self.recent.drain(..over);
+        self.recent.extend(pcm);
+        self.recent_end_ms = end_ms;
     }
 
     /// The core settled an answer (`event`: its final transcript with the
