@@ -378,6 +378,12 @@ mod tests {
             .args(["-c", "sleep 30; :", ":4242"])
             .spawn()
             .expect("spawn");
+        // The child shows its own command line once it has exec'd, which
+        // on a busy machine may be a moment after `spawn` returned.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while virtual_x_server(":4242").is_none() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
         let found = (
             virtual_x_server(":4242"),
             virtual_x_server(":4242.0"),
