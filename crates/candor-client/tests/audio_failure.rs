@@ -10,11 +10,8 @@ use std::time::Duration;
 use candor_audio::SinkSpec;
 use candor_audio::test_support::PrivatePulse;
 use candor_audio::watchdog::RECOVERY;
-use candor_client::Intent;
 use candor_lifecycle::InterviewView;
-use support::{engine_playing_to, memory, server, setup, sign_in_offline};
-
-const STEP: Duration = Duration::from_secs(20);
+use support::{engine_playing_to, memory, server, start_live_interview};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_speaker_gone_for_good_mid_interview_ends_it_in_an_audio_failure() {
@@ -24,12 +21,7 @@ async fn a_speaker_gone_for_good_mid_interview_ends_it_in_an_audio_failure() {
     let url = url::Url::parse(&format!("http://{}/", server.addr())).unwrap();
     let (engine, mut events) =
         engine_playing_to(url, memory(), SinkSpec::Device { device: None }).await;
-    sign_in_offline(&engine, &mut events).await;
-    engine
-        .intent(Intent::StartInterview(setup(2)))
-        .await
-        .unwrap();
-    events.until_state("live", STEP).await;
+    start_live_interview(&engine, &mut events, 2).await;
     // The interviewer is speaking through the speaker.
     events.drain_for(Duration::from_secs(2)).await;
 

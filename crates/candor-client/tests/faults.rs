@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use candor_client::{Intent, MemoryStore, TokenStore};
 use candor_lifecycle::{AuthView, InterviewView};
-use support::{Proxy, engine, memory, server, setup, sign_in_offline};
+use support::{Proxy, engine, memory, server, setup, sign_in_offline, start_live_interview};
 
 const STEP: Duration = Duration::from_secs(20);
 
@@ -21,12 +21,7 @@ async fn survive_outage(outage: Duration) {
     let server = server(dir.path()).await;
     let proxy = Proxy::start(server.addr()).await;
     let (engine, mut events) = engine(proxy.url(), memory()).await;
-    sign_in_offline(&engine, &mut events).await;
-    engine
-        .intent(Intent::StartInterview(setup(2)))
-        .await
-        .unwrap();
-    events.until_state("live", STEP).await;
+    start_live_interview(&engine, &mut events, 2).await;
     events.drain_for(Duration::from_secs(2)).await;
 
     proxy.cut();

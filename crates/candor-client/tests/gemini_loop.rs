@@ -13,11 +13,11 @@ mod support;
 use std::time::Duration;
 
 use candor_audio::{Generator, SinkSpec, SourceSpec};
-use candor_client::{BackendConfig, Engine, EngineConfig, Intent};
+use candor_client::{BackendConfig, Engine, EngineConfig};
 use candor_lifecycle::InterviewView;
 use candor_server::{ApiKey, Server};
 use fake_gemini::{Fake, KEY, Script};
-use support::{Events, memory, setup, sign_in_offline};
+use support::{Events, memory, start_live_interview};
 
 const TURNS: [&str; 3] = [
     "Hello and welcome. Tell me about a project you led?",
@@ -82,12 +82,7 @@ async fn the_client_completes_a_gemini_interview_across_go_away_and_a_drop() {
     let (engine, rx) = Engine::start(engine_config).await.expect("engine starts");
     let mut events = Events::new(rx);
 
-    sign_in_offline(&engine, &mut events).await;
-    engine
-        .intent(Intent::StartInterview(setup(2)))
-        .await
-        .unwrap();
-    events.until_state("live", Duration::from_secs(20)).await;
+    start_live_interview(&engine, &mut events, 2).await;
     let view = events
         .until_state("resultsReady", Duration::from_secs(90))
         .await;

@@ -8,8 +8,7 @@ mod support;
 use std::time::Duration;
 
 use candor_audio::SinkSpec;
-use candor_client::Intent;
-use support::{engine_playing_to, memory, server, setup, sign_in_offline};
+use support::{engine_playing_to, memory, server, start_live_interview};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_speaker_recording_is_complete_when_shutdown_returns() {
@@ -23,12 +22,7 @@ async fn the_speaker_recording_is_complete_when_shutdown_returns() {
         channels: 1,
     };
     let (engine, mut events) = engine_playing_to(url, memory(), output).await;
-    sign_in_offline(&engine, &mut events).await;
-    engine
-        .intent(Intent::StartInterview(setup(2)))
-        .await
-        .unwrap();
-    events.until_state("live", Duration::from_secs(20)).await;
+    start_live_interview(&engine, &mut events, 2).await;
     // The interviewer speaks its first question for a while.
     events.drain_for(Duration::from_secs(3)).await;
 

@@ -261,3 +261,14 @@ pub async fn sign_in_offline(engine: &Engine, events: &mut Events) {
         .unwrap();
     events.until_state("idle", step).await;
 }
+
+/// Signs in offline, starts an interview of `questions` questions and waits
+/// until it is live.
+pub async fn start_live_interview(engine: &Engine, events: &mut Events, questions: u32) {
+    sign_in_offline(engine, events).await;
+    engine
+        .intent(candor_client::Intent::StartInterview(setup(questions)))
+        .await
+        .unwrap();
+    events.until_state("live", Duration::from_secs(20)).await;
+}
