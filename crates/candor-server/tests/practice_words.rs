@@ -173,15 +173,9 @@ async fn a_model_that_arrives_during_an_interview_hears_the_next_answer() {
     let mut config = fast_config(dir.path());
     config.practice.answer_silence = Duration::from_millis(1000);
     let server = candor_server::Server::start(config).await.unwrap();
-    let api = Api::new(server.addr());
-    let auth = api.register("late@example.org").await;
     // Two questions: the words of an interview's last answer are stored
     // after it ends; the first answer's come back live.
-    let interview = api.create_interview(&auth.token, 2).await;
-    let mut ws = connect(server.addr()).await;
-    send(&mut ws, start_request(&auth.token, &interview.id)).await;
-    let msg = recv(&mut ws).await.unwrap();
-    assert!(matches!(msg.payload, Some(ServerPayload::StartResponse(_))));
+    let (_, _, mut ws) = start_session(&server, "late@example.org", 2).await;
     // The session started without a model; one arrives now.
     server
         .set_speech_model(Some(speech_model()))
@@ -238,13 +232,7 @@ async fn an_answer_that_interrupts_the_question_is_heard_from_its_first_word() {
     config.practice.answer_silence = Duration::from_millis(1000);
     config.practice.speech_model = Some(speech_model());
     let server = candor_server::Server::start(config).await.unwrap();
-    let api = Api::new(server.addr());
-    let auth = api.register("eager@example.org").await;
-    let interview = api.create_interview(&auth.token, 2).await;
-    let mut ws = connect(server.addr()).await;
-    send(&mut ws, start_request(&auth.token, &interview.id)).await;
-    let msg = recv(&mut ws).await.unwrap();
-    assert!(matches!(msg.payload, Some(ServerPayload::StartResponse(_))));
+    let (_, _, mut ws) = start_session(&server, "eager@example.org", 2).await;
 
     let mut answer: VecDeque<Bytes> =
         speech_frames("Billing databases were my whole job for three years.").into();

@@ -117,6 +117,26 @@ pub async fn connect(addr: SocketAddr) -> Ws {
     ws
 }
 
+/// A new user with an interview of `questions` questions, and a socket
+/// whose session has started (its `StartResponse` received).
+pub async fn start_session(
+    server: &RunningServer,
+    email: &str,
+    questions: u32,
+) -> (AuthResponse, Interview, Ws) {
+    let api = Api::new(server.addr());
+    let auth = api.register(email).await;
+    let interview = api.create_interview(&auth.token, questions).await;
+    let mut ws = connect(server.addr()).await;
+    send(&mut ws, start_request(&auth.token, &interview.id)).await;
+    let msg = recv(&mut ws).await.expect("a reply to StartRequest");
+    assert!(
+        matches!(msg.payload, Some(ServerPayload::StartResponse(_))),
+        "{msg:?}"
+    );
+    (auth, interview, ws)
+}
+
 pub fn start_request(token: &str, interview_id: &str) -> StartRequest {
     StartRequest {
         auth_token: token.into(),

@@ -91,8 +91,36 @@ impl SpeechModel {
     }
 }
 
-fn preroll_samples() -> usize {
-    (PREROLL_MS * u64::from(ANALYSIS_RATE_HZ) / 1000) as usize
+/// The last [`PREROLL_MS`] of the session's audio, one stretch of time
+/// ending at `end_ms`: audio that does not follow on from it (a capture gap)
+/// starts it afresh.
+#[derive(Debug, Default)]
+struct PreRoll {
+    samples: VecDeque<f32>,
+    end_ms: u64,
+}
+
+impl PreRoll {
+    const MAX: usize = (PREROLL_MS * ANALYSIS_RATE_HZ as u64 / 1000) as usize;
+
+    /// Keeps `pcm`, heard at session ms `at_ms` for `duration_ms`.
+    fn push(&mut self, pcm: &[f32], at_ms: u64, duration_ms: u64) {
+        if at_ms.abs_diff(self.end_ms) > 1 {
+            self.samples.clear();
+        }
+        let pcm = &pcm[pcm.len().saturating_sub(Self::MAX)..];
+        let over = (self.samples.len() + pcm.len()).saturating_sub(Self::MAX);
+        self.samples.drain(..over);
+        self.samples.extend(pcm);
+        self.end_ms = at_ms + duration_ms;
+    }
+
+    /// The kept audio from session ms `from_ms` on.
+    fn since(&self, from_ms: u64) -> impl Iterator<Item = &f32> {
+        let ms = self.end_ms.saturating_sub(from_ms);
+        let take = ((ms * u64::from(ANALYSIS_RATE_HZ) / 1000) as usize).min(self.samples.len());
+        self.samples.range(self.samples.len() - take..)
+    }
 }
 
 /// The answer whose audio is being kept.
@@ -136,9 +164,8 @@ pub struct Hearing {
     partial_through: HashMap<u64, u64>,
     /// Final candidate transcripts waiting for their words, by segment.
     held: HashMap<u64, TranscriptEvent>,
-    /// The last [`PREROLL_MS`] of audio, ending at `recent_end_ms`.
-    recent: VecDeque<f32>,
-    recent_end_ms: u64,
+    /// The last [`PREROLL_MS`] of audio.
+    recent: PreRoll,
 }
 
 impl Hearing {
@@ -163,8 +190,7 @@ impl Hearing {
             answer: None,
             partial_through: HashMap::new(),
             held: HashMap::new(),
-            recent: VecDeque::with_capacity(preroll_samples()),
-            recent_end_ms: 0,
+            recent: PreRoll::default(),
         })
     }
 
@@ -179,25 +205,22 @@ impl Hearing {
         voiced: bool,
     ) {
         let Some((segment, start_ms, question_index)) = answer else {
-            self.remember(pcm, at_ms + duration_ms);
+            self.recent.push(pcm, at_ms, duration_ms);
             return;
         };
         if self.answer.as_ref().is_none_or(|a| a.segment != segment) {
             // The answer began before this chunk: its start is in what was
-            // kept (up to where that ends; a gap in the audio stays out).
-            let from_ms = start_ms.saturating_sub(ONSET_LEAD_MS);
-            let kept_ms = self.recent_end_ms.saturating_sub(from_ms);
-            let take =
-                ((kept_ms * u64::from(ANALYSIS_RATE_HZ) / 1000) as usize).min(self.recent.len());
+            // kept (back to the last gap in the audio at most).
             let mut pcm = Vec::with_capacity(ANALYSIS_RATE_HZ as usize * 30);
-            pcm.extend(self.recent.range(self.recent.len() - take..));
+            pcm.extend(self.recent.since(start_ms.saturating_sub(ONSET_LEAD_MS)));
+            let take = pcm.len();
             self.answer = Some(Answer {
                 segment,
                 start_ms,
                 question_index,
                 voiced_len: pcm.len(),
                 voiced_until_ms: if take > 0 {
-                    self.recent_end_ms
+                    self.recent.end_ms
                 } else {
                     start_ms
                 },
@@ -207,7 +230,7 @@ impl Hearing {
                 partial_at_ms: 0,
             });
         }
-        self.remember(pcm, at_ms + duration_ms);
+        self.recent.push(pcm, at_ms, duration_ms);
         let Some(a) = self.answer.as_mut() else {
             return;
         };
@@ -234,16 +257,6 @@ impl Hearing {
                 self.partial_through.insert(turn, through);
             }
         }
-    }
-
-    /// Keeps `pcm`, which ends at `end_ms`, as the latest of the pre-roll.
-    fn remember(&mut self, pcm: &[f32], end_ms: u64) {
-        let max = preroll_samples();
-        let pcm = &pcm[pcm.len().saturating_sub(max)..];
-        let over = (self.recent.len() + pcm.len()).saturating_sub(max);
-        self.recent.drain(..over);
-        self.recent.extend(pcm);
-        self.recent_end_ms = end_ms;
     }
 
     /// The core settled an answer (`event`: its final transcript with the
@@ -356,5 +369,33 @@ impl Hearing {
                 self.held.remove(&segment).map(Heard::Final)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 20 ms chunk whose samples all hold `value`.
+    fn chunk(value: f32) -> Vec<f32> {
+        vec![value; ANALYSIS_RATE_HZ as usize / 50]
+    }
+
+    #[test]
+    fn the_pre_roll_keeps_the_last_two_seconds_back_to_a_gap() {
+        let mut p = PreRoll::default();
+        for k in 0..200u64 {
+            p.push(&chunk(k as f32), k * 20, 20);
+        }
+        assert_eq!(p.samples.len(), PreRoll::MAX, "two seconds at most");
+        let last: Vec<f32> = p.since(3_940).copied().collect();
+        assert_eq!(last, [chunk(197.0), chunk(198.0), chunk(199.0)].concat());
+        assert_eq!(p.since(0).count(), PreRoll::MAX);
+
+        // A gap of 100 ms: what came before it is not this stretch.
+        p.push(&chunk(-1.0), 4_100, 20);
+        let after_gap: Vec<f32> = p.since(3_000).copied().collect();
+        assert_eq!(after_gap, chunk(-1.0));
+        assert_eq!(p.end_ms, 4_120);
     }
 }
