@@ -208,6 +208,14 @@ impl NearEndDetector {
         }
     }
 
+    /// Starts the residual coupling pessimistic again (the canceller was
+    /// restarted and must converge anew); the far-end history and the
+    /// strong-echo state stay.
+    pub fn relearn(&mut self) {
+        self.coupling.value = START_COUPLING_DB;
+        self.frozen = 0;
+    }
+
     /// Whether echo stays strong after cancellation (see the module docs).
     pub fn strong_echo(&self) -> bool {
         self.strong

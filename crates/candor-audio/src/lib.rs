@@ -32,9 +32,11 @@ pub mod capture;
 pub mod clip;
 pub mod codec;
 #[cfg(feature = "devices")]
+pub mod delay_line;
 pub mod devices;
 pub mod double_talk;
 pub mod echo_align;
+pub mod echo_delay;
 pub mod echo_link;
 pub mod echo_path;
 pub mod echo_trial;

@@ -214,22 +214,24 @@ fn a_candidate_interrupting_the_interviewer_over_its_echo_is_heard() {
 }
 
 #[test]
-#[ignore = "known limitation: an unreported jump of the acoustic echo delay mid-turn (40->300 ms, 300->80 ms at 0 dB) leaves sonora's AEC3 re-converging; 0.5-1 s of its residual pass the near-end decision and cut the interviewer off. Lining the reference up by reported latencies and resampling it to the capture clock (echo_align) does not help here: the jump is in the room, not in a device"]
-fn a_silent_candidate_is_not_heard_when_the_echo_path_moves() {
+fn a_silent_candidate_is_not_heard_when_the_echo_path_shortens() {
+    // The canceller settled on 300 ms cannot be handed a reference that is
+    // not played yet: the capture's own delay measurement restarts it.
     let s = script();
-    std::thread::scope(|scope| {
-        for (name, spec) in [
-            (
-                "0 dB, 40->300 ms, +100 ppm",
-                laptop(0.0, (40.0, 300.0), 100.0),
-            ),
-            (
-                "0 dB, 300->80 ms, -100 ppm",
-                laptop(0.0, (300.0, 80.0), -100.0),
-            ),
-        ] {
-            let s = &s;
-            scope.spawn(move || assert_silent_candidate(name, &spec, s));
-        }
-    });
+    assert_silent_candidate(
+        "0 dB, 300->80 ms, -100 ppm",
+        &laptop(0.0, (300.0, 80.0), -100.0),
+        &s,
+    );
+}
+
+#[test]
+#[ignore = "known limitation: when the echo delay grows mid-turn (40->300 ms at 0 dB), 0.26 s of residual passes the near-end decision before the capture's delay measurement (echo_delay: 0.2 s windows, three agreeing) confirms the move and delays the reference; with the judge's hangover that is one phantom interruption and 0.5 s of speech (was two and 1.3 s before the measurement: the canceller held the old delay into the next turn)"]
+fn a_silent_candidate_is_not_heard_when_the_echo_path_grows() {
+    let s = script();
+    assert_silent_candidate(
+        "0 dB, 40->300 ms, +100 ppm",
+        &laptop(0.0, (40.0, 300.0), 100.0),
+        &s,
+    );
 }

@@ -14,8 +14,10 @@ use std::time::{Duration, Instant};
 use super::callback::Stamp;
 use crate::aec::{EchoCanceller, VoiceProcessing};
 use crate::codec::{CAPTURE_FRAME_SAMPLES, CAPTURE_RATE, EncoderSettings, MAX_PACKET, OpusEncoder};
+use crate::delay_line::DelayLine;
 use crate::double_talk::NearEndDetector;
 use crate::echo_align::{LEAD, ReferenceAligner};
+use crate::echo_delay::EchoDelayTracker;
 use crate::echo_link::Heard;
 use crate::error::AudioError;
 use crate::meter::{LevelMeter, VoiceActivity, frame_level_db};
@@ -26,6 +28,8 @@ use crate::voice_detector::VoiceDetector;
 /// Frames (20 ms) a heard voice carries over, so the gaps between words
 /// stay part of the answer (the server's own gate decides frame by frame).
 const VOICE_HOLD_FRAMES: u32 = 10;
+/// The longest the reference is delayed (s).
+const MAX_REFERENCE_DELAY_S: f64 = 0.6;
 
 /// Settings of the capture pipeline.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -90,6 +94,14 @@ pub struct CaptureProcessor {
     settings: CaptureSettings,
     aec: Option<EchoCanceller>,
     aligner: ReferenceAligner,
+    /// The echo delay as measured, independently of the canceller.
+    echo_delay: EchoDelayTracker,
+    /// The lined-up reference, delayed by `reference_delay` samples before
+    /// the canceller gets it.
+    reference_line: DelayLine,
+    reference_delay: usize,
+    /// The lined-up reference of the current block, and as delayed.
+    lined_up: Vec<f32>,
     render_block: Vec<f32>,
     block: Vec<f32>,
     block_fill: usize,
@@ -105,6 +117,9 @@ pub struct CaptureProcessor {
     /// Frames left in which a voice heard recently still counts (word gaps).
     voice_hold: u32,
     near_end: Option<NearEndDetector>,
+    /// The echo delay (behind the lined-up reference) the canceller
+    /// settled on, once measured.
+    settled_delay_s: Option<f64>,
     /// Near-end verdicts of the 10 ms blocks not yet framed, oldest first.
     near_blocks: std::collections::VecDeque<bool>,
     /// The verdict of the last block framed.
@@ -140,6 +155,13 @@ impl CaptureProcessor {
             settings,
             aec,
             aligner: ReferenceAligner::new(rate),
+            echo_delay: EchoDelayTracker::new(rate),
+            reference_line: DelayLine::new(
+                (MAX_REFERENCE_DELAY_S * f64::from(rate)) as usize,
+                block_len,
+            ),
+            reference_delay: 0,
+            lined_up: vec![0.0; block_len],
             render_block: vec![0.0; block_len],
             block: vec![0.0; block_len],
             block_fill: 0,
@@ -156,6 +178,7 @@ impl CaptureProcessor {
                 .echo_cancellation
                 .then(NearEndDetector::new),
             near_blocks: std::collections::VecDeque::with_capacity(64),
+            settled_delay_s: None,
             last_near: false,
             strong_echo: false,
             meter: LevelMeter::new(settings.level_updates_per_second),
@@ -223,7 +246,14 @@ impl CaptureProcessor {
             if self.block_fill == n {
                 let mic_db = frame_level_db(&self.block);
                 if self.settings.processing.echo_cancellation {
-                    self.aligner.render(self.blocked, &mut self.render_block);
+                    self.aligner.render(self.blocked, &mut self.lined_up);
+                    self.echo_delay.push(&self.block, &self.lined_up);
+                    if self.echo_delay.take_change() {
+                        self.follow_echo_delay()?;
+                    }
+                    self.reference_line.push(&self.lined_up);
+                    self.reference_line
+                        .read(self.reference_delay, &mut self.render_block);
                     if let Some(aec) = self.aec.as_mut() {
                         aec.process_render(&self.render_block)?;
                     }
@@ -237,8 +267,8 @@ impl CaptureProcessor {
                 self.blocked += n as u64;
                 match self.near_end.as_mut() {
                     Some(d) => {
-                        self.near_blocks
-                            .push_back(d.capture(mic_db, &self.block).near_end);
+                        let v = d.capture(mic_db, &self.block);
+                        self.near_blocks.push_back(v.near_end);
                         if d.strong_echo() != self.strong_echo {
                             self.strong_echo = d.strong_echo();
                             out(CaptureOutput::StrongEcho(self.strong_echo));
@@ -280,6 +310,41 @@ impl CaptureProcessor {
             start += CAPTURE_FRAME_SAMPLES;
         }
         self.out16.drain(..start);
+        Ok(())
+    }
+
+    /// The room's echo delay was first measured, or moved. The canceller
+    /// settles on the first delay itself; when the room's delay then grows,
+    /// the reference is delayed by as much, so the canceller sees the path
+    /// it settled on and keeps cancelling. A delay shorter than the one it
+    /// settled on cannot be made up (that reference is not played yet), so
+    /// the canceller starts afresh and finds it, and the near-end decision
+    /// relearns how much residual to expect meanwhile.
+    fn follow_echo_delay(&mut self) -> Result<(), AudioError> {
+        let Some(lag) = self.echo_delay.delay_s() else {
+            return Ok(());
+        };
+        let rate = f64::from(self.rate);
+        let Some(settled) = self.settled_delay_s else {
+            self.settled_delay_s = Some(lag);
+            return Ok(());
+        };
+        let grown = ((lag - settled) * rate).round();
+        let max = self.reference_line.max_delay(self.lined_up.len());
+        if grown >= 0.0 && grown as usize <= max {
+            self.reference_delay = grown as usize;
+            return Ok(());
+        }
+        self.reference_delay = 0;
+        self.settled_delay_s = Some(lag);
+        if let Some(aec) = self.aec.as_mut() {
+            let mut fresh = EchoCanceller::new(self.settings.processing, self.rate, self.rate)?;
+            fresh.set_stream_delay(LEAD);
+            *aec = fresh;
+        }
+        if let Some(d) = self.near_end.as_mut() {
+            d.relearn();
+        }
         Ok(())
     }
 
