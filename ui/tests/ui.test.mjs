@@ -175,6 +175,21 @@ describe("authentication", () => {
     });
   });
 
+  test("the account form says which backend the account is on", async () => {
+    await withApp({ view: signedOut(), responses: { get_settings: { ...SETTINGS, backendUrl: "https://candor.example.com/api" } } }, async (app, page) => {
+      await page.locator('[data-testid="account-backend"]').getByText("candor.example.com").waitFor();
+      await page.getByRole("button", { name: "Create an account" }).click();
+      await app.shot("auth-create-account-hosted");
+    });
+    await withApp({ view: signedOut(), responses: { get_settings: SETTINGS, list_devices: DEVICES } }, async (app, page) => {
+      const line = page.locator('[data-testid="account-backend"]');
+      await line.getByText("Accounts stay on this computer.", { exact: false }).waitFor();
+      await line.getByRole("button", { name: "Settings" }).click();
+      await page.getByRole("dialog", { name: "Settings" }).waitFor();
+      await page.getByLabel("Backend URL").waitFor();
+    });
+  });
+
   test("a refused offline profile is explained beside its button", async () => {
     await withApp({ view: signedOut() }, async (app, page) => {
       await page.getByLabel("Your name").fill("Sam");

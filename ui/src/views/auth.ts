@@ -69,6 +69,26 @@ export function authScreen(ctx: Ctx): Screen {
   const signInLabel = h("span", null, "Sign in");
   const signInButton = h("button", { class: "button primary wide", type: "submit" }, h("span", { class: "spinner", hidden: true }), signInLabel);
   const accountTitle = h("h2", null, "Sign in");
+  // Which backend the account is on: a hosted one set in Settings, or the
+  // one built into the app (an account that stays on this computer).
+  const backendLine = h("p", { class: "hint backend-line", "data-testid": "account-backend", hidden: true });
+  async function showBackend(): Promise<void> {
+    const settings = await ctx.act("get_settings");
+    if (!settings) return;
+    let host: string | null = null;
+    try {
+      host = settings.backendUrl ? new URL(settings.backendUrl).host : null;
+    } catch {
+      host = null;
+    }
+    if (host) {
+      backendLine.replaceChildren(icon("user"), h("span", null, "On ", h("strong", null, host)));
+    } else {
+      const change = h("button", { class: "link-button", type: "button", onclick: () => ctx.openSettings() }, "Settings");
+      backendLine.replaceChildren(icon("info"), h("span", null, "Accounts stay on this computer. For a hosted Candor backend, set its address in ", change, "."));
+    }
+    show(backendLine, true);
+  }
   const switchPrompt = h("span", null, "New to Candor?");
   const switchButton = h("button", { class: "link-button", type: "button" }, "Create an account");
   const signInForm = h(
@@ -199,7 +219,7 @@ export function authScreen(ctx: Ctx): Screen {
       h("p", { class: "lede" }, "Practise job interviews out loud with an interviewer that listens, then see concrete feedback on how you did."),
       notice,
       h("div", { class: "auth-columns" },
-        h("div", { class: "auth-column" }, accountTitle, signInForm),
+        h("div", { class: "auth-column" }, accountTitle, backendLine, signInForm),
         h("div", { class: "auth-divider", "aria-hidden": "true" }, h("span", null, "or")),
         h("div", { class: "auth-column" }, h("h2", null, "Practise offline"), offlineForm),
       ),
@@ -228,6 +248,7 @@ export function authScreen(ctx: Ctx): Screen {
       const auth = view.auth;
       if (auth.state === "unauthenticated") {
         setBusy(false);
+        void showBackend();
         if (answering) {
           // The answer to what this screen sent goes in the form that sent
           // it; any other notice (an expired session, a remembered sign-in
