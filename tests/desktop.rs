@@ -366,6 +366,20 @@ async fn about_shows_the_real_folders_and_licences_and_diagnostics_name_no_accou
     );
     app.screenshot("desktop-about").await;
 
+    // Copied through the real clipboard (the X server's).
+    app.script("document.querySelector('[data-testid=copy-diagnostics]').scrollIntoView({block: 'center'})")
+        .await;
+    app.click("[data-testid=copy-diagnostics]").await;
+    app.wait_until(
+        "the diagnostics copied to the clipboard",
+        STEP,
+        "return document.querySelector('[data-testid=copy-diagnostics]').textContent.includes('Copied')",
+    )
+    .await;
+    app.script(
+        "document.querySelector('.diagnostics-preview summary').scrollIntoView({block: 'center'})",
+    )
+    .await;
     app.click("[data-testid=about-dialog] details summary")
         .await;
     app.wait_until(
