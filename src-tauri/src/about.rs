@@ -13,6 +13,13 @@ use crate::settings::AppPaths;
 
 /// Where a component's licence comes from.
 #[derive(Debug, Clone, Copy)]
+#[cfg_attr(
+    not(test),
+    expect(
+        dead_code,
+        reason = "read by the test that holds the list to the build"
+    )
+)]
 enum Origin {
     /// The component is this Rust crate: its licence is the crate's.
     Crate(&'static str),
