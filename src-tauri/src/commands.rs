@@ -435,7 +435,13 @@ pub async fn diagnostics(state: Shared<'_>) -> Result<String, String> {
 #[tauri::command]
 pub async fn copy_diagnostics(state: Shared<'_>) -> Result<String, String> {
     let report = diagnostics::render(&state.diagnostic_facts().await);
-    state.clipboard.copy(&report)?;
+    // Taking the clipboard's ownership talks to the display server: off the
+    // async runtime.
+    let shared = state.inner().clone();
+    let text = report.clone();
+    tauri::async_runtime::spawn_blocking(move || shared.clipboard.copy(&text))
+        .await
+        .map_err(|e| e.to_string())??;
     Ok(report)
 }
 
