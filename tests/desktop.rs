@@ -12,6 +12,11 @@
 //!   "Try again" goes on to `live`.
 //! - Settings › Speech recognition lists the models from the real core; with
 //!   no model source the download buttons are off and the section says why.
+//! - One instance: launching the app again on the same data hands over to the
+//!   open window and exits; the window's size and position are restored from
+//!   the last run and saved once it stops moving.
+//! - About: the version, the folders and the licences from the real shell;
+//!   the diagnostics report holds no account name.
 //!
 //! Needs `tauri-driver` (scripts/setup installs it) and `WebKitWebDriver`
 //! (Debian's webkit2gtk-driver); missing tools fail the test with a message.
@@ -24,7 +29,9 @@ mod support;
 use std::time::Duration;
 
 use candor_audio::test_support::PrivatePulse;
-use support::webdriver::{App, artifact, install_speech_model, shows_content, speech_wav};
+use support::webdriver::{
+    App, app_binary, artifact, install_speech_model, shows_content, speech_wav,
+};
 
 const STEP: Duration = Duration::from_secs(30);
 
@@ -234,5 +241,162 @@ async fn settings_show_the_speech_models_and_why_nothing_downloads_without_a_sou
         .await;
     assert_eq!(disabled, serde_json::Value::Bool(true));
     app.screenshot("desktop-speech-models").await;
+    app.quit().await;
+}
+
+/// The app's files under a test's `dir` (tauri's directories for the
+/// identifier `app.candor.desktop` with `XDG_*_HOME` set by [`App::launch`]).
+fn app_dir(dir: &std::path::Path, kind: &str) -> std::path::PathBuf {
+    dir.join(kind).join("app.candor.desktop")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_launch_shows_the_open_window_and_its_place_is_remembered() {
+    let dir = tempfile::tempdir().unwrap();
+    // Where the window was when the app last closed.
+    let config = app_dir(dir.path(), "config");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(
+        config.join(".window-state.json"),
+        r#"{"main":{"width":900,"height":640,"x":70,"y":50,"prev_x":70,"prev_y":50,
+            "maximized":false,"visible":true,"decorated":true,"fullscreen":false}}"#,
+    )
+    .unwrap();
+    let app = App::launch(dir.path(), None).await;
+    app.wait_screen("auth", STEP).await;
+    let (x, y, width, height) = app.window_rect().await;
+    assert_eq!(
+        (width, height),
+        (900, 640),
+        "the size of the last run, not the default 1100×760"
+    );
+    assert_eq!((x, y), (70, 50), "the position of the last run");
+
+    // Launched again on the same data: it hands over and exits at once.
+    let second = tokio::process::Command::new(app_binary())
+        .env("XDG_DATA_HOME", dir.path().join("data"))
+        .env("XDG_CONFIG_HOME", dir.path().join("config"))
+        .env("XDG_CACHE_HOME", dir.path().join("cache"))
+        .env_remove("CANDOR_BACKEND_URL")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .output();
+    let second = tokio::time::timeout(STEP, second)
+        .await
+        .expect("the second launch exits instead of opening a second window")
+        .expect("the second launch runs");
+    assert!(
+        second.status.success(),
+        "{:?}: {}",
+        second.status,
+        String::from_utf8_lossy(&second.stderr)
+    );
+    let log = app_dir(dir.path(), "data").join("logs/candor.log");
+    let deadline = tokio::time::Instant::now() + STEP;
+    while !std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .contains("launched again: showing the window already open")
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the open app was not told of the second launch"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        app.current_screen().await,
+        "auth",
+        "the first window goes on"
+    );
+
+    // Moved and resized: saved once it settles, without waiting for exit.
+    app.set_window_rect(120, 90, 1000, 700).await;
+    let state = config.join(".window-state.json");
+    let deadline = tokio::time::Instant::now() + STEP;
+    loop {
+        let saved: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+        let main = &saved["main"];
+        if (
+            main["width"].as_i64(),
+            main["height"].as_i64(),
+            main["x"].as_i64(),
+        ) == (Some(1000), Some(700), Some(120))
+        {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the new size and position were not saved: {saved}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    app.quit().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn about_shows_the_real_folders_and_licences_and_diagnostics_name_no_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = App::launch(dir.path(), None).await;
+    app.wait_screen("auth", STEP).await;
+    app.fill("input[autocomplete=name]", "Ada Lovelace").await;
+    app.click_button("Continue offline").await;
+    app.wait_screen("dashboard", STEP).await;
+
+    app.click("[data-testid=about]").await;
+    app.wait_until(
+        "the About dialog with the app's details",
+        STEP,
+        "return document.querySelectorAll('[data-testid=components] li').length > 5",
+    )
+    .await;
+    let version = app.text("[data-testid=about-version]").await;
+    assert_eq!(version, format!("Version {}", env!("CARGO_PKG_VERSION")));
+    let logs = app.text("[data-testid=about-logs]").await;
+    assert_eq!(
+        std::path::Path::new(&logs),
+        app_dir(dir.path(), "data").join("logs")
+    );
+    let components = app.text("[data-testid=components]").await;
+    assert!(
+        components.contains("Opus") && components.contains("BSD-3-Clause"),
+        "{components}"
+    );
+    app.screenshot("desktop-about").await;
+
+    // Copied through the real clipboard (the X server's).
+    app.script("document.querySelector('[data-testid=copy-diagnostics]').scrollIntoView({block: 'center'})")
+        .await;
+    app.click("[data-testid=copy-diagnostics]").await;
+    app.wait_until(
+        "the diagnostics copied to the clipboard",
+        STEP,
+        "return document.querySelector('[data-testid=copy-diagnostics]').textContent.includes('Copied')",
+    )
+    .await;
+    app.script(
+        "document.querySelector('.diagnostics-preview summary').scrollIntoView({block: 'center'})",
+    )
+    .await;
+    app.click("[data-testid=about-dialog] details summary")
+        .await;
+    app.wait_until(
+        "the diagnostics report",
+        STEP,
+        "return document.querySelector('[data-testid=diagnostics]').textContent.includes('Candor ')",
+    )
+    .await;
+    let report = app.text("[data-testid=diagnostics]").await;
+    assert!(
+        report.contains("Account             offline profile"),
+        "{report}"
+    );
+    assert!(report.contains("built in (offline practice)"), "{report}");
+    assert!(report.contains("Microphones"), "{report}");
+    assert!(!report.contains("Ada"), "the report names no one: {report}");
+    artifact("desktop-diagnostics.txt", &report);
+    app.screenshot("desktop-about-diagnostics").await;
     app.quit().await;
 }

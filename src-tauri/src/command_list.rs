@@ -40,6 +40,11 @@ macro_rules! with_commands {
             delete_speech_model,
             choose_speech_model,
             set_speech_model_source,
+            about,
+            diagnostics,
+            copy_diagnostics,
+            open_logs_folder,
+            open_component_page,
         }
     };
 }

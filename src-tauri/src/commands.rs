@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use candor_audio::{SinkSpec, SourceSpec};
 use candor_client::backend::speech_models_dir;
-use candor_client::ipc::{AudioDevice, DeviceList, Settings, SpeechModels};
+use candor_client::ipc::{About, AudioDevice, DeviceList, Settings, SpeechModels};
 use candor_client::{
     BackendConfig, Credentials, Engine, EngineConfig, EngineEvent, Intent, InterviewSetup,
     KeyringStore, SpeechModelsConfig,
@@ -19,8 +19,10 @@ use tokio::sync::Mutex;
 use url::Url;
 
 use crate::EngineSlot;
+use crate::diagnostics::{self, BackendFacts, Facts};
 use crate::events::{EventChannel, Subscriber};
 use crate::settings::{self, AppPaths, StoredSettings};
+use crate::{about, open_externally};
 
 /// Everything the commands share.
 #[derive(Debug)]
@@ -33,16 +35,53 @@ pub struct AppState {
     /// When the process started, for the launch-to-UI time in the log.
     launched: Instant,
     ui_seen: AtomicBool,
+    /// How the web view draws (Linux: the renderer chosen at launch), for
+    /// the diagnostics.
+    renderer: Option<String>,
+    clipboard: KeptClipboard,
+}
+
+/// The system clipboard, opened on first use and kept for the app's
+/// lifetime: on X11 copied text lives only as long as its owner.
+#[derive(Default)]
+struct KeptClipboard(std::sync::Mutex<Option<arboard::Clipboard>>);
+
+impl std::fmt::Debug for KeptClipboard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KeptClipboard")
+    }
+}
+
+impl KeptClipboard {
+    fn copy(&self, text: &str) -> Result<(), String> {
+        let mut clipboard = self
+            .0
+            .lock()
+            .map_err(|_| "The clipboard is unavailable.".to_owned())?;
+        if clipboard.is_none() {
+            *clipboard = Some(
+                arboard::Clipboard::new()
+                    .map_err(|e| format!("Could not reach the clipboard: {e}"))?,
+            );
+        }
+        clipboard
+            .as_mut()
+            .expect("opened above")
+            .set_text(text)
+            .map_err(|e| format!("Could not copy to the clipboard: {e}"))
+    }
 }
 
 type Shared<'a> = State<'a, Arc<AppState>>;
 
 impl AppState {
-    pub fn new(paths: AppPaths, launched: Instant) -> Self {
+    pub fn new(paths: AppPaths, launched: Instant, renderer: Option<String>) -> Self {
         let settings = paths.load_settings();
         Self {
             launched,
             ui_seen: AtomicBool::new(false),
+            renderer,
+            clipboard: KeptClipboard::default(),
             paths,
             engine: Mutex::new(None),
             settings: Mutex::new(settings),
@@ -227,23 +266,7 @@ pub async fn set_muted(state: Shared<'_>, muted: bool) -> Result<(), String> {
 
 #[tauri::command]
 pub async fn list_devices(state: Shared<'_>) -> Result<DeviceList, String> {
-    let listed = tauri::async_runtime::spawn_blocking(|| {
-        use candor_audio::devices::{Direction, list_devices};
-        let map = |dir| -> Result<Vec<AudioDevice>, String> {
-            Ok(list_devices(dir)
-                .map_err(|e| format!("Could not list audio devices: {e}"))?
-                .into_iter()
-                .map(|d| AudioDevice {
-                    id: d.id,
-                    name: d.name,
-                    is_default: d.is_default,
-                })
-                .collect())
-        };
-        Ok::<_, String>((map(Direction::Input)?, map(Direction::Output)?))
-    })
-    .await
-    .map_err(|e| e.to_string())??;
+    let listed = list_audio_devices().await?;
     let mut devices = state.devices.lock().await;
     devices.inputs = listed.0;
     devices.outputs = listed.1;
@@ -355,4 +378,131 @@ pub async fn set_speech_model_source(
     state
         .update_settings(|stored| stored.speech.model_source = saved)
         .await
+}
+
+/// The microphones and speakers cpal sees (inputs, outputs), listed off the
+/// async runtime.
+async fn list_audio_devices() -> Result<(Vec<AudioDevice>, Vec<AudioDevice>), String> {
+    tauri::async_runtime::spawn_blocking(|| {
+        use candor_audio::devices::{Direction, list_devices};
+        let map = |dir| -> Result<Vec<AudioDevice>, String> {
+            Ok(list_devices(dir)
+                .map_err(|e| format!("Could not list audio devices: {e}"))?
+                .into_iter()
+                .map(|d| AudioDevice {
+                    id: d.id,
+                    name: d.name,
+                    is_default: d.is_default,
+                })
+                .collect())
+        };
+        Ok::<_, String>((map(Direction::Input)?, map(Direction::Output)?))
+    })
+    .await
+    .map_err(|e| e.to_string())?
+}
+
+#[tauri::command]
+pub async fn about(state: Shared<'_>) -> Result<About, String> {
+    Ok(about::about(&state.paths))
+}
+
+/// Opens the log directory in the system's file manager.
+#[tauri::command]
+pub async fn open_logs_folder(state: Shared<'_>) -> Result<(), String> {
+    let dir = state.paths.log_dir.clone();
+    candor_client::private_fs::create_dir(&dir)
+        .map_err(|e| format!("Could not create the logs folder {}: {e}", dir.display()))?;
+    open_externally(dir.as_os_str())
+        .map_err(|e| format!("Could not open the logs folder {}: {e}", dir.display()))
+}
+
+/// Opens a component's home page from the About dialog in the browser; only
+/// the pages of the components listed there.
+#[tauri::command]
+pub async fn open_component_page(name: String) -> Result<(), String> {
+    let url = about::component_url(&name).ok_or_else(|| format!("No component {name}."))?;
+    open_externally(url.as_ref()).map_err(|e| format!("Could not open {url}: {e}"))
+}
+
+/// The diagnostics report, for the About dialog to show.
+#[tauri::command]
+pub async fn diagnostics(state: Shared<'_>) -> Result<String, String> {
+    Ok(diagnostics::render(&state.diagnostic_facts().await))
+}
+
+/// Copies the diagnostics report to the clipboard, and returns it.
+#[tauri::command]
+pub async fn copy_diagnostics(state: Shared<'_>) -> Result<String, String> {
+    let report = diagnostics::render(&state.diagnostic_facts().await);
+    // Taking the clipboard's ownership talks to the display server: off the
+    // async runtime.
+    let shared = state.inner().clone();
+    let text = report.clone();
+    tauri::async_runtime::spawn_blocking(move || shared.clipboard.copy(&text))
+        .await
+        .map_err(|e| e.to_string())??;
+    Ok(report)
+}
+
+impl AppState {
+    /// What the diagnostics report is made of. Reads no token, password or
+    /// account name: the report cannot show what it was never given.
+    async fn diagnostic_facts(&self) -> Facts {
+        let settings = self.settings.lock().await.settings.clone();
+        let backend = match settings::backend_url(&settings) {
+            Some(url) => BackendFacts::Hosted {
+                from_environment: settings.backend_url.as_deref() != Some(url.as_str()),
+                url,
+            },
+            None => BackendFacts::Embedded,
+        };
+        let engine = self.engine().await.ok();
+        let view = match &engine {
+            Some(engine) => engine.view().await,
+            None => None,
+        };
+        let speech = match &engine {
+            Some(engine) => engine.speech_models().await.ok(),
+            None => None,
+        };
+        let (account, interview) = match &view {
+            Some(view) => (
+                match &view.auth {
+                    candor_lifecycle::AuthView::Unauthenticated { .. } => "signed out",
+                    candor_lifecycle::AuthView::Authenticating => "signing in",
+                    candor_lifecycle::AuthView::Authenticated { profile } if profile.offline => {
+                        "offline profile"
+                    }
+                    candor_lifecycle::AuthView::Authenticated { .. } => "signed in to an account",
+                }
+                .to_owned(),
+                view.interview.phase().name().to_owned(),
+            ),
+            None => ("unknown (starting)".to_owned(), "unknown".to_owned()),
+        };
+        let selected = self.devices.lock().await.clone();
+        let devices = list_audio_devices()
+            .await
+            .map(|(inputs, outputs)| DeviceList {
+                inputs,
+                outputs,
+                ..selected
+            });
+        Facts {
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            os: diagnostics::os_description(),
+            desktop: diagnostics::desktop_description(),
+            webview: tauri::webview_version().ok(),
+            renderer: self.renderer.clone(),
+            backend,
+            account,
+            interview,
+            echo_cancellation: settings.echo_cancellation,
+            devices,
+            speech,
+            locations: about::locations(&self.paths),
+            home: std::env::home_dir().map(|h| h.display().to_string()),
+        }
+    }
 }

@@ -6,13 +6,16 @@
 //! logic: what the UI shows is the engine's view. Only this crate knows Tauri's
 //! IPC types.
 
+mod about;
 #[macro_use]
 mod command_list;
 mod commands;
+mod diagnostics;
 mod events;
 #[cfg(target_os = "linux")]
 mod renderer;
 mod settings;
+mod window;
 
 use std::sync::Arc;
 
@@ -36,21 +39,31 @@ macro_rules! command_handler {
 pub fn run() {
     let launched = std::time::Instant::now();
     #[cfg(target_os = "linux")]
-    let renderer = renderer::configure();
+    let renderer = Some(renderer::configure());
+    #[cfg(not(target_os = "linux"))]
+    let renderer: Option<String> = None;
+    let context = tauri::generate_context!("tauri.conf.json");
+    let identifier = context.config().identifier.clone();
     tauri::Builder::default()
+        // First, so a second launch hands over before anything else starts.
+        .plugin(window::single_instance(&identifier))
+        .plugin(window::state())
         .setup(move |app| {
             let paths = settings::AppPaths::resolve(app.handle())?;
             init_logging(&paths);
-            #[cfg(target_os = "linux")]
-            tracing::info!("{renderer}");
-            let state = Arc::new(AppState::new(paths, launched));
+            if let Some(renderer) = &renderer {
+                tracing::info!("{renderer}");
+            }
+            window::save_when_settled(app.handle());
+            let renderer = renderer.as_ref().map(|r| r.to_string());
+            let state = Arc::new(AppState::new(paths, launched, renderer));
             app.manage(state.clone());
             tauri::async_runtime::block_on(async move { state.start_engine().await })
                 .map_err(|e| -> Box<dyn std::error::Error> { e.into() })?;
             Ok(())
         })
         .invoke_handler(with_commands!(command_handler))
-        .build(tauri::generate_context!("tauri.conf.json"))
+        .build(context)
         .expect("error while building the Candor app")
         .run(|app, event| {
             if let tauri::RunEvent::Exit = event {
@@ -58,6 +71,12 @@ pub fn run() {
                 tauri::async_runtime::block_on(async move { state.shutdown().await });
             }
         });
+}
+
+/// Opens a folder in the file manager, or a web page in the browser, with
+/// the system's handler (detached: the app does not wait for it).
+pub(crate) fn open_externally(target: &std::ffi::OsStr) -> std::io::Result<()> {
+    open::that_detached(target)
 }
 
 /// Logs go to the platform log directory (`candor.log`), and to stderr.

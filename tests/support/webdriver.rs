@@ -52,7 +52,7 @@ fn tool(name: &str) -> PathBuf {
 
 /// The app under test: this build's binary, or `CANDOR_DESKTOP_BIN` (e.g. a
 /// release build, to take its memory and launch figures).
-fn app_binary() -> String {
+pub fn app_binary() -> String {
     std::env::var("CANDOR_DESKTOP_BIN")
         .unwrap_or_else(|_| env!("CARGO_BIN_EXE_candor-desktop").to_owned())
 }
@@ -238,6 +238,29 @@ impl App {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// The window's position and size: `(x, y, width, height)`.
+    pub async fn window_rect(&self) -> (i64, i64, i64, i64) {
+        let rect = self
+            .command(reqwest::Method::GET, "/window/rect", None)
+            .await;
+        let n = |k: &str| {
+            rect[k]
+                .as_f64()
+                .unwrap_or_else(|| panic!("window rect {rect}")) as i64
+        };
+        (n("x"), n("y"), n("width"), n("height"))
+    }
+
+    /// Moves and resizes the window, as a user dragging it would.
+    pub async fn set_window_rect(&self, x: i64, y: i64, width: i64, height: i64) {
+        self.command(
+            reqwest::Method::POST,
+            "/window/rect",
+            Some(json!({ "x": x, "y": y, "width": width, "height": height })),
+        )
+        .await;
     }
 
     /// The `data-screen` of the screen shown.

@@ -6,6 +6,7 @@ import type { Commands, EngineEvent, InterviewSetup, View } from "./ipc/contract
 import { send } from "./ipc/core";
 import { Store } from "./store";
 import { Toasts, type ToastLevel } from "./toasts";
+import { aboutDialog } from "./views/about";
 import { authScreen } from "./views/auth";
 import { dashboardScreen } from "./views/dashboard";
 import { header } from "./views/header";
@@ -48,6 +49,7 @@ export class App implements Ctx {
   private readonly toasts = new Toasts();
   private readonly head = header(this);
   private readonly settings = settingsDialog(this);
+  private readonly about = aboutDialog(this);
   private readonly main = h("div", { class: "app-main" });
   private screen: Screen | null = null;
   private key = "";
@@ -96,6 +98,12 @@ export class App implements Ctx {
 
   openSettings(): void {
     this.settings.open();
+  }
+
+  openAbout(): void {
+    // Added to the page the first time it is opened.
+    if (!this.about.root.isConnected) this.settings.root.after(this.about.root);
+    this.about.open();
   }
 
   private onEvent(event: EngineEvent): void {

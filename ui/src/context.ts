@@ -15,6 +15,7 @@ export interface Ctx {
   tryAct<K extends Intent>(name: K, ...args: ArgsOf<K>): Promise<boolean>;
   toast(message: string, level?: ToastLevel): void;
   openSettings(): void;
+  openAbout(): void;
   /** The set-up of the last interview started from this window (to start another). */
   lastSetup: InterviewSetup | null;
 }

@@ -64,6 +64,7 @@ export const RESULTS = {
   engine: "practice",
   completedAt: "2025-11-26T10:12:00Z",
   durationSec: 452,
+  questionsPlanned: 4,
   overall: {
     talkTimeRatio: 0.68,
     candidateSpeakingSec: 357,
@@ -154,3 +155,54 @@ export function speechModels({ source = MODEL_SOURCE, fromEnvironment = false, t
 }
 
 export const INSTALLED = { state: { state: "installed" } };
+
+/** The About dialog's facts, as the shell's `about` command answers. */
+export const ABOUT = {
+  version: "0.1.0",
+  licence: "MIT OR Apache-2.0",
+  locations: {
+    data: "/home/alex/.local/share/app.candor.desktop",
+    logs: "/home/alex/.local/share/app.candor.desktop/logs",
+    settings: "/home/alex/.config/app.candor.desktop",
+  },
+  components: [
+    { name: "Tauri", purpose: "The desktop window and its link to the interface", licence: "Apache-2.0 OR MIT", url: "https://tauri.app" },
+    { name: "Opus", purpose: "Audio compression between the app and the interviewer", licence: "BSD-3-Clause", url: "https://opus-codec.org" },
+    { name: "Sonora", purpose: "Echo cancellation (a port of WebRTC's AEC3)", licence: "BSD-3-Clause", url: "https://github.com/dignifiedquire/sonora" },
+    { name: "CTranslate2", purpose: "On-device speech recognition", licence: "MIT", url: "https://github.com/OpenNMT/CTranslate2" },
+    { name: "SQLite", purpose: "Storing your interviews and results", licence: "Public domain", url: "https://sqlite.org" },
+    { name: "Whisper models", purpose: "Speech recognition models, downloaded when you choose one", licence: "MIT", url: "https://github.com/openai/whisper" },
+  ],
+};
+
+/** A diagnostics report as the shell renders it. */
+export const DIAGNOSTICS = [
+  "Candor              0.1.0",
+  "OS                  Debian GNU/Linux 12 (bookworm), kernel 6.1.0-18-amd64, x86_64",
+  "Desktop             x11, GNOME",
+  "Web view            2.48.1",
+  "Backend             https://candor.example.com/",
+  "Account             signed in to an account",
+  "Interview           idle",
+  "Echo cancellation   on",
+  "Speech model        whisper-tiny-en",
+  "Logs                ~/.local/share/app.candor.desktop/logs",
+  "",
+  "Microphones",
+  "  Built-in Microphone (system default)",
+  "",
+].join("\n");
+
+/** A 5-question interview the candidate ended after the first question. */
+export const RESULTS_ENDED_EARLY = {
+  ...RESULTS,
+  interviewId: "iv-11",
+  questionsPlanned: 5,
+  durationSec: 96,
+  questions: RESULTS.questions.slice(0, 1),
+  transcript: RESULTS.transcript.slice(0, 3),
+  scores: [
+    ...RESULTS.scores,
+    { key: "completion", label: "Completion", score: 20, explanation: "You answered 1 of the 5 planned questions (the interview ended after 1 of them); the score is the share of planned questions with an answer." },
+  ],
+};

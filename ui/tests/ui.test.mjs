@@ -4,7 +4,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { launchBrowser, openApp, startServer } from "./harness.mjs";
-import { AUTHENTICATING, DEVICES, HISTORY, INSTALLED, MODEL_SOURCE, OFFLINE_PROFILE, RESULTS, RESULTS_GEMINI, RESULTS_NO_ASSESSMENT, SETTINGS, authed, signedOut, speechModels } from "./fixtures.mjs";
+import { ABOUT, AUTHENTICATING, DIAGNOSTICS, DEVICES, HISTORY, INSTALLED, MODEL_SOURCE, OFFLINE_PROFILE, RESULTS, RESULTS_ENDED_EARLY, RESULTS_GEMINI, RESULTS_NO_ASSESSMENT, SETTINGS, authed, signedOut, speechModels } from "./fixtures.mjs";
 
 let browser;
 let server;
@@ -92,6 +92,113 @@ describe("authentication", () => {
       await page.getByRole("heading", { level: 2, name: "Sign in" }).waitFor();
       assert.equal(await password.getAttribute("autocomplete"), "current-password");
       assert.equal(await page.getByText("At least 8 characters.").isVisible(), false);
+    });
+  });
+
+  test("create an account: the server's rules are checked in place, under the field they are about", async () => {
+    await withApp({ view: signedOut() }, async (app, page) => {
+      await page.getByRole("button", { name: "Create an account" }).click();
+      const email = page.getByLabel("Email");
+      const password = page.getByLabel("Password");
+      const create = page.getByRole("button", { name: "Create account" });
+
+      await create.click();
+      await page.getByText("Enter your email address.").waitFor();
+      assert.equal(await email.getAttribute("aria-invalid"), "true");
+      assert.equal(await page.evaluate(() => document.activeElement?.getAttribute("type")), "email", "focus goes to the field to fix");
+
+      await email.fill("ada@localhost");
+      await password.fill("short");
+      await create.click();
+      await page.getByText("Enter a valid email address.").waitFor();
+      await page.getByText("The password must be 8 to 1024 characters.").waitFor();
+      assert.equal(await password.getAttribute("aria-invalid"), "true");
+      assert.match(await password.getAttribute("aria-describedby"), /password-hint.*password-error/, "the rule and the error are read with the field");
+      assert.equal(await page.locator(".hint.rule").evaluate((el) => el.classList.contains("met")), false);
+      await app.shot("auth-create-account-rules");
+
+      // Typing clears the error; the rule turns to a tick once met (8 characters, as the server counts them).
+      await email.fill("ada@example.org");
+      assert.equal(await page.getByText("Enter a valid email address.").isVisible(), false);
+      await password.fill("ünïcödé");
+      assert.equal(await page.locator(".hint.rule").evaluate((el) => el.classList.contains("met")), false, "7 characters");
+      await password.fill("ünïcödé!");
+      assert.equal(await page.locator(".hint.rule").evaluate((el) => el.classList.contains("met")), true, "8 characters");
+      assert.equal(await page.getByText("The password must be 8 to 1024 characters.").isVisible(), false);
+      assert.equal((await app.callsTo("create_account")).length, 0, "nothing was sent while a rule failed");
+      await create.click();
+      const sent = await app.waitForCall("create_account");
+      assert.deepEqual(sent.args, { email: "ada@example.org", password: "ünïcödé!" });
+    });
+  });
+
+  test("create an account: the server's refusal shows in the form, success opens the dashboard", async () => {
+    await withApp({ view: signedOut() }, async (app, page) => {
+      await page.getByRole("button", { name: "Create an account" }).click();
+      await page.getByLabel("Email").fill("grace@example.org");
+      await page.getByLabel("Password").fill("another password");
+      await page.getByRole("button", { name: "Create account" }).click();
+      await app.waitForCall("create_account");
+      await app.view(AUTHENTICATING);
+      await page.getByRole("button", { name: "Creating your account…" }).waitFor();
+      const taken = "Could not sign in to a new account with this email: it may already have one. Sign in with its password instead.";
+      await app.view(signedOut(taken));
+      const error = page.locator('[data-testid="account-error"]');
+      await error.getByText(taken).waitFor();
+      assert.equal(await error.getAttribute("role"), "alert");
+      assert.equal(await page.locator(".auth-card > .banner").isVisible(), false, "not on top of the card: in the form that was sent");
+      assert.equal(await page.evaluate(() => document.activeElement?.getAttribute("type")), "password", "focus returns to the form");
+      assert.equal(await page.getByLabel("Email").inputValue(), "grace@example.org", "what was typed is kept");
+      await app.shot("auth-create-account-refused");
+      await page.locator('[data-testid="theme-toggle"]').click();
+      await app.shot("auth-create-account-refused-dark");
+      await page.locator('[data-testid="theme-toggle"]').click();
+
+      // A throttled attempt reads the same way, in place.
+      await page.getByRole("button", { name: "Create account" }).click();
+      await app.waitForCall("create_account", 2);
+      await app.view(AUTHENTICATING);
+      assert.equal(await error.isVisible(), false, "the old answer goes while the new one is awaited");
+      await app.view(signedOut("Too many attempts. Try again in 30 seconds."));
+      await error.getByText("Too many attempts. Try again in 30 seconds.").waitFor();
+
+      // Switching to sign-in clears it; an account made signs in to the dashboard.
+      await page.getByRole("button", { name: "Sign in instead" }).click();
+      assert.equal(await error.isVisible(), false);
+      await page.getByRole("button", { name: "Create an account" }).click();
+      await page.getByRole("button", { name: "Create account" }).click();
+      await app.waitForCall("create_account", 3);
+      await app.view(AUTHENTICATING);
+      await app.view(authed());
+      await page.getByRole("heading", { level: 1, name: /Ready when you are/ }).waitFor();
+      assert.equal(await text(page, '[data-testid="user-name"]'), "Alex Morgan");
+    });
+  });
+
+  test("the account form says which backend the account is on", async () => {
+    await withApp({ view: signedOut(), responses: { get_settings: { ...SETTINGS, backendUrl: "https://candor.example.com/api" } } }, async (app, page) => {
+      await page.locator('[data-testid="account-backend"]').getByText("candor.example.com").waitFor();
+      await page.getByRole("button", { name: "Create an account" }).click();
+      await app.shot("auth-create-account-hosted");
+    });
+    await withApp({ view: signedOut(), responses: { get_settings: SETTINGS, list_devices: DEVICES } }, async (app, page) => {
+      const line = page.locator('[data-testid="account-backend"]');
+      await line.getByText("Accounts stay on this computer.", { exact: false }).waitFor();
+      await line.getByRole("button", { name: "Settings" }).click();
+      await page.getByRole("dialog", { name: "Settings" }).waitFor();
+      await page.getByLabel("Backend URL").waitFor();
+    });
+  });
+
+  test("a refused offline profile is explained beside its button", async () => {
+    await withApp({ view: signedOut() }, async (app, page) => {
+      await page.getByLabel("Your name").fill("Sam");
+      await page.getByRole("button", { name: "Continue offline" }).click();
+      await app.waitForCall("continue_offline");
+      await app.view(AUTHENTICATING);
+      await app.view(signedOut("Could not start the offline backend: the disk is full."));
+      await page.locator(".auth-column").nth(1).getByRole("alert").getByText("the disk is full", { exact: false }).waitFor();
+      assert.equal(await page.locator('[data-testid="account-error"]').isVisible(), false);
     });
   });
 
@@ -438,6 +545,19 @@ describe("interview lifecycle", () => {
     });
   });
 
+  test("resultsReady after ending early: completion counts the planned questions; Start another plans as many", async () => {
+    await withApp({ view: authed({ state: "resultsReady", interviewId: "iv-11", results: RESULTS_ENDED_EARLY }) }, async (app, page) => {
+      await page.getByRole("heading", { level: 1, name: "Your interview feedback" }).waitFor();
+      assert.equal(await text(page, '[data-testid="questions-asked"]'), "1 of 5 questions");
+      const completion = page.locator('.score-card[data-key="completion"]');
+      assert.match(await completion.innerText(), /20[\s\S]*1 of the 5 planned questions/);
+      await app.shot("interview-results-ended-early");
+      await page.getByRole("button", { name: "Start another" }).click();
+      const start = await app.waitForCall("start_interview");
+      assert.equal(start.args.setup.questionCount, 5, "as many questions as planned, not as many as were asked");
+    });
+  });
+
   test("resultsReady with a transcript of the candidate shows pace and filler words", async () => {
     await withApp({ view: authed({ state: "resultsReady", interviewId: "iv-10", results: RESULTS_GEMINI }), theme: "dark" }, async (app, page) => {
       await page.getByRole("heading", { level: 1, name: "Your interview feedback" }).waitFor();
@@ -591,6 +711,85 @@ describe("settings, notices and themes", () => {
       await page.locator('[data-testid="start"]').focus();
       await page.keyboard.press("Enter");
       await app.waitForCall("start_interview");
+    });
+  });
+});
+
+// ------------------------------------------------------------------ about and diagnostics
+
+describe("about and diagnostics", () => {
+  test("About shows the version, where data and logs live, and the licences; opens the logs folder", async () => {
+    for (const theme of ["light", "dark"]) {
+      await withApp({ view: authed(), theme, responses: { about: ABOUT } }, async (app, page) => {
+        await page.getByRole("button", { name: "About Candor" }).click();
+        const dialog = page.getByRole("dialog", { name: "About Candor" });
+        await dialog.waitFor();
+        assert.equal(await focusedText(page), "About Candor", "focus starts on the dialog's heading");
+        await dialog.getByText("Version 0.1.0").waitFor();
+        assert.equal(await text(page, '[data-testid="about-logs"]'), ABOUT.locations.logs);
+        assert.equal(await text(page, '[data-testid="about-data"]'), ABOUT.locations.data);
+        assert.equal(await text(page, '[data-testid="about-settings"]'), ABOUT.locations.settings);
+        await dialog.getByText("Candor is open source under MIT or Apache-2.0.", { exact: false }).waitFor();
+        const rows = page.locator('[data-testid="components"] li');
+        assert.equal(await rows.count(), ABOUT.components.length);
+        const opus = rows.filter({ hasText: "Opus" });
+        assert.match(await opus.innerText(), /Audio compression[\s\S]*BSD-3-Clause/);
+        assert.match(await rows.filter({ hasText: "Tauri" }).innerText(), /Apache-2\.0 or MIT/);
+        await app.shot(`about-${theme}`);
+        await rows.last().scrollIntoViewIfNeeded();
+        await app.shot(`about-${theme}-licences`);
+        if (theme === "dark") return;
+
+        await dialog.getByRole("button", { name: "Open logs folder" }).click();
+        await app.waitForCall("open_logs_folder");
+        await opus.getByRole("button", { name: "Opus" }).click();
+        const opened = await app.waitForCall("open_component_page");
+        assert.deepEqual(opened.args, { name: "Opus" });
+        await page.keyboard.press("Escape");
+        await page.waitForFunction(() => !document.querySelector('[data-testid="about-dialog"]').open);
+        assert.equal((await app.callsTo("about")).length, 1);
+      });
+    }
+  });
+
+  test("About is there before signing in too", async () => {
+    await withApp({ view: signedOut(), responses: { about: ABOUT } }, async (app, page) => {
+      await page.getByRole("button", { name: "About Candor" }).click();
+      await page.getByRole("dialog", { name: "About Candor" }).getByText("Version 0.1.0").waitFor();
+    });
+  });
+
+  test("Copy diagnostics copies the report and shows what was copied", async () => {
+    await withApp({ view: authed(), responses: { about: ABOUT, copy_diagnostics: DIAGNOSTICS, diagnostics: DIAGNOSTICS } }, async (app, page) => {
+      await page.getByRole("button", { name: "About Candor" }).click();
+      const dialog = page.getByRole("dialog", { name: "About Candor" });
+      await dialog.getByText("Version 0.1.0").waitFor();
+      await dialog.getByText("It never includes your email, password or sign-in.", { exact: false }).waitFor();
+      await dialog.getByRole("button", { name: "Copy diagnostics" }).click();
+      await app.waitForCall("copy_diagnostics");
+      await dialog.getByRole("button", { name: "Copied" }).waitFor();
+      await page.getByRole("status").filter({ hasText: "Diagnostics copied" }).or(page.getByText("Diagnostics copied", { exact: false })).first().waitFor();
+      await dialog.getByText("Show what is copied").click();
+      const report = page.locator('[data-testid="diagnostics"]');
+      await report.getByText("Debian GNU/Linux 12", { exact: false }).waitFor();
+      assert.equal(await report.textContent(), DIAGNOSTICS, "exactly what the shell rendered");
+      await app.shot("about-diagnostics", { fullPage: true });
+    });
+  });
+
+  test("when the clipboard fails, the error is shown and the report is there to copy by hand", async () => {
+    const problem = "Could not reach the clipboard: no X11 connection";
+    await withApp({ view: authed(), responses: { about: ABOUT, diagnostics: DIAGNOSTICS }, errors: { copy_diagnostics: problem } }, async (app, page) => {
+      await page.getByRole("button", { name: "About Candor" }).click();
+      const dialog = page.getByRole("dialog", { name: "About Candor" });
+      await dialog.getByText("Version 0.1.0").waitFor();
+      await dialog.getByRole("button", { name: "Copy diagnostics" }).click();
+      await page.getByRole("alert").filter({ hasText: problem }).waitFor();
+      await app.waitForCall("diagnostics");
+      const report = page.locator('[data-testid="diagnostics"]');
+      await report.getByText("whisper-tiny-en", { exact: false }).waitFor();
+      assert.equal(await page.locator(".diagnostics-preview").evaluate((d) => d.open), true);
+      assert.equal(await dialog.getByRole("button", { name: "Copy diagnostics" }).isVisible(), true, "not marked as copied");
     });
   });
 });

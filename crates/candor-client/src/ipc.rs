@@ -312,6 +312,9 @@ pub struct Results {
     /// RFC 3339.
     pub completed_at: String,
     pub duration_sec: f64,
+    /// The questions the interview was set up with (`questions` holds those
+    /// asked: fewer when it ended early).
+    pub questions_planned: u32,
     pub overall: OverallMetrics,
     /// Each score explained by the numbers it comes from.
     pub scores: Vec<Score>,
@@ -472,6 +475,7 @@ impl Results {
             engine,
             completed_at: rfc3339(feedback.computed_at_ms),
             duration_sec: sec(o.duration_ms),
+            questions_planned: interview.question_count,
             overall: OverallMetrics {
                 talk_time_ratio: o.talk_time_ratio,
                 candidate_speaking_sec: sec(o.candidate_speaking_ms),
@@ -785,6 +789,47 @@ pub struct Settings {
     pub echo_cancellation: bool,
 }
 
+/// What the About dialog shows: the app's version, where it keeps things on
+/// this computer, and the third-party components built into it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct About {
+    pub version: String,
+    /// Candor's own licence (SPDX expression).
+    pub licence: String,
+    pub locations: AppLocations,
+    /// The third-party components compiled into the app, most visible first.
+    pub components: Vec<BundledComponent>,
+}
+
+/// Where the desktop app keeps its things (absolute paths).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct AppLocations {
+    /// The offline backend's database and the downloaded speech models.
+    pub data: String,
+    /// `candor.log` and older logs.
+    pub logs: String,
+    /// `settings.json` and the window's size and position.
+    pub settings: String,
+}
+
+/// A third-party component built into the app and its licence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct BundledComponent {
+    pub name: String,
+    /// What Candor uses it for, in a few words.
+    pub purpose: String,
+    /// SPDX licence expression.
+    pub licence: String,
+    /// The project's home page.
+    pub url: String,
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Self {
@@ -805,6 +850,34 @@ mod tests {
             password: "hunter2".into(),
         };
         assert!(!format!("{c:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn results_of_an_interview_ended_early_keep_the_planned_count() {
+        let interview: candor_api::Interview = serde_json::from_value(serde_json::json!({
+            "id": "iv-1", "role": "software_engineer", "seniority": "mid",
+            "question_count": 5, "status": "ready", "created_at_ms": 0, "updated_at_ms": 0
+        }))
+        .unwrap();
+        let feedback: candor_api::Feedback = serde_json::from_value(serde_json::json!({
+            "session_id": "s-1", "end_reason": "user_initiated",
+            "overall": {
+                "duration_ms": 60000, "candidate_speaking_ms": 30000,
+                "interviewer_speaking_ms": 20000, "talk_time_ratio": 0.6,
+                "longest_monologue_ms": 30000, "interruptions": 0,
+                "questions_asked": 1, "questions_answered": 1
+            },
+            "questions": [{
+                "index": 1, "question": "Tell me about yourself.", "follow_ups_asked": 0,
+                "answered": true, "answer_duration_ms": 30000, "speaking_ms": 30000,
+                "pauses": 0, "longest_pause_ms": 0, "pause_threshold_ms": 2000, "notes": []
+            }],
+            "scores": [], "transcript": [], "computed_at_ms": 0
+        }))
+        .unwrap();
+        let results = Results::from_api(&interview, &feedback, "practice".into());
+        assert_eq!(results.questions.len(), 1);
+        assert_eq!(results.questions_planned, 5);
     }
 
     #[test]

@@ -9,10 +9,11 @@
 use ts_rs::{Config, TS};
 
 use crate::ipc::{
-    Activity, Assessment, AssessmentScore, AudioDevice, BetterAnswer, DeviceList, EngineEvent,
-    InterviewSetup, InterviewStatus, InterviewSummary, JobTerms, ModelSource, NoticeLevel,
-    OverallMetrics, Profile, QuestionFeedback, Results, Role, Score, Seniority, Settings, Speaker,
-    SpeechModelInfo, SpeechModelState, SpeechModels, TranscriptLine, View, WordCount,
+    About, Activity, AppLocations, Assessment, AssessmentScore, AudioDevice, BetterAnswer,
+    BundledComponent, DeviceList, EngineEvent, InterviewSetup, InterviewStatus, InterviewSummary,
+    JobTerms, ModelSource, NoticeLevel, OverallMetrics, Profile, QuestionFeedback, Results, Role,
+    Score, Seniority, Settings, Speaker, SpeechModelInfo, SpeechModelState, SpeechModels,
+    TranscriptLine, View, WordCount,
 };
 use candor_lifecycle::{AuthView, FailureKind, InterviewView, MicProblem, Query};
 
@@ -69,6 +70,9 @@ pub fn bindings(commands: &[&str]) -> String {
     add(Role::docs(), Role::decl(&cfg));
     add(Seniority::docs(), Seniority::decl(&cfg));
     add(Settings::docs(), Settings::decl(&cfg));
+    add(About::docs(), About::decl(&cfg));
+    add(AppLocations::docs(), AppLocations::decl(&cfg));
+    add(BundledComponent::docs(), BundledComponent::decl(&cfg));
     add(SpeechModels::docs(), SpeechModels::decl(&cfg));
     add(ModelSource::docs(), ModelSource::decl(&cfg));
     add(SpeechModelInfo::docs(), SpeechModelInfo::decl(&cfg));

@@ -688,6 +688,98 @@ mod tests {
         );
     }
 
+    /// The whole path results take: the interview's planned count comes from
+    /// its stored record, the end from its stored session.
+    #[test]
+    fn prepared_results_of_a_cut_interview_count_its_planned_questions() {
+        use crate::store::{SessionWrite, SqliteStore, UserRecord};
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        store
+            .create_user(&UserRecord {
+                id: "u".into(),
+                email: Some("ada@example.org".into()),
+                display_name: "Ada".into(),
+                password_hash: None,
+                local_profile: None,
+                created_at_ms: 0,
+            })
+            .unwrap();
+        store
+            .create_interview(&InterviewRecord {
+                id: "i".into(),
+                user_id: "u".into(),
+                role: candor_api::Role::SoftwareEngineer,
+                seniority: candor_api::Seniority::Mid,
+                job_description: None,
+                cv_text: None,
+                question_count: 5,
+                status: InterviewStatus::Created,
+                created_at_ms: 0,
+                updated_at_ms: 0,
+            })
+            .unwrap();
+        store
+            .create_session(&SessionRecord {
+                end_reason: None,
+                ended_at_ms: None,
+                duration_ms: None,
+                ..session()
+            })
+            .unwrap();
+        let write = |segment| SessionWrite::Transcript {
+            session_id: "s".into(),
+            segment,
+        };
+        store
+            .record(&[
+                write(seg(
+                    Speaker::Interviewer,
+                    SegmentKind::Question,
+                    1,
+                    0,
+                    3_000,
+                    "Q1?",
+                )),
+                write(seg(
+                    Speaker::Candidate,
+                    SegmentKind::Answer,
+                    1,
+                    4_000,
+                    20_000,
+                    "[answer, 16 s]",
+                )),
+                SessionWrite::Speech {
+                    session_id: "s".into(),
+                    start_ms: 4_000,
+                    end_ms: 20_000,
+                },
+            ])
+            .unwrap();
+        // The candidate ended it after the first of five questions.
+        store.end_session("s", "user_initiated", 1, 25_000).unwrap();
+
+        let prepared = prepare(&store, "i").unwrap().expect("a session ran");
+        let completion = prepared
+            .feedback
+            .scores
+            .iter()
+            .find(|s| s.name == "completion")
+            .expect("a completion score");
+        assert_eq!(prepared.feedback.overall.questions_asked, 1);
+        assert_eq!(
+            completion.value, 20,
+            "1 answered of 5 planned, not of 1 asked"
+        );
+        assert!(
+            completion
+                .explanation
+                .contains("You answered 1 of the 5 planned questions"),
+            "{}",
+            completion.explanation
+        );
+    }
+
     #[test]
     fn words_per_minute_from_text() {
         let text = "one two three four five six seven eight nine ten";

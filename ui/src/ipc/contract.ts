@@ -8,9 +8,12 @@
 // these lists drift from the generated ones.
 
 import type * as G from "./generated";
-import type { CommandName, DeviceList, InterviewSetup, Role, Settings, SpeechModels } from "./generated";
+import type { About, CommandName, DeviceList, InterviewSetup, Role, Settings, SpeechModels } from "./generated";
 
 export type {
+  About,
+  AppLocations,
+  BundledComponent,
   Activity,
   Assessment,
   AssessmentScore,
@@ -98,6 +101,16 @@ export interface Commands {
   choose_speech_model: { args: { id: string }; result: void };
   /** Sets the model source, or clears it with null (saved, applied at once). */
   set_speech_model_source: { args: { source: string | null }; result: void };
+  /** The version, where data and logs live, and the built-in components' licences. */
+  about: { args: Record<string, never>; result: About };
+  /** The plain-text report for a bug report (no account, token or password in it). */
+  diagnostics: { args: Record<string, never>; result: string };
+  /** Copies that report to the clipboard and returns it. */
+  copy_diagnostics: { args: Record<string, never>; result: string };
+  /** Opens the logs folder in the file manager. */
+  open_logs_folder: { args: Record<string, never>; result: void };
+  /** Opens the home page of a component listed in About, in the browser. */
+  open_component_page: { args: { name: string }; result: void };
 }
 
 // ---------------------------------------------------------- drift checks

@@ -69,7 +69,12 @@ engine: string,
 /**
  * RFC 3339.
  */
-completedAt: string, durationSec: number, overall: OverallMetrics, 
+completedAt: string, durationSec: number, 
+/**
+ * The questions the interview was set up with (`questions` holds those
+ * asked: fewer when it ended early).
+ */
+questionsPlanned: number, overall: OverallMetrics, 
 /**
  * Each score explained by the numbers it comes from.
  */
@@ -219,6 +224,54 @@ backendUrl: string | null,
 echoCancellation: boolean, };
 
 /**
+ * What the About dialog shows: the app's version, where it keeps things on
+ * this computer, and the third-party components built into it.
+ */
+export type About = { version: string, 
+/**
+ * Candor's own licence (SPDX expression).
+ */
+licence: string, locations: AppLocations, 
+/**
+ * The third-party components compiled into the app, most visible first.
+ */
+components: Array<BundledComponent>, };
+
+/**
+ * Where the desktop app keeps its things (absolute paths).
+ */
+export type AppLocations = { 
+/**
+ * The offline backend's database and the downloaded speech models.
+ */
+data: string, 
+/**
+ * `candor.log` and older logs.
+ */
+logs: string, 
+/**
+ * `settings.json` and the window's size and position.
+ */
+settings: string, };
+
+/**
+ * A third-party component built into the app and its licence.
+ */
+export type BundledComponent = { name: string, 
+/**
+ * What Candor uses it for, in a few words.
+ */
+purpose: string, 
+/**
+ * SPDX licence expression.
+ */
+licence: string, 
+/**
+ * The project's home page.
+ */
+url: string, };
+
+/**
  * The speech models the offline interviewer can hear the candidate with,
  * as the settings show them (the catalog with what is on disk).
  */
@@ -283,4 +336,4 @@ export type SpeechModelState = { "state": "absent" } | { "state": "partial", dow
  * Every command the UI may call (Tauri `invoke` names): the desktop shell's
  * one list, `src-tauri/src/command_list.rs`.
  */
-export type CommandName = "subscribe" | "sign_in" | "create_account" | "continue_offline" | "sign_out" | "refresh_history" | "start_interview" | "retry_permissions" | "cancel_interview" | "end_interview" | "dismiss" | "set_muted" | "list_devices" | "choose_devices" | "get_settings" | "save_settings" | "open_results" | "speech_models" | "download_speech_model" | "cancel_speech_model_download" | "delete_speech_model" | "choose_speech_model" | "set_speech_model_source";
+export type CommandName = "subscribe" | "sign_in" | "create_account" | "continue_offline" | "sign_out" | "refresh_history" | "start_interview" | "retry_permissions" | "cancel_interview" | "end_interview" | "dismiss" | "set_muted" | "list_devices" | "choose_devices" | "get_settings" | "save_settings" | "open_results" | "speech_models" | "download_speech_model" | "cancel_speech_model_download" | "delete_speech_model" | "choose_speech_model" | "set_speech_model_source" | "about" | "diagnostics" | "copy_diagnostics" | "open_logs_folder" | "open_component_page";

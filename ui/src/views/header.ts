@@ -1,4 +1,4 @@
-// The app bar: brand, the signed-in user, settings, theme, sign out.
+// The app bar: brand, the signed-in user, settings, about, theme, sign out.
 import type { Ctx } from "../context";
 import { fill, h, setText, show } from "../dom";
 import { icon } from "../icons";
@@ -23,6 +23,8 @@ export function header(ctx: Ctx): { root: HTMLElement; update(view: View | null)
 
   const settingsButton = h("button", { class: "icon-button", type: "button", "aria-label": "Settings", title: "Settings", "data-testid": "settings" }, icon("sliders"));
   settingsButton.addEventListener("click", () => ctx.openSettings());
+  const aboutButton = h("button", { class: "icon-button", type: "button", "aria-label": "About Candor", title: "About Candor", "data-testid": "about" }, icon("info"));
+  aboutButton.addEventListener("click", () => ctx.openAbout());
 
   const avatar = h("span", { class: "avatar small", "aria-hidden": "true" });
   const name = h("span", { class: "user-name", "data-testid": "user-name" });
@@ -33,7 +35,7 @@ export function header(ctx: Ctx): { root: HTMLElement; update(view: View | null)
 
   const root = h("header", { class: "app-bar" },
     h("div", { class: "brand" }, h("img", { src: "./logo.png", alt: "", width: "28", height: "28" }), h("span", { class: "brand-name" }, "Candor")),
-    h("div", { class: "app-bar-right" }, user, settingsButton, themeButton, signOut));
+    h("div", { class: "app-bar-right" }, user, settingsButton, aboutButton, themeButton, signOut));
 
   return {
     root,

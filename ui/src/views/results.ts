@@ -120,7 +120,7 @@ export function resultsScreen(ctx: Ctx, results: Results): Screen {
 
   async function startAnother(): Promise<void> {
     const setup = ctx.lastSetup && ctx.lastSetup.role === r.role ? ctx.lastSetup
-      : { role: r.role, seniority: r.seniority, jobDescription: null, cvText: null, questionCount: Math.max(1, r.questions.length) || 5 };
+      : { role: r.role, seniority: r.seniority, jobDescription: null, cvText: null, questionCount: Math.max(1, r.questionsPlanned) };
     again.disabled = true;
     back.disabled = true;
     ctx.lastSetup = setup;
@@ -136,7 +136,9 @@ export function resultsScreen(ctx: Ctx, results: Results): Screen {
       h("p", { class: "meta" },
         h("span", null, dateTime(r.completedAt)),
         h("span", null, icon("clock"), duration(r.durationSec)),
-        h("span", null, plural(r.questions.length, "question")),
+        h("span", { "data-testid": "questions-asked" }, r.questions.length < r.questionsPlanned
+          ? `${r.questions.length} of ${plural(r.questionsPlanned, "question")}`
+          : plural(r.questions.length, "question")),
         h("span", null, ENGINE_LABEL[r.engine] ?? r.engine))),
     h("div", { class: "head-actions" }, back, again));
 
