@@ -457,9 +457,12 @@ impl RunningServer {
     /// Drains for at most `within` ([`Self::drain`]), then shuts down once
     /// every session has left, the deadline has passed or `cut_short`
     /// resolves — whichever comes first. Sessions still here then end with
-    /// `SessionEnded{SERVER_SHUTDOWN}` and get their results.
+    /// `SessionEnded{SERVER_SHUTDOWN}` and get their results. A
+    /// local-profiles server that handed sessions over leaves its published
+    /// secret for the next server on its port, so those clients resume
+    /// there.
     pub async fn drain_and_stop(
-        self,
+        mut self,
         within: std::time::Duration,
         cut_short: impl std::future::Future<Output = ()>,
     ) {
@@ -481,6 +484,13 @@ impl RunningServer {
                 "drain deadline reached: ending the sessions still here"
             ),
             _ = cut_short => {}
+        }
+        if self.shared.metrics.handed_over() > 0
+            && let Some(published) = self.published.take()
+        {
+            // Handed-over clients resume on this port's next server: it
+            // takes over the secret they carry.
+            published.keep();
         }
         self.shutdown().await;
     }

@@ -355,6 +355,11 @@ impl Metrics {
         self.handed_over.inc();
     }
 
+    /// Sessions handed over so far.
+    pub fn handed_over(&self) -> u64 {
+        self.handed_over.get()
+    }
+
     pub fn record_go_away(&self) {
         self.go_aways.inc();
     }

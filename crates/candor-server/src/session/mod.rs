@@ -911,9 +911,10 @@ impl Session {
             self.recorder.speech(a, b).await;
         }
         let durable = self.recorder.flush().await;
-        self.shared.hub.remove(&self.id);
-        self.shared.metrics.sessions_live.dec();
+        // Counted before it leaves the hub: the drain's end reads the count.
         self.shared.metrics.record_handover();
+        self.shared.metrics.sessions_live.dec();
+        self.shared.hub.remove(&self.id);
         tracing::info!(session = %self.id, durable, "session handed over for another server to resume");
     }
 
