@@ -56,6 +56,7 @@ async fn sigterm_drains_a_live_interview_and_the_restarted_server_finishes_it() 
         stopped_after < DRAIN,
         "stopped {stopped_after:?} after SIGTERM"
     );
+    println!("SIGTERM to exit: {} ms", stopped_after.as_millis());
 
     // The logs are JSON lines and tell the story.
     let log = std::fs::read_to_string(&log_path).unwrap();
@@ -76,6 +77,21 @@ async fn sigterm_drains_a_live_interview_and_the_restarted_server_finishes_it() 
         "{log}"
     );
     assert!(logged("every session has left"), "{log}");
+    // When each step happened, for the record (seconds of the day, UTC).
+    let at = |message: &str| {
+        let line = lines.iter().find(|l| l["message"] == message).unwrap();
+        let time = line["timestamp"].as_str().unwrap();
+        let clock = &time[time.find('T').unwrap() + 1..time.len() - 1];
+        let parts: Vec<f64> = clock.split(':').map(|p| p.parse().unwrap()).collect();
+        parts[0] * 3600.0 + parts[1] * 60.0 + parts[2]
+    };
+    let stop = at("stop requested: draining");
+    println!(
+        "SIGTERM to GoAway: {:.0} ms; GoAway to hand-over: {:.0} ms; to every session gone: {:.0} ms",
+        (at("GoAway sent") - stop) * 1000.0,
+        (at("session handed over for another server to resume") - at("GoAway sent")) * 1000.0,
+        (at("every session has left") - at("GoAway sent")) * 1000.0,
+    );
 
     // Handed over: the session is open in the store, every frame it
     // received stored once, and no results were computed.

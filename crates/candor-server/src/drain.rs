@@ -1,14 +1,18 @@
 //! Draining: how a server lets go of its live sessions before it stops, so a
-//! deploy or a scale-down ends no one's interview.
+//! deploy or a scale-down moves interviews instead of cutting them off. (No
+//! server can yet continue a session another process held — its engine
+//! state lives only in memory — so today the successor ends a handed-over
+//! session and computes its results; see ARCHITECTURE.md, "Drain and
+//! restart".)
 //!
-//! [`Drain::begin`] (on SIGTERM or SIGINT, see [`crate::run_until_signal`])
+//! `Drain::begin` (on SIGTERM or SIGINT, see [`crate::run_until_signal`])
 //! turns the server away from new work: `/readyz` fails, new session sockets
 //! get `503` and a `StartRequest` on an open socket gets a retryable
 //! `RESOURCE_EXHAUSTED`, so a load balancer and the client send them
 //! elsewhere. Every live session then tells its client `GoAway` at its next
-//! safe point ([`go_away_now`]): at once unless the interviewer is in the
+//! safe point (`go_away_now`): at once unless the interviewer is in the
 //! middle of a turn, else when the turn ends — but no later than
-//! [`Drain::go_away_by`], which leaves the client time to leave before the
+//! `Drain::go_away_by`, which leaves the client time to leave before the
 //! deadline. The client closes its socket and resumes the session elsewhere
 //! (another instance behind the load balancer, or this one's successor on
 //! the same machine).
