@@ -12,7 +12,9 @@
 //! - `start`: a `StartRequest` → a new session (or the one to resume).
 //! - `media`: the candidate's audio placed on the session timeline by its
 //!   own clock, so a replayed backlog is the time it was.
-//! - here: the socket's first message, and a session's task from start to end.
+//! - here: the socket's first message, and a session's task from start to
+//!   end — or, while the server drains (`crate::drain`), to its `GoAway` and
+//!   hand-over: a session never resumes on a draining server.
 //!
 //! Time: the session clock paces the interviewer and stands still while the
 //! socket is gone; candidate chunks are placed by their capture time, and a
