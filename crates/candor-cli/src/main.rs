@@ -112,10 +112,14 @@ struct ResultsArgs {
     list: ListArgs,
 }
 
+/// `candor serve`. Every option can come from the environment (the flag
+/// wins); the limits and the drain deadline are `CANDOR_MAX_*` and
+/// `CANDOR_DRAIN_SECONDS` (see the README's "Deploying"). SIGTERM or SIGINT
+/// drains the server, then stops it.
 #[derive(Debug, Args)]
 struct ServeArgs {
     /// Address to listen on (port 0: any free port).
-    #[arg(long, default_value = "127.0.0.1:8080")]
+    #[arg(long, env = "CANDOR_ADDR", default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
     /// Where the server keeps its database.
     #[arg(long, env = "CANDOR_DATA_DIR")]
@@ -123,6 +127,14 @@ struct ServeArgs {
     /// Allow password-less local profiles (only for a server on this machine).
     #[arg(long)]
     allow_local_profiles: bool,
+    /// A Whisper model directory, so the offline interviewer hears the
+    /// candidate's words.
+    #[arg(long, env = "CANDOR_SPEECH_MODEL")]
+    speech_model: Option<PathBuf>,
+    /// `text`, or `json` for one JSON object per log line. The filter is
+    /// `CANDOR_LOG` (default `info` for the server).
+    #[arg(long, env = "CANDOR_LOG_FORMAT", default_value = "text")]
+    log_format: candor_server::logs::LogFormat,
 }
 
 fn main() -> ExitCode {
@@ -137,13 +149,25 @@ fn main() -> ExitCode {
             };
         }
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("CANDOR_LOG")
-                .unwrap_or_else(|_| "warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    // A server logs what it does (to stderr: stdout is the CLI's own
+    // output); the other commands only warn.
+    match &cli.command {
+        Command::Serve(args) => candor_server::logs::init(
+            args.log_format,
+            candor_server::logs::LogTarget::Stderr,
+            "CANDOR_LOG",
+            "info",
+        ),
+        _ => {
+            tracing_subscriber::fmt()
+                .with_env_filter(
+                    tracing_subscriber::EnvFilter::try_from_env("CANDOR_LOG")
+                        .unwrap_or_else(|_| "warn".into()),
+                )
+                .with_writer(std::io::stderr)
+                .init();
+        }
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -339,9 +363,11 @@ fn devices(json: bool) -> anyhow::Result<u8> {
 async fn serve(args: ServeArgs) -> anyhow::Result<u8> {
     let mut config = candor_server::Config::new(args.addr, args.data_dir);
     config.allow_local_profiles = args.allow_local_profiles;
+    config.practice.speech_model = args.speech_model;
     // GEMINI_API_KEY (and CANDOR_GEMINI_*) select the Gemini Live interviewer.
     config.gemini = candor_server::GeminiConfig::from_env();
-    // CANDOR_MAX_* and CANDOR_TRUST_FORWARDED_FOR tune a hosted backend.
+    // CANDOR_MAX_*, CANDOR_DRAIN_SECONDS and CANDOR_TRUST_FORWARDED_FOR tune
+    // a hosted backend.
     config
         .limits_from_vars(|name| std::env::var(name).ok())
         .map_err(anyhow::Error::msg)?;
@@ -351,6 +377,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<u8> {
         "offline practice".to_owned()
     };
     let local = config.allow_local_profiles;
+    // Listening for SIGTERM/SIGINT before the server starts: none finds the
+    // default action (an abrupt exit) in place.
+    let signals = candor_server::drain::StopSignals::listen()?;
     let server = candor_server::Server::start_standalone(config).await?;
     println!(
         "Candor backend listening on http://{} (interviewer: {interviewer})",
@@ -361,8 +390,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<u8> {
             "Local profiles: only your own user's Candor app and CLI can sign in (the server's secret is in your runtime directory)."
         );
     }
-    tokio::signal::ctrl_c().await?;
-    println!("Shutting down: ending live sessions…");
-    server.shutdown().await;
+    candor_server::run_until_signal(server, signals).await;
+    println!("Candor backend stopped.");
     Ok(0)
 }

@@ -509,6 +509,9 @@ async fn session_socket(
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
+    if shared.drain.is_draining() {
+        return crate::ops::refuse_draining(&shared);
+    }
     let ip = client_ip(shared.config.trust_forwarded_for, peer, &headers);
     // The WebSocket layer enforces the frame limit from each frame's header,
     // before buffering it; the session answers an oversize frame with
@@ -571,6 +574,8 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route(paths::SESSION, get(session_socket))
         .route(paths::OPENAPI, get(openapi))
         .route(paths::HEALTH, get(health))
+        .route(crate::ops::READY, get(crate::ops::ready))
+        .route(crate::ops::METRICS, get(crate::ops::metrics))
         .fallback(not_found)
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
             shared.config.limits.body_read_timeout,

@@ -88,6 +88,7 @@ impl Config {
     /// | `CANDOR_MAX_INTERVIEWS_PER_USER` | interviews a user may create |
     /// | `CANDOR_MAX_AUDIO_MIB_PER_USER`, `CANDOR_MAX_AUDIO_MIB_PER_SESSION` | stored candidate audio |
     /// | `CANDOR_SIGN_IN_BURST_PER_IP`, `CANDOR_SIGN_IN_BURST_PER_ACCOUNT` | sign-in attempts before throttling |
+    /// | `CANDOR_DRAIN_SECONDS` | how long a stopping server drains its sessions ([`Limits::drain_deadline`]) |
     pub fn limits_from_vars(&mut self, var: impl Fn(&str) -> Option<String>) -> Result<(), String> {
         fn num<T: std::str::FromStr>(
             var: &impl Fn(&str) -> Option<String>,
@@ -135,6 +136,9 @@ impl Config {
         }
         if let Some(n) = num::<u64>(&var, "CANDOR_MAX_AUDIO_MIB_PER_SESSION")? {
             l.max_session_audio_bytes = n * MIB;
+        }
+        if let Some(n) = num::<u64>(&var, "CANDOR_DRAIN_SECONDS")? {
+            l.drain_deadline = Duration::from_secs(n);
         }
         if let Some(n) = num(&var, "CANDOR_SIGN_IN_BURST_PER_IP")? {
             self.auth_limits.ip_burst = n;
@@ -235,6 +239,12 @@ pub struct Limits {
     pub header_read_timeout: Duration,
     /// A request's body must arrive within this.
     pub body_read_timeout: Duration,
+    /// On SIGTERM or SIGINT, how long the server drains — live sessions
+    /// are told `GoAway` and move elsewhere — before it stops (see
+    /// `crate::drain`). Keep it below the supervisor's kill timeout
+    /// (Kubernetes' `terminationGracePeriodSeconds`, 30 s by default;
+    /// systemd's `TimeoutStopSec`, 90 s).
+    pub drain_deadline: Duration,
 }
 
 impl Default for Limits {
@@ -257,6 +267,7 @@ impl Default for Limits {
             max_connections_per_ip: 64,
             header_read_timeout: Duration::from_secs(5),
             body_read_timeout: Duration::from_secs(10),
+            drain_deadline: Duration::from_secs(25),
         }
     }
 }

@@ -14,6 +14,9 @@
 //!
 //! Codemap: `store` (the only module that knows SQL) ← `recorder` (group
 //! commits of session data) ← `session` (protocol semantics) ← `api` (routes).
+//! Operations: [`drain`] (stopping without ending interviews), `ops`
+//! (`/healthz`, `/readyz`, `/metrics`), [`metrics`], [`logs`];
+//! [`run_until_signal`] is the one way a standalone server stops.
 //! Audio is `candor-audio`'s (WAV, resampling, Opus/PCM16, voice activity);
 //! `voice` wires it to the server: the practice voice, interviewer frames,
 //! and the candidate's audio as a session hears it.
@@ -31,10 +34,13 @@ pub mod api;
 pub mod auth;
 pub mod config;
 pub mod content;
+pub mod drain;
 pub mod engine;
 pub mod feedback;
 pub mod local_lock;
+pub mod logs;
 pub mod metrics;
+mod ops;
 pub mod private_fs;
 pub mod recorder;
 pub mod results;
@@ -42,6 +48,7 @@ mod serve;
 mod session;
 pub mod store;
 mod throttle;
+mod timed_store;
 pub mod voice;
 
 use std::net::SocketAddr;
@@ -101,6 +108,8 @@ pub(crate) struct Shared {
     /// Sign-in and registration throttles, and the password-hash slots.
     pub(crate) throttle: throttle::AuthThrottle,
     pub(crate) metrics: Arc<Metrics>,
+    /// Whether the server drains (takes no sessions, lets its own go).
+    pub(crate) drain: drain::Drain,
     pub(crate) codec: Codec,
     /// Cancelled when the server shuts down; every session watches it.
     pub(crate) shutdown: CancellationToken,
@@ -200,6 +209,11 @@ impl Server {
                 source,
             })?;
         let addr = listener.local_addr()?;
+        let metrics = Arc::new(Metrics::default());
+        if let Some(engine) = &engine {
+            metrics.engine_in_use(engine.name());
+        }
+        let store = timed_store::TimedStore::wrap(store, metrics.clone());
         let db = Db::new(store.clone());
         let recorder =
             Recorder::start(store, config.commit_interval).map_err(ServerError::Recorder)?;
@@ -213,7 +227,8 @@ impl Server {
             recorder,
             engine,
             hub: session::Hub::default(),
-            metrics: Arc::new(Metrics::default()),
+            metrics,
+            drain: drain::Drain::default(),
             shutdown: CancellationToken::new(),
             tracker: TaskTracker::new(),
         });
@@ -414,6 +429,72 @@ impl RunningServer {
         self.shared.hub.interview_is_live(interview_id)
     }
 
+    /// Starts draining with `within` to go (see [`drain`]): `/readyz` fails,
+    /// new sessions are refused, and every live session is told `GoAway` at
+    /// its next safe point and handed over once its client has left. The
+    /// server keeps serving HTTP; call [`Self::shutdown`] when
+    /// [`Self::sessions_gone`] resolves or the deadline passes. False if it
+    /// was already draining.
+    pub fn drain(&self, within: std::time::Duration) -> bool {
+        let began = self.shared.drain.begin(within);
+        if began {
+            self.shared.metrics.set_draining(true);
+        }
+        began
+    }
+
+    /// Whether the server drains.
+    pub fn is_draining(&self) -> bool {
+        self.shared.drain.is_draining()
+    }
+
+    /// Resolves once the server holds no session (each has ended or been
+    /// handed over).
+    pub async fn sessions_gone(&self) {
+        self.shared.hub.until_empty().await;
+    }
+
+    /// Drains for at most `within` ([`Self::drain`]), then shuts down once
+    /// every session has left, the deadline has passed or `cut_short`
+    /// resolves — whichever comes first. Sessions still here then end with
+    /// `SessionEnded{SERVER_SHUTDOWN}` and get their results. A
+    /// local-profiles server that handed sessions over leaves its published
+    /// secret for the next server on its port, so those clients resume
+    /// there.
+    pub async fn drain_and_stop(
+        mut self,
+        within: std::time::Duration,
+        cut_short: impl std::future::Future<Output = ()>,
+    ) {
+        self.drain(within);
+        tracing::info!(
+            sessions = self.live_sessions(),
+            drain_s = within.as_secs_f64(),
+            "draining"
+        );
+        let deadline = self
+            .shared
+            .drain
+            .deadline()
+            .unwrap_or_else(tokio::time::Instant::now);
+        tokio::select! {
+            _ = self.sessions_gone() => tracing::info!("every session has left"),
+            _ = tokio::time::sleep_until(deadline) => tracing::warn!(
+                sessions = self.live_sessions(),
+                "drain deadline reached: ending the sessions still here"
+            ),
+            _ = cut_short => {}
+        }
+        if self.shared.metrics.handed_over() > 0
+            && let Some(published) = self.published.take()
+        {
+            // Handed-over clients resume on this port's next server: it
+            // takes over the secret they carry.
+            published.keep();
+        }
+        self.shutdown().await;
+    }
+
     /// Graceful shutdown: stop accepting, end live sessions with
     /// `SessionEnded{SERVER_SHUTDOWN}`, finish their results, commit
     /// everything and stop the recorder.
@@ -441,33 +522,30 @@ impl RunningServer {
     }
 }
 
-/// Runs a server until Ctrl-C / SIGTERM, then shuts it down gracefully. The
-/// `candor serve` command calls this.
+/// Runs a server until SIGTERM or SIGINT, drains it, then shuts it down:
+/// the one way a standalone server stops (`candor serve`, `candor-server`).
 pub async fn serve(config: Config) -> Result<(), ServerError> {
+    let signals = drain::StopSignals::listen()?;
     let running = Server::start_standalone(config).await?;
-    shutdown_signal().await;
-    tracing::info!("shutdown requested");
-    running.shutdown().await;
+    run_until_signal(running, signals).await;
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = term => {}
-    }
+/// Waits for SIGTERM or SIGINT, then stops `running` the graceful way
+/// ([`RunningServer::drain_and_stop`] within `Limits::drain_deadline`); a
+/// second signal cuts the drain short.
+pub async fn run_until_signal(running: RunningServer, mut signals: drain::StopSignals) {
+    let signal = signals.next().await;
+    tracing::info!(
+        signal,
+        sessions = running.live_sessions(),
+        "stop requested: draining"
+    );
+    let within = running.shared.config.limits.drain_deadline;
+    running
+        .drain_and_stop(within, async move {
+            let signal = signals.next().await;
+            tracing::warn!(signal, "second stop signal: not waiting for sessions");
+        })
+        .await;
 }

@@ -124,7 +124,7 @@ pub fn read_published(port: u16) -> Option<String> {
 
 /// A published secret; the file is removed when this is dropped (a server
 /// killed without unwinding leaves it behind, and the next server on that
-/// port overwrites it).
+/// port overwrites it) unless it is [kept](Published::keep).
 #[derive(Debug)]
 pub struct Published {
     path: PathBuf,
@@ -133,6 +133,12 @@ pub struct Published {
 impl Published {
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Leaves the file for the next server on this port, which then reuses
+    /// the secret (a drained server whose clients will resume there).
+    pub fn keep(self) {
+        std::mem::forget(self);
     }
 }
 

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use axum::extract::ws::WebSocket;
 use candor_protocol::{ClientOrder, Error, ErrorCode};
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 
 /// A resuming socket, handed to its session's task.
 pub(super) struct Attach {
@@ -40,6 +40,8 @@ pub(super) struct Caps {
 #[derive(Default)]
 pub(crate) struct Hub {
     inner: Mutex<HashMap<Arc<str>, HubEntry>>,
+    /// Woken whenever a session leaves.
+    left: Notify,
 }
 
 impl std::fmt::Debug for Hub {
@@ -111,5 +113,19 @@ impl Hub {
 
     pub(super) fn remove(&self, id: &str) {
         self.lock().remove(id);
+        self.left.notify_waiters();
+    }
+
+    /// Resolves once no session is left.
+    pub(crate) async fn until_empty(&self) {
+        loop {
+            let left = self.left.notified();
+            tokio::pin!(left);
+            left.as_mut().enable();
+            if self.len() == 0 {
+                return;
+            }
+            left.await;
+        }
     }
 }

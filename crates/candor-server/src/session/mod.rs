@@ -12,7 +12,9 @@
 //! - `start`: a `StartRequest` → a new session (or the one to resume).
 //! - `media`: the candidate's audio placed on the session timeline by its
 //!   own clock, so a replayed backlog is the time it was.
-//! - here: the socket's first message, and a session's task from start to end.
+//! - here: the socket's first message, and a session's task from start to
+//!   end — or, while the server drains (`crate::drain`), to its `GoAway` and
+//!   hand-over: a session never resumes on a draining server.
 //!
 //! Time: the session clock paces the interviewer and stands still while the
 //! socket is gone; candidate chunks are placed by their capture time, and a
@@ -36,8 +38,8 @@ use bytes::Bytes;
 use candor_api::Speaker;
 use candor_protocol::{
     AudioAck, AudioChunk, AudioConfig, ClientOrder, ClientPayload, EndReason, Error, ErrorCode,
-    Interrupted, InterviewerState, PartialTranscript, ReplayBuffer, ServerLimits,
-    ServerToClientMessage, SessionEnded, StartResponse, Verdict,
+    GoAway, Interrupted, InterviewerActivity, InterviewerState, PartialTranscript, ReplayBuffer,
+    ServerLimits, ServerToClientMessage, SessionEnded, StartResponse, Verdict,
 };
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, Sleep, sleep_until, timeout};
@@ -51,7 +53,9 @@ use start::{AudioPlan, Reservation, Started, StartedEngine, start};
 
 use crate::Shared;
 use crate::auth::now_ms;
+use crate::drain;
 use crate::engine::{CandidateAudio, EngineEvent, EngineSession, SessionClock};
+use crate::metrics::{EngineStage, ResumeCause};
 use crate::recorder::SessionRecorder;
 use crate::store::TranscriptRecord;
 use crate::voice::Listener;
@@ -260,6 +264,20 @@ struct Ending {
 enum Flow {
     Continue,
     End(Ending),
+    /// The server drains and the socket is gone: let the session go for
+    /// another server to resume (see `crate::drain`).
+    HandOver,
+}
+
+/// Where a session is in the server's drain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Leaving {
+    /// The server is not draining.
+    Staying,
+    /// The server drains: `GoAway` goes out at the next safe point.
+    GoAwayDue,
+    /// `GoAway` was sent; the client is leaving.
+    Told,
 }
 
 /// The end reasons and the labels stored for them.
@@ -356,6 +374,11 @@ struct Session {
     /// Interviewer chunks not yet acknowledged by the client, for replay.
     replay: ReplayBuffer<AudioChunk>,
     attach_rx: mpsc::Receiver<Attach>,
+    /// What the interviewer was last said to be doing (drain's safe point).
+    interviewer: InterviewerActivity,
+    leaving: Leaving,
+    /// Why the last socket went away (counted when a resume arrives).
+    lost_because: Option<ResumeCause>,
 }
 
 async fn recv(socket: &mut Option<WebSocket>) -> Option<Result<Message, axum::Error>> {
@@ -378,14 +401,8 @@ impl Session {
     ) -> Self {
         let Reservation { id, attach_rx } = reservation;
         let recorder = shared.recorder.session(id.clone(), 0);
-        shared
-            .metrics
-            .sessions_live
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        shared
-            .metrics
-            .sessions_started
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        shared.metrics.sessions_live.inc();
+        shared.metrics.sessions_started.inc();
         tracing::info!(session = %id, interview = %interview_id, "session started");
         Session {
             shared: shared.clone(),
@@ -423,6 +440,9 @@ impl Session {
             out_seq: 0,
             replay: ReplayBuffer::with_capacity(shared.config.limits.replay_chunks),
             attach_rx,
+            interviewer: InterviewerActivity::Unspecified,
+            leaving: Leaving::Staying,
+            lost_because: None,
         }
     }
 
@@ -470,19 +490,40 @@ impl Session {
             } else {
                 self.step_detached().await
             };
-            if let Flow::End(e) = flow {
-                break e;
+            match flow {
+                Flow::Continue => {}
+                Flow::End(e) => break e,
+                Flow::HandOver => return self.hand_over().await,
             }
         };
         self.finish(ending).await;
     }
 
     async fn step_attached(&mut self) -> Flow {
+        let go_away_by = self.shared.drain.go_away_by();
+        if self.leaving == Leaving::GoAwayDue
+            && let Some(by) = go_away_by
+            && drain::go_away_now(self.interviewer, Instant::now(), by)
+        {
+            self.go_away().await;
+            return Flow::Continue;
+        }
+        let go_away_timer = async {
+            match go_away_by {
+                Some(by) => sleep_until(by).await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             biased;
             _ = self.shared.shutdown.cancelled() => {
                 ending(EndReason::ServerShutdown, "The server is shutting down; what was recorded is kept.")
             }
+            _ = self.shared.drain.started(), if self.leaving == Leaving::Staying => {
+                self.leaving = Leaving::GoAwayDue;
+                Flow::Continue
+            }
+            _ = go_away_timer, if self.leaving == Leaving::GoAwayDue => Flow::Continue,
             a = self.attach_rx.recv() => {
                 if let Some(a) = a {
                     self.attach(a).await;
@@ -505,7 +546,7 @@ impl Session {
                 }
                 if now >= self.idle_at() {
                     tracing::debug!(session = %self.id, "idle socket dropped");
-                    self.detach();
+                    self.detach(ResumeCause::IdleTimeout);
                 } else {
                     self.arm_housekeeping();
                 }
@@ -521,6 +562,7 @@ impl Session {
             _ = self.shared.shutdown.cancelled() => {
                 ending(EndReason::ServerShutdown, "The server is shutting down.")
             }
+            _ = self.shared.drain.started() => Flow::HandOver,
             a = self.attach_rx.recv() => {
                 if let Some(a) = a {
                     self.attach(a).await;
@@ -542,9 +584,11 @@ impl Session {
         self.received < self.catch_up_to
     }
 
-    /// Drops the socket; the session waits for a resume.
-    fn detach(&mut self) {
+    /// Drops the socket (it went away for `cause`); the session waits for a
+    /// resume.
+    fn detach(&mut self, cause: ResumeCause) {
         if self.socket.take().is_some() {
+            self.lost_because = Some(cause);
             self.clock.pause();
             self.engine.paused();
             self.detached = true;
@@ -554,6 +598,14 @@ impl Session {
     }
 
     async fn attach(&mut self, a: Attach) {
+        let cause = match &self.socket {
+            Some(_) => ResumeCause::Replaced,
+            None => self
+                .lost_because
+                .take()
+                .unwrap_or(ResumeCause::ConnectionError),
+        };
+        self.shared.metrics.record_resume(cause);
         if let Some(old) = self.socket.take() {
             // A newer socket wins (the client reconnected before we noticed).
             tokio::spawn(close(
@@ -608,7 +660,7 @@ impl Session {
         };
         match timeout(SEND_TIMEOUT, socket.send(Message::Binary(bytes.into()))).await {
             Ok(Ok(())) => {}
-            _ => self.detach(),
+            _ => self.detach(ResumeCause::SendFailed),
         }
     }
 
@@ -630,12 +682,12 @@ impl Session {
             Some(Err(e)) => match oversize(&e, self.shared.config.limits.max_frame_bytes) {
                 Some(err) => self.protocol_error(err).await,
                 None => {
-                    self.detach();
+                    self.detach(ResumeCause::ConnectionError);
                     Flow::Continue
                 }
             },
             None | Some(Ok(Message::Close(_))) => {
-                self.detach();
+                self.detach(ResumeCause::ClientClosed);
                 Flow::Continue
             }
             Some(Ok(Message::Binary(b))) => self.on_frame(b).await,
@@ -671,10 +723,7 @@ impl Session {
                     .await;
             }
             Ok(Verdict::Duplicate) => {
-                self.shared
-                    .metrics
-                    .duplicates_dropped
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                self.shared.metrics.duplicates_dropped.inc();
                 return Flow::Continue;
             }
             Ok(Verdict::Accept) => {}
@@ -709,10 +758,7 @@ impl Session {
         let at_ms = self.media.place(chunk.timestamp_us, self.clock.now_ms());
         let wall_ms = self.deadlines.elapsed(Instant::now()).as_millis() as u64;
         self.pace.in_time(self.media.end_ms(), wall_ms)?;
-        self.shared
-            .metrics
-            .frames_in
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.shared.metrics.frames_in.inc();
         self.received = chunk.seq;
         // Audio captured while the socket was down is time that passed.
         self.clock.advance_to(at_ms + dur);
@@ -765,11 +811,9 @@ impl Session {
                 self.replay.push(chunk.clone());
                 let due = self.clock.instant_at(due_ms);
                 self.send(chunk.into()).await;
-                let m = &self.shared.metrics;
-                m.send_lateness
-                    .record(Instant::now().saturating_duration_since(due));
-                m.frames_out
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                self.shared
+                    .metrics
+                    .record_send(Instant::now().saturating_duration_since(due));
             }
             EngineEvent::Transcript(t) => {
                 let speaker = match t.speaker {
@@ -807,6 +851,7 @@ impl Session {
                 question_index,
                 question_count,
             } => {
+                self.interviewer = activity;
                 self.send(
                     InterviewerState {
                         activity: activity as i32,
@@ -826,9 +871,53 @@ impl Session {
                 )
                 .await;
             }
-            EngineEvent::Ended { reason, message } => return ending(reason, message),
+            EngineEvent::Ended { reason, message } => {
+                if reason == EndReason::EngineFailure {
+                    self.shared
+                        .metrics
+                        .record_engine_error(self.engine_name, EngineStage::Session);
+                }
+                return ending(reason, message);
+            }
         }
         Flow::Continue
+    }
+
+    /// Tells the client to move (the server drains): it closes this socket
+    /// and resumes the session elsewhere before the deadline.
+    async fn go_away(&mut self) {
+        let left = self.shared.drain.time_left(Instant::now());
+        self.send(
+            GoAway {
+                deadline_ms: left.as_millis().min(u32::MAX as u128) as u32,
+                reason: "server draining".into(),
+            }
+            .into(),
+        )
+        .await;
+        self.leaving = Leaving::Told;
+        self.shared.metrics.record_go_away();
+        tracing::info!(session = %self.id, deadline_ms = left.as_millis() as u64, "GoAway sent");
+    }
+
+    /// Lets the session go while the server drains: what it received is
+    /// committed and it stays open in the store — not ended, no results
+    /// here — for another server (or this one's successor) to resume.
+    async fn hand_over(mut self: Box<Self>) {
+        // A resume that reached the task before the drain began: the client
+        // tries again elsewhere.
+        while let Ok(a) = self.attach_rx.try_recv() {
+            tokio::spawn(close(a.socket, close_code::AWAY, "server draining"));
+        }
+        if let Some((a, b)) = self.span.take() {
+            self.recorder.speech(a, b).await;
+        }
+        let durable = self.recorder.flush().await;
+        // Counted before it leaves the hub: the drain's end reads the count.
+        self.shared.metrics.record_handover();
+        self.shared.metrics.sessions_live.dec();
+        self.shared.hub.remove(&self.id);
+        tracing::info!(session = %self.id, durable, "session handed over for another server to resume");
     }
 
     async fn finish(mut self: Box<Self>, ending: Ending) {
@@ -869,10 +958,7 @@ impl Session {
             close(socket, close_code::NORMAL, "session ended").await;
         }
         self.shared.hub.remove(&self.id);
-        self.shared
-            .metrics
-            .sessions_live
-            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        self.shared.metrics.sessions_live.dec();
         tracing::info!(session = %self.id, reason = label, durable, "session ended");
         // What the engine only has now (the last answer's recognised words)
         // is stored before the results are computed; the client already

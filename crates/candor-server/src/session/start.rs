@@ -1,5 +1,5 @@
 //! Opening a session from its `StartRequest`, one step at a time:
-//! authorize → (resume, or) check the interview is open → validate the audio
+//! refuse while the server drains → authorize → (resume, or) check the interview is open → validate the audio
 //! both ways → reserve a place in the hub and a session record → start the
 //! engine.
 //!
@@ -76,6 +76,12 @@ pub(super) async fn start(
     order: ClientOrder,
     client_ip: IpAddr,
 ) -> Result<Started, Error> {
+    if shared.drain.is_draining() {
+        // New sessions and resumes alike: a draining server is letting its
+        // sessions go, not taking any.
+        shared.metrics.record_refusal("draining");
+        return Err(crate::drain::refusal());
+    }
     let (user_id, interview) = authorize(shared, &req).await?;
     if let Some(resume) = &req.resume {
         if let Some(attach) = resume_target(shared, resume, &user_id, &interview)? {
@@ -395,6 +401,9 @@ async fn start_engine(
             planned,
         }),
         Err(e) => {
+            shared
+                .metrics
+                .record_engine_error(engine.name(), crate::metrics::EngineStage::Start);
             shared.hub.remove(id);
             let sid = id.clone();
             let _ = shared
