@@ -31,8 +31,8 @@ pub mod aec;
 pub mod capture;
 pub mod clip;
 pub mod codec;
-#[cfg(feature = "devices")]
 pub mod delay_line;
+#[cfg(feature = "devices")]
 pub mod devices;
 pub mod double_talk;
 pub mod echo_align;
