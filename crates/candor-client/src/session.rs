@@ -67,6 +67,8 @@ impl Default for SessionConfig {
 pub struct CapturedFrame {
     pub data: Bytes,
     pub voice: bool,
+    /// The candidate muted the microphone: `data` is silence.
+    pub muted: bool,
     /// When its oldest sample was captured.
     pub captured_at: Instant,
     /// When it left the audio worker.
@@ -266,6 +268,7 @@ impl ClientSession {
             frame.data,
             timestamp_us,
             frame.voice,
+            frame.muted,
             frame.captured_at,
             frame.encoded_at,
         );
@@ -478,6 +481,7 @@ mod tests {
         CapturedFrame {
             data: Bytes::from_static(b"opus"),
             voice: true,
+            muted: false,
             captured_at: at,
             encoded_at: at,
         }
@@ -527,7 +531,11 @@ mod tests {
         s.start("i1".into(), "tok".into(), None);
         s.start_streaming(t(0));
         s.on_frame(frame(t(0)));
-        s.on_frame(frame(t(20)));
+        s.on_frame(CapturedFrame {
+            voice: false,
+            muted: true,
+            ..frame(t(20))
+        });
         let first = sent(&mut s);
         assert!(
             matches!(&first[..], [ClientPayload::StartRequest(r)] if r.interview_id == "i1" && r.resume.is_none())
@@ -542,14 +550,14 @@ mod tests {
             .into(),
             t(40),
         );
-        let chunks: Vec<(u64, u64)> = sent(&mut s)
+        let chunks: Vec<(u64, u64, bool)> = sent(&mut s)
             .into_iter()
             .map(|p| match p {
-                ClientPayload::AudioChunk(c) => (c.seq, c.timestamp_us),
+                ClientPayload::AudioChunk(c) => (c.seq, c.timestamp_us, c.muted),
                 other => panic!("{other:?}"),
             })
             .collect();
-        assert_eq!(chunks, [(1, 0), (2, 20_000)]);
+        assert_eq!(chunks, [(1, 0, false), (2, 20_000, true)], "mute is told");
         assert_eq!(
             events(&mut s),
             [SessionEvent::Started {

@@ -20,6 +20,8 @@ pub struct PendingFrame {
     /// Offset of the frame's first sample from the session's start.
     pub timestamp_us: u64,
     pub voice_activity: bool,
+    /// Silence sent while the candidate muted the microphone.
+    pub muted: bool,
     /// When the frame's oldest sample was captured (for latency figures).
     pub captured_at: Instant,
     /// When the frame left the audio worker.
@@ -33,6 +35,7 @@ impl PendingFrame {
             data: self.data.clone(),
             timestamp_us: self.timestamp_us,
             voice_activity: self.voice_activity,
+            muted: self.muted,
         }
     }
 }
@@ -70,6 +73,7 @@ impl Uplink {
         data: Bytes,
         timestamp_us: u64,
         voice_activity: bool,
+        muted: bool,
         captured_at: Instant,
         encoded_at: Instant,
     ) -> u64 {
@@ -79,6 +83,7 @@ impl Uplink {
             data,
             timestamp_us,
             voice_activity,
+            muted,
             captured_at,
             encoded_at,
         });
@@ -151,7 +156,7 @@ mod tests {
 
     fn push(u: &mut Uplink) -> u64 {
         let now = Instant::now();
-        u.push(Bytes::from_static(b"x"), 0, false, now, now)
+        u.push(Bytes::from_static(b"x"), 0, false, false, now, now)
     }
 
     fn drain(u: &mut Uplink) -> Vec<u64> {

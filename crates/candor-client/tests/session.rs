@@ -197,6 +197,7 @@ fn simulate(length: Duration, latency: Duration, cuts: &[Cut]) -> Outcome {
             client.on_frame(CapturedFrame {
                 data: Bytes::from_static(b"frame"),
                 voice: true,
+                muted: false,
                 captured_at: now,
                 encoded_at: now,
             });

@@ -11,6 +11,7 @@ fn chunk(seq: u64) -> AudioChunk {
         data: vec![0u8; 40].into(),
         timestamp_us: seq * 20_000,
         voice_activity: false,
+        muted: false,
     }
 }
 
@@ -224,8 +225,8 @@ proptest! {
 
     /// Any audio chunk the encoder produces decodes back to itself.
     #[test]
-    fn audio_chunks_round_trip(seq in any::<u64>(), ts in any::<u64>(), vad in any::<bool>(), data in proptest::collection::vec(any::<u8>(), 0..2000)) {
-        let msg = ClientToServerMessage::from(AudioChunk { seq, data: data.into(), timestamp_us: ts, voice_activity: vad });
+    fn audio_chunks_round_trip(seq in any::<u64>(), ts in any::<u64>(), vad in any::<bool>(), muted in any::<bool>(), data in proptest::collection::vec(any::<u8>(), 0..2000)) {
+        let msg = ClientToServerMessage::from(AudioChunk { seq, data: data.into(), timestamp_us: ts, voice_activity: vad, muted });
         let codec = Codec::default();
         prop_assert_eq!(codec.decode_client(&codec.encode(&msg).unwrap()).unwrap(), msg);
     }

@@ -23,6 +23,15 @@ fn client_messages() -> Vec<ClientToServerMessage> {
             data: vec![0xfc, 0xff, 0xfe].into(),
             timestamp_us: 140_000,
             voice_activity: true,
+            muted: false,
+        }
+        .into(),
+        AudioChunk {
+            seq: 8,
+            data: vec![0xf8, 0xff, 0xfe].into(),
+            timestamp_us: 160_000,
+            voice_activity: false,
+            muted: true,
         }
         .into(),
         EndRequest {}.into(),
@@ -53,6 +62,7 @@ fn server_messages() -> Vec<ServerToClientMessage> {
             data: vec![1, 2, 3, 4].into(),
             timestamp_us: 0,
             voice_activity: false,
+            muted: false,
         }
         .into(),
         PartialTranscript {
@@ -94,7 +104,13 @@ fn every_client_message_round_trips() {
     let kinds: Vec<&str> = messages.iter().map(|m| m.kind()).collect();
     assert_eq!(
         kinds,
-        ["StartRequest", "AudioChunk", "EndRequest", "AudioAck"]
+        [
+            "StartRequest",
+            "AudioChunk",
+            "AudioChunk",
+            "EndRequest",
+            "AudioAck"
+        ]
     );
     for msg in messages {
         let frame = codec.encode(&msg).unwrap();

@@ -241,6 +241,7 @@ async fn legit(n: usize, server: SocketAddr, silence: Bytes, until: Instant, out
             data: silence.clone(),
             timestamp_us: (seq - 1) * 20_000,
             voice_activity: false,
+            muted: false,
         };
         if tx.send(frame(chunk)).await.is_err() {
             out.failed.fetch_add(1, Ordering::Relaxed);
@@ -332,6 +333,7 @@ async fn flooder(n: usize, server: SocketAddr, until: Instant, out: Arc<Attack>)
                 data: pcm.clone(),
                 timestamp_us: (seq - 1) * 20_000,
                 voice_activity: false,
+                muted: false,
             };
             if tx.send(frame(chunk)).await.is_err() {
                 break;

@@ -201,6 +201,7 @@ async fn client(
                     data,
                     timestamp_us: (seq - 1) * 20_000,
                     voice_activity: clip.is_some(),
+                    muted: false,
                 };
                 ws.send(enc(chunk.into())).await.map_err(|e| e.to_string())?;
             }

@@ -797,6 +797,67 @@ async fn a_detached_client_ends_the_audio_stream_upstream() {
     server.shutdown().await;
 }
 
+/// The candidate mutes mid-answer: the bridge tells the service the audio
+/// stream stopped (once) and streams no silence meanwhile; unmuting sends
+/// audio again.
+#[tokio::test]
+async fn a_muted_microphone_ends_the_audio_stream_upstream() {
+    let fake = Fake::start(script()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = gemini_server(dir.path(), fake.base_url()).await;
+    let api = Api::new(server.addr());
+    let auth = api.register("mute@example.org").await;
+    let interview = api.create_interview(&auth.token, 2).await;
+    let mut ws = connect(server.addr()).await;
+    send(&mut ws, start_request(&auth.token, &interview.id)).await;
+    let msg = recv(&mut ws).await.expect("StartResponse");
+    assert!(matches!(msg.payload, Some(ServerPayload::StartResponse(_))));
+    let mut seq = 0;
+    for f in loud_frames(10) {
+        seq += 1;
+        send(&mut ws, audio(seq, f)).await;
+    }
+    let consumed = |n: u64| {
+        let fake = &fake;
+        async move {
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+            while fake.log().latest.consumed < n {
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "the service got {} chunks, not {n}",
+                    fake.log().latest.consumed
+                );
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    };
+    consumed(10).await;
+    assert_eq!(fake.log().audio_stream_ends, 0, "not while the mic is on");
+    for f in loud_frames(25) {
+        seq += 1;
+        send(&mut ws, muted_audio(seq, f)).await;
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while fake.log().audio_stream_ends == 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no audioStreamEnd upstream after the candidate muted"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for f in loud_frames(5) {
+        seq += 1;
+        send(&mut ws, audio(seq, f)).await;
+    }
+    consumed(15).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let log = fake.log();
+    assert_eq!(log.audio_stream_ends, 1, "one stop for one mute");
+    assert_eq!(log.latest.consumed, 15, "no muted silence was streamed");
+    drop(log);
+    server.shutdown().await;
+}
+
 /// Latency baseline on loopback (not a pass/fail test; run with
 /// `cargo test -p candor-server --test gemini latency_baseline -- --ignored --nocapture`):
 /// the candidate's end of speech → the first interviewer audio at the

@@ -213,6 +213,7 @@ impl Driver {
         self.session.on_frame(CapturedFrame {
             data,
             voice,
+            muted: self.audio.muted,
             captured_at: frame.captured_at,
             encoded_at: left_worker,
         });

@@ -108,6 +108,9 @@ pub struct CandidateAudio<'a> {
     pub voiced: bool,
     /// Speech is ongoing after this chunk (onset and hangover applied).
     pub speaking: bool,
+    /// The candidate muted the microphone: the chunk is silence, and a run
+    /// of them is an audio stream that stopped.
+    pub muted: bool,
     pub duration_ms: u32,
 }
 

@@ -790,6 +790,7 @@ impl Session {
             pcm_16k: heard.pcm,
             voiced: heard.voiced,
             speaking,
+            muted: chunk.muted,
             duration_ms: self.in_frame_ms,
         });
         self.recorder
@@ -807,6 +808,7 @@ impl Session {
                     data,
                     timestamp_us: due_ms * 1000,
                     voice_activity: true,
+                    muted: false,
                 };
                 self.replay.push(chunk.clone());
                 let due = self.clock.instant_at(due_ms);

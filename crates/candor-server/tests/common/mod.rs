@@ -198,6 +198,16 @@ pub fn audio(seq: u64, data: Bytes) -> AudioChunk {
         // A client marks what it cannot explain as echo as voice; the
         // server's level gate decides the rest.
         voice_activity: true,
+        muted: false,
+    }
+}
+
+/// A chunk sent while the candidate muted the microphone (silence).
+pub fn muted_audio(seq: u64, data: Bytes) -> AudioChunk {
+    AudioChunk {
+        voice_activity: false,
+        muted: true,
+        ..audio(seq, data)
     }
 }
 

@@ -13,7 +13,7 @@
 //!   cancellation.
 //! - `session`: the [`EngineSession`](super::EngineSession) wiring the
 //!   bridge, the link and the clock; `audioStreamEnd` while the client is
-//!   detached.
+//!   detached or the candidate muted (no silence streamed meanwhile).
 //!
 //! The API key travels only in the URL's `key` parameter; neither the URL
 //! nor the key is ever logged or put in an error message.

@@ -4,9 +4,11 @@
 //! Candidate audio goes to the link through a bounded queue (`try_send`):
 //! if the upstream cannot take it as fast as it arrives, the session ends
 //! with a clear error instead of buffering without bound; likewise when the
-//! link finds the session not taking its messages. While the client's
-//! socket is detached the link is told the audio stream ended
-//! (`audioStreamEnd`), so the service does not wait on a silent turn.
+//! link finds the session not taking its messages. When the client's
+//! socket detaches or the candidate mutes the microphone the service is
+//! told, once, that the audio stream ended (`audioStreamEnd`), so it does
+//! not wait on a silent turn; muted silence is not streamed, and the next
+//! real audio reopens the stream.
 
 use candor_audio::codec::encode_pcm16;
 use tokio::sync::mpsc::error::TrySendError;
@@ -25,6 +27,8 @@ pub struct GeminiSession {
     clock: SessionClock,
     link: LinkHandle,
     link_gone: bool,
+    /// `audioStreamEnd` was sent and no audio since.
+    audio_stream_ended: bool,
 }
 
 impl std::fmt::Debug for GeminiSession {
@@ -57,6 +61,7 @@ impl GeminiSession {
             clock,
             link,
             link_gone: false,
+            audio_stream_ended: false,
         }
     }
 
@@ -102,6 +107,17 @@ impl GeminiSession {
         }
     }
 
+    /// Tells the service the candidate's audio stream stopped (detached or
+    /// muted), once per stop; the next audio sent reopens it.
+    fn end_audio_stream(&mut self) {
+        if std::mem::replace(&mut self.audio_stream_ended, true) {
+            return;
+        }
+        self.command(LinkCmd::Send(ClientMessage::RealtimeInput(
+            RealtimeInput::audio_stream_end(),
+        )));
+    }
+
     fn link_stopped(&mut self) {
         let e = if self
             .link
@@ -140,6 +156,13 @@ impl EngineSession for GeminiSession {
     fn push_audio(&mut self, audio: CandidateAudio<'_>) {
         self.bridge
             .on_candidate(audio.at_ms, audio.speaking, u64::from(audio.duration_ms));
+        if audio.muted {
+            // The microphone is off: say the stream stopped, once, rather
+            // than streaming silence the service would wait out.
+            self.end_audio_stream();
+            return;
+        }
+        self.audio_stream_ended = false;
         self.command(LinkCmd::Audio(encode_pcm16(audio.pcm_16k)));
     }
 
@@ -155,9 +178,7 @@ impl EngineSession for GeminiSession {
     fn paused(&mut self) {
         // The candidate's audio stopped: let the service close the turn
         // instead of waiting for more; the next audio reopens the stream.
-        self.command(LinkCmd::Send(ClientMessage::RealtimeInput(
-            RealtimeInput::audio_stream_end(),
-        )));
+        self.end_audio_stream();
     }
 
     fn next_event(&mut self) -> BoxFuture<'_, EngineEvent> {
@@ -207,8 +228,51 @@ mod tests {
             pcm_16k: pcm,
             voiced: false,
             speaking: false,
+            muted: false,
             duration_ms: 20,
         }
+    }
+
+    /// What the session queued for the link, as short names.
+    fn queued(rx: &mut mpsc::Receiver<LinkCmd>) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        while let Ok(cmd) = rx.try_recv() {
+            out.push(match cmd {
+                LinkCmd::Audio(_) => "audio",
+                LinkCmd::Send(ClientMessage::RealtimeInput(r))
+                    if r.audio_stream_end == Some(true) =>
+                {
+                    "end"
+                }
+                LinkCmd::Send(_) => "other",
+                LinkCmd::Close => "close",
+            });
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn a_muted_microphone_ends_the_audio_stream_once_and_audio_reopens_it() {
+        let (mut s, mut rx) = stalled(16);
+        let pcm = vec![0.0f32; 320];
+        let muted = CandidateAudio {
+            muted: true,
+            ..audio(&pcm)
+        };
+        s.push_audio(audio(&pcm));
+        for _ in 0..3 {
+            s.push_audio(muted);
+        }
+        s.push_audio(audio(&pcm));
+        s.push_audio(muted);
+        assert_eq!(
+            queued(&mut rx),
+            ["audio", "end", "audio", "end"],
+            "silence is not streamed while muted"
+        );
+        // A detach while muted is the same stop: nothing more to say.
+        s.paused();
+        assert!(queued(&mut rx).is_empty());
     }
 
     /// A session whose link never reads: its audio queue holds `capacity`.
