@@ -851,10 +851,12 @@ async fn a_muted_microphone_ends_the_audio_stream_upstream() {
     }
     consumed(15).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let log = fake.log();
-    assert_eq!(log.audio_stream_ends, 1, "one stop for one mute");
-    assert_eq!(log.latest.consumed, 15, "no muted silence was streamed");
-    drop(log);
+    let (ends, consumed) = {
+        let log = fake.log();
+        (log.audio_stream_ends, log.latest.consumed)
+    };
+    assert_eq!(ends, 1, "one stop for one mute");
+    assert_eq!(consumed, 15, "no muted silence was streamed");
     server.shutdown().await;
 }
 
