@@ -262,8 +262,9 @@ async fn speakers_heard_by_the_microphone_are_not_the_candidate() {
     app.click("[data-testid=start]").await;
     app.wait_screen("live", STEP).await;
     app.script(WATCH_LIVE).await;
-    app.wait_until(
-        "the first question, then the interviewer listening",
+    // A picture of the interviewer listening after its first question; from
+    // here on nothing fails before the evidence is kept.
+    app.becomes_true(
         Duration::from_secs(60),
         "return [...document.querySelectorAll('[data-testid=transcript] li.line-interviewer')]\
              .some(li => li.textContent.includes('?'))\
@@ -273,22 +274,26 @@ async fn speakers_heard_by_the_microphone_are_not_the_candidate() {
     app.screenshot("desktop-echo-live").await;
 
     // Greeting, three questions with 20 s of silence after each, closing.
-    app.wait_screen("results", Duration::from_secs(240)).await;
+    let finished = app
+        .reaches_screen("results", Duration::from_secs(240))
+        .await;
     let took = started.elapsed();
 
     // Everything is gathered and kept before anything is judged.
+    let screen = app.current_screen().await;
     let live = app.script("return window.__echo").await;
     let seen = app.screens_seen().await;
-    let asked = app.text("[data-testid=questions-asked]").await;
-    let card = |key: &str| {
+    let shown = |css: &str| {
         format!(
-            "const c = document.querySelector('[data-screen=results] [data-key={key}]'); \
-             return c ? c.textContent : '(not shown)';"
+            "const e = document.querySelector('[data-screen=results] {css}'); \
+             return e ? e.textContent : '(not shown)';"
         )
     };
+    let asked = app.script(&shown("[data-testid=questions-asked]")).await;
+    let asked = asked.as_str().unwrap_or_default().to_owned();
     let mut cards = Vec::new();
     for key in ["talk", "interruptions", "composure", "completion"] {
-        let text = app.script(&card(key)).await;
+        let text = app.script(&shown(&format!("[data-key={key}]"))).await;
         cards.push(text.as_str().unwrap_or_default().to_owned());
     }
     let [talk, interruptions, composure, completion] = &cards[..] else {
@@ -312,12 +317,12 @@ async fn speakers_heard_by_the_microphone_are_not_the_candidate() {
         .await,
     )
     .unwrap();
-    let shot = app.screenshot("desktop-echo-results").await;
+    let shot = app.screenshot("desktop-echo-end").await;
     app.script(
-        "document.querySelector('[data-screen=results] .question-list').scrollIntoView(); return true",
+        "document.querySelector('[data-screen=results] .question-list')?.scrollIntoView(); return true",
     )
     .await;
-    app.screenshot("desktop-echo-results-questions").await;
+    app.screenshot("desktop-echo-end-questions").await;
     app.quit().await;
     let (echo_s, echo_peak) = loud_seconds(&heard.finish(), -40.0);
     drop(pulse);
@@ -342,7 +347,7 @@ async fn speakers_heard_by_the_microphone_are_not_the_candidate() {
     artifact(
         "desktop-echo.txt",
         &format!(
-            "interview to results: {took:?}\n\
+            "interview to results: {took:?} (reached: {finished}, shows `{screen}`)\n\
              echo at the microphone: {echo_s:.1} s above -40 dBFS, loudest 20 ms {echo_peak:.1} dBFS\n\
              questions: {asked}\n\
              talk: {talk}\ninterruptions: {interruptions}\n\
@@ -393,6 +398,10 @@ async fn speakers_heard_by_the_microphone_are_not_the_candidate() {
     );
 
     // Results: the whole interview, the candidate silent throughout.
+    assert!(
+        finished,
+        "the interview did not reach its results within 240 s; the app shows `{screen}`; {see}"
+    );
     assert!(
         seen.iter().any(|s| s == "processingResults"),
         "saw {seen:?}"
