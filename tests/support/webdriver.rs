@@ -227,14 +227,22 @@ impl App {
 
     /// Polls `script` (returning a boolean) until true, failing after `within`.
     pub async fn wait_until(&self, what: &str, within: Duration, script: &str) {
+        if !self.becomes_true(within, script).await {
+            let screen = self.current_screen().await;
+            panic!("waited {within:?} for {what}; the app shows `{screen}`");
+        }
+    }
+
+    /// Polls `script` (returning a boolean) until true: whether it was
+    /// within `within` (a test that keeps evidence before it judges).
+    pub async fn becomes_true(&self, within: Duration, script: &str) -> bool {
         let deadline = tokio::time::Instant::now() + within;
         loop {
             if self.script(script).await == Value::Bool(true) {
-                return;
+                return true;
             }
             if tokio::time::Instant::now() >= deadline {
-                let screen = self.current_screen().await;
-                panic!("waited {within:?} for {what}; the app shows `{screen}`");
+                return false;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -276,12 +284,13 @@ impl App {
 
     /// Waits until the screen `name` is shown.
     pub async fn wait_screen(&self, name: &str, within: Duration) {
-        let script = format!(
-            "const s = document.querySelector('[data-screen]'); return !!s && s.dataset.screen === {};",
-            json!(name)
-        );
-        self.wait_until(&format!("the `{name}` screen"), within, &script)
+        self.wait_until(&format!("the `{name}` screen"), within, &screen_is(name))
             .await;
+    }
+
+    /// Whether the screen `name` is shown within `within`.
+    pub async fn reaches_screen(&self, name: &str, within: Duration) -> bool {
+        self.becomes_true(within, &screen_is(name)).await
     }
 
     /// Starts recording every screen shown from now on (however briefly).
@@ -373,6 +382,14 @@ impl App {
         let url = format!("{}/session/{}", self.base, self.session);
         let _ = self.http.delete(url).send().await;
     }
+}
+
+/// A script: whether the screen `name` is shown.
+fn screen_is(name: &str) -> String {
+    format!(
+        "const s = document.querySelector('[data-screen]'); return !!s && s.dataset.screen === {};",
+        json!(name)
+    )
 }
 
 /// Whether the middle of a screenshot has any detail: a window whose web
