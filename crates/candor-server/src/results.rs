@@ -234,7 +234,13 @@ pub fn compute(t: &Timeline, job_description: Option<&str>, planned_questions: u
             .filter(|s| s.start_ms >= from && s.start_ms < window_end)
             .map(|s| (s.start_ms, s.end_ms))
             .collect();
-        let spans = spans_in(&t.speech, from, window_end);
+        // Sound heard only while the interviewer itself was talking, and
+        // ended before it stopped, is not an answer: a talker who cuts in
+        // goes on after the interviewer yields, its own echo does not.
+        let spans: Vec<(u64, u64)> = spans_in(&t.speech, from, window_end)
+            .into_iter()
+            .filter(|&(a, b)| !interviewer.iter().any(|s| s.start_ms <= a && b <= s.end_ms))
+            .collect();
         let speaking_ms: u64 = spans.iter().map(|(a, b)| b - a).sum();
         let mut pauses = 0;
         let mut longest_pause_ms = 0;
@@ -785,6 +791,33 @@ mod tests {
         let text = "one two three four five six seven eight nine ten";
         assert_eq!(words_per_minute(text, 5_000), Some(120.0));
         assert_eq!(words_per_minute(text, 0), None);
+    }
+
+    #[test]
+    fn sound_only_inside_the_interviewers_own_turn_is_not_an_answer() {
+        use SegmentKind::*;
+        use Speaker::*;
+        let t = Timeline {
+            session: session(),
+            transcript: vec![
+                seg(Interviewer, Question, 1, 0, 5_000, "Q1?"),
+                seg(Interviewer, Remark, 1, 25_000, 27_500, "Let's move on."),
+                seg(Interviewer, Question, 2, 27_500, 32_000, "Q2?"),
+                seg(Candidate, Answer, 2, 33_000, 38_000, "[answer, 5 s]"),
+                seg(Interviewer, Closing, 2, 40_000, 42_000, "Bye"),
+            ],
+            // Two blips of the interviewer's own echo inside its remark;
+            // then an answer to Q2 that began while Q2 was still asked.
+            speech: vec![(25_500, 25_540), (25_900, 25_940), (31_000, 38_000)],
+        };
+        let f = compute(&t, None, 2);
+        let q1 = &f.questions[0];
+        assert!(!q1.answered, "echo in the remark is not an answer");
+        assert_eq!(q1.response_latency_ms, None);
+        assert_eq!(q1.speaking_ms, 0);
+        let q2 = &f.questions[1];
+        assert!(q2.answered, "speech going on past the question is");
+        assert_eq!(f.overall.questions_answered, 1);
     }
 
     #[test]
