@@ -218,16 +218,6 @@ impl EchoDelayTracker {
         std::mem::take(&mut self.changed)
     }
 
-    /// Forgets the measurements: the reference handed from now on is not
-    /// comparable with the one before (the caller moved it).
-    pub fn restart(&mut self) {
-        self.pushed = 0;
-        self.since = 0;
-        self.candidate = None;
-        self.current = None;
-        self.changed = false;
-    }
-
     fn decide(&mut self, lag: f64) {
         let run = match self.candidate {
             Some((c, n)) if (c - lag).abs() <= AGREE_S => n + 1,
