@@ -115,22 +115,31 @@ impl LogMel {
         self.n_mels
     }
 
-    /// The features of one encoder window: `audio` (at most [`CHUNK_SAMPLES`] samples,
-    /// zero-padded to that length) → `n_mels × CHUNK_FRAMES` values, row-major, appended
-    /// to `out`. (CTranslate2 would accept fewer frames, but Whisper then never sees the
-    /// end of its window and tiny.en repeats the turn until its length limit.)
+    /// The features of one full encoder window: `audio` (at most [`CHUNK_SAMPLES`]
+    /// samples, zero-padded to that length) → `n_mels × CHUNK_FRAMES` values, row-major,
+    /// appended to `out`.
     pub fn window_features(&self, audio: &[f32], out: &mut Vec<f32>) {
-        let audio = &audio[..audio.len().min(CHUNK_SAMPLES)];
-        let frames = CHUNK_FRAMES;
+        self.features(audio, CHUNK_FRAMES, out);
+    }
+
+    /// The features of an encoder window `frames` long (at most [`CHUNK_FRAMES`]; one
+    /// frame per [`HOP_LENGTH`] samples, 10 ms): `audio`, cut or zero-padded to
+    /// `frames × HOP_LENGTH` samples → `n_mels × frames` values, row-major, appended to
+    /// `out`. CTranslate2 accepts windows shorter than Whisper's 30 s; the encoder's cost
+    /// grows with the window, so a short turn in a short window is recognised sooner.
+    pub fn features(&self, audio: &[f32], frames: usize, out: &mut Vec<f32>) {
+        let frames = frames.clamp(1, CHUNK_FRAMES);
+        let window_samples = frames * HOP_LENGTH;
+        let audio = &audio[..audio.len().min(window_samples)];
         // Centred frames: reflect-pad N_FFT/2 on both sides of the zero-padded window.
         let pad = N_FFT / 2;
-        let padded_len = CHUNK_SAMPLES + 2 * pad;
+        let padded_len = window_samples + 2 * pad;
         let sample = |i: usize| -> f32 {
             // Index into the reflect-padded, zero-extended signal.
             let j = if i < pad {
                 pad - i
-            } else if i >= pad + CHUNK_SAMPLES {
-                2 * (CHUNK_SAMPLES - 1) + pad - i
+            } else if i >= pad + window_samples {
+                2 * (window_samples - 1) + pad - i
             } else {
                 i - pad
             };

@@ -48,7 +48,10 @@ mod worker;
 
 pub use error::SpeechError;
 pub use features::SAMPLE_RATE;
-pub use recognizer::{DISFLUENT_PROMPT, MODEL_FILES, Precision, Recognizer, RecognizerOptions};
+pub use recognizer::{
+    DISFLUENT_PROMPT, EncoderWindow, MODEL_FILES, Precision, Recognizer, RecognizerOptions,
+    repeats_itself,
+};
 pub use worker::{
     FinalTranscript, RecognitionEvent, RecognitionWorker, SubmitError, Transcriber, TurnId,
     WorkerConfig,

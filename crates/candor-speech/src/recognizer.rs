@@ -11,12 +11,13 @@
 //! [`crate::RecognitionWorker`]'s thread, never from an audio callback or an async task.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use ct2rs::sys::{self, StorageView, WhisperOptions};
 use ct2rs::tokenizers::hf;
 
 use crate::SpeechError;
-use crate::features::{CHUNK_FRAMES, LogMel, SAMPLE_RATE, split_at_pauses};
+use crate::features::{CHUNK_FRAMES, HOP_LENGTH, LogMel, SAMPLE_RATE, split_at_pauses};
 
 /// The previous-text prompt that keeps filler words: Whisper continues in this style.
 pub const DISFLUENT_PROMPT: &str = "Umm, let me think like, hmm... Okay, so, uh, here's what I'm, like, thinking. I mean, you know, it's, um, hard to say.";
@@ -35,6 +36,65 @@ pub enum Precision {
     /// 32-bit floats throughout.
     Float32,
 }
+
+/// How long the encoder's window is for a turn shorter than Whisper's 30 s.
+///
+/// The encoder's cost grows with its window (tiny.en: ~1.3 s of CPU for 30 s, whatever
+/// the turn's length), so a short turn is recognised sooner in a short window. Whisper
+/// was trained on 30 s windows only: without silence after the speech it does not see
+/// the turn end and tiny.en repeats itself. A fitted window therefore keeps `padding` of
+/// silence after the speech, decoding stops at a length the audio can hold, and a
+/// transcript that still runs away is thrown out and the turn decoded again in the full
+/// window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EncoderWindow {
+    /// Always Whisper's 30 s window.
+    Full,
+    /// The turn and `padding` of silence, at least `min` long.
+    Fitted {
+        /// Silence kept after the turn's audio.
+        padding: Duration,
+        /// The shortest window.
+        min: Duration,
+    },
+}
+
+impl EncoderWindow {
+    /// The window for Candor's turns: the turn plus 4 s of silence, at least 8 s.
+    pub const DEFAULT: Self = Self::Fitted {
+        padding: Duration::from_secs(4),
+        min: Duration::from_secs(8),
+    };
+
+    /// Encoder frames (10 ms each, even: the encoder halves them) for a window holding
+    /// `samples` of audio; [`CHUNK_FRAMES`] when it would not be shorter.
+    pub fn frames_for(self, samples: usize) -> usize {
+        match self {
+            Self::Full => CHUNK_FRAMES,
+            Self::Fitted { padding, min } => {
+                let padded = samples + duration_samples(padding);
+                let frames = padded.div_ceil(HOP_LENGTH).max(duration_samples(min) / HOP_LENGTH);
+                (frames.div_ceil(2) * 2).min(CHUNK_FRAMES)
+            }
+        }
+    }
+}
+
+impl Default for EncoderWindow {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+fn duration_samples(d: Duration) -> usize {
+    (d.as_secs_f64() * f64::from(SAMPLE_RATE)).round() as usize
+}
+
+/// Text tokens a fitted window may decode per second of audio (fast speech is ~4 words,
+/// ~6 tokens, a second), and a few more for any window: more means the decoder is
+/// repeating itself.
+const TOKENS_PER_SECOND: f64 = 8.0;
+const EXTRA_TOKENS: usize = 12;
 
 /// How a [`Recognizer`] decodes.
 #[derive(Debug, Clone, PartialEq)]
@@ -56,6 +116,8 @@ pub struct RecognizerOptions {
     /// Windows whose no-speech probability is above this yield no text (silence would
     /// otherwise come back as an invented sentence).
     pub no_speech_threshold: f32,
+    /// The encoder's window for turns shorter than 30 s.
+    pub window: EncoderWindow,
 }
 
 impl Default for RecognizerOptions {
@@ -67,6 +129,7 @@ impl Default for RecognizerOptions {
             initial_prompt: Some(DISFLUENT_PROMPT.to_owned()),
             language: "en".to_owned(),
             no_speech_threshold: 0.6,
+            window: EncoderWindow::DEFAULT,
         }
     }
 }
@@ -158,23 +221,52 @@ impl Recognizer {
             .into_iter()
             .map(|w| &audio[w])
             .collect();
+        let frames = match windows.as_slice() {
+            [one] => self.options.window.frames_for(one.len()),
+            _ => CHUNK_FRAMES,
+        };
+        if frames < CHUNK_FRAMES {
+            // A fitted window: bounded decoding, and the full window when it runs away.
+            let limit = EXTRA_TOKENS
+                + (Self::duration_of(audio.len()) * TOKENS_PER_SECOND).ceil() as usize;
+            if let Some(text) = self.decode(&windows, frames, Some(limit))? {
+                return Ok(text);
+            }
+        }
+        Ok(self.decode(&windows, CHUNK_FRAMES, None)?.unwrap_or_default())
+    }
+
+    /// Decodes `windows` (one batch) in encoder windows of `frames`, at most `limit` text
+    /// tokens each. `None` when a window's transcript runs away (reaches the limit or
+    /// repeats itself).
+    fn decode(
+        &self,
+        windows: &[&[f32]],
+        frames: usize,
+        limit: Option<usize>,
+    ) -> Result<Option<String>, SpeechError> {
         let n_mels = self.features.n_mels();
-        let mut mel = Vec::with_capacity(windows.len() * n_mels * CHUNK_FRAMES);
-        for window in &windows {
-            self.features.window_features(window, &mut mel);
+        let mut mel = Vec::with_capacity(windows.len() * n_mels * frames);
+        for window in windows {
+            self.features.features(window, frames, &mut mel);
         }
         let features = StorageView::new(
-            &[windows.len(), n_mels, CHUNK_FRAMES],
+            &[windows.len(), n_mels, frames],
             &mut mel,
             Default::default(),
         )
         .map_err(recognition_error)?;
         let prompts = vec![self.prompt.clone(); windows.len()];
-        let options = WhisperOptions {
+        let mut options = WhisperOptions {
             beam_size: self.options.beam_size.max(1),
             return_no_speech_prob: true,
             ..Default::default()
         };
+        if let Some(limit) = limit {
+            // CTranslate2's `max_length` counts the prompt and decodes at most half of
+            // it: room for one token past the limit, so reaching it shows.
+            options.max_length = 2 * (limit + 1) + self.prompt.len();
+        }
         let results = self
             .whisper
             .generate(&features, &prompts, &options)
@@ -187,12 +279,18 @@ impl Recognizer {
             let Some(ids) = result.sequences_ids.first() else {
                 continue;
             };
+            if limit.is_some_and(|limit| ids.len() > limit) {
+                return Ok(None);
+            }
             let ids: Vec<u32> = ids.iter().map(|&id| id as u32).collect();
             let window_text = self
                 .tokenizer
                 .decode(&ids, true)
                 .map_err(recognition_error)?;
             let window_text = window_text.trim();
+            if limit.is_some() && repeats_itself(window_text) {
+                return Ok(None);
+            }
             if !window_text.is_empty() {
                 if !text.is_empty() {
                     text.push(' ');
@@ -200,13 +298,43 @@ impl Recognizer {
                 text.push_str(window_text);
             }
         }
-        Ok(text)
+        Ok(Some(text))
     }
 
     /// Seconds of audio in `samples` at Whisper's sample rate.
     pub fn duration_of(samples: usize) -> f64 {
         samples as f64 / f64::from(SAMPLE_RATE)
     }
+}
+
+/// Whether `text` reads like a decoder loop: it ends in the same run of 1–3 words said
+/// three times over or a run of 4 or more said twice, or it says the same 6 words twice
+/// anywhere. People repeat a word or two when they hesitate, seldom a whole phrase within
+/// one short turn; tiny.en in a loop repeats whole sentences.
+pub fn repeats_itself(text: &str) -> bool {
+    let words: Vec<String> = text
+        .split_whitespace()
+        .map(|w| {
+            w.trim_matches(|c: char| !c.is_alphanumeric())
+                .to_lowercase()
+        })
+        .filter(|w| !w.is_empty())
+        .collect();
+    let tail_loop = (1..=words.len() / 2).any(|n| {
+        let times = if n >= 4 { 2 } else { 3 };
+        words.len() >= n * times
+            && (1..times).all(|k| {
+                let end = words.len() - k * n;
+                words[end - n..end] == words[words.len() - n..]
+            })
+    });
+    const SPAN: usize = 6;
+    let mut seen = std::collections::HashMap::new();
+    let repeated_span = words.windows(SPAN).enumerate().any(|(i, span)| {
+        // Overlapping occurrences are a tail loop's business.
+        *seen.entry(span).or_insert(i) + SPAN <= i
+    });
+    tail_loop || repeated_span
 }
 
 /// ct2rs reports its errors as one opaque type; keep its whole chain as the message.
