@@ -379,3 +379,38 @@ fn prompt_tokens(
     tokens.push(special("<|notimestamps|>")?);
     Ok(tokens)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fitted_window_holds_the_turn_and_its_padding_and_never_exceeds_thirty_seconds() {
+        let second = SAMPLE_RATE as usize;
+        let fitted = EncoderWindow::Fitted {
+            padding: Duration::from_secs(4),
+            min: Duration::from_secs(8),
+        };
+        assert_eq!(fitted.frames_for(second), 800, "at least the minimum");
+        assert_eq!(fitted.frames_for(6 * second), 1000, "6 s of speech + 4 s");
+        assert_eq!(fitted.frames_for(6 * second + 1) % 2, 0, "an even count");
+        assert_eq!(fitted.frames_for(27 * second), CHUNK_FRAMES);
+        assert_eq!(EncoderWindow::Full.frames_for(second), CHUNK_FRAMES);
+    }
+
+    #[test]
+    fn a_decoder_loop_is_told_from_a_hesitation() {
+        assert!(repeats_itself(
+            "I want to join your company because it helps. I want to join your company because it helps."
+        ));
+        assert!(repeats_itself("and then we shipped it, shipped it, shipped it"));
+        assert!(repeats_itself(
+            "The team moved fast. We fixed the build and then the team moved fast. We fixed the build."
+        ));
+        assert!(!repeats_itself("I, I think the the main thing was speed."));
+        assert!(!repeats_itself(
+            "We tested the risky option first and it cut failed deploys by half."
+        ));
+        assert!(!repeats_itself(""));
+    }
+}

@@ -9,6 +9,12 @@
 //! partials never queue at all — there is one slot, and a newer partial replaces the one
 //! waiting there. Final turns go before partials, and a turn's partials always come before
 //! its final.
+//!
+//! A final need not be decoded again when a partial already holds all its speech (the
+//! candidate paused, the partial was recognised, and no voice came after it):
+//! [`RecognitionWorker::submit_final_reusing`] names that partial, and the worker reports
+//! the partial's words as the final as soon as the partial is done — or decodes the final
+//! after all when the partial never was (replaced, or failed).
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
@@ -70,6 +76,9 @@ pub struct FinalTranscript {
     pub waited: Duration,
     /// Time spent decoding.
     pub decoded_in: Duration,
+    /// The partial whose words these are, when the final was not decoded again
+    /// ([`RecognitionWorker::submit_final_reusing`]).
+    pub reused: Option<TurnId>,
 }
 
 /// Why a turn was not accepted. Submitting never blocks; these come back at once.
@@ -109,6 +118,8 @@ struct Job {
     turn: TurnId,
     audio: Vec<f32>,
     submitted: Instant,
+    /// A final's partial that already holds all its speech.
+    reuse: Option<TurnId>,
 }
 
 #[derive(Default)]
@@ -179,6 +190,30 @@ impl RecognitionWorker {
     /// Queues a finished turn. Its pending partial, if any, is dropped: the final
     /// supersedes it.
     pub fn submit_final(&self, turn: TurnId, audio: Vec<f32>) -> Result<(), SubmitError> {
+        self.queue_final(turn, audio, None)
+    }
+
+    /// Queues a finished turn whose speech partial `partial` already holds in full (the
+    /// caller knows no voice came after the partial's audio): its final is that partial's
+    /// text, reported as soon as the partial is recognised, without decoding `audio`
+    /// again. If the partial is not being or has not been recognised (it was still
+    /// waiting and this final drops it, a newer one replaced it, or it failed), `audio`
+    /// is decoded as by [`submit_final`](Self::submit_final).
+    pub fn submit_final_reusing(
+        &self,
+        turn: TurnId,
+        audio: Vec<f32>,
+        partial: TurnId,
+    ) -> Result<(), SubmitError> {
+        self.queue_final(turn, audio, Some(partial))
+    }
+
+    fn queue_final(
+        &self,
+        turn: TurnId,
+        audio: Vec<f32>,
+        reuse: Option<TurnId>,
+    ) -> Result<(), SubmitError> {
         let mut queue = self.shared.lock();
         if queue.stopping || queue.thread_ended {
             return Err(SubmitError::Stopped);
@@ -196,6 +231,7 @@ impl RecognitionWorker {
             turn,
             audio,
             submitted: Instant::now(),
+            reuse,
         });
         drop(queue);
         self.shared.wake.notify_one();
@@ -217,6 +253,7 @@ impl RecognitionWorker {
             turn,
             audio,
             submitted: Instant::now(),
+            reuse: None,
         });
         drop(queue);
         self.shared.wake.notify_one();
@@ -298,11 +335,20 @@ fn run<T: Transcriber>(
     mut sink: impl FnMut(RecognitionEvent),
 ) {
     let _guard = EndGuard(shared);
+    // The last partial recognised, and its words, for a final that reuses it.
+    let mut last_partial: Option<(TurnId, String)> = None;
     while let Some(next) = next_job(shared) {
         match next {
             Next::Final(job) => {
                 let started = Instant::now();
-                let result = transcriber.transcribe(&job.audio);
+                let reused = match &last_partial {
+                    Some((turn, _)) if job.reuse == Some(*turn) => last_partial.take(),
+                    _ => None,
+                };
+                let (result, reused) = match reused {
+                    Some((turn, text)) => (Ok(text), Some(turn)),
+                    None => (transcriber.transcribe(&job.audio), None),
+                };
                 let decoded_in = started.elapsed();
                 sink(match result {
                     Ok(text) => RecognitionEvent::Final(FinalTranscript {
@@ -313,6 +359,7 @@ fn run<T: Transcriber>(
                         ),
                         waited: started.saturating_duration_since(job.submitted),
                         decoded_in,
+                        reused,
                     }),
                     Err(error) => RecognitionEvent::Failed {
                         turn: job.turn,
@@ -321,7 +368,9 @@ fn run<T: Transcriber>(
                 });
             }
             Next::Partial(job) => {
+                last_partial = None;
                 if let Ok(text) = transcriber.transcribe(&job.audio) {
+                    last_partial = Some((job.turn, text.clone()));
                     // The turn may have finished while this partial was decoded; its final
                     // (already queued) comes next, so the partial is still in order.
                     sink(RecognitionEvent::Partial {
@@ -479,6 +528,59 @@ mod tests {
         );
         h.worker.shutdown();
         assert!(h.started.try_recv().is_err(), "nothing else was decoded");
+    }
+
+    #[test]
+    fn a_final_that_adds_no_speech_to_its_partial_is_not_decoded_again() {
+        let h = harness(4);
+        h.worker.submit_partial(TurnId(1), vec![0.0; 100]).unwrap();
+        assert_eq!(h.started.recv_timeout(WAIT).unwrap(), 100);
+        // The turn ends while its last partial is being decoded.
+        h.worker
+            .submit_final_reusing(TurnId(2), vec![0.0; 150], TurnId(1))
+            .unwrap();
+        h.gate.send(()).unwrap();
+        assert!(matches!(
+            h.events.recv_timeout(WAIT).unwrap(),
+            RecognitionEvent::Partial { turn: TurnId(1), .. }
+        ));
+        match h.events.recv_timeout(WAIT).unwrap() {
+            RecognitionEvent::Final(t) => {
+                assert_eq!(t.turn, TurnId(2));
+                assert_eq!(t.text, "100 samples", "the partial's words");
+                assert_eq!(t.reused, Some(TurnId(1)));
+            }
+            other => panic!("expected the final, got {other:?}"),
+        }
+        h.worker.shutdown();
+        assert!(h.started.try_recv().is_err(), "the final was not decoded");
+    }
+
+    #[test]
+    fn a_final_whose_partial_was_never_recognised_is_decoded() {
+        let h = harness(4);
+        h.worker.submit_final(TurnId(1), vec![0.0; 1]).unwrap();
+        h.started.recv_timeout(WAIT).unwrap();
+        // Partial 2 waits behind turn 1; the final that would reuse it drops it instead.
+        h.worker.submit_partial(TurnId(2), vec![0.0; 100]).unwrap();
+        h.worker
+            .submit_final_reusing(TurnId(3), vec![0.0; 150], TurnId(2))
+            .unwrap();
+        h.gate.send(()).unwrap();
+        assert_eq!(
+            final_text(h.events.recv_timeout(WAIT).unwrap()).0,
+            TurnId(1)
+        );
+        assert_eq!(h.started.recv_timeout(WAIT).unwrap(), 150);
+        h.gate.send(()).unwrap();
+        match h.events.recv_timeout(WAIT).unwrap() {
+            RecognitionEvent::Final(t) => {
+                assert_eq!((t.turn, t.text.as_str()), (TurnId(3), "150 samples"));
+                assert_eq!(t.reused, None);
+            }
+            other => panic!("expected the final, got {other:?}"),
+        }
+        h.worker.shutdown();
     }
 
     #[test]
