@@ -7,6 +7,11 @@
 //! once it is over. What comes back becomes the live transcript, the words
 //! the interviewer decides by (`Core::on_words`), and the answer's final text.
 //!
+//! An answer that ends with no voice after its last partial (the candidate
+//! paused, a partial was recognised, and the pause became the end) is not
+//! recognised twice: its final is that partial's words, out as soon as the
+//! partial is.
+//!
 //! Turn ids: the worker wants them increasing, a turn's partials before its
 //! final. An answer (segment `s`) submits partial `k` as `s << 20 | k` and
 //! its final as `s << 20 | FINAL`, so each result says which answer and how
@@ -137,6 +142,8 @@ struct Answer {
     /// Partials submitted; audio length (ms) at the last one.
     partials: u64,
     partial_at_ms: u64,
+    /// The last partial's turn id and the voiced samples it covers.
+    last_partial: Option<(u64, usize)>,
 }
 
 /// What the session should do with a recognition result.
@@ -170,7 +177,7 @@ pub struct Hearing {
 
 impl Hearing {
     /// Starts the session's recognition thread.
-    pub fn start(recognizer: SharedRecognizer, session: &str) -> Result<Self, SpeechError> {
+    pub fn start(recognizer: impl Transcriber, session: &str) -> Result<Self, SpeechError> {
         let (tx, events) = mpsc::channel(EVENTS);
         let config = WorkerConfig {
             capacity: 4,
@@ -228,6 +235,7 @@ impl Hearing {
                 pcm,
                 partials: 0,
                 partial_at_ms: 0,
+                last_partial: None,
             });
         }
         self.recent.push(pcm, at_ms, duration_ms);
@@ -255,6 +263,7 @@ impl Hearing {
             // A partial is best effort: a stopped worker shows in the final.
             if self.worker.submit_partial(TurnId(turn), audio).is_ok() {
                 self.partial_through.insert(turn, through);
+                a.last_partial = Some((turn, a.voiced_len));
             }
         }
     }
@@ -264,17 +273,23 @@ impl Hearing {
     /// recognition cannot take it, it is released as it is.
     pub fn settle(&mut self, event: TranscriptEvent) -> Option<TranscriptEvent> {
         let segment = event.segment_id;
-        let audio = match self.answer.take() {
-            Some(a) if a.segment == segment => a.pcm,
+        let answer = match self.answer.take() {
+            Some(a) if a.segment == segment => a,
             other => {
                 self.answer = other;
                 return Some(event);
             }
         };
-        match self
-            .worker
-            .submit_final(TurnId((segment << PARTS) | FINAL), audio)
-        {
+        let turn = TurnId((segment << PARTS) | FINAL);
+        // No voice after the last partial: its words are the answer's.
+        let submitted = match answer.last_partial {
+            Some((partial, covers)) if covers == answer.voiced_len => {
+                self.worker
+                    .submit_final_reusing(turn, answer.pcm, TurnId(partial))
+            }
+            _ => self.worker.submit_final(turn, answer.pcm),
+        };
+        match submitted {
             Ok(()) => {
                 self.held.insert(segment, event);
                 None
@@ -301,12 +316,11 @@ impl Hearing {
         }
     }
 
-    /// The interview is over: waits up to `within` for the words of the
-    /// held finals, then releases them all (those still unrecognised as the
-    /// core settled them).
-    pub async fn finish(&mut self, within: std::time::Duration) -> Vec<TranscriptEvent> {
+    /// Waits until `deadline` at most for the words of the held finals;
+    /// returns those that came (the others stay held). Partials that come
+    /// meanwhile are dropped: their answers are over.
+    pub async fn wait_finals(&mut self, deadline: tokio::time::Instant) -> Vec<TranscriptEvent> {
         let mut out = Vec::new();
-        let deadline = tokio::time::Instant::now() + within;
         while self.holds_finals() {
             match tokio::time::timeout_at(deadline, self.next()).await {
                 Ok(Some(Heard::Final(e))) => out.push(e),
@@ -314,6 +328,16 @@ impl Hearing {
                 Ok(None) | Err(_) => break,
             }
         }
+        out
+    }
+
+    /// The interview is over: waits up to `within` for the words of the
+    /// held finals, then releases them all (those still unrecognised as the
+    /// core settled them).
+    pub async fn finish(&mut self, within: std::time::Duration) -> Vec<TranscriptEvent> {
+        let mut out = self
+            .wait_finals(tokio::time::Instant::now() + within)
+            .await;
         let mut late: Vec<TranscriptEvent> = self.held.drain().map(|(_, e)| e).collect();
         late.sort_by_key(|e| e.segment_id);
         out.extend(late);
@@ -359,6 +383,7 @@ impl Hearing {
                     audio_ms = f.audio.as_millis() as u64,
                     waited_ms = f.waited.as_millis() as u64,
                     decoded_ms = f.decoded_in.as_millis() as u64,
+                    reused_partial = f.reused.is_some(),
                     "answer recognised"
                 );
                 Some(Heard::Final(event))

@@ -12,6 +12,11 @@
 //!
 //! Without a speech model the candidate's words are unknown offline, so the
 //! transcript says so (`[answer, 42 s]`) instead of inventing text.
+//!
+//! The interview's end waits a little ([`LAST_WORDS_WAIT`] after the closing
+//! remark) for the last answer's words, so the candidate sees them before
+//! the session ends; a recognizer that takes longer cannot hold the session,
+//! and the results still get the words (`take_late`).
 
 mod core;
 mod hearing;
@@ -22,7 +27,7 @@ use std::time::Duration;
 
 use candor_api::Speaker;
 
-use candor_protocol::{AudioCodec, AudioConfig};
+use candor_protocol::{AudioCodec, AudioConfig, EndReason};
 use tokio::task::JoinHandle;
 
 pub use self::core::{Core, Timings};
@@ -39,6 +44,10 @@ use crate::voice::{self, Utterance, Voice, VoiceError};
 
 /// How long the end of an interview waits for its last answers' words.
 const FINISH_RECOGNITION: Duration = Duration::from_secs(10);
+
+/// How long a completed interview's end (after the closing remark) waits
+/// for the last answer's words before it ends without them.
+const LAST_WORDS_WAIT: Duration = Duration::from_secs(2);
 
 /// The offline practice interviewer.
 #[derive(Debug)]
@@ -153,6 +162,7 @@ impl Engine for PracticeEngine {
                 hearing: None,
                 hearing_failed: false,
                 ready: VecDeque::new(),
+                ending: None,
             };
             session.start_hearing();
             Ok(Box::new(session) as Box<dyn EngineSession>)
@@ -177,6 +187,9 @@ pub struct PracticeSession {
     hearing_failed: bool,
     /// Events ready for the session (recognised words).
     ready: VecDeque<EngineEvent>,
+    /// The interview is complete: its end, held until the last answer's
+    /// words come or the deadline passes.
+    ending: Option<(EngineEvent, tokio::time::Instant)>,
 }
 
 impl PracticeSession {
@@ -216,10 +229,35 @@ impl PracticeSession {
                         return Some(EngineEvent::Transcript(t));
                     }
                 }
+                (
+                    e @ EngineEvent::Ended {
+                        reason: EndReason::InterviewComplete,
+                        ..
+                    },
+                    Some(h),
+                ) if h.holds_finals() && self.ending.is_none() => {
+                    self.ending = Some((e, tokio::time::Instant::now() + LAST_WORDS_WAIT));
+                }
                 (e, _) => return Some(e),
             }
         }
         None
+    }
+
+    /// The held end of the interview, once the last answer's words came or
+    /// waiting for them is over.
+    fn release_end(&mut self) -> Option<EngineEvent> {
+        let (_, deadline) = self.ending.as_ref()?;
+        let waiting = self.hearing.as_ref().is_some_and(Hearing::holds_finals);
+        if waiting && tokio::time::Instant::now() < *deadline {
+            return None;
+        }
+        if waiting {
+            tracing::warn!(
+                "the last answer's words were not recognised in time: the results will have them"
+            );
+        }
+        self.ending.take().map(|(e, _)| e)
     }
 
     fn on_heard(&mut self, heard: Heard) {
@@ -302,6 +340,9 @@ impl EngineSession for PracticeSession {
                 if let Some(e) = self.next_ready() {
                     return e;
                 }
+                if let Some(e) = self.release_end() {
+                    return e;
+                }
                 let now = self.clock.now_ms();
                 if self.synth.is_none() {
                     self.core.poll(now);
@@ -320,6 +361,7 @@ impl EngineSession for PracticeSession {
                     Some(_) => Some(tokio::time::Instant::now() + Duration::from_millis(1)),
                     None => None,
                 };
+                let end_by = self.ending.as_ref().map(|(_, deadline)| *deadline);
                 let Self { synth, hearing, .. } = self;
                 tokio::select! {
                     // Awaiting `&mut JoinHandle` is cancel-safe: the synthesis
@@ -342,8 +384,176 @@ impl EngineSession for PracticeSession {
                         }
                     }
                     _ = async { tokio::time::sleep_until(wake.expect("guarded")).await }, if wake.is_some() => {}
+                    _ = async { tokio::time::sleep_until(end_by.expect("guarded")).await }, if end_by.is_some() => {}
                 }
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candor_api::{InterviewStatus, Role, Seniority};
+    use candor_audio::Codec;
+    use candor_protocol::InterviewerActivity;
+    use candor_speech::{SpeechError, Transcriber};
+    use std::sync::{Condvar, Mutex};
+
+    /// A recognizer that hears "We shipped it on time." once its gate opens:
+    /// until then every turn waits, as under a recognizer slower than the
+    /// interviewer's closing remark.
+    #[derive(Clone, Default)]
+    struct Gated(Arc<(Mutex<bool>, Condvar)>);
+
+    impl Gated {
+        fn open(&self) {
+            *self.0.0.lock().unwrap() = true;
+            self.0.1.notify_all();
+        }
+    }
+
+    impl Transcriber for Gated {
+        fn transcribe(&mut self, _: &[f32]) -> Result<String, SpeechError> {
+            let (open, wake) = &*self.0;
+            let _open = wake
+                .wait_while(open.lock().unwrap(), |open| !*open)
+                .unwrap();
+            Ok("We shipped it on time.".into())
+        }
+    }
+
+    /// A one-question interview, spoken fast, hearing with `transcriber`.
+    fn session(transcriber: Gated) -> PracticeSession {
+        let cfg = PracticeConfig {
+            answer_silence: Duration::from_millis(400),
+            finished_silence: Duration::from_millis(200),
+            think_time: Duration::from_millis(100),
+            // No follow-up: the answer is the last one.
+            short_answer: Duration::ZERO,
+            words_per_minute: 450,
+            ..PracticeConfig::default()
+        };
+        let interview = InterviewRecord {
+            id: "i1".into(),
+            user_id: "u1".into(),
+            role: Role::SoftwareEngineer,
+            seniority: Seniority::Mid,
+            job_description: None,
+            cv_text: None,
+            question_count: 1,
+            status: InterviewStatus::Created,
+            created_at_ms: 0,
+            updated_at_ms: 0,
+        };
+        let plan = questions::plan(interview.role, interview.seniority, 1, &interview.id);
+        let voice = Voice::new(
+            cfg.espeak_path.clone(),
+            cfg.voice.clone(),
+            cfg.words_per_minute,
+            cfg.output_rate_hz,
+        )
+        .expect("espeak-ng (scripts/setup installs it)");
+        PracticeSession {
+            core: Core::new(Timings::from(&cfg), &interview, plan, Codec::Pcm16),
+            voice: Arc::new(voice),
+            clock: SessionClock::start(),
+            synth: None,
+            speech: SpeechModel::default(),
+            session_id: "s1".into(),
+            hearing: Some(Hearing::start(transcriber, "s1").expect("the worker starts")),
+            hearing_failed: false,
+            ready: VecDeque::new(),
+            ending: None,
+        }
+    }
+
+    /// What the client saw, in order: "closing" (the closing remark's final
+    /// line), "answer" (the answer's final line, with its words or not) and
+    /// "ended".
+    #[derive(Debug, PartialEq)]
+    enum Seen {
+        Closing,
+        Answer(String),
+        Ended,
+    }
+
+    /// Runs the interview: the candidate answers the question with 600 ms of
+    /// voice; `on_closing` runs when the closing remark has been said.
+    async fn run(session: &mut PracticeSession, mut on_closing: impl FnMut()) -> Vec<Seen> {
+        let mut seen = Vec::new();
+        let mut next_chunk = 0u64;
+        let mut seq = 0;
+        let mut answer_from: Option<u64> = None;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            assert!(tokio::time::Instant::now() < deadline, "{seen:?}");
+            while next_chunk + 20 <= session.clock.now_ms() {
+                let voiced = answer_from.is_some_and(|a| (a..a + 600).contains(&next_chunk));
+                let pcm = vec![if voiced { 0.1 } else { 0.0 }; 320];
+                seq += 1;
+                session.push_audio(CandidateAudio {
+                    seq,
+                    at_ms: next_chunk,
+                    encoded: &[],
+                    pcm_16k: &pcm,
+                    voiced,
+                    speaking: voiced,
+                    muted: false,
+                    duration_ms: 20,
+                });
+                next_chunk += 20;
+            }
+            let Ok(event) =
+                tokio::time::timeout(Duration::from_millis(20), session.next_event()).await
+            else {
+                continue;
+            };
+            match event {
+                EngineEvent::State {
+                    activity: InterviewerActivity::Listening,
+                    ..
+                } if answer_from.is_none() => answer_from = Some(next_chunk + 100),
+                EngineEvent::Transcript(t) if t.is_final && t.kind == SegmentKind::Closing => {
+                    seen.push(Seen::Closing);
+                    on_closing();
+                }
+                EngineEvent::Transcript(t) if t.is_final && t.speaker == Speaker::Candidate => {
+                    seen.push(Seen::Answer(t.text));
+                }
+                EngineEvent::Ended { .. } => {
+                    seen.push(Seen::Ended);
+                    return seen;
+                }
+                _ => {}
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn the_interview_ends_after_the_last_answers_words_when_they_come_late() {
+        // Recognition is still busy with the last answer when the closing
+        // remark ends; its words come a moment later.
+        let gate = Gated::default();
+        let mut session = session(gate.clone());
+        let seen = run(&mut session, || gate.open()).await;
+        assert_eq!(
+            seen,
+            [
+                Seen::Closing,
+                Seen::Answer("We shipped it on time.".into()),
+                Seen::Ended
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_stuck_recognizer_does_not_hold_the_end_of_the_interview() {
+        let gate = Gated::default();
+        let mut session = session(gate.clone());
+        let seen = run(&mut session, || {}).await;
+        // The session ends without the words; the results get them later.
+        assert_eq!(seen, [Seen::Closing, Seen::Ended]);
+        gate.open();
     }
 }
