@@ -1,14 +1,17 @@
 //! Recognition benchmarks, printed as a table with ratios against baselines measured in
 //! the same run:
 //!
-//! 1. Real-time factor (decode time ÷ audio length, lower is faster) of tiny.en and base
-//!    over the Piper fixtures, for Candor's recognizer (int8 and float32, 1 and 2
-//!    threads) against ct2rs's stock `Whisper` pipeline on the same model (its own
-//!    front end, no prompt) — the baseline.
+//! 1. Real-time factor (decode time ÷ audio length, lower is faster) and word error rate
+//!    of tiny.en and base over the Piper fixtures, for Candor's recognizer (int8 and
+//!    float32, 1 and 2 threads, the full 30 s encoder window and the fitted one) against
+//!    ct2rs's stock `Whisper` pipeline on the same model (its own front end, no prompt) —
+//!    the baseline.
 //! 2. Latency from the end of an answer to its final transcript, p50/p95, through the
-//!    recognition worker: answers spoken in real time with partials every second (the
-//!    practice engine's pattern) and with finals only, against the baseline of calling
-//!    the recognizer directly on the same audio.
+//!    recognition worker: finals only in the full and the fitted window, answers spoken
+//!    in real time with partials every second, and the practice engine's pattern
+//!    (partials every 2 s, one at the pause, the answer ending 0.6 s later and reusing
+//!    it), against the baseline of calling the recognizer directly on the same audio in
+//!    the full window (Candor's recognition before fitted windows).
 //!
 //! Needs `scripts/setup-speech` (with `CANDOR_SETUP_WHISPER_BASE=1` for base). Run:
 //! `cargo bench -p candor-speech` (or `--profile dev` to reuse the test build of
@@ -22,8 +25,8 @@ use std::time::{Duration, Instant};
 
 use candor_speech::wer::WordErrors;
 use candor_speech::{
-    Precision, RecognitionEvent, RecognitionWorker, Recognizer, RecognizerOptions, SAMPLE_RATE,
-    TurnId, WorkerConfig,
+    EncoderWindow, Precision, RecognitionEvent, RecognitionWorker, Recognizer, RecognizerOptions,
+    SAMPLE_RATE, TurnId, WorkerConfig,
 };
 use support::{Voice, optional_model_dir, rendered, utterances};
 
@@ -77,16 +80,18 @@ fn main() {
             baseline,
         );
         drop(stock);
-        for (precision, threads) in [
-            (Precision::Int8, 2),
-            (Precision::Int8, 1),
-            (Precision::Float32, 2),
+        for (precision, threads, window) in [
+            (Precision::Int8, 1, EncoderWindow::Full),
+            (Precision::Int8, 1, EncoderWindow::DEFAULT),
+            (Precision::Int8, 2, EncoderWindow::DEFAULT),
+            (Precision::Float32, 2, EncoderWindow::DEFAULT),
         ] {
             let recognizer = Recognizer::load(
                 &dir,
                 RecognizerOptions {
                     precision,
                     threads,
+                    window,
                     ..RecognizerOptions::default()
                 },
             )
@@ -94,8 +99,12 @@ fn main() {
             let measured = timed(&fixtures, |audio| {
                 recognizer.transcribe(audio).expect("transcription")
             });
+            let window = match window {
+                EncoderWindow::Full => "30 s",
+                EncoderWindow::Fitted { .. } => "fitted",
+            };
             row(
-                &format!("{model} Candor {precision:?}, {threads} thread(s)"),
+                &format!("{model} Candor {precision:?}, {threads} thr, {window}"),
                 measured,
                 audio_seconds,
                 baseline,
@@ -108,12 +117,16 @@ fn main() {
         return;
     };
     let options = RecognizerOptions::default();
+    let full = RecognizerOptions {
+        window: EncoderWindow::Full,
+        ..options.clone()
+    };
     println!(
         "\n== End of answer → final transcript (tiny.en, {:?}, {} thread(s)) ==",
         options.precision, options.threads
     );
-    // Baseline: the recognizer called directly, nothing else running.
-    let direct = Recognizer::load(&tiny, options.clone()).expect("model loads");
+    // Baseline: the recognizer called directly in the full window, nothing else running.
+    let direct = Recognizer::load(&tiny, full.clone()).expect("model loads");
     let mut baseline = Vec::new();
     for _ in 0..3 {
         for (_, audio) in &fixtures {
@@ -125,17 +138,29 @@ fn main() {
     drop(direct);
     let baseline_p = percentiles(&mut baseline);
     latency_row(
-        "direct Recognizer::transcribe (baseline)",
+        "direct Recognizer::transcribe, 30 s (baseline)",
         baseline_p,
         baseline_p,
     );
 
+    let finals_only = through_worker(&tiny, &full, &fixtures, 3, None);
+    latency_row("worker, finals only, 30 s window", finals_only, baseline_p);
     let finals_only = through_worker(&tiny, &options, &fixtures, 3, None);
-    latency_row("worker, finals only", finals_only, baseline_p);
-    let with_partials = through_worker(&tiny, &options, &fixtures, 1, Some(Duration::from_secs(1)));
     latency_row(
-        "worker, real-time answers + partial every 1 s",
+        "worker, finals only, fitted window",
+        finals_only,
+        baseline_p,
+    );
+    let with_partials = through_worker(&tiny, &options, &fixtures, 1, Some(Speaking::every(1)));
+    latency_row(
+        "worker, real time, partial every 1 s, fitted",
         with_partials,
+        baseline_p,
+    );
+    let practice = through_worker(&tiny, &options, &fixtures, 1, Some(Speaking::practice()));
+    latency_row(
+        "worker, practice pattern (pause partial reused)",
+        practice,
         baseline_p,
     );
     println!("\ngoal: p95 ≤ 1.50 s with tiny.en on 2 cores");
@@ -196,16 +221,43 @@ fn row(
     );
 }
 
+/// How a benchmarked answer is "spoken" into the worker.
+#[derive(Clone, Copy)]
+struct Speaking {
+    /// The audio so far is offered this often while the answer is spoken.
+    partial_every: Duration,
+    /// At the end of the speech a partial of it all is offered, and the answer ends
+    /// this much later (the practice engine's pause), reusing that partial.
+    pause: Option<Duration>,
+}
+
+impl Speaking {
+    fn every(seconds: u64) -> Self {
+        Self {
+            partial_every: Duration::from_secs(seconds),
+            pause: None,
+        }
+    }
+
+    /// The practice engine: partials every 2 s and at the pause; a finished thought
+    /// ends the answer 0.6 s into the pause.
+    fn practice() -> Self {
+        Self {
+            partial_every: Duration::from_secs(2),
+            pause: Some(Duration::from_millis(600)),
+        }
+    }
+}
+
 /// Plays every fixture `rounds` times as a candidate turn through a worker and measures
-/// from the final submission to the final event. With `partial_every`, the answer is
-/// "spoken" in real time and the audio so far is offered that often, as the practice
-/// engine does.
+/// from the final submission (the answer's end) to the final event. With `speaking`,
+/// the answer is "spoken" in real time and the audio so far is offered as partials.
 fn through_worker(
     model: &std::path::Path,
     options: &RecognizerOptions,
     fixtures: &[(support::Utterance, Vec<f32>)],
     rounds: usize,
-    partial_every: Option<Duration>,
+    speaking: Option<Speaking>,
 ) -> (Duration, Duration) {
     let recognizer = Recognizer::load(model, options.clone()).expect("model loads");
     let (events_tx, events) = mpsc::channel();
@@ -218,8 +270,8 @@ fn through_worker(
     for _ in 0..rounds {
         for (_, audio) in fixtures {
             turn += 1;
-            if let Some(every) = partial_every {
-                let step = (every.as_secs_f64() * f64::from(SAMPLE_RATE)) as usize;
+            if let Some(speaking) = speaking {
+                let step = (speaking.partial_every.as_secs_f64() * f64::from(SAMPLE_RATE)) as usize;
                 let started = Instant::now();
                 for end in (step..audio.len()).step_by(step) {
                     let due = started + Duration::from_secs_f64(seconds(end));
@@ -230,11 +282,23 @@ fn through_worker(
                 }
                 let due = started + Duration::from_secs_f64(seconds(audio.len()));
                 std::thread::sleep(due.saturating_duration_since(Instant::now()));
+                if let Some(pause) = speaking.pause {
+                    worker
+                        .submit_partial(TurnId(turn), audio.clone())
+                        .expect("partial accepted");
+                    std::thread::sleep(pause);
+                }
             }
             let submitted = Instant::now();
-            worker
-                .submit_final(TurnId(turn), audio.clone())
-                .expect("final accepted");
+            if speaking.is_some_and(|s| s.pause.is_some()) {
+                worker
+                    .submit_final_reusing(TurnId(turn), audio.clone(), TurnId(turn))
+                    .expect("final accepted");
+            } else {
+                worker
+                    .submit_final(TurnId(turn), audio.clone())
+                    .expect("final accepted");
+            }
             loop {
                 let (at, event) = events.recv().expect("worker alive");
                 match event {

@@ -73,7 +73,9 @@ impl EncoderWindow {
             Self::Full => CHUNK_FRAMES,
             Self::Fitted { padding, min } => {
                 let padded = samples + duration_samples(padding);
-                let frames = padded.div_ceil(HOP_LENGTH).max(duration_samples(min) / HOP_LENGTH);
+                let frames = padded
+                    .div_ceil(HOP_LENGTH)
+                    .max(duration_samples(min) / HOP_LENGTH);
                 (frames.div_ceil(2) * 2).min(CHUNK_FRAMES)
             }
         }
@@ -227,13 +229,15 @@ impl Recognizer {
         };
         if frames < CHUNK_FRAMES {
             // A fitted window: bounded decoding, and the full window when it runs away.
-            let limit = EXTRA_TOKENS
-                + (Self::duration_of(audio.len()) * TOKENS_PER_SECOND).ceil() as usize;
+            let limit =
+                EXTRA_TOKENS + (Self::duration_of(audio.len()) * TOKENS_PER_SECOND).ceil() as usize;
             if let Some(text) = self.decode(&windows, frames, Some(limit))? {
                 return Ok(text);
             }
         }
-        Ok(self.decode(&windows, CHUNK_FRAMES, None)?.unwrap_or_default())
+        Ok(self
+            .decode(&windows, CHUNK_FRAMES, None)?
+            .unwrap_or_default())
     }
 
     /// Decodes `windows` (one batch) in encoder windows of `frames`, at most `limit` text
@@ -403,7 +407,9 @@ mod tests {
         assert!(repeats_itself(
             "I want to join your company because it helps. I want to join your company because it helps."
         ));
-        assert!(repeats_itself("and then we shipped it, shipped it, shipped it"));
+        assert!(repeats_itself(
+            "and then we shipped it, shipped it, shipped it"
+        ));
         assert!(repeats_itself(
             "The team moved fast. We fixed the build and then the team moved fast. We fixed the build."
         ));

@@ -542,7 +542,10 @@ mod tests {
         h.gate.send(()).unwrap();
         assert!(matches!(
             h.events.recv_timeout(WAIT).unwrap(),
-            RecognitionEvent::Partial { turn: TurnId(1), .. }
+            RecognitionEvent::Partial {
+                turn: TurnId(1),
+                ..
+            }
         ));
         match h.events.recv_timeout(WAIT).unwrap() {
             RecognitionEvent::Final(t) => {

@@ -283,10 +283,9 @@ impl Hearing {
         let turn = TurnId((segment << PARTS) | FINAL);
         // No voice after the last partial: its words are the answer's.
         let submitted = match answer.last_partial {
-            Some((partial, covers)) if covers == answer.voiced_len => {
-                self.worker
-                    .submit_final_reusing(turn, answer.pcm, TurnId(partial))
-            }
+            Some((partial, covers)) if covers == answer.voiced_len => self
+                .worker
+                .submit_final_reusing(turn, answer.pcm, TurnId(partial)),
             _ => self.worker.submit_final(turn, answer.pcm),
         };
         match submitted {
@@ -335,9 +334,7 @@ impl Hearing {
     /// held finals, then releases them all (those still unrecognised as the
     /// core settled them).
     pub async fn finish(&mut self, within: std::time::Duration) -> Vec<TranscriptEvent> {
-        let mut out = self
-            .wait_finals(tokio::time::Instant::now() + within)
-            .await;
+        let mut out = self.wait_finals(tokio::time::Instant::now() + within).await;
         let mut late: Vec<TranscriptEvent> = self.held.drain().map(|(_, e)| e).collect();
         late.sort_by_key(|e| e.segment_id);
         out.extend(late);
