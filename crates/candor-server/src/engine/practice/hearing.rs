@@ -36,6 +36,12 @@ const PARTS: u32 = 20;
 const FINAL: u64 = (1 << PARTS) - 1;
 /// A partial at most this often while the candidate keeps speaking.
 const PARTIAL_EVERY_MS: u64 = 2_000;
+/// Silence after a voiced chunk that makes a pause worth a partial. The gaps
+/// between words are shorter: a partial at each of them kept recognition
+/// busy all the time, so the one at the answer's real end waited behind a
+/// partial already out of date. The end of turn comes 0.6 s into the pause at
+/// the soonest; the partial starts well before.
+const PAUSE_PARTIAL_MS: u64 = 160;
 /// Audio kept per answer; a longer answer is recognised up to here.
 const MAX_ANSWER_MS: u64 = 5 * 60 * 1000;
 /// Recognition events waiting for the session.
@@ -138,7 +144,8 @@ struct Answer {
     /// Samples up to the end of the last voiced chunk, and its session ms.
     voiced_len: usize,
     voiced_until_ms: u64,
-    was_voiced: bool,
+    /// Silence since the last voiced chunk.
+    unvoiced_ms: u64,
     /// Partials submitted; audio length (ms) at the last one.
     partials: u64,
     partial_at_ms: u64,
@@ -231,7 +238,7 @@ impl Hearing {
                 } else {
                     start_ms
                 },
-                was_voiced: take > 0,
+                unvoiced_ms: 0,
                 pcm,
                 partials: 0,
                 partial_at_ms: 0,
@@ -246,8 +253,13 @@ impl Hearing {
         if a.pcm.len() + pcm.len() <= max {
             a.pcm.extend_from_slice(pcm);
         }
-        let pause_begins = a.was_voiced && !voiced;
-        a.was_voiced = voiced;
+        let unvoiced_before = a.unvoiced_ms;
+        a.unvoiced_ms = if voiced {
+            0
+        } else {
+            a.unvoiced_ms + duration_ms
+        };
+        let pause_begins = unvoiced_before < PAUSE_PARTIAL_MS && a.unvoiced_ms >= PAUSE_PARTIAL_MS;
         if voiced {
             a.voiced_len = a.pcm.len();
             a.voiced_until_ms = at_ms + duration_ms;
@@ -350,6 +362,13 @@ impl Hearing {
                 }
                 let segment = turn.0 >> PARTS;
                 let a = self.answer.as_ref().filter(|a| a.segment == segment)?;
+                tracing::debug!(
+                    segment,
+                    through_ms,
+                    voiced_until_ms = a.voiced_until_ms,
+                    finished = crate::content::sounds_finished(&text),
+                    "partial recognised"
+                );
                 let event = TranscriptEvent {
                     speaker: Speaker::Candidate,
                     segment_id: segment,
