@@ -1,5 +1,6 @@
 //! Whisper's audio front end: 16 kHz mono samples → the normalised log-mel spectrogram
-//! the encoder reads, one 30-second window at a time.
+//! the encoder reads, one window at a time: Whisper's 30 s, or a shorter one fitted to a
+//! short turn (`EncoderWindow`).
 //!
 //! This follows OpenAI's reference `log_mel_spectrogram` exactly (periodic Hann window of
 //! 400 samples, hop 160, centred frames with reflect padding, power spectrum, Slaney mel

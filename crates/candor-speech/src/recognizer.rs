@@ -7,6 +7,11 @@
 //! (`<|startofprev|>` + [`DISFLUENT_PROMPT`]): the decoder continues in the style it was
 //! shown and keeps the fillers it hears.
 //!
+//! A turn shorter than 30 s is encoded in a window fitted to it ([`EncoderWindow`]): the
+//! encoder's cost grows with its window, not with the speech in it. Decoding a fitted
+//! window is bounded by the audio's length, and a transcript that runs away (reaches that
+//! bound or [`repeats_itself`]) is decoded again in the full window.
+//!
 //! Decoding is blocking and CPU-heavy (hundreds of milliseconds per turn): call it from
 //! [`crate::RecognitionWorker`]'s thread, never from an audio callback or an async task.
 
