@@ -97,6 +97,14 @@ fn duration_samples(d: Duration) -> usize {
     (d.as_secs_f64() * f64::from(SAMPLE_RATE)).round() as usize
 }
 
+/// How far a decode may go: `tokens` text tokens per window; with `reject_runaway`, a
+/// transcript that goes past them or repeats itself is refused (to be decoded again).
+#[derive(Debug, Clone, Copy)]
+struct Bound {
+    tokens: usize,
+    reject_runaway: bool,
+}
+
 /// Text tokens a fitted window may decode per second of audio (fast speech is ~4 words,
 /// ~6 tokens, a second), and a few more for any window: more means the decoder is
 /// repeating itself.
@@ -233,27 +241,42 @@ impl Recognizer {
             _ => CHUNK_FRAMES,
         };
         if frames < CHUNK_FRAMES {
-            // A fitted window: bounded decoding, and the full window when it runs away.
+            // A fitted window: bounded decoding, and the full window when it runs away —
+            // bounded too (a turn cut mid-word can loop there as well), keeping what it
+            // says up to the bound.
             let limit =
                 EXTRA_TOKENS + (Self::duration_of(audio.len()) * TOKENS_PER_SECOND).ceil() as usize;
-            if let Some(text) = self.decode(&windows, frames, Some(limit))? {
+            let bounded = Bound {
+                tokens: limit,
+                reject_runaway: true,
+            };
+            if let Some(text) = self.decode(&windows, frames, Some(bounded))? {
                 return Ok(text);
             }
+            let bounded = Bound {
+                reject_runaway: false,
+                ..bounded
+            };
+            return Ok(self
+                .decode(&windows, CHUNK_FRAMES, Some(bounded))?
+                .unwrap_or_default());
         }
         Ok(self
             .decode(&windows, CHUNK_FRAMES, None)?
             .unwrap_or_default())
     }
 
-    /// Decodes `windows` (one batch) in encoder windows of `frames`, at most `limit` text
-    /// tokens each. `None` when a window's transcript runs away (reaches the limit or
-    /// repeats itself).
+    /// Decodes `windows` (one batch) in encoder windows of `frames`, within `bound`.
+    /// `None` when a window's transcript runs away (reaches the bound or repeats itself)
+    /// and the bound rejects that.
     fn decode(
         &self,
         windows: &[&[f32]],
         frames: usize,
-        limit: Option<usize>,
+        bound: Option<Bound>,
     ) -> Result<Option<String>, SpeechError> {
+        let limit = bound.map(|b| b.tokens);
+        let reject = bound.is_some_and(|b| b.reject_runaway);
         let n_mels = self.features.n_mels();
         let mut mel = Vec::with_capacity(windows.len() * n_mels * frames);
         for window in windows {
@@ -288,7 +311,7 @@ impl Recognizer {
             let Some(ids) = result.sequences_ids.first() else {
                 continue;
             };
-            if limit.is_some_and(|limit| ids.len() > limit) {
+            if reject && limit.is_some_and(|limit| ids.len() > limit) {
                 return Ok(None);
             }
             let ids: Vec<u32> = ids.iter().map(|&id| id as u32).collect();
@@ -297,7 +320,7 @@ impl Recognizer {
                 .decode(&ids, true)
                 .map_err(recognition_error)?;
             let window_text = window_text.trim();
-            if limit.is_some() && repeats_itself(window_text) {
+            if reject && repeats_itself(window_text) {
                 return Ok(None);
             }
             if !window_text.is_empty() {
