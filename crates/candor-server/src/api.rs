@@ -503,6 +503,41 @@ async fn get_results(
     }))
 }
 
+#[utoipa::path(delete, path = "/v1/interviews/{id}", tag = "interviews", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 204, description = "the interview and everything stored for it are deleted"),
+        (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError),
+        (status = 409, body = ApiError, description = "the interview is live: end it first")))]
+async fn delete_interview(
+    State(shared): State<Arc<Shared>>,
+    auth: AuthUser,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let interview = own_interview(&shared, &auth, id).await?;
+    // A live session still writes audio and transcript for the interview;
+    // its recorder would bring rows back after the delete.
+    if shared.hub.interview_is_live(&interview.id) {
+        return Err(HttpError::new(
+            ErrorCode::Conflict,
+            "This interview is still running: end it before deleting it.",
+        ));
+    }
+    let iid = interview.id.clone();
+    let erasure = shared
+        .db
+        .run(move |s| s.delete_interview(&iid))
+        .await?
+        .ok_or(StoreError::NotFound("interview"))?;
+    tracing::info!(
+        interview = %interview.id,
+        sessions = erasure.sessions,
+        audio_bytes = erasure.audio_bytes,
+        wiped = erasure.wiped,
+        "interview deleted"
+    );
+    Ok(StatusCode::NO_CONTENT)
+}
+
 async fn session_socket(
     State(shared): State<Arc<Shared>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -532,7 +567,7 @@ async fn health() -> &'static str {
 #[derive(Debug, OpenApi)]
 #[openapi(
     info(title = "Candor data API", description = "Sign-in, interviews and results. The live session is a WebSocket at /v1/session carrying candor.v1 protobuf frames."),
-    paths(register, sign_in, local_sign_in, sign_out, me, create_interview, list_interviews, get_interview, get_results),
+    paths(register, sign_in, local_sign_in, sign_out, me, create_interview, list_interviews, get_interview, delete_interview, get_results),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;
@@ -569,7 +604,10 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             paths::INTERVIEWS,
             post(create_interview).get(list_interviews),
         )
-        .route(paths::INTERVIEW, get(get_interview))
+        .route(
+            paths::INTERVIEW,
+            get(get_interview).delete(delete_interview),
+        )
         .route(paths::RESULTS, get(get_results))
         .route(paths::SESSION, get(session_socket))
         .route(paths::OPENAPI, get(openapi))

@@ -12,7 +12,7 @@ use candor_api::InterviewStatus;
 
 use crate::metrics::Metrics;
 use crate::store::{
-    InterviewRecord, ListCursor, SessionRecord, SessionWrite, Store, StoreError, Timeline,
+    Erasure, InterviewRecord, ListCursor, SessionRecord, SessionWrite, Store, StoreError, Timeline,
     UserRecord,
 };
 
@@ -136,5 +136,8 @@ impl Store for TimedStore {
     }
     fn results(&self, interview_id: &str) -> R<Option<String>> {
         self.timed("results", |s| s.results(interview_id))
+    }
+    fn delete_interview(&self, interview_id: &str) -> R<Option<Erasure>> {
+        self.timed("delete_interview", |s| s.delete_interview(interview_id))
     }
 }

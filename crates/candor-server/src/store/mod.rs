@@ -252,6 +252,28 @@ pub trait Store: Send + Sync + 'static {
         now_ms: i64,
     ) -> Result<(), StoreError>;
     fn results(&self, interview_id: &str) -> Result<Option<String>, StoreError>;
+
+    // Deletion.
+    /// Deletes an interview and everything stored for it (its sessions,
+    /// their candidate audio, transcript segments and speech spans, its
+    /// results), in one transaction. The deleted content does not stay
+    /// readable in the storage's files: see [`Erasure`]. `Ok(None)` when no
+    /// such interview exists.
+    fn delete_interview(&self, interview_id: &str) -> Result<Option<Erasure>, StoreError>;
+}
+
+/// What a deletion removed, and whether its content is gone from disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Erasure {
+    /// Sessions removed with the interview.
+    pub sessions: u64,
+    /// Bytes of candidate audio removed (with the storage's framing).
+    pub audio_bytes: u64,
+    /// True when the deleted content was overwritten in the database file
+    /// and no journal still holds a copy of it. False when another reader
+    /// kept the write-ahead log from being emptied: the copy there is
+    /// overwritten at the next checkpoint.
+    pub wiped: bool,
 }
 
 /// Async access to a [`Store`]: each call runs on tokio's blocking pool.

@@ -15,8 +15,8 @@ use candor_api::{InterviewStatus, Role, Seniority, Speaker};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::{
-    InterviewRecord, ListCursor, SegmentKind, SessionRecord, SessionWrite, Store, StoreError,
-    Timeline, TranscriptRecord, UserRecord,
+    Erasure, InterviewRecord, ListCursor, SegmentKind, SessionRecord, SessionWrite, Store,
+    StoreError, Timeline, TranscriptRecord, UserRecord,
 };
 
 /// Schema versions, applied in order; `PRAGMA user_version` holds how many ran.
@@ -126,6 +126,9 @@ fn open_conn(path: &Path) -> Result<Connection, StoreError> {
     conn.pragma_update(None, "foreign_keys", true)?;
     // 32 MiB page cache: WAL checkpoints under load re-read recent pages.
     conn.pragma_update(None, "cache_size", -32_768)?;
+    // Deleted content is overwritten with zeros, not left in free pages:
+    // a deleted interview's audio and words must not stay in the file.
+    conn.pragma_update(None, "secure_delete", true)?;
     Ok(conn)
 }
 
@@ -708,6 +711,60 @@ impl Store for SqliteStore {
             )
             .optional()?)
     }
+
+    fn delete_interview(&self, interview_id: &str) -> Result<Option<Erasure>, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let exists: bool = tx.query_row(
+            "SELECT EXISTS(SELECT 1 FROM interviews WHERE id = ?1)",
+            [interview_id],
+            |r| r.get(0),
+        )?;
+        if !exists {
+            return Ok(None);
+        }
+        let audio_bytes: i64 = tx.query_row(
+            "SELECT COALESCE(SUM(length(a.frames)), 0) FROM sessions s
+             JOIN candidate_audio a ON a.session_id = s.id WHERE s.interview_id = ?1",
+            [interview_id],
+            |r| r.get(0),
+        )?;
+        // The tables keyed by session have no foreign key (they are written
+        // on the recorder's hot path), so they are deleted by name; sessions
+        // and results would cascade, but are named too so that nothing
+        // depends on `foreign_keys` being on.
+        for table in ["candidate_audio", "transcripts", "speech_spans"] {
+            tx.execute(
+                &format!(
+                    "DELETE FROM {table} WHERE session_id IN
+                     (SELECT id FROM sessions WHERE interview_id = ?1)"
+                ),
+                [interview_id],
+            )?;
+        }
+        tx.execute(
+            "DELETE FROM results WHERE interview_id = ?1",
+            [interview_id],
+        )?;
+        let sessions = tx.execute(
+            "DELETE FROM sessions WHERE interview_id = ?1",
+            [interview_id],
+        )?;
+        tx.execute("DELETE FROM interviews WHERE id = ?1", [interview_id])?;
+        tx.commit()?;
+        // With `secure_delete` the new versions of the pages hold zeros where
+        // the content was; the old versions are still in the database file
+        // (and, if not yet checkpointed, in the WAL as first written). A
+        // truncating checkpoint copies the zeroed pages over the file and
+        // empties the WAL. It cannot finish while another connection reads an
+        // older snapshot; the next checkpoint then completes it.
+        let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+        Ok(Some(Erasure {
+            sessions: sessions as u64,
+            audio_bytes: audio_bytes.max(0) as u64,
+            wiped: busy == 0,
+        }))
+    }
 }
 
 #[cfg(test)]
@@ -839,5 +896,156 @@ mod tests {
             store.interview("i1").unwrap().unwrap().status,
             InterviewStatus::Processing
         );
+    }
+
+    fn session_record(id: &str, interview: &str) -> SessionRecord {
+        SessionRecord {
+            id: id.into(),
+            interview_id: interview.into(),
+            user_id: "u1".into(),
+            engine: "practice".into(),
+            end_reason: None,
+            started_at_ms: 5,
+            ended_at_ms: None,
+            duration_ms: None,
+            last_client_seq: 0,
+        }
+    }
+
+    /// An interview with everything a session stores, each piece carrying
+    /// `marker` so its bytes can be looked for in the file.
+    fn record_interview(store: &SqliteStore, interview_id: &str, session_id: &str, marker: &str) {
+        let mut i = interview(interview_id, "u1", 1);
+        i.job_description = Some(format!("job {marker}"));
+        store.create_interview(&i).unwrap();
+        store
+            .create_session(&session_record(session_id, interview_id))
+            .unwrap();
+        let sid: Arc<str> = Arc::from(session_id);
+        let mut writes: Vec<_> = (1..=200u64)
+            .map(|seq| SessionWrite::Audio {
+                session_id: sid.clone(),
+                seq,
+                timestamp_us: seq * 20_000,
+                data: bytes::Bytes::from(format!("{marker}-frame-{seq:04}").into_bytes()),
+            })
+            .collect();
+        writes.push(SessionWrite::Transcript {
+            session_id: sid.clone(),
+            segment: TranscriptRecord {
+                segment_id: 1,
+                speaker: Speaker::Candidate,
+                kind: SegmentKind::Answer,
+                text: format!("words {marker}"),
+                start_ms: 0,
+                end_ms: 900,
+                question_index: 1,
+                interrupted: false,
+            },
+        });
+        writes.push(SessionWrite::Speech {
+            session_id: sid,
+            start_ms: 10,
+            end_ms: 900,
+        });
+        store.record(&writes).unwrap();
+        store
+            .end_session(session_id, "user_initiated", 9, 4_000)
+            .unwrap();
+        store
+            .save_results(
+                interview_id,
+                session_id,
+                &format!("{{\"m\":\"{marker}\"}}"),
+                10,
+            )
+            .unwrap();
+    }
+
+    /// Rows in any table, any column, equal to `value`.
+    fn rows_naming(store: &SqliteStore, value: &str) -> Vec<String> {
+        let conn = store.conn();
+        let tables: Vec<String> = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let mut found = Vec::new();
+        for table in tables {
+            let columns: Vec<String> = conn
+                .prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))
+                .unwrap()
+                .query_map([], |r| r.get(0))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            for column in columns {
+                let n: i64 = conn
+                    .query_row(
+                        &format!("SELECT COUNT(*) FROM \"{table}\" WHERE \"{column}\" = ?1"),
+                        [value],
+                        |r| r.get(0),
+                    )
+                    .unwrap();
+                if n > 0 {
+                    found.push(format!("{table}.{column}"));
+                }
+            }
+        }
+        found
+    }
+
+    /// Whether `needle` occurs in the database file or its WAL.
+    fn on_disk(dir: &std::path::Path, needle: &str) -> bool {
+        ["candor.db", "candor.db-wal"].iter().any(|name| {
+            std::fs::read(dir.join(name))
+                .map(|bytes| bytes.windows(needle.len()).any(|w| w == needle.as_bytes()))
+                .unwrap_or(false)
+        })
+    }
+
+    #[test]
+    fn deleting_an_interview_leaves_no_row_and_no_bytes_of_it_on_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        store.create_user(&user("u1", "a@x.org")).unwrap();
+        record_interview(&store, "i1", "s1", "GONE-7f3a");
+        record_interview(&store, "i2", "s2", "KEPT-19c4");
+        for marker in ["GONE-7f3a-frame-0137", "words GONE-7f3a", "job GONE-7f3a"] {
+            assert!(on_disk(dir.path(), marker), "{marker} is on disk before");
+        }
+
+        let erasure = store.delete_interview("i1").unwrap().expect("it existed");
+        assert_eq!(erasure.sessions, 1);
+        assert!(erasure.audio_bytes >= 200 * 20, "{erasure:?}");
+        assert!(
+            erasure.wiped,
+            "nothing else was reading: the WAL is emptied"
+        );
+
+        assert_eq!(rows_naming(&store, "i1"), Vec::<String>::new());
+        assert_eq!(rows_naming(&store, "s1"), Vec::<String>::new());
+        assert!(store.candidate_audio("s1").unwrap().is_empty());
+        assert!(store.timeline("s1").unwrap().is_none());
+        assert!(store.results("i1").unwrap().is_none());
+        assert!(
+            !on_disk(dir.path(), "GONE-7f3a"),
+            "no byte of the deleted interview's audio, words or set-up is left in the files"
+        );
+
+        // The other interview is untouched.
+        assert_eq!(store.candidate_audio("s2").unwrap().len(), 200);
+        assert!(store.results("i2").unwrap().is_some());
+        assert!(on_disk(dir.path(), "KEPT-19c4-frame-0137"));
+        assert_eq!(store.user_audio_bytes("u1").unwrap(), {
+            let n: u64 = (1..=200u64)
+                .map(|seq| 20 + format!("KEPT-19c4-frame-{seq:04}").len() as u64)
+                .sum();
+            n
+        });
+
+        assert_eq!(store.delete_interview("i1").unwrap(), None, "gone already");
     }
 }
