@@ -183,6 +183,15 @@ impl ApiClient {
             .await
     }
 
+    /// Deletes an interview and everything the backend stores for it
+    /// (owner only; refused while it is live).
+    pub async fn delete_interview(&self, token: &str, id: &str) -> Result<(), ApiFailure> {
+        let _: serde::de::IgnoredAny = self
+            .call::<(), _>(Method::DELETE, &paths::interview(id), Some(token), None)
+            .await?;
+        Ok(())
+    }
+
     async fn call<B: Serialize, T: DeserializeOwned>(
         &self,
         method: Method,

@@ -39,10 +39,12 @@ use crate::transport::{self, TransportConfig};
 mod audio;
 mod models;
 mod requests;
+mod review;
 mod socket;
 
 use audio::Audio;
 use models::{ModelCommand, ModelUpdate, Models};
+use review::{Review, ReviewCommand, ReviewDone};
 pub use models::{PROGRESS_INTERVAL, SpeechModelsConfig};
 
 /// Everything the engine needs to run.
@@ -117,6 +119,7 @@ enum Command {
     },
     View(oneshot::Sender<View>),
     Models(ModelCommand),
+    Review(ReviewCommand),
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -136,6 +139,7 @@ impl std::fmt::Debug for Command {
             Command::SetDevices { .. } => write!(f, "SetDevices"),
             Command::View(_) => write!(f, "View"),
             Command::Models(command) => write!(f, "Models({command:?})"),
+            Command::Review(command) => write!(f, "Review({command:?})"),
             Command::Shutdown(_) => write!(f, "Shutdown"),
         }
     }
@@ -204,6 +208,7 @@ impl Engine {
             audio: Audio::new(),
             latency,
             models,
+            review: Review::default(),
             config,
         };
         if let Some(models) = &mut driver.models {
@@ -314,6 +319,28 @@ impl Engine {
         reply.await.map_err(|_| STOPPED.to_owned())?
     }
 
+    /// Deletes a past interview and everything the backend stores for it.
+    /// Answers once the backend has; the history then reloads without it,
+    /// and its results page, if open, closes. Refused while an interview
+    /// is under way.
+    pub async fn delete_interview(&self, interview_id: &str) -> Result<(), String> {
+        let (tx, rx) = oneshot::channel();
+        self.review_command(ReviewCommand::Delete(interview_id.to_owned(), tx), rx)
+            .await
+    }
+
+    async fn review_command<T>(
+        &self,
+        command: ReviewCommand,
+        reply: oneshot::Receiver<Result<T, String>>,
+    ) -> Result<T, String> {
+        const STOPPED: &str = "The Candor engine has stopped.";
+        self.commands
+            .send(Command::Review(command))
+            .map_err(|_| STOPPED.to_owned())?;
+        reply.await.map_err(|_| STOPPED.to_owned())?
+    }
+
     /// Per-frame latency at the socket, when `record_latency` was set.
     pub fn latency(&self) -> &LatencyLog {
         &self.latency
@@ -355,6 +382,7 @@ enum Internal {
     Capture(CaptureEvent),
     Playback(PlaybackEvent),
     Model(ModelUpdate),
+    Review(ReviewDone),
 }
 
 /// The socket of the current attempt. Replies from an older attempt's tasks
@@ -380,6 +408,7 @@ struct Driver {
     audio: Audio,
     latency: LatencyLog,
     models: Option<Models>,
+    review: Review,
 }
 
 impl Driver {
@@ -484,6 +513,7 @@ impl Driver {
                 let _ = reply.send(self.machine.view());
             }
             Command::Models(command) => self.on_model_command(command),
+            Command::Review(command) => self.on_review_command(command),
             Command::Shutdown(_) => {}
         }
     }
@@ -595,7 +625,10 @@ impl Driver {
 
     fn on_internal(&mut self, message: Internal) {
         match message {
-            Internal::Event(event) => self.feed(event),
+            Internal::Event(event) => {
+                let event = self.review.filter(event);
+                self.feed(event)
+            }
             Internal::SignedIn { token, user } => self.on_signed_in(token, user),
             Internal::MicReady(result) => self.on_mic_ready(result),
             Internal::PlaybackReady(result) => self.on_playback_ready(result),
@@ -628,6 +661,7 @@ impl Driver {
                     models.on_update(update);
                 }
             }
+            Internal::Review(done) => self.on_review_done(done),
         }
     }
 

@@ -1,0 +1,93 @@
+//! A past interview through the engine against a real server: deleting it
+//! (the results close, the history reloads without it, the backend has
+//! nothing left of it).
+
+mod support;
+
+use std::time::Duration;
+
+use candor_client::api::ApiClient;
+use candor_client::{EngineEvent, Intent};
+use candor_lifecycle::{InterviewView, Query};
+use support::*;
+
+const STEP: Duration = Duration::from_secs(30);
+
+/// Runs a short interview (silent candidate) to its results; its id.
+async fn finished_interview(engine: &candor_client::Engine, events: &mut Events) -> String {
+    start_live_interview(engine, events, 1).await;
+    events.drain_for(Duration::from_secs(1)).await;
+    engine.intent(Intent::EndInterview).await.unwrap();
+    let view = events.until_state("resultsReady", STEP).await;
+    let InterviewView::ResultsReady { interview_id, .. } = view.interview else {
+        unreachable!()
+    };
+    interview_id
+}
+
+/// The history ids of the latest loaded history view.
+async fn until_history(events: &mut Events, f: impl Fn(&[String]) -> bool) -> Vec<String> {
+    let deadline = tokio::time::Instant::now() + STEP;
+    loop {
+        for e in events.seen.iter().rev() {
+            if let EngineEvent::View { view } = e {
+                if let Some(Query::Success { data }) = &view.history {
+                    let ids: Vec<String> = data.iter().map(|i| i.id.clone()).collect();
+                    if f(&ids) {
+                        return ids;
+                    }
+                }
+                break;
+            }
+        }
+        assert!(tokio::time::Instant::now() < deadline, "history never matched");
+        events.drain_for(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_the_open_interview_closes_it_and_the_history_forgets_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(dir.path()).await;
+    let url = url::Url::parse(&format!("http://{}/", server.addr())).unwrap();
+    let (engine, mut events) = engine(url.clone(), memory()).await;
+    let first = finished_interview(&engine, &mut events).await;
+    engine.intent(Intent::Dismiss).await.unwrap();
+    engine
+        .intent(Intent::StartInterview(setup(1)))
+        .await
+        .unwrap();
+    events.until_state("live", STEP).await;
+    assert!(
+        engine.delete_interview(&first).await.is_err(),
+        "refused while an interview is under way"
+    );
+    events.drain_for(Duration::from_millis(500)).await;
+    engine.intent(Intent::EndInterview).await.unwrap();
+    let view = events.until_state("resultsReady", STEP).await;
+    let InterviewView::ResultsReady {
+        interview_id: second,
+        ..
+    } = view.interview
+    else {
+        unreachable!()
+    };
+    until_history(&mut events, |ids| ids.len() == 2).await;
+
+    engine.delete_interview(&second).await.unwrap();
+    events.until_state("idle", STEP).await;
+    let ids = until_history(&mut events, |ids| !ids.contains(&second)).await;
+    assert_eq!(ids, [first.clone()]);
+
+    // Gone on the backend, not only from the list.
+    let api = ApiClient::new(url).unwrap();
+    let token = api.sign_in_local("Ada").await.unwrap().token;
+    assert!(api.interview(&token, &second).await.is_err());
+    assert!(api.interview(&token, &first).await.is_ok());
+    assert!(
+        engine.delete_interview(&second).await.is_err(),
+        "a second delete is refused with the server's reason"
+    );
+    engine.shutdown().await;
+    server.shutdown().await;
+}
