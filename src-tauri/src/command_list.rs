@@ -34,6 +34,7 @@ macro_rules! with_commands {
             get_settings,
             save_settings,
             open_results,
+            delete_interview,
             speech_models,
             download_speech_model,
             cancel_speech_model_download,

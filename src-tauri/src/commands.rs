@@ -259,6 +259,11 @@ pub async fn open_results(state: Shared<'_>, interview_id: String) -> Result<(),
 }
 
 #[tauri::command]
+pub async fn delete_interview(state: Shared<'_>, interview_id: String) -> Result<(), String> {
+    state.engine().await?.delete_interview(&interview_id).await
+}
+
+#[tauri::command]
 pub async fn set_muted(state: Shared<'_>, muted: bool) -> Result<(), String> {
     state.engine().await?.set_muted(muted);
     Ok(())

@@ -545,6 +545,37 @@ describe("interview lifecycle", () => {
     });
   });
 
+  test("resultsReady: Delete asks first; Keep it changes nothing; a refusal is shown; Delete for good sends it", async () => {
+    await withApp({ view: authed({ state: "resultsReady", interviewId: "iv-9", results: RESULTS }), errors: { delete_interview: "Could not delete the interview. The server is unreachable." } }, async (app, page) => {
+      await page.getByRole("heading", { level: 1, name: "Your interview feedback" }).waitFor();
+      const confirm = page.getByTestId("delete-confirm");
+      assert.equal(await confirm.isVisible(), false, "no confirmation until asked");
+      await page.getByRole("button", { name: "Delete", exact: true }).click();
+      await confirm.waitFor();
+      assert.match(await confirm.innerText(), /Delete this interview\?[\s\S]*recording, transcript and feedback[\s\S]*cannot be undone/);
+      assert.equal(await focusedText(page), "Keep it", "the safe choice has the focus");
+      await app.shot("results-delete-confirm");
+      await page.getByRole("button", { name: "Keep it" }).click();
+      assert.equal(await confirm.isVisible(), false);
+      assert.equal((await app.callsTo("delete_interview")).length, 0, "keeping it sends nothing");
+
+      await page.getByRole("button", { name: "Delete", exact: true }).click();
+      await page.getByRole("button", { name: "Delete for good" }).click();
+      const refused = await app.waitForCall("delete_interview");
+      assert.deepEqual(refused.args, { interviewId: RESULTS.interviewId });
+      await page.getByText("The server is unreachable.").waitFor();
+      assert.equal(await confirm.isVisible(), true, "a failed delete leaves the choice open");
+
+      await page.evaluate(() => delete window.__candor.errors.delete_interview);
+      await page.getByRole("button", { name: "Delete for good" }).click();
+      await app.waitForCall("delete_interview", 2);
+      await page.getByText("The interview was deleted.").waitFor();
+      // The core closes the results and reloads the history.
+      await app.view(authed({ state: "idle" }));
+      await page.locator('[data-testid="history"]').waitFor();
+    });
+  });
+
   test("resultsReady after ending early: completion counts the planned questions; Start another plans as many", async () => {
     await withApp({ view: authed({ state: "resultsReady", interviewId: "iv-11", results: RESULTS_ENDED_EARLY }) }, async (app, page) => {
       await page.getByRole("heading", { level: 1, name: "Your interview feedback" }).waitFor();

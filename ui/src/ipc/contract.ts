@@ -89,6 +89,8 @@ export interface Commands {
   save_settings: { args: { settings: Settings }; result: void };
   /** Opens the results of a past interview from the history (resultsReady view). */
   open_results: { args: { interviewId: string }; result: void };
+  /** Deletes a past interview and everything stored for it; the history reloads without it. */
+  delete_interview: { args: { interviewId: string }; result: void };
   /** The speech models: catalog, what is on disk, the one in use, the source. */
   speech_models: { args: Record<string, never>; result: SpeechModels };
   /** Starts (or resumes) a download; `modelDownload` and `speechModels` events follow it. */
