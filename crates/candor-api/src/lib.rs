@@ -22,10 +22,12 @@ pub mod paths {
     /// Offline profile sign-in; only served when the server enables it.
     pub const LOCAL: &str = "/v1/auth/local";
     pub const INTERVIEWS: &str = "/v1/interviews";
-    /// `GET /v1/interviews/{id}`.
+    /// `GET /v1/interviews/{id}`; `DELETE` erases it and everything stored for it.
     pub const INTERVIEW: &str = "/v1/interviews/{id}";
     /// `GET /v1/interviews/{id}/results`.
     pub const RESULTS: &str = "/v1/interviews/{id}/results";
+    /// `GET /v1/interviews/{id}/export`: the interview's files as a zip.
+    pub const EXPORT: &str = "/v1/interviews/{id}/export";
     /// The live session WebSocket (protobuf frames, see `candor-protocol`).
     pub const SESSION: &str = "/v1/session";
     pub const OPENAPI: &str = "/v1/openapi.json";
@@ -39,6 +41,11 @@ pub mod paths {
     /// `/v1/interviews/{id}/results` for a concrete id.
     pub fn results(id: &str) -> String {
         format!("/v1/interviews/{id}/results")
+    }
+
+    /// `/v1/interviews/{id}/export` for a concrete id.
+    pub fn export(id: &str) -> String {
+        format!("/v1/interviews/{id}/export")
     }
 }
 

@@ -538,6 +538,61 @@ async fn delete_interview(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(get, path = "/v1/interviews/{id}/export", tag = "interviews", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, content_type = "application/zip",
+            description = "README.txt, interview.ogg and answer-NN.ogg (the candidate's voice, Ogg Opus), transcript.txt, transcript.vtt, report.html"),
+        (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError),
+        (status = 409, body = ApiError, description = "the interview has no results yet")))]
+async fn export_interview(
+    State(shared): State<Arc<Shared>>,
+    auth: AuthUser,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let interview = own_interview(&shared, &auth, id).await?;
+    let iid = interview.id.clone();
+    let store = shared.db.store().clone();
+    let packed = tokio::task::spawn_blocking(move || {
+        let bundle = crate::export::build(store.as_ref(), &iid)?;
+        Ok::<_, crate::export::ExportError>((bundle.folder.clone(), bundle.to_zip()?))
+    })
+    .await
+    .map_err(|e| HttpError::from(StoreError::Join(e.to_string())))?;
+    let (folder, zip) = match packed {
+        Ok(done) => done,
+        Err(crate::export::ExportError::Store(e)) => return Err(e.into()),
+        Err(crate::export::ExportError::NotReady) => {
+            return Err(HttpError::new(
+                ErrorCode::Conflict,
+                "This interview has no results yet, so there is nothing to export.",
+            ));
+        }
+        Err(other) => {
+            tracing::error!(error = %other, "export failed");
+            return Err(HttpError::new(
+                ErrorCode::Internal,
+                "The interview could not be exported.",
+            ));
+        }
+    };
+    let disposition = format!("attachment; filename=\"{folder}.zip\"");
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/zip"),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_str(&disposition)
+                    .unwrap_or_else(|_| HeaderValue::from_static("attachment")),
+            ),
+        ],
+        zip,
+    )
+        .into_response())
+}
+
 async fn session_socket(
     State(shared): State<Arc<Shared>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -567,7 +622,7 @@ async fn health() -> &'static str {
 #[derive(Debug, OpenApi)]
 #[openapi(
     info(title = "Candor data API", description = "Sign-in, interviews and results. The live session is a WebSocket at /v1/session carrying candor.v1 protobuf frames."),
-    paths(register, sign_in, local_sign_in, sign_out, me, create_interview, list_interviews, get_interview, delete_interview, get_results),
+    paths(register, sign_in, local_sign_in, sign_out, me, create_interview, list_interviews, get_interview, delete_interview, get_results, export_interview),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;
@@ -609,6 +664,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             get(get_interview).delete(delete_interview),
         )
         .route(paths::RESULTS, get(get_results))
+        .route(paths::EXPORT, get(export_interview))
         .route(paths::SESSION, get(session_socket))
         .route(paths::OPENAPI, get(openapi))
         .route(paths::HEALTH, get(health))

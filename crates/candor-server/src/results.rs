@@ -191,6 +191,56 @@ fn spans_in(speech: &[(u64, u64)], from: u64, to: u64) -> Vec<(u64, u64)> {
 /// The feedback of one session; `job_description`, when the candidate gave
 /// one, is what their words are checked against; `planned_questions` is how
 /// many questions the interview was set up with.
+/// Where on the session clock the candidate may answer one question.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AnswerWindow {
+    pub question_index: u32,
+    /// After the question, or where the candidate cut into it.
+    pub from_ms: u64,
+    /// The next question, the closing, or the end of the session.
+    pub to_ms: u64,
+}
+
+/// Each asked question's answer window, in order of asking: the one rule
+/// the per-question feedback and the exported answers share.
+pub fn answer_windows(t: &Timeline) -> Vec<AnswerWindow> {
+    let last_end = t
+        .transcript
+        .iter()
+        .map(|s| s.end_ms)
+        .chain(t.speech.iter().map(|s| s.1))
+        .max()
+        .unwrap_or(0);
+    let duration_ms = t.session.duration_ms.unwrap_or(0).max(last_end);
+    let interviewer = || {
+        t.transcript
+            .iter()
+            .filter(|s| s.speaker == Speaker::Interviewer)
+    };
+    let questions: Vec<&TranscriptRecord> = interviewer()
+        .filter(|s| s.kind == SegmentKind::Question)
+        .collect();
+    questions
+        .iter()
+        .enumerate()
+        .map(|(i, q)| AnswerWindow {
+            question_index: q.question_index,
+            // The answer starts after the question, or inside it when the
+            // candidate cut in.
+            from_ms: if q.interrupted { q.start_ms } else { q.end_ms },
+            to_ms: questions
+                .get(i + 1)
+                .map(|n| n.start_ms)
+                .or_else(|| {
+                    interviewer()
+                        .find(|s| s.kind == SegmentKind::Closing)
+                        .map(|s| s.start_ms)
+                })
+                .unwrap_or(duration_ms),
+        })
+        .collect()
+}
+
 pub fn compute(t: &Timeline, job_description: Option<&str>, planned_questions: u32) -> Feedback {
     let interviewer: Vec<&TranscriptRecord> = t
         .transcript
@@ -212,21 +262,10 @@ pub fn compute(t: &Timeline, job_description: Option<&str>, planned_questions: u
         .copied()
         .filter(|s| s.kind == SegmentKind::Question)
         .collect();
+    let windows = answer_windows(t);
     let mut per_question = Vec::new();
-    for (i, q) in questions.iter().enumerate() {
-        let window_end = questions
-            .get(i + 1)
-            .map(|n| n.start_ms)
-            .or_else(|| {
-                interviewer
-                    .iter()
-                    .find(|s| s.kind == SegmentKind::Closing)
-                    .map(|s| s.start_ms)
-            })
-            .unwrap_or(duration_ms);
-        // The answer starts after the question, or inside it when the
-        // candidate cut in.
-        let from = if q.interrupted { q.start_ms } else { q.end_ms };
+    for (q, w) in questions.iter().zip(&windows) {
+        let (from, window_end) = (w.from_ms, w.to_ms);
         // Interviewer turns inside the window (follow-ups, remarks) are not
         // part of the candidate's pauses.
         let busy: Vec<(u64, u64)> = interviewer
@@ -619,6 +658,7 @@ mod tests {
             ended_at_ms: Some(1),
             duration_ms: Some(100_000),
             last_client_seq: 0,
+            input: None,
         }
     }
 

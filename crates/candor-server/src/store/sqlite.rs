@@ -15,8 +15,8 @@ use candor_api::{InterviewStatus, Role, Seniority, Speaker};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::{
-    Erasure, InterviewRecord, ListCursor, SegmentKind, SessionRecord, SessionWrite, Store,
-    StoreError, Timeline, TranscriptRecord, UserRecord,
+    Erasure, InputCodec, InputFormat, InterviewRecord, ListCursor, SegmentKind, SessionRecord,
+    SessionWrite, Store, StoreError, StoredFrame, Timeline, TranscriptRecord, UserRecord,
 };
 
 /// Schema versions, applied in order; `PRAGMA user_version` holds how many ran.
@@ -102,6 +102,13 @@ const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX sessions_user ON sessions(user_id);
     "#,
+    // 3: the candidate audio's coding, so stored frames can be decoded and
+    // exported (NULL for sessions recorded before).
+    r#"
+    ALTER TABLE sessions ADD COLUMN input_codec TEXT;
+    ALTER TABLE sessions ADD COLUMN input_rate_hz INTEGER;
+    ALTER TABLE sessions ADD COLUMN input_frame_ms INTEGER;
+    "#,
 ];
 
 /// SQLite-backed [`Store`].
@@ -184,7 +191,7 @@ fn user_from_row(r: &Row<'_>) -> rusqlite::Result<UserRecord> {
 
 const USER_COLS: &str = "id, email, display_name, password_hash, local_profile, created_at_ms";
 const INTERVIEW_COLS: &str = "id, user_id, role, seniority, job_description, cv_text, question_count, status, created_at_ms, updated_at_ms";
-const SESSION_COLS: &str = "id, interview_id, user_id, engine, end_reason, started_at_ms, ended_at_ms, duration_ms, last_client_seq";
+const SESSION_COLS: &str = "id, interview_id, user_id, engine, end_reason, started_at_ms, ended_at_ms, duration_ms, last_client_seq, input_codec, input_rate_hz, input_frame_ms";
 
 fn corrupt(what: &str, value: &str) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(
@@ -223,6 +230,14 @@ fn session_from_row(r: &Row<'_>) -> rusqlite::Result<SessionRecord> {
         ended_at_ms: r.get(6)?,
         duration_ms: r.get::<_, Option<i64>>(7)?.map(|v| v as u64),
         last_client_seq: r.get::<_, i64>(8)? as u64,
+        input: match r.get::<_, Option<String>>(9)? {
+            None => None,
+            Some(codec) => Some(InputFormat {
+                codec: InputCodec::parse(&codec).ok_or_else(|| corrupt("codec", &codec))?,
+                sample_rate_hz: r.get(10)?,
+                frame_ms: r.get(11)?,
+            }),
+        },
     })
 }
 
@@ -428,8 +443,17 @@ impl Store for SqliteStore {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         tx.execute(
-            &format!("INSERT INTO sessions ({SESSION_COLS}) VALUES (?1, ?2, ?3, ?4, NULL, ?5, NULL, NULL, 0)"),
-            params![s.id, s.interview_id, s.user_id, s.engine, s.started_at_ms],
+            &format!("INSERT INTO sessions ({SESSION_COLS}) VALUES (?1, ?2, ?3, ?4, NULL, ?5, NULL, NULL, 0, ?6, ?7, ?8)"),
+            params![
+                s.id,
+                s.interview_id,
+                s.user_id,
+                s.engine,
+                s.started_at_ms,
+                s.input.map(|i| i.codec.as_str()),
+                s.input.map(|i| i.sample_rate_hz),
+                s.input.map(|i| i.frame_ms)
+            ],
         )?;
         tx.execute(
             "UPDATE interviews SET status = 'in_progress', updated_at_ms = ?2 WHERE id = ?1",
@@ -652,6 +676,14 @@ impl Store for SqliteStore {
     }
 
     fn candidate_audio(&self, session_id: &str) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        Ok(self
+            .candidate_frames(session_id)?
+            .into_iter()
+            .map(|f| (f.seq, f.data))
+            .collect())
+    }
+
+    fn candidate_frames(&self, session_id: &str) -> Result<Vec<StoredFrame>, StoreError> {
         let conn = self.conn();
         let mut stmt = conn.prepare(
             "SELECT frames FROM candidate_audio WHERE session_id = ?1 ORDER BY first_seq",
@@ -659,7 +691,7 @@ impl Store for SqliteStore {
         let blobs = stmt
             .query_map([session_id], |r| r.get::<_, Vec<u8>>(0))?
             .collect::<Result<Vec<_>, _>>()?;
-        let mut out: Vec<(u64, Vec<u8>)> = Vec::new();
+        let mut out: Vec<StoredFrame> = Vec::new();
         for blob in blobs {
             let mut rest = blob.as_slice();
             while !rest.is_empty() {
@@ -668,11 +700,16 @@ impl Store for SqliteStore {
                     return Err(bad());
                 }
                 let seq = u64::from_le_bytes(rest[0..8].try_into().map_err(|_| bad())?);
+                let timestamp_us = u64::from_le_bytes(rest[8..16].try_into().map_err(|_| bad())?);
                 let len = u32::from_le_bytes(rest[16..20].try_into().map_err(|_| bad())?) as usize;
                 let data = rest.get(20..20 + len).ok_or_else(bad)?;
                 // Rows never overlap; keep the first copy if one ever did.
-                if out.last().is_none_or(|(last, _)| seq > *last) {
-                    out.push((seq, data.to_vec()));
+                if out.last().is_none_or(|last| seq > last.seq) {
+                    out.push(StoredFrame {
+                        seq,
+                        timestamp_us,
+                        data: data.to_vec(),
+                    });
                 }
                 rest = &rest[20 + len..];
             }
@@ -867,6 +904,7 @@ mod tests {
                     ended_at_ms: None,
                     duration_ms: None,
                     last_client_seq: 0,
+                    input: None,
                 })
                 .unwrap();
             let sid: Arc<str> = Arc::from("s1");
@@ -909,6 +947,11 @@ mod tests {
             ended_at_ms: None,
             duration_ms: None,
             last_client_seq: 0,
+            input: Some(InputFormat {
+                codec: InputCodec::Opus,
+                sample_rate_hz: 16_000,
+                frame_ms: 20,
+            }),
         }
     }
 
