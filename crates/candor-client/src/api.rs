@@ -192,6 +192,43 @@ impl ApiClient {
         Ok(())
     }
 
+    /// The interview's export (a zip of its files, see
+    /// `candor_server::export`), owner only; unpack it with
+    /// [`crate::export::unpack`].
+    pub async fn export(&self, token: &str, id: &str) -> Result<Vec<u8>, ApiFailure> {
+        let path = paths::export(id);
+        let url = self
+            .base
+            .join(&path)
+            .map_err(|e| ApiFailure::Rejected(format!("Bad request path {path}: {e}")))?;
+        let response = self
+            .http
+            .get(url)
+            .bearer_auth(token)
+            // A long interview's audio is megabytes: more than the JSON calls' limit.
+            .timeout(Duration::from_secs(300))
+            .send()
+            .await
+            .map_err(|e| self.unreachable(&e))?;
+        let status = response.status();
+        if status.is_success() {
+            return response
+                .bytes()
+                .await
+                .map(|b| b.to_vec())
+                .map_err(|e| ApiFailure::Unavailable(format!("The export was cut off: {e}")));
+        }
+        Err(classify(status, error_message(response).await))
+    }
+
+    fn unreachable(&self, e: &reqwest::Error) -> ApiFailure {
+        ApiFailure::Unavailable(format!(
+            "Could not reach the Candor server at {}: {}",
+            self.base,
+            root_cause(e)
+        ))
+    }
+
     async fn call<B: Serialize, T: DeserializeOwned>(
         &self,
         method: Method,
@@ -210,13 +247,7 @@ impl ApiClient {
         if let Some(body) = body {
             request = request.json(body);
         }
-        let response = request.send().await.map_err(|e| {
-            ApiFailure::Unavailable(format!(
-                "Could not reach the Candor server at {}: {}",
-                self.base,
-                root_cause(&e)
-            ))
-        })?;
+        let response = request.send().await.map_err(|e| self.unreachable(&e))?;
         let status = response.status();
         if status.is_success() {
             let body = response.bytes().await.map_err(|e| {
@@ -228,11 +259,16 @@ impl ApiClient {
                 ApiFailure::Unavailable(format!("The server sent an unreadable answer: {e}"))
             });
         }
-        let message = match response.json::<ApiError>().await {
-            Ok(err) => err.error.message,
-            Err(_) => format!("The server answered {status}."),
-        };
-        Err(classify(status, message))
+        Err(classify(status, error_message(response).await))
+    }
+}
+
+/// The message of a failed call's `ApiError` body.
+async fn error_message(response: reqwest::Response) -> String {
+    let status = response.status();
+    match response.json::<ApiError>().await {
+        Ok(err) => err.error.message,
+        Err(_) => format!("The server answered {status}."),
     }
 }
 

@@ -803,6 +803,17 @@ pub struct About {
     pub components: Vec<BundledComponent>,
 }
 
+/// An interview written to a folder (its voice, transcript and report).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ExportedInterview {
+    /// The folder, an absolute path.
+    pub folder: String,
+    /// The file names written into it.
+    pub files: Vec<String>,
+}
+
 /// Where the desktop app keeps its things (absolute paths).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]

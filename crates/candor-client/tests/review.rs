@@ -1,6 +1,6 @@
-//! A past interview through the engine against a real server: deleting it
-//! (the results close, the history reloads without it, the backend has
-//! nothing left of it).
+//! A past interview through the engine against a real server: exporting it
+//! into a folder, and deleting it (the results close, the history reloads
+//! without it, the backend has nothing left of it).
 
 mod support;
 
@@ -40,13 +40,16 @@ async fn until_history(events: &mut Events, f: impl Fn(&[String]) -> bool) -> Ve
                 break;
             }
         }
-        assert!(tokio::time::Instant::now() < deadline, "history never matched");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "history never matched"
+        );
         events.drain_for(Duration::from_millis(100)).await;
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn deleting_the_open_interview_closes_it_and_the_history_forgets_it() {
+async fn an_interview_is_exported_then_deleting_it_closes_it_and_the_history_forgets_it() {
     let dir = tempfile::tempdir().unwrap();
     let server = server(dir.path()).await;
     let url = url::Url::parse(&format!("http://{}/", server.addr())).unwrap();
@@ -73,6 +76,35 @@ async fn deleting_the_open_interview_closes_it_and_the_history_forgets_it() {
         unreachable!()
     };
     until_history(&mut events, |ids| ids.len() == 2).await;
+
+    // Exported into a new folder; never over files already there.
+    let out = tempfile::tempdir().unwrap();
+    let folder = out.path().join("my interview");
+    let exported = engine
+        .export_interview(&second, folder.clone())
+        .await
+        .unwrap();
+    assert_eq!(exported.folder, folder.display().to_string());
+    for name in [
+        "README.txt",
+        "interview.ogg",
+        "transcript.txt",
+        "transcript.vtt",
+        "report.html",
+    ] {
+        assert!(
+            exported.files.iter().any(|f| f == name),
+            "{name}: {exported:?}"
+        );
+        assert!(folder.join(name).is_file(), "{name}");
+    }
+    assert!(
+        std::fs::read(folder.join("interview.ogg"))
+            .unwrap()
+            .starts_with(b"OggS")
+    );
+    let again = engine.export_interview(&second, folder.clone()).await;
+    assert!(again.unwrap_err().contains("not empty"));
 
     engine.delete_interview(&second).await.unwrap();
     events.until_state("idle", STEP).await;

@@ -44,8 +44,8 @@ mod socket;
 
 use audio::Audio;
 use models::{ModelCommand, ModelUpdate, Models};
-use review::{Review, ReviewCommand, ReviewDone};
 pub use models::{PROGRESS_INTERVAL, SpeechModelsConfig};
+use review::{Review, ReviewCommand, ReviewDone};
 
 /// Everything the engine needs to run.
 #[derive(Debug, Clone)]
@@ -326,6 +326,20 @@ impl Engine {
     pub async fn delete_interview(&self, interview_id: &str) -> Result<(), String> {
         let (tx, rx) = oneshot::channel();
         self.review_command(ReviewCommand::Delete(interview_id.to_owned(), tx), rx)
+            .await
+    }
+
+    /// Writes a past interview's export into `dir` (created if missing;
+    /// refused unless new or empty): README.txt, interview.ogg and
+    /// answer-NN.ogg (the candidate's voice, Ogg Opus), transcript.txt,
+    /// transcript.vtt and report.html.
+    pub async fn export_interview(
+        &self,
+        interview_id: &str,
+        dir: std::path::PathBuf,
+    ) -> Result<crate::ipc::ExportedInterview, String> {
+        let (tx, rx) = oneshot::channel();
+        self.review_command(ReviewCommand::Export(interview_id.to_owned(), dir, tx), rx)
             .await
     }
 
