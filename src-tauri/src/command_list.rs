@@ -34,6 +34,7 @@ macro_rules! with_commands {
             get_settings,
             save_settings,
             open_results,
+            export_interview,
             delete_interview,
             speech_models,
             download_speech_model,

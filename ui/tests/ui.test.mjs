@@ -576,6 +576,31 @@ describe("interview lifecycle", () => {
     });
   });
 
+  test("resultsReady: Export proposes a folder name, says where the files went, and a cancelled dialog says nothing", async () => {
+    const folder = "/home/ada/Documents/Candor interview 2025-11-26 Software engineer";
+    const files = ["README.txt", "interview.ogg", "answer-01.ogg", "transcript.txt", "transcript.vtt", "report.html"];
+    await withApp({ view: authed({ state: "resultsReady", interviewId: "iv-9", results: RESULTS }), responses: { export_interview: null } }, async (app, page) => {
+      await page.getByRole("heading", { level: 1, name: "Your interview feedback" }).waitFor();
+      const exportButton = page.getByRole("button", { name: "Export" });
+      await exportButton.click();
+      const cancelled = await app.waitForCall("export_interview");
+      assert.deepEqual(cancelled.args, { interviewId: "iv-9", suggestedName: "Candor interview 2025-11-26 Software engineer" });
+      await page.waitForTimeout(100);
+      assert.equal(await page.locator(".toast").count(), 0, "a cancelled dialog shows nothing");
+      assert.equal(await exportButton.isEnabled(), true);
+
+      await app.setResponse("export_interview", { folder, files });
+      await exportButton.click();
+      await app.waitForCall("export_interview", 2);
+      await page.getByText(`Exported 6 files to ${folder}.`).waitFor();
+      await app.shot("results-exported");
+
+      await app.setError("export_interview", "Could not export the interview: /home/ada/x is not empty: choose a new or empty folder.");
+      await exportButton.click();
+      await page.getByText(/is not empty: choose a new or empty folder/).waitFor();
+    });
+  });
+
   test("resultsReady after ending early: completion counts the planned questions; Start another plans as many", async () => {
     await withApp({ view: authed({ state: "resultsReady", interviewId: "iv-11", results: RESULTS_ENDED_EARLY }) }, async (app, page) => {
       await page.getByRole("heading", { level: 1, name: "Your interview feedback" }).waitFor();

@@ -8,10 +8,11 @@
 // these lists drift from the generated ones.
 
 import type * as G from "./generated";
-import type { About, CommandName, DeviceList, InterviewSetup, Role, Settings, SpeechModels } from "./generated";
+import type { About, CommandName, DeviceList, ExportedInterview, InterviewSetup, Role, Settings, SpeechModels } from "./generated";
 
 export type {
   About,
+  ExportedInterview,
   AppLocations,
   BundledComponent,
   Activity,
@@ -89,6 +90,8 @@ export interface Commands {
   save_settings: { args: { settings: Settings }; result: void };
   /** Opens the results of a past interview from the history (resultsReady view). */
   open_results: { args: { interviewId: string }; result: void };
+  /** Asks where to save (the native save dialog, `suggestedName` filled in) and writes the interview there as a new folder; null when the dialog was cancelled. */
+  export_interview: { args: { interviewId: string; suggestedName: string }; result: ExportedInterview | null };
   /** Deletes a past interview and everything stored for it; the history reloads without it. */
   delete_interview: { args: { interviewId: string }; result: void };
   /** The speech models: catalog, what is on disk, the one in use, the source. */

@@ -238,6 +238,19 @@ licence: string, locations: AppLocations,
 components: Array<BundledComponent>, };
 
 /**
+ * An interview written to a folder (its voice, transcript and report).
+ */
+export type ExportedInterview = { 
+/**
+ * The folder, an absolute path.
+ */
+folder: string, 
+/**
+ * The file names written into it.
+ */
+files: Array<string>, };
+
+/**
  * Where the desktop app keeps its things (absolute paths).
  */
 export type AppLocations = { 
@@ -336,4 +349,4 @@ export type SpeechModelState = { "state": "absent" } | { "state": "partial", dow
  * Every command the UI may call (Tauri `invoke` names): the desktop shell's
  * one list, `src-tauri/src/command_list.rs`.
  */
-export type CommandName = "subscribe" | "sign_in" | "create_account" | "continue_offline" | "sign_out" | "refresh_history" | "start_interview" | "retry_permissions" | "cancel_interview" | "end_interview" | "dismiss" | "set_muted" | "list_devices" | "choose_devices" | "get_settings" | "save_settings" | "open_results" | "delete_interview" | "speech_models" | "download_speech_model" | "cancel_speech_model_download" | "delete_speech_model" | "choose_speech_model" | "set_speech_model_source" | "about" | "diagnostics" | "copy_diagnostics" | "open_logs_folder" | "open_component_page";
+export type CommandName = "subscribe" | "sign_in" | "create_account" | "continue_offline" | "sign_out" | "refresh_history" | "start_interview" | "retry_permissions" | "cancel_interview" | "end_interview" | "dismiss" | "set_muted" | "list_devices" | "choose_devices" | "get_settings" | "save_settings" | "open_results" | "export_interview" | "delete_interview" | "speech_models" | "download_speech_model" | "cancel_speech_model_download" | "delete_speech_model" | "choose_speech_model" | "set_speech_model_source" | "about" | "diagnostics" | "copy_diagnostics" | "open_logs_folder" | "open_component_page";

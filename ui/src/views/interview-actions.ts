@@ -1,9 +1,35 @@
-// What the candidate does with a past interview beyond reading it: delete it
-// (after a confirmation). The core deletes it on the backend, closes its
-// results and reloads the history; this only asks and reports.
+// What the candidate does with a past interview beyond reading it: take it
+// away (Export: the shell asks where with the native save dialog and writes
+// a folder) and delete it (after a confirmation). The core deletes it on the
+// backend, closes its results and reloads the history; this only asks and
+// reports.
 import type { Ctx } from "../context";
 import { h } from "../dom";
 import { icon } from "../icons";
+import type { Results } from "../ipc/contract";
+import { roleLabel } from "../format";
+
+/** "Candor interview 2026-12-01 Software engineer": the folder the save dialog proposes. */
+export function exportName(r: Results): string {
+  return `Candor interview ${r.completedAt.slice(0, 10)} ${roleLabel(r.role)}`;
+}
+
+/** The Export button: the save dialog, then the folder written (or why not). */
+export function exportButton(ctx: Ctx, r: Results): HTMLButtonElement {
+  const label = h("span", null, "Export");
+  const button = h("button", { class: "button secondary", type: "button", "data-action": "export-interview", title: "Save your audio, the transcript and this report to a folder" }, icon("folder"), label);
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    button.setAttribute("aria-busy", "true");
+    label.textContent = "Exporting…";
+    const out = await ctx.act("export_interview", { interviewId: r.interviewId, suggestedName: exportName(r) });
+    button.disabled = false;
+    button.removeAttribute("aria-busy");
+    label.textContent = "Export";
+    if (out) ctx.toast(`Exported ${out.files.length} files to ${out.folder}.`, "info");
+  });
+  return button;
+}
 
 export interface DeleteControl {
   /** Opens the confirmation. */

@@ -5,7 +5,7 @@ import { h } from "../dom";
 import { icon } from "../icons";
 import type { OverallMetrics, Results, View } from "../ipc/contract";
 import { clock, dateTime, duration, percent, plural, roleLabel, round1, scoreBand, seniorityLabel } from "../format";
-import { deleteControl } from "./interview-actions";
+import { deleteControl, exportButton } from "./interview-actions";
 import type { Screen } from "./screen";
 
 interface Metric {
@@ -142,7 +142,7 @@ export function resultsScreen(ctx: Ctx, results: Results): Screen {
           ? `${r.questions.length} of ${plural(r.questionsPlanned, "question")}`
           : plural(r.questions.length, "question")),
         h("span", null, ENGINE_LABEL[r.engine] ?? r.engine))),
-    h("div", { class: "head-actions" }, remove.button, back, again));
+    h("div", { class: "head-actions" }, remove.button, exportButton(ctx, r), back, again));
 
   const scores = h("section", { class: "results-section", "aria-labelledby": "scores-title" },
     h("h2", { id: "scores-title" }, r.assessment ? "Measured scores" : "Scores"),
