@@ -23,6 +23,7 @@ macro_rules! with_commands {
             continue_offline,
             sign_out,
             refresh_history,
+            show_more_history,
             start_interview,
             retry_permissions,
             cancel_interview,

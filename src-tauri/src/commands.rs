@@ -231,6 +231,11 @@ pub async fn refresh_history(state: Shared<'_>) -> Result<(), String> {
 }
 
 #[tauri::command]
+pub async fn show_more_history(state: Shared<'_>) -> Result<(), String> {
+    state.intent(Intent::ShowMoreHistory).await
+}
+
+#[tauri::command]
 pub async fn start_interview(state: Shared<'_>, setup: InterviewSetup) -> Result<(), String> {
     state.intent(Intent::StartInterview(setup)).await
 }

@@ -267,6 +267,27 @@ pub struct Interview {
     pub status: InterviewStatus,
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
+    /// In the list, for an interview with results: its length and scores,
+    /// so a client can draw progress without fetching every result.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<Outcome>,
+}
+
+/// A ready interview's length and scores (as in its [`Feedback`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Outcome {
+    pub duration_ms: u64,
+    pub scores: Vec<ScoreValue>,
+}
+
+/// One score of an [`Outcome`]: [`Score`] without its explanation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ScoreValue {
+    pub name: String,
+    /// 0..=100.
+    pub value: u32,
 }
 
 /// One page of `GET /v1/interviews`, newest first.

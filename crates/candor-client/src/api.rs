@@ -173,7 +173,26 @@ impl ApiClient {
 
     /// The newest `limit` interviews.
     pub async fn history(&self, token: &str, limit: u32) -> Result<InterviewPage, ApiFailure> {
-        let path = format!("{}?limit={limit}", paths::INTERVIEWS);
+        self.history_page(token, limit, None).await
+    }
+
+    /// `limit` (1..=100) interviews older than `cursor` (a page's
+    /// `next_cursor`), or the newest without one.
+    pub async fn history_page(
+        &self,
+        token: &str,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<InterviewPage, ApiFailure> {
+        let query = {
+            let mut query = url::form_urlencoded::Serializer::new(String::new());
+            query.append_pair("limit", &limit.to_string());
+            if let Some(cursor) = cursor {
+                query.append_pair("cursor", cursor);
+            }
+            query.finish()
+        };
+        let path = format!("{}?{query}", paths::INTERVIEWS);
         self.call::<(), _>(Method::GET, &path, Some(token), None)
             .await
     }

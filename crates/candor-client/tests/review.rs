@@ -32,7 +32,7 @@ async fn until_history(events: &mut Events, f: impl Fn(&[String]) -> bool) -> Ve
         for e in events.seen.iter().rev() {
             if let EngineEvent::View { view } = e {
                 if let Some(Query::Success { data }) = &view.history {
-                    let ids: Vec<String> = data.iter().map(|i| i.id.clone()).collect();
+                    let ids: Vec<String> = data.items.iter().map(|i| i.id.clone()).collect();
                     if f(&ids) {
                         return ids;
                     }
@@ -109,7 +109,7 @@ async fn an_interview_is_exported_then_deleting_it_closes_it_and_the_history_for
     engine.delete_interview(&second).await.unwrap();
     events.until_state("idle", STEP).await;
     let ids = until_history(&mut events, |ids| !ids.contains(&second)).await;
-    assert_eq!(ids, [first.clone()]);
+    assert_eq!(ids, std::slice::from_ref(&first));
 
     // Gone on the backend, not only from the list.
     let api = ApiClient::new(url).unwrap();
@@ -120,6 +120,69 @@ async fn an_interview_is_exported_then_deleting_it_closes_it_and_the_history_for
         engine.delete_interview(&second).await.is_err(),
         "a second delete is refused with the server's reason"
     );
+    engine.shutdown().await;
+    server.shutdown().await;
+}
+
+/// The latest successful history view.
+async fn until_history_page(
+    events: &mut Events,
+    f: impl Fn(&candor_client::ipc::History) -> bool,
+) -> candor_client::ipc::History {
+    let deadline = tokio::time::Instant::now() + STEP;
+    loop {
+        for e in events.seen.iter().rev() {
+            if let EngineEvent::View { view } = e {
+                if let Some(Query::Success { data }) = &view.history
+                    && f(data)
+                {
+                    return data.clone();
+                }
+                break;
+            }
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "history never matched"
+        );
+        events.drain_for(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_history_pages_past_the_first_page_and_a_ready_interview_carries_its_scores() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(dir.path()).await;
+    let url = url::Url::parse(&format!("http://{}/", server.addr())).unwrap();
+    let (engine, mut events) = engine(url.clone(), memory()).await;
+    let ready = finished_interview(&engine, &mut events).await;
+    engine.intent(Intent::Dismiss).await.unwrap();
+    let api = ApiClient::new(url).unwrap();
+    let token = api.sign_in_local("Ada").await.unwrap().token;
+    for _ in 0..24 {
+        api.create_interview(&token, &setup(1).to_request())
+            .await
+            .unwrap();
+    }
+    engine.intent(Intent::RefreshHistory).await.unwrap();
+    let first = until_history_page(&mut events, |h| h.items.len() == 20).await;
+    assert!(first.has_more);
+    assert!(
+        !first.items.iter().any(|i| i.id == ready),
+        "the oldest is on a later page"
+    );
+
+    engine.intent(Intent::ShowMoreHistory).await.unwrap();
+    let all = until_history_page(&mut events, |h| h.items.len() == 25).await;
+    assert!(!all.has_more);
+    let ids: std::collections::HashSet<&str> = all.items.iter().map(|i| i.id.as_str()).collect();
+    assert_eq!(ids.len(), 25, "no interview twice across pages");
+    let oldest = all.items.last().unwrap();
+    assert_eq!(oldest.id, ready);
+    assert!(!oldest.scores.is_empty(), "{oldest:?}");
+    assert!(oldest.overall_score.is_some());
+    assert!(oldest.duration_sec.is_some());
+    assert!(all.items[0].scores.is_empty(), "not started: no scores");
     engine.shutdown().await;
     server.shutdown().await;
 }

@@ -17,8 +17,8 @@ use axum::{Json, Router};
 use candor_api::{
     ApiError, AuthResponse, CreateInterviewRequest, DEFAULT_QUESTIONS, ErrorCode, Feedback,
     Interview, InterviewPage, InterviewStatus, ListInterviewsQuery, LocalSignInRequest,
-    MAX_QUESTIONS, MAX_TEXT_BYTES, RegisterRequest, RegisterResponse, ResultsResponse,
-    SignInRequest, User, paths,
+    MAX_QUESTIONS, MAX_TEXT_BYTES, Outcome, RegisterRequest, RegisterResponse, ResultsResponse,
+    ScoreValue, SignInRequest, User, paths,
 };
 use utoipa::OpenApi;
 
@@ -160,6 +160,7 @@ fn interview_json(i: InterviewRecord) -> Interview {
         status: i.status,
         created_at_ms: i.created_at_ms,
         updated_at_ms: i.updated_at_ms,
+        outcome: None,
     }
 }
 
@@ -439,10 +440,34 @@ async fn list_interviews(
     } else {
         None
     };
-    Ok(Json(InterviewPage {
-        items: rows.into_iter().map(interview_json).collect(),
-        next_cursor,
-    }))
+    let ready: Vec<String> = rows
+        .iter()
+        .filter(|i| i.status == InterviewStatus::Ready)
+        .map(|i| i.id.clone())
+        .collect();
+    let mut outcomes = shared.db.run(move |s| s.outcomes(&ready)).await?;
+    let items = rows
+        .into_iter()
+        .map(|i| {
+            let outcome = outcomes
+                .iter()
+                .position(|o| o.interview_id == i.id)
+                .map(|at| outcomes.swap_remove(at))
+                .map(|o| Outcome {
+                    duration_ms: o.duration_ms,
+                    scores: o
+                        .scores
+                        .into_iter()
+                        .map(|(name, value)| ScoreValue { name, value })
+                        .collect(),
+                });
+            Interview {
+                outcome,
+                ..interview_json(i)
+            }
+        })
+        .collect();
+    Ok(Json(InterviewPage { items, next_cursor }))
 }
 
 /// The interview, if it exists and is the user's.

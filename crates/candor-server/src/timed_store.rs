@@ -12,8 +12,8 @@ use candor_api::InterviewStatus;
 
 use crate::metrics::Metrics;
 use crate::store::{
-    Erasure, InterviewRecord, ListCursor, SessionRecord, SessionWrite, Store, StoreError,
-    StoredFrame, Timeline, UserRecord,
+    Erasure, InterviewRecord, ListCursor, OutcomeRecord, SessionRecord, SessionWrite, Store,
+    StoreError, StoredFrame, Timeline, UserRecord,
 };
 
 /// A [`Store`] whose calls are timed.
@@ -139,6 +139,9 @@ impl Store for TimedStore {
     }
     fn results(&self, interview_id: &str) -> R<Option<String>> {
         self.timed("results", |s| s.results(interview_id))
+    }
+    fn outcomes(&self, interview_ids: &[String]) -> R<Vec<OutcomeRecord>> {
+        self.timed("outcomes", |s| s.outcomes(interview_ids))
     }
     fn delete_interview(&self, interview_id: &str) -> R<Option<Erasure>> {
         self.timed("delete_interview", |s| s.delete_interview(interview_id))

@@ -295,6 +295,40 @@ async fn the_owner_exports_voice_transcript_and_report_others_cannot() {
     );
     let feedback = wait_feedback(&api, &alice.token, &interview.id).await;
 
+    // The list carries each ready interview's length and scores (progress
+    // over time needs no request per interview).
+    let page: InterviewPage = api
+        .http
+        .get(api.url("/v1/interviews"))
+        .bearer_auth(&alice.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let listed = page.items.iter().find(|i| i.id == interview.id).unwrap();
+    let outcome = listed
+        .outcome
+        .as_ref()
+        .expect("a ready interview's outcome");
+    assert_eq!(outcome.duration_ms, feedback.overall.duration_ms);
+    assert_eq!(
+        outcome
+            .scores
+            .iter()
+            .map(|s| (s.name.as_str(), s.value))
+            .collect::<Vec<_>>(),
+        feedback
+            .scores
+            .iter()
+            .map(|s| (s.name.as_str(), s.value))
+            .collect::<Vec<_>>()
+    );
+    assert!(!outcome.scores.is_empty());
+    let other = page.items.iter().find(|i| i.id == unstarted.id).unwrap();
+    assert_eq!(other.outcome, None, "no results, no outcome");
+
     // The whole interview: exactly the stored frames, in order, decodable,
     // as long as the interview.
     let whole = read_ogg_opus(&files["interview.ogg"]);

@@ -13,6 +13,8 @@ import type { About, CommandName, DeviceList, ExportedInterview, InterviewSetup,
 export type {
   About,
   ExportedInterview,
+  History,
+  ScorePoint,
   AppLocations,
   BundledComponent,
   Activity,
@@ -47,7 +49,7 @@ export type {
 } from "./generated";
 
 /** The whole application state, pushed after every change. */
-export type View = G.View<G.Profile, G.InterviewSummary[], G.Results>;
+export type View = G.View<G.Profile, G.History, G.Results>;
 /** The seed's authentication table. */
 export type AuthView = G.AuthView<G.Profile>;
 /** The seed's interview lifecycle table. */
@@ -77,6 +79,8 @@ export interface Commands {
   continue_offline: { args: { name: string }; result: void };
   sign_out: { args: Record<string, never>; result: void };
   refresh_history: { args: Record<string, never>; result: void };
+  /** Lists another page of older interviews. */
+  show_more_history: { args: Record<string, never>; result: void };
   start_interview: { args: { setup: InterviewSetup }; result: void };
   retry_permissions: { args: Record<string, never>; result: void };
   cancel_interview: { args: Record<string, never>; result: void };

@@ -102,6 +102,8 @@ pub enum Intent {
     SignIn(Credentials),
     SignOut,
     RefreshHistory,
+    /// Lists another page of older interviews (reloading the history).
+    ShowMoreHistory,
     StartInterview(InterviewSetup),
     RetryPermissions,
     Cancel,
@@ -209,6 +211,7 @@ impl Engine {
             latency,
             models,
             review: Review::default(),
+            history_limit: HISTORY_PAGE,
             config,
         };
         if let Some(models) = &mut driver.models {
@@ -423,7 +426,12 @@ struct Driver {
     latency: LatencyLog,
     models: Option<Models>,
     review: Review,
+    /// How many interviews the history lists (grows by [`HISTORY_PAGE`]).
+    history_limit: u32,
 }
+
+/// Interviews the history lists at first, and adds with each "Show more".
+pub const HISTORY_PAGE: u32 = 20;
 
 impl Driver {
     async fn run(
@@ -535,8 +543,19 @@ impl Driver {
     fn on_intent(&mut self, intent: Intent) -> Result<(), String> {
         let event = match intent {
             Intent::SignIn(credentials) => Event::SignIn { credentials },
-            Intent::SignOut => Event::SignOut,
+            Intent::SignOut => {
+                self.history_limit = HISTORY_PAGE;
+                Event::SignOut
+            }
             Intent::RefreshHistory => Event::RefreshHistory,
+            Intent::ShowMoreHistory => {
+                self.history_limit += HISTORY_PAGE;
+                let shown = self.try_feed(Event::RefreshHistory);
+                if shown.is_err() {
+                    self.history_limit -= HISTORY_PAGE;
+                }
+                return shown.map_err(|r| r.to_string());
+            }
             Intent::StartInterview(setup) => Event::StartInterview { setup },
             Intent::RetryPermissions => Event::RetryPermissions,
             Intent::Cancel => Event::Cancel,
@@ -579,7 +598,7 @@ impl Driver {
                 tokio::spawn(requests::sign_out(api, token));
             }
             Action::ForgetToken => self.forget_token(),
-            Action::FetchHistory => self.spawn(requests::history(api, token)),
+            Action::FetchHistory => self.spawn(requests::history(api, token, self.history_limit)),
             Action::CreateInterview { setup } => {
                 self.spawn(requests::create_interview(api, token, setup))
             }

@@ -56,7 +56,9 @@ impl Review {
     pub(super) fn filter(&self, event: Event<Candor>) -> Event<Candor> {
         match event {
             Event::HistoryLoaded { mut history } if !self.deleted.is_empty() => {
-                history.retain(|item| !self.deleted.contains(&item.id));
+                history
+                    .items
+                    .retain(|item| !self.deleted.contains(&item.id));
                 Event::HistoryLoaded { history }
             }
             other => other,

@@ -299,6 +299,8 @@ pub trait Store: Send + Sync + 'static {
         now_ms: i64,
     ) -> Result<(), StoreError>;
     fn results(&self, interview_id: &str) -> Result<Option<String>, StoreError>;
+    /// The length and scores of those of `interview_ids` that have results.
+    fn outcomes(&self, interview_ids: &[String]) -> Result<Vec<OutcomeRecord>, StoreError>;
 
     // Deletion.
     /// Deletes an interview and everything stored for it (its sessions,
@@ -307,6 +309,15 @@ pub trait Store: Send + Sync + 'static {
     /// readable in the storage's files: see [`Erasure`]. `Ok(None)` when no
     /// such interview exists.
     fn delete_interview(&self, interview_id: &str) -> Result<Option<Erasure>, StoreError>;
+}
+
+/// A stored result's length and scores, without the rest of its feedback.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutcomeRecord {
+    pub interview_id: String,
+    pub duration_ms: u64,
+    /// (name, value 0..=100), in the feedback's order.
+    pub scores: Vec<(String, u32)>,
 }
 
 /// What a deletion removed, and whether its content is gone from disk.

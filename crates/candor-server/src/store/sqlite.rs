@@ -15,8 +15,9 @@ use candor_api::{InterviewStatus, Role, Seniority, Speaker};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::{
-    Erasure, InputCodec, InputFormat, InterviewRecord, ListCursor, SegmentKind, SessionRecord,
-    SessionWrite, Store, StoreError, StoredFrame, Timeline, TranscriptRecord, UserRecord,
+    Erasure, InputCodec, InputFormat, InterviewRecord, ListCursor, OutcomeRecord, SegmentKind,
+    SessionRecord, SessionWrite, Store, StoreError, StoredFrame, Timeline, TranscriptRecord,
+    UserRecord,
 };
 
 /// Schema versions, applied in order; `PRAGMA user_version` holds how many ran.
@@ -749,6 +750,42 @@ impl Store for SqliteStore {
             .optional()?)
     }
 
+    fn outcomes(&self, interview_ids: &[String]) -> Result<Vec<OutcomeRecord>, StoreError> {
+        let conn = self.conn();
+        // Only the two parts of the feedback needed, not its transcript.
+        let mut stmt = conn.prepare_cached(
+            "SELECT json_extract(feedback, '$.overall.duration_ms'), json_extract(feedback, '$.scores')
+             FROM results WHERE interview_id = ?1",
+        )?;
+        let mut out = Vec::new();
+        for id in interview_ids {
+            let row = stmt
+                .query_row([id], |r| {
+                    Ok((r.get::<_, Option<i64>>(0)?, r.get::<_, Option<String>>(1)?))
+                })
+                .optional()?;
+            let Some((duration, scores)) = row else {
+                continue;
+            };
+            let scores: Vec<serde_json::Value> = scores
+                .map(|s| serde_json::from_str(&s))
+                .transpose()
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?
+                .unwrap_or_default();
+            out.push(OutcomeRecord {
+                interview_id: id.clone(),
+                duration_ms: duration.unwrap_or(0).max(0) as u64,
+                scores: scores
+                    .iter()
+                    .filter_map(|s| {
+                        Some((s["name"].as_str()?.to_owned(), s["value"].as_u64()? as u32))
+                    })
+                    .collect(),
+            });
+        }
+        Ok(out)
+    }
+
     fn delete_interview(&self, interview_id: &str) -> Result<Option<Erasure>, StoreError> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
@@ -1090,5 +1127,34 @@ mod tests {
         });
 
         assert_eq!(store.delete_interview("i1").unwrap(), None, "gone already");
+    }
+
+    #[test]
+    fn outcomes_are_read_from_the_stored_feedback() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        store.create_user(&user("u1", "a@x.org")).unwrap();
+        for id in ["i1", "i2"] {
+            store.create_interview(&interview(id, "u1", 1)).unwrap();
+        }
+        store
+            .save_results(
+                "i1",
+                "s1",
+                r#"{"overall":{"duration_ms":61000},"scores":[{"name":"pace","value":70,"explanation":"x"},{"name":"completion","value":100,"explanation":"y"}],"transcript":[]}"#,
+                5,
+            )
+            .unwrap();
+        let got = store
+            .outcomes(&["i1".into(), "i2".into(), "nope".into()])
+            .unwrap();
+        assert_eq!(
+            got,
+            [OutcomeRecord {
+                interview_id: "i1".into(),
+                duration_ms: 61_000,
+                scores: vec![("pace".into(), 70), ("completion".into(), 100)],
+            }]
+        );
     }
 }
