@@ -181,6 +181,19 @@ async fn a_whole_interview_in_the_desktop_window() {
         "the window shows the page, not a blank surface: {}",
         shot.display()
     );
+
+    // Deleted from its results page after the confirmation: back on the
+    // dashboard, and the history no longer lists it.
+    app.click("[data-action=delete-interview]").await;
+    app.click("[data-action=confirm-delete]").await;
+    app.wait_screen("dashboard", STEP).await;
+    app.wait_until(
+        "the history without the deleted interview",
+        STEP,
+        "const h = document.querySelector('[data-testid=history]');\
+         return h.dataset.state === 'success' && h.querySelectorAll('.history-item').length === 0",
+    )
+    .await;
     app.quit().await;
     drop(pulse);
 }
