@@ -196,6 +196,17 @@ pub struct StoredFrame {
     pub data: Vec<u8>,
 }
 
+impl SessionWrite {
+    /// The session the write belongs to.
+    pub fn session_id(&self) -> &str {
+        match self {
+            SessionWrite::Audio { session_id, .. }
+            | SessionWrite::Transcript { session_id, .. }
+            | SessionWrite::Speech { session_id, .. } => session_id,
+        }
+    }
+}
+
 /// Everything results processing reads about one session.
 #[derive(Debug, Clone)]
 pub struct Timeline {

@@ -608,6 +608,21 @@ impl Store for SqliteStore {
                 audio.execute(params![id, *first as i64, *last as i64, frames])?;
                 seq.execute(params![id, *last as i64])?;
             }
+            // A session deleted with its interview while its last writes
+            // were queued (the delete refuses live sessions, but a session
+            // may start between that check and the delete) keeps nothing.
+            let mut exists =
+                tx.prepare_cached("SELECT EXISTS(SELECT 1 FROM sessions WHERE id = ?1)")?;
+            let mut ids: Vec<&str> = writes.iter().map(SessionWrite::session_id).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            for id in ids {
+                if !exists.query_row([id], |r| r.get::<_, bool>(0))? {
+                    for table in ["candidate_audio", "transcripts", "speech_spans"] {
+                        tx.execute(&format!("DELETE FROM {table} WHERE session_id = ?1"), [id])?;
+                    }
+                }
+            }
         }
         tx.commit()?;
         Ok(())
@@ -1156,5 +1171,32 @@ mod tests {
                 scores: vec![("pace".into(), 70), ("completion".into(), 100)],
             }]
         );
+    }
+
+    #[test]
+    fn writes_of_a_deleted_session_are_not_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        store.create_user(&user("u1", "a@x.org")).unwrap();
+        record_interview(&store, "i1", "s1", "LATE-5e1d");
+        store.delete_interview("i1").unwrap().unwrap();
+        // The recorder's last batch for it arrives after the delete.
+        let sid: Arc<str> = Arc::from("s1");
+        store
+            .record(&[
+                SessionWrite::Audio {
+                    session_id: sid.clone(),
+                    seq: 201,
+                    timestamp_us: 4_020_000,
+                    data: bytes::Bytes::from_static(b"LATE-5e1d-frame-0201"),
+                },
+                SessionWrite::Speech {
+                    session_id: sid,
+                    start_ms: 4_000,
+                    end_ms: 4_020,
+                },
+            ])
+            .unwrap();
+        assert_eq!(rows_naming(&store, "s1"), Vec::<String>::new());
     }
 }
