@@ -626,8 +626,12 @@ async fn a_second_launch_shows_the_open_window_and_its_place_is_remembered() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn about_shows_the_real_folders_and_licences_and_diagnostics_name_no_account() {
+    // Its own sound server, which the diagnostics list devices from (tests
+    // that start one change this process's environment while they run).
+    let pulse = PrivatePulse::start().expect("private PulseAudio");
     let dir = tempfile::tempdir().unwrap();
-    let app = App::launch(dir.path(), None).await;
+    let server = std::env::var("PULSE_SERVER").expect("the private server's address");
+    let app = App::launch(dir.path(), Some(&server)).await;
     app.wait_screen("auth", STEP).await;
     app.fill("input[autocomplete=name]", "Ada Lovelace").await;
     app.click_button("Continue offline").await;
@@ -687,4 +691,5 @@ async fn about_shows_the_real_folders_and_licences_and_diagnostics_name_no_accou
     artifact("desktop-diagnostics.txt", &report);
     app.screenshot("desktop-about-diagnostics").await;
     app.quit().await;
+    drop(pulse);
 }

@@ -255,6 +255,17 @@ pub fn compute(t: &Timeline, job_description: Option<&str>, planned_questions: u
         .max()
         .unwrap_or(0);
     let duration_ms = t.session.duration_ms.unwrap_or(0).max(last_end);
+    // The candidate's speech. Sound heard only while the interviewer itself
+    // was talking, and ended before it stopped, is left out: a talker who
+    // cuts in goes on after the interviewer yields (its turn ends at the
+    // interruption), its own echo does not, and neither is a murmur of
+    // assent an answer or speaking time.
+    let heard: Vec<(u64, u64)> = t
+        .speech
+        .iter()
+        .copied()
+        .filter(|&(a, b)| !interviewer.iter().any(|s| s.start_ms <= a && b <= s.end_ms))
+        .collect();
 
     // Questions in order of asking.
     let questions: Vec<&TranscriptRecord> = interviewer
@@ -273,13 +284,7 @@ pub fn compute(t: &Timeline, job_description: Option<&str>, planned_questions: u
             .filter(|s| s.start_ms >= from && s.start_ms < window_end)
             .map(|s| (s.start_ms, s.end_ms))
             .collect();
-        // Sound heard only while the interviewer itself was talking, and
-        // ended before it stopped, is not an answer: a talker who cuts in
-        // goes on after the interviewer yields, its own echo does not.
-        let spans: Vec<(u64, u64)> = spans_in(&t.speech, from, window_end)
-            .into_iter()
-            .filter(|&(a, b)| !interviewer.iter().any(|s| s.start_ms <= a && b <= s.end_ms))
-            .collect();
+        let spans = spans_in(&heard, from, window_end);
         let speaking_ms: u64 = spans.iter().map(|(a, b)| b - a).sum();
         let mut pauses = 0;
         let mut longest_pause_ms = 0;
@@ -369,7 +374,7 @@ pub fn compute(t: &Timeline, job_description: Option<&str>, planned_questions: u
         });
     }
 
-    let candidate_speaking_ms: u64 = t.speech.iter().map(|(a, b)| b.saturating_sub(*a)).sum();
+    let candidate_speaking_ms: u64 = heard.iter().map(|(a, b)| b.saturating_sub(*a)).sum();
     let interviewer_speaking_ms: u64 = interviewer
         .iter()
         .map(|s| s.end_ms.saturating_sub(s.start_ms))
@@ -834,7 +839,7 @@ mod tests {
     }
 
     #[test]
-    fn sound_only_inside_the_interviewers_own_turn_is_not_an_answer() {
+    fn sound_only_inside_the_interviewers_own_turn_is_neither_an_answer_nor_speaking_time() {
         use SegmentKind::*;
         use Speaker::*;
         let t = Timeline {
@@ -858,6 +863,10 @@ mod tests {
         let q2 = &f.questions[1];
         assert!(q2.answered, "speech going on past the question is");
         assert_eq!(f.overall.questions_answered, 1);
+        assert_eq!(
+            f.overall.candidate_speaking_ms, 7_000,
+            "the blips are not speaking time either"
+        );
     }
 
     #[test]

@@ -429,12 +429,14 @@ async fn start_engine(
             shared
                 .metrics
                 .record_engine_error(engine.name(), crate::metrics::EngineStage::Start);
-            shared.hub.remove(id);
+            // Ended in the store before it leaves the hub, so a resume in
+            // between finds how it ended.
             let sid = id.clone();
             let _ = shared
                 .db
                 .run(move |s| s.end_session(&sid, "engine_failure", now_ms(), 0))
                 .await;
+            shared.hub.remove(id);
             tracing::warn!(session = %id, error = %e, "the engine could not start");
             Err(e.to_protocol())
         }
