@@ -188,9 +188,6 @@ fn spans_in(speech: &[(u64, u64)], from: u64, to: u64) -> Vec<(u64, u64)> {
         .collect()
 }
 
-/// The feedback of one session; `job_description`, when the candidate gave
-/// one, is what their words are checked against; `planned_questions` is how
-/// many questions the interview was set up with.
 /// Where on the session clock the candidate may answer one question.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AnswerWindow {
@@ -204,14 +201,7 @@ pub struct AnswerWindow {
 /// Each asked question's answer window, in order of asking: the one rule
 /// the per-question feedback and the exported answers share.
 pub fn answer_windows(t: &Timeline) -> Vec<AnswerWindow> {
-    let last_end = t
-        .transcript
-        .iter()
-        .map(|s| s.end_ms)
-        .chain(t.speech.iter().map(|s| s.1))
-        .max()
-        .unwrap_or(0);
-    let duration_ms = t.session.duration_ms.unwrap_or(0).max(last_end);
+    let duration_ms = session_length_ms(t);
     let interviewer = || {
         t.transcript
             .iter()
@@ -241,12 +231,8 @@ pub fn answer_windows(t: &Timeline) -> Vec<AnswerWindow> {
         .collect()
 }
 
-pub fn compute(t: &Timeline, job_description: Option<&str>, planned_questions: u32) -> Feedback {
-    let interviewer: Vec<&TranscriptRecord> = t
-        .transcript
-        .iter()
-        .filter(|s| s.speaker == Speaker::Interviewer)
-        .collect();
+/// The session's length: as recorded, or as far as anything in it reaches.
+fn session_length_ms(t: &Timeline) -> u64 {
     let last_end = t
         .transcript
         .iter()
@@ -254,7 +240,19 @@ pub fn compute(t: &Timeline, job_description: Option<&str>, planned_questions: u
         .chain(t.speech.iter().map(|s| s.1))
         .max()
         .unwrap_or(0);
-    let duration_ms = t.session.duration_ms.unwrap_or(0).max(last_end);
+    t.session.duration_ms.unwrap_or(0).max(last_end)
+}
+
+/// The feedback of one session; `job_description`, when the candidate gave
+/// one, is what their words are checked against; `planned_questions` is how
+/// many questions the interview was set up with.
+pub fn compute(t: &Timeline, job_description: Option<&str>, planned_questions: u32) -> Feedback {
+    let interviewer: Vec<&TranscriptRecord> = t
+        .transcript
+        .iter()
+        .filter(|s| s.speaker == Speaker::Interviewer)
+        .collect();
+    let duration_ms = session_length_ms(t);
     // The candidate's speech. Sound heard only while the interviewer itself
     // was talking, and ended before it stopped, is left out: a talker who
     // cuts in goes on after the interviewer yields (its turn ends at the
