@@ -181,6 +181,19 @@ async fn a_whole_interview_in_the_desktop_window() {
         "the window shows the page, not a blank surface: {}",
         shot.display()
     );
+
+    // Deleted from its results page after the confirmation: back on the
+    // dashboard, and the history no longer lists it.
+    app.click("[data-action=delete-interview]").await;
+    app.click("[data-action=confirm-delete]").await;
+    app.wait_screen("dashboard", STEP).await;
+    app.wait_until(
+        "the history without the deleted interview",
+        STEP,
+        "const h = document.querySelector('[data-testid=history]');\
+         return h.dataset.state === 'success' && h.querySelectorAll('.history-item').length === 0",
+    )
+    .await;
     app.quit().await;
     drop(pulse);
 }
@@ -240,7 +253,7 @@ fn loud_seconds(samples: &[f32], db: f32) -> (f64, f32) {
 /// results must hold no answer, interruption or speaking time of the
 /// candidate.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "the app still hears itself: 7 of 13 runs here failed, all under load (the first 5 runs, while other builds shared the 2 cores, and 2 of 2 with two busy loops added); the 6 runs on the otherwise idle machine passed. The client marked echo as voice in 40-240 ms blips 0.5-2.7 s into an interviewer turn (the greeting, the 'move on' remark after 20 s of silence, the last question), so the interviewer was cut off (4 runs: greeting twice, remark, closing; a 5th never reached its first question's end within 60 s), the live transcript showed '[answer, 0 s]' or '[answer, 1 s]' (3 runs) and results counted answers (Completion 1 or 2 of 3, 'started after 21 s') and 0.1-0.7 s of the candidate's speech"]
+#[ignore = "the app still hears itself when the machine is loaded: of 7 runs with the barge-in rule counting voiced audio only (load average 3-10, other builds sharing the 2 cores), 1 passed; the others had 0-6 interruptions (greeting, questions, follow-ups cut off in the first 45 s or throughout) and 0.7-3.5 s of phantom speech, getting worse with load; earlier, 6 of 6 runs on an otherwise idle machine passed. The synthetic paths (tests/echo_paths.rs) and the loopback without the app (echo_loopback) pass under the same load, so what differs is the app's own timing under load (playback and capture callbacks of a debug build, the loopback module's latency); not found yet"]
 async fn speakers_heard_by_the_microphone_are_not_the_candidate() {
     let pulse = PrivatePulse::start().expect("private PulseAudio");
     pulse
@@ -613,8 +626,12 @@ async fn a_second_launch_shows_the_open_window_and_its_place_is_remembered() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn about_shows_the_real_folders_and_licences_and_diagnostics_name_no_account() {
+    // Its own sound server, which the diagnostics list devices from (tests
+    // that start one change this process's environment while they run).
+    let pulse = PrivatePulse::start().expect("private PulseAudio");
     let dir = tempfile::tempdir().unwrap();
-    let app = App::launch(dir.path(), None).await;
+    let server = std::env::var("PULSE_SERVER").expect("the private server's address");
+    let app = App::launch(dir.path(), Some(&server)).await;
     app.wait_screen("auth", STEP).await;
     app.fill("input[autocomplete=name]", "Ada Lovelace").await;
     app.click_button("Continue offline").await;
@@ -674,4 +691,5 @@ async fn about_shows_the_real_folders_and_licences_and_diagnostics_name_no_accou
     artifact("desktop-diagnostics.txt", &report);
     app.screenshot("desktop-about-diagnostics").await;
     app.quit().await;
+    drop(pulse);
 }

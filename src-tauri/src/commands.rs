@@ -9,7 +9,9 @@ use std::time::Instant;
 
 use candor_audio::{SinkSpec, SourceSpec};
 use candor_client::backend::speech_models_dir;
-use candor_client::ipc::{About, AudioDevice, DeviceList, Settings, SpeechModels};
+use candor_client::ipc::{
+    About, AudioDevice, DeviceList, ExportedInterview, Settings, SpeechModels,
+};
 use candor_client::{
     BackendConfig, Credentials, Engine, EngineConfig, EngineEvent, Intent, InterviewSetup,
     KeyringStore, SpeechModelsConfig,
@@ -229,6 +231,11 @@ pub async fn refresh_history(state: Shared<'_>) -> Result<(), String> {
 }
 
 #[tauri::command]
+pub async fn show_more_history(state: Shared<'_>) -> Result<(), String> {
+    state.intent(Intent::ShowMoreHistory).await
+}
+
+#[tauri::command]
 pub async fn start_interview(state: Shared<'_>, setup: InterviewSetup) -> Result<(), String> {
     state.intent(Intent::StartInterview(setup)).await
 }
@@ -256,6 +263,78 @@ pub async fn dismiss(state: Shared<'_>) -> Result<(), String> {
 #[tauri::command]
 pub async fn open_results(state: Shared<'_>, interview_id: String) -> Result<(), String> {
     state.intent(Intent::ReviewResults(interview_id)).await
+}
+
+/// Asks where to save the interview (the native save dialog, on top of the
+/// window), then writes its export there as a new folder. `None` when the
+/// candidate cancelled.
+#[tauri::command]
+pub async fn export_interview(
+    app: tauri::AppHandle,
+    window: tauri::WebviewWindow,
+    state: Shared<'_>,
+    interview_id: String,
+    suggested_name: String,
+) -> Result<Option<ExportedInterview>, String> {
+    use tauri::Manager;
+    use tauri_plugin_dialog::DialogExt;
+    let (chosen, choice) = tokio::sync::oneshot::channel();
+    let mut dialog = app
+        .dialog()
+        .file()
+        .set_title("Export the interview to a new folder")
+        .set_file_name(folder_name(&suggested_name))
+        .set_can_create_directories(true)
+        .set_parent(&window);
+    if let Ok(documents) = app.path().document_dir() {
+        dialog = dialog.set_directory(documents);
+    }
+    dialog.save_file(move |path| {
+        let _ = chosen.send(path);
+    });
+    let Some(path) = choice
+        .await
+        .map_err(|_| "The save dialog closed unexpectedly.".to_owned())?
+    else {
+        return Ok(None);
+    };
+    let dir = path
+        .into_path()
+        .map_err(|e| format!("Cannot export there: {e}"))?;
+    let exported = state
+        .engine()
+        .await?
+        .export_interview(&interview_id, dir)
+        .await?;
+    tracing::info!(folder = %exported.folder, files = exported.files.len(), "interview exported");
+    Ok(Some(exported))
+}
+
+/// A folder name from the UI's suggestion: no path separators or control
+/// characters, at most 80 characters.
+fn folder_name(suggested: &str) -> String {
+    let name: String = suggested
+        .chars()
+        .map(|c| {
+            if c == '/' || c == '\\' || c.is_control() {
+                '-'
+            } else {
+                c
+            }
+        })
+        .take(80)
+        .collect();
+    let name = name.trim().trim_start_matches('.');
+    if name.is_empty() {
+        "Candor interview".to_owned()
+    } else {
+        name.to_owned()
+    }
+}
+
+#[tauri::command]
+pub async fn delete_interview(state: Shared<'_>, interview_id: String) -> Result<(), String> {
+    state.engine().await?.delete_interview(&interview_id).await
 }
 
 #[tauri::command]
@@ -504,5 +583,22 @@ impl AppState {
             locations: about::locations(&self.paths),
             home: std::env::home_dir().map(|h| h.display().to_string()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::folder_name;
+
+    #[test]
+    fn a_suggested_folder_name_stays_one_plain_name() {
+        assert_eq!(
+            folder_name("Candor interview 2026-12-01 Software engineer"),
+            "Candor interview 2026-12-01 Software engineer"
+        );
+        assert_eq!(folder_name("../../etc/x\u{7}"), "-..-etc-x-");
+        assert_eq!(folder_name("  "), "Candor interview");
+        assert_eq!(folder_name(".hidden"), "hidden");
+        assert_eq!(folder_name(&"a".repeat(200)).len(), 80);
     }
 }

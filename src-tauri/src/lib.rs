@@ -48,6 +48,7 @@ pub fn run() {
         // First, so a second launch hands over before anything else starts.
         .plugin(window::single_instance(&identifier))
         .plugin(window::state())
+        .plugin(tauri_plugin_dialog::init())
         .setup(move |app| {
             let paths = settings::AppPaths::resolve(app.handle())?;
             init_logging(&paths);

@@ -326,8 +326,19 @@ impl App {
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("test-artifacts");
         std::fs::create_dir_all(&dir).expect("artifact dir");
         let path = dir.join(format!("{name}.png"));
+        // The app's own window: desktop tests run side by side on one X
+        // display, so the whole screen may show another test's window.
+        let Some(window) = self.x_window() else {
+            return self.driver_screenshot(path).await;
+        };
+        // On top first: with no compositor, the parts another window
+        // covers are not there to capture.
+        let _ = Command::new("xdotool")
+            .args(["windowraise", &window])
+            .status();
+        tokio::time::sleep(Duration::from_millis(150)).await;
         let captured = Command::new("import")
-            .args(["-window", "root"])
+            .args(["-window", &window])
             .arg(&path)
             .status()
             .map(|s| s.success())
@@ -335,6 +346,12 @@ impl App {
         if captured {
             return path;
         }
+        self.driver_screenshot(path).await
+    }
+
+    /// The web view's own screenshot, through WebDriver (the page only, no
+    /// window frame or native dialogs).
+    async fn driver_screenshot(&self, path: PathBuf) -> PathBuf {
         let png = self
             .command(reqwest::Method::GET, "/screenshot", None)
             .await;
@@ -343,6 +360,53 @@ impl App {
             .expect("screenshot is base64");
         std::fs::write(&path, bytes).expect("write screenshot");
         path
+    }
+
+    /// The X window (id, as `xwininfo` prints it) of the app the driver
+    /// started: a mapped top-level window whose `_NET_WM_PID` is one of the
+    /// driver's descendants, the largest if there are several.
+    fn x_window(&self) -> Option<String> {
+        let root = self.driver.id();
+        let tree = Command::new("xwininfo")
+            .args(["-root", "-children"])
+            .output()
+            .ok()?;
+        let mut best: Option<(u64, String)> = None;
+        for line in String::from_utf8_lossy(&tree.stdout).lines() {
+            let Some(id) = line.split_whitespace().next() else {
+                continue;
+            };
+            if !id.starts_with("0x") {
+                continue;
+            }
+            let prop = Command::new("xprop")
+                .args(["-id", id, "_NET_WM_PID"])
+                .output()
+                .ok()?;
+            let pid = String::from_utf8_lossy(&prop.stdout)
+                .rsplit(' ')
+                .next()
+                .and_then(|p| p.trim().parse::<u32>().ok());
+            if !pid.is_some_and(|p| p != root && descends_from(p, root)) {
+                continue;
+            }
+            let info = Command::new("xwininfo").args(["-id", id]).output().ok()?;
+            let info = String::from_utf8_lossy(&info.stdout);
+            let field = |key: &str| {
+                info.lines()
+                    .find_map(|l| l.trim().strip_prefix(key))
+                    .map(|v| v.trim().to_owned())
+            };
+            if field("Map State:").as_deref() != Some("IsViewable") {
+                continue;
+            }
+            let size = |key| field(key).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+            let area = size("Width:") * size("Height:");
+            if best.as_ref().is_none_or(|(a, _)| area > *a) {
+                best = Some((area, id.to_owned()));
+            }
+        }
+        best.map(|(_, id)| id)
     }
 
     /// Resident memory (KiB) of every process the driver started — the app

@@ -155,3 +155,48 @@ export function timeline(lines: TranscriptLine[], durationSec: number, w: number
   }
   return svg;
 }
+
+export interface TrendPoint {
+  /** The interview the point is from. */
+  id: string;
+  /** 0–100. */
+  value: number;
+  /** Spoken name of the point, e.g. "20 Nov 2025: 78". */
+  label: string;
+}
+
+/**
+ * One score across interviews, oldest to newest: a line through a point per
+ * interview on a 0–100 scale. Each point is a link (click, Enter or Space)
+ * that calls `open` with its interview; the best is ringed, the latest filled.
+ */
+export function trend(w: number, points: TrendPoint[], ariaLabel: string, open: (id: string) => void): SVGSVGElement {
+  const hgt = 72;
+  const pad = 10;
+  const plotH = hgt - pad * 2;
+  const x = (i: number) => (points.length === 1 ? w / 2 : pad + ((w - pad * 2) * i) / (points.length - 1));
+  const y = (v: number) => pad + plotH - (Math.max(0, Math.min(100, v)) / 100) * plotH;
+  const svg = s("svg", { class: "chart trend", viewBox: `0 0 ${w} ${hgt}`, role: "group", "aria-label": ariaLabel, preserveAspectRatio: "xMidYMid meet" });
+  svg.append(
+    s("line", { class: "grid", x1: pad, x2: w - pad, y1: y(50).toFixed(1), y2: y(50).toFixed(1) }),
+    s("polyline", { class: "trend-line", fill: "none", points: points.map((p, i) => `${x(i).toFixed(1)},${y(p.value).toFixed(1)}`).join(" ") }),
+  );
+  const best = Math.max(...points.map((p) => p.value));
+  points.forEach((p, i) => {
+    const last = i === points.length - 1;
+    const cls = ["trend-point", last ? "latest" : "", p.value === best ? "best" : ""].filter(Boolean).join(" ");
+    const point = s("g", { class: cls, role: "link", tabindex: 0, "aria-label": `Open the interview: ${p.label}`, "data-interview": p.id },
+      s("title", null, p.label),
+      s("circle", { class: "hit", cx: x(i).toFixed(1), cy: y(p.value).toFixed(1), r: 11 }),
+      s("circle", { class: "dot", cx: x(i).toFixed(1), cy: y(p.value).toFixed(1), r: 4.5 }));
+    point.addEventListener("click", () => open(p.id));
+    point.addEventListener("keydown", (e) => {
+      if (e.key === "Enter" || e.key === " ") {
+        e.preventDefault();
+        open(p.id);
+      }
+    });
+    svg.append(point);
+  });
+  return svg;
+}

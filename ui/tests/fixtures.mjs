@@ -3,14 +3,38 @@
 export const PROFILE = { name: "Alex Morgan", email: "alex@example.com", offline: false };
 export const OFFLINE_PROFILE = { name: "Sam", email: null, offline: true };
 
+const score = (key, label, value) => ({ key, label, value });
+
 export const HISTORY = [
-  { id: "iv-1", role: "software-engineer", seniority: "senior", createdAt: "2025-11-20T14:05:00Z", status: "ready", durationSec: 1130, overallScore: 78 },
-  { id: "iv-2", role: "product-manager", seniority: "mid", createdAt: "2025-11-22T09:30:00Z", status: "ready", durationSec: 845, overallScore: 56 },
-  { id: "iv-3", role: "behavioural", seniority: "junior", createdAt: "2025-11-18T17:45:00Z", status: "failed", durationSec: null, overallScore: null },
-  { id: "iv-4", role: "data-scientist", seniority: "staff", createdAt: "2025-11-24T11:00:00Z", status: "processing", durationSec: 600, overallScore: null },
+  { id: "iv-1", role: "software-engineer", seniority: "senior", createdAt: "2025-11-20T14:05:00Z", status: "ready", durationSec: 1130, overallScore: 78,
+    scores: [score("responsiveness", "Responsiveness", 80), score("answer_depth", "Answer depth", 74), score("completion", "Completion", 80)] },
+  { id: "iv-2", role: "product-manager", seniority: "mid", createdAt: "2025-11-22T09:30:00Z", status: "ready", durationSec: 845, overallScore: 56,
+    scores: [score("responsiveness", "Responsiveness", 50), score("answer_depth", "Answer depth", 62), score("completion", "Completion", 56)] },
+  { id: "iv-3", role: "behavioural", seniority: "junior", createdAt: "2025-11-18T17:45:00Z", status: "failed", durationSec: null, overallScore: null, scores: [] },
+  { id: "iv-4", role: "data-scientist", seniority: "staff", createdAt: "2025-11-24T11:00:00Z", status: "processing", durationSec: 600, overallScore: null, scores: [] },
 ];
 
-export function authed(interview = { state: "idle" }, history = { state: "success", data: HISTORY }, profile = PROFILE) {
+/** The history as the core pushes it: the listed items, and whether older ones exist. */
+export const HISTORY_PAGE = { items: HISTORY, hasMore: false };
+export const EMPTY_HISTORY = { items: [], hasMore: false };
+
+/** Three software-engineer interviews and one product-manager one, with scores that move. */
+export const PROGRESS_HISTORY = {
+  items: [
+    { id: "se-3", role: "software-engineer", seniority: "mid", createdAt: "2025-11-25T09:00:00Z", status: "ready", durationSec: 900, overallScore: 71,
+      scores: [score("responsiveness", "Responsiveness", 70), score("answer_depth", "Answer depth", 72)] },
+    { id: "pm-1", role: "product-manager", seniority: "mid", createdAt: "2025-11-24T09:00:00Z", status: "ready", durationSec: 800, overallScore: 60,
+      scores: [score("responsiveness", "Responsiveness", 60), score("answer_depth", "Answer depth", 60)] },
+    { id: "se-2", role: "software-engineer", seniority: "mid", createdAt: "2025-11-21T09:00:00Z", status: "ready", durationSec: 900, overallScore: 83,
+      scores: [score("responsiveness", "Responsiveness", 88), score("answer_depth", "Answer depth", 78)] },
+    { id: "se-0", role: "software-engineer", seniority: "mid", createdAt: "2025-11-19T09:00:00Z", status: "failed", durationSec: null, overallScore: null, scores: [] },
+    { id: "se-1", role: "software-engineer", seniority: "mid", createdAt: "2025-11-18T09:00:00Z", status: "ready", durationSec: 900, overallScore: 50,
+      scores: [score("responsiveness", "Responsiveness", 45), score("answer_depth", "Answer depth", 55)] },
+  ],
+  hasMore: true,
+};
+
+export function authed(interview = { state: "idle" }, history = { state: "success", data: HISTORY_PAGE }, profile = PROFILE) {
   return { auth: { state: "authenticated", profile }, interview, history };
 }
 

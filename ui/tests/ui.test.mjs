@@ -4,7 +4,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { launchBrowser, openApp, startServer } from "./harness.mjs";
-import { ABOUT, AUTHENTICATING, DIAGNOSTICS, DEVICES, HISTORY, INSTALLED, MODEL_SOURCE, OFFLINE_PROFILE, RESULTS, RESULTS_ENDED_EARLY, RESULTS_GEMINI, RESULTS_NO_ASSESSMENT, SETTINGS, authed, signedOut, speechModels } from "./fixtures.mjs";
+import { ABOUT, AUTHENTICATING, DIAGNOSTICS, DEVICES, EMPTY_HISTORY, HISTORY, HISTORY_PAGE, INSTALLED, MODEL_SOURCE, OFFLINE_PROFILE, RESULTS, RESULTS_ENDED_EARLY, RESULTS_GEMINI, RESULTS_NO_ASSESSMENT, PROGRESS_HISTORY, SETTINGS, authed, signedOut, speechModels } from "./fixtures.mjs";
 
 let browser;
 let server;
@@ -237,7 +237,7 @@ describe("authentication", () => {
   });
 
   test("offline profile is marked as such", async () => {
-    await withApp({ view: authed({ state: "idle" }, { state: "success", data: [] }, OFFLINE_PROFILE) }, async (app, page) => {
+    await withApp({ view: authed({ state: "idle" }, { state: "success", data: EMPTY_HISTORY }, OFFLINE_PROFILE) }, async (app, page) => {
       await page.locator(".badge", { hasText: "Offline" }).waitFor();
       assert.equal(await text(page, '[data-testid="user-name"]'), "Sam");
     });
@@ -271,18 +271,18 @@ describe("history", () => {
   });
 
   test("empty history says so", async () => {
-    await withApp({ view: authed({ state: "idle" }, { state: "success", data: [] }) }, async (app, page) => {
+    await withApp({ view: authed({ state: "idle" }, { state: "success", data: EMPTY_HISTORY }) }, async (app, page) => {
       await page.getByText("No interviews yet").waitFor();
       await app.shot("history-empty");
     });
   });
 
   test("refreshing keeps the previous list; a failed refresh shows the error above it", async () => {
-    await withApp({ view: authed({ state: "idle" }, { state: "loading", previous: HISTORY }) }, async (app, page) => {
+    await withApp({ view: authed({ state: "idle" }, { state: "loading", previous: HISTORY_PAGE }) }, async (app, page) => {
       await page.locator(".history-item").first().waitFor();
       assert.equal(await page.locator(".history .skeleton").count(), 0);
       assert.equal(await page.locator(".history .card-head .spinner").isVisible(), true);
-      await app.view(authed({ state: "idle" }, { state: "error", message: "Timed out.", previous: HISTORY }));
+      await app.view(authed({ state: "idle" }, { state: "error", message: "Timed out.", previous: HISTORY_PAGE }));
       await page.getByText("Could not load interview history.").waitFor();
       assert.equal(await page.locator(".history-item").count(), HISTORY.length);
     });
@@ -299,6 +299,63 @@ describe("history", () => {
       await page.locator(".history .skeleton").first().waitFor();
       await app.view(authed());
       await page.locator(".history-item").first().waitFor();
+    });
+  });
+});
+
+describe("progress over time", () => {
+  test("each score's trend for the latest role, oldest to newest, with latest and best; a point opens its interview; roles switch", async () => {
+    await withApp({ view: authed({ state: "idle" }, { state: "success", data: PROGRESS_HISTORY }) }, async (app, page) => {
+      const progress = page.getByTestId("progress");
+      await progress.waitFor();
+      assert.match(await progress.innerText(), /Your last 3 software engineer interviews, oldest to newest/);
+      const row = progress.locator('.trend-row[data-key="responsiveness"]');
+      assert.equal(await row.locator('[data-figure="latest"]').innerText(), "Latest 70");
+      assert.equal(await row.locator('[data-figure="best"]').innerText(), "Best 88");
+      const points = row.locator(".trend-point");
+      assert.deepEqual(await points.evaluateAll((ps) => ps.map((p) => p.getAttribute("data-interview"))), ["se-1", "se-2", "se-3"], "oldest to newest; the failed one has no point");
+      assert.equal(await row.locator(".trend-point.best").getAttribute("data-interview"), "se-2");
+      assert.equal(await row.locator(".trend-point.latest").getAttribute("data-interview"), "se-3");
+      assert.equal(await progress.locator(".trend-row").count(), 2, "one chart per score");
+      await app.shot("dashboard-progress", { fullPage: true });
+
+      await points.nth(1).click();
+      const opened = await app.waitForCall("open_results");
+      assert.deepEqual(opened.args, { interviewId: "se-2" });
+      await points.nth(0).focus();
+      await page.keyboard.press("Enter");
+      const byKey = await app.waitForCall("open_results", 2);
+      assert.deepEqual(byKey.args, { interviewId: "se-1" });
+
+      await progress.getByRole("button", { name: "Product manager" }).click();
+      assert.match(await progress.innerText(), /One interview so far/);
+      assert.equal(await progress.locator(".trend-point").count(), 2, "one point per score");
+      assert.equal(await progress.getByRole("button", { name: "Product manager" }).getAttribute("aria-pressed"), "true");
+    });
+  });
+
+  test("the history shows older interviews on request, keeping the list while they load", async () => {
+    await withApp({ view: authed({ state: "idle" }, { state: "success", data: PROGRESS_HISTORY }) }, async (app, page) => {
+      await page.locator(".history-item").first().waitFor();
+      await page.getByRole("button", { name: "Show older interviews" }).click();
+      await app.waitForCall("show_more_history");
+      await app.view(authed({ state: "idle" }, { state: "loading", previous: PROGRESS_HISTORY }));
+      await page.getByRole("button", { name: "Loading…" }).waitFor();
+      assert.equal(await page.getByRole("button", { name: "Loading…" }).isDisabled(), true);
+      assert.equal(await page.locator(".history-item").count(), 5);
+      const more = { items: [...PROGRESS_HISTORY.items, { id: "se-old", role: "software-engineer", seniority: "mid", createdAt: "2025-10-01T09:00:00Z", status: "ready", durationSec: 700, overallScore: 40,
+        scores: [{ key: "responsiveness", label: "Responsiveness", value: 40 }, { key: "answer_depth", label: "Answer depth", value: 40 }] }], hasMore: false };
+      await app.view(authed({ state: "idle" }, { state: "success", data: more }));
+      await page.locator('.history-item [data-id="se-old"], .history-item[data-id="se-old"]').first().waitFor();
+      assert.equal(await page.getByRole("button", { name: "Show older interviews" }).count(), 0, "no more pages");
+      assert.match(await page.getByTestId("progress").innerText(), /Your last 4 software engineer interviews/, "older interviews join the trend");
+    });
+  });
+
+  test("without a scored interview there is no progress panel", async () => {
+    await withApp({ view: authed({ state: "idle" }, { state: "success", data: EMPTY_HISTORY }) }, async (app, page) => {
+      await page.locator('[data-testid="history"]').waitFor();
+      assert.equal(await page.getByTestId("progress").isVisible(), false);
     });
   });
 });
@@ -542,6 +599,62 @@ describe("interview lifecycle", () => {
       assert.equal((await app.callsTo("dismiss")).length, 2, "Start another leaves the results first");
       assert.equal(start.args.setup.role, "software-engineer");
       assert.equal(start.args.setup.seniority, "senior");
+    });
+  });
+
+  test("resultsReady: Delete asks first; Keep it changes nothing; a refusal is shown; Delete for good sends it", async () => {
+    await withApp({ view: authed({ state: "resultsReady", interviewId: "iv-9", results: RESULTS }), errors: { delete_interview: "Could not delete the interview. The server is unreachable." } }, async (app, page) => {
+      await page.getByRole("heading", { level: 1, name: "Your interview feedback" }).waitFor();
+      const confirm = page.getByTestId("delete-confirm");
+      assert.equal(await confirm.isVisible(), false, "no confirmation until asked");
+      await page.getByRole("button", { name: "Delete", exact: true }).click();
+      await confirm.waitFor();
+      assert.match(await confirm.innerText(), /Delete this interview\?[\s\S]*recording, transcript and feedback[\s\S]*cannot be undone/);
+      assert.equal(await focusedText(page), "Keep it", "the safe choice has the focus");
+      await app.shot("results-delete-confirm");
+      await page.getByRole("button", { name: "Keep it" }).click();
+      assert.equal(await confirm.isVisible(), false);
+      assert.equal((await app.callsTo("delete_interview")).length, 0, "keeping it sends nothing");
+
+      await page.getByRole("button", { name: "Delete", exact: true }).click();
+      await page.getByRole("button", { name: "Delete for good" }).click();
+      const refused = await app.waitForCall("delete_interview");
+      assert.deepEqual(refused.args, { interviewId: RESULTS.interviewId });
+      await page.getByText("The server is unreachable.").waitFor();
+      assert.equal(await confirm.isVisible(), true, "a failed delete leaves the choice open");
+
+      await page.evaluate(() => delete window.__candor.errors.delete_interview);
+      await page.getByRole("button", { name: "Delete for good" }).click();
+      await app.waitForCall("delete_interview", 2);
+      await page.getByText("The interview was deleted.").waitFor();
+      // The core closes the results and reloads the history.
+      await app.view(authed({ state: "idle" }));
+      await page.locator('[data-testid="history"]').waitFor();
+    });
+  });
+
+  test("resultsReady: Export proposes a folder name, says where the files went, and a cancelled dialog says nothing", async () => {
+    const folder = "/home/ada/Documents/Candor interview 2025-11-26 Software engineer";
+    const files = ["README.txt", "interview.ogg", "answer-01.ogg", "transcript.txt", "transcript.vtt", "report.html"];
+    await withApp({ view: authed({ state: "resultsReady", interviewId: "iv-9", results: RESULTS }), responses: { export_interview: null } }, async (app, page) => {
+      await page.getByRole("heading", { level: 1, name: "Your interview feedback" }).waitFor();
+      const exportButton = page.getByRole("button", { name: "Export" });
+      await exportButton.click();
+      const cancelled = await app.waitForCall("export_interview");
+      assert.deepEqual(cancelled.args, { interviewId: "iv-9", suggestedName: "Candor interview 2025-11-26 Software engineer" });
+      await page.waitForTimeout(100);
+      assert.equal(await page.locator(".toast").count(), 0, "a cancelled dialog shows nothing");
+      assert.equal(await exportButton.isEnabled(), true);
+
+      await app.setResponse("export_interview", { folder, files });
+      await exportButton.click();
+      await app.waitForCall("export_interview", 2);
+      await page.getByText(`Exported 6 files to ${folder}.`).waitFor();
+      await app.shot("results-exported");
+
+      await app.setError("export_interview", "Could not export the interview: /home/ada/x is not empty: choose a new or empty folder.");
+      await exportButton.click();
+      await page.getByText(/is not empty: choose a new or empty folder/).waitFor();
     });
   });
 

@@ -22,10 +22,12 @@ pub mod paths {
     /// Offline profile sign-in; only served when the server enables it.
     pub const LOCAL: &str = "/v1/auth/local";
     pub const INTERVIEWS: &str = "/v1/interviews";
-    /// `GET /v1/interviews/{id}`.
+    /// `GET /v1/interviews/{id}`; `DELETE` erases it and everything stored for it.
     pub const INTERVIEW: &str = "/v1/interviews/{id}";
     /// `GET /v1/interviews/{id}/results`.
     pub const RESULTS: &str = "/v1/interviews/{id}/results";
+    /// `GET /v1/interviews/{id}/export`: the interview's files as a zip.
+    pub const EXPORT: &str = "/v1/interviews/{id}/export";
     /// The live session WebSocket (protobuf frames, see `candor-protocol`).
     pub const SESSION: &str = "/v1/session";
     pub const OPENAPI: &str = "/v1/openapi.json";
@@ -39,6 +41,11 @@ pub mod paths {
     /// `/v1/interviews/{id}/results` for a concrete id.
     pub fn results(id: &str) -> String {
         format!("/v1/interviews/{id}/results")
+    }
+
+    /// `/v1/interviews/{id}/export` for a concrete id.
+    pub fn export(id: &str) -> String {
+        format!("/v1/interviews/{id}/export")
     }
 }
 
@@ -260,6 +267,27 @@ pub struct Interview {
     pub status: InterviewStatus,
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
+    /// In the list, for an interview with results: its length and scores,
+    /// so a client can draw progress without fetching every result.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<Outcome>,
+}
+
+/// A ready interview's length and scores (as in its [`Feedback`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Outcome {
+    pub duration_ms: u64,
+    pub scores: Vec<ScoreValue>,
+}
+
+/// One score of an [`Outcome`]: [`Score`] without its explanation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ScoreValue {
+    pub name: String,
+    /// 0..=100.
+    pub value: u32,
 }
 
 /// One page of `GET /v1/interviews`, newest first.

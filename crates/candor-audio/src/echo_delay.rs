@@ -119,6 +119,8 @@ pub struct EchoDelayTracker {
     candidate: Option<(f64, u32)>,
     current: Option<f64>,
     changed: bool,
+    /// The lag the latest measurement found, if it found the echo.
+    latest: Option<f64>,
 }
 
 impl std::fmt::Debug for EchoDelayTracker {
@@ -178,6 +180,7 @@ impl EchoDelayTracker {
             candidate: None,
             current: None,
             changed: false,
+            latest: None,
         }
     }
 
@@ -198,7 +201,9 @@ impl EchoDelayTracker {
                 self.since += 1;
                 if self.since >= self.hop && self.pushed >= self.reference.samples.len() {
                     self.since = 0;
-                    if let Some(m) = self.measure() {
+                    let m = self.measure();
+                    self.latest = m.map(|m| m.lag_s);
+                    if let Some(m) = m {
                         self.decide(m.lag_s);
                         found = Some(m);
                     }
@@ -211,6 +216,15 @@ impl EchoDelayTracker {
     /// The confirmed echo delay behind the reference (s), if known.
     pub fn delay_s(&self) -> Option<f64> {
         self.current
+    }
+
+    /// Whether the echo is moving: the latest measurement found it, clearly,
+    /// away from the confirmed delay, and the move is not confirmed yet.
+    /// Sound at the microphone then is the far end's, at a delay the
+    /// canceller does not model yet; a candidate talking over it makes the
+    /// correlation's peak fall, so this does not hold for them.
+    pub fn moving(&self) -> bool {
+        matches!((self.current, self.latest), (Some(d), Some(l)) if (d - l).abs() > MOVE_S)
     }
 
     /// Whether the confirmed delay is new since the last call.
@@ -355,6 +369,17 @@ mod tests {
     /// (plus `near`) as the microphone, in 10 ms blocks at 48 kHz; returns
     /// the confirmed delays with the time (s) each was first reported.
     fn run(far: &[f32], near: &[f32], delay: impl Fn(usize) -> usize) -> Vec<(f64, f64)> {
+        run_watching(far, near, delay).0
+    }
+
+    /// As [`run`], and the times (s) of the blocks after which the echo was
+    /// said to be moving.
+    fn run_watching(
+        far: &[f32],
+        near: &[f32],
+        delay: impl Fn(usize) -> usize,
+    ) -> (Vec<(f64, f64)>, Vec<f64>) {
+        let mut moving = Vec::new();
         let mut t = EchoDelayTracker::new(48_000);
         let mut mic = vec![0.0f32; 480];
         let mut reports = Vec::new();
@@ -369,8 +394,11 @@ mod tests {
             if t.take_change() {
                 reports.push((b as f64 * 0.01, t.delay_s().unwrap()));
             }
+            if t.moving() {
+                moving.push(b as f64 * 0.01);
+            }
         }
-        reports
+        (reports, moving)
     }
 
     #[test]
@@ -391,6 +419,28 @@ mod tests {
         assert!((r[0].1 - 0.300).abs() < 0.001, "{r:?}");
         assert!((r[1].1 - 0.080).abs() < 0.001, "{r:?}");
         assert!(r[1].0 - 3.0 < 0.5, "took {:.2} s: {r:?}", r[1].0 - 3.0);
+    }
+
+    #[test]
+    fn a_jump_is_seen_moving_before_it_is_confirmed() {
+        let far = bursts(48_000 * 6, 11);
+        let jump = 48_000 * 3;
+        let (r, moving) = run_watching(&far, &[], |i| if i < jump { 48 * 300 } else { 48 * 80 });
+        let confirmed = r[1].0;
+        let first = *moving.first().expect("the jump was never seen moving");
+        assert!(first > 3.0 && first < confirmed, "{first} {moving:?} {r:?}");
+        assert!(
+            moving.iter().all(|&t| t < confirmed),
+            "still moving after the move was confirmed: {moving:?}"
+        );
+    }
+
+    #[test]
+    fn a_steady_echo_with_a_talker_over_it_is_never_moving() {
+        let far = bursts(48_000 * 6, 3);
+        let near = bursts(48_000 * 6, 99);
+        let (_, moving) = run_watching(&far, &near, |_| 48 * 40);
+        assert!(moving.is_empty(), "{moving:?}");
     }
 
     #[test]

@@ -16,8 +16,9 @@
 //! The frames that come out are then judged as the practice interviewer
 //! judges them: speech by the same fixed-threshold gate as the server
 //! (`speech_gate`, onset 2, hangover 10) on frames that are loud *and*
-//! carry the client's voice flag; an interruption is 300 ms of speech while
-//! the interviewer talks; an answer is speech while it listens.
+//! carry the client's voice flag; an interruption is 300 ms of voiced audio
+//! in one speech span while the interviewer talks (`speech_gate::BargeIn`,
+//! the interviewer's own rule); an answer is speech while it listens.
 
 use std::time::{Duration, Instant};
 
@@ -26,13 +27,62 @@ use crate::capture::{CaptureOutput, CaptureProcessor, CaptureSettings, Stamp};
 use crate::echo_link::Heard;
 use crate::echo_path::{EchoPath, EchoPathSpec};
 use crate::error::AudioError;
-use crate::speech_gate::SpeechGate;
+use crate::speech_gate::{BargeIn, SpeechGate};
 
 /// The server's default speech threshold (dBFS).
 pub const SERVER_THRESHOLD_DB: f32 = -42.0;
-/// Frames of continuous speech that interrupt the interviewer (300 ms).
-pub const BARGE_IN_FRAMES: usize = 15;
+/// Voiced audio within one speech span that interrupts the interviewer
+/// (the practice interviewer's default `barge_in`).
+pub const BARGE_IN_MS: u64 = 300;
 const FRAME_MS: u64 = 20;
+
+/// The judge's verdict on one 20 ms frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Judged {
+    /// Loud enough, and (when the judge uses it) flagged as voice.
+    pub voiced: bool,
+    /// A speech span is open after this frame (onset and hang-over).
+    pub speaking: bool,
+}
+
+/// Judges frames (their voice flag and level) as the server does: the
+/// fixed-threshold gate (onset 2, hang-over 10) over frames that are loud
+/// and, with `use_voice_flag`, flagged as voice.
+pub fn judge(frames: impl IntoIterator<Item = (bool, f32)>, use_voice_flag: bool) -> Vec<Judged> {
+    let mut gate = SpeechGate::new(SERVER_THRESHOLD_DB, 2, 10);
+    frames
+        .into_iter()
+        .map(|(voice, level_db)| {
+            let voiced = gate.is_loud(level_db) && (voice || !use_voice_flag);
+            Judged {
+                voiced,
+                speaking: gate.update_voiced(voiced),
+            }
+        })
+        .collect()
+}
+
+/// Interruptions: within each stretch of frames where `talking` holds, a
+/// barge-in by the interviewer's rule (each stretch is cut off at most once,
+/// as the interviewer stops at the first).
+pub fn interruptions(judged: &[Judged], talking: impl Fn(usize) -> bool) -> usize {
+    let mut count = 0;
+    let mut rule = BargeIn::new(BARGE_IN_MS);
+    let mut cut = false;
+    for (k, j) in judged.iter().enumerate() {
+        if !talking(k) {
+            rule = BargeIn::new(BARGE_IN_MS);
+            cut = false;
+            continue;
+        }
+        let at = k as u64 * FRAME_MS;
+        if rule.update(at, j.voiced, j.speaking, FRAME_MS).is_some() && !cut {
+            cut = true;
+            count += 1;
+        }
+    }
+    count
+}
 
 /// How a trial runs.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -100,8 +150,8 @@ pub struct TrialFrame {
 pub struct TrialResult {
     /// Every frame.
     pub frames: Vec<TrialFrame>,
-    /// The judge's speech verdict per frame.
-    pub speaking: Vec<bool>,
+    /// The judge's verdict per frame.
+    pub judged: Vec<Judged>,
     /// Whether the capture warned of strong echo at the end.
     pub echo_warning: bool,
 }
@@ -109,28 +159,13 @@ pub struct TrialResult {
 impl TrialResult {
     /// Seconds of candidate speech the judge heard.
     pub fn speech_s(&self) -> f64 {
-        self.speaking.iter().filter(|s| **s).count() as f64 * FRAME_MS as f64 / 1000.0
+        self.judged.iter().filter(|j| j.speaking).count() as f64 * FRAME_MS as f64 / 1000.0
     }
 
-    /// Interruptions: runs of [`BARGE_IN_FRAMES`] speaking frames while the
-    /// interviewer talks (each turn can be interrupted once).
+    /// Interruptions: barge-ins by the interviewer's rule while it talks
+    /// (each turn can be interrupted once).
     pub fn interruptions(&self) -> usize {
-        let mut count = 0;
-        let mut run = 0;
-        let mut interrupted = false;
-        for (f, s) in self.frames.iter().zip(&self.speaking) {
-            if !f.interviewer_talking {
-                run = 0;
-                interrupted = false;
-                continue;
-            }
-            run = if *s { run + 1 } else { 0 };
-            if run >= BARGE_IN_FRAMES && !interrupted {
-                interrupted = true;
-                count += 1;
-            }
-        }
-        count
+        interruptions(&self.judged, |k| self.frames[k].interviewer_talking)
     }
 
     /// Answers: listening stretches (between and after the interviewer's
@@ -138,10 +173,10 @@ impl TrialResult {
     pub fn answers(&self) -> usize {
         let mut count = 0;
         let mut counted = false;
-        for (f, s) in self.frames.iter().zip(&self.speaking) {
+        for (f, j) in self.frames.iter().zip(&self.judged) {
             if f.interviewer_talking {
                 counted = false;
-            } else if *s && !counted {
+            } else if j.speaking && !counted {
                 counted = true;
                 count += 1;
             }
@@ -169,10 +204,10 @@ impl TrialResult {
     pub fn false_speech_rate(&self) -> f64 {
         let floor = 10f64.powf(-60.0 / 10.0);
         let (mut n, mut bad) = (0usize, 0usize);
-        for (f, s) in self.frames.iter().zip(&self.speaking) {
+        for (f, j) in self.frames.iter().zip(&self.judged) {
             if f.near_power < 1e-9 && f.echo_power > floor {
                 n += 1;
-                bad += usize::from(*s);
+                bad += usize::from(j.speaking);
             }
         }
         bad as f64 / n.max(1) as f64
@@ -311,21 +346,13 @@ pub fn run_trial(spec: &TrialSpec, audio: TrialAudio<'_>) -> Result<TrialResult,
             }
         })
         .collect();
-    let mut gate = SpeechGate::new(SERVER_THRESHOLD_DB, 2, 10);
-    let speaking = frames
-        .iter()
-        .map(|f| {
-            let level = if spec.judge_uses_voice_flag && !f.voice {
-                -120.0
-            } else {
-                f.level_db
-            };
-            gate.update(level)
-        })
-        .collect();
+    let judged = judge(
+        frames.iter().map(|f| (f.voice, f.level_db)),
+        spec.judge_uses_voice_flag,
+    );
     Ok(TrialResult {
         frames,
-        speaking,
+        judged,
         echo_warning: warning,
     })
 }

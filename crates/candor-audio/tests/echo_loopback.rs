@@ -19,9 +19,8 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use candor_audio::codec::{CAPTURE_FRAME_SAMPLES, EncoderSettings, OpusEncoder};
-use candor_audio::echo_trial::{BARGE_IN_FRAMES, SERVER_THRESHOLD_DB};
+use candor_audio::echo_trial::{self, Judged};
 use candor_audio::resample::MonoResampler;
-use candor_audio::speech_gate::SpeechGate;
 use candor_audio::test_support::PrivatePulse;
 use candor_audio::{
     Capture, CaptureSettings, ChannelSink, EchoLink, EncodedFrame, Playback, PlaybackSettings,
@@ -79,35 +78,24 @@ struct Session {
 }
 
 impl Session {
-    /// The judge's speech verdict per frame (the server's gate).
+    /// The judge's verdict per frame (the server's gate).
+    fn judged(&self) -> Vec<Judged> {
+        echo_trial::judge(self.frames.iter().map(|f| (f.voice, f.level_db)), true)
+    }
+
     fn speaking(&self) -> Vec<bool> {
-        let mut gate = SpeechGate::new(SERVER_THRESHOLD_DB, 2, 10);
-        self.frames
-            .iter()
-            .map(|f| gate.update(if f.voice { f.level_db } else { -120.0 }))
-            .collect()
+        self.judged().iter().map(|j| j.speaking).collect()
     }
 
     fn speech_s(&self) -> f64 {
         self.speaking().iter().filter(|s| **s).count() as f64 * 0.02
     }
 
-    /// Runs of [`BARGE_IN_FRAMES`] speaking frames while the question is
-    /// being played (from its push until the playback drained it).
+    /// Barge-ins by the interviewer's rule while the question is being
+    /// played (from its push until the playback drained it).
     fn interruptions(&self) -> usize {
-        let end = self.drained;
-        let mut run = 0;
-        let mut count = 0;
-        for (f, s) in self.frames.iter().zip(self.speaking()) {
-            if f.captured_at < self.pushed || f.captured_at > end {
-                continue;
-            }
-            run = if s { run + 1 } else { 0 };
-            if run == BARGE_IN_FRAMES {
-                count += 1;
-            }
-        }
-        count
+        let playing = |k: usize| (self.pushed..=self.drained).contains(&self.frames[k].captured_at);
+        echo_trial::interruptions(&self.judged(), playing)
     }
 
     /// Speech after the question was heard to its end: an answer.
@@ -197,17 +185,41 @@ fn report(name: &str, s: &Session, loop_latency: Duration) {
     );
 }
 
-#[test]
-#[ignore = "intermittent: the silent candidate now passes 6 of 6 runs here (2 of 6 failed before the capture measured the echo delay itself), but the barge-in over the 0 dB loopback is missed in 3 of 6 (2 of 6 before): the canceller's suppressor ducks the candidate's voice to -89 dBFS during double talk, and sonora does not expose its suppressor settings"]
-fn a_speaker_looped_into_the_mic_is_not_the_candidate() {
+/// A private PulseAudio whose speaker is looped into its microphone at
+/// 0 dB, with the question's packets and the answer's WAV.
+struct Room {
+    pulse: PrivatePulse,
+    loop_latency: Duration,
+    packets: Vec<Vec<u8>>,
+    answer: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+fn looped_room() -> Room {
     let pulse = PrivatePulse::start().expect("private PulseAudio server");
     let loop_latency = Duration::from_millis(200);
     pulse
         .loop_speaker_into_mic(loop_latency)
         .expect("module-loopback");
     let dir = tempfile::tempdir().unwrap();
-    let packets = question(dir.path());
-    let answer = answer(dir.path());
+    Room {
+        packets: question(dir.path()),
+        answer: answer(dir.path()),
+        pulse,
+        loop_latency,
+        _dir: dir,
+    }
+}
+
+#[test]
+fn a_speaker_looped_into_the_mic_is_not_the_candidate() {
+    let Room {
+        pulse,
+        loop_latency,
+        packets,
+        answer,
+        _dir,
+    } = looped_room();
 
     let silent = session(&pulse, &packets, &answer, Candidate::Silent);
     report("silent", &silent, loop_latency);
@@ -235,9 +247,21 @@ fn a_speaker_looped_into_the_mic_is_not_the_candidate() {
         answers.speech_s()
     );
     assert_eq!(answers.interruptions(), 0);
+}
 
-    // Into the second question (the first one taught the decision the
-    // room; see `crate::double_talk`: its coupling starts pessimistic).
+#[test]
+#[ignore = "known limitation: over the 0 dB loopback the canceller's suppressor (sonora AEC3, whose configuration it does not expose) ducks a candidate who talks over the interviewer to about -89 dBFS after the first 40-180 ms, short of the 300 ms of voiced audio a barge-in needs (before the barge-in rule counted voiced audio only, it was missed in 3 of 6 runs and caught in the others by the gate's hang-over)"]
+fn a_barge_in_over_the_looped_speaker_is_heard() {
+    let Room {
+        pulse,
+        loop_latency,
+        packets,
+        answer,
+        _dir,
+    } = looped_room();
+    // Into the second question of the session (the first one taught the
+    // decision the room; see `crate::double_talk`: its coupling starts
+    // pessimistic).
     let barge = session(
         &pulse,
         &packets,

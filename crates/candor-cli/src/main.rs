@@ -51,8 +51,10 @@ enum Command {
     Logout(BackendArgs),
     /// List past interviews.
     History(ListArgs),
-    /// Show the results of an interview.
+    /// Show the results of an interview, or export it into a folder.
     Results(ResultsArgs),
+    /// Delete an interview and everything stored for it.
+    Delete(DeleteArgs),
     /// List audio input and output devices.
     Devices(JsonArg),
     /// Run the Candor backend server.
@@ -108,6 +110,23 @@ struct ListArgs {
 struct ResultsArgs {
     /// The interview id (see `candor history`).
     id: String,
+    /// Write the interview into this folder (new or empty) instead of
+    /// showing it: README.txt, interview.ogg and answer-NN.ogg (your voice,
+    /// Ogg Opus), transcript.txt, transcript.vtt and report.html.
+    #[arg(long, value_name = "DIR")]
+    export: Option<PathBuf>,
+    #[command(flatten)]
+    list: ListArgs,
+}
+
+#[derive(Debug, Args)]
+struct DeleteArgs {
+    /// The interview id (see `candor history`).
+    id: String,
+    /// Confirms the deletion: its recording, transcript and results are
+    /// erased for good.
+    #[arg(long)]
+    yes: bool,
     #[command(flatten)]
     list: ListArgs,
 }
@@ -197,7 +216,11 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
             Ok(0)
         }
         Command::History(args) => history(args).await,
-        Command::Results(args) => results(args).await,
+        Command::Results(args) => match args.export.clone() {
+            Some(dir) => export(args, dir).await,
+            None => results(args).await,
+        },
+        Command::Delete(args) => delete(args).await,
         Command::Devices(args) => devices(args.json),
         Command::Serve(args) => serve(args).await,
     }
@@ -328,6 +351,75 @@ async fn results(args: ResultsArgs) -> anyhow::Result<u8> {
         }
         candor_api::ResultsResponse::Failed { message } => {
             human::error(&format!("The results could not be computed: {message}"));
+            Ok(exit::FAILED)
+        }
+    }
+}
+
+/// `candor results ID --export DIR`.
+async fn export(args: ResultsArgs, dir: PathBuf) -> anyhow::Result<u8> {
+    let Some((api, token, server)) = signed_in(&args.list.backend, &args.list.name).await? else {
+        return Ok(exit::UNAUTHENTICATED);
+    };
+    let zip = api.export(&token, &args.id).await;
+    if let Some(server) = server {
+        server.shutdown().await;
+    }
+    let zip = match zip {
+        Ok(zip) => zip,
+        Err(e) => {
+            human::error(&format!("Could not export the interview: {e}"));
+            return Ok(exit::FAILED);
+        }
+    };
+    let written = match candor_client::export::unpack(&zip, &dir) {
+        Ok(written) => written,
+        Err(e) => {
+            human::error(&format!("Could not export the interview: {e}."));
+            return Ok(exit::FAILED);
+        }
+    };
+    let exported = candor_client::ipc::ExportedInterview {
+        folder: std::path::absolute(&dir)?.display().to_string(),
+        files: written
+            .iter()
+            .filter_map(|p| p.file_name())
+            .map(|n| n.to_string_lossy().into_owned())
+            .collect(),
+    };
+    if args.list.json.json {
+        println!("{}", serde_json::to_string(&exported)?);
+    } else {
+        println!("Exported to {}:", exported.folder);
+        for f in &exported.files {
+            println!("  {f}");
+        }
+    }
+    Ok(0)
+}
+
+/// `candor delete ID --yes`.
+async fn delete(args: DeleteArgs) -> anyhow::Result<u8> {
+    if !args.yes {
+        human::error(
+            "Deleting erases the interview's recording, transcript and results for good. Add --yes to confirm (export it first to keep a copy).",
+        );
+        return Ok(exit::USAGE);
+    }
+    let Some((api, token, server)) = signed_in(&args.list.backend, &args.list.name).await? else {
+        return Ok(exit::UNAUTHENTICATED);
+    };
+    let deleted = api.delete_interview(&token, &args.id).await;
+    if let Some(server) = server {
+        server.shutdown().await;
+    }
+    match deleted {
+        Ok(()) => {
+            println!("Deleted interview {}.", args.id);
+            Ok(0)
+        }
+        Err(e) => {
+            human::error(&format!("Could not delete the interview: {e}"));
             Ok(exit::FAILED)
         }
     }

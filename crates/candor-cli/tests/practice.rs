@@ -197,6 +197,67 @@ fn a_whole_interview_from_wav_answers() {
         .collect();
     assert_eq!(items.len(), 1);
     assert_eq!(items[0]["status"], "ready");
+
+    // Exported headless into a folder.
+    let id = items[0]["id"].as_str().unwrap();
+    let folder = dir.path().join("export");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_candor"))
+            .args(args)
+            .arg("--data-dir")
+            .arg(dir.path().join("data"))
+            .env_remove("CANDOR_BACKEND_URL")
+            .output()
+            .unwrap()
+    };
+    let export = run(&[
+        "results",
+        id,
+        "--json",
+        "--export",
+        folder.to_str().unwrap(),
+    ]);
+    assert!(
+        export.status.success(),
+        "{}",
+        String::from_utf8_lossy(&export.stderr)
+    );
+    let exported: Value = serde_json::from_slice(&export.stdout).unwrap();
+    let files: Vec<&str> = exported["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        files,
+        [
+            "README.txt",
+            "interview.ogg",
+            "answer-01.ogg",
+            "answer-02.ogg",
+            "transcript.txt",
+            "transcript.vtt",
+            "report.html"
+        ]
+    );
+    for f in &files {
+        assert!(folder.join(f).metadata().unwrap().len() > 0, "{f}");
+    }
+    let again = run(&["results", id, "--export", folder.to_str().unwrap()]);
+    assert_eq!(again.status.code(), Some(1), "an export never overwrites");
+
+    // Deleted, after confirming.
+    assert_eq!(run(&["delete", id]).status.code(), Some(2), "needs --yes");
+    assert!(run(&["delete", id, "--yes"]).status.success());
+    let history = run(&["history", "--json"]);
+    assert!(history.status.success());
+    assert!(history.stdout.is_empty(), "nothing left in the history");
+    assert_eq!(
+        run(&["results", id]).status.code(),
+        Some(1),
+        "no results left"
+    );
 }
 
 /// Whisper tiny.en where `scripts/setup` caches it.

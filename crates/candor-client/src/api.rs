@@ -173,7 +173,26 @@ impl ApiClient {
 
     /// The newest `limit` interviews.
     pub async fn history(&self, token: &str, limit: u32) -> Result<InterviewPage, ApiFailure> {
-        let path = format!("{}?limit={limit}", paths::INTERVIEWS);
+        self.history_page(token, limit, None).await
+    }
+
+    /// `limit` (1..=100) interviews older than `cursor` (a page's
+    /// `next_cursor`), or the newest without one.
+    pub async fn history_page(
+        &self,
+        token: &str,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<InterviewPage, ApiFailure> {
+        let query = {
+            let mut query = url::form_urlencoded::Serializer::new(String::new());
+            query.append_pair("limit", &limit.to_string());
+            if let Some(cursor) = cursor {
+                query.append_pair("cursor", cursor);
+            }
+            query.finish()
+        };
+        let path = format!("{}?{query}", paths::INTERVIEWS);
         self.call::<(), _>(Method::GET, &path, Some(token), None)
             .await
     }
@@ -181,6 +200,52 @@ impl ApiClient {
     pub async fn results(&self, token: &str, id: &str) -> Result<ResultsResponse, ApiFailure> {
         self.call::<(), _>(Method::GET, &paths::results(id), Some(token), None)
             .await
+    }
+
+    /// Deletes an interview and everything the backend stores for it
+    /// (owner only; refused while it is live).
+    pub async fn delete_interview(&self, token: &str, id: &str) -> Result<(), ApiFailure> {
+        let _: serde::de::IgnoredAny = self
+            .call::<(), _>(Method::DELETE, &paths::interview(id), Some(token), None)
+            .await?;
+        Ok(())
+    }
+
+    /// The interview's export (a zip of its files, see
+    /// `candor_server::export`), owner only; unpack it with
+    /// [`crate::export::unpack`].
+    pub async fn export(&self, token: &str, id: &str) -> Result<Vec<u8>, ApiFailure> {
+        let path = paths::export(id);
+        let url = self
+            .base
+            .join(&path)
+            .map_err(|e| ApiFailure::Rejected(format!("Bad request path {path}: {e}")))?;
+        let response = self
+            .http
+            .get(url)
+            .bearer_auth(token)
+            // A long interview's audio is megabytes: more than the JSON calls' limit.
+            .timeout(Duration::from_secs(300))
+            .send()
+            .await
+            .map_err(|e| self.unreachable(&e))?;
+        let status = response.status();
+        if status.is_success() {
+            return response
+                .bytes()
+                .await
+                .map(|b| b.to_vec())
+                .map_err(|e| ApiFailure::Unavailable(format!("The export was cut off: {e}")));
+        }
+        Err(classify(status, error_message(response).await))
+    }
+
+    fn unreachable(&self, e: &reqwest::Error) -> ApiFailure {
+        ApiFailure::Unavailable(format!(
+            "Could not reach the Candor server at {}: {}",
+            self.base,
+            root_cause(e)
+        ))
     }
 
     async fn call<B: Serialize, T: DeserializeOwned>(
@@ -201,13 +266,7 @@ impl ApiClient {
         if let Some(body) = body {
             request = request.json(body);
         }
-        let response = request.send().await.map_err(|e| {
-            ApiFailure::Unavailable(format!(
-                "Could not reach the Candor server at {}: {}",
-                self.base,
-                root_cause(&e)
-            ))
-        })?;
+        let response = request.send().await.map_err(|e| self.unreachable(&e))?;
         let status = response.status();
         if status.is_success() {
             let body = response.bytes().await.map_err(|e| {
@@ -219,11 +278,16 @@ impl ApiClient {
                 ApiFailure::Unavailable(format!("The server sent an unreadable answer: {e}"))
             });
         }
-        let message = match response.json::<ApiError>().await {
-            Ok(err) => err.error.message,
-            Err(_) => format!("The server answered {status}."),
-        };
-        Err(classify(status, message))
+        Err(classify(status, error_message(response).await))
+    }
+}
+
+/// The message of a failed call's `ApiError` body.
+async fn error_message(response: reqwest::Response) -> String {
+    let status = response.status();
+    match response.json::<ApiError>().await {
+        Ok(err) => err.error.message,
+        Err(_) => format!("The server answered {status}."),
     }
 }
 

@@ -21,12 +21,12 @@ impl Payloads for Candor {
     type Credentials = Credentials;
     type Profile = Profile;
     type Setup = InterviewSetup;
-    type History = Vec<InterviewSummary>;
+    type History = History;
     type Results = Results;
 }
 
 /// The whole state, as the UI renders it.
-pub type View = candor_lifecycle::View<Profile, Vec<InterviewSummary>, Results>;
+pub type View = candor_lifecycle::View<Profile, History, Results>;
 
 /// How the user signs in. Its `Debug` never shows the password.
 #[derive(Clone, PartialEq, Eq)]
@@ -275,6 +275,32 @@ pub struct InterviewSummary {
     pub duration_sec: Option<f64>,
     /// 0–100, when results are ready.
     pub overall_score: Option<f64>,
+    /// Each score, when results are ready (what the dashboard's progress
+    /// charts draw).
+    pub scores: Vec<ScorePoint>,
+}
+
+/// One score of a past interview.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ScorePoint {
+    pub key: String,
+    pub label: String,
+    /// 0–100.
+    pub value: u32,
+}
+
+/// The history the dashboard lists: the newest interviews, as many as the
+/// candidate asked to see.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct History {
+    /// Newest first.
+    pub items: Vec<InterviewSummary>,
+    /// Older interviews exist beyond these ("Show more").
+    pub has_more: bool,
 }
 
 impl From<&candor_api::Interview> for InterviewSummary {
@@ -292,8 +318,22 @@ impl From<&candor_api::Interview> for InterviewSummary {
                 S::Ready => InterviewStatus::Ready,
                 S::Failed => InterviewStatus::Failed,
             },
-            duration_sec: None,
-            overall_score: None,
+            duration_sec: i.outcome.as_ref().map(|o| o.duration_ms as f64 / 1000.0),
+            overall_score: i.outcome.as_ref().and_then(|o| {
+                (!o.scores.is_empty()).then(|| {
+                    o.scores.iter().map(|s| f64::from(s.value)).sum::<f64>() / o.scores.len() as f64
+                })
+            }),
+            scores: i
+                .outcome
+                .iter()
+                .flat_map(|o| &o.scores)
+                .map(|s| ScorePoint {
+                    key: s.name.clone(),
+                    label: label(&s.name),
+                    value: s.value,
+                })
+                .collect(),
         }
     }
 }
@@ -801,6 +841,17 @@ pub struct About {
     pub locations: AppLocations,
     /// The third-party components compiled into the app, most visible first.
     pub components: Vec<BundledComponent>,
+}
+
+/// An interview written to a folder (its voice, transcript and report).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ExportedInterview {
+    /// The folder, an absolute path.
+    pub folder: String,
+    /// The file names written into it.
+    pub files: Vec<String>,
 }
 
 /// Where the desktop app keeps its things (absolute paths).

@@ -14,6 +14,7 @@ pub mod api;
 pub mod backend;
 pub mod endpoint;
 mod engine;
+pub mod export;
 pub mod ipc;
 pub mod latency;
 pub mod session;

@@ -10,10 +10,10 @@ use ts_rs::{Config, TS};
 
 use crate::ipc::{
     About, Activity, AppLocations, Assessment, AssessmentScore, AudioDevice, BetterAnswer,
-    BundledComponent, DeviceList, EngineEvent, InterviewSetup, InterviewStatus, InterviewSummary,
-    JobTerms, ModelSource, NoticeLevel, OverallMetrics, Profile, QuestionFeedback, Results, Role,
-    Score, Seniority, Settings, Speaker, SpeechModelInfo, SpeechModelState, SpeechModels,
-    TranscriptLine, View, WordCount,
+    BundledComponent, DeviceList, EngineEvent, ExportedInterview, History, InterviewSetup,
+    InterviewStatus, InterviewSummary, JobTerms, ModelSource, NoticeLevel, OverallMetrics, Profile,
+    QuestionFeedback, Results, Role, Score, ScorePoint, Seniority, Settings, Speaker,
+    SpeechModelInfo, SpeechModelState, SpeechModels, TranscriptLine, View, WordCount,
 };
 use candor_lifecycle::{AuthView, FailureKind, InterviewView, MicProblem, Query};
 
@@ -49,7 +49,9 @@ pub fn bindings(commands: &[&str]) -> String {
     add(MicProblem::docs(), MicProblem::decl(&cfg));
     add(Profile::docs(), Profile::decl(&cfg));
     add(InterviewStatus::docs(), InterviewStatus::decl(&cfg));
+    add(History::docs(), History::decl(&cfg));
     add(InterviewSummary::docs(), InterviewSummary::decl(&cfg));
+    add(ScorePoint::docs(), ScorePoint::decl(&cfg));
     add(Results::docs(), Results::decl(&cfg));
     add(Assessment::docs(), Assessment::decl(&cfg));
     add(AssessmentScore::docs(), AssessmentScore::decl(&cfg));
@@ -71,6 +73,7 @@ pub fn bindings(commands: &[&str]) -> String {
     add(Seniority::docs(), Seniority::decl(&cfg));
     add(Settings::docs(), Settings::decl(&cfg));
     add(About::docs(), About::decl(&cfg));
+    add(ExportedInterview::docs(), ExportedInterview::decl(&cfg));
     add(AppLocations::docs(), AppLocations::decl(&cfg));
     add(BundledComponent::docs(), BundledComponent::decl(&cfg));
     add(SpeechModels::docs(), SpeechModels::decl(&cfg));

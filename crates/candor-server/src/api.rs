@@ -17,8 +17,8 @@ use axum::{Json, Router};
 use candor_api::{
     ApiError, AuthResponse, CreateInterviewRequest, DEFAULT_QUESTIONS, ErrorCode, Feedback,
     Interview, InterviewPage, InterviewStatus, ListInterviewsQuery, LocalSignInRequest,
-    MAX_QUESTIONS, MAX_TEXT_BYTES, RegisterRequest, RegisterResponse, ResultsResponse,
-    SignInRequest, User, paths,
+    MAX_QUESTIONS, MAX_TEXT_BYTES, Outcome, RegisterRequest, RegisterResponse, ResultsResponse,
+    ScoreValue, SignInRequest, User, paths,
 };
 use utoipa::OpenApi;
 
@@ -160,6 +160,7 @@ fn interview_json(i: InterviewRecord) -> Interview {
         status: i.status,
         created_at_ms: i.created_at_ms,
         updated_at_ms: i.updated_at_ms,
+        outcome: None,
     }
 }
 
@@ -439,10 +440,34 @@ async fn list_interviews(
     } else {
         None
     };
-    Ok(Json(InterviewPage {
-        items: rows.into_iter().map(interview_json).collect(),
-        next_cursor,
-    }))
+    let ready: Vec<String> = rows
+        .iter()
+        .filter(|i| i.status == InterviewStatus::Ready)
+        .map(|i| i.id.clone())
+        .collect();
+    let mut outcomes = shared.db.run(move |s| s.outcomes(&ready)).await?;
+    let items = rows
+        .into_iter()
+        .map(|i| {
+            let outcome = outcomes
+                .iter()
+                .position(|o| o.interview_id == i.id)
+                .map(|at| outcomes.swap_remove(at))
+                .map(|o| Outcome {
+                    duration_ms: o.duration_ms,
+                    scores: o
+                        .scores
+                        .into_iter()
+                        .map(|(name, value)| ScoreValue { name, value })
+                        .collect(),
+                });
+            Interview {
+                outcome,
+                ..interview_json(i)
+            }
+        })
+        .collect();
+    Ok(Json(InterviewPage { items, next_cursor }))
 }
 
 /// The interview, if it exists and is the user's.
@@ -503,6 +528,96 @@ async fn get_results(
     }))
 }
 
+#[utoipa::path(delete, path = "/v1/interviews/{id}", tag = "interviews", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 204, description = "the interview and everything stored for it are deleted"),
+        (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError),
+        (status = 409, body = ApiError, description = "the interview is live: end it first")))]
+async fn delete_interview(
+    State(shared): State<Arc<Shared>>,
+    auth: AuthUser,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let interview = own_interview(&shared, &auth, id).await?;
+    // A live session still writes audio and transcript for the interview;
+    // its recorder would bring rows back after the delete.
+    if shared.hub.interview_is_live(&interview.id) {
+        return Err(HttpError::new(
+            ErrorCode::Conflict,
+            "This interview is still running: end it before deleting it.",
+        ));
+    }
+    let iid = interview.id.clone();
+    let erasure = shared
+        .db
+        .run(move |s| s.delete_interview(&iid))
+        .await?
+        .ok_or(StoreError::NotFound("interview"))?;
+    tracing::info!(
+        interview = %interview.id,
+        sessions = erasure.sessions,
+        audio_bytes = erasure.audio_bytes,
+        wiped = erasure.wiped,
+        "interview deleted"
+    );
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/v1/interviews/{id}/export", tag = "interviews", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, content_type = "application/zip",
+            description = "README.txt, interview.ogg and answer-NN.ogg (the candidate's voice, Ogg Opus), transcript.txt, transcript.vtt, report.html"),
+        (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError),
+        (status = 409, body = ApiError, description = "the interview has no results yet")))]
+async fn export_interview(
+    State(shared): State<Arc<Shared>>,
+    auth: AuthUser,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let interview = own_interview(&shared, &auth, id).await?;
+    let iid = interview.id.clone();
+    let store = shared.db.store().clone();
+    let packed = tokio::task::spawn_blocking(move || {
+        let bundle = crate::export::build(store.as_ref(), &iid)?;
+        Ok::<_, crate::export::ExportError>((bundle.folder.clone(), bundle.to_zip()?))
+    })
+    .await
+    .map_err(|e| HttpError::from(StoreError::Join(e.to_string())))?;
+    let (folder, zip) = match packed {
+        Ok(done) => done,
+        Err(crate::export::ExportError::Store(e)) => return Err(e.into()),
+        Err(crate::export::ExportError::NotReady) => {
+            return Err(HttpError::new(
+                ErrorCode::Conflict,
+                "This interview has no results yet, so there is nothing to export.",
+            ));
+        }
+        Err(other) => {
+            tracing::error!(error = %other, "export failed");
+            return Err(HttpError::new(
+                ErrorCode::Internal,
+                "The interview could not be exported.",
+            ));
+        }
+    };
+    let disposition = format!("attachment; filename=\"{folder}.zip\"");
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/zip"),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_str(&disposition)
+                    .unwrap_or_else(|_| HeaderValue::from_static("attachment")),
+            ),
+        ],
+        zip,
+    )
+        .into_response())
+}
+
 async fn session_socket(
     State(shared): State<Arc<Shared>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -532,7 +647,7 @@ async fn health() -> &'static str {
 #[derive(Debug, OpenApi)]
 #[openapi(
     info(title = "Candor data API", description = "Sign-in, interviews and results. The live session is a WebSocket at /v1/session carrying candor.v1 protobuf frames."),
-    paths(register, sign_in, local_sign_in, sign_out, me, create_interview, list_interviews, get_interview, get_results),
+    paths(register, sign_in, local_sign_in, sign_out, me, create_interview, list_interviews, get_interview, delete_interview, get_results, export_interview),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;
@@ -569,8 +684,12 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             paths::INTERVIEWS,
             post(create_interview).get(list_interviews),
         )
-        .route(paths::INTERVIEW, get(get_interview))
+        .route(
+            paths::INTERVIEW,
+            get(get_interview).delete(delete_interview),
+        )
         .route(paths::RESULTS, get(get_results))
+        .route(paths::EXPORT, get(export_interview))
         .route(paths::SESSION, get(session_socket))
         .route(paths::OPENAPI, get(openapi))
         .route(paths::HEALTH, get(health))

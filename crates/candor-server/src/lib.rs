@@ -36,6 +36,7 @@ pub mod config;
 pub mod content;
 pub mod drain;
 pub mod engine;
+pub mod export;
 pub mod feedback;
 pub mod local_lock;
 pub mod logs;

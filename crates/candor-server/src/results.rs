@@ -188,6 +188,61 @@ fn spans_in(speech: &[(u64, u64)], from: u64, to: u64) -> Vec<(u64, u64)> {
         .collect()
 }
 
+/// Where on the session clock the candidate may answer one question.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AnswerWindow {
+    pub question_index: u32,
+    /// After the question, or where the candidate cut into it.
+    pub from_ms: u64,
+    /// The next question, the closing, or the end of the session.
+    pub to_ms: u64,
+}
+
+/// Each asked question's answer window, in order of asking: the one rule
+/// the per-question feedback and the exported answers share.
+pub fn answer_windows(t: &Timeline) -> Vec<AnswerWindow> {
+    let duration_ms = session_length_ms(t);
+    let interviewer = || {
+        t.transcript
+            .iter()
+            .filter(|s| s.speaker == Speaker::Interviewer)
+    };
+    let questions: Vec<&TranscriptRecord> = interviewer()
+        .filter(|s| s.kind == SegmentKind::Question)
+        .collect();
+    questions
+        .iter()
+        .enumerate()
+        .map(|(i, q)| AnswerWindow {
+            question_index: q.question_index,
+            // The answer starts after the question, or inside it when the
+            // candidate cut in.
+            from_ms: if q.interrupted { q.start_ms } else { q.end_ms },
+            to_ms: questions
+                .get(i + 1)
+                .map(|n| n.start_ms)
+                .or_else(|| {
+                    interviewer()
+                        .find(|s| s.kind == SegmentKind::Closing)
+                        .map(|s| s.start_ms)
+                })
+                .unwrap_or(duration_ms),
+        })
+        .collect()
+}
+
+/// The session's length: as recorded, or as far as anything in it reaches.
+fn session_length_ms(t: &Timeline) -> u64 {
+    let last_end = t
+        .transcript
+        .iter()
+        .map(|s| s.end_ms)
+        .chain(t.speech.iter().map(|s| s.1))
+        .max()
+        .unwrap_or(0);
+    t.session.duration_ms.unwrap_or(0).max(last_end)
+}
+
 /// The feedback of one session; `job_description`, when the candidate gave
 /// one, is what their words are checked against; `planned_questions` is how
 /// many questions the interview was set up with.
@@ -197,14 +252,18 @@ pub fn compute(t: &Timeline, job_description: Option<&str>, planned_questions: u
         .iter()
         .filter(|s| s.speaker == Speaker::Interviewer)
         .collect();
-    let last_end = t
-        .transcript
+    let duration_ms = session_length_ms(t);
+    // The candidate's speech. Sound heard only while the interviewer itself
+    // was talking, and ended before it stopped, is left out: a talker who
+    // cuts in goes on after the interviewer yields (its turn ends at the
+    // interruption), its own echo does not, and neither is a murmur of
+    // assent an answer or speaking time.
+    let heard: Vec<(u64, u64)> = t
+        .speech
         .iter()
-        .map(|s| s.end_ms)
-        .chain(t.speech.iter().map(|s| s.1))
-        .max()
-        .unwrap_or(0);
-    let duration_ms = t.session.duration_ms.unwrap_or(0).max(last_end);
+        .copied()
+        .filter(|&(a, b)| !interviewer.iter().any(|s| s.start_ms <= a && b <= s.end_ms))
+        .collect();
 
     // Questions in order of asking.
     let questions: Vec<&TranscriptRecord> = interviewer
@@ -212,21 +271,10 @@ pub fn compute(t: &Timeline, job_description: Option<&str>, planned_questions: u
         .copied()
         .filter(|s| s.kind == SegmentKind::Question)
         .collect();
+    let windows = answer_windows(t);
     let mut per_question = Vec::new();
-    for (i, q) in questions.iter().enumerate() {
-        let window_end = questions
-            .get(i + 1)
-            .map(|n| n.start_ms)
-            .or_else(|| {
-                interviewer
-                    .iter()
-                    .find(|s| s.kind == SegmentKind::Closing)
-                    .map(|s| s.start_ms)
-            })
-            .unwrap_or(duration_ms);
-        // The answer starts after the question, or inside it when the
-        // candidate cut in.
-        let from = if q.interrupted { q.start_ms } else { q.end_ms };
+    for (q, w) in questions.iter().zip(&windows) {
+        let (from, window_end) = (w.from_ms, w.to_ms);
         // Interviewer turns inside the window (follow-ups, remarks) are not
         // part of the candidate's pauses.
         let busy: Vec<(u64, u64)> = interviewer
@@ -234,13 +282,7 @@ pub fn compute(t: &Timeline, job_description: Option<&str>, planned_questions: u
             .filter(|s| s.start_ms >= from && s.start_ms < window_end)
             .map(|s| (s.start_ms, s.end_ms))
             .collect();
-        // Sound heard only while the interviewer itself was talking, and
-        // ended before it stopped, is not an answer: a talker who cuts in
-        // goes on after the interviewer yields, its own echo does not.
-        let spans: Vec<(u64, u64)> = spans_in(&t.speech, from, window_end)
-            .into_iter()
-            .filter(|&(a, b)| !interviewer.iter().any(|s| s.start_ms <= a && b <= s.end_ms))
-            .collect();
+        let spans = spans_in(&heard, from, window_end);
         let speaking_ms: u64 = spans.iter().map(|(a, b)| b - a).sum();
         let mut pauses = 0;
         let mut longest_pause_ms = 0;
@@ -330,7 +372,7 @@ pub fn compute(t: &Timeline, job_description: Option<&str>, planned_questions: u
         });
     }
 
-    let candidate_speaking_ms: u64 = t.speech.iter().map(|(a, b)| b.saturating_sub(*a)).sum();
+    let candidate_speaking_ms: u64 = heard.iter().map(|(a, b)| b.saturating_sub(*a)).sum();
     let interviewer_speaking_ms: u64 = interviewer
         .iter()
         .map(|s| s.end_ms.saturating_sub(s.start_ms))
@@ -619,6 +661,7 @@ mod tests {
             ended_at_ms: Some(1),
             duration_ms: Some(100_000),
             last_client_seq: 0,
+            input: None,
         }
     }
 
@@ -794,7 +837,7 @@ mod tests {
     }
 
     #[test]
-    fn sound_only_inside_the_interviewers_own_turn_is_not_an_answer() {
+    fn sound_only_inside_the_interviewers_own_turn_is_neither_an_answer_nor_speaking_time() {
         use SegmentKind::*;
         use Speaker::*;
         let t = Timeline {
@@ -818,6 +861,10 @@ mod tests {
         let q2 = &f.questions[1];
         assert!(q2.answered, "speech going on past the question is");
         assert_eq!(f.overall.questions_answered, 1);
+        assert_eq!(
+            f.overall.candidate_speaking_ms, 7_000,
+            "the blips are not speaking time either"
+        );
     }
 
     #[test]

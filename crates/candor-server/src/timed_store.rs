@@ -12,8 +12,8 @@ use candor_api::InterviewStatus;
 
 use crate::metrics::Metrics;
 use crate::store::{
-    InterviewRecord, ListCursor, SessionRecord, SessionWrite, Store, StoreError, Timeline,
-    UserRecord,
+    Erasure, InterviewRecord, ListCursor, OutcomeRecord, SessionRecord, SessionWrite, Store,
+    StoreError, StoredFrame, Timeline, UserRecord,
 };
 
 /// A [`Store`] whose calls are timed.
@@ -117,6 +117,9 @@ impl Store for TimedStore {
     fn candidate_audio(&self, session_id: &str) -> R<Vec<(u64, Vec<u8>)>> {
         self.timed("candidate_audio", |s| s.candidate_audio(session_id))
     }
+    fn candidate_frames(&self, session_id: &str) -> R<Vec<StoredFrame>> {
+        self.timed("candidate_frames", |s| s.candidate_frames(session_id))
+    }
     fn user_audio_bytes(&self, user_id: &str) -> R<u64> {
         self.timed("user_audio_bytes", |s| s.user_audio_bytes(user_id))
     }
@@ -136,5 +139,11 @@ impl Store for TimedStore {
     }
     fn results(&self, interview_id: &str) -> R<Option<String>> {
         self.timed("results", |s| s.results(interview_id))
+    }
+    fn outcomes(&self, interview_ids: &[String]) -> R<Vec<OutcomeRecord>> {
+        self.timed("outcomes", |s| s.outcomes(interview_ids))
+    }
+    fn delete_interview(&self, interview_id: &str) -> R<Option<Erasure>> {
+        self.timed("delete_interview", |s| s.delete_interview(interview_id))
     }
 }

@@ -462,6 +462,67 @@ async fn a_resume_that_comes_after_the_session_ended_is_told_how_it_ended() {
     server.shutdown().await;
 }
 
+/// A client that reconnects just as its interview ends (its `EndRequest`
+/// and the resume cross) is always answered: resumed, or told how the
+/// session ended — never a socket closed without a word, never "unknown".
+#[tokio::test]
+async fn a_resume_that_crosses_the_end_is_answered() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = candor_server::Server::start(fast_config(dir.path()))
+        .await
+        .unwrap();
+    let api = Api::new(server.addr());
+    let auth = api.register("wyn@example.org").await;
+    // Rounds cross the two at different moments of the server's ending.
+    for round in 0..12u64 {
+        let interview = api.create_interview(&auth.token, 1).await;
+        let mut ws = connect(server.addr()).await;
+        send(&mut ws, start_request(&auth.token, &interview.id)).await;
+        let Some(ServerPayload::StartResponse(sr)) = recv(&mut ws).await.unwrap().payload else {
+            panic!("no StartResponse")
+        };
+        for (seq, frame) in (1..=3u64).zip(silence_frames(3)) {
+            send(&mut ws, audio(seq, frame)).await;
+        }
+        // The end, and at once a resume on a second socket, as a client
+        // whose first socket seemed dead would send it.
+        send(&mut ws, EndRequest {}).await;
+        tokio::time::sleep(Duration::from_millis(round * round)).await;
+        let mut again = connect(server.addr()).await;
+        let mut req = start_request(&auth.token, &interview.id);
+        req.resume = Some(ResumeRequest {
+            session_id: sr.session_id.clone(),
+            last_server_seq: 0,
+            captured_seq: 3,
+        });
+        send(&mut again, req).await;
+        let first = recv(&mut again)
+            .await
+            .unwrap_or_else(|| panic!("round {round}: the resume got no answer at all"));
+        match first.payload {
+            Some(ServerPayload::SessionEnded(e)) => {
+                println!("round {round}: told it ended");
+                assert!(e.results_pending, "round {round}: {e:?}");
+                assert_eq!(e.last_client_seq, 3, "round {round}");
+            }
+            Some(ServerPayload::StartResponse(_)) => {
+                // Resumed before the end was read: end it from here.
+                println!("round {round}: resumed");
+                send(&mut again, EndRequest {}).await;
+                let mut ended = false;
+                while let Some(msg) = recv(&mut again).await {
+                    ended |= matches!(msg.payload, Some(ServerPayload::SessionEnded(_)));
+                }
+                assert!(ended, "round {round}: the resumed session never ended");
+            }
+            other => panic!("round {round}: the resume was answered with {other:?}"),
+        }
+        let res = wait_results(&api, &auth.token, &interview.id).await;
+        assert_eq!(res["status"], "ready", "round {round}: {res}");
+    }
+    server.shutdown().await;
+}
+
 async fn wait_until_not_live(server: &candor_server::RunningServer, id: &str) -> bool {
     let deadline = tokio::time::Instant::now() + WAIT;
     while tokio::time::Instant::now() < deadline {

@@ -8,10 +8,13 @@
 // these lists drift from the generated ones.
 
 import type * as G from "./generated";
-import type { About, CommandName, DeviceList, InterviewSetup, Role, Settings, SpeechModels } from "./generated";
+import type { About, CommandName, DeviceList, ExportedInterview, InterviewSetup, Role, Settings, SpeechModels } from "./generated";
 
 export type {
   About,
+  ExportedInterview,
+  History,
+  ScorePoint,
   AppLocations,
   BundledComponent,
   Activity,
@@ -46,7 +49,7 @@ export type {
 } from "./generated";
 
 /** The whole application state, pushed after every change. */
-export type View = G.View<G.Profile, G.InterviewSummary[], G.Results>;
+export type View = G.View<G.Profile, G.History, G.Results>;
 /** The seed's authentication table. */
 export type AuthView = G.AuthView<G.Profile>;
 /** The seed's interview lifecycle table. */
@@ -76,6 +79,8 @@ export interface Commands {
   continue_offline: { args: { name: string }; result: void };
   sign_out: { args: Record<string, never>; result: void };
   refresh_history: { args: Record<string, never>; result: void };
+  /** Lists another page of older interviews. */
+  show_more_history: { args: Record<string, never>; result: void };
   start_interview: { args: { setup: InterviewSetup }; result: void };
   retry_permissions: { args: Record<string, never>; result: void };
   cancel_interview: { args: Record<string, never>; result: void };
@@ -89,6 +94,10 @@ export interface Commands {
   save_settings: { args: { settings: Settings }; result: void };
   /** Opens the results of a past interview from the history (resultsReady view). */
   open_results: { args: { interviewId: string }; result: void };
+  /** Asks where to save (the native save dialog, `suggestedName` filled in) and writes the interview there as a new folder; null when the dialog was cancelled. */
+  export_interview: { args: { interviewId: string; suggestedName: string }; result: ExportedInterview | null };
+  /** Deletes a past interview and everything stored for it; the history reloads without it. */
+  delete_interview: { args: { interviewId: string }; result: void };
   /** The speech models: catalog, what is on disk, the one in use, the source. */
   speech_models: { args: Record<string, never>; result: SpeechModels };
   /** Starts (or resumes) a download; `modelDownload` and `speechModels` events follow it. */

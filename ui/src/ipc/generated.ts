@@ -47,6 +47,20 @@ offline: boolean, };
 
 export type InterviewStatus = "created" | "live" | "processing" | "ready" | "failed";
 
+/**
+ * The history the dashboard lists: the newest interviews, as many as the
+ * candidate asked to see.
+ */
+export type History = { 
+/**
+ * Newest first.
+ */
+items: Array<InterviewSummary>, 
+/**
+ * Older interviews exist beyond these ("Show more").
+ */
+hasMore: boolean, };
+
 export type InterviewSummary = { id: string, role: Role, seniority: Seniority, 
 /**
  * RFC 3339.
@@ -55,7 +69,21 @@ createdAt: string, status: InterviewStatus, durationSec: number | null,
 /**
  * 0–100, when results are ready.
  */
-overallScore: number | null, };
+overallScore: number | null, 
+/**
+ * Each score, when results are ready (what the dashboard's progress
+ * charts draw).
+ */
+scores: Array<ScorePoint>, };
+
+/**
+ * One score of a past interview.
+ */
+export type ScorePoint = { key: string, label: string, 
+/**
+ * 0–100.
+ */
+value: number, };
 
 /**
  * The feedback page.
@@ -180,7 +208,7 @@ export type Speaker = "interviewer" | "candidate";
 /**
  * Everything the engine pushes, in order.
  */
-export type EngineEvent = { "type": "view", view: View<Profile, Array<InterviewSummary>, Results>, } | { "type": "transcript", speaker: Speaker, segmentId: number, text: string, isFinal: boolean, startMs: number, } | { "type": "level", level: number, voice: boolean, } | { "type": "echo", strong: boolean, } | { "type": "interviewer", activity: Activity, questionIndex: number, questionCount: number, } | { "type": "stats", elapsedMs: number, uplinkKbps: number, bufferedMs: number, muted: boolean, } | { "type": "devices", devices: DeviceList, } | { "type": "notice", level: NoticeLevel, message: string, } | { "type": "speechModels", models: SpeechModels, } | { "type": "modelDownload", id: string, downloadedBytes: number, totalBytes: number, } | { "type": "sessionSummary", framesSent: number, framesStored: number, framesLost: number, };
+export type EngineEvent = { "type": "view", view: View<Profile, History, Results>, } | { "type": "transcript", speaker: Speaker, segmentId: number, text: string, isFinal: boolean, startMs: number, } | { "type": "level", level: number, voice: boolean, } | { "type": "echo", strong: boolean, } | { "type": "interviewer", activity: Activity, questionIndex: number, questionCount: number, } | { "type": "stats", elapsedMs: number, uplinkKbps: number, bufferedMs: number, muted: boolean, } | { "type": "devices", devices: DeviceList, } | { "type": "notice", level: NoticeLevel, message: string, } | { "type": "speechModels", models: SpeechModels, } | { "type": "modelDownload", id: string, downloadedBytes: number, totalBytes: number, } | { "type": "sessionSummary", framesSent: number, framesStored: number, framesLost: number, };
 
 /**
  * What the interviewer is doing (from `InterviewerState`).
@@ -236,6 +264,19 @@ licence: string, locations: AppLocations,
  * The third-party components compiled into the app, most visible first.
  */
 components: Array<BundledComponent>, };
+
+/**
+ * An interview written to a folder (its voice, transcript and report).
+ */
+export type ExportedInterview = { 
+/**
+ * The folder, an absolute path.
+ */
+folder: string, 
+/**
+ * The file names written into it.
+ */
+files: Array<string>, };
 
 /**
  * Where the desktop app keeps its things (absolute paths).
@@ -336,4 +377,4 @@ export type SpeechModelState = { "state": "absent" } | { "state": "partial", dow
  * Every command the UI may call (Tauri `invoke` names): the desktop shell's
  * one list, `src-tauri/src/command_list.rs`.
  */
-export type CommandName = "subscribe" | "sign_in" | "create_account" | "continue_offline" | "sign_out" | "refresh_history" | "start_interview" | "retry_permissions" | "cancel_interview" | "end_interview" | "dismiss" | "set_muted" | "list_devices" | "choose_devices" | "get_settings" | "save_settings" | "open_results" | "speech_models" | "download_speech_model" | "cancel_speech_model_download" | "delete_speech_model" | "choose_speech_model" | "set_speech_model_source" | "about" | "diagnostics" | "copy_diagnostics" | "open_logs_folder" | "open_component_page";
+export type CommandName = "subscribe" | "sign_in" | "create_account" | "continue_offline" | "sign_out" | "refresh_history" | "show_more_history" | "start_interview" | "retry_permissions" | "cancel_interview" | "end_interview" | "dismiss" | "set_muted" | "list_devices" | "choose_devices" | "get_settings" | "save_settings" | "open_results" | "export_interview" | "delete_interview" | "speech_models" | "download_speech_model" | "cancel_speech_model_download" | "delete_speech_model" | "choose_speech_model" | "set_speech_model_source" | "about" | "diagnostics" | "copy_diagnostics" | "open_logs_folder" | "open_component_page";

@@ -5,6 +5,7 @@ import { icon } from "../icons";
 import { ROLES, type InterviewSetup, type Role, type Seniority, type View } from "../ipc/contract";
 import { SENIORITY_LABEL } from "../format";
 import { historyPanel } from "./history";
+import { progressPanel } from "./progress";
 import type { Screen } from "./screen";
 
 const SETUP_KEY = "candor.setup";
@@ -116,11 +117,13 @@ export function dashboardScreen(ctx: Ctx): Screen {
   });
 
   const history = historyPanel(ctx);
+  const progress = progressPanel(ctx);
   const root = h(
     "main",
     { class: "screen dashboard", "data-screen": "dashboard" },
     h("div", { class: "page-head" }, heading, greeting),
     h("div", { class: "dashboard-grid" }, form, history.root),
+    progress.root,
   );
 
   return {
@@ -140,6 +143,8 @@ export function dashboardScreen(ctx: Ctx): Screen {
       setText(startLabel, busy ? "Starting…" : "Start Interview");
       setText(status, busy ? "Preparing your interview…" : "");
       history.update(view.history);
+      const listed = view.history;
+      progress.update(listed?.state === "success" ? listed.data : listed?.previous ?? null);
     },
   };
 }

@@ -2,7 +2,7 @@
 import type { Ctx } from "../context";
 import { fill, h } from "../dom";
 import { icon } from "../icons";
-import type { InterviewStatus, InterviewSummary, Query } from "../ipc/contract";
+import type { History, InterviewStatus, InterviewSummary, Query } from "../ipc/contract";
 import { dateTime, duration, roleLabel, scoreBand, seniorityLabel } from "../format";
 
 const STATUS_LABEL: Record<InterviewStatus, string> = {
@@ -13,7 +13,7 @@ const STATUS_LABEL: Record<InterviewStatus, string> = {
   failed: "Failed",
 };
 
-export function historyPanel(ctx: Ctx): { root: HTMLElement; update(q: Query<InterviewSummary[]> | null): void } {
+export function historyPanel(ctx: Ctx): { root: HTMLElement; update(q: Query<History> | null): void } {
   const body = h("div", { class: "history-body" });
   const refreshing = h("span", { class: "spinner small", hidden: true, "aria-hidden": "true" });
   const root = h(
@@ -25,7 +25,7 @@ export function historyPanel(ctx: Ctx): { root: HTMLElement; update(q: Query<Int
 
   let lastKey = "";
 
-  function update(q: Query<InterviewSummary[]> | null): void {
+  function update(q: Query<History> | null): void {
     const key = JSON.stringify(q);
     if (key === lastKey) return;
     lastKey = key;
@@ -38,15 +38,15 @@ export function historyPanel(ctx: Ctx): { root: HTMLElement; update(q: Query<Int
     switch (q.state) {
       case "loading":
         root.setAttribute("aria-busy", "true");
-        fill(body, q.previous ? list(q.previous) : skeleton());
+        fill(body, q.previous ? list(q.previous, true) : skeleton());
         break;
       case "success":
         root.removeAttribute("aria-busy");
-        fill(body, q.data.length === 0 ? empty() : list(q.data));
+        fill(body, q.data.items.length === 0 ? empty() : list(q.data, false));
         break;
       case "error":
         root.removeAttribute("aria-busy");
-        fill(body, errorBox(q.message), q.previous && q.previous.length > 0 ? list(q.previous) : null);
+        fill(body, errorBox(q.message), q.previous && q.previous.items.length > 0 ? list(q.previous, false) : null);
         break;
     }
   }
@@ -86,9 +86,13 @@ export function historyPanel(ctx: Ctx): { root: HTMLElement; update(q: Query<Int
     );
   }
 
-  function list(items: InterviewSummary[]): HTMLElement {
-    const sorted = [...items].sort((a, b) => b.createdAt.localeCompare(a.createdAt));
-    return h("ul", { class: "history-list" }, sorted.map(item));
+  function list(history: History, loading: boolean): HTMLElement {
+    const sorted = [...history.items].sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+    const ul = h("ul", { class: "history-list" }, sorted.map(item));
+    if (!history.hasMore) return ul;
+    const more = h("button", { class: "button secondary small history-more", type: "button", disabled: loading, onclick: () => void ctx.act("show_more_history") },
+      loading ? "Loading…" : "Show older interviews");
+    return h("div", null, ul, more);
   }
 
   function item(it: InterviewSummary): HTMLElement {

@@ -5,6 +5,7 @@ import { h } from "../dom";
 import { icon } from "../icons";
 import type { OverallMetrics, Results, View } from "../ipc/contract";
 import { clock, dateTime, duration, percent, plural, roleLabel, round1, scoreBand, seniorityLabel } from "../format";
+import { deleteControl, exportButton } from "./interview-actions";
 import type { Screen } from "./screen";
 
 interface Metric {
@@ -129,6 +130,7 @@ export function resultsScreen(ctx: Ctx, results: Results): Screen {
     back.disabled = false;
   }
 
+  const remove = deleteControl(ctx, r.interviewId, "this interview");
   const head = h("header", { class: "page-head results-head" },
     h("div", null,
       heading,
@@ -140,7 +142,7 @@ export function resultsScreen(ctx: Ctx, results: Results): Screen {
           ? `${r.questions.length} of ${plural(r.questionsPlanned, "question")}`
           : plural(r.questions.length, "question")),
         h("span", null, ENGINE_LABEL[r.engine] ?? r.engine))),
-    h("div", { class: "head-actions" }, back, again));
+    h("div", { class: "head-actions" }, remove.button, exportButton(ctx, r), back, again));
 
   const scores = h("section", { class: "results-section", "aria-labelledby": "scores-title" },
     h("h2", { id: "scores-title" }, r.assessment ? "Measured scores" : "Scores"),
@@ -267,7 +269,7 @@ export function resultsScreen(ctx: Ctx, results: Results): Screen {
               h("p", { class: "line-text" }, l.text))))));
 
   const root = h("main", { class: "screen results", "data-screen": "results" },
-    head, unavailable, assessment, scores, metricCards, charts, perQuestion, yourWords, transcript,
+    head, remove.confirm, unavailable, assessment, scores, metricCards, charts, perQuestion, yourWords, transcript,
     h("div", { class: "results-foot" }, h("button", { class: "button secondary", type: "button", onclick: () => void ctx.act("dismiss") }, icon("arrowLeft"), "Back to dashboard")));
 
   return { root, heading, update(_view: View) {} };

@@ -268,7 +268,10 @@ impl CaptureProcessor {
                 match self.near_end.as_mut() {
                     Some(d) => {
                         let v = d.capture(mic_db, &self.block);
-                        self.near_blocks.push_back(v.near_end);
+                        // While the echo moves to a delay the canceller does
+                        // not model yet, what leaks through is the far end's.
+                        self.near_blocks
+                            .push_back(v.near_end && !self.echo_delay.moving());
                         if d.strong_echo() != self.strong_echo {
                             self.strong_echo = d.strong_echo();
                             out(CaptureOutput::StrongEcho(self.strong_echo));

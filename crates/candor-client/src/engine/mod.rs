@@ -39,11 +39,13 @@ use crate::transport::{self, TransportConfig};
 mod audio;
 mod models;
 mod requests;
+mod review;
 mod socket;
 
 use audio::Audio;
 use models::{ModelCommand, ModelUpdate, Models};
 pub use models::{PROGRESS_INTERVAL, SpeechModelsConfig};
+use review::{Review, ReviewCommand, ReviewDone};
 
 /// Everything the engine needs to run.
 #[derive(Debug, Clone)]
@@ -100,6 +102,8 @@ pub enum Intent {
     SignIn(Credentials),
     SignOut,
     RefreshHistory,
+    /// Lists another page of older interviews (reloading the history).
+    ShowMoreHistory,
     StartInterview(InterviewSetup),
     RetryPermissions,
     Cancel,
@@ -117,6 +121,7 @@ enum Command {
     },
     View(oneshot::Sender<View>),
     Models(ModelCommand),
+    Review(ReviewCommand),
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -136,6 +141,7 @@ impl std::fmt::Debug for Command {
             Command::SetDevices { .. } => write!(f, "SetDevices"),
             Command::View(_) => write!(f, "View"),
             Command::Models(command) => write!(f, "Models({command:?})"),
+            Command::Review(command) => write!(f, "Review({command:?})"),
             Command::Shutdown(_) => write!(f, "Shutdown"),
         }
     }
@@ -204,6 +210,8 @@ impl Engine {
             audio: Audio::new(),
             latency,
             models,
+            review: Review::default(),
+            history_limit: HISTORY_PAGE,
             config,
         };
         if let Some(models) = &mut driver.models {
@@ -314,6 +322,42 @@ impl Engine {
         reply.await.map_err(|_| STOPPED.to_owned())?
     }
 
+    /// Deletes a past interview and everything the backend stores for it.
+    /// Answers once the backend has; the history then reloads without it,
+    /// and its results page, if open, closes. Refused while an interview
+    /// is under way.
+    pub async fn delete_interview(&self, interview_id: &str) -> Result<(), String> {
+        let (tx, rx) = oneshot::channel();
+        self.review_command(ReviewCommand::Delete(interview_id.to_owned(), tx), rx)
+            .await
+    }
+
+    /// Writes a past interview's export into `dir` (created if missing;
+    /// refused unless new or empty): README.txt, interview.ogg and
+    /// answer-NN.ogg (the candidate's voice, Ogg Opus), transcript.txt,
+    /// transcript.vtt and report.html.
+    pub async fn export_interview(
+        &self,
+        interview_id: &str,
+        dir: std::path::PathBuf,
+    ) -> Result<crate::ipc::ExportedInterview, String> {
+        let (tx, rx) = oneshot::channel();
+        self.review_command(ReviewCommand::Export(interview_id.to_owned(), dir, tx), rx)
+            .await
+    }
+
+    async fn review_command<T>(
+        &self,
+        command: ReviewCommand,
+        reply: oneshot::Receiver<Result<T, String>>,
+    ) -> Result<T, String> {
+        const STOPPED: &str = "The Candor engine has stopped.";
+        self.commands
+            .send(Command::Review(command))
+            .map_err(|_| STOPPED.to_owned())?;
+        reply.await.map_err(|_| STOPPED.to_owned())?
+    }
+
     /// Per-frame latency at the socket, when `record_latency` was set.
     pub fn latency(&self) -> &LatencyLog {
         &self.latency
@@ -355,6 +399,7 @@ enum Internal {
     Capture(CaptureEvent),
     Playback(PlaybackEvent),
     Model(ModelUpdate),
+    Review(ReviewDone),
 }
 
 /// The socket of the current attempt. Replies from an older attempt's tasks
@@ -380,7 +425,13 @@ struct Driver {
     audio: Audio,
     latency: LatencyLog,
     models: Option<Models>,
+    review: Review,
+    /// How many interviews the history lists (grows by [`HISTORY_PAGE`]).
+    history_limit: u32,
 }
+
+/// Interviews the history lists at first, and adds with each "Show more".
+pub const HISTORY_PAGE: u32 = 20;
 
 impl Driver {
     async fn run(
@@ -484,6 +535,7 @@ impl Driver {
                 let _ = reply.send(self.machine.view());
             }
             Command::Models(command) => self.on_model_command(command),
+            Command::Review(command) => self.on_review_command(command),
             Command::Shutdown(_) => {}
         }
     }
@@ -491,8 +543,19 @@ impl Driver {
     fn on_intent(&mut self, intent: Intent) -> Result<(), String> {
         let event = match intent {
             Intent::SignIn(credentials) => Event::SignIn { credentials },
-            Intent::SignOut => Event::SignOut,
+            Intent::SignOut => {
+                self.history_limit = HISTORY_PAGE;
+                Event::SignOut
+            }
             Intent::RefreshHistory => Event::RefreshHistory,
+            Intent::ShowMoreHistory => {
+                self.history_limit += HISTORY_PAGE;
+                let shown = self.try_feed(Event::RefreshHistory);
+                if shown.is_err() {
+                    self.history_limit -= HISTORY_PAGE;
+                }
+                return shown.map_err(|r| r.to_string());
+            }
             Intent::StartInterview(setup) => Event::StartInterview { setup },
             Intent::RetryPermissions => Event::RetryPermissions,
             Intent::Cancel => Event::Cancel,
@@ -535,7 +598,7 @@ impl Driver {
                 tokio::spawn(requests::sign_out(api, token));
             }
             Action::ForgetToken => self.forget_token(),
-            Action::FetchHistory => self.spawn(requests::history(api, token)),
+            Action::FetchHistory => self.spawn(requests::history(api, token, self.history_limit)),
             Action::CreateInterview { setup } => {
                 self.spawn(requests::create_interview(api, token, setup))
             }
@@ -595,7 +658,10 @@ impl Driver {
 
     fn on_internal(&mut self, message: Internal) {
         match message {
-            Internal::Event(event) => self.feed(event),
+            Internal::Event(event) => {
+                let event = self.review.filter(event);
+                self.feed(event)
+            }
             Internal::SignedIn { token, user } => self.on_signed_in(token, user),
             Internal::MicReady(result) => self.on_mic_ready(result),
             Internal::PlaybackReady(result) => self.on_playback_ready(result),
@@ -628,6 +694,7 @@ impl Driver {
                     models.on_update(update);
                 }
             }
+            Internal::Review(done) => self.on_review_done(done),
         }
     }
 

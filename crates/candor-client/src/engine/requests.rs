@@ -5,7 +5,7 @@ use candor_lifecycle::{Event, Failure, FailureKind};
 
 use super::Internal;
 use crate::api::{ApiClient, ApiFailure};
-use crate::ipc::{Candor, Credentials, InterviewSetup, InterviewSummary, Results};
+use crate::ipc::{Candor, Credentials, History, InterviewSetup, InterviewSummary, Results};
 
 /// Checks a token kept from an earlier run.
 pub(super) async fn verify_token(api: ApiClient, token: String) -> Internal {
@@ -61,11 +61,10 @@ pub(super) async fn sign_out(api: ApiClient, token: String) {
     }
 }
 
-pub(super) async fn history(api: ApiClient, token: String) -> Internal {
-    Internal::Event(match api.history(&token, 50).await {
-        Ok(page) => Event::HistoryLoaded {
-            history: page.items.iter().map(InterviewSummary::from).collect(),
-        },
+/// The newest `limit` interviews, page after page of the data API.
+pub(super) async fn history(api: ApiClient, token: String, limit: u32) -> Internal {
+    Internal::Event(match history_pages(&api, &token, limit).await {
+        Ok(history) => Event::HistoryLoaded { history },
         Err(e) => Event::HistoryFailed {
             failure: Failure::new(
                 e.to_failure().kind,
@@ -73,6 +72,26 @@ pub(super) async fn history(api: ApiClient, token: String) -> Internal {
             ),
         },
     })
+}
+
+/// The server's largest page.
+const MAX_PAGE: u32 = 100;
+
+async fn history_pages(api: &ApiClient, token: &str, limit: u32) -> Result<History, ApiFailure> {
+    let mut items = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let want = (limit as usize - items.len()).min(MAX_PAGE as usize) as u32;
+        let page = api.history_page(token, want, cursor.as_deref()).await?;
+        items.extend(page.items.iter().map(InterviewSummary::from));
+        cursor = page.next_cursor;
+        if cursor.is_none() || items.len() >= limit as usize {
+            return Ok(History {
+                items,
+                has_more: cursor.is_some(),
+            });
+        }
+    }
 }
 
 pub(super) async fn create_interview(

@@ -945,6 +945,22 @@ impl Session {
         {
             tracing::error!(session = %self.id, error = %e, "could not record the session end");
         }
+        // A resume that reached the session after it stopped reading (a
+        // client reconnecting just as the interview ended) is told how it
+        // ended; from now on a resume finds the end in the store.
+        self.attach_rx.close();
+        while let Ok(a) = self.attach_rx.try_recv() {
+            let ended = SessionEnded {
+                reason: ending.reason as i32,
+                message: format!(
+                    "The interview ended while you were reconnecting ({}).",
+                    describe_end(ending.reason)
+                ),
+                results_pending: true,
+                last_client_seq: self.received,
+            };
+            tell_ended(a.socket, &self.shared, ended).await;
+        }
         if ending.notify
             && let Some(mut socket) = self.socket.take()
         {

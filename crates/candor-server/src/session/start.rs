@@ -24,7 +24,7 @@ use super::hub::{self, Attach, HubEntry};
 use crate::Shared;
 use crate::auth::{now_ms, token_hash};
 use crate::engine::{Engine, EngineContext, EngineSession, SessionClock};
-use crate::store::{InterviewRecord, SessionRecord};
+use crate::store::{InputCodec, InputFormat, InterviewRecord, SessionRecord};
 use crate::voice::{self, Listener};
 
 /// What a `StartRequest` leads to.
@@ -100,7 +100,16 @@ pub(super) async fn start(
     ensure_open(&interview)?;
     let audio = validate_audio(shared, &req)?;
     let audio_left = audio_allowance(shared, &user_id).await?;
-    let reservation = reserve(shared, &user_id, client_ip, &interview, audio.engine.name()).await?;
+    let input = input_format(&req, audio.in_codec);
+    let reservation = reserve(
+        shared,
+        &user_id,
+        client_ip,
+        &interview,
+        audio.engine.name(),
+        input,
+    )
+    .await?;
     let engine = start_engine(
         shared,
         &reservation.id,
@@ -335,12 +344,27 @@ async fn audio_allowance(shared: &Shared, user_id: &str) -> Result<u64, Error> {
     }
 }
 
+/// The candidate audio's coding, as the store records it (validated by
+/// [`validate_audio`] first).
+fn input_format(req: &StartRequest, codec: Codec) -> InputFormat {
+    let c = req.audio_config.unwrap_or_else(AudioConfig::opus_16k_mono);
+    InputFormat {
+        codec: match codec {
+            Codec::Opus => InputCodec::Opus,
+            Codec::Pcm16 => InputCodec::Pcm16,
+        },
+        sample_rate_hz: c.sample_rate_hz,
+        frame_ms: c.frame_duration_ms,
+    }
+}
+
 async fn reserve(
     shared: &Shared,
     user_id: &str,
     client_ip: IpAddr,
     interview: &InterviewRecord,
     engine_name: &str,
+    input: InputFormat,
 ) -> Result<Reservation, Error> {
     let id: Arc<str> = Arc::from(crate::auth::new_id());
     let (attach_tx, attach_rx) = mpsc::channel(1);
@@ -369,6 +393,7 @@ async fn reserve(
         ended_at_ms: None,
         duration_ms: None,
         last_client_seq: 0,
+        input: Some(input),
     };
     if let Err(e) = shared.db.run(move |s| s.create_session(&record)).await {
         shared.hub.remove(&id);
@@ -404,12 +429,14 @@ async fn start_engine(
             shared
                 .metrics
                 .record_engine_error(engine.name(), crate::metrics::EngineStage::Start);
-            shared.hub.remove(id);
+            // Ended in the store before it leaves the hub, so a resume in
+            // between finds how it ended.
             let sid = id.clone();
             let _ = shared
                 .db
                 .run(move |s| s.end_session(&sid, "engine_failure", now_ms(), 0))
                 .await;
+            shared.hub.remove(id);
             tracing::warn!(session = %id, error = %e, "the engine could not start");
             Err(e.to_protocol())
         }

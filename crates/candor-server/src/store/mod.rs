@@ -76,6 +76,41 @@ pub struct SessionRecord {
     pub duration_ms: Option<u64>,
     /// Highest candidate audio seq durably stored.
     pub last_client_seq: u64,
+    /// How the candidate's audio is coded. None for sessions stored before
+    /// the format was recorded (Candor's clients always sent Opus at 16 kHz).
+    pub input: Option<InputFormat>,
+}
+
+/// The candidate audio's coding, as the session's `StartRequest` set it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InputFormat {
+    pub codec: InputCodec,
+    pub sample_rate_hz: u32,
+    pub frame_ms: u32,
+}
+
+/// The codec of stored candidate frames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputCodec {
+    /// One Opus packet per frame.
+    Opus,
+    /// Little-endian signed 16-bit mono PCM.
+    Pcm16,
+}
+
+impl InputCodec {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InputCodec::Opus => "opus",
+            InputCodec::Pcm16 => "pcm16",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [InputCodec::Opus, InputCodec::Pcm16]
+            .into_iter()
+            .find(|c| c.as_str() == s)
+    }
 }
 
 /// What kind of turn a transcript segment is.
@@ -150,6 +185,26 @@ pub enum SessionWrite {
         start_ms: u64,
         end_ms: u64,
     },
+}
+
+/// One stored candidate audio chunk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredFrame {
+    pub seq: u64,
+    /// The client's capture stamp (µs since the session started; 0 if unstamped).
+    pub timestamp_us: u64,
+    pub data: Vec<u8>,
+}
+
+impl SessionWrite {
+    /// The session the write belongs to.
+    pub fn session_id(&self) -> &str {
+        match self {
+            SessionWrite::Audio { session_id, .. }
+            | SessionWrite::Transcript { session_id, .. }
+            | SessionWrite::Speech { session_id, .. } => session_id,
+        }
+    }
 }
 
 /// Everything results processing reads about one session.
@@ -233,6 +288,9 @@ pub trait Store: Send + Sync + 'static {
     fn timeline(&self, session_id: &str) -> Result<Option<Timeline>, StoreError>;
     /// Candidate audio chunks of a session in seq order: (seq, data).
     fn candidate_audio(&self, session_id: &str) -> Result<Vec<(u64, Vec<u8>)>, StoreError>;
+    /// Candidate audio chunks of a session in seq order, with their capture
+    /// stamps.
+    fn candidate_frames(&self, session_id: &str) -> Result<Vec<StoredFrame>, StoreError>;
 
     /// Bytes of candidate audio stored over all of a user's sessions (with
     /// the storage's framing: the quota errs on the generous side by a few
@@ -252,6 +310,39 @@ pub trait Store: Send + Sync + 'static {
         now_ms: i64,
     ) -> Result<(), StoreError>;
     fn results(&self, interview_id: &str) -> Result<Option<String>, StoreError>;
+    /// The length and scores of those of `interview_ids` that have results.
+    fn outcomes(&self, interview_ids: &[String]) -> Result<Vec<OutcomeRecord>, StoreError>;
+
+    // Deletion.
+    /// Deletes an interview and everything stored for it (its sessions,
+    /// their candidate audio, transcript segments and speech spans, its
+    /// results), in one transaction. The deleted content does not stay
+    /// readable in the storage's files: see [`Erasure`]. `Ok(None)` when no
+    /// such interview exists.
+    fn delete_interview(&self, interview_id: &str) -> Result<Option<Erasure>, StoreError>;
+}
+
+/// A stored result's length and scores, without the rest of its feedback.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutcomeRecord {
+    pub interview_id: String,
+    pub duration_ms: u64,
+    /// (name, value 0..=100), in the feedback's order.
+    pub scores: Vec<(String, u32)>,
+}
+
+/// What a deletion removed, and whether its content is gone from disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Erasure {
+    /// Sessions removed with the interview.
+    pub sessions: u64,
+    /// Bytes of candidate audio removed (with the storage's framing).
+    pub audio_bytes: u64,
+    /// True when the deleted content was overwritten in the database file
+    /// and no journal still holds a copy of it. False when another reader
+    /// kept the write-ahead log from being emptied: the copy there is
+    /// overwritten at the next checkpoint.
+    pub wiped: bool,
 }
 
 /// Async access to a [`Store`]: each call runs on tokio's blocking pool.

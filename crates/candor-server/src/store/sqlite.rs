@@ -15,8 +15,9 @@ use candor_api::{InterviewStatus, Role, Seniority, Speaker};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::{
-    InterviewRecord, ListCursor, SegmentKind, SessionRecord, SessionWrite, Store, StoreError,
-    Timeline, TranscriptRecord, UserRecord,
+    Erasure, InputCodec, InputFormat, InterviewRecord, ListCursor, OutcomeRecord, SegmentKind,
+    SessionRecord, SessionWrite, Store, StoreError, StoredFrame, Timeline, TranscriptRecord,
+    UserRecord,
 };
 
 /// Schema versions, applied in order; `PRAGMA user_version` holds how many ran.
@@ -102,6 +103,13 @@ const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX sessions_user ON sessions(user_id);
     "#,
+    // 3: the candidate audio's coding, so stored frames can be decoded and
+    // exported (NULL for sessions recorded before).
+    r#"
+    ALTER TABLE sessions ADD COLUMN input_codec TEXT;
+    ALTER TABLE sessions ADD COLUMN input_rate_hz INTEGER;
+    ALTER TABLE sessions ADD COLUMN input_frame_ms INTEGER;
+    "#,
 ];
 
 /// SQLite-backed [`Store`].
@@ -126,6 +134,9 @@ fn open_conn(path: &Path) -> Result<Connection, StoreError> {
     conn.pragma_update(None, "foreign_keys", true)?;
     // 32 MiB page cache: WAL checkpoints under load re-read recent pages.
     conn.pragma_update(None, "cache_size", -32_768)?;
+    // Deleted content is overwritten with zeros, not left in free pages:
+    // a deleted interview's audio and words must not stay in the file.
+    conn.pragma_update(None, "secure_delete", true)?;
     Ok(conn)
 }
 
@@ -181,7 +192,7 @@ fn user_from_row(r: &Row<'_>) -> rusqlite::Result<UserRecord> {
 
 const USER_COLS: &str = "id, email, display_name, password_hash, local_profile, created_at_ms";
 const INTERVIEW_COLS: &str = "id, user_id, role, seniority, job_description, cv_text, question_count, status, created_at_ms, updated_at_ms";
-const SESSION_COLS: &str = "id, interview_id, user_id, engine, end_reason, started_at_ms, ended_at_ms, duration_ms, last_client_seq";
+const SESSION_COLS: &str = "id, interview_id, user_id, engine, end_reason, started_at_ms, ended_at_ms, duration_ms, last_client_seq, input_codec, input_rate_hz, input_frame_ms";
 
 fn corrupt(what: &str, value: &str) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(
@@ -220,6 +231,14 @@ fn session_from_row(r: &Row<'_>) -> rusqlite::Result<SessionRecord> {
         ended_at_ms: r.get(6)?,
         duration_ms: r.get::<_, Option<i64>>(7)?.map(|v| v as u64),
         last_client_seq: r.get::<_, i64>(8)? as u64,
+        input: match r.get::<_, Option<String>>(9)? {
+            None => None,
+            Some(codec) => Some(InputFormat {
+                codec: InputCodec::parse(&codec).ok_or_else(|| corrupt("codec", &codec))?,
+                sample_rate_hz: r.get(10)?,
+                frame_ms: r.get(11)?,
+            }),
+        },
     })
 }
 
@@ -425,8 +444,17 @@ impl Store for SqliteStore {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         tx.execute(
-            &format!("INSERT INTO sessions ({SESSION_COLS}) VALUES (?1, ?2, ?3, ?4, NULL, ?5, NULL, NULL, 0)"),
-            params![s.id, s.interview_id, s.user_id, s.engine, s.started_at_ms],
+            &format!("INSERT INTO sessions ({SESSION_COLS}) VALUES (?1, ?2, ?3, ?4, NULL, ?5, NULL, NULL, 0, ?6, ?7, ?8)"),
+            params![
+                s.id,
+                s.interview_id,
+                s.user_id,
+                s.engine,
+                s.started_at_ms,
+                s.input.map(|i| i.codec.as_str()),
+                s.input.map(|i| i.sample_rate_hz),
+                s.input.map(|i| i.frame_ms)
+            ],
         )?;
         tx.execute(
             "UPDATE interviews SET status = 'in_progress', updated_at_ms = ?2 WHERE id = ?1",
@@ -580,6 +608,21 @@ impl Store for SqliteStore {
                 audio.execute(params![id, *first as i64, *last as i64, frames])?;
                 seq.execute(params![id, *last as i64])?;
             }
+            // A session deleted with its interview while its last writes
+            // were queued (the delete refuses live sessions, but a session
+            // may start between that check and the delete) keeps nothing.
+            let mut exists =
+                tx.prepare_cached("SELECT EXISTS(SELECT 1 FROM sessions WHERE id = ?1)")?;
+            let mut ids: Vec<&str> = writes.iter().map(SessionWrite::session_id).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            for id in ids {
+                if !exists.query_row([id], |r| r.get::<_, bool>(0))? {
+                    for table in ["candidate_audio", "transcripts", "speech_spans"] {
+                        tx.execute(&format!("DELETE FROM {table} WHERE session_id = ?1"), [id])?;
+                    }
+                }
+            }
         }
         tx.commit()?;
         Ok(())
@@ -649,6 +692,14 @@ impl Store for SqliteStore {
     }
 
     fn candidate_audio(&self, session_id: &str) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        Ok(self
+            .candidate_frames(session_id)?
+            .into_iter()
+            .map(|f| (f.seq, f.data))
+            .collect())
+    }
+
+    fn candidate_frames(&self, session_id: &str) -> Result<Vec<StoredFrame>, StoreError> {
         let conn = self.conn();
         let mut stmt = conn.prepare(
             "SELECT frames FROM candidate_audio WHERE session_id = ?1 ORDER BY first_seq",
@@ -656,7 +707,7 @@ impl Store for SqliteStore {
         let blobs = stmt
             .query_map([session_id], |r| r.get::<_, Vec<u8>>(0))?
             .collect::<Result<Vec<_>, _>>()?;
-        let mut out: Vec<(u64, Vec<u8>)> = Vec::new();
+        let mut out: Vec<StoredFrame> = Vec::new();
         for blob in blobs {
             let mut rest = blob.as_slice();
             while !rest.is_empty() {
@@ -665,11 +716,16 @@ impl Store for SqliteStore {
                     return Err(bad());
                 }
                 let seq = u64::from_le_bytes(rest[0..8].try_into().map_err(|_| bad())?);
+                let timestamp_us = u64::from_le_bytes(rest[8..16].try_into().map_err(|_| bad())?);
                 let len = u32::from_le_bytes(rest[16..20].try_into().map_err(|_| bad())?) as usize;
                 let data = rest.get(20..20 + len).ok_or_else(bad)?;
                 // Rows never overlap; keep the first copy if one ever did.
-                if out.last().is_none_or(|(last, _)| seq > *last) {
-                    out.push((seq, data.to_vec()));
+                if out.last().is_none_or(|last| seq > last.seq) {
+                    out.push(StoredFrame {
+                        seq,
+                        timestamp_us,
+                        data: data.to_vec(),
+                    });
                 }
                 rest = &rest[20 + len..];
             }
@@ -707,6 +763,96 @@ impl Store for SqliteStore {
                 |r| r.get(0),
             )
             .optional()?)
+    }
+
+    fn outcomes(&self, interview_ids: &[String]) -> Result<Vec<OutcomeRecord>, StoreError> {
+        let conn = self.conn();
+        // Only the two parts of the feedback needed, not its transcript.
+        let mut stmt = conn.prepare_cached(
+            "SELECT json_extract(feedback, '$.overall.duration_ms'), json_extract(feedback, '$.scores')
+             FROM results WHERE interview_id = ?1",
+        )?;
+        let mut out = Vec::new();
+        for id in interview_ids {
+            let row = stmt
+                .query_row([id], |r| {
+                    Ok((r.get::<_, Option<i64>>(0)?, r.get::<_, Option<String>>(1)?))
+                })
+                .optional()?;
+            let Some((duration, scores)) = row else {
+                continue;
+            };
+            let scores: Vec<serde_json::Value> = scores
+                .map(|s| serde_json::from_str(&s))
+                .transpose()
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?
+                .unwrap_or_default();
+            out.push(OutcomeRecord {
+                interview_id: id.clone(),
+                duration_ms: duration.unwrap_or(0).max(0) as u64,
+                scores: scores
+                    .iter()
+                    .filter_map(|s| {
+                        Some((s["name"].as_str()?.to_owned(), s["value"].as_u64()? as u32))
+                    })
+                    .collect(),
+            });
+        }
+        Ok(out)
+    }
+
+    fn delete_interview(&self, interview_id: &str) -> Result<Option<Erasure>, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let exists: bool = tx.query_row(
+            "SELECT EXISTS(SELECT 1 FROM interviews WHERE id = ?1)",
+            [interview_id],
+            |r| r.get(0),
+        )?;
+        if !exists {
+            return Ok(None);
+        }
+        let audio_bytes: i64 = tx.query_row(
+            "SELECT COALESCE(SUM(length(a.frames)), 0) FROM sessions s
+             JOIN candidate_audio a ON a.session_id = s.id WHERE s.interview_id = ?1",
+            [interview_id],
+            |r| r.get(0),
+        )?;
+        // The tables keyed by session have no foreign key (they are written
+        // on the recorder's hot path), so they are deleted by name; sessions
+        // and results would cascade, but are named too so that nothing
+        // depends on `foreign_keys` being on.
+        for table in ["candidate_audio", "transcripts", "speech_spans"] {
+            tx.execute(
+                &format!(
+                    "DELETE FROM {table} WHERE session_id IN
+                     (SELECT id FROM sessions WHERE interview_id = ?1)"
+                ),
+                [interview_id],
+            )?;
+        }
+        tx.execute(
+            "DELETE FROM results WHERE interview_id = ?1",
+            [interview_id],
+        )?;
+        let sessions = tx.execute(
+            "DELETE FROM sessions WHERE interview_id = ?1",
+            [interview_id],
+        )?;
+        tx.execute("DELETE FROM interviews WHERE id = ?1", [interview_id])?;
+        tx.commit()?;
+        // With `secure_delete` the new versions of the pages hold zeros where
+        // the content was; the old versions are still in the database file
+        // (and, if not yet checkpointed, in the WAL as first written). A
+        // truncating checkpoint copies the zeroed pages over the file and
+        // empties the WAL. It cannot finish while another connection reads an
+        // older snapshot; the next checkpoint then completes it.
+        let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+        Ok(Some(Erasure {
+            sessions: sessions as u64,
+            audio_bytes: audio_bytes.max(0) as u64,
+            wiped: busy == 0,
+        }))
     }
 }
 
@@ -810,6 +956,7 @@ mod tests {
                     ended_at_ms: None,
                     duration_ms: None,
                     last_client_seq: 0,
+                    input: None,
                 })
                 .unwrap();
             let sid: Arc<str> = Arc::from("s1");
@@ -839,5 +986,217 @@ mod tests {
             store.interview("i1").unwrap().unwrap().status,
             InterviewStatus::Processing
         );
+    }
+
+    fn session_record(id: &str, interview: &str) -> SessionRecord {
+        SessionRecord {
+            id: id.into(),
+            interview_id: interview.into(),
+            user_id: "u1".into(),
+            engine: "practice".into(),
+            end_reason: None,
+            started_at_ms: 5,
+            ended_at_ms: None,
+            duration_ms: None,
+            last_client_seq: 0,
+            input: Some(InputFormat {
+                codec: InputCodec::Opus,
+                sample_rate_hz: 16_000,
+                frame_ms: 20,
+            }),
+        }
+    }
+
+    /// An interview with everything a session stores, each piece carrying
+    /// `marker` so its bytes can be looked for in the file.
+    fn record_interview(store: &SqliteStore, interview_id: &str, session_id: &str, marker: &str) {
+        let mut i = interview(interview_id, "u1", 1);
+        i.job_description = Some(format!("job {marker}"));
+        store.create_interview(&i).unwrap();
+        store
+            .create_session(&session_record(session_id, interview_id))
+            .unwrap();
+        let sid: Arc<str> = Arc::from(session_id);
+        let mut writes: Vec<_> = (1..=200u64)
+            .map(|seq| SessionWrite::Audio {
+                session_id: sid.clone(),
+                seq,
+                timestamp_us: seq * 20_000,
+                data: bytes::Bytes::from(format!("{marker}-frame-{seq:04}").into_bytes()),
+            })
+            .collect();
+        writes.push(SessionWrite::Transcript {
+            session_id: sid.clone(),
+            segment: TranscriptRecord {
+                segment_id: 1,
+                speaker: Speaker::Candidate,
+                kind: SegmentKind::Answer,
+                text: format!("words {marker}"),
+                start_ms: 0,
+                end_ms: 900,
+                question_index: 1,
+                interrupted: false,
+            },
+        });
+        writes.push(SessionWrite::Speech {
+            session_id: sid,
+            start_ms: 10,
+            end_ms: 900,
+        });
+        store.record(&writes).unwrap();
+        store
+            .end_session(session_id, "user_initiated", 9, 4_000)
+            .unwrap();
+        store
+            .save_results(
+                interview_id,
+                session_id,
+                &format!("{{\"m\":\"{marker}\"}}"),
+                10,
+            )
+            .unwrap();
+    }
+
+    /// Rows in any table, any column, equal to `value`.
+    fn rows_naming(store: &SqliteStore, value: &str) -> Vec<String> {
+        let conn = store.conn();
+        let tables: Vec<String> = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let mut found = Vec::new();
+        for table in tables {
+            let columns: Vec<String> = conn
+                .prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))
+                .unwrap()
+                .query_map([], |r| r.get(0))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            for column in columns {
+                let n: i64 = conn
+                    .query_row(
+                        &format!("SELECT COUNT(*) FROM \"{table}\" WHERE \"{column}\" = ?1"),
+                        [value],
+                        |r| r.get(0),
+                    )
+                    .unwrap();
+                if n > 0 {
+                    found.push(format!("{table}.{column}"));
+                }
+            }
+        }
+        found
+    }
+
+    /// Whether `needle` occurs in the database file or its WAL.
+    fn on_disk(dir: &std::path::Path, needle: &str) -> bool {
+        ["candor.db", "candor.db-wal"].iter().any(|name| {
+            std::fs::read(dir.join(name))
+                .map(|bytes| bytes.windows(needle.len()).any(|w| w == needle.as_bytes()))
+                .unwrap_or(false)
+        })
+    }
+
+    #[test]
+    fn deleting_an_interview_leaves_no_row_and_no_bytes_of_it_on_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        store.create_user(&user("u1", "a@x.org")).unwrap();
+        record_interview(&store, "i1", "s1", "GONE-7f3a");
+        record_interview(&store, "i2", "s2", "KEPT-19c4");
+        for marker in ["GONE-7f3a-frame-0137", "words GONE-7f3a", "job GONE-7f3a"] {
+            assert!(on_disk(dir.path(), marker), "{marker} is on disk before");
+        }
+
+        let erasure = store.delete_interview("i1").unwrap().expect("it existed");
+        assert_eq!(erasure.sessions, 1);
+        assert!(erasure.audio_bytes >= 200 * 20, "{erasure:?}");
+        assert!(
+            erasure.wiped,
+            "nothing else was reading: the WAL is emptied"
+        );
+
+        assert_eq!(rows_naming(&store, "i1"), Vec::<String>::new());
+        assert_eq!(rows_naming(&store, "s1"), Vec::<String>::new());
+        assert!(store.candidate_audio("s1").unwrap().is_empty());
+        assert!(store.timeline("s1").unwrap().is_none());
+        assert!(store.results("i1").unwrap().is_none());
+        assert!(
+            !on_disk(dir.path(), "GONE-7f3a"),
+            "no byte of the deleted interview's audio, words or set-up is left in the files"
+        );
+
+        // The other interview is untouched.
+        assert_eq!(store.candidate_audio("s2").unwrap().len(), 200);
+        assert!(store.results("i2").unwrap().is_some());
+        assert!(on_disk(dir.path(), "KEPT-19c4-frame-0137"));
+        assert_eq!(store.user_audio_bytes("u1").unwrap(), {
+            let n: u64 = (1..=200u64)
+                .map(|seq| 20 + format!("KEPT-19c4-frame-{seq:04}").len() as u64)
+                .sum();
+            n
+        });
+
+        assert_eq!(store.delete_interview("i1").unwrap(), None, "gone already");
+    }
+
+    #[test]
+    fn outcomes_are_read_from_the_stored_feedback() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        store.create_user(&user("u1", "a@x.org")).unwrap();
+        for id in ["i1", "i2"] {
+            store.create_interview(&interview(id, "u1", 1)).unwrap();
+        }
+        store
+            .save_results(
+                "i1",
+                "s1",
+                r#"{"overall":{"duration_ms":61000},"scores":[{"name":"pace","value":70,"explanation":"x"},{"name":"completion","value":100,"explanation":"y"}],"transcript":[]}"#,
+                5,
+            )
+            .unwrap();
+        let got = store
+            .outcomes(&["i1".into(), "i2".into(), "nope".into()])
+            .unwrap();
+        assert_eq!(
+            got,
+            [OutcomeRecord {
+                interview_id: "i1".into(),
+                duration_ms: 61_000,
+                scores: vec![("pace".into(), 70), ("completion".into(), 100)],
+            }]
+        );
+    }
+
+    #[test]
+    fn writes_of_a_deleted_session_are_not_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        store.create_user(&user("u1", "a@x.org")).unwrap();
+        record_interview(&store, "i1", "s1", "LATE-5e1d");
+        store.delete_interview("i1").unwrap().unwrap();
+        // The recorder's last batch for it arrives after the delete.
+        let sid: Arc<str> = Arc::from("s1");
+        store
+            .record(&[
+                SessionWrite::Audio {
+                    session_id: sid.clone(),
+                    seq: 201,
+                    timestamp_us: 4_020_000,
+                    data: bytes::Bytes::from_static(b"LATE-5e1d-frame-0201"),
+                },
+                SessionWrite::Speech {
+                    session_id: sid,
+                    start_ms: 4_000,
+                    end_ms: 4_020,
+                },
+            ])
+            .unwrap();
+        assert_eq!(rows_naming(&store, "s1"), Vec::<String>::new());
     }
 }

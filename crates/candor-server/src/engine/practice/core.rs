@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use candor_api::{Role, Speaker};
 use candor_audio::Codec;
+use candor_audio::speech_gate::BargeIn;
 use candor_protocol::{EndReason, InterviewerActivity};
 
 use crate::config::PracticeConfig;
@@ -111,7 +112,7 @@ struct Speaking {
     sent: usize,
     words_shown: usize,
     segment_id: u64,
-    voiced_run_ms: u64,
+    barge_in: BargeIn,
 }
 
 /// Recognised words of an answer.
@@ -306,7 +307,7 @@ impl Core {
             sent: 0,
             words_shown: 0,
             segment_id,
-            voiced_run_ms: 0,
+            barge_in: BargeIn::new(self.t.barge_in_ms),
         }));
         self.state(InterviewerActivity::Speaking);
     }
@@ -628,20 +629,16 @@ impl Core {
 
     /// One chunk of candidate audio: `voiced` if it holds the candidate's
     /// voice, `speaking` if speech is ongoing after it (onset and hangover
-    /// applied). An answer ends on silence after its last voiced chunk.
+    /// applied). An answer ends on silence after its last voiced chunk; the
+    /// interviewer is cut off by [`BargeIn`]'s rule (voiced audio, not the
+    /// hang-over).
     pub fn on_audio(&mut self, at_ms: u64, voiced: bool, speaking: bool, duration_ms: u64) {
         if duration_ms > 0 {
             self.heard = Some((at_ms + duration_ms, duration_ms));
         }
         match &mut self.phase {
             Phase::Speaking(s) => {
-                if speaking {
-                    s.voiced_run_ms += duration_ms;
-                } else {
-                    s.voiced_run_ms = 0;
-                }
-                if s.voiced_run_ms >= self.t.barge_in_ms {
-                    let voice_since = at_ms + duration_ms - s.voiced_run_ms;
+                if let Some(voice_since) = s.barge_in.update(at_ms, voiced, speaking, duration_ms) {
                     self.interrupted(at_ms, voice_since);
                 }
             }
@@ -1036,6 +1033,44 @@ mod tests {
                 SegmentKind::Answer,
                 SegmentKind::Question
             ]
+        );
+    }
+
+    #[test]
+    fn a_blip_of_voice_and_its_hangover_do_not_cut_the_interviewer_off() {
+        // Residual echo of the interviewer's own voice: 120 ms judged voiced,
+        // the gate's 200 ms hang-over after it (speaking, not voiced), twice
+        // within the greeting. 300 ms of "speaking" each, 120 ms of voice,
+        // against the default barge-in of 300 ms.
+        let iv = interview(1);
+        let plan = questions::plan(iv.role, iv.seniority, 1, &iv.id);
+        let t = Timings {
+            barge_in_ms: 300,
+            ..timings()
+        };
+        let mut core = Core::new(t, &iv, plan, Codec::Opus);
+        let mut log = Vec::new();
+        let mut now = 0;
+        while now < 3_000 {
+            core.poll(now);
+            if let Some(text) = core.take_synth_request() {
+                core.begin(utt(&text, 40), now);
+            }
+            let in_blip = |from: u64| now >= from && now < from + 320;
+            let (voiced, speaking) = match (in_blip(300), in_blip(700)) {
+                (true, _) => (now < 300 + 120, true),
+                (_, true) => (now < 700 + 120, true),
+                _ => (false, false),
+            };
+            core.on_audio(now, voiced, speaking, 20);
+            log.extend(std::iter::from_fn(|| core.pop_event()));
+            now += 20;
+        }
+        assert!(!log.contains(&EngineEvent::Interrupted), "{log:?}");
+        assert!(
+            finals(&log).iter().all(|(_, _, t)| !t.ends_with('—')),
+            "{:?}",
+            finals(&log)
         );
     }
 

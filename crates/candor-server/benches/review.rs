@@ -1,0 +1,163 @@
+//! What taking away and deleting a long interview costs: a 30-minute session
+//! (90 000 stored 20 ms Opus frames of 60 bytes, 10 questions, a transcript
+//! segment per turn) is exported (`export::build` + `Bundle::to_zip`, what
+//! `GET /v1/interviews/{id}/export` does) and then deleted (`secure_delete`
+//! plus the truncating checkpoint). Prints wall time and sizes; each run
+//! measures in the same process, nothing is compared with a fixed threshold.
+//!
+//! ```text
+//! cargo bench -p candor-server --bench review [-- --minutes 30]
+//! ```
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use candor_api::{InterviewStatus, Role, Seniority, Speaker};
+use candor_server::store::{
+    InputCodec, InputFormat, InterviewRecord, SegmentKind, SessionRecord, SessionWrite,
+    SqliteStore, Store, TranscriptRecord, UserRecord,
+};
+
+fn main() {
+    let minutes: u64 = std::env::args()
+        .skip_while(|a| a != "--minutes")
+        .nth(1)
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(30);
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path()).unwrap();
+    store
+        .create_user(&UserRecord {
+            id: "u".into(),
+            email: Some("a@example.org".into()),
+            display_name: "a".into(),
+            password_hash: None,
+            local_profile: None,
+            created_at_ms: 0,
+        })
+        .unwrap();
+    store
+        .create_interview(&InterviewRecord {
+            id: "i".into(),
+            user_id: "u".into(),
+            role: Role::SoftwareEngineer,
+            seniority: Seniority::Mid,
+            job_description: None,
+            cv_text: None,
+            question_count: 10,
+            status: InterviewStatus::Created,
+            created_at_ms: 1_764_570_000_000,
+            updated_at_ms: 0,
+        })
+        .unwrap();
+    let duration_ms = minutes * 60_000;
+    store
+        .create_session(&SessionRecord {
+            id: "s".into(),
+            interview_id: "i".into(),
+            user_id: "u".into(),
+            engine: "practice".into(),
+            end_reason: None,
+            started_at_ms: 0,
+            ended_at_ms: None,
+            duration_ms: None,
+            last_client_seq: 0,
+            input: Some(InputFormat {
+                codec: InputCodec::Opus,
+                sample_rate_hz: 16_000,
+                frame_ms: 20,
+            }),
+        })
+        .unwrap();
+    let sid: Arc<str> = Arc::from("s");
+    let frames = duration_ms / 20;
+    // One commit per second of audio, as the recorder batches.
+    let mut seq = 0u64;
+    while seq < frames {
+        let batch: Vec<SessionWrite> = (0..50.min(frames - seq))
+            .map(|_| {
+                seq += 1;
+                let mut data = vec![9u8 << 3];
+                data.extend((0..59).map(|i| (seq as u8).wrapping_mul(31).wrapping_add(i)));
+                SessionWrite::Audio {
+                    session_id: sid.clone(),
+                    seq,
+                    timestamp_us: (seq - 1) * 20_000,
+                    data: data.into(),
+                }
+            })
+            .collect();
+        store.record(&batch).unwrap();
+    }
+    // Ten questions, each asked then answered, spread over the session.
+    let turn = duration_ms / 10;
+    let mut writes = Vec::new();
+    for q in 0..10u64 {
+        let at = q * turn;
+        for (i, (speaker, kind, from, to)) in [
+            (Speaker::Interviewer, SegmentKind::Question, at, at + 8_000),
+            (
+                Speaker::Candidate,
+                SegmentKind::Answer,
+                at + 10_000,
+                at + turn - 5_000,
+            ),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            writes.push(SessionWrite::Transcript {
+                session_id: sid.clone(),
+                segment: TranscriptRecord {
+                    segment_id: q * 2 + i as u64 + 1,
+                    speaker,
+                    kind,
+                    text: "A sentence of the kind people say in interviews, repeated. ".repeat(20),
+                    start_ms: from,
+                    end_ms: to,
+                    question_index: q as u32 + 1,
+                    interrupted: false,
+                },
+            });
+        }
+        writes.push(SessionWrite::Speech {
+            session_id: sid.clone(),
+            start_ms: at + 10_000,
+            end_ms: at + turn - 5_000,
+        });
+    }
+    store.record(&writes).unwrap();
+    store
+        .end_session("s", "interview_complete", 1, duration_ms)
+        .unwrap();
+    candor_server::results::process(&store, "i").unwrap();
+    let db_bytes = std::fs::metadata(dir.path().join("candor.db"))
+        .unwrap()
+        .len();
+
+    let started = Instant::now();
+    let bundle = candor_server::export::build(&store, "i").unwrap();
+    let built = started.elapsed();
+    let zip = bundle.to_zip().unwrap();
+    let zipped = started.elapsed();
+    println!(
+        "{minutes}-minute interview, {frames} frames, database {:.1} MiB",
+        db_bytes as f64 / 1048576.0
+    );
+    println!(
+        "export: build {:.0} ms, build + zip {:.0} ms, zip {:.2} MiB, {} files (interview.ogg {:.2} MiB)",
+        built.as_secs_f64() * 1000.0,
+        zipped.as_secs_f64() * 1000.0,
+        zip.len() as f64 / 1048576.0,
+        bundle.files.len(),
+        bundle.file("interview.ogg").unwrap().bytes.len() as f64 / 1048576.0,
+    );
+    let started = Instant::now();
+    let erasure = store.delete_interview("i").unwrap().unwrap();
+    println!(
+        "delete (secure_delete + truncating checkpoint): {:.0} ms, {:.1} MiB of audio erased, wiped: {}",
+        started.elapsed().as_secs_f64() * 1000.0,
+        erasure.audio_bytes as f64 / 1048576.0,
+        erasure.wiped
+    );
+}
