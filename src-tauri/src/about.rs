@@ -74,7 +74,7 @@ const COMPONENTS: &[Component] = &[
         name: "Flite",
         purpose: "The offline interviewer's voice (CMU's cmu_us_slt)",
         licence: "BSD-style (CMU Flite licence)",
-        url: "http://cmuflite.org",
+        url: "https://github.com/festvox/flite",
         origin: Origin::VendoredBy("candor-voice"),
     },
     Component {
