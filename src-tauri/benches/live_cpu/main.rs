@@ -358,14 +358,15 @@ fn verdict(ok: bool) -> &'static str {
 }
 
 fn print_table(states: &[State]) {
+    let c = [
+        "state", "app", "children", "web", "network", "total", "app", "web", "net", "total",
+    ];
     println!(
         "{:<28} {:>8} {:>9} {:>8} {:>8} {:>8}   {:>6} {:>6} {:>6} {:>7}",
-        "state", "app", "children", "web", "network", "total", "app", "web", "net", "total"
+        c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9]
     );
-    println!(
-        "{:<28} {:>54}   {:>29}",
-        "", "CPU, % of one core", "PSS, MiB"
-    );
+    let units = ["CPU, % of one core", "PSS, MiB"];
+    println!("{:>83}   {:>29}", units[0], units[1]);
     for s in states {
         let u = &s.usage;
         println!(
