@@ -20,8 +20,8 @@
 //!
 //! Per process (the app, `WebKitWebProcess`, `WebKitNetworkProcess`):
 //! utime + stime from `/proc` over the window, 100 % = one core; children
-//! the app ran and reaped in the window (espeak-ng, the offline
-//! interviewer's voice) in their own column; PSS from `smaps_rollup` at the
+//! the app ran and reaped in the window in their own column (none are
+//! expected: the offline interviewer's voice is synthesized in-process); PSS from `smaps_rollup` at the
 //! window's end. Per thread of `candor-desktop` for the live states, so the
 //! GTK main thread and the capture worker show; the capture worker is
 //! compared with the capture chain's own cost measured in this run
