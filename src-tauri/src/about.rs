@@ -71,6 +71,13 @@ const COMPONENTS: &[Component] = &[
         origin: Origin::Crate("sonora"),
     },
     Component {
+        name: "Flite",
+        purpose: "The offline interviewer's voice (CMU's cmu_us_slt)",
+        licence: "BSD-style (CMU Flite licence)",
+        url: "https://github.com/festvox/flite",
+        origin: Origin::VendoredBy("candor-voice"),
+    },
+    Component {
         name: "earshot",
         purpose: "Telling a voice from other sounds",
         licence: "MIT OR Apache-2.0",

@@ -409,9 +409,9 @@ impl App {
         best.map(|(_, id)| id)
     }
 
-    /// Resident memory (KiB) of every process the driver started — the app
-    /// and its WebKit helpers — by process name, from `/proc`.
-    pub fn memory(&self) -> Vec<(String, u64)> {
+    /// Every process the driver started (the WebDriver server, the app and
+    /// its WebKit helpers): PID and name ([`process_name`]).
+    pub fn processes(&self) -> Vec<(u32, String)> {
         let root = self.driver.id();
         let mut out = Vec::new();
         let Ok(entries) = std::fs::read_dir("/proc") else {
@@ -424,6 +424,19 @@ impl App {
             if pid == root || !descends_from(pid, root) {
                 continue;
             }
+            if let Some(name) = process_name(pid) {
+                out.push((pid, name));
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// Resident memory (KiB) of every process the driver started — the app
+    /// and its WebKit helpers — by process name, from `/proc`.
+    pub fn memory(&self) -> Vec<(String, u64)> {
+        let mut out = Vec::new();
+        for (pid, _) in self.processes() {
             let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
             let field = |key: &str| {
                 status
@@ -477,6 +490,19 @@ pub fn shows_content(png: &Path) -> bool {
         .parse()
         .unwrap_or(0.0);
     deviation > 0.02
+}
+
+/// A process's name: its executable's file name (`comm` is cut to 15
+/// characters: `WebKitWebProces`), or `comm` when that cannot be read.
+pub fn process_name(pid: u32) -> Option<String> {
+    if let Ok(exe) = std::fs::read_link(format!("/proc/{pid}/exe"))
+        && let Some(name) = exe.file_name()
+    {
+        return Some(name.to_string_lossy().into_owned());
+    }
+    std::fs::read_to_string(format!("/proc/{pid}/comm"))
+        .ok()
+        .map(|n| n.trim_end().to_owned())
 }
 
 fn parent_of(pid: u32) -> Option<u32> {

@@ -1177,6 +1177,46 @@ describe("live screen: rendering cost", () => {
     });
   });
 
+  test("the dashboard's loading skeletons and the ending overlay move only transforms and opacity, and blur nothing", async () => {
+    await withApp({ view: authed({ state: "idle" }, { state: "loading", previous: null }), reducedMotion: "no-preference" }, async (app, page) => {
+      await page.locator(".history .skeleton").first().waitFor();
+      assert.ok((await runningAnimations(page)).includes("shimmer"), "the skeletons shimmer");
+      assert.deepEqual(await repaintingMotion(page), [], "the history loading");
+
+      await app.view(authed(LIVE));
+      await page.locator('[data-screen="live"]').waitFor();
+      await app.view(authed({ state: "ending", interviewId: "iv-9" }));
+      await page.locator('[data-testid="ending"]').waitFor({ state: "visible" });
+      assert.ok((await runningAnimations(page)).includes("spin"), "the ending spinner turns");
+      assert.deepEqual(await repaintingMotion(page), [], "ending, under the overlay");
+    });
+  });
+
+  test("no @keyframes in the style sheet animates anything but transforms and opacity, and no rule blurs a backdrop", async () => {
+    await withApp({ view: signedOut() }, async (app, page) => {
+      const problems = await page.evaluate(() => {
+        const CHEAP = new Set(["transform", "opacity"]);
+        const found = [];
+        const walk = (rules) => {
+          for (const rule of rules) {
+            if (rule instanceof CSSKeyframesRule) {
+              for (const frame of rule.cssRules)
+                for (let i = 0; i < frame.style.length; i++)
+                  if (!CHEAP.has(frame.style[i])) found.push(`@keyframes ${rule.name} animates ${frame.style[i]}`);
+            } else {
+              const filter = rule.style?.getPropertyValue("backdrop-filter") || rule.style?.getPropertyValue("-webkit-backdrop-filter");
+              if (filter && filter !== "none") found.push(`${rule.selectorText} has backdrop-filter ${filter}`);
+              if (rule.cssRules) walk(rule.cssRules);
+            }
+          }
+        };
+        for (const sheet of document.styleSheets) walk(sheet.cssRules);
+        return found;
+      });
+      assert.deepEqual(problems, []);
+    });
+  });
+
   test("a batch of events from the core is handled in order", async () => {
     await withApp({ view: authed({ state: "connecting", interviewId: "iv-9", attempt: 1, maxAttempts: 5 }) }, async (app, page) => {
       await page.getByRole("heading", { level: 1, name: "Connecting to your interviewer…" }).waitFor();

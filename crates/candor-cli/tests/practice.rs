@@ -1,5 +1,6 @@
 //! `candor practice` end to end against the embedded offline backend: the
-//! real binary, espeak-ng speech as the candidate, the whole lifecycle from
+//! real binary, espeak-ng speech as the candidate (the interviewer's own
+//! voice is synthesized inside Candor), the whole lifecycle from
 //! sign-in to results — first with WAV files, then through the real cpal path
 //! on a private PulseAudio server with a virtual microphone and speaker.
 
@@ -153,12 +154,17 @@ fn rms_db(samples: &[f32]) -> f64 {
     10.0 * mean.max(1e-12).log10()
 }
 
+/// Also the proof that the interviewer's voice is part of the app: Candor
+/// runs with an empty `PATH`, so any speech program it tried to start would
+/// not be found, and the interviewer must still be heard.
 #[test]
 fn a_whole_interview_from_wav_answers() {
     let dir = tempfile::tempdir().unwrap();
     let a1 = espeak(dir.path(), "a1.wav", ANSWERS[0]);
     let a2 = espeak(dir.path(), "a2.wav", ANSWERS[1]);
     let out = dir.path().join("interviewer.wav");
+    let no_programs = dir.path().join("empty-path");
+    std::fs::create_dir(&no_programs).unwrap();
     let mut child = candor(
         &[
             "--input",
@@ -170,6 +176,7 @@ fn a_whole_interview_from_wav_answers() {
         ],
         &dir.path().join("data"),
     )
+    .env("PATH", &no_programs)
     .spawn()
     .unwrap();
     let rx = lines(&mut child);

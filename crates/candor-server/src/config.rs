@@ -373,11 +373,8 @@ pub struct PracticeConfig {
     pub no_answer_timeout: Duration,
     /// Energy threshold of the voice activity detector, dBFS.
     pub vad_threshold_dbfs: f32,
-    /// espeak-ng voice and words per minute.
-    pub voice: String,
+    /// The interviewer's speaking rate (`candor_voice::WORDS_PER_MINUTE_RANGE`).
     pub words_per_minute: u32,
-    /// The espeak-ng executable.
-    pub espeak_path: PathBuf,
     /// Interviewer audio sample rate (Opus supports 8, 12, 16, 24, 48 kHz).
     pub output_rate_hz: u32,
     /// A Whisper model directory (CTranslate2 format, see `candor-speech`)
@@ -397,9 +394,7 @@ impl Default for PracticeConfig {
             barge_in: Duration::from_millis(300),
             no_answer_timeout: Duration::from_secs(20),
             vad_threshold_dbfs: -42.0,
-            voice: "en-us".into(),
             words_per_minute: 165,
-            espeak_path: PathBuf::from("espeak-ng"),
             output_rate_hz: 24_000,
             speech_model: None,
         }

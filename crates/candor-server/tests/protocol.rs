@@ -574,16 +574,16 @@ async fn concurrent_sessions_per_user_are_bounded() {
 }
 
 #[tokio::test]
-async fn a_missing_espeak_is_a_clear_startup_error() {
+async fn a_speaking_rate_the_voice_cannot_produce_is_a_clear_startup_error() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = fast_config(dir.path());
-    config.practice.espeak_path = "/nonexistent/espeak-ng".into();
+    config.practice.words_per_minute = 5;
     let err = candor_server::Server::start(config)
         .await
         .unwrap_err()
         .to_string();
     assert!(
-        err.contains("espeak-ng") && err.contains("install"),
+        err.contains("voice") && err.contains("5 words per minute"),
         "{err}"
     );
 }

@@ -103,12 +103,10 @@ mod tests {
     use super::*;
     use crate::voice::{encode_clip, test_tone};
 
-    /// 20 ms PCM16 chunks of `text` spoken by espeak-ng at 16 kHz, scaled by `gain`.
+    /// 20 ms PCM16 chunks of `text` spoken at 16 kHz, scaled by `gain`.
     fn spoken(text: &str, gain: f32) -> Vec<bytes::Bytes> {
-        let (rate, pcm) =
-            crate::voice::espeak::speak(std::path::Path::new("espeak-ng"), "en-us", 170, text)
-                .unwrap();
-        let pcm = candor_audio::clip::resample(&pcm, rate, 16_000).unwrap();
+        let speech = candor_voice::speak(text, 170).unwrap();
+        let pcm = candor_audio::clip::resample(&speech.samples, speech.rate_hz, 16_000).unwrap();
         let pcm: Vec<f32> = pcm.iter().map(|s| s * gain).collect();
         encode_clip(Codec::Pcm16, 16_000, &pcm).unwrap()
     }

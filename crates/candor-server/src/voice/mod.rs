@@ -1,48 +1,37 @@
 //! The server's audio, on top of `candor-audio`: the practice interviewer's
-//! voice (espeak-ng, resampled and encoded once per text), interviewer audio
-//! re-framed for the client, and the candidate's audio as the session hears it
-//! (decoded, level, voice activity).
+//! voice (synthesized in-process by `candor-voice`, resampled and encoded
+//! once per text), interviewer audio re-framed for the client, and the
+//! candidate's audio as the session hears it (decoded, level, voice
+//! activity).
 //!
 //! Nothing here handles samples by itself: WAV reading, resampling, Opus and
 //! PCM16 coding and voice activity are `candor-audio`'s (without its device
 //! layer); this module chooses the settings and wires them to the server's
 //! needs. Codecs are named by `candor_audio::Codec`.
 //!
-//! - [`espeak`]: runs espeak-ng and reads what it says.
 //! - [`encode`]: interviewer audio → 20 ms frames of Opus or PCM16.
 //! - [`utterance`]: one synthesized interviewer line, its frames and words.
 //! - [`synth`]: the interviewer's [`Voice`], with a cache per text.
 //! - [`listen`]: candidate audio → 16 kHz samples and voice activity.
 
 pub mod encode;
-pub mod espeak;
 pub mod listen;
 pub mod synth;
 pub mod utterance;
-
-use std::path::PathBuf;
 
 use candor_audio::Codec;
 use candor_protocol::AudioCodec;
 use thiserror::Error;
 
 pub use encode::{StreamEncoder, encode_clip};
-pub use espeak::check_espeak;
 pub use listen::{Heard, Listener};
 pub use synth::Voice;
 pub use utterance::Utterance;
 
 #[derive(Debug, Error)]
 pub enum VoiceError {
-    #[error(
-        "espeak-ng was not found at {path:?} ({source}); the offline practice interviewer needs it to speak: install the `espeak-ng` package or set the path in the practice config"
-    )]
-    EspeakMissing {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("espeak-ng failed: {0}")]
-    Espeak(String),
+    #[error("the interviewer's voice: {0}")]
+    Synthesis(#[from] candor_voice::VoiceError),
     #[error("unsupported audio: {0}")]
     Unsupported(String),
     #[error("synthesis task failed: {0}")]

@@ -1,9 +1,8 @@
-//! The practice interviewer's voice: espeak-ng, resampled to the output rate
-//! and encoded in both codecs, with a cache per text (concurrent requests for
-//! the same text wait for one synthesis) and at most one synthesis per core.
+//! The practice interviewer's voice: `candor-voice`'s in-process synthesis,
+//! resampled to the output rate and encoded in both codecs, with a cache per
+//! text (concurrent requests for the same text wait for one synthesis).
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use candor_audio::Codec;
@@ -11,39 +10,34 @@ use candor_audio::codec::FRAME_MS;
 use tokio::sync::OnceCell;
 
 use super::encode::{check_output_rate, encode_clip};
-use super::{Utterance, VoiceError, espeak};
+use super::{Utterance, VoiceError};
 
 /// The interviewer's voice.
 #[derive(Debug)]
 pub struct Voice {
-    espeak: PathBuf,
-    voice: String,
     words_per_minute: u32,
     rate_hz: u32,
     cache: Mutex<HashMap<String, Arc<OnceCell<Arc<Utterance>>>>>,
-    /// At most one synthesis per core at a time: a burst of new sessions
-    /// must not start dozens of espeak-ng processes at once.
-    synth_slots: tokio::sync::Semaphore,
+    /// One synthesis at a time: `candor-voice` serializes them anyway (the
+    /// synthesizer keeps process-wide state), so further requests wait here,
+    /// as tasks, rather than as threads of the blocking pool.
+    synth_slot: tokio::sync::Semaphore,
 }
 
 impl Voice {
-    /// espeak-ng at `espeak` with `voice` and speed, sent at `rate_hz`.
-    pub fn new(
-        espeak: PathBuf,
-        voice: String,
-        words_per_minute: u32,
-        rate_hz: u32,
-    ) -> Result<Self, VoiceError> {
+    /// Speaking at `words_per_minute`, sent at `rate_hz`. Both are checked
+    /// here, so a bad setting is a startup error rather than a silent
+    /// interviewer.
+    pub fn new(words_per_minute: u32, rate_hz: u32) -> Result<Self, VoiceError> {
         check_output_rate(rate_hz)?;
+        if !candor_voice::WORDS_PER_MINUTE_RANGE.contains(&words_per_minute) {
+            return Err(candor_voice::VoiceError::Rate(words_per_minute).into());
+        }
         Ok(Self {
-            espeak,
-            voice,
             words_per_minute,
             rate_hz,
             cache: Mutex::new(HashMap::new()),
-            synth_slots: tokio::sync::Semaphore::new(
-                std::thread::available_parallelism().map_or(1, |n| n.get()),
-            ),
+            synth_slot: tokio::sync::Semaphore::new(1),
         })
     }
 
@@ -62,19 +56,14 @@ impl Voice {
             cache.entry(text.to_owned()).or_default().clone()
         };
         cell.get_or_try_init(|| async {
-            let (espeak, voice, wpm, rate) = (
-                self.espeak.clone(),
-                self.voice.clone(),
-                self.words_per_minute,
-                self.rate_hz,
-            );
+            let (wpm, rate) = (self.words_per_minute, self.rate_hz);
             let text = text.to_owned();
             let _slot = self
-                .synth_slots
+                .synth_slot
                 .acquire()
                 .await
                 .map_err(|e| VoiceError::Join(e.to_string()))?;
-            tokio::task::spawn_blocking(move || synthesize(&espeak, &voice, wpm, rate, text))
+            tokio::task::spawn_blocking(move || synthesize(wpm, rate, text))
                 .await
                 .map_err(|e| VoiceError::Join(e.to_string()))?
                 .map(Arc::new)
@@ -84,19 +73,35 @@ impl Voice {
     }
 }
 
-fn synthesize(
-    espeak_path: &Path,
-    voice: &str,
-    wpm: u32,
-    rate_hz: u32,
-    text: String,
-) -> Result<Utterance, VoiceError> {
-    let (spoken_rate, spoken) = espeak::speak(espeak_path, voice, wpm, &text)?;
-    let samples = candor_audio::clip::resample(&spoken, spoken_rate, rate_hz)?;
+fn synthesize(wpm: u32, rate_hz: u32, text: String) -> Result<Utterance, VoiceError> {
+    let spoken = candor_voice::speak(&text, wpm)?;
+    let samples = candor_audio::clip::resample(&spoken.samples, spoken.rate_hz, rate_hz)?;
     Ok(Utterance::new(
         text,
         FRAME_MS,
         encode_clip(Codec::Opus, rate_hz, &samples)?,
         encode_clip(Codec::Pcm16, rate_hz, &samples)?,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_line_is_synthesized_once_and_shared() {
+        let voice = Voice::new(165, 24_000).unwrap();
+        let text = "Tell me about a project you are proud of.";
+        let (a, b) = tokio::join!(voice.say(text), voice.say(text));
+        let (a, b) = (a.unwrap(), b.unwrap());
+        assert!(Arc::ptr_eq(&a, &b), "one synthesis for concurrent requests");
+        assert!(Arc::ptr_eq(&a, &voice.say(text).await.unwrap()), "cached");
+        assert_eq!(a.text, text);
+    }
+
+    #[test]
+    fn a_rate_out_of_range_is_refused_at_construction() {
+        let err = Voice::new(5, 24_000).unwrap_err();
+        assert!(err.to_string().contains("words per minute"), "{err}");
+    }
 }

@@ -40,7 +40,7 @@ use super::{
 };
 use crate::config::PracticeConfig;
 use crate::store::{InterviewRecord, SegmentKind};
-use crate::voice::{self, Utterance, Voice, VoiceError};
+use crate::voice::{Utterance, Voice, VoiceError};
 
 /// How long the end of an interview waits for its last answers' words.
 const FINISH_RECOGNITION: Duration = Duration::from_secs(10);
@@ -59,17 +59,12 @@ pub struct PracticeEngine {
 }
 
 impl PracticeEngine {
-    /// Fails with a clear message when espeak-ng is missing. A speech model
-    /// that is configured but cannot be loaded is reported and left out:
-    /// practice goes on without the candidate's words.
+    /// Fails with a clear message on a speaking rate or output rate the voice
+    /// cannot produce. A speech model that is configured but cannot be
+    /// loaded is reported and left out: practice goes on without the
+    /// candidate's words.
     pub fn new(cfg: PracticeConfig) -> Result<Self, EngineError> {
-        voice::check_espeak(&cfg.espeak_path)?;
-        let voice = Voice::new(
-            cfg.espeak_path.clone(),
-            cfg.voice.clone(),
-            cfg.words_per_minute,
-            cfg.output_rate_hz,
-        )?;
+        let voice = Voice::new(cfg.words_per_minute, cfg.output_rate_hz)?;
         let speech = SpeechModel::default();
         match &cfg.speech_model {
             None => tracing::info!(
@@ -447,13 +442,7 @@ mod tests {
             updated_at_ms: 0,
         };
         let plan = questions::plan(interview.role, interview.seniority, 1, &interview.id);
-        let voice = Voice::new(
-            cfg.espeak_path.clone(),
-            cfg.voice.clone(),
-            cfg.words_per_minute,
-            cfg.output_rate_hz,
-        )
-        .expect("espeak-ng (scripts/setup installs it)");
+        let voice = Voice::new(cfg.words_per_minute, cfg.output_rate_hz).expect("a valid voice");
         PracticeSession {
             core: Core::new(Timings::from(&cfg), &interview, plan, Codec::Pcm16),
             voice: Arc::new(voice),

@@ -1,0 +1,102 @@
+//! What the offline interviewer's voice costs before it can speak: the
+//! interview's first line synthesized cold (the first synthesis in the
+//! process, Flite's set-up included), the first question (not yet cached) and
+//! the same question again (cached), each through `voice::Voice` as a session
+//! uses it (synthesis, resampling to 24 kHz, Opus and PCM16 encoding). The
+//! baseline, measured in the same run on the same texts, is the voice Candor
+//! used before: an espeak-ng process per line, its WAV resampled and encoded
+//! the same way (skipped with a note when espeak-ng is not installed).
+//!
+//! ```text
+//! cargo bench -p candor-server --bench voice
+//! ```
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use candor_api::{Role, Seniority};
+use candor_audio::Codec;
+use candor_server::engine::questions;
+use candor_server::voice::{Voice, encode_clip};
+
+const RATE_HZ: u32 = 24_000;
+const WPM: u32 = 165;
+
+fn main() {
+    let greeting = "Hello, and thanks for joining. I'm your practice interviewer for this \
+        mid-level software engineer interview. I'll ask you 5 questions. Take your time \
+        with each answer.";
+    let plan = questions::plan(Role::SoftwareEngineer, Seniority::Mid, 5, "bench");
+    let first = plan[0].text.clone();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let voice = Voice::new(WPM, RATE_HZ).unwrap();
+    let timed = |text: &str| {
+        let t = Instant::now();
+        let said = runtime.block_on(voice.say(text)).expect("the voice speaks");
+        (t.elapsed(), said.frames(Codec::Opus).len() as f64 * 0.02)
+    };
+    let (cold, greeting_secs) = timed(greeting);
+    let (question, question_secs) = timed(&first);
+    let (cached, _) = timed(&first);
+
+    println!("offline interviewer voice, {WPM} words per minute, sent at {RATE_HZ} Hz");
+    println!(
+        "  first line, cold       {:>8.1} ms for {greeting_secs:.1} s of speech ({:.0}x real time)",
+        ms(cold),
+        greeting_secs / cold.as_secs_f64()
+    );
+    println!(
+        "  first question         {:>8.1} ms for {question_secs:.1} s of speech ({:.0}x real time)",
+        ms(question),
+        question_secs / question.as_secs_f64()
+    );
+    println!("  first question, cached {:>8.3} ms", ms(cached));
+
+    match espeak_line(&first).zip(espeak_line(greeting)) {
+        Some(((espeak_q, espeak_q_secs), (espeak_g, _))) => {
+            println!("  baseline: espeak-ng as a process (the previous voice), same texts");
+            println!(
+                "  first line             {:>8.1} ms   in-process / baseline {:.2}",
+                ms(espeak_g),
+                cold.as_secs_f64() / espeak_g.as_secs_f64()
+            );
+            println!(
+                "  first question         {:>8.1} ms for {espeak_q_secs:.1} s   in-process / baseline {:.2}",
+                ms(espeak_q),
+                question.as_secs_f64() / espeak_q.as_secs_f64()
+            );
+        }
+        None => println!("  baseline skipped: espeak-ng is not installed"),
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// The previous voice's cost for `text`: espeak-ng's WAV, resampled and
+/// encoded in both codecs. None when espeak-ng does not run.
+fn espeak_line(text: &str) -> Option<(Duration, f64)> {
+    let t = Instant::now();
+    let out = Command::new("espeak-ng")
+        .args([
+            "--stdout",
+            "-v",
+            "en-us",
+            "-s",
+            &WPM.to_string(),
+            "--",
+            text,
+        ])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())?;
+    let (rate, samples) = candor_audio::clip::read_wav(&out.stdout).ok()?;
+    let samples = candor_audio::clip::resample(&samples, rate, RATE_HZ).ok()?;
+    let opus = encode_clip(Codec::Opus, RATE_HZ, &samples).ok()?;
+    encode_clip(Codec::Pcm16, RATE_HZ, &samples).ok()?;
+    Some((t.elapsed(), opus.len() as f64 * 0.02))
+}
