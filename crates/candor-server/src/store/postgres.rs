@@ -181,8 +181,46 @@ type Conn = PooledConnection<Manager>;
 
 /// PostgreSQL-backed [`Store`].
 pub struct PostgresStore {
-    pool: Pool<Manager>,
+    /// Always `Some` until dropped (see the `Drop` impl).
+    pools: Option<Pools>,
+}
+
+/// The API side's connections and the recorder's one.
+struct Pools {
+    api: Pool<Manager>,
     recorder: Pool<Manager>,
+}
+
+/// The `postgres` driver closes a connection by blocking on a runtime of
+/// its own, which panics on a thread that runs async tasks — where the
+/// server drops its store at shutdown. The pools are dropped on a thread of
+/// their own then, and the drop returns once their connections are closed.
+impl Drop for PostgresStore {
+    fn drop(&mut self) {
+        let Some(pools) = self.pools.take() else {
+            return;
+        };
+        if tokio::runtime::Handle::try_current().is_err() {
+            drop(pools);
+            return;
+        }
+        let (hand_over, handed) = std::sync::mpsc::channel::<Pools>();
+        let closing = std::thread::Builder::new()
+            .name("candor-pg-close".into())
+            .spawn(move || drop(handed.recv()));
+        match closing {
+            Ok(thread) => {
+                let _ = hand_over.send(pools);
+                let _ = thread.join();
+            }
+            Err(e) => {
+                // No thread to be had: the connections stay open until
+                // this process ends, rather than a panic in a destructor.
+                tracing::warn!(error = %e, "cannot close the PostgreSQL connections");
+                std::mem::forget(pools);
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -212,15 +250,23 @@ impl PostgresStore {
                 .build(Manager::new(config.clone(), NoTls))
         };
         let store = Self {
-            pool: pool(POOL_SIZE)?,
-            recorder: pool(1)?,
+            pools: Some(Pools {
+                api: pool(POOL_SIZE)?,
+                recorder: pool(1)?,
+            }),
         };
         migrate(&mut store.conn()?)?;
         Ok(store)
     }
 
+    fn pools(&self) -> &Pools {
+        self.pools
+            .as_ref()
+            .expect("the pools live until the store is dropped")
+    }
+
     fn conn(&self) -> Result<Conn, StoreError> {
-        Ok(self.pool.get()?)
+        Ok(self.pools().api.get()?)
     }
 }
 
@@ -670,7 +716,7 @@ impl Store for PostgresStore {
         ids.sort_unstable();
         ids.dedup();
 
-        let mut conn = self.recorder.get()?;
+        let mut conn = self.pools().recorder.get()?;
         let mut tx = conn.transaction()?;
         // The sessions written for, locked until commit so that a delete
         // waits for this batch; a session deleted with its interview while
