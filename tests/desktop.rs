@@ -85,6 +85,22 @@ async fn a_whole_interview_in_the_desktop_window() {
     app.record_screens().await;
     app.click("[data-testid=start]").await;
     app.wait_screen("live", STEP).await;
+    // Under Xvfb WebKitGTK paints through shared memory, and the shell says
+    // so to the page, which then keeps its live screen still (ui/src/paint.ts).
+    assert_eq!(
+        app.script("return document.documentElement.dataset.paint")
+            .await,
+        "cpu"
+    );
+    assert_eq!(
+        app.script(
+            "return document.getAnimations()\
+               .filter(a => a.effect.getTiming().iterations === Infinity).length"
+        )
+        .await,
+        0,
+        "nothing animates without end on a live screen painted on the CPU"
+    );
     app.wait_until(
         "the interviewer's words in the live transcript",
         STEP,

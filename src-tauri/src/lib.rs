@@ -44,10 +44,16 @@ pub fn run() {
     let renderer: Option<String> = None;
     let context = tauri::generate_context!("tauri.conf.json");
     let identifier = context.config().identifier.clone();
-    tauri::Builder::default()
+    let builder = tauri::Builder::default()
         // First, so a second launch hands over before anything else starts.
         .plugin(window::single_instance(&identifier))
-        .plugin(window::state())
+        .plugin(window::state());
+    #[cfg(target_os = "linux")]
+    let builder = match &renderer {
+        Some(choice) => builder.plugin(window::paint_hint(choice.renderer)),
+        None => builder,
+    };
+    builder
         .plugin(tauri_plugin_dialog::init())
         .setup(move |app| {
             let paths = settings::AppPaths::resolve(app.handle())?;

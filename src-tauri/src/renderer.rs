@@ -94,6 +94,33 @@ impl Choice {
     }
 }
 
+impl Renderer {
+    /// How the page's frames are painted, as the page is told
+    /// ([`PAINT_GLOBAL`]): `"cpu"` for shared memory, where every frame of a
+    /// running animation is a full repaint and a copy through the CPU (about
+    /// a quarter of a core for one continuous animation), `"gpu"` for DMA-BUF,
+    /// where the compositor moves transforms and opacity without repainting.
+    pub fn paint(self) -> &'static str {
+        match self {
+            Renderer::DmaBuf => "gpu",
+            Renderer::SharedMemory => "cpu",
+        }
+    }
+}
+
+/// The global the page reads at start-up to learn how its frames are painted
+/// (`ui/src/paint.ts`): with `"cpu"` it keeps still what would otherwise
+/// animate for as long as a state lasts.
+pub const PAINT_GLOBAL: &str = "__CANDOR_PAINT__";
+
+/// The script run in the page before its own, telling it [`Renderer::paint`].
+pub fn page_script(renderer: Renderer) -> String {
+    format!(
+        "Object.defineProperty(window, {PAINT_GLOBAL:?}, {{ value: {:?} }});",
+        renderer.paint()
+    )
+}
+
 /// The renderer for these facts.
 pub fn choose(facts: &DisplayFacts) -> Choice {
     use Renderer::{DmaBuf, SharedMemory};
@@ -254,6 +281,18 @@ pub fn configure() -> Choice {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_page_is_told_whether_its_frames_are_painted_on_the_cpu() {
+        assert_eq!(
+            page_script(Renderer::SharedMemory),
+            r#"Object.defineProperty(window, "__CANDOR_PAINT__", { value: "cpu" });"#
+        );
+        assert_eq!(
+            page_script(Renderer::DmaBuf),
+            r#"Object.defineProperty(window, "__CANDOR_PAINT__", { value: "gpu" });"#
+        );
+    }
 
     fn node(n: u32, driver: &str, usable: bool) -> RenderNode {
         RenderNode {

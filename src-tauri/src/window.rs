@@ -8,7 +8,10 @@
 //! - **its size and position remembered** (`tauri-plugin-window-state`, in
 //!   `.window-state.json` in the config directory): restored as the window
 //!   opens, saved a moment after the user stops moving or resizing it (so a
-//!   crash or a killed session keeps it too) and as the app exits.
+//!   crash or a killed session keeps it too) and as the app exits;
+//! - **its page told how it is painted** (Linux): on WebKitGTK's
+//!   shared-memory renderer the page keeps still what would animate for as
+//!   long as a state lasts ([`paint_hint`]).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -43,6 +46,17 @@ pub fn single_instance<R: Runtime>(identifier: &str) -> tauri::plugin::TauriPlug
     #[cfg(not(target_os = "linux"))]
     let _ = identifier;
     builder.build()
+}
+
+/// Runs [`crate::renderer::page_script`] in the page before its own scripts,
+/// so its first paint already knows whether frames cost a CPU repaint.
+#[cfg(target_os = "linux")]
+pub fn paint_hint<R: Runtime>(
+    renderer: crate::renderer::Renderer,
+) -> tauri::plugin::TauriPlugin<R> {
+    tauri::plugin::Builder::new("candor-paint")
+        .js_init_script(crate::renderer::page_script(renderer))
+        .build()
 }
 
 /// The window-state plugin, with [`remembered`] flags.

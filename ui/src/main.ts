@@ -1,9 +1,11 @@
 import "./style.css";
 import { App } from "./app";
 import { coreAvailable, subscribe } from "./ipc/core";
+import { applyPaint } from "./paint";
 import { initTheme } from "./theme";
 
 initTheme();
+applyPaint();
 const app = new App(document.getElementById("app")!);
 
 if (!coreAvailable()) {

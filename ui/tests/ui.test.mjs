@@ -1141,6 +1141,18 @@ async function runningAnimations(page) {
   return page.evaluate(() => document.getAnimations().map((a) => a.animationName ?? a.transitionProperty));
 }
 
+/** Waits up to a second for every animation and transition to end; returns those still running. */
+async function stillWithinASecond(page) {
+  return page.evaluate(async () => {
+    const until = performance.now() + 1000;
+    while (performance.now() < until) {
+      if (document.getAnimations().length === 0) return [];
+      await new Promise((ok) => setTimeout(ok, 50));
+    }
+    return document.getAnimations().map((a) => a.animationName ?? a.transitionProperty);
+  });
+}
+
 describe("live screen: rendering cost", () => {
   test("only transforms and opacity move, and nothing visible blurs its backdrop", async () => {
     await withApp({ view: authed({ state: "requestingPermissions", interviewId: "iv-9" }), reducedMotion: "no-preference" }, async (app, page) => {
@@ -1174,6 +1186,44 @@ describe("live screen: rendering cost", () => {
       await app.view(authed({ state: "reconnecting", interviewId: "iv-9", sessionId: "s-1", attempt: 1, maxAttempts: 5 }));
       await page.locator('[data-testid="reconnecting"]').waitFor();
       assert.deepEqual(await repaintingMotion(page), [], "reconnecting");
+    });
+  });
+
+  test("painted on the CPU, nothing moves for as long as a state lasts, and a level change is one step", async () => {
+    await withApp({ view: authed({ state: "requestingPermissions", interviewId: "iv-9" }), reducedMotion: "no-preference", paint: "cpu" }, async (app, page) => {
+      const still = async (what) => assert.deepEqual(await stillWithinASecond(page), [], `${what}: still running after a second`);
+      assert.equal(await page.evaluate(() => document.documentElement.dataset.paint), "cpu");
+      await page.locator(".stage-visual.pulse").waitFor();
+      await still("asking for the microphone");
+      const pulse = await page.evaluate(() => getComputedStyle(document.querySelector(".stage-visual.pulse"), "::before").opacity);
+      assert.ok(Number(pulse) > 0, `the microphone prompt still shows its halo at rest (opacity ${pulse})`);
+
+      await app.view(authed(LIVE));
+      await page.locator('[data-screen="live"]').waitFor();
+      await app.push({ type: "interviewer", activity: "speaking", questionIndex: 1, questionCount: 4 });
+      await page.locator('[data-testid="interviewer"][data-activity="speaking"]').waitFor();
+      await still("the interviewer speaking");
+      const rings = await page.evaluate(() => [...document.querySelectorAll('[data-testid="interviewer"] .ring')].map((r) => Number(getComputedStyle(r).opacity)));
+      assert.ok(rings.length === 2 && rings.every((o) => o > 0), `the speaking rings show, still (opacities ${rings})`);
+
+      await app.push({ type: "interviewer", activity: "listening", questionIndex: 1, questionCount: 4 });
+      await still("the interviewer listening");
+      for (const level of [0.3, 0.9, 0.5]) {
+        await app.push({ type: "level", level, voice: true });
+        await page.locator(`[data-testid="you"][data-level="${Math.round(level * 10)}"]`).waitFor();
+        assert.deepEqual(await page.evaluate(() => document.getAnimations().map((a) => `${a.transitionProperty ?? a.animationName} on ${a.effect.target.className}${a.effect.pseudoElement ?? ""}`)), [], `the level ${level} is drawn in one step`);
+      }
+      await app.push({ type: "interviewer", activity: "thinking", questionIndex: 2, questionCount: 4 });
+      await page.locator('[data-testid="interviewer"][data-activity="thinking"]').waitFor();
+      await still("the interviewer thinking");
+    });
+  });
+
+  test("told nothing about painting (a browser, macOS, Windows), the page animates as designed", async () => {
+    await withApp({ view: authed(LIVE), reducedMotion: "no-preference" }, async (app, page) => {
+      assert.equal(await page.evaluate(() => document.documentElement.dataset.paint), "gpu");
+      await page.locator('[data-screen="live"]').waitFor();
+      assert.ok((await runningAnimations(page)).includes("blink"), "the live dot blinks");
     });
   });
 
