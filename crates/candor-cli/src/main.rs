@@ -140,9 +140,14 @@ struct ServeArgs {
     /// Address to listen on (port 0: any free port).
     #[arg(long, env = "CANDOR_ADDR", default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
-    /// Where the server keeps its database.
-    #[arg(long, env = "CANDOR_DATA_DIR")]
-    data_dir: PathBuf,
+    /// Where the server keeps its SQLite database (not needed with
+    /// `--database`).
+    #[arg(long, env = "CANDOR_DATA_DIR", required_unless_present = "database")]
+    data_dir: Option<PathBuf>,
+    /// A PostgreSQL URL (`postgres://user:password@host:port/db`): keep
+    /// everything there instead of SQLite (README, "Deploying").
+    #[arg(long, env = "CANDOR_DATABASE_URL", hide_env_values = true)]
+    database: Option<String>,
     /// Allow password-less local profiles (only for a server on this machine).
     #[arg(long)]
     allow_local_profiles: bool,
@@ -453,7 +458,16 @@ fn devices(json: bool) -> anyhow::Result<u8> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<u8> {
-    let mut config = candor_server::Config::new(args.addr, args.data_dir);
+    let database = candor_server::DatabaseUrl::parse(args.database.as_deref().unwrap_or(""))
+        .map_err(anyhow::Error::msg)?;
+    let data_dir = match (&database, args.data_dir) {
+        (None, None) => anyhow::bail!(
+            "where to keep the data: --data-dir (CANDOR_DATA_DIR) for SQLite, or --database (CANDOR_DATABASE_URL) for PostgreSQL"
+        ),
+        (_, dir) => dir.unwrap_or_default(),
+    };
+    let mut config = candor_server::Config::new(args.addr, data_dir);
+    config.database = database;
     config.allow_local_profiles = args.allow_local_profiles;
     config.practice.speech_model = args.speech_model;
     // GEMINI_API_KEY (and CANDOR_GEMINI_*) select the Gemini Live interviewer.
@@ -468,13 +482,17 @@ async fn serve(args: ServeArgs) -> anyhow::Result<u8> {
     } else {
         "offline practice".to_owned()
     };
+    let store = match &config.database {
+        Some(_) => "PostgreSQL".to_owned(),
+        None => format!("SQLite in {}", config.data_dir.display()),
+    };
     let local = config.allow_local_profiles;
     // Listening for SIGTERM/SIGINT before the server starts: none finds the
     // default action (an abrupt exit) in place.
     let signals = candor_server::drain::StopSignals::listen()?;
     let server = candor_server::Server::start_standalone(config).await?;
     println!(
-        "Candor backend listening on http://{} (interviewer: {interviewer})",
+        "Candor backend listening on http://{} (interviewer: {interviewer}; store: {store})",
         server.addr()
     );
     if local {

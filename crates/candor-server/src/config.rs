@@ -1,5 +1,6 @@
 //! Everything a deployment can tune. `Config::new(addr, data_dir)` gives the
-//! production defaults; tests shrink the timings. [`GeminiConfig::from_env`]
+//! production defaults (SQLite in `data_dir`; `database` selects
+//! PostgreSQL); tests shrink the timings. [`GeminiConfig::from_env`]
 //! reads the Gemini settings (`GEMINI_API_KEY`, `CANDOR_GEMINI_*`).
 
 use std::net::{Ipv4Addr, SocketAddr};
@@ -13,8 +14,12 @@ use candor_protocol::DEFAULT_MAX_FRAME_BYTES;
 pub struct Config {
     /// Address to bind; port 0 lets the OS choose (see `RunningServer::addr`).
     pub addr: SocketAddr,
-    /// Directory holding the SQLite database (`candor.db`).
+    /// Directory holding the SQLite database (`candor.db`); unused with
+    /// `database`.
     pub data_dir: PathBuf,
+    /// A PostgreSQL database to keep everything in instead of SQLite
+    /// (`--database`, `CANDOR_DATABASE_URL`). None: SQLite in `data_dir`.
+    pub database: Option<DatabaseUrl>,
     /// Serve `POST /v1/auth/local` (password-less local profiles). Only the
     /// embedded offline mode turns this on: on a hosted server it would let
     /// anyone in. The server refuses to start with it on a non-loopback
@@ -50,6 +55,7 @@ impl Config {
         Self {
             addr,
             data_dir: data_dir.into(),
+            database: None,
             allow_local_profiles: false,
             launch_secret: None,
             token_ttl: Duration::from_secs(30 * 24 * 3600),
@@ -147,6 +153,39 @@ impl Config {
             self.auth_limits.account_burst = n;
         }
         Ok(())
+    }
+}
+
+/// A PostgreSQL connection URL (`postgres://user:password@host:port/db`,
+/// `postgresql://…`). Its `Debug` output is redacted: it may hold a password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    /// The environment variable a hosted server reads it from.
+    pub const VAR: &'static str = "CANDOR_DATABASE_URL";
+
+    /// Accepts a `postgres://` or `postgresql://` URL (blank: none).
+    pub fn parse(url: &str) -> Result<Option<Self>, String> {
+        let url = url.trim();
+        if url.is_empty() {
+            return Ok(None);
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Some(Self(url.to_owned())))
+        } else {
+            Err("the database must be a postgres:// or postgresql:// URL (without one the server keeps SQLite in its data directory)".into())
+        }
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DatabaseUrl(<redacted>)")
     }
 }
 
@@ -494,6 +533,26 @@ mod tests {
             .limits_from_vars(|n| (n == "CANDOR_MAX_CONNECTIONS").then(|| "many".into()))
             .unwrap_err();
         assert!(err.contains("CANDOR_MAX_CONNECTIONS"), "{err}");
+    }
+
+    #[test]
+    fn database_urls_are_postgres_and_redacted() {
+        let url = DatabaseUrl::parse(" postgres://candor:hunter2@127.0.0.1:5432/candor ")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            url.expose(),
+            "postgres://candor:hunter2@127.0.0.1:5432/candor"
+        );
+        assert!(!format!("{url:?}").contains("hunter2"));
+        assert!(
+            DatabaseUrl::parse("postgresql://db.internal/candor")
+                .unwrap()
+                .is_some()
+        );
+        assert_eq!(DatabaseUrl::parse("  ").unwrap(), None);
+        let err = DatabaseUrl::parse("/var/lib/candor/candor.db").unwrap_err();
+        assert!(err.contains("postgres://"), "{err}");
     }
 
     #[test]

@@ -62,12 +62,12 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 pub use config::{
-    ApiKey, AuthLimits, Config, GeminiConfig, LAUNCH_SECRET_HEADER, LaunchSecret, Limits,
-    PracticeConfig,
+    ApiKey, AuthLimits, Config, DatabaseUrl, GeminiConfig, LAUNCH_SECRET_HEADER, LaunchSecret,
+    Limits, PracticeConfig,
 };
 pub use engine::{Engine, EngineSession};
 pub use metrics::Metrics;
-pub use store::{SqliteStore, Store};
+pub use store::{PostgresStore, SqliteStore, Store};
 
 use engine::gemini::GeminiEngine;
 use engine::practice::{PracticeEngine, SpeechModel};
@@ -156,17 +156,30 @@ pub(crate) fn spawn_results(shared: &Shared, interview_id: String) {
 pub struct Server;
 
 impl Server {
-    /// Opens the SQLite store in `config.data_dir` and starts serving.
+    /// Opens the store — PostgreSQL at `config.database`, else SQLite in
+    /// `config.data_dir` — and starts serving.
     pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         let dir = config.data_dir.clone();
-        let store = tokio::task::spawn_blocking(move || SqliteStore::open(&dir))
-            .await
-            .map_err(|e| StoreError::Join(e.to_string()))??;
-        Self::start_with_store(config, Arc::new(store)).await
+        let database = config.database.clone();
+        let store = tokio::task::spawn_blocking(move || -> Result<Arc<dyn Store>, StoreError> {
+            let store: Arc<dyn Store> = match database {
+                Some(url) => {
+                    tracing::info!("store: PostgreSQL");
+                    Arc::new(PostgresStore::open(url.expose())?)
+                }
+                None => {
+                    tracing::info!(dir = %dir.display(), "store: SQLite");
+                    Arc::new(SqliteStore::open(&dir)?)
+                }
+            };
+            Ok(store)
+        })
+        .await
+        .map_err(|e| StoreError::Join(e.to_string()))??;
+        Self::start_with_store(config, store).await
     }
 
-    /// Starts with any [`Store`] (e.g. a Postgres implementation) and the
-    /// engine the configuration selects.
+    /// Starts with any [`Store`] and the engine the configuration selects.
     pub async fn start_with_store(
         config: Config,
         store: Arc<dyn Store>,

@@ -3,12 +3,14 @@
 //! stops).
 //!
 //! ```text
-//! candor-server [--addr 127.0.0.1:8080] [--data-dir DIR] [--allow-local-profiles]
-//!               [--speech-model DIR] [--log-format text|json]
+//! candor-server [--addr 127.0.0.1:8080] [--data-dir DIR | --database postgres://…]
+//!               [--allow-local-profiles] [--speech-model DIR] [--log-format text|json]
 //! ```
 //!
 //! Every option has an environment variable, which the flag overrides:
-//! `CANDOR_ADDR`, `CANDOR_DATA_DIR`, `CANDOR_SPEECH_MODEL` (a Whisper model
+//! `CANDOR_ADDR`, `CANDOR_DATA_DIR` (SQLite), `CANDOR_DATABASE_URL`
+//! (PostgreSQL instead),
+//! `CANDOR_SPEECH_MODEL` (a Whisper model
 //! directory, see `candor-speech`, so the offline interviewer hears the
 //! candidate's words), `CANDOR_LOG_FORMAT`; the log filter is `RUST_LOG`
 //! (default `info`). Logs go to standard output.
@@ -24,9 +26,9 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use candor_server::logs::{self, LogFormat, LogTarget};
-use candor_server::{Config, GeminiConfig};
+use candor_server::{Config, DatabaseUrl, GeminiConfig};
 
-const USAGE: &str = "usage: candor-server [--addr HOST:PORT] [--data-dir DIR] [--allow-local-profiles] [--speech-model DIR] [--log-format text|json]";
+const USAGE: &str = "usage: candor-server [--addr HOST:PORT] [--data-dir DIR | --database postgres://...] [--allow-local-profiles] [--speech-model DIR] [--log-format text|json]";
 
 struct Args {
     config: Config,
@@ -38,6 +40,7 @@ fn parse_args() -> anyhow::Result<Args> {
     let mut addr = env("CANDOR_ADDR").unwrap_or_else(|| "127.0.0.1:8080".to_owned());
     let mut data_dir =
         env("CANDOR_DATA_DIR").map_or_else(|| PathBuf::from("candor-data"), PathBuf::from);
+    let mut database = env(DatabaseUrl::VAR).unwrap_or_default();
     let mut local = false;
     let mut speech_model = env("CANDOR_SPEECH_MODEL").map(PathBuf::from);
     let mut log_format = env("CANDOR_LOG_FORMAT").unwrap_or_default();
@@ -46,6 +49,7 @@ fn parse_args() -> anyhow::Result<Args> {
         match a.as_str() {
             "--addr" => addr = args.next().context(USAGE)?,
             "--data-dir" => data_dir = args.next().context(USAGE)?.into(),
+            "--database" => database = args.next().context(USAGE)?,
             "--allow-local-profiles" => local = true,
             "--speech-model" => speech_model = Some(args.next().context(USAGE)?.into()),
             "--log-format" => log_format = args.next().context(USAGE)?,
@@ -61,6 +65,7 @@ fn parse_args() -> anyhow::Result<Args> {
             .with_context(|| format!("invalid address {addr:?}"))?,
         data_dir,
     );
+    config.database = DatabaseUrl::parse(&database).map_err(anyhow::Error::msg)?;
     config.allow_local_profiles = local;
     config.practice.speech_model = speech_model;
     config.gemini = GeminiConfig::from_env();

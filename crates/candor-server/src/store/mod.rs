@@ -1,11 +1,15 @@
-//! Storage: the [`Store`] trait and its SQLite implementation.
+//! Storage: the [`Store`] trait and its two implementations, SQLite (the
+//! embedded and one-machine default, [`SqliteStore`]) and PostgreSQL (the
+//! shared store of a hosted backend on several machines, [`PostgresStore`]).
 //!
 //! The trait is synchronous and object-safe: every call is blocking work that
 //! callers run off the async runtime ([`Db::run`] uses `spawn_blocking`; the
-//! session recorder has a thread of its own). A Postgres deployment would
-//! implement the same trait. Architecture invariant: nothing outside this
-//! module knows SQL.
+//! session recorder has a thread of its own). Both implementations pass one
+//! conformance suite (`tests/store_conformance.rs`). Architecture invariant:
+//! nothing outside this module knows SQL.
 
+mod frames;
+mod postgres;
 mod sqlite;
 
 use std::sync::Arc;
@@ -14,6 +18,7 @@ use bytes::Bytes;
 use candor_api::{InterviewStatus, Role, Seniority, Speaker};
 use thiserror::Error;
 
+pub use self::postgres::{PostgresError, PostgresStore};
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, Error)]
@@ -24,6 +29,8 @@ pub enum StoreError {
     NotFound(&'static str),
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error(transparent)]
+    Postgres(#[from] PostgresError),
     #[error("cannot open the data directory {path}: {source}")]
     DataDir {
         path: String,
@@ -316,9 +323,9 @@ pub trait Store: Send + Sync + 'static {
     // Deletion.
     /// Deletes an interview and everything stored for it (its sessions,
     /// their candidate audio, transcript segments and speech spans, its
-    /// results), in one transaction. The deleted content does not stay
-    /// readable in the storage's files: see [`Erasure`]. `Ok(None)` when no
-    /// such interview exists.
+    /// results), in one transaction. Whether the deleted content is also
+    /// gone from the storage's files depends on the backend: see
+    /// [`Erasure::wiped`]. `Ok(None)` when no such interview exists.
     fn delete_interview(&self, interview_id: &str) -> Result<Option<Erasure>, StoreError>;
 }
 
@@ -338,10 +345,18 @@ pub struct Erasure {
     pub sessions: u64,
     /// Bytes of candidate audio removed (with the storage's framing).
     pub audio_bytes: u64,
-    /// True when the deleted content was overwritten in the database file
-    /// and no journal still holds a copy of it. False when another reader
-    /// kept the write-ahead log from being emptied: the copy there is
-    /// overwritten at the next checkpoint.
+    /// True when the deleted content was overwritten in the database's
+    /// files and no journal still holds a copy of it.
+    ///
+    /// SQLite (`secure_delete` and a truncating checkpoint): false only
+    /// when another reader kept the write-ahead log from being emptied; the
+    /// copy there is overwritten at the next checkpoint.
+    ///
+    /// PostgreSQL: always false. The rows are deleted in a committed
+    /// transaction, so no query (on any instance) returns them again, but
+    /// PostgreSQL keeps deleted row versions in its table files until
+    /// VACUUM frees the space and later writes reuse it, and its WAL (with
+    /// any archive, replica or backup made from it) keeps what was written.
     pub wiped: bool,
 }
 

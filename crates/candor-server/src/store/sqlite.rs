@@ -17,7 +17,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use super::{
     Erasure, InputCodec, InputFormat, InterviewRecord, ListCursor, OutcomeRecord, SegmentKind,
     SessionRecord, SessionWrite, Store, StoreError, StoredFrame, Timeline, TranscriptRecord,
-    UserRecord,
+    UserRecord, frames,
 };
 
 /// Schema versions, applied in order; `PRAGMA user_version` holds how many ran.
@@ -567,10 +567,7 @@ impl Store for SqliteStore {
                             .entry(session_id.as_ref())
                             .or_insert_with(|| (*seq, *seq, Vec::new()));
                         row.1 = row.1.max(*seq);
-                        row.2.extend_from_slice(&seq.to_le_bytes());
-                        row.2.extend_from_slice(&timestamp_us.to_le_bytes());
-                        row.2.extend_from_slice(&(data.len() as u32).to_le_bytes());
-                        row.2.extend_from_slice(data);
+                        frames::pack(&mut row.2, *seq, *timestamp_us, data);
                     }
                     SessionWrite::Transcript {
                         session_id,
@@ -709,26 +706,7 @@ impl Store for SqliteStore {
             .collect::<Result<Vec<_>, _>>()?;
         let mut out: Vec<StoredFrame> = Vec::new();
         for blob in blobs {
-            let mut rest = blob.as_slice();
-            while !rest.is_empty() {
-                let bad = || StoreError::Corrupt("candidate audio row".into());
-                if rest.len() < 20 {
-                    return Err(bad());
-                }
-                let seq = u64::from_le_bytes(rest[0..8].try_into().map_err(|_| bad())?);
-                let timestamp_us = u64::from_le_bytes(rest[8..16].try_into().map_err(|_| bad())?);
-                let len = u32::from_le_bytes(rest[16..20].try_into().map_err(|_| bad())?) as usize;
-                let data = rest.get(20..20 + len).ok_or_else(bad)?;
-                // Rows never overlap; keep the first copy if one ever did.
-                if out.last().is_none_or(|last| seq > last.seq) {
-                    out.push(StoredFrame {
-                        seq,
-                        timestamp_us,
-                        data: data.to_vec(),
-                    });
-                }
-                rest = &rest[20 + len..];
-            }
+            frames::unpack_into(&mut out, &blob)?;
         }
         Ok(out)
     }
@@ -856,6 +834,9 @@ impl Store for SqliteStore {
     }
 }
 
+/// What only SQLite can be asked: whether deleted bytes are left in its
+/// files and tables. The behaviour both backends share is checked by the
+/// conformance suite (`tests/store_conformance.rs`).
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -885,107 +866,6 @@ mod tests {
             created_at_ms: at,
             updated_at_ms: at,
         }
-    }
-
-    #[test]
-    fn users_tokens_interviews_and_pagination() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(dir.path()).unwrap();
-        store.create_user(&user("u1", "a@x.org")).unwrap();
-        assert!(matches!(
-            store.create_user(&user("u2", "a@x.org")),
-            Err(StoreError::Conflict(_))
-        ));
-        store.insert_token("h1", "u1", 10, 20).unwrap();
-        assert_eq!(store.user_by_token("h1", 15).unwrap().unwrap().id, "u1");
-        assert!(store.user_by_token("h1", 20).unwrap().is_none(), "expired");
-        store.delete_token("h1").unwrap();
-        assert!(store.user_by_token("h1", 15).unwrap().is_none());
-
-        for i in 0..5 {
-            store
-                .create_interview(&interview(&format!("i{i}"), "u1", 100 + i))
-                .unwrap();
-        }
-        let page = store.list_interviews("u1", None, 2).unwrap();
-        assert_eq!(
-            page.iter().map(|i| i.id.as_str()).collect::<Vec<_>>(),
-            ["i4", "i3"]
-        );
-        let cursor = ListCursor {
-            created_at_ms: page[1].created_at_ms,
-            id: page[1].id.clone(),
-        };
-        let page = store.list_interviews("u1", Some(&cursor), 10).unwrap();
-        assert_eq!(
-            page.iter().map(|i| i.id.as_str()).collect::<Vec<_>>(),
-            ["i2", "i1", "i0"]
-        );
-    }
-
-    #[test]
-    fn local_user_is_created_once() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(dir.path()).unwrap();
-        let mut new = user("l1", "");
-        new.email = None;
-        new.password_hash = None;
-        new.local_profile = Some("default".into());
-        let a = store.local_user(&new).unwrap();
-        new.id = "l2".into();
-        let b = store.local_user(&new).unwrap();
-        assert_eq!(a.id, "l1");
-        assert_eq!(b.id, "l1");
-    }
-
-    #[test]
-    fn recorded_audio_raises_the_high_water_mark_and_survives_reopen() {
-        let dir = tempfile::tempdir().unwrap();
-        {
-            let store = SqliteStore::open(dir.path()).unwrap();
-            store.create_user(&user("u1", "a@x.org")).unwrap();
-            store.create_interview(&interview("i1", "u1", 1)).unwrap();
-            store
-                .create_session(&SessionRecord {
-                    id: "s1".into(),
-                    interview_id: "i1".into(),
-                    user_id: "u1".into(),
-                    engine: "practice".into(),
-                    end_reason: None,
-                    started_at_ms: 5,
-                    ended_at_ms: None,
-                    duration_ms: None,
-                    last_client_seq: 0,
-                    input: None,
-                })
-                .unwrap();
-            let sid: Arc<str> = Arc::from("s1");
-            let writes: Vec<_> = (1..=3)
-                .map(|seq| SessionWrite::Audio {
-                    session_id: sid.clone(),
-                    seq,
-                    timestamp_us: seq * 20_000,
-                    data: bytes::Bytes::from(vec![seq as u8; 4]),
-                })
-                .collect();
-            store.record(&writes).unwrap();
-            // A replayed duplicate changes nothing.
-            store.record(&writes[..1]).unwrap();
-            assert_eq!(
-                store.interview("i1").unwrap().unwrap().status,
-                InterviewStatus::InProgress
-            );
-        }
-        let store = SqliteStore::open(dir.path()).unwrap();
-        assert_eq!(store.session("s1").unwrap().unwrap().last_client_seq, 3);
-        assert_eq!(store.candidate_audio("s1").unwrap().len(), 3);
-        assert_eq!(store.unfinished_sessions().unwrap().len(), 1);
-        store.end_session("s1", "user_initiated", 9, 100).unwrap();
-        assert!(store.unfinished_sessions().unwrap().is_empty());
-        assert_eq!(
-            store.interview("i1").unwrap().unwrap().status,
-            InterviewStatus::Processing
-        );
     }
 
     fn session_record(id: &str, interview: &str) -> SessionRecord {
@@ -1142,35 +1022,6 @@ mod tests {
         });
 
         assert_eq!(store.delete_interview("i1").unwrap(), None, "gone already");
-    }
-
-    #[test]
-    fn outcomes_are_read_from_the_stored_feedback() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(dir.path()).unwrap();
-        store.create_user(&user("u1", "a@x.org")).unwrap();
-        for id in ["i1", "i2"] {
-            store.create_interview(&interview(id, "u1", 1)).unwrap();
-        }
-        store
-            .save_results(
-                "i1",
-                "s1",
-                r#"{"overall":{"duration_ms":61000},"scores":[{"name":"pace","value":70,"explanation":"x"},{"name":"completion","value":100,"explanation":"y"}],"transcript":[]}"#,
-                5,
-            )
-            .unwrap();
-        let got = store
-            .outcomes(&["i1".into(), "i2".into(), "nope".into()])
-            .unwrap();
-        assert_eq!(
-            got,
-            [OutcomeRecord {
-                interview_id: "i1".into(),
-                duration_ms: 61_000,
-                scores: vec![("pace".into(), 70), ("completion".into(), 100)],
-            }]
-        );
     }
 
     #[test]

@@ -1,0 +1,77 @@
+//! The packed form of candidate audio: one stored row per session per
+//! commit holds many frames (a row per 20 ms frame would cost an index
+//! insert per frame). Each frame is seq (u64 LE), timestamp_us (u64 LE),
+//! length (u32 LE), then its bytes. Every backend stores the same bytes, so
+//! quotas (which count the packed length) agree between them.
+
+use super::{StoreError, StoredFrame};
+
+/// Bytes a frame's header takes in the packed form.
+pub(crate) const HEADER: usize = 20;
+
+/// Appends one frame to a packed row.
+pub(crate) fn pack(row: &mut Vec<u8>, seq: u64, timestamp_us: u64, data: &[u8]) {
+    row.extend_from_slice(&seq.to_le_bytes());
+    row.extend_from_slice(&timestamp_us.to_le_bytes());
+    row.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    row.extend_from_slice(data);
+}
+
+/// Appends the frames of packed rows (in `first_seq` order) to `out`, each
+/// seq once: rows never overlap, and if one ever did its first copy is kept.
+pub(crate) fn unpack_into(out: &mut Vec<StoredFrame>, row: &[u8]) -> Result<(), StoreError> {
+    let bad = || StoreError::Corrupt("candidate audio row".into());
+    let mut rest = row;
+    while !rest.is_empty() {
+        if rest.len() < HEADER {
+            return Err(bad());
+        }
+        let seq = u64::from_le_bytes(rest[0..8].try_into().map_err(|_| bad())?);
+        let timestamp_us = u64::from_le_bytes(rest[8..16].try_into().map_err(|_| bad())?);
+        let len = u32::from_le_bytes(rest[16..20].try_into().map_err(|_| bad())?) as usize;
+        let data = rest.get(HEADER..HEADER + len).ok_or_else(bad)?;
+        if out.last().is_none_or(|last| seq > last.seq) {
+            out.push(StoredFrame {
+                seq,
+                timestamp_us,
+                data: data.to_vec(),
+            });
+        }
+        rest = &rest[HEADER + len..];
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packed_frames_read_back_once_each_and_truncation_is_corrupt() {
+        let mut row = Vec::new();
+        pack(&mut row, 1, 20_000, b"ab");
+        pack(&mut row, 2, 40_000, b"");
+        let mut again = Vec::new();
+        pack(&mut again, 2, 40_000, b"dup");
+        pack(&mut again, 3, 60_000, b"c");
+        let mut out = Vec::new();
+        unpack_into(&mut out, &row).unwrap();
+        unpack_into(&mut out, &again).unwrap();
+        let got: Vec<_> = out
+            .iter()
+            .map(|f| (f.seq, f.timestamp_us, f.data.clone()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (1, 20_000, b"ab".to_vec()),
+                (2, 40_000, Vec::new()),
+                (3, 60_000, b"c".to_vec())
+            ]
+        );
+        assert!(matches!(
+            unpack_into(&mut Vec::new(), &row[..row.len() - 1]),
+            Err(StoreError::Corrupt(_))
+        ));
+    }
+}
