@@ -12,7 +12,9 @@
 // move for as long as a state lasts (the interviewer's rings, the live dot,
 // the thinking avatar, the microphone prompt's pulse, loading shimmers) and
 // makes the level follow the voice in one step instead of a short fade, so
-// a level change is one paint. Spinners and one-off transitions still move.
+// a level change is one paint; the live screen draws the level at most ten
+// times a second, holding the loudest since its last draw (views/live.ts).
+// Spinners and one-off transitions still move.
 export type Paint = "cpu" | "gpu";
 
 declare global {
@@ -26,4 +28,9 @@ export function applyPaint(): Paint {
   const paint: Paint = window.__CANDOR_PAINT__ === "cpu" ? "cpu" : "gpu";
   document.documentElement.dataset["paint"] = paint;
   return paint;
+}
+
+/** How the document is painted, as `applyPaint` marked it. */
+export function paint(): Paint {
+  return document.documentElement.dataset["paint"] === "cpu" ? "cpu" : "gpu";
 }

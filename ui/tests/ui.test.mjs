@@ -1207,6 +1207,7 @@ describe("live screen: rendering cost", () => {
       assert.ok(rings.length === 2 && rings.every((o) => o > 0), `the speaking rings show, still (opacities ${rings})`);
 
       await app.push({ type: "interviewer", activity: "listening", questionIndex: 1, questionCount: 4 });
+      await page.locator('[data-testid="interviewer"][data-activity="listening"]').waitFor();
       await still("the interviewer listening");
       for (const level of [0.3, 0.9, 0.5]) {
         await app.push({ type: "level", level, voice: true });
@@ -1216,6 +1217,39 @@ describe("live screen: rendering cost", () => {
       await app.push({ type: "interviewer", activity: "thinking", questionIndex: 2, questionCount: 4 });
       await page.locator('[data-testid="interviewer"][data-activity="thinking"]').waitFor();
       await still("the interviewer thinking");
+    });
+  });
+
+  test("painted on the CPU, the level is drawn at most every 100 ms, as the loudest since its last draw", async () => {
+    await withApp({ view: authed(LIVE), paint: "cpu" }, async (app, page) => {
+      await page.locator('[data-screen="live"]').waitFor();
+      const drawn = await page.evaluate(async () => {
+        const sleep = (ms) => new Promise((ok) => setTimeout(ok, ms));
+        const you = document.querySelector('[data-testid="you"]');
+        const log = [];
+        const observer = new MutationObserver(() => log.push({ at: performance.now(), level: you.dataset.level }));
+        observer.observe(you, { attributes: true, attributeFilter: ["data-level"] });
+        const { push } = window.__candor;
+        // 1. Levels every 10 ms for 400 ms, loud (0.9) every fourth.
+        const start = performance.now();
+        for (let i = 0; i < 40; i++) {
+          push({ type: "level", level: i % 4 === 1 ? 0.9 : 0.2, voice: true });
+          await sleep(10);
+        }
+        const burst = log.splice(0).map((w) => ({ at: w.at - start, level: w.level }));
+        await sleep(250);
+        // 2. Quiet again: the level comes down, it does not stick at the peak.
+        push({ type: "level", level: 0.1, voice: true });
+        await sleep(250);
+        const after = you.dataset.level;
+        observer.disconnect();
+        return { burst, after };
+      });
+      const gaps = drawn.burst.slice(1).map((w, i) => w.at - drawn.burst[i].at);
+      assert.ok(drawn.burst.length >= 2 && drawn.burst.length <= 6, `a handful of draws for 40 levels over 400 ms: ${JSON.stringify(drawn.burst)}`);
+      assert.ok(gaps.every((g) => g >= 95), `draws at least 100 ms apart: ${gaps.map((g) => g.toFixed(0))}`);
+      assert.ok(drawn.burst.slice(1).every((w) => w.level === "9"), `each later draw holds the loud level heard since the last: ${JSON.stringify(drawn.burst)}`);
+      assert.equal(drawn.after, "1", "a quiet level after the burst is drawn");
     });
   });
 

@@ -10,11 +10,20 @@ import { icon } from "../icons";
 import type { EngineEvent, View } from "../ipc/contract";
 import { clock, endShortcutLabel, roleLabel } from "../format";
 import { FrameRender } from "../frame";
+import { paint } from "../paint";
 import type { Segment } from "../store";
 import { devicePicker } from "./devices";
 import type { Screen } from "./screen";
 
 const METER_BARS = 12;
+
+/**
+ * Painted on the CPU each drawn level is a repaint of the page, so there the
+ * level is drawn at most every 100 ms, as the loudest step heard since its
+ * last draw (a short syllable still lights the bars). Elsewhere it is drawn
+ * every frame, as the latest.
+ */
+const CPU_LEVEL_EVERY_MS = 100;
 
 const ACTIVITY_TEXT = {
   speaking: "Speaking",
@@ -114,9 +123,23 @@ export function liveScreen(ctx: Ctx): Screen {
     renderYouStatus();
   }
 
-  /** The level as the orb and meter show it: 0–10, 0 while muted. */
-  function levelStep(): number {
+  const levelEveryMs = paint() === "cpu" ? CPU_LEVEL_EVERY_MS : 0;
+  /** The loudest step heard since the level was last drawn (-1: none). */
+  let peakStep = -1;
+  let lastLevelDraw = -Infinity;
+  let levelTimer: number | null = null;
+
+  /** The latest level as a step, 0–10, 0 while muted. */
+  function latestStep(): number {
     return muted ? 0 : Math.max(0, Math.min(10, Math.round(ctx.store.live.level * 10)));
+  }
+  /** The level as the orb and meter show it next: 0–10, 0 while muted. */
+  function levelStep(): number {
+    return levelEveryMs > 0 && !muted ? Math.max(peakStep, latestStep()) : latestStep();
+  }
+  /** Whether the level may be drawn in this frame (see CPU_LEVEL_EVERY_MS). */
+  function levelDue(): boolean {
+    return performance.now() >= lastLevelDraw + levelEveryMs;
   }
   function voiceShown(): boolean {
     return ctx.store.live.voice && !muted;
@@ -133,6 +156,9 @@ export function liveScreen(ctx: Ctx): Screen {
   let litBars = 0;
   function renderLevel(): void {
     const step = levelStep();
+    levelDirty = false;
+    peakStep = -1;
+    lastLevelDraw = performance.now();
     if (step !== lastStep) {
       lastStep = step;
       youTile.dataset["level"] = String(step);
@@ -150,7 +176,10 @@ export function liveScreen(ctx: Ctx): Screen {
   let interviewerDirty = false;
   const dirtySegments = new Set<number>();
   const frame = new FrameRender(() => {
-    if (levelDirty) renderLevel();
+    if (levelDirty) {
+      if (levelDue()) renderLevel();
+      else levelChanged(); // drawn by its own timer, not in this frame
+    }
     if (interviewerDirty) renderInterviewer();
     if (dirtySegments.size > 0) {
       const stick = nearBottom();
@@ -160,12 +189,19 @@ export function liveScreen(ctx: Ctx): Screen {
       }
       if (stick) transcriptScroll.scrollTop = transcriptScroll.scrollHeight;
     }
-    levelDirty = interviewerDirty = false;
+    interviewerDirty = false;
     dirtySegments.clear();
   });
   function levelChanged(): void {
     levelDirty = true;
-    frame.request();
+    const wait = lastLevelDraw + levelEveryMs - performance.now();
+    if (wait <= 0) frame.request();
+    else if (levelTimer === null) {
+      levelTimer = window.setTimeout(() => {
+        levelTimer = null;
+        frame.request();
+      }, Math.ceil(wait));
+    }
   }
 
   function renderInterviewer(): void {
@@ -310,8 +346,10 @@ export function liveScreen(ctx: Ctx): Screen {
           frame.request();
           break;
         case "level":
-          // A level that changes nothing on screen asks for no frame.
-          if (levelStep() !== lastStep || voiceShown() !== drawnVoice) levelChanged();
+          if (levelEveryMs > 0) peakStep = Math.max(peakStep, latestStep());
+          // A level that changes nothing on screen asks for no frame (a held
+          // peak that is shown still asks, so the level comes down after it).
+          if (levelStep() !== lastStep || latestStep() !== lastStep || voiceShown() !== drawnVoice) levelChanged();
           break;
         case "echo":
           renderEcho();
@@ -332,6 +370,7 @@ export function liveScreen(ctx: Ctx): Screen {
     },
     destroy() {
       frame.cancel();
+      if (levelTimer !== null) window.clearTimeout(levelTimer);
       document.removeEventListener("keydown", onKey);
       document.removeEventListener("click", onDocClick);
     },
