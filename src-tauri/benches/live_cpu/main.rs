@@ -70,9 +70,11 @@ const GOAL_PSS_OVER_FLOOR_MIB: f64 = 61.0;
 const GOAL_WORKER_OVER_CHAIN: f64 = 1.5;
 
 /// Records, in the page, when the interviewer's activity and the candidate's
-/// voice change (wall clock, ms), without touching anything it watches.
+/// voice change (wall clock, ms), and when anything on the live screen
+/// changes (one entry per task that changed it: what can make a paint),
+/// without touching anything it watches.
 const WATCH: &str = "
-    const w = window.__bench = { activity: [], voice: [] };
+    const w = window.__bench = { activity: [], voice: [], changes: [] };
     const live = document.querySelector('[data-screen=live]');
     const look = () => {
       const iv = live.querySelector('[data-testid=interviewer]');
@@ -84,6 +86,8 @@ const WATCH: &str = "
     };
     new MutationObserver(look).observe(live,
       { subtree: true, attributes: true, attributeFilter: ['data-activity', 'data-voice'] });
+    new MutationObserver(() => w.changes.push(Date.now())).observe(live,
+      { subtree: true, attributes: true, childList: true, characterData: true });
     look();
     return true;";
 
@@ -111,6 +115,20 @@ struct State {
     usage: Usage,
     /// How much of the window the state held, when the page could tell.
     held: Option<String>,
+}
+
+/// How many times a second the live screen changed in `[from, to]` (ms).
+fn changes_per_second(log: &Value, from: f64, to: f64) -> f64 {
+    let n = log
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_f64)
+                .filter(|t| (from..to).contains(t))
+                .count()
+        })
+        .unwrap_or(0);
+    n as f64 * 1000.0 / (to - from)
 }
 
 /// The share of `[from, to]` (ms) during which `log`'s value was `want`.
@@ -283,13 +301,14 @@ async fn candor(dir: &Path, window: Duration, ticks: f64) -> (Vec<State>, String
     if let Some(mut perf) = perf {
         let _ = perf.wait();
     }
-    let log = app.script("return window.__bench.activity").await;
-    let speaking = share_of(&log, &Value::from("speaking"), from, to);
+    let log = app.script("return window.__bench").await;
+    let speaking = share_of(&log["activity"], &Value::from("speaking"), from, to);
+    let changes = changes_per_second(&log["changes"], from, to);
     states.push(State {
         name: "live, interviewer speaking",
         usage,
         held: Some(format!(
-            "interviewer speaking {speaking:.0} % of the window"
+            "interviewer speaking {speaking:.0} % of the window; the screen changed {changes:.1} times a second"
         )),
     });
 
@@ -317,11 +336,13 @@ async fn candor(dir: &Path, window: Duration, ticks: f64) -> (Vec<State>, String
     let log = app.script("return window.__bench").await;
     let listening = share_of(&log["activity"], &Value::from("listening"), from, to);
     let voiced = share_of(&log["voice"], &Value::Bool(true), from, to);
+    let changes = changes_per_second(&log["changes"], from, to);
     states.push(State {
         name: "live, both silent",
         usage,
         held: Some(format!(
-            "interviewer listening {listening:.0} %, candidate's voice heard {voiced:.0} % of the window"
+            "interviewer listening {listening:.0} %, candidate's voice heard {voiced:.0} % of the window; \
+             the screen changed {changes:.1} times a second"
         )),
     });
 
@@ -350,11 +371,13 @@ async fn candor(dir: &Path, window: Duration, ticks: f64) -> (Vec<State>, String
     let log = app.script("return window.__bench").await;
     let listening = share_of(&log["activity"], &Value::from("listening"), from, to);
     let voiced = share_of(&log["voice"], &Value::Bool(true), from, to);
+    let changes = changes_per_second(&log["changes"], from, to);
     states.push(State {
         name: "live, candidate speaking",
         usage,
         held: Some(format!(
-            "interviewer listening {listening:.0} %, candidate's voice heard {voiced:.0} % of the window{}",
+            "interviewer listening {listening:.0} %, candidate's voice heard {voiced:.0} % of the window; \
+             the screen changed {changes:.1} times a second{}",
             if still_playing {
                 ""
             } else {
