@@ -117,6 +117,45 @@ struct State {
     held: Option<String>,
 }
 
+/// One measured live window: the usage, and the page's log (`WATCH`) of it.
+struct LiveWindow {
+    usage: Usage,
+    log: Value,
+    from: f64,
+    to: f64,
+}
+
+impl LiveWindow {
+    /// Measures the app (`pid`) for `window`, profiled as `state` when asked.
+    async fn measure(app: &App, state: &str, pid: u32, window: Duration, ticks: f64) -> Self {
+        let web = pid_named(app, WEB);
+        let perf = profile(state, &[pid, web], window);
+        let from = now_ms();
+        let usage = measure(pid, true, window, ticks);
+        let to = now_ms();
+        if let Some(mut perf) = perf {
+            let _ = perf.wait();
+        }
+        let log = app.script("return window.__bench").await;
+        Self {
+            usage,
+            log,
+            from,
+            to,
+        }
+    }
+
+    /// The share of the window during which the page's `key` log was `want`.
+    fn share(&self, key: &str, want: Value) -> f64 {
+        share_of(&self.log[key], &want, self.from, self.to)
+    }
+
+    /// How many times a second the live screen changed in the window.
+    fn changes(&self) -> f64 {
+        changes_per_second(&self.log["changes"], self.from, self.to)
+    }
+}
+
 /// How many times a second the live screen changed in `[from, to]` (ms).
 fn changes_per_second(log: &Value, from: f64, to: f64) -> f64 {
     let n = log
@@ -293,23 +332,16 @@ async fn candor(dir: &Path, window: Duration, ticks: f64) -> (Vec<State>, String
     )
     .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let web = pid_named(&app, WEB);
-    let perf = profile("interviewer-speaking", &[pid, web], window);
-    let from = now_ms();
-    let usage = measure(pid, true, window, ticks);
-    let to = now_ms();
-    if let Some(mut perf) = perf {
-        let _ = perf.wait();
-    }
-    let log = app.script("return window.__bench").await;
-    let speaking = share_of(&log["activity"], &Value::from("speaking"), from, to);
-    let changes = changes_per_second(&log["changes"], from, to);
+    let w = LiveWindow::measure(&app, "interviewer-speaking", pid, window, ticks).await;
+    let held = format!(
+        "interviewer speaking {:.0} % of the window; the screen changed {:.1} times a second",
+        w.share("activity", Value::from("speaking")),
+        w.changes()
+    );
     states.push(State {
         name: "live, interviewer speaking",
-        usage,
-        held: Some(format!(
-            "interviewer speaking {speaking:.0} % of the window; the screen changed {changes:.1} times a second"
-        )),
+        usage: w.usage,
+        held: Some(held),
     });
 
     // The first question asked, the candidate answers.
@@ -326,24 +358,18 @@ async fn candor(dir: &Path, window: Duration, ticks: f64) -> (Vec<State>, String
     // silent levels, the capture chain on silence), well inside the
     // no-answer timeout (20 s).
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let perf = profile("both-silent", &[pid, web], window);
-    let from = now_ms();
-    let usage = measure(pid, true, window, ticks);
-    let to = now_ms();
-    if let Some(mut perf) = perf {
-        let _ = perf.wait();
-    }
-    let log = app.script("return window.__bench").await;
-    let listening = share_of(&log["activity"], &Value::from("listening"), from, to);
-    let voiced = share_of(&log["voice"], &Value::Bool(true), from, to);
-    let changes = changes_per_second(&log["changes"], from, to);
+    let w = LiveWindow::measure(&app, "both-silent", pid, window, ticks).await;
+    let held = format!(
+        "interviewer listening {:.0} %, candidate's voice heard {:.0} % of the window; \
+         the screen changed {:.1} times a second",
+        w.share("activity", Value::from("listening")),
+        w.share("voice", Value::Bool(true)),
+        w.changes()
+    );
     states.push(State {
         name: "live, both silent",
-        usage,
-        held: Some(format!(
-            "interviewer listening {listening:.0} %, candidate's voice heard {voiced:.0} % of the window; \
-             the screen changed {changes:.1} times a second"
-        )),
+        usage: w.usage,
+        held: Some(held),
     });
 
     let mut player = Command::new("paplay")
@@ -358,32 +384,26 @@ async fn candor(dir: &Path, window: Duration, ticks: f64) -> (Vec<State>, String
     )
     .await;
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let perf = profile("candidate-speaking", &[pid, web], window);
-    let from = now_ms();
-    let usage = measure(pid, true, window, ticks);
-    let to = now_ms();
-    if let Some(mut perf) = perf {
-        let _ = perf.wait();
-    }
+    let w = LiveWindow::measure(&app, "candidate-speaking", pid, window, ticks).await;
     let still_playing = player.try_wait().ok().flatten().is_none();
     let _ = player.kill();
     let _ = player.wait();
-    let log = app.script("return window.__bench").await;
-    let listening = share_of(&log["activity"], &Value::from("listening"), from, to);
-    let voiced = share_of(&log["voice"], &Value::Bool(true), from, to);
-    let changes = changes_per_second(&log["changes"], from, to);
+    let held = format!(
+        "interviewer listening {:.0} %, candidate's voice heard {:.0} % of the window; \
+         the screen changed {:.1} times a second{}",
+        w.share("activity", Value::from("listening")),
+        w.share("voice", Value::Bool(true)),
+        w.changes(),
+        if still_playing {
+            ""
+        } else {
+            "; THE SPEECH ENDED BEFORE THE WINDOW DID"
+        }
+    );
     states.push(State {
         name: "live, candidate speaking",
-        usage,
-        held: Some(format!(
-            "interviewer listening {listening:.0} %, candidate's voice heard {voiced:.0} % of the window; \
-             the screen changed {changes:.1} times a second{}",
-            if still_playing {
-                ""
-            } else {
-                "; THE SPEECH ENDED BEFORE THE WINDOW DID"
-            }
-        )),
+        usage: w.usage,
+        held: Some(held),
     });
 
     let log = std::fs::read_to_string(dir.join("data/app.candor.desktop/logs/candor.log"))
