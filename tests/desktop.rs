@@ -269,7 +269,7 @@ fn loud_seconds(samples: &[f32], db: f32) -> (f64, f32) {
 /// results must hold no answer, interruption or speaking time of the
 /// candidate.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "the app still hears itself when the machine is loaded: of 7 runs with the barge-in rule counting voiced audio only (load average 3-10, other builds sharing the 2 cores), 1 passed; the others had 0-6 interruptions (greeting, questions, follow-ups cut off in the first 45 s or throughout) and 0.7-3.5 s of phantom speech, getting worse with load; earlier, 6 of 6 runs on an otherwise idle machine passed. The synthetic paths (tests/echo_paths.rs) and the loopback without the app (echo_loopback) pass under the same load, so what differs is the app's own timing under load (playback and capture callbacks of a debug build, the loopback module's latency); not found yet"]
+#[ignore = "the app still hears itself when the machine is loaded (3 busy loops beside it on the 2 cores): the app keeps up (its capture worker at most 23 ms behind, no overruns or underruns, from its per-second echo log), but the PulseAudio loopback module does not: after the 20 s silences its latency jumps (echo measured at 170, then 440, then 167 ms within 3 s) and the canceller loses the echo for a second at a time (ERLE 0-5 dB); the microphone-level test now vetoes most of that, but the first words of a turn after a jump still pass it (3 runs: 2, 2 and 2 phantom interruptions, each a 0.3-0.8 s burst). On an idle machine it passed 6 of 6"]
 async fn speakers_heard_by_the_microphone_are_not_the_candidate() {
     let pulse = PrivatePulse::start().expect("private PulseAudio");
     pulse

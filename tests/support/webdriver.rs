@@ -74,7 +74,8 @@ impl App {
             .env("XDG_DATA_HOME", dir.join("data"))
             .env("XDG_CONFIG_HOME", dir.join("config"))
             .env("XDG_CACHE_HOME", dir.join("cache"))
-            .env("CANDOR_LOG", "info")
+            // A second of the echo path per line while live (issue 18).
+            .env("CANDOR_LOG", "info,candor_client::echo=debug")
             .env_remove("CANDOR_BACKEND_URL")
             .env_remove("CANDOR_MODEL_SOURCE")
             .stdin(Stdio::null())

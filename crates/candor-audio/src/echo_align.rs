@@ -242,6 +242,34 @@ impl ReferenceAligner {
         Ok(())
     }
 
+    /// The loudest 10 ms of reference already played but due after the
+    /// block last rendered, within `span` of it (mean square; 0 when none).
+    /// A device's first latency reports can be off by more than the room's
+    /// delay, and then the echo reaches the microphone before the reference
+    /// the timestamps line up with it: what is coming shows that the far
+    /// end is active all the same.
+    pub fn peak_ahead(&self, span: Duration) -> f32 {
+        let Some(r) = self.reference.as_ref() else {
+            return 0.0;
+        };
+        let Some((pos, _)) = r.position else {
+            return 0.0;
+        };
+        let block = (self.rate / 100).max(1) as usize;
+        let start = (pos.max(r.first as f64) as u64).saturating_sub(r.first) as usize;
+        let end =
+            (start + (span.as_secs_f64() * f64::from(self.rate)) as usize).min(r.history.len());
+        let mut peak = 0.0f32;
+        let mut k = start;
+        while k < end {
+            let n = block.min(end - k);
+            let power = r.history.range(k..k + n).map(|x| x * x).sum::<f32>() / n as f32;
+            peak = peak.max(power);
+            k += n;
+        }
+        peak
+    }
+
     /// Microphone sample `index` was captured at `at`.
     pub fn observe_capture(&mut self, index: u64, at: Instant) {
         let time = self.seconds(at);
@@ -301,6 +329,33 @@ mod tests {
         }
         let ppm = (1.0 / (c.period() * 48_000.0) - 1.0) * 1e6;
         assert!((ppm - 100.0).abs() < 10.0, "{ppm} ppm");
+    }
+
+    #[test]
+    fn what_is_played_but_not_yet_due_is_seen_ahead() {
+        // The reference is heard from 0 s; a burst is heard at 0.2-0.25 s.
+        // After rendering the microphone's first 50 ms, the burst is 150 ms
+        // ahead: inside a 300 ms look, outside a 100 ms one.
+        let base = Instant::now();
+        let mut a = ReferenceAligner::new(48_000);
+        a.new_reference(48_000).unwrap();
+        let mut played = vec![0.0f32; 24_000];
+        played[9_600..12_000].fill(0.5);
+        for (k, chunk) in played.chunks(960).enumerate() {
+            let heard = Heard {
+                index: k as u64 * 960,
+                at: ms(base, k as f64 * 0.02),
+            };
+            a.push_reference(chunk, heard).unwrap();
+        }
+        let mut block = [0.0f32; 480];
+        for b in 0..5u64 {
+            let index = b * 480;
+            a.observe_capture(index + 479, ms(base, (index + 479) as f64 / 48_000.0));
+            a.render(index, &mut block);
+        }
+        assert!(a.peak_ahead(Duration::from_millis(300)) > 0.2);
+        assert!(a.peak_ahead(Duration::from_millis(100)) < 1e-6);
     }
 
     #[test]

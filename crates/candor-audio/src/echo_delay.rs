@@ -218,6 +218,11 @@ impl EchoDelayTracker {
         self.current
     }
 
+    /// The lag the latest measurement found (s), if it found the echo.
+    pub fn latest_s(&self) -> Option<f64> {
+        self.latest
+    }
+
     /// Whether the echo is moving: the latest measurement found it, clearly,
     /// away from the confirmed delay, and the move is not confirmed yet.
     /// Sound at the microphone then is the far end's, at a delay the

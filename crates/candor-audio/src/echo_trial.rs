@@ -319,7 +319,7 @@ pub fn run_trial(spec: &TrialSpec, audio: TrialAudio<'_>) -> Result<TrialResult,
                 processor.process(&p.samples, p.stamp, &mut |o| match o {
                     CaptureOutput::Frame(f) => frames.push((f.voice, f.level_db)),
                     CaptureOutput::StrongEcho(on) => warning = on,
-                    CaptureOutput::Level(_) => {}
+                    CaptureOutput::Level(_) | CaptureOutput::Echo(_) => {}
                 })?;
             }
         }

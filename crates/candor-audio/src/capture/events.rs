@@ -7,6 +7,7 @@
 use std::sync::mpsc::{self, Receiver, Sender};
 
 use super::processor::EncodedFrame;
+use super::report::EchoReport;
 use crate::error::AudioError;
 use crate::stream::StreamInfo;
 
@@ -27,6 +28,8 @@ pub enum CaptureEvent {
     /// Echo stays strong after cancellation (`true`: the speakers feed
     /// back into the microphone; headphones would help) or no longer does.
     StrongEcho(bool),
+    /// A second of the echo path, for the log (with echo cancellation on).
+    Echo(EchoReport),
     /// A file or generator source reached its end; all its frames were sent.
     Ended,
 }

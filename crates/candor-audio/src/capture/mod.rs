@@ -4,7 +4,8 @@
 //! the [`CaptureCallback`], which only converts to mono f32 into a lock-free
 //! ring ([`callback`]); the worker thread ([`worker`]) drains it through the
 //! [`CaptureProcessor`] (echo cancellation, 16 kHz, 20 ms Opus frames,
-//! level and voice activity: [`processor`]) and hands frames and
+//! level and voice activity: [`processor`]; a second of the echo path at a
+//! time for the log: [`report`]) and hands frames and
 //! [`CaptureEvent`]s to a [`CaptureSink`] ([`events`]). The [`Capture`]
 //! handle here owns the two threads.
 //!
@@ -16,6 +17,7 @@ mod events;
 mod feed;
 mod pacing;
 mod processor;
+mod report;
 mod sources;
 mod worker;
 
@@ -29,6 +31,7 @@ pub use events::{CaptureEvent, CaptureSink, ChannelSink};
 pub use feed::Feed;
 pub use pacing::Pacing;
 pub use processor::{CaptureOutput, CaptureProcessor, CaptureSettings, EncodedFrame};
+pub use report::EchoReport;
 pub use sources::SourceSpec;
 
 use crate::echo_link::EchoLink;

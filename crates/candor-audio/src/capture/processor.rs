@@ -12,6 +12,7 @@
 use std::time::{Duration, Instant};
 
 use super::callback::Stamp;
+use super::report::{EchoReport, EchoTally};
 use crate::aec::{EchoCanceller, VoiceProcessing};
 use crate::codec::{CAPTURE_FRAME_SAMPLES, CAPTURE_RATE, EncoderSettings, MAX_PACKET, OpusEncoder};
 use crate::delay_line::DelayLine;
@@ -28,6 +29,9 @@ use crate::voice_detector::VoiceDetector;
 /// Frames (20 ms) a heard voice carries over, so the gaps between words
 /// stay part of the answer (the server's own gate decides frame by frame).
 const VOICE_HOLD_FRAMES: u32 = 10;
+/// How far ahead of the lined-up reference the near-end decision looks
+/// for far-end activity (echo early against the timestamps).
+const LOOK_AHEAD: Duration = Duration::from_millis(300);
 /// The longest the reference is delayed (s).
 const MAX_REFERENCE_DELAY_S: f64 = 0.6;
 
@@ -86,6 +90,8 @@ pub enum CaptureOutput {
     /// Echo stays strong after cancellation (`true`) or no longer does:
     /// the speakers feed back into the microphone.
     StrongEcho(bool),
+    /// A second of the echo path, with echo cancellation on.
+    Echo(EchoReport),
 }
 
 /// The synchronous capture pipeline for one stream rate.
@@ -125,6 +131,8 @@ pub struct CaptureProcessor {
     /// The verdict of the last block framed.
     last_near: bool,
     strong_echo: bool,
+    /// The second of the echo path being tallied.
+    tally: EchoTally,
     meter: LevelMeter,
     seq: u64,
     packet: Box<[u8; MAX_PACKET]>,
@@ -181,6 +189,7 @@ impl CaptureProcessor {
             settled_delay_s: None,
             last_near: false,
             strong_echo: false,
+            tally: EchoTally::default(),
             meter: LevelMeter::new(settings.level_updates_per_second),
             seq: first_seq,
             packet: Box::new([0u8; MAX_PACKET]),
@@ -244,6 +253,7 @@ impl CaptureProcessor {
             self.block_fill += take;
             input = &input[take..];
             if self.block_fill == n {
+                let mic_ms = crate::sample::rms(&self.block).powi(2);
                 let mic_db = frame_level_db(&self.block);
                 if self.settings.processing.echo_cancellation {
                     self.aligner.render(self.blocked, &mut self.lined_up);
@@ -259,6 +269,7 @@ impl CaptureProcessor {
                     }
                     if let Some(d) = self.near_end.as_mut() {
                         d.reference(&self.render_block);
+                        d.reference_ahead(self.aligner.peak_ahead(LOOK_AHEAD));
                     }
                 }
                 if let Some(aec) = self.aec.as_mut() {
@@ -270,11 +281,21 @@ impl CaptureProcessor {
                         let v = d.capture(mic_db, &self.block);
                         // While the echo moves to a delay the canceller does
                         // not model yet, what leaks through is the far end's.
-                        self.near_blocks
-                            .push_back(v.near_end && !self.echo_delay.moving());
+                        let moving = self.echo_delay.moving();
+                        self.near_blocks.push_back(v.near_end && !moving);
                         if d.strong_echo() != self.strong_echo {
                             self.strong_echo = d.strong_echo();
                             out(CaptureOutput::StrongEcho(self.strong_echo));
+                        }
+                        self.tally.block(
+                            mic_ms,
+                            crate::sample::rms(&self.block).powi(2),
+                            v.far_active,
+                            v.near_end,
+                            moving,
+                        );
+                        if self.tally.is_full() {
+                            out(CaptureOutput::Echo(self.tally.take(self.echo_state())));
                         }
                     }
                     None => self.near_blocks.push_back(true),
@@ -296,6 +317,9 @@ impl CaptureProcessor {
                 self.voice_hold = self.voice_hold.saturating_sub(1);
             }
             let voice = loud && near && self.voice_hold > 0;
+            if voice {
+                self.tally.voiced_frame();
+            }
             let captured_at = self.time_of_output(self.out16_base, stamp);
             out(CaptureOutput::Frame(EncodedFrame {
                 seq: self.seq,
@@ -349,6 +373,22 @@ impl CaptureProcessor {
             d.relearn();
         }
         Ok(())
+    }
+
+    /// The echo path's state now, for a report.
+    fn echo_state(&self) -> EchoReport {
+        EchoReport::state(
+            self.echo_delay.delay_s(),
+            self.echo_delay.latest_s(),
+            self.reference_delay as f64 / f64::from(self.rate),
+            self.near_end
+                .as_ref()
+                .map_or(0.0, NearEndDetector::coupling_db),
+            self.near_end
+                .as_ref()
+                .map_or(0.0, NearEndDetector::echo_return_db),
+            self.strong_echo,
+        )
     }
 
     /// Whether the two 10 ms blocks behind the next frame held near-end

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use super::callback::CaptureRing;
 use super::events::{CaptureEvent, CaptureSink};
 use super::processor::{CaptureOutput, CaptureProcessor, CaptureSettings};
+use super::report::EchoReport;
 use crate::echo_link::{EchoLink, Heard, ReferenceSegment};
 use crate::error::AudioError;
 use crate::stream::{StreamInfo, StreamMessage};
@@ -64,6 +65,9 @@ struct State {
     next_seq: u64,
     input: Vec<f32>,
     watchdog: Watchdog,
+    /// The longest the worker ran behind a callback since the last echo
+    /// report.
+    behind: Duration,
 }
 
 /// The stream being processed.
@@ -104,6 +108,7 @@ impl<S: CaptureSink> Worker<S> {
             next_seq: 0,
             input: Vec::with_capacity(48_000),
             watchdog: Watchdog::new(48_000, Instant::now()),
+            behind: Duration::ZERO,
         };
         while !stop.load(Ordering::Relaxed) {
             match self.pass(rx, &mut state) {
@@ -174,11 +179,19 @@ impl<S: CaptureSink> Worker<S> {
                 self.sink.event(CaptureEvent::Started(a.info.clone()));
             }
             got_any = true;
+            s.behind = s.behind.max(now.saturating_duration_since(stamp.at));
             let sink = &mut self.sink;
+            let behind = &mut s.behind;
+            let overruns = &a.ring.counters.overrun_samples;
             a.processor.process(&s.input, stamp, &mut |o| match o {
                 CaptureOutput::Frame(f) => sink.frame(f),
                 CaptureOutput::Level(l) => sink.event(CaptureEvent::Level(l)),
                 CaptureOutput::StrongEcho(on) => sink.event(CaptureEvent::StrongEcho(on)),
+                CaptureOutput::Echo(report) => sink.event(CaptureEvent::Echo(EchoReport {
+                    worker_behind: std::mem::take(behind),
+                    overrun_samples: overruns.load(Ordering::Relaxed),
+                    ..report
+                })),
             })?;
         }
         if ended && !got_any && a.ring.stamps.is_empty() {

@@ -242,6 +242,18 @@ impl Driver {
                     self.emit(EngineEvent::Echo { strong });
                 }
             }
+            CaptureEvent::Echo(report) => {
+                // Underruns move what was played against its stamps.
+                let underruns = self
+                    .audio
+                    .playback
+                    .as_ref()
+                    .map_or(0, |p| p.stats().callback_underruns);
+                tracing::debug!(
+                    target: "candor_client::echo",
+                    "{report}, playback underruns {underruns}"
+                );
+            }
             CaptureEvent::Started(_) | CaptureEvent::Ended => {}
         }
     }
