@@ -269,7 +269,11 @@ impl<C: InputCallback> DeviceCallback for Input<C> {
         errors: ErrorTx,
     ) -> Result<cpal::Stream, cpal::Error> {
         let mut body = self.0;
+        let mut raised = false;
         let data = move |data: &[T], info: &cpal::InputCallbackInfo| {
+            if !std::mem::replace(&mut raised, true) {
+                crate::priority::raise_current_thread();
+            }
             let now = Instant::now();
             let ts = info.timestamp();
             // The device's own account of how long ago the data was
@@ -290,7 +294,11 @@ impl<C: OutputCallback> DeviceCallback for Output<C> {
         errors: ErrorTx,
     ) -> Result<cpal::Stream, cpal::Error> {
         let mut body = self.0;
+        let mut raised = false;
         let data = move |out: &mut [T], info: &cpal::OutputCallbackInfo| {
+            if !std::mem::replace(&mut raised, true) {
+                crate::priority::raise_current_thread();
+            }
             let ts = info.timestamp();
             // How long until what is written now is heard (cpal's
             // PulseAudio host reports the sink latency).

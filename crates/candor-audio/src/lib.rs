@@ -44,6 +44,7 @@ pub mod error;
 pub mod jitter;
 pub mod meter;
 pub mod playback;
+pub mod priority;
 pub mod resample;
 pub mod sample;
 pub mod speech_gate;

@@ -64,7 +64,10 @@ impl Capture {
         let mut worker = worker::Worker::new(settings, sink, echo, started_tx, control);
         let worker = std::thread::Builder::new()
             .name("candor-capture".into())
-            .spawn(move || worker.run(&rx, &worker_stop))?;
+            .spawn(move || {
+                crate::priority::raise_current_thread();
+                worker.run(&rx, &worker_stop);
+            })?;
         Ok(Self {
             threads: PipelineThreads::new(stop, driver, worker),
             started,

@@ -107,7 +107,10 @@ impl Playback {
         let mut events = events;
         let worker = std::thread::Builder::new()
             .name("candor-playback".into())
-            .spawn(move || worker.run(first, &links, &mut events))?;
+            .spawn(move || {
+                crate::priority::raise_current_thread();
+                worker.run(first, &links, &mut events);
+            })?;
         Ok(Self {
             tx,
             shared,

@@ -254,7 +254,11 @@ impl Driver {
                     "{report}, playback underruns {underruns}"
                 );
             }
-            CaptureEvent::Started(_) | CaptureEvent::Ended => {}
+            CaptureEvent::Started(info) => {
+                let priority = candor_audio::priority::achieved();
+                tracing::info!(device = %info.name, ?priority, "the microphone delivers audio");
+            }
+            CaptureEvent::Ended => {}
         }
     }
 }

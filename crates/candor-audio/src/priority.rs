@@ -1,0 +1,126 @@
+//! Real-time priority for the threads that move audio.
+//!
+//! On a busy machine (a build, a browser, a video call's encoder) the
+//! threads that carry audio between the device and Candor compete with
+//! everything else at normal priority. A late device callback makes the
+//! sound server's stream underrun or overrun, and then what the speaker
+//! plays moves against the timestamps the echo canceller lines its
+//! reference up by: measured on this project's loopback echo with three
+//! busy loops beside the app, the echo sat at 170, then 440, then 167 ms
+//! within three seconds, the canceller lost it for a second at a time and
+//! the interviewer heard itself. With the same load at the lowest nice
+//! level the echo stayed at 169 ms and nothing was heard.
+//!
+//! So, like other audio software, each device callback thread (on its
+//! first callback) and each audio worker asks the kernel for round-robin
+//! real-time scheduling at a priority below the sound server's own, and
+//! failing that for a higher nice level; where neither is allowed (an
+//! unprivileged user without a real-time limit) it runs on at normal
+//! priority. [`achieved`] says what the audio path got, for the log.
+//! Linux only; elsewhere the platform's audio stack already runs callbacks
+//! at high priority, and this does nothing.
+
+use std::sync::atomic::{AtomicU8, Ordering};
+
+/// What a thread got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Priority {
+    /// Unchanged: the system allowed neither.
+    Normal,
+    /// A higher nice level.
+    Raised,
+    /// Round-robin real-time scheduling.
+    RealTime,
+}
+
+/// The lowest priority any audio thread got so far (`u8::MAX`: none asked).
+static LOWEST: AtomicU8 = AtomicU8::new(u8::MAX);
+
+impl Priority {
+    fn from_u8(v: u8) -> Option<Self> {
+        match v {
+            0 => Some(Self::Normal),
+            1 => Some(Self::Raised),
+            2 => Some(Self::RealTime),
+            _ => None,
+        }
+    }
+}
+
+/// Raises the calling thread's priority as far as allowed, and records it.
+/// Real-time safe: two non-blocking system calls at most and an atomic, no
+/// allocation or lock, so a device callback may call it (once).
+pub fn raise_current_thread() -> Priority {
+    let got = raise();
+    LOWEST.fetch_min(got as u8, Ordering::Relaxed);
+    got
+}
+
+/// The lowest priority an audio thread of this process got, if any asked.
+pub fn achieved() -> Option<Priority> {
+    Priority::from_u8(LOWEST.load(Ordering::Relaxed))
+}
+
+/// Below PulseAudio's and PipeWire's own real-time priority (5 by default
+/// with rtkit; their threads must run first to mix what we hand them).
+#[cfg(target_os = "linux")]
+const REAL_TIME_PRIORITY: i32 = 4;
+/// The nice level asked for when real-time scheduling is refused.
+#[cfg(target_os = "linux")]
+const NICE: i32 = -10;
+
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+fn raise() -> Priority {
+    let param = libc::sched_param {
+        sched_priority: REAL_TIME_PRIORITY,
+    };
+    // SAFETY: plain system calls on the calling thread (0 = this thread on
+    // Linux), with a valid parameter that outlives the call. Threads it
+    // spawns start at normal priority again (SCHED_RESET_ON_FORK).
+    let rt =
+        unsafe { libc::sched_setscheduler(0, libc::SCHED_RR | libc::SCHED_RESET_ON_FORK, &param) };
+    if rt == 0 {
+        return Priority::RealTime;
+    }
+    // SAFETY: as above; on Linux the nice level is per thread.
+    if unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, NICE) } == 0 {
+        return Priority::Raised;
+    }
+    Priority::Normal
+}
+
+#[cfg(not(target_os = "linux"))]
+fn raise() -> Priority {
+    Priority::Normal
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_raised_thread_is_recorded_and_its_children_start_normal() {
+        let got = std::thread::spawn(|| {
+            let got = raise_current_thread();
+            // A thread spawned by an audio thread is not an audio thread.
+            let child = std::thread::spawn(current_policy).join().unwrap();
+            (got, current_policy(), child)
+        })
+        .join()
+        .unwrap();
+        let (got, own, child) = got;
+        assert!(achieved().is_some_and(|a| a <= got));
+        if got == Priority::RealTime {
+            assert_eq!(own, Some(libc::SCHED_RR));
+            assert_eq!(child, Some(libc::SCHED_OTHER));
+        }
+    }
+
+    #[allow(unsafe_code)]
+    fn current_policy() -> Option<i32> {
+        // SAFETY: a query of the calling thread's scheduling policy.
+        let p = unsafe { libc::sched_getscheduler(0) };
+        (p >= 0).then_some(p & !libc::SCHED_RESET_ON_FORK)
+    }
+}
