@@ -23,7 +23,7 @@
 use std::time::{Duration, Instant};
 
 use crate::aec::VoiceProcessing;
-use crate::capture::{CaptureOutput, CaptureProcessor, CaptureSettings, Stamp};
+use crate::capture::{CaptureOutput, CaptureProcessor, CaptureSettings, EchoReport, Stamp};
 use crate::echo_link::Heard;
 use crate::echo_path::{EchoPath, EchoPathSpec};
 use crate::error::AudioError;
@@ -154,6 +154,8 @@ pub struct TrialResult {
     pub judged: Vec<Judged>,
     /// Whether the capture warned of strong echo at the end.
     pub echo_warning: bool,
+    /// The capture's account of the echo path, a second at a time.
+    pub echo_reports: Vec<EchoReport>,
 }
 
 impl TrialResult {
@@ -258,6 +260,7 @@ pub fn run_trial(spec: &TrialSpec, audio: TrialAudio<'_>) -> Result<TrialResult,
     let mut pending: Vec<Pending> = Vec::new();
     let mut frames = Vec::new();
     let mut warning = false;
+    let mut echo_reports = Vec::new();
     let far_at = |i: usize| audio.far.get(i).copied().unwrap_or(0.0);
 
     for ms in 0..total_ms {
@@ -319,7 +322,8 @@ pub fn run_trial(spec: &TrialSpec, audio: TrialAudio<'_>) -> Result<TrialResult,
                 processor.process(&p.samples, p.stamp, &mut |o| match o {
                     CaptureOutput::Frame(f) => frames.push((f.voice, f.level_db)),
                     CaptureOutput::StrongEcho(on) => warning = on,
-                    CaptureOutput::Level(_) | CaptureOutput::Echo(_) => {}
+                    CaptureOutput::Echo(r) => echo_reports.push(r),
+                    CaptureOutput::Level(_) => {}
                 })?;
             }
         }
@@ -354,5 +358,6 @@ pub fn run_trial(spec: &TrialSpec, audio: TrialAudio<'_>) -> Result<TrialResult,
         frames,
         judged,
         echo_warning: warning,
+        echo_reports,
     })
 }

@@ -239,3 +239,41 @@ fn a_silent_candidate_is_not_heard_when_the_echo_path_grows() {
         &s,
     );
 }
+
+#[test]
+fn the_capture_reports_the_echo_path_once_a_second() {
+    // What the app logs under `candor_client::echo`: one report per second
+    // of microphone audio, telling what the canceller removed and where the
+    // echo sits.
+    let s = script();
+    let r = trial(&laptop(-20.0, (40.0, 40.0), 0.0), &s, &[]);
+    // Frames are 20 ms.
+    let seconds = r.frames.len() / 50;
+    assert!(
+        r.echo_reports.len().abs_diff(seconds) <= 1,
+        "{} reports for {seconds} s",
+        r.echo_reports.len()
+    );
+    assert!(r.echo_reports.iter().all(|e| e.blocks == 100));
+    let talking: Vec<_> = r
+        .echo_reports
+        .iter()
+        .filter(|e| e.far_blocks == 100)
+        .collect();
+    assert!(!talking.is_empty(), "a whole second of the interviewer");
+    for e in &talking {
+        assert!(e.erle_db.is_some_and(|d| d > 20.0), "{e}");
+        assert_eq!(e.voiced_frames, 0, "{e}");
+    }
+    let last = r.echo_reports.last().unwrap();
+    assert!(
+        last.delay_ms.is_some(),
+        "the echo's delay was measured: {last}"
+    );
+    assert!(
+        last.echo_return_db < 0.0,
+        "the echo return was learned: {last}"
+    );
+    let quiet = r.echo_reports.iter().filter(|e| e.far_blocks == 0);
+    assert!(quiet.clone().count() > 0 && quiet.clone().all(|e| e.erle_db.is_none()));
+}
