@@ -153,6 +153,8 @@ pub struct BlockVerdict {
     pub near_end: bool,
     /// The far end was active (its echo may be in this block).
     pub far_active: bool,
+    /// The canceller's output power in this block (mean square).
+    pub out_power: f32,
 }
 
 impl NearEndDetector {
@@ -218,7 +220,8 @@ impl NearEndDetector {
 
     /// Judges one 10 ms block: `mic` as captured, `out` after the canceller.
     pub fn capture(&mut self, mic_db: f32, out: &[f32]) -> BlockVerdict {
-        let out_db = db(crate::sample::rms(out).powi(2));
+        let out_power = crate::sample::rms(out).powi(2);
+        let out_db = db(out_power);
         let env_db = self.envelope_db().max(self.ahead_db);
         let far_active = env_db > FAR_FLOOR_DB;
         let explained_db = env_db + self.coupling.value + MARGIN_DB;
@@ -255,6 +258,7 @@ impl NearEndDetector {
         BlockVerdict {
             near_end: self.near,
             far_active,
+            out_power,
         }
     }
 

@@ -253,8 +253,8 @@ impl CaptureProcessor {
             self.block_fill += take;
             input = &input[take..];
             if self.block_fill == n {
-                let mic_ms = crate::sample::rms(&self.block).powi(2);
-                let mic_db = frame_level_db(&self.block);
+                let mic_rms = crate::sample::rms(&self.block);
+                let mic_db = crate::sample::to_dbfs(mic_rms);
                 if self.settings.processing.echo_cancellation {
                     self.aligner.render(self.blocked, &mut self.lined_up);
                     self.echo_delay.push(&self.block, &self.lined_up);
@@ -288,8 +288,8 @@ impl CaptureProcessor {
                             out(CaptureOutput::StrongEcho(self.strong_echo));
                         }
                         self.tally.block(
-                            mic_ms,
-                            crate::sample::rms(&self.block).powi(2),
+                            mic_rms * mic_rms,
+                            v.out_power,
                             v.far_active,
                             v.near_end,
                             moving,
