@@ -104,16 +104,14 @@ fn db(power: f32) -> f32 {
 struct Quantile {
     value: f32,
     q: f32,
-    /// Step per update (dB).
-    step: f32,
 }
 
 impl Quantile {
     fn update(&mut self, x: f32) {
         if x > self.value {
-            self.value += self.step * self.q;
+            self.value += STEP_DB * self.q;
         } else {
-            self.value -= self.step * (1.0 - self.q);
+            self.value -= STEP_DB * (1.0 - self.q);
         }
     }
 }
@@ -166,17 +164,14 @@ impl NearEndDetector {
             coupling: Quantile {
                 value: START_COUPLING_DB,
                 q: 0.9,
-                step: STEP_DB,
             },
             echo_return: Quantile {
                 value: START_COUPLING_DB,
                 q: 0.9,
-                step: STEP_DB,
             },
             residual: Quantile {
                 value: -120.0,
                 q: 0.9,
-                step: STEP_DB,
             },
             ahead_db: -120.0,
             pending_return: std::collections::VecDeque::with_capacity(ECHO_RETURN_DELAY_BLOCKS + 2),
