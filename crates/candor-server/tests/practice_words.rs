@@ -283,3 +283,71 @@ async fn an_answer_that_interrupts_the_question_is_heard_from_its_first_word() {
     );
     server.shutdown().await;
 }
+
+/// A candidate who stops mid-sentence to think is not cut off: the words
+/// their pause ends with ("… was") do not sound finished, so the interviewer
+/// waits the long silence, and the answer goes on after the pause.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thinking_pause_mid_sentence_does_not_end_the_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = fast_config(dir.path());
+    config.practice.answer_silence = Duration::from_millis(1700);
+    config.practice.finished_silence = Duration::from_millis(600);
+    config.practice.think_time = Duration::from_millis(250);
+    config.practice.speech_model = Some(speech_model());
+    let server = candor_server::Server::start(config).await.unwrap();
+    let (_, _, mut ws) = start_session(&server, "thinker@example.org", 1).await;
+
+    // 1.2 s of thought after "was".
+    let mut answer: Vec<Bytes> = speech_frames("The main thing I learned from that project was");
+    answer.extend(silence_frames(60));
+    answer.extend(speech_frames("to write the plan down before we start."));
+    let silence = silence_frames(1).remove(0);
+    let mut queue: VecDeque<Bytes> = VecDeque::new();
+    let mut asked = false;
+    let mut seq = 0u64;
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    let mut words: Option<String> = None;
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while words.is_none() {
+        assert!(Instant::now() < deadline, "no words for the answer");
+        tokio::select! {
+            _ = tick.tick() => {
+                seq += 1;
+                let frame = queue.pop_front().unwrap_or_else(|| silence.clone());
+                send(&mut ws, audio(seq, frame)).await;
+            }
+            msg = recv(&mut ws) => {
+                match msg.expect("socket open").payload.unwrap() {
+                    ServerPayload::InterviewerState(s)
+                        if s.activity == InterviewerActivity::Listening as i32 && !asked =>
+                    {
+                        asked = true;
+                        queue.extend(answer.drain(..));
+                    }
+                    ServerPayload::AudioChunk(_) => assert!(
+                        !asked || queue.is_empty(),
+                        "the interviewer spoke with {} ms of the answer still to come",
+                        queue.len() * 20
+                    ),
+                    ServerPayload::PartialTranscript(t)
+                        if t.speaker == Speaker::Candidate as i32
+                            && t.is_final
+                            && !t.text.starts_with('[') =>
+                    {
+                        words = Some(t.text);
+                    }
+                    ServerPayload::SessionEnded(e) => panic!("ended before the words: {e:?}"),
+                    _ => {}
+                }
+            }
+        }
+    }
+    let words = words.unwrap().to_lowercase();
+    println!("the answer's words: {words}");
+    assert!(
+        words.contains("learned") && words.contains("plan"),
+        "one answer, both halves: {words}"
+    );
+    server.shutdown().await;
+}

@@ -49,8 +49,8 @@ mod worker;
 pub use error::SpeechError;
 pub use features::SAMPLE_RATE;
 pub use recognizer::{
-    DISFLUENT_PROMPT, EncoderWindow, MODEL_FILES, Precision, Recognizer, RecognizerOptions,
-    repeats_itself,
+    DISFLUENT_PROMPT, EncoderWindow, MODEL_FILES, Precision, Recognizer, RecognizerOptions, TAIL,
+    TAIL_WINDOW, repeats_itself,
 };
 pub use worker::{
     FinalTranscript, RecognitionEvent, RecognitionWorker, SubmitError, Transcriber, TurnId,

@@ -99,6 +99,18 @@ fn duration_samples(d: Duration) -> usize {
     (d.as_secs_f64() * f64::from(SAMPLE_RATE)).round() as usize
 }
 
+/// How much of a turn's end [`Recognizer::transcribe_tail`] hears: the last clause or two.
+pub const TAIL: Duration = Duration::from_secs(4);
+
+/// The encoder window for a turn's tail. Measured on the Piper fixtures' last 4 s
+/// (tiny.en, int8): +4 s ≥ 8 s decoded in about half the time of the whole turn in
+/// [`EncoderWindow::DEFAULT`], with no runaway; 3 s tails ran away in 2 of 10, in ≥ 6 s
+/// and ≥ 8 s windows alike.
+pub const TAIL_WINDOW: EncoderWindow = EncoderWindow::Fitted {
+    padding: Duration::from_secs(4),
+    min: Duration::from_secs(8),
+};
+
 /// How far a decode may go: `tokens` text tokens per window; with `reject_runaway`, a
 /// transcript that goes past them or repeats itself is refused (to be decoded again).
 #[derive(Debug, Clone, Copy)]
@@ -118,9 +130,12 @@ const EXTRA_TOKENS: usize = 12;
 pub struct RecognizerOptions {
     /// Beam width; 1 is greedy decoding (fastest).
     pub beam_size: usize,
-    /// Threads CTranslate2 uses for one turn (0: its default, min(4, cores)). One by
-    /// default: on two cores it was as fast as two under load, for half the processor
-    /// time, and it leaves a core to the audio path.
+    /// Threads CTranslate2 uses for one turn (0: its default, min(4, cores)). Two by
+    /// default: on two idle cores a turn is recognised in ~0.6 of the time one thread
+    /// takes (the end of an answer's final transcript, p50, 1.32 s → 0.75 s in the
+    /// `response_latency` bench). The audio path does not pay for it: its threads ask
+    /// for real-time priority, and the recognition worker runs below normal priority
+    /// ([`crate::RecognitionWorker`]).
     pub threads: usize,
     /// Weight arithmetic.
     pub precision: Precision,
@@ -141,7 +156,7 @@ impl Default for RecognizerOptions {
     fn default() -> Self {
         Self {
             beam_size: 1,
-            threads: 1,
+            threads: 2,
             precision: Precision::Int8,
             initial_prompt: Some(DISFLUENT_PROMPT.to_owned()),
             language: "en".to_owned(),
@@ -266,6 +281,26 @@ impl Recognizer {
         Ok(self
             .decode(&windows, CHUNK_FRAMES, None)?
             .unwrap_or_default())
+    }
+
+    /// Transcribes only the last [`TAIL`] of a turn still in progress, to judge whether
+    /// it ends on a finished thought (the end of a turn is decided by how it ends, not by
+    /// all of it). The tail is encoded in [`TAIL_WINDOW`], half the shortest window a
+    /// whole turn gets, so the answer is there in about half the time. It may start
+    /// mid-word; its first words are not worth keeping. `None` when the decoder runs away:
+    /// there is no second decode in a longer window, because a verdict that comes a second
+    /// late is worth nothing (the turn then ends on the longer silence).
+    pub fn transcribe_tail(&self, audio: &[f32]) -> Result<Option<String>, SpeechError> {
+        let tail = &audio[audio.len().saturating_sub(duration_samples(TAIL))..];
+        if tail.is_empty() {
+            return Ok(Some(String::new()));
+        }
+        let bound = Bound {
+            tokens: EXTRA_TOKENS
+                + (Self::duration_of(tail.len()) * TOKENS_PER_SECOND).ceil() as usize,
+            reject_runaway: true,
+        };
+        self.decode(&[tail], TAIL_WINDOW.frames_for(tail.len()), Some(bound))
     }
 
     /// Decodes `windows` (one batch) in encoder windows of `frames`, within `bound`.

@@ -2,13 +2,18 @@
 //!
 //! The practice engine hands over each VAD-cut candidate turn when it ends
 //! ([`RecognitionWorker::submit_final`]) and, while the candidate is still speaking, the
-//! audio so far ([`RecognitionWorker::submit_partial`]). A dedicated thread decodes them
-//! one at a time and delivers [`RecognitionEvent`]s to a sink the engine provides (a
+//! audio so far ([`RecognitionWorker::submit_partial`]). A dedicated thread, below normal
+//! priority, decodes them one at a time and delivers [`RecognitionEvent`]s to a sink the engine provides (a
 //! closure that forwards into its own channel). Submitting never waits for recognition:
 //! the queue of final turns is bounded and a full queue is an error returned at once, and
 //! partials never queue at all — there is one slot, and a newer partial replaces the one
 //! waiting there. Final turns go before partials, and a turn's partials always come before
 //! its final.
+//!
+//! When the candidate pauses, the engine must decide soon whether the answer is over.
+//! [`RecognitionWorker::submit_tail`] asks for the words the turn ends with
+//! ([`Transcriber::transcribe_tail`], about half the cost of the whole turn); a tail has
+//! its own one-job slot and goes before everything else waiting.
 //!
 //! A final need not be decoded again when a partial already holds all its speech (the
 //! candidate paused, the partial was recognised, and no voice came after it):
@@ -28,11 +33,22 @@ use crate::{Recognizer, SpeechError, features::SAMPLE_RATE};
 pub trait Transcriber: Send + 'static {
     /// Transcribes one turn (or the audio so far of a turn still in progress).
     fn transcribe(&mut self, audio: &[f32]) -> Result<String, SpeechError>;
+
+    /// Transcribes enough of the end of a turn in progress to tell how it ends, sooner
+    /// than [`transcribe`](Self::transcribe) would; `None` when it cannot say. By
+    /// default, the whole turn.
+    fn transcribe_tail(&mut self, audio: &[f32]) -> Result<Option<String>, SpeechError> {
+        self.transcribe(audio).map(Some)
+    }
 }
 
 impl Transcriber for Recognizer {
     fn transcribe(&mut self, audio: &[f32]) -> Result<String, SpeechError> {
         Recognizer::transcribe(self, audio)
+    }
+
+    fn transcribe_tail(&mut self, audio: &[f32]) -> Result<Option<String>, SpeechError> {
+        Recognizer::transcribe_tail(self, audio)
     }
 }
 
@@ -49,6 +65,14 @@ pub enum RecognitionEvent {
         /// The turn.
         turn: TurnId,
         /// Its text so far.
+        text: String,
+    },
+    /// How a turn still in progress ends: the words of its last seconds
+    /// ([`RecognitionWorker::submit_tail`]).
+    Tail {
+        /// The turn.
+        turn: TurnId,
+        /// The words its audio ends with (its first words may be cut).
         text: String,
     },
     /// The transcript of a finished turn.
@@ -126,6 +150,7 @@ struct Job {
 struct Queue {
     finals: VecDeque<Job>,
     partial: Option<Job>,
+    tail: Option<Job>,
     /// The latest turn whose final was submitted.
     last_final: Option<TurnId>,
     stopping: bool,
@@ -226,6 +251,9 @@ impl RecognitionWorker {
         if queue.partial.as_ref().is_some_and(|p| p.turn <= turn) {
             queue.partial = None;
         }
+        if queue.tail.as_ref().is_some_and(|p| p.turn <= turn) {
+            queue.tail = None;
+        }
         queue.last_final = Some(queue.last_final.map_or(turn, |last| last.max(turn)));
         queue.finals.push_back(Job {
             turn,
@@ -242,6 +270,25 @@ impl RecognitionWorker {
     /// yet started, and is ignored once the turn's final was submitted. Partials are best
     /// effort: under load most are replaced before they are decoded.
     pub fn submit_partial(&self, turn: TurnId, audio: Vec<f32>) -> Result<(), SubmitError> {
+        self.offer(turn, audio, |queue| &mut queue.partial)
+    }
+
+    /// Offers the audio so far of a turn still in progress to hear how it ends
+    /// ([`Transcriber::transcribe_tail`]): the caller must decide soon whether the turn
+    /// is over. It goes before everything else waiting, replaces any tail not yet
+    /// started, and is ignored once the turn's final was submitted; it is answered with
+    /// [`RecognitionEvent::Tail`] (nothing when the tail cannot be told).
+    pub fn submit_tail(&self, turn: TurnId, audio: Vec<f32>) -> Result<(), SubmitError> {
+        self.offer(turn, audio, |queue| &mut queue.tail)
+    }
+
+    /// Puts a job for a turn in progress in its one-job slot.
+    fn offer(
+        &self,
+        turn: TurnId,
+        audio: Vec<f32>,
+        slot: impl FnOnce(&mut Queue) -> &mut Option<Job>,
+    ) -> Result<(), SubmitError> {
         let mut queue = self.shared.lock();
         if queue.stopping || queue.thread_ended {
             return Err(SubmitError::Stopped);
@@ -249,7 +296,7 @@ impl RecognitionWorker {
         if queue.last_final.is_some_and(|last| turn <= last) {
             return Ok(());
         }
-        queue.partial = Some(Job {
+        *slot(&mut queue) = Some(Job {
             turn,
             audio,
             submitted: Instant::now(),
@@ -293,6 +340,7 @@ impl Drop for RecognitionWorker {
 }
 
 enum Next {
+    Tail(Job),
     Final(Job),
     Partial(Job),
 }
@@ -302,6 +350,9 @@ fn next_job(shared: &Shared) -> Option<Next> {
     loop {
         if queue.stopping {
             return None;
+        }
+        if let Some(job) = queue.tail.take() {
+            return Some(Next::Tail(job));
         }
         if let Some(job) = queue.finals.pop_front() {
             return Some(Next::Final(job));
@@ -326,6 +377,24 @@ impl Drop for EndGuard<'_> {
         queue.thread_ended = true;
         queue.finals.clear();
         queue.partial = None;
+        queue.tail = None;
+    }
+}
+
+/// How much nicer than the thread that starts it the recognition thread runs (and the
+/// threads CTranslate2 starts from it, which inherit it): recognition takes whole cores
+/// for hundreds of milliseconds, and must yield them to the audio path and the window.
+const NICENESS: i32 = 5;
+
+/// Lowers the calling thread's scheduling priority by [`NICENESS`] (on Linux, nice
+/// values are per thread). Raising a nice value needs no privilege; if it fails anyway,
+/// recognition runs at the priority it had.
+#[allow(unsafe_code)]
+fn run_below_normal_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: a plain system call on the calling thread, no pointers.
+    unsafe {
+        libc::nice(NICENESS);
     }
 }
 
@@ -335,10 +404,21 @@ fn run<T: Transcriber>(
     mut sink: impl FnMut(RecognitionEvent),
 ) {
     let _guard = EndGuard(shared);
+    run_below_normal_priority();
     // The last partial recognised, and its words, for a final that reuses it.
     let mut last_partial: Option<(TurnId, String)> = None;
     while let Some(next) = next_job(shared) {
         match next {
+            Next::Tail(job) => {
+                // Best effort, like a partial: a failed tail leaves the decision to the
+                // turn's length of silence.
+                if let Ok(Some(text)) = transcriber.transcribe_tail(&job.audio) {
+                    sink(RecognitionEvent::Tail {
+                        turn: job.turn,
+                        text,
+                    });
+                }
+            }
             Next::Final(job) => {
                 let started = Instant::now();
                 let reused = match &last_partial {
@@ -531,6 +611,64 @@ mod tests {
     }
 
     #[test]
+    fn a_tail_goes_before_everything_waiting_and_the_final_drops_it() {
+        let h = harness(4);
+        h.worker.submit_final(TurnId(1), vec![0.0; 1]).unwrap();
+        h.started.recv_timeout(WAIT).unwrap();
+        // While turn 1 decodes: turn 2's final, turn 3's partial, and turn 3's tails.
+        h.worker.submit_final(TurnId(2), vec![0.0; 50]).unwrap();
+        h.worker.submit_partial(TurnId(3), vec![0.0; 100]).unwrap();
+        h.worker.submit_tail(TurnId(3), vec![0.0; 200]).unwrap();
+        h.worker.submit_tail(TurnId(3), vec![0.0; 300]).unwrap();
+        h.gate.send(()).unwrap();
+        assert_eq!(
+            final_text(h.events.recv_timeout(WAIT).unwrap()).0,
+            TurnId(1)
+        );
+        // The newest tail first, then the final waiting before it, then the partial.
+        for len in [300, 50, 100] {
+            assert_eq!(h.started.recv_timeout(WAIT).unwrap(), len);
+            h.gate.send(()).unwrap();
+        }
+        match h.events.recv_timeout(WAIT).unwrap() {
+            RecognitionEvent::Tail { turn, text } => {
+                assert_eq!((turn, text.as_str()), (TurnId(3), "300 samples"))
+            }
+            other => panic!("expected the tail, got {other:?}"),
+        }
+        assert_eq!(
+            final_text(h.events.recv_timeout(WAIT).unwrap()).0,
+            TurnId(2)
+        );
+        assert!(matches!(
+            h.events.recv_timeout(WAIT).unwrap(),
+            RecognitionEvent::Partial {
+                turn: TurnId(3),
+                ..
+            }
+        ));
+        // A tail still waiting when its turn's final comes is dropped; later ones are
+        // ignored.
+        h.worker.submit_final(TurnId(4), vec![0.0; 1]).unwrap();
+        h.started.recv_timeout(WAIT).unwrap();
+        h.worker.submit_tail(TurnId(5), vec![0.0; 600]).unwrap();
+        h.worker.submit_final(TurnId(5), vec![0.0; 700]).unwrap();
+        h.worker.submit_tail(TurnId(5), vec![0.0; 800]).unwrap();
+        h.gate.send(()).unwrap();
+        assert_eq!(h.started.recv_timeout(WAIT).unwrap(), 700);
+        h.gate.send(()).unwrap();
+        let turns: Vec<TurnId> = (0..2)
+            .map(|_| final_text(h.events.recv_timeout(WAIT).unwrap()).0)
+            .collect();
+        assert_eq!(turns, [TurnId(4), TurnId(5)]);
+        h.worker.shutdown();
+        assert!(
+            h.started.try_recv().is_err(),
+            "no tail of turn 5 was decoded"
+        );
+    }
+
+    #[test]
     fn a_final_that_adds_no_speech_to_its_partial_is_not_decoded_again() {
         let h = harness(4);
         h.worker.submit_partial(TurnId(1), vec![0.0; 100]).unwrap();
@@ -605,6 +743,31 @@ mod tests {
             TurnId(2)
         );
         h.worker.shutdown();
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn recognition_runs_below_the_priority_of_the_thread_that_starts_it() {
+        #[allow(unsafe_code)]
+        fn nice() -> i32 {
+            // SAFETY: a plain system call on the calling thread (0 = this thread on
+            // Linux).
+            unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) }
+        }
+        struct Nice(mpsc::Sender<i32>);
+        impl Transcriber for Nice {
+            fn transcribe(&mut self, _: &[f32]) -> Result<String, SpeechError> {
+                self.0.send(nice()).unwrap();
+                Ok(String::new())
+            }
+        }
+        let (tx, rx) = mpsc::channel();
+        let worker = RecognitionWorker::spawn(Nice(tx), WorkerConfig::default(), |_| {}).unwrap();
+        worker.submit_final(TurnId(1), vec![0.0]).unwrap();
+        let theirs = rx.recv_timeout(WAIT).unwrap();
+        // A nice value tops out at 19.
+        assert_eq!(theirs, (nice() + NICENESS).min(19));
+        worker.shutdown();
     }
 
     #[test]

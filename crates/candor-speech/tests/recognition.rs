@@ -192,6 +192,49 @@ fn a_turn_longer_than_one_window_is_transcribed_whole() {
 }
 
 #[test]
+fn the_tail_of_a_turn_tells_how_it_ends() {
+    // What the interviewer decides the end of an answer by: the last words and
+    // the full stop after them, from the last 4 s alone.
+    let recognizer = tiny_en();
+    let last_word = |text: &str| {
+        text.split_whitespace()
+            .last()
+            .unwrap_or_default()
+            .trim_matches(|c: char| !c.is_alphanumeric())
+            .to_lowercase()
+    };
+    let mut matched = 0;
+    let fixtures: Vec<_> = utterances()
+        .into_iter()
+        .filter(|u| !u.has_fillers())
+        .collect();
+    for u in &fixtures {
+        let audio = rendered(Voice::Piper, &u.id);
+        let tail = recognizer
+            .transcribe_tail(&audio)
+            .unwrap()
+            .unwrap_or_else(|| panic!("{}: the tail ran away", u.id));
+        println!("{}: {tail}", u.id);
+        assert!(
+            tail.ends_with(['.', '?', '!']),
+            "{}: a whole sentence ends: {tail}",
+            u.id
+        );
+        assert!(
+            tail.split_whitespace().count() < u.text.split_whitespace().count() + 3,
+            "{}: only the end: {tail}",
+            u.id
+        );
+        matched += usize::from(last_word(&tail) == last_word(&u.text));
+    }
+    assert!(
+        matched * 10 >= fixtures.len() * 8,
+        "{matched} of {} last words heard",
+        fixtures.len()
+    );
+}
+
+#[test]
 fn the_worker_delivers_final_transcripts_of_real_turns() {
     let (events_tx, events) = mpsc::channel();
     let worker = RecognitionWorker::spawn(tiny_en(), WorkerConfig::default(), move |event| {
@@ -220,6 +263,7 @@ fn the_worker_delivers_final_transcripts_of_real_turns() {
         {
             RecognitionEvent::Final(transcript) => finals.push(transcript),
             RecognitionEvent::Partial { turn, .. } => assert_eq!(turn, TurnId(1)),
+            RecognitionEvent::Tail { turn, .. } => panic!("no tail was asked for: {turn:?}"),
             RecognitionEvent::Failed { error, .. } => panic!("{error}"),
         }
     }

@@ -77,6 +77,9 @@ struct Listen {
     last_voice_ms: u64,
     /// The answer's words so far, when recognition runs.
     words: Option<Words>,
+    /// The words it ended with at its latest pause (only its last seconds,
+    /// recognised sooner than all of it).
+    tail: Option<Words>,
     speech_ms: u64,
     segment_id: Option<u64>,
     question_index: u32,
@@ -477,10 +480,14 @@ impl Core {
     /// thought (the words cover everything said and read as complete), later
     /// otherwise — a thinking pause mid-sentence is not the end.
     fn answered_at(&self, l: &Listen) -> u64 {
-        let finished = l
-            .words
-            .as_ref()
-            .is_some_and(|w| w.through_ms >= l.last_voice_ms && content::sounds_finished(&w.text));
+        // The latest words that cover everything said; of a tail and the whole
+        // answer up to the same point, the whole answer.
+        let finished = [l.tail.as_ref(), l.words.as_ref()]
+            .into_iter()
+            .flatten()
+            .filter(|w| w.through_ms >= l.last_voice_ms)
+            .max_by_key(|w| w.through_ms)
+            .is_some_and(|w| content::sounds_finished(&w.text));
         let silence = if finished {
             self.t.finished_silence_ms
         } else {
@@ -492,18 +499,35 @@ impl Core {
     /// Recognised words of answer `segment_id`, covering its audio up to
     /// `through_ms`. Words of an answer no longer listened to are ignored.
     pub fn on_words(&mut self, segment_id: u64, text: String, through_ms: u64) {
+        if let Some(l) = self.listening_to(segment_id) {
+            Self::keep_newer(&mut l.words, text, through_ms);
+        }
+    }
+
+    /// The words answer `segment_id` ends with, up to `through_ms` (its last
+    /// seconds only): enough to tell a finished thought, not to follow up on.
+    pub fn on_tail(&mut self, segment_id: u64, text: String, through_ms: u64) {
+        if let Some(l) = self.listening_to(segment_id) {
+            Self::keep_newer(&mut l.tail, text, through_ms);
+        }
+    }
+
+    /// The answer `segment_id`, if it is still being listened to (or may
+    /// still resume).
+    fn listening_to(&mut self, segment_id: u64) -> Option<&mut Listen> {
         let listen = match &mut self.phase {
-            Phase::Listening(l) => Some(l),
+            Phase::Listening(l) => l,
             Phase::Waiting {
                 resume: Some(r), ..
-            } => Some(&mut r.listen),
-            _ => None,
+            } => &mut r.listen,
+            _ => return None,
         };
-        if let Some(l) = listen
-            && l.segment_id == Some(segment_id)
-            && l.words.as_ref().is_none_or(|w| w.through_ms <= through_ms)
-        {
-            l.words = Some(Words { text, through_ms });
+        (listen.segment_id == Some(segment_id)).then_some(listen)
+    }
+
+    fn keep_newer(kept: &mut Option<Words>, text: String, through_ms: u64) {
+        if kept.as_ref().is_none_or(|w| w.through_ms <= through_ms) {
+            *kept = Some(Words { text, through_ms });
         }
     }
 
@@ -513,6 +537,7 @@ impl Core {
             first_voice_ms: None,
             last_voice_ms: now_ms,
             words: None,
+            tail: None,
             speech_ms: 0,
             segment_id: None,
             question_index: self.current,
@@ -886,6 +911,28 @@ mod tests {
         // Words of another answer are ignored.
         core.on_words(seg + 100, "Done.".into(), 5_000);
         assert_eq!(core.next_deadline(), Some(2_420));
+    }
+
+    #[test]
+    fn a_finished_tail_ends_the_turn_sooner_and_the_whole_answer_has_the_last_word() {
+        let mut core = answered_q1();
+        let seg = answer_segment(&core);
+        core.on_tail(seg, "early, and it cut costs.".into(), 2_000);
+        assert_eq!(core.next_deadline(), Some(2_150), "the tail is enough");
+        // The whole answer up to the same point reads otherwise: it decides.
+        core.on_words(
+            seg,
+            "We shipped it early, and it cut costs because".into(),
+            2_000,
+        );
+        assert_eq!(core.next_deadline(), Some(2_400));
+        // A newer tail covers more than the words: it decides.
+        core.on_audio(2_000, true, true, 20);
+        core.on_tail(seg, "costs because it was simple.".into(), 2_020);
+        assert_eq!(core.next_deadline(), Some(2_020 + 150));
+        // A tail is not the answer: the follow-up and the transcript go by the words.
+        core.on_tail(seg + 100, "Done.".into(), 9_000);
+        assert_eq!(core.next_deadline(), Some(2_170), "another answer's tail");
     }
 
     #[test]

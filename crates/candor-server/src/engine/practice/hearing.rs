@@ -7,6 +7,11 @@
 //! once it is over. What comes back becomes the live transcript, the words
 //! the interviewer decides by (`Core::on_words`), and the answer's final text.
 //!
+//! At each pause, before that partial, the answer's last seconds go to the
+//! worker on their own ([`RecognitionWorker::submit_tail`]): whether the
+//! answer sounds finished is decided 0.6 s into the pause at the soonest, and
+//! the tail is recognised in about half the time of the whole answer.
+//!
 //! An answer that ends with no voice after its last partial (the candidate
 //! paused, a partial was recognised, and the pause became the end) is not
 //! recognised twice: its final is that partial's words, out as soon as the
@@ -42,6 +47,9 @@ const PARTIAL_EVERY_MS: u64 = 2_000;
 /// partial already out of date. The end of turn comes 0.6 s into the pause at
 /// the soonest; the partial starts well before.
 const PAUSE_PARTIAL_MS: u64 = 160;
+/// Samples of an answer's end that tell whether it is over.
+const TAIL_SAMPLES: usize =
+    (candor_speech::TAIL.as_millis() as u64 * ANALYSIS_RATE_HZ as u64 / 1000) as usize;
 /// Audio kept per answer; a longer answer is recognised up to here.
 const MAX_ANSWER_MS: u64 = 5 * 60 * 1000;
 /// Recognition events waiting for the session.
@@ -68,6 +76,10 @@ impl std::fmt::Debug for SharedRecognizer {
 impl Transcriber for SharedRecognizer {
     fn transcribe(&mut self, audio: &[f32]) -> Result<String, SpeechError> {
         self.0.transcribe(audio)
+    }
+
+    fn transcribe_tail(&mut self, audio: &[f32]) -> Result<Option<String>, SpeechError> {
+        self.0.transcribe_tail(audio)
     }
 }
 
@@ -164,6 +176,13 @@ pub enum Heard {
         through_ms: u64,
         event: TranscriptEvent,
     },
+    /// The words an answer in progress ends with, up to `through_ms`: only
+    /// for the interviewer to tell whether it is over (not shown).
+    Tail {
+        segment: u64,
+        text: String,
+        through_ms: u64,
+    },
     /// An answer's final transcript, ready to be stored and shown.
     Final(TranscriptEvent),
 }
@@ -176,6 +195,8 @@ pub struct Hearing {
     answer: Option<Answer>,
     /// `through_ms` of each partial in flight, by turn id.
     partial_through: HashMap<u64, u64>,
+    /// `through_ms` of each tail in flight, by turn id.
+    tail_through: HashMap<u64, u64>,
     /// Final candidate transcripts waiting for their words, by segment.
     held: HashMap<u64, TranscriptEvent>,
     /// The last [`PREROLL_MS`] of audio.
@@ -203,6 +224,7 @@ impl Hearing {
             events,
             answer: None,
             partial_through: HashMap::new(),
+            tail_through: HashMap::new(),
             held: HashMap::new(),
             recent: PreRoll::default(),
         })
@@ -272,6 +294,14 @@ impl Hearing {
             a.partial_at_ms = spoken_ms;
             let through = a.voiced_until_ms;
             let audio = a.pcm[..a.voiced_len].to_vec();
+            if pause_begins {
+                // Whether the answer is over is decided 0.6 s into the pause
+                // at the soonest: its last seconds tell, sooner than all of it.
+                let tail = audio[audio.len().saturating_sub(TAIL_SAMPLES)..].to_vec();
+                if self.worker.submit_tail(TurnId(turn), tail).is_ok() {
+                    self.tail_through.insert(turn, through);
+                }
+            }
             // A partial is best effort: a stopped worker shows in the final.
             if self.worker.submit_partial(TurnId(turn), audio).is_ok() {
                 self.partial_through.insert(turn, through);
@@ -328,14 +358,14 @@ impl Hearing {
     }
 
     /// Waits until `deadline` at most for the words of the held finals;
-    /// returns those that came (the others stay held). Partials that come
-    /// meanwhile are dropped: their answers are over.
+    /// returns those that came (the others stay held). Partials and tails
+    /// that come meanwhile are dropped: their answers are over.
     pub async fn wait_finals(&mut self, deadline: tokio::time::Instant) -> Vec<TranscriptEvent> {
         let mut out = Vec::new();
         while self.holds_finals() {
             match tokio::time::timeout_at(deadline, self.next()).await {
                 Ok(Some(Heard::Final(e))) => out.push(e),
-                Ok(Some(Heard::Partial { .. })) => {}
+                Ok(Some(Heard::Partial { .. } | Heard::Tail { .. })) => {}
                 Ok(None) | Err(_) => break,
             }
         }
@@ -385,6 +415,22 @@ impl Hearing {
                     text,
                     through_ms,
                     event,
+                })
+            }
+            RecognitionEvent::Tail { turn, text } => {
+                let through_ms = self.tail_through.remove(&turn.0)?;
+                let segment = turn.0 >> PARTS;
+                self.answer.as_ref().filter(|a| a.segment == segment)?;
+                tracing::debug!(
+                    segment,
+                    through_ms,
+                    finished = crate::content::sounds_finished(&text),
+                    "tail recognised"
+                );
+                Some(Heard::Tail {
+                    segment,
+                    text,
+                    through_ms,
                 })
             }
             RecognitionEvent::Final(f) => {

@@ -266,6 +266,11 @@ impl PracticeSession {
                 self.core.on_words(segment, text, through_ms);
                 self.ready.push_back(EngineEvent::Transcript(event));
             }
+            Heard::Tail {
+                segment,
+                text,
+                through_ms,
+            } => self.core.on_tail(segment, text, through_ms),
             Heard::Final(event) => self.ready.push_back(EngineEvent::Transcript(event)),
         }
     }
