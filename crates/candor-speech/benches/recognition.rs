@@ -6,7 +6,9 @@
 //!    float32, 1 and 2 threads, the full 30 s encoder window and the fitted one) against
 //!    ct2rs's stock `Whisper` pipeline on the same model (its own front end, no prompt) —
 //!    the baseline.
-//! 2. Latency from the end of an answer to its final transcript, p50/p95, through the
+//! 2. How soon the end of a turn can be judged: the last 4 s alone
+//!    (`Recognizer::transcribe_tail`) against the whole turn, on one and two threads.
+//! 3. Latency from the end of an answer to its final transcript, p50/p95, through the
 //!    recognition worker: finals only in the full and the fitted window, answers spoken
 //!    in real time with partials every second, and the practice engine's pattern
 //!    (partials every 2 s, one at the pause, the answer ending 0.6 s later and reusing
@@ -119,6 +121,7 @@ fn main() {
         println!("tiny.en is not in the cache: run scripts/setup-speech");
         return;
     };
+    tail_verdict(&tiny, &fixtures);
     let options = RecognizerOptions::default();
     let full = RecognizerOptions {
         window: EncoderWindow::Full,
@@ -177,6 +180,50 @@ fn main() {
         baseline_p,
     );
     println!("\ngoal: p95 ≤ 1.50 s with tiny.en on 2 cores");
+}
+
+/// How soon the end of a turn can be judged: its last `TAIL` alone
+/// (`Recognizer::transcribe_tail`, what the practice engine decides a finished thought
+/// by) against the whole turn in the default window (the baseline, same run), on one
+/// and two threads.
+fn tail_verdict(model: &std::path::Path, fixtures: &[(support::Utterance, Vec<f32>)]) {
+    println!(
+        "\n== A turn's end: its last {} s alone vs the whole turn (tiny.en, 3 rounds) ==",
+        candor_speech::TAIL.as_secs()
+    );
+    for threads in [1, 2] {
+        let recognizer = Recognizer::load(
+            model,
+            RecognizerOptions {
+                threads,
+                ..RecognizerOptions::default()
+            },
+        )
+        .expect("model loads");
+        let (mut whole, mut tail, mut runaways) = (Vec::new(), Vec::new(), 0);
+        for _ in 0..3 {
+            for (_, audio) in fixtures {
+                let started = Instant::now();
+                recognizer.transcribe(audio).expect("transcription");
+                whole.push(started.elapsed());
+                let started = Instant::now();
+                let words = recognizer.transcribe_tail(audio).expect("transcription");
+                tail.push(started.elapsed());
+                runaways += usize::from(words.is_none());
+            }
+        }
+        let whole = percentiles(&mut whole);
+        latency_row(
+            &format!("whole turn, {threads} thr (baseline)"),
+            whole,
+            whole,
+        );
+        latency_row(
+            &format!("its tail, {threads} thr ({runaways} ran away)"),
+            percentiles(&mut tail),
+            whole,
+        );
+    }
 }
 
 /// A tighter fitted window than the default, to compare against: as fast on average,

@@ -3,24 +3,24 @@
 //! Each answer's audio (16 kHz, as the session decoded it) is kept while the
 //! answer lasts and handed to the session's [`RecognitionWorker`] (its own
 //! thread, a bounded queue; submitting never waits): a partial whenever the
-//! candidate pauses and every few seconds while they speak, the whole answer
-//! once it is over. What comes back becomes the live transcript, the words
+//! candidate pauses for 0.4 s and every few seconds while they speak, the
+//! whole answer once it is over. What comes back becomes the live transcript, the words
 //! the interviewer decides by (`Core::on_words`), and the answer's final text.
 //!
-//! At each pause, before that partial, the answer's last seconds go to the
+//! Sooner, 160 ms into each pause, the answer's last seconds go to the
 //! worker on their own ([`RecognitionWorker::submit_tail`]): whether the
 //! answer sounds finished is decided 0.6 s into the pause at the soonest, and
 //! the tail is recognised in about half the time of the whole answer.
+//!
+//! Turn ids: the worker wants them increasing, a turn's partials and tails
+//! before its final. An answer (segment `s`) submits its `k`th partial or
+//! tail as `s << 20 | k` and its final as `s << 20 | FINAL`, so each result
+//! says which answer and how much of it (`through_ms`) it covers.
 //!
 //! An answer that ends with no voice after its last partial (the candidate
 //! paused, a partial was recognised, and the pause became the end) is not
 //! recognised twice: its final is that partial's words, out as soon as the
 //! partial is.
-//!
-//! Turn ids: the worker wants them increasing, a turn's partials before its
-//! final. An answer (segment `s`) submits partial `k` as `s << 20 | k` and
-//! its final as `s << 20 | FINAL`, so each result says which answer and how
-//! much of it (`through_ms`) it covers.
 
 use std::collections::{HashMap, VecDeque};
 use std::path::Path;
@@ -41,12 +41,17 @@ const PARTS: u32 = 20;
 const FINAL: u64 = (1 << PARTS) - 1;
 /// A partial at most this often while the candidate keeps speaking.
 const PARTIAL_EVERY_MS: u64 = 2_000;
-/// Silence after a voiced chunk that makes a pause worth a partial. The gaps
-/// between words are shorter: a partial at each of them kept recognition
-/// busy all the time, so the one at the answer's real end waited behind a
-/// partial already out of date. The end of turn comes 0.6 s into the pause at
-/// the soonest; the partial starts well before.
-const PAUSE_PARTIAL_MS: u64 = 160;
+/// Silence after a voiced chunk that makes a pause worth asking how the
+/// answer ends (its tail). The gaps between words are shorter: recognising
+/// at each of them kept recognition busy all the time, so the answer's real
+/// end waited behind work already out of date. The end of turn comes 0.6 s
+/// into the pause at the soonest; the tail is recognised before.
+const PAUSE_TAIL_MS: u64 = 160;
+/// Silence that makes a pause worth a partial of the whole answer (the words
+/// shown, and the final's words if the answer ends there). Before the tail is
+/// recognised the partial would only wait behind it; the pauses between
+/// sentences that end sooner cost no decode of the whole answer.
+const PAUSE_PARTIAL_MS: u64 = 400;
 /// Samples of an answer's end that tell whether it is over.
 const TAIL_SAMPLES: usize =
     (candor_speech::TAIL.as_millis() as u64 * ANALYSIS_RATE_HZ as u64 / 1000) as usize;
@@ -281,27 +286,30 @@ impl Hearing {
         } else {
             a.unvoiced_ms + duration_ms
         };
-        let pause_begins = unvoiced_before < PAUSE_PARTIAL_MS && a.unvoiced_ms >= PAUSE_PARTIAL_MS;
+        let reaches = |ms: u64| unvoiced_before < ms && a.unvoiced_ms >= ms;
+        let (tail_due, pause_holds) = (reaches(PAUSE_TAIL_MS), reaches(PAUSE_PARTIAL_MS));
         if voiced {
             a.voiced_len = a.pcm.len();
             a.voiced_until_ms = at_ms + duration_ms;
         }
+        let through = a.voiced_until_ms;
+        if tail_due && a.voiced_len > 0 && a.partials < FINAL - 1 {
+            // Whether the answer is over is decided 0.6 s into the pause at
+            // the soonest: its last seconds tell, sooner than all of it.
+            let turn = (a.segment << PARTS) | a.partials;
+            a.partials += 1;
+            let tail = a.pcm[a.voiced_len.saturating_sub(TAIL_SAMPLES)..a.voiced_len].to_vec();
+            if self.worker.submit_tail(TurnId(turn), tail).is_ok() {
+                self.tail_through.insert(turn, through);
+            }
+        }
         let spoken_ms = a.voiced_len as u64 * 1000 / u64::from(ANALYSIS_RATE_HZ);
         let due = voiced && spoken_ms >= a.partial_at_ms + PARTIAL_EVERY_MS;
-        if (pause_begins || due) && a.voiced_len > 0 && a.partials < FINAL - 1 {
+        if (pause_holds || due) && a.voiced_len > 0 && a.partials < FINAL - 1 {
             let turn = (a.segment << PARTS) | a.partials;
             a.partials += 1;
             a.partial_at_ms = spoken_ms;
-            let through = a.voiced_until_ms;
             let audio = a.pcm[..a.voiced_len].to_vec();
-            if pause_begins {
-                // Whether the answer is over is decided 0.6 s into the pause
-                // at the soonest: its last seconds tell, sooner than all of it.
-                let tail = audio[audio.len().saturating_sub(TAIL_SAMPLES)..].to_vec();
-                if self.worker.submit_tail(TurnId(turn), tail).is_ok() {
-                    self.tail_through.insert(turn, through);
-                }
-            }
             // A partial is best effort: a stopped worker shows in the final.
             if self.worker.submit_partial(TurnId(turn), audio).is_ok() {
                 self.partial_through.insert(turn, through);
