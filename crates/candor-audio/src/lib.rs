@@ -46,6 +46,8 @@ pub mod meter;
 pub mod playback;
 pub mod priority;
 pub mod resample;
+#[cfg(target_os = "linux")]
+pub mod rtkit;
 pub mod sample;
 pub mod speech_gate;
 pub mod stream;

@@ -14,13 +14,16 @@
 //! So, like other audio software, each device callback thread (on its
 //! first callback) and each audio worker asks the kernel for round-robin
 //! real-time scheduling at a priority below the sound server's own, and
-//! failing that for a higher nice level; where neither is allowed (an
-//! unprivileged user without a real-time limit) it runs on at normal
-//! priority. [`achieved`] says what the audio path got, for the log.
-//! Linux only; elsewhere the platform's audio stack already runs callbacks
-//! at high priority, and this does nothing.
+//! failing that for a higher nice level. Where neither is allowed (an
+//! unprivileged user without a real-time limit: most desktop users), it
+//! asks RealtimeKit ([`crate::rtkit`]) — a D-Bus round trip, so a callback
+//! thread only leaves its id in a lock-free slot, and the audio workers
+//! make the request ([`serve_pending`], polled every pass). Where that fails
+//! too, the thread runs on at normal priority. [`achieved`] says what the
+//! audio path got, for the log. Linux only; elsewhere the platform's audio
+//! stack already runs callbacks at high priority, and this does nothing.
 
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 
 /// What a thread got.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -47,14 +50,107 @@ impl Priority {
     }
 }
 
-/// Raises the calling thread's priority as far as allowed, and records it.
-/// Real-time safe: two non-blocking system calls at most and an atomic, no
-/// allocation or lock, so a device callback may call it (once).
+/// Device callback threads waiting for RealtimeKit, by kernel thread id
+/// (0: a free slot). A stream has one callback thread per direction.
+static PENDING: [AtomicU64; 8] = [const { AtomicU64::new(0) }; 8];
+static ANY_PENDING: AtomicBool = AtomicBool::new(false);
+
+/// Raises the calling thread's priority as far as the kernel allows, and
+/// records it; when it allows nothing, leaves the thread to the audio
+/// workers to ask RealtimeKit for ([`serve_pending`]), and returns
+/// [`Priority::Normal`] for now. Real-time safe: a few non-blocking system
+/// calls and atomics, no allocation or lock, so a device callback may call
+/// it (once).
 pub fn raise_current_thread() -> Priority {
     let got = raise();
-    LOWEST.fetch_min(got as u8, Ordering::Relaxed);
+    if got == Priority::Normal && cfg!(target_os = "linux") && request(current_tid()) {
+        return got;
+    }
+    record(got);
     got
 }
+
+/// Raises an audio worker's own thread: as [`raise_current_thread`], then
+/// through RealtimeKit at once (it may block for a D-Bus round trip).
+pub fn raise_worker_thread() -> Priority {
+    let got = match raise() {
+        Priority::Normal => through_rtkit(current_tid()),
+        got => got,
+    };
+    record(got);
+    got
+}
+
+/// Asks RealtimeKit for the callback threads that wait for it, if any: the
+/// audio workers call it on every pass (one atomic load when none waits).
+pub fn serve_pending() {
+    serve_with(through_rtkit);
+}
+
+fn serve_with(mut raise: impl FnMut(u64) -> Priority) {
+    if ANY_PENDING.swap(false, Ordering::Acquire) {
+        for slot in &PENDING {
+            let tid = slot.swap(0, Ordering::AcqRel);
+            if tid != 0 {
+                record(raise(tid));
+            }
+        }
+    }
+}
+
+fn record(got: Priority) {
+    LOWEST.fetch_min(got as u8, Ordering::Relaxed);
+}
+
+/// Leaves `tid` for [`serve_pending`]; false when every slot is taken.
+fn request(tid: u64) -> bool {
+    let queued = PENDING.iter().any(|slot| {
+        slot.compare_exchange(0, tid, Ordering::AcqRel, Ordering::Relaxed)
+            .is_ok()
+    });
+    if queued {
+        ANY_PENDING.store(true, Ordering::Release);
+    }
+    queued
+}
+
+#[cfg(target_os = "linux")]
+fn current_tid() -> u64 {
+    crate::rtkit::current_tid()
+}
+
+#[cfg(not(target_os = "linux"))]
+fn current_tid() -> u64 {
+    0
+}
+
+/// RealtimeKit's answer for `tid`, [`Priority::Normal`] when there is none.
+#[cfg(target_os = "linux")]
+fn through_rtkit(tid: u64) -> Priority {
+    match crate::rtkit::RealtimeKit::system()
+        .and_then(|kit| kit.raise(tid, REAL_TIME_PRIORITY as u32, NICE))
+    {
+        Ok(crate::rtkit::Granted::RealTime) => Priority::RealTime,
+        Ok(crate::rtkit::Granted::HighPriority) => Priority::Raised,
+        Err(e) => {
+            let _ = RTKIT_REFUSAL.set(e.to_string());
+            Priority::Normal
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn through_rtkit(_tid: u64) -> Priority {
+    Priority::Normal
+}
+
+/// Why RealtimeKit raised no thread, the first time it did not (for the log
+/// beside [`achieved`]; most systems without it are servers and containers).
+pub fn rtkit_refusal() -> Option<&'static str> {
+    RTKIT_REFUSAL.get().map(String::as_str)
+}
+
+static RTKIT_REFUSAL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
 /// The lowest priority an audio thread of this process got, if any asked.
 pub fn achieved() -> Option<Priority> {
@@ -103,6 +199,8 @@ mod tests {
     fn a_raised_thread_is_recorded_and_its_children_start_normal() {
         let got = std::thread::spawn(|| {
             let got = raise_current_thread();
+            // Refused by the kernel (not root, no limit): as a worker would.
+            serve_pending();
             // A thread spawned by an audio thread is not an audio thread.
             let child = std::thread::spawn(current_policy).join().unwrap();
             (got, current_policy(), child)
@@ -115,6 +213,23 @@ mod tests {
             assert_eq!(own, Some(libc::SCHED_RR));
             assert_eq!(child, Some(libc::SCHED_OTHER));
         }
+    }
+
+    #[test]
+    fn callback_threads_left_for_realtime_kit_are_served_once_each() {
+        // What a device callback the kernel refused does (it may not block),
+        // and what the next worker pass does with it.
+        assert!(request(1_000_001));
+        assert!(request(1_000_002));
+        let mut served = Vec::new();
+        serve_with(|tid| {
+            served.push(tid);
+            Priority::RealTime
+        });
+        served.retain(|tid| *tid > 1_000_000);
+        served.sort_unstable();
+        assert_eq!(served, [1_000_001, 1_000_002]);
+        serve_with(|tid| panic!("{tid} was served twice"));
     }
 
     #[allow(unsafe_code)]

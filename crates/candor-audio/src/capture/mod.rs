@@ -65,7 +65,7 @@ impl Capture {
         let worker = std::thread::Builder::new()
             .name("candor-capture".into())
             .spawn(move || {
-                crate::priority::raise_current_thread();
+                crate::priority::raise_worker_thread();
                 worker.run(&rx, &worker_stop);
             })?;
         Ok(Self {

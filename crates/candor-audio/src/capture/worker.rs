@@ -111,6 +111,7 @@ impl<S: CaptureSink> Worker<S> {
             behind: Duration::ZERO,
         };
         while !stop.load(Ordering::Relaxed) {
+            crate::priority::serve_pending();
             match self.pass(rx, &mut state) {
                 Ok(Pass::Busy) => {}
                 Ok(Pass::Idle) => std::thread::sleep(POLL),

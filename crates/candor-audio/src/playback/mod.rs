@@ -108,7 +108,7 @@ impl Playback {
         let worker = std::thread::Builder::new()
             .name("candor-playback".into())
             .spawn(move || {
-                crate::priority::raise_current_thread();
+                crate::priority::raise_worker_thread();
                 worker.run(first, &links, &mut events);
             })?;
         Ok(Self {

@@ -271,6 +271,7 @@ impl PlaybackWorker {
         };
         let mut last_stats = Instant::now();
         while !links.stop.load(Ordering::Relaxed) {
+            crate::priority::serve_pending();
             if let Err(e) = self.pass(links, &mut progress, sink) {
                 sink.event(PlaybackEvent::Failed(e));
                 links.stop.store(true, Ordering::Relaxed);

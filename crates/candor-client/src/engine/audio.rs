@@ -256,7 +256,13 @@ impl Driver {
             }
             CaptureEvent::Started(info) => {
                 let priority = candor_audio::priority::achieved();
-                tracing::info!(device = %info.name, ?priority, "the microphone delivers audio");
+                let rtkit = candor_audio::priority::rtkit_refusal();
+                tracing::info!(
+                    device = %info.name,
+                    ?priority,
+                    rtkit_refusal = rtkit,
+                    "the microphone delivers audio"
+                );
             }
             CaptureEvent::Ended => {}
         }
