@@ -18,6 +18,19 @@ use candor_api::{CreateInterviewRequest, Role, Seniority};
 use candor_protocol::{InterviewerActivity, ServerPayload, Speaker};
 use common::*;
 
+/// The words of a candidate's final transcript line, if `payload` is one
+/// (not the placeholder of an answer without words).
+fn candidate_words(payload: &ServerPayload) -> Option<String> {
+    match payload {
+        ServerPayload::PartialTranscript(t)
+            if t.speaker == Speaker::Candidate as i32 && t.is_final && !t.text.starts_with('[') =>
+        {
+            Some(t.text.clone())
+        }
+        _ => None,
+    }
+}
+
 fn speech_model() -> PathBuf {
     candor_speech::models::setup_cached_model("whisper-tiny.en")
         .unwrap_or_else(|why| panic!("{why}"))
@@ -203,15 +216,8 @@ async fn a_model_that_arrives_during_an_interview_hears_the_next_answer() {
                 match msg.expect("socket open").payload.unwrap() {
                     ServerPayload::InterviewerState(s)
                         if s.activity == InterviewerActivity::Listening as i32 => asked = true,
-                    ServerPayload::PartialTranscript(t)
-                        if t.speaker == Speaker::Candidate as i32
-                            && t.is_final
-                            && !t.text.starts_with('[') =>
-                    {
-                        words = Some(t.text);
-                    }
                     ServerPayload::SessionEnded(e) => panic!("ended before the words: {e:?}"),
-                    _ => {}
+                    other => words = words.or_else(|| candidate_words(&other)),
                 }
             }
         }
@@ -261,15 +267,8 @@ async fn an_answer_that_interrupts_the_question_is_heard_from_its_first_word() {
                         speaking_since.get_or_insert_with(Instant::now);
                     }
                     ServerPayload::Interrupted(_) => interrupted = true,
-                    ServerPayload::PartialTranscript(t)
-                        if t.speaker == Speaker::Candidate as i32
-                            && t.is_final
-                            && !t.text.starts_with('[') =>
-                    {
-                        words = Some(t.text);
-                    }
                     ServerPayload::SessionEnded(e) => panic!("ended before the words: {e:?}"),
-                    _ => {}
+                    other => words = words.or_else(|| candidate_words(&other)),
                 }
             }
         }
@@ -330,15 +329,8 @@ async fn a_thinking_pause_mid_sentence_does_not_end_the_answer() {
                         "the interviewer spoke with {} ms of the answer still to come",
                         queue.len() * 20
                     ),
-                    ServerPayload::PartialTranscript(t)
-                        if t.speaker == Speaker::Candidate as i32
-                            && t.is_final
-                            && !t.text.starts_with('[') =>
-                    {
-                        words = Some(t.text);
-                    }
                     ServerPayload::SessionEnded(e) => panic!("ended before the words: {e:?}"),
-                    _ => {}
+                    other => words = words.or_else(|| candidate_words(&other)),
                 }
             }
         }
