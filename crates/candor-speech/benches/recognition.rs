@@ -11,8 +11,8 @@
 //! 3. Latency from the end of an answer to its final transcript, p50/p95, through the
 //!    recognition worker: finals only in the full and the fitted window, answers spoken
 //!    in real time with partials every second, and the practice engine's pattern
-//!    (partials every 2 s, one at the pause, the answer ending 0.6 s later and reusing
-//!    it), against the baseline of calling the recognizer directly on the same audio in
+//!    (partials every 2 s; 0.16 s into the pause the tail, at 0.4 s a partial of it all,
+//!    the answer ending at 0.6 s and reusing it), against the baseline of calling the recognizer directly on the same audio in
 //!    the full window (Candor's recognition before fitted windows).
 //!
 //! Needs `scripts/setup-speech` (with `CANDOR_SETUP_WHISPER_BASE=1` for base). Run:
@@ -175,7 +175,7 @@ fn main() {
     );
     let practice = through_worker(&tiny, &options, &fixtures, 1, Some(Speaking::practice()));
     latency_row(
-        "worker, practice pattern (pause partial reused)",
+        "worker, practice pattern (tail, partial reused)",
         practice,
         baseline_p,
     );
@@ -293,9 +293,18 @@ fn row(
 struct Speaking {
     /// The audio so far is offered this often while the answer is spoken.
     partial_every: Duration,
-    /// At the end of the speech a partial of it all is offered, and the answer ends
-    /// this much later (the practice engine's pause), reusing that partial.
-    pause: Option<Duration>,
+    /// What happens in the pause after the speech, if the answer ends on it.
+    pause: Option<Pause>,
+}
+
+/// The practice engine's pause at the end of an answer, timed from the end of the
+/// speech: its last seconds offered as a tail, then all of it as a partial, then the
+/// answer ends, reusing that partial.
+#[derive(Clone, Copy)]
+struct Pause {
+    tail_at: Duration,
+    partial_at: Duration,
+    ends_at: Duration,
 }
 
 impl Speaking {
@@ -306,12 +315,17 @@ impl Speaking {
         }
     }
 
-    /// The practice engine: partials every 2 s and at the pause; a finished thought
-    /// ends the answer 0.6 s into the pause.
+    /// The practice engine (`engine::practice::hearing`): partials every 2 s; 0.16 s
+    /// into the pause the tail, at 0.4 s a partial of it all; a finished thought ends
+    /// the answer 0.6 s into the pause.
     fn practice() -> Self {
         Self {
             partial_every: Duration::from_secs(2),
-            pause: Some(Duration::from_millis(600)),
+            pause: Some(Pause {
+                tail_at: Duration::from_millis(160),
+                partial_at: Duration::from_millis(400),
+                ends_at: Duration::from_millis(600),
+            }),
         }
     }
 }
@@ -350,10 +364,22 @@ fn through_worker(
                 let due = started + Duration::from_secs_f64(seconds(audio.len()));
                 std::thread::sleep(due.saturating_duration_since(Instant::now()));
                 if let Some(pause) = speaking.pause {
+                    let ended = Instant::now();
+                    let until = |at: Duration| {
+                        std::thread::sleep((ended + at).saturating_duration_since(Instant::now()))
+                    };
+                    until(pause.tail_at);
+                    let tail = audio.len().saturating_sub(
+                        (candor_speech::TAIL.as_secs_f64() * f64::from(SAMPLE_RATE)) as usize,
+                    );
+                    worker
+                        .submit_tail(TurnId(turn), audio[tail..].to_vec())
+                        .expect("tail accepted");
+                    until(pause.partial_at);
                     worker
                         .submit_partial(TurnId(turn), audio.clone())
                         .expect("partial accepted");
-                    std::thread::sleep(pause);
+                    until(pause.ends_at);
                 }
             }
             let submitted = Instant::now();
