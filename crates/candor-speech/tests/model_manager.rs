@@ -95,13 +95,14 @@ fn serve(
     }
     let file = root.join(path.trim_start_matches('/'));
     let Ok(mut content) = std::fs::read(&file) else {
-        let _ = stream
-            .write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        // Seen before it is answered: the client acts on the 404 at once.
         log.lock().unwrap().push(Seen {
             path,
             range,
             body_bytes: 0,
         });
+        let _ = stream
+            .write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
         return;
     };
     let is_model = path.ends_with("/model.bin");
