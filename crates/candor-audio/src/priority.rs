@@ -23,7 +23,7 @@
 //! audio path got, for the log. Linux only; elsewhere the platform's audio
 //! stack already runs callbacks at high priority, and this does nothing.
 
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 
 /// What a thread got.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -53,7 +53,6 @@ impl Priority {
 /// Device callback threads waiting for RealtimeKit, by kernel thread id
 /// (0: a free slot). A stream has one callback thread per direction.
 static PENDING: [AtomicU64; 8] = [const { AtomicU64::new(0) }; 8];
-static ANY_PENDING: AtomicBool = AtomicBool::new(false);
 
 /// Raises the calling thread's priority as far as the kernel allows, and
 /// records it; when it allows nothing, leaves the thread to the audio
@@ -82,14 +81,14 @@ pub fn raise_worker_thread() -> Priority {
 }
 
 /// Asks RealtimeKit for the callback threads that wait for it, if any: the
-/// audio workers call it on every pass (one atomic load when none waits).
+/// audio workers call it on every pass (eight atomic loads when none waits).
 pub fn serve_pending() {
     serve_with(through_rtkit);
 }
 
 fn serve_with(mut raise: impl FnMut(u64) -> Priority) {
-    if ANY_PENDING.swap(false, Ordering::Acquire) {
-        for slot in &PENDING {
+    for slot in &PENDING {
+        if slot.load(Ordering::Acquire) != 0 {
             let tid = slot.swap(0, Ordering::AcqRel);
             if tid != 0 {
                 record(raise(tid));
@@ -104,14 +103,10 @@ fn record(got: Priority) {
 
 /// Leaves `tid` for [`serve_pending`]; false when every slot is taken.
 fn request(tid: u64) -> bool {
-    let queued = PENDING.iter().any(|slot| {
+    PENDING.iter().any(|slot| {
         slot.compare_exchange(0, tid, Ordering::AcqRel, Ordering::Relaxed)
             .is_ok()
-    });
-    if queued {
-        ANY_PENDING.store(true, Ordering::Release);
-    }
-    queued
+    })
 }
 
 #[cfg(target_os = "linux")]
