@@ -28,6 +28,10 @@ pub mod paths {
     pub const RESULTS: &str = "/v1/interviews/{id}/results";
     /// `GET /v1/interviews/{id}/export`: the interview's files as a zip.
     pub const EXPORT: &str = "/v1/interviews/{id}/export";
+    /// `GET /v1/interviews/{id}/audio/{file}`: one of the export's audio
+    /// files (`interview.ogg`, `answer-NN.ogg`) for replay, as Ogg Opus,
+    /// with byte ranges.
+    pub const AUDIO: &str = "/v1/interviews/{id}/audio/{file}";
     /// The live session WebSocket (protobuf frames, see `candor-protocol`).
     pub const SESSION: &str = "/v1/session";
     pub const OPENAPI: &str = "/v1/openapi.json";
@@ -46,6 +50,11 @@ pub mod paths {
     /// `/v1/interviews/{id}/export` for a concrete id.
     pub fn export(id: &str) -> String {
         format!("/v1/interviews/{id}/export")
+    }
+
+    /// `/v1/interviews/{id}/audio/{file}` for a concrete id and file.
+    pub fn audio(id: &str, file: &str) -> String {
+        format!("/v1/interviews/{id}/audio/{file}")
     }
 }
 

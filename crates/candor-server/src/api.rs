@@ -618,6 +618,89 @@ async fn export_interview(
         .into_response())
 }
 
+#[utoipa::path(get, path = "/v1/interviews/{id}/audio/{file}", tag = "interviews", security(("bearer" = [])),
+    params(("id" = String, Path), ("file" = String, Path, description = "interview.ogg or answer-NN.ogg"),
+        ("Range" = Option<String>, Header, description = "one byte range (bytes=a-b, bytes=a-, bytes=-n)")),
+    responses((status = 200, content_type = "audio/ogg", description = "the candidate's voice, Ogg Opus"),
+        (status = 206, content_type = "audio/ogg", description = "the range asked for"),
+        (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError),
+        (status = 409, body = ApiError, description = "no results yet"),
+        (status = 416, description = "the range starts past the end")))]
+async fn interview_audio(
+    State(shared): State<Arc<Shared>>,
+    auth: AuthUser,
+    Path((id, file)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let interview = own_interview(&shared, &auth, id).await?;
+    let iid = interview.id.clone();
+    let store = shared.db.store().clone();
+    let built =
+        tokio::task::spawn_blocking(move || crate::export::audio_file(store.as_ref(), &iid, &file))
+            .await
+            .map_err(|e| HttpError::from(StoreError::Join(e.to_string())))?;
+    let file = match built {
+        Ok(Some(file)) => file,
+        Ok(None) => {
+            return Err(HttpError::new(
+                ErrorCode::NotFound,
+                "This interview has no such audio.",
+            ));
+        }
+        Err(crate::export::ExportError::Store(e)) => return Err(e.into()),
+        Err(crate::export::ExportError::NotReady) => {
+            return Err(HttpError::new(
+                ErrorCode::Conflict,
+                "This interview has no results yet, so there is nothing to replay.",
+            ));
+        }
+        Err(other) => {
+            tracing::error!(error = %other, "replay audio failed");
+            return Err(HttpError::new(
+                ErrorCode::Internal,
+                "The interview's audio could not be read.",
+            ));
+        }
+    };
+    Ok(ranged_body(
+        file.bytes,
+        "audio/ogg",
+        headers.get(header::RANGE).and_then(|v| v.to_str().ok()),
+    ))
+}
+
+/// A body served whole or in the one byte range the request asks for.
+fn ranged_body(bytes: Vec<u8>, content_type: &'static str, range: Option<&str>) -> Response {
+    use crate::byte_range::RangeRequest;
+    let len = bytes.len() as u64;
+    let request = RangeRequest::parse(range, len);
+    let content_range = request
+        .content_range(len)
+        .and_then(|v| HeaderValue::from_str(&v).ok());
+    let mut response = match &request {
+        RangeRequest::Whole => (StatusCode::OK, bytes).into_response(),
+        RangeRequest::Part(r) => {
+            let part = bytes[r.start as usize..r.end as usize].to_vec();
+            (StatusCode::PARTIAL_CONTENT, part).into_response()
+        }
+        RangeRequest::Unsatisfiable => StatusCode::RANGE_NOT_SATISFIABLE.into_response(),
+    };
+    let h = response.headers_mut();
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    // The candidate's own voice: kept by no cache on the way.
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    if !matches!(request, RangeRequest::Unsatisfiable) {
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    }
+    if let Some(v) = content_range {
+        h.insert(header::CONTENT_RANGE, v);
+    }
+    response
+}
+
 async fn session_socket(
     State(shared): State<Arc<Shared>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -647,7 +730,7 @@ async fn health() -> &'static str {
 #[derive(Debug, OpenApi)]
 #[openapi(
     info(title = "Candor data API", description = "Sign-in, interviews and results. The live session is a WebSocket at /v1/session carrying candor.v1 protobuf frames."),
-    paths(register, sign_in, local_sign_in, sign_out, me, create_interview, list_interviews, get_interview, delete_interview, get_results, export_interview),
+    paths(register, sign_in, local_sign_in, sign_out, me, create_interview, list_interviews, get_interview, delete_interview, get_results, export_interview, interview_audio),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;
@@ -690,6 +773,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         )
         .route(paths::RESULTS, get(get_results))
         .route(paths::EXPORT, get(export_interview))
+        .route(paths::AUDIO, get(interview_audio))
         .route(paths::SESSION, get(session_socket))
         .route(paths::OPENAPI, get(openapi))
         .route(paths::HEALTH, get(health))

@@ -32,6 +32,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod byte_range;
 pub mod config;
 pub mod content;
 pub mod drain;

@@ -412,3 +412,126 @@ async fn the_owner_exports_voice_transcript_and_report_others_cannot() {
     );
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_owner_replays_an_answer_in_byte_ranges_others_cannot() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path()).await;
+    let api = Api::new(server.addr());
+    let (alice, interview, frames) = recorded_interview(&server, "alice@example.org").await;
+    let bob = api.register("bob@example.org").await;
+    let get = |path: String, token: Option<&str>, range: Option<&str>| {
+        let mut req = api.http.get(api.url(&path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(r) = range {
+            req = req.header("range", r);
+        }
+        req.send()
+    };
+    let answer = format!("/v1/interviews/{}/audio/answer-01.ogg", interview.id);
+
+    let res = get(answer.clone(), None, None).await.unwrap();
+    assert_eq!(res.status(), 401, "signed out");
+    let res = get(answer.clone(), Some(&bob.token), None).await.unwrap();
+    assert_eq!(res.status(), 403, "someone else's");
+    for missing in [
+        "answer-02.ogg",
+        "report.html",
+        "..%2Fcandor.db",
+        "README.txt",
+    ] {
+        let path = format!("/v1/interviews/{}/audio/{missing}", interview.id);
+        let res = get(path, Some(&alice.token), None).await.unwrap();
+        assert_eq!(res.status(), 404, "{missing}");
+    }
+    let res = get(
+        "/v1/interviews/ffff/audio/answer-01.ogg".into(),
+        Some(&alice.token),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 404);
+    let unstarted = api.create_interview(&alice.token, 1).await;
+    let res = get(
+        format!("/v1/interviews/{}/audio/interview.ogg", unstarted.id),
+        Some(&alice.token),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 409, "no results, nothing to replay");
+
+    // The whole file: the export's own, byte for byte.
+    let export = get(
+        format!("/v1/interviews/{}/export", interview.id),
+        Some(&alice.token),
+        None,
+    )
+    .await
+    .unwrap();
+    let exported = unzip(&export.bytes().await.unwrap());
+    for name in ["answer-01.ogg", "interview.ogg"] {
+        let res = get(
+            format!("/v1/interviews/{}/audio/{name}", interview.id),
+            Some(&alice.token),
+            None,
+        )
+        .await
+        .unwrap();
+        assert_eq!(res.status(), 200, "{name}");
+        assert_eq!(res.headers()["content-type"], "audio/ogg");
+        assert_eq!(res.headers()["accept-ranges"], "bytes");
+        assert_eq!(res.headers()["cache-control"], "private, no-store");
+        let body = res.bytes().await.unwrap();
+        assert_eq!(body.as_ref(), exported[name].as_slice(), "{name}");
+    }
+    // What was stored comes back: every frame the candidate sent is in the
+    // whole interview's file, in order.
+    let whole = read_ogg_opus(&exported["interview.ogg"]);
+    let sent: Vec<&[u8]> = frames.iter().map(|f| f.as_ref()).collect();
+    let replayed: Vec<&[u8]> = whole.packets.iter().map(Vec::as_slice).collect();
+    assert_eq!(replayed, sent, "the stored frames, byte for byte");
+
+    // Ranges: any part, fetched on its own, is that part of the file.
+    let file = &exported["answer-01.ogg"];
+    let len = file.len();
+    assert!(len > 1000, "{len} bytes");
+    for (range, from, to) in [
+        ("bytes=0-99".to_owned(), 0, 100),
+        (format!("bytes={}-", len / 2), len / 2, len),
+        ("bytes=-300".to_owned(), len - 300, len),
+        (format!("bytes=100-{}", len + 50), 100, len),
+    ] {
+        let res = get(answer.clone(), Some(&alice.token), Some(&range))
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 206, "{range}");
+        assert_eq!(
+            res.headers()["content-range"],
+            format!("bytes {from}-{}/{len}", to - 1).as_str(),
+            "{range}"
+        );
+        assert_eq!(
+            res.headers()["content-length"],
+            (to - from).to_string().as_str()
+        );
+        let part = res.bytes().await.unwrap();
+        assert_eq!(part.as_ref(), &file[from..to], "{range}");
+    }
+    let res = get(
+        answer.clone(),
+        Some(&alice.token),
+        Some(&format!("bytes={len}-")),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 416);
+    assert_eq!(
+        res.headers()["content-range"],
+        format!("bytes */{len}").as_str()
+    );
+    server.shutdown().await;
+}

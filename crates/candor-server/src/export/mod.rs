@@ -143,8 +143,17 @@ fn role_slug(interview: &InterviewRecord) -> String {
     interview.role.as_str().replace('_', "-")
 }
 
-/// Builds the export of `interview_id` (which must have results).
-pub fn build(store: &dyn Store, interview_id: &str) -> Result<Bundle, ExportError> {
+/// What an export is built from: an interview with results, its feedback
+/// and the candidate's voice.
+struct Stored {
+    interview: InterviewRecord,
+    feedback: Feedback,
+    timeline: crate::store::Timeline,
+    voice: Voice,
+    title: String,
+}
+
+fn load(store: &dyn Store, interview_id: &str) -> Result<Stored, ExportError> {
     let interview = store
         .interview(interview_id)?
         .ok_or(StoreError::NotFound("interview"))?;
@@ -163,74 +172,144 @@ pub fn build(store: &dyn Store, interview_id: &str) -> Result<Bundle, ExportErro
     let (codec, rate) = input.map_or((InputCodec::Opus, 16_000), |i| (i.codec, i.sample_rate_hz));
     let frames = store.candidate_frames(&timeline.session.id)?;
     let voice = voice(frames, codec, rate)?;
+    let title = format!("Candor interview, {}", report::utc(interview.created_at_ms));
+    Ok(Stored {
+        interview,
+        feedback,
+        timeline,
+        voice,
+        title,
+    })
+}
 
-    let when = report::utc(interview.created_at_ms);
-    let title = format!("Candor interview, {when}");
-    // "2026-12-01 06:15 UTC" → "2026-12-01-0615".
-    let stamp = when
-        .trim_end_matches(" UTC")
-        .replace(' ', "-")
-        .replace(':', "");
-    let folder = format!("candor-interview-{stamp}-{}", role_slug(&interview));
-
+/// The audio files of an interview whose names `wanted` accepts — the whole
+/// interview (`interview.ogg`) and each answer (`answer-NN.ogg`) — each with
+/// the README's line for it.
+fn audio_files(
+    stored: &Stored,
+    wanted: &dyn Fn(&str) -> bool,
+) -> Result<Vec<(ExportFile, String)>, ExportError> {
+    let Stored {
+        feedback,
+        timeline,
+        voice,
+        title,
+        ..
+    } = stored;
     let mut files = Vec::new();
     let all: Vec<&[u8]> = voice.packets.iter().map(|(_, p)| p.as_slice()).collect();
-    let mut audio_files = Vec::new();
-    if !all.is_empty() {
-        files.push(ExportFile {
-            name: "interview.ogg".into(),
-            bytes: ogg(
-                &all,
-                voice.input_rate,
-                1,
-                format!("{title}: the whole interview"),
-            )?,
-        });
-        audio_files.push(format!(
-            "interview.ogg: your voice through the whole interview ({}).",
-            transcript::clock(ogg_opus::duration_samples(&all) * 1000 / GRANULE_RATE)
+    if all.is_empty() {
+        return Ok(files);
+    }
+    let name = "interview.ogg";
+    if wanted(name) {
+        files.push((
+            ExportFile {
+                name: name.into(),
+                bytes: ogg(
+                    &all,
+                    voice.input_rate,
+                    1,
+                    format!("{title}: the whole interview"),
+                )?,
+            },
+            format!(
+                "{name}: your voice through the whole interview ({}).",
+                transcript::clock(ogg_opus::duration_samples(&all) * 1000 / GRANULE_RATE)
+            ),
         ));
-        for w in answer_windows(&timeline) {
-            let AnswerWindow {
-                question_index,
-                from_ms,
-                to_ms,
-            } = w;
-            let packets: Vec<&[u8]> = voice
-                .packets
-                .iter()
-                .filter(|(at, _)| (from_ms..to_ms).contains(at))
-                .map(|(_, p)| p.as_slice())
-                .collect();
-            if packets.is_empty() {
-                continue;
+    }
+    for w in answer_windows(timeline) {
+        let AnswerWindow {
+            question_index,
+            from_ms,
+            to_ms,
+        } = w;
+        let name = answer_file_name(question_index);
+        if !wanted(&name) {
+            continue;
+        }
+        let packets: Vec<&[u8]> = voice
+            .packets
+            .iter()
+            .filter(|(at, _)| (from_ms..to_ms).contains(at))
+            .map(|(_, p)| p.as_slice())
+            .collect();
+        if packets.is_empty() {
+            continue;
+        }
+        let question = feedback
+            .questions
+            .iter()
+            .find(|q| q.index == question_index)
+            .map(|q| q.question.clone())
+            .unwrap_or_default();
+        let line = format!(
+            "{name}: your answer to question {question_index} ({}, from {} to {} of the interview{}).",
+            transcript::clock(ogg_opus::duration_samples(&packets) * 1000 / GRANULE_RATE),
+            transcript::clock(from_ms),
+            transcript::clock(to_ms),
+            if question.is_empty() {
+                String::new()
+            } else {
+                format!(": \"{question}\"")
             }
-            let name = format!("answer-{question_index:02}.ogg");
-            let question = feedback
-                .questions
-                .iter()
-                .find(|q| q.index == question_index)
-                .map(|q| q.question.clone())
-                .unwrap_or_default();
-            files.push(ExportFile {
-                name: name.clone(),
+        );
+        files.push((
+            ExportFile {
+                name,
                 bytes: ogg(
                     &packets,
                     voice.input_rate,
                     1 + question_index,
                     format!("{title}: answer {question_index}"),
                 )?,
-            });
-            audio_files.push(format!(
-                "{name}: your answer to question {question_index} ({}, from {} to {} of the interview{}).",
-                transcript::clock(ogg_opus::duration_samples(&packets) * 1000 / GRANULE_RATE),
-                transcript::clock(from_ms),
-                transcript::clock(to_ms),
-                if question.is_empty() { String::new() } else { format!(": \"{question}\"") }
-            ));
-        }
+            },
+            line,
+        ));
     }
-    let audio_note = if all.is_empty() {
+    Ok(files)
+}
+
+/// The file name of an answer's audio.
+pub fn answer_file_name(question_index: u32) -> String {
+    format!("answer-{question_index:02}.ogg")
+}
+
+/// One audio file of an export (`interview.ogg` or `answer-NN.ogg`) for
+/// replay, built alike: `None` if the interview has no such file.
+pub fn audio_file(
+    store: &dyn Store,
+    interview_id: &str,
+    name: &str,
+) -> Result<Option<ExportFile>, ExportError> {
+    let stored = load(store, interview_id)?;
+    Ok(audio_files(&stored, &|n| n == name)?
+        .into_iter()
+        .next()
+        .map(|(file, _)| file))
+}
+
+/// Builds the export of `interview_id` (which must have results).
+pub fn build(store: &dyn Store, interview_id: &str) -> Result<Bundle, ExportError> {
+    let stored = load(store, interview_id)?;
+    let when = report::utc(stored.interview.created_at_ms);
+    // "2026-12-01 06:15 UTC" → "2026-12-01-0615".
+    let stamp = when
+        .trim_end_matches(" UTC")
+        .replace(' ', "-")
+        .replace(':', "");
+    let folder = format!("candor-interview-{stamp}-{}", role_slug(&stored.interview));
+
+    let (mut files, audio_files): (Vec<ExportFile>, Vec<String>) =
+        audio_files(&stored, &|_| true)?.into_iter().unzip();
+    let Stored {
+        interview,
+        feedback,
+        title,
+        ..
+    } = &stored;
+    let audio_note = if files.is_empty() {
         "No audio of this interview is stored, so there is none here.".to_owned()
     } else {
         "The audio files hold your voice only: Candor does not record the interviewer's voice, so it is not in them; its words are in the transcript.".to_owned()
@@ -238,7 +317,7 @@ pub fn build(store: &dyn Store, interview_id: &str) -> Result<Bundle, ExportErro
 
     files.push(ExportFile {
         name: "transcript.txt".into(),
-        bytes: transcript::plain_text(&title, &feedback.transcript).into_bytes(),
+        bytes: transcript::plain_text(title, &feedback.transcript).into_bytes(),
     });
     files.push(ExportFile {
         name: "transcript.vtt".into(),
@@ -246,7 +325,7 @@ pub fn build(store: &dyn Store, interview_id: &str) -> Result<Bundle, ExportErro
     });
     files.push(ExportFile {
         name: "report.html".into(),
-        bytes: report::html(&interview, &feedback, &audio_note).into_bytes(),
+        bytes: report::html(interview, feedback, &audio_note).into_bytes(),
     });
     let mut readme = format!("{title}\n\nExported by Candor. What is here:\n\n");
     for line in &audio_files {
