@@ -198,6 +198,51 @@ async fn a_whole_interview_in_the_desktop_window() {
         shot.display()
     );
 
+    // Replay: the first answer, fetched through the app's own `replay`
+    // scheme (the CSP names no loopback port), plays in the window, and the
+    // speaker hears the candidate's recorded voice.
+    let speaker = pulse.record("speaker.monitor").expect("parecord");
+    app.click("[data-action=play-answer]").await;
+    let played = app
+        .becomes_true(
+            Duration::from_secs(60),
+            "const a = document.querySelector('[data-testid=replay-audio]');\
+             return document.querySelector('[data-testid=replay-what]').textContent\
+                      === 'Your answer to question 1' && a.ended && a.duration > 1",
+        )
+        .await;
+    let replay_log: String =
+        std::fs::read_to_string(dir.path().join("data/app.candor.desktop/logs/candor.log"))
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains("replay"))
+            .collect::<Vec<_>>()
+            .join("\n");
+    assert!(
+        played,
+        "the answer to question 1 did not play to its end ({replay_log}): {}",
+        app.script(
+            "const a = document.querySelector('[data-testid=replay-audio]');\
+             return JSON.stringify({ src: a.currentSrc, error: a.error && a.error.code,\
+               message: a.error && a.error.message, ready: a.readyState, network: a.networkState,\
+               paused: a.paused, time: a.currentTime, duration: a.duration,\
+               problem: document.querySelector('[data-testid=replay-problem]').textContent })"
+        )
+        .await
+    );
+    let (replayed_s, replay_peak) = loud_seconds(&speaker.finish(), -45.0);
+    assert!(
+        replayed_s > 1.0,
+        "the replayed answer is heard on the speaker: {replayed_s:.2} s above -45 dBFS, loudest 20 ms {replay_peak:.1} dBFS"
+    );
+    artifact(
+        "desktop-replay.txt",
+        &format!(
+            "replayed answer on the speaker: {replayed_s:.2} s above -45 dBFS, loudest 20 ms {replay_peak:.1} dBFS\n"
+        ),
+    );
+    app.screenshot("desktop-results-replay").await;
+
     // Deleted from its results page after the confirmation: back on the
     // dashboard, and the history no longer lists it.
     app.click("[data-action=delete-interview]").await;

@@ -153,6 +153,19 @@ impl AppState {
             .ok_or_else(|| "Candor is still starting; try again in a moment.".to_owned())
     }
 
+    /// A past interview's audio for the `replay` protocol.
+    pub(crate) async fn replay_audio(
+        &self,
+        interview_id: &str,
+        file: &str,
+        range: Option<&str>,
+    ) -> Result<candor_client::api::AudioPart, String> {
+        self.engine()
+            .await?
+            .replay_audio(interview_id, file, range)
+            .await
+    }
+
     async fn intent(&self, intent: Intent) -> Result<(), String> {
         self.engine().await?.intent(intent).await
     }

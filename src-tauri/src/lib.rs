@@ -14,6 +14,7 @@ mod diagnostics;
 mod events;
 #[cfg(target_os = "linux")]
 mod renderer;
+mod replay;
 mod settings;
 mod window;
 
@@ -55,6 +56,7 @@ pub fn run() {
     };
     builder
         .plugin(tauri_plugin_dialog::init())
+        .register_asynchronous_uri_scheme_protocol(replay::SCHEME, replay::handle)
         .setup(move |app| {
             let paths = settings::AppPaths::resolve(app.handle())?;
             init_logging(&paths);

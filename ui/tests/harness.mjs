@@ -8,6 +8,7 @@ import { extname, join, normalize, resolve, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 import { installCandorMock } from "./mock-ipc.mjs";
+import { silentOggOpus } from "./ogg-opus.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const UI_DIR = resolve(here, "..");
@@ -37,9 +38,14 @@ const TYPES = {
 export async function startServer() {
   if (!existsSync(join(DIST, "index.html"))) throw new Error("ui/dist is missing: run `npm run build` first");
   const csp = windowCsp();
+  const replays = [];
   const server = createServer(async (req, res) => {
     try {
       const path = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
+      if (path.startsWith("/replay/")) {
+        replays.push({ path: path.slice("/replay/".length), range: req.headers.range ?? null });
+        return serveReplay(path.slice("/replay/".length), req.headers.range, csp, res);
+      }
       const file = normalize(join(DIST, path === "/" ? "index.html" : path));
       if (!file.startsWith(DIST)) throw new Error("outside dist");
       const body = await readFile(file);
@@ -52,7 +58,40 @@ export async function startServer() {
   });
   await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
   const { port } = server.address();
-  return { url: `http://127.0.0.1:${port}/`, close: () => new Promise((ok) => server.close(ok)) };
+  return { url: `http://127.0.0.1:${port}/`, replays, close: () => new Promise((ok) => server.close(ok)) };
+}
+
+/** Stand-in recordings: a minute for any interview, ten seconds per answer. */
+const RECORDINGS = new Map();
+function recording(file) {
+  const seconds = file === "interview.ogg" ? 60 : /^answer-\d{2}\.ogg$/.test(file) ? 10 : null;
+  if (seconds === null) return null;
+  if (!RECORDINGS.has(seconds)) RECORDINGS.set(seconds, silentOggOpus(seconds));
+  return RECORDINGS.get(seconds);
+}
+
+/** The shell's `replay` protocol as the backend answers it: whole, or one byte range. */
+function serveReplay(rest, range, csp, res) {
+  const [id, file] = rest.split("/");
+  const body = id && id !== "iv-missing" ? recording(file ?? "") : null;
+  if (!body) {
+    res.writeHead(404, { "content-type": "text/plain" });
+    return res.end("No such recording.");
+  }
+  const headers = { "content-type": "audio/ogg", "accept-ranges": "bytes", "cache-control": "no-store", "content-security-policy": csp };
+  const m = /^bytes=(\d*)-(\d*)$/.exec(range ?? "");
+  if (!m || (m[1] === "" && m[2] === "")) {
+    res.writeHead(200, { ...headers, "content-length": body.length });
+    return res.end(body);
+  }
+  const start = m[1] === "" ? Math.max(0, body.length - Number(m[2])) : Number(m[1]);
+  const end = m[1] === "" || m[2] === "" ? body.length : Math.min(body.length, Number(m[2]) + 1);
+  if (start >= body.length) {
+    res.writeHead(416, { "content-range": `bytes */${body.length}` });
+    return res.end();
+  }
+  res.writeHead(206, { ...headers, "content-range": `bytes ${start}-${end - 1}/${body.length}`, "content-length": end - start });
+  res.end(body.subarray(start, end));
 }
 
 export async function launchBrowser() {

@@ -47,7 +47,9 @@ export function installCandorMock(config) {
       if (cb) cb(data);
     },
     callbacks,
-    convertFileSrc: (p) => p,
+    // The test server stands in for the shell's custom protocols (the
+    // `replay` audio): same origin, so the window's CSP applies as it is.
+    convertFileSrc: (p, protocol = "asset") => `/${protocol}/${encodeURIComponent(p)}`,
     metadata: { currentWindow: { label: "main" }, currentWebview: { windowLabel: "main", label: "main" } },
     async invoke(cmd, args) {
       // Serialise as the real IPC does: a Channel becomes "__CHANNEL__:<id>".

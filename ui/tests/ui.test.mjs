@@ -602,6 +602,76 @@ describe("interview lifecycle", () => {
     });
   });
 
+  test("resultsReady: the recording plays, fetched through the app's replay protocol; the transcript follows; a line and an answer jump", async () => {
+    await withApp({ view: authed({ state: "resultsReady", interviewId: "iv-9", results: RESULTS }) }, async (app, page) => {
+      const player = page.getByTestId("replay");
+      await player.waitFor();
+      const audioState = () => page.evaluate(() => {
+        const a = document.querySelector('[data-testid="replay-audio"]');
+        return { src: a.currentSrc, time: a.currentTime, paused: a.paused, duration: a.duration };
+      });
+      // The metadata loads at once: the length is known before playing.
+      await page.waitForFunction(() => document.querySelector('[data-testid="replay-time"]').textContent === "00:00 / 01:00");
+      assert.match((await audioState()).src, /^blob:/, "played from the fetched recording");
+      assert.ok(server.replays.some((r) => r.path === "iv-9/interview.ogg"), "fetched through the replay scheme");
+
+      // Play: the button turns to Pause and the time moves on.
+      const toggle = page.locator('[data-action="replay-toggle"]');
+      assert.equal(await toggle.getAttribute("aria-label"), "Play");
+      await toggle.click();
+      await page.waitForFunction(() => document.querySelector('[data-testid="replay-audio"]').currentTime > 0.3);
+      assert.equal(await toggle.getAttribute("aria-label"), "Pause");
+      await toggle.click();
+      await page.waitForFunction(() => document.querySelector('[data-testid="replay-audio"]').paused);
+      assert.equal(await toggle.getAttribute("aria-label"), "Play");
+
+      // A transcript line's time jumps there, and that line is marked as
+      // the recording plays on.
+      await page.getByText(/Show the full transcript/).click();
+      const answer = RESULTS.transcript[1];
+      await page.locator(".transcript-details li").nth(1).locator("button.line-time").click();
+      await page.waitForFunction((t) => {
+        const a = document.querySelector('[data-testid="replay-audio"]');
+        return !a.paused && a.currentTime >= t;
+      }, answer.startSec);
+      await page.waitForFunction(() => document.querySelectorAll(".transcript-details li.current").length === 1);
+      assert.equal(await page.locator(".transcript-details li.current").getAttribute("aria-current"), "true");
+      assert.equal(await page.locator(".transcript-details li.current .line-text").textContent(), answer.text);
+      await app.shot("results-replay", { fullPage: true });
+
+      // An answer plays on its own, from its start; the transcript mark goes.
+      await page.locator('.question-card[data-index="2"] [data-action="play-answer"]').click();
+      assert.equal(await text(page, '[data-testid="replay-what"]'), "Your answer to question 2");
+      assert.ok(server.replays.some((r) => r.path === "iv-9/answer-02.ogg"), "the answer's own recording");
+      await page.waitForFunction(() => {
+        const a = document.querySelector('[data-testid="replay-audio"]');
+        return !a.paused && a.duration > 9 && a.duration < 11;
+      });
+      assert.equal(await page.locator(".transcript-details li.current").count(), 0);
+
+      // Seeking with the slider.
+      await toggle.click();
+      await page.locator('[data-testid="replay-seek"]').fill("5");
+      await page.waitForFunction(() => Math.abs(document.querySelector('[data-testid="replay-audio"]').currentTime - 5) < 0.5);
+    });
+  });
+
+  test("resultsReady: a recording that cannot be loaded says so and disables the player", async () => {
+    const app = await openApp(browser, server.url, { view: authed({ state: "resultsReady", interviewId: "iv-missing", results: { ...RESULTS, interviewId: "iv-missing" } }) });
+    try {
+      const problem = app.page.getByTestId("replay-problem");
+      await problem.waitFor();
+      assert.match(await problem.textContent(), /could not be loaded/);
+      assert.ok(await app.page.locator('[data-action="replay-toggle"]').isDisabled());
+      await problem.scrollIntoViewIfNeeded();
+      await app.shot("results-replay-missing");
+      // The browser reports the refused request itself; nothing else went wrong.
+      assert.deepEqual(await app.problems(), ["console error: Failed to load resource: the server responded with a status of 404 (Not Found)"]);
+    } finally {
+      await app.close();
+    }
+  });
+
   test("resultsReady: Delete asks first; Keep it changes nothing; a refusal is shown; Delete for good sends it", async () => {
     await withApp({ view: authed({ state: "resultsReady", interviewId: "iv-9", results: RESULTS }), errors: { delete_interview: "Could not delete the interview. The server is unreachable." } }, async (app, page) => {
       await page.getByRole("heading", { level: 1, name: "Your interview feedback" }).waitFor();

@@ -43,6 +43,17 @@ impl ApiFailure {
     }
 }
 
+/// What the backend answered for replay audio: the whole file (200), a
+/// byte range of it (206, `Content-Range: bytes a-b/len`), or a range past
+/// its end (416, `Content-Range: bytes */len`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AudioPart {
+    pub status: u16,
+    pub content_range: Option<String>,
+    pub content_type: Option<String>,
+    pub body: Vec<u8>,
+}
+
 /// A client for one backend.
 #[derive(Debug, Clone)]
 pub struct ApiClient {
@@ -236,6 +247,57 @@ impl ApiClient {
                 .await
                 .map(|b| b.to_vec())
                 .map_err(|e| ApiFailure::Unavailable(format!("The export was cut off: {e}")));
+        }
+        Err(classify(status, error_message(response).await))
+    }
+
+    /// One of an interview's audio files for replay (`interview.ogg`,
+    /// `answer-NN.ogg`; see `candor_server::export::audio_file`), owner
+    /// only: whole, or the byte range `range` asks for (a `Range` header
+    /// value, passed on as the player sent it).
+    pub async fn audio(
+        &self,
+        token: &str,
+        id: &str,
+        file: &str,
+        range: Option<&str>,
+    ) -> Result<AudioPart, ApiFailure> {
+        let path = paths::audio(id, file);
+        let url = self
+            .base
+            .join(&path)
+            .map_err(|e| ApiFailure::Rejected(format!("Bad request path {path}: {e}")))?;
+        let mut request = self
+            .http
+            .get(url)
+            .bearer_auth(token)
+            // A whole 45-minute interview is tens of megabytes.
+            .timeout(Duration::from_secs(300));
+        if let Some(range) = range {
+            request = request.header(reqwest::header::RANGE, range);
+        }
+        let response = request.send().await.map_err(|e| self.unreachable(&e))?;
+        let status = response.status();
+        if status.is_success() || status == StatusCode::RANGE_NOT_SATISFIABLE {
+            let header = |name: reqwest::header::HeaderName| {
+                response
+                    .headers()
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned)
+            };
+            let content_range = header(reqwest::header::CONTENT_RANGE);
+            let content_type = header(reqwest::header::CONTENT_TYPE);
+            let body = response
+                .bytes()
+                .await
+                .map_err(|e| ApiFailure::Unavailable(format!("The audio was cut off: {e}")))?;
+            return Ok(AudioPart {
+                status: status.as_u16(),
+                content_range,
+                content_type,
+                body: body.to_vec(),
+            });
         }
         Err(classify(status, error_message(response).await))
     }

@@ -106,6 +106,42 @@ async fn an_interview_is_exported_then_deleting_it_closes_it_and_the_history_for
     let again = engine.export_interview(&second, folder.clone()).await;
     assert!(again.unwrap_err().contains("not empty"));
 
+    // Replay: the same file, whole or a byte range at a time, as the
+    // desktop's `replay` scheme asks for it.
+    let file = std::fs::read(folder.join("interview.ogg")).unwrap();
+    let whole = engine
+        .replay_audio(&second, "interview.ogg", None)
+        .await
+        .unwrap();
+    assert_eq!((whole.status, whole.body.len()), (200, file.len()));
+    assert_eq!(whole.body, file);
+    assert_eq!(whole.content_type.as_deref(), Some("audio/ogg"));
+    let part = engine
+        .replay_audio(&second, "interview.ogg", Some("bytes=10-109"))
+        .await
+        .unwrap();
+    assert_eq!(part.status, 206);
+    assert_eq!(
+        part.content_range.as_deref(),
+        Some(format!("bytes 10-109/{}", file.len()).as_str())
+    );
+    assert_eq!(part.body, file[10..110]);
+    let past = engine
+        .replay_audio(
+            &second,
+            "interview.ogg",
+            Some(&format!("bytes={}-", file.len())),
+        )
+        .await
+        .unwrap();
+    assert_eq!(past.status, 416);
+    assert!(past.body.is_empty());
+    let missing = engine.replay_audio(&second, "answer-42.ogg", None).await;
+    assert!(
+        missing.unwrap_err().contains("no such audio"),
+        "an answer that was never given"
+    );
+
     engine.delete_interview(&second).await.unwrap();
     events.until_state("idle", STEP).await;
     let ids = until_history(&mut events, |ids| !ids.contains(&second)).await;
@@ -119,6 +155,13 @@ async fn an_interview_is_exported_then_deleting_it_closes_it_and_the_history_for
     assert!(
         engine.delete_interview(&second).await.is_err(),
         "a second delete is refused with the server's reason"
+    );
+    assert!(
+        engine
+            .replay_audio(&second, "interview.ogg", None)
+            .await
+            .is_err(),
+        "nothing of a deleted interview plays"
     );
     engine.shutdown().await;
     server.shutdown().await;

@@ -6,6 +6,7 @@ import { icon } from "../icons";
 import type { OverallMetrics, Results, View } from "../ipc/contract";
 import { clock, dateTime, duration, percent, plural, roleLabel, round1, scoreBand, seniorityLabel } from "../format";
 import { deleteControl, exportButton } from "./interview-actions";
+import { replayPlayer } from "./replay";
 import type { Screen } from "./screen";
 
 interface Metric {
@@ -191,6 +192,7 @@ export function resultsScreen(ctx: Ctx, results: Results): Screen {
         h("p", { class: "metric-explain" }, m.explanation)))));
 
   const qs = [...r.questions].sort((a, b) => a.index - b.index);
+  const player = replayPlayer(r.interviewId);
   const charts = h("section", { class: "results-section", "aria-labelledby": "charts-title" },
     h("h2", { id: "charts-title" }, "How the conversation went"),
     h("div", { class: "chart-grid" },
@@ -228,7 +230,11 @@ export function resultsScreen(ctx: Ctx, results: Results): Screen {
               q.responseLatencySec !== null ? h("li", { class: "chip" }, h("span", { class: "chip-label" }, "Started after"), `${round1(q.responseLatencySec)} s`) : null,
               h("li", { class: "chip" }, h("span", { class: "chip-label" }, "Pauses"), String(q.pauses)),
               q.pauses > 0 ? h("li", { class: "chip" }, h("span", { class: "chip-label" }, "Longest pause"), `${round1(q.longestPauseSec)} s`) : null),
-            q.note ? h("p", { class: "question-note" }, q.note) : null))));
+            q.note ? h("p", { class: "question-note" }, q.note) : null,
+            q.answerSec > 0
+              ? h("button", { class: "button ghost small play-answer", type: "button", "data-action": "play-answer", onclick: () => player.playAnswer(q.index) },
+                  icon("play"), `Play answer ${q.index}`)
+              : null))));
 
   const terms = r.jobTerms;
   const yourWords = terms || r.mostUsedWords.length > 0
@@ -256,21 +262,28 @@ export function resultsScreen(ctx: Ctx, results: Results): Screen {
             : null))
     : null;
 
+  const lineEls = r.transcript.map((l, i) =>
+    h("li", { class: `line line-${l.speaker} ${i > 0 && r.transcript[i - 1]!.speaker === l.speaker ? "cont" : ""}` },
+      h("span", { class: "line-who" }, l.speaker === "candidate" ? "You" : "Interviewer"),
+      h("button", { class: "line-time", type: "button", "aria-label": `Play from ${clock(l.startSec)}`, onclick: () => player.playFrom(l.startSec) }, clock(l.startSec)),
+      h("p", { class: "line-text" }, l.text)));
+  player.follow(lineEls, r.transcript);
+  const listen = h("section", { class: "results-section", "aria-labelledby": "listen-title" },
+    h("h2", { id: "listen-title" }, "Listen back"),
+    h("p", { class: "muted" }, "Your voice as it was recorded. The interviewer's voice isn't recorded; its words are in the transcript, which follows along as you listen."),
+    player.root);
+
   const transcript = h("section", { class: "results-section", "aria-labelledby": "transcript-title" },
     h("h2", { id: "transcript-title" }, "Transcript"),
     r.transcript.length === 0
       ? h("p", { class: "muted" }, "No transcript was recorded for this interview.")
       : h("details", { class: "card transcript-details" },
           h("summary", null, `Show the full transcript (${plural(r.transcript.length, "line")})`),
-          h("ol", { class: "transcript final" }, r.transcript.map((l, i) =>
-            h("li", { class: `line line-${l.speaker} ${i > 0 && r.transcript[i - 1]!.speaker === l.speaker ? "cont" : ""}` },
-              h("span", { class: "line-who" }, l.speaker === "candidate" ? "You" : "Interviewer"),
-              h("span", { class: "line-time" }, clock(l.startSec)),
-              h("p", { class: "line-text" }, l.text))))));
+          h("ol", { class: "transcript final" }, lineEls)));
 
   const root = h("main", { class: "screen results", "data-screen": "results" },
-    head, remove.confirm, unavailable, assessment, scores, metricCards, charts, perQuestion, yourWords, transcript,
+    head, remove.confirm, unavailable, assessment, scores, metricCards, charts, perQuestion, yourWords, listen, transcript,
     h("div", { class: "results-foot" }, h("button", { class: "button secondary", type: "button", onclick: () => void ctx.act("dismiss") }, icon("arrowLeft"), "Back to dashboard")));
 
-  return { root, heading, update(_view: View) {} };
+  return { root, heading, update(_view: View) {}, destroy: () => player.destroy() };
 }

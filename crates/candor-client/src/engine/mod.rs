@@ -346,6 +346,28 @@ impl Engine {
             .await
     }
 
+    /// One of a past interview's audio files for replay (`interview.ogg`
+    /// or `answer-NN.ogg`), whole or the byte range of a `Range` header
+    /// value; the desktop window plays it through the app's own protocol.
+    pub async fn replay_audio(
+        &self,
+        interview_id: &str,
+        file: &str,
+        range: Option<&str>,
+    ) -> Result<crate::api::AudioPart, String> {
+        let (tx, rx) = oneshot::channel();
+        self.review_command(
+            ReviewCommand::Audio {
+                interview_id: interview_id.to_owned(),
+                file: file.to_owned(),
+                range: range.map(str::to_owned),
+                reply: tx,
+            },
+            rx,
+        )
+        .await
+    }
+
     async fn review_command<T>(
         &self,
         command: ReviewCommand,

@@ -13,17 +13,26 @@ use candor_lifecycle::{Event, InterviewView};
 use tokio::sync::oneshot;
 
 use super::{Driver, Internal};
-use crate::api::ApiFailure;
+use crate::api::{ApiFailure, AudioPart};
 use crate::ipc::{Candor, ExportedInterview};
 
 type Reply = oneshot::Sender<Result<(), String>>;
 type ExportReply = oneshot::Sender<Result<ExportedInterview, String>>;
+type AudioReply = oneshot::Sender<Result<AudioPart, String>>;
 
 /// A request about a past interview.
 pub(super) enum ReviewCommand {
     Delete(String, Reply),
     /// Write the interview's export into this folder (new or empty).
     Export(String, PathBuf, ExportReply),
+    /// One of the interview's audio files for replay, whole or the byte
+    /// range of a `Range` header.
+    Audio {
+        interview_id: String,
+        file: String,
+        range: Option<String>,
+        reply: AudioReply,
+    },
 }
 
 impl std::fmt::Debug for ReviewCommand {
@@ -31,6 +40,12 @@ impl std::fmt::Debug for ReviewCommand {
         match self {
             ReviewCommand::Delete(id, _) => write!(f, "Delete({id})"),
             ReviewCommand::Export(id, dir, _) => write!(f, "Export({id}, {})", dir.display()),
+            ReviewCommand::Audio {
+                interview_id,
+                file,
+                range,
+                ..
+            } => write!(f, "Audio({interview_id}, {file}, {range:?})"),
         }
     }
 }
@@ -75,7 +90,35 @@ impl Driver {
             ReviewCommand::Export(interview_id, dir, reply) => {
                 self.export_interview(interview_id, dir, reply)
             }
+            ReviewCommand::Audio {
+                interview_id,
+                file,
+                range,
+                reply,
+            } => self.replay_audio(interview_id, file, range, reply),
         }
+    }
+
+    /// Fetches off the driver; the reply goes straight back.
+    fn replay_audio(
+        &mut self,
+        interview_id: String,
+        file: String,
+        range: Option<String>,
+        reply: AudioReply,
+    ) {
+        let Some(token) = self.token.clone() else {
+            let _ = reply.send(Err("Sign in to replay an interview.".to_owned()));
+            return;
+        };
+        let api = self.api.clone();
+        tokio::spawn(async move {
+            let result = api
+                .audio(&token, &interview_id, &file, range.as_deref())
+                .await
+                .map_err(|e| format!("Could not load the recording. {e}"));
+            let _ = reply.send(result);
+        });
     }
 
     /// Downloads and unpacks off the driver; the reply goes straight back
