@@ -1,12 +1,15 @@
-//! What taking away and deleting a long interview costs: a 30-minute session
-//! (90 000 stored 20 ms Opus frames of 60 bytes, 10 questions, a transcript
-//! segment per turn) is exported (`export::build` + `Bundle::to_zip`, what
+//! What reviewing, taking away and deleting a long interview costs: a
+//! 30-minute session (90 000 stored 20 ms Opus frames of 60 bytes, 10
+//! questions, a transcript segment per turn) is replayed (`export::audio_file`
+//! for `interview.ogg` and one answer, what `GET /v1/interviews/{id}/audio/…`
+//! builds before its first byte, beside reading the stored frames alone, the
+//! floor, in the same run), exported (`export::build` + `Bundle::to_zip`, what
 //! `GET /v1/interviews/{id}/export` does) and then deleted (`secure_delete`
-//! plus the truncating checkpoint). Prints wall time and sizes; each run
-//! measures in the same process, nothing is compared with a fixed threshold.
+//! plus the truncating checkpoint). Prints wall time and sizes; nothing is
+//! compared with a fixed threshold.
 //!
 //! ```text
-//! cargo bench -p candor-server --bench review [-- --minutes 30]
+//! cargo bench -p candor-server --all-features --bench review [-- --minutes 30]
 //! ```
 
 use std::sync::Arc;
@@ -134,6 +137,39 @@ fn main() {
     let db_bytes = std::fs::metadata(dir.path().join("candor.db"))
         .unwrap()
         .len();
+
+    // Replay. The window fetches the file whole and plays it from a Blob
+    // (WebKitGTK cannot stream media from the app's scheme), so the file's
+    // size is what replay holds in the web process.
+    let started = Instant::now();
+    let stored = store.candidate_frames("s").unwrap();
+    let read = started.elapsed();
+    let stored_bytes: usize = stored.iter().map(|f| f.data.len()).sum();
+    drop(stored);
+    let started = Instant::now();
+    let whole = candor_server::export::audio_file(&store, "i", "interview.ogg")
+        .unwrap()
+        .expect("interview.ogg");
+    let whole_t = started.elapsed();
+    let started = Instant::now();
+    let answer = candor_server::export::audio_file(&store, "i", "answer-05.ogg")
+        .unwrap()
+        .expect("answer-05.ogg");
+    let answer_t = started.elapsed();
+    let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "replay: reading the {frames} stored frames ({:.2} MiB) {:.0} ms (the floor); \
+         interview.ogg built in {:.0} ms ({:.2}x the floor), {:.2} MiB held by the window; \
+         answer-05.ogg built in {:.0} ms ({:.2}x), {:.2} MiB",
+        stored_bytes as f64 / 1048576.0,
+        ms(read),
+        ms(whole_t),
+        whole_t.as_secs_f64() / read.as_secs_f64(),
+        whole.bytes.len() as f64 / 1048576.0,
+        ms(answer_t),
+        answer_t.as_secs_f64() / read.as_secs_f64(),
+        answer.bytes.len() as f64 / 1048576.0,
+    );
 
     let started = Instant::now();
     let bundle = candor_server::export::build(&store, "i").unwrap();
