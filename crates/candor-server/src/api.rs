@@ -583,23 +583,14 @@ async fn export_interview(
     })
     .await
     .map_err(|e| HttpError::from(StoreError::Join(e.to_string())))?;
-    let (folder, zip) = match packed {
-        Ok(done) => done,
-        Err(crate::export::ExportError::Store(e)) => return Err(e.into()),
-        Err(crate::export::ExportError::NotReady) => {
-            return Err(HttpError::new(
-                ErrorCode::Conflict,
-                "This interview has no results yet, so there is nothing to export.",
-            ));
-        }
-        Err(other) => {
-            tracing::error!(error = %other, "export failed");
-            return Err(HttpError::new(
-                ErrorCode::Internal,
-                "The interview could not be exported.",
-            ));
-        }
-    };
+    let (folder, zip) = packed.map_err(|e| {
+        export_failure(
+            e,
+            "export",
+            "This interview has no results yet, so there is nothing to export.",
+            "The interview could not be exported.",
+        )
+    })?;
     let disposition = format!("attachment; filename=\"{folder}.zip\"");
     Ok((
         [
@@ -639,34 +630,40 @@ async fn interview_audio(
         tokio::task::spawn_blocking(move || crate::export::audio_file(store.as_ref(), &iid, &file))
             .await
             .map_err(|e| HttpError::from(StoreError::Join(e.to_string())))?;
-    let file = match built {
-        Ok(Some(file)) => file,
-        Ok(None) => {
-            return Err(HttpError::new(
-                ErrorCode::NotFound,
-                "This interview has no such audio.",
-            ));
-        }
-        Err(crate::export::ExportError::Store(e)) => return Err(e.into()),
-        Err(crate::export::ExportError::NotReady) => {
-            return Err(HttpError::new(
-                ErrorCode::Conflict,
+    let file = built
+        .map_err(|e| {
+            export_failure(
+                e,
+                "replay audio",
                 "This interview has no results yet, so there is nothing to replay.",
-            ));
-        }
-        Err(other) => {
-            tracing::error!(error = %other, "replay audio failed");
-            return Err(HttpError::new(
-                ErrorCode::Internal,
                 "The interview's audio could not be read.",
-            ));
-        }
-    };
+            )
+        })?
+        .ok_or_else(|| HttpError::new(ErrorCode::NotFound, "This interview has no such audio."))?;
     Ok(ranged_body(
         file.bytes,
         "audio/ogg",
         headers.get(header::RANGE).and_then(|v| v.to_str().ok()),
     ))
+}
+
+/// An export (or one of its files) that could not be built: the store's
+/// own error, 409 before results (`not_ready`), else logged as `what` and
+/// answered with `failed`.
+fn export_failure(
+    e: crate::export::ExportError,
+    what: &str,
+    not_ready: &str,
+    failed: &str,
+) -> HttpError {
+    match e {
+        crate::export::ExportError::Store(e) => e.into(),
+        crate::export::ExportError::NotReady => HttpError::new(ErrorCode::Conflict, not_ready),
+        other => {
+            tracing::error!(error = %other, "{what} failed");
+            HttpError::new(ErrorCode::Internal, failed)
+        }
+    }
 }
 
 /// A body served whole or in the one byte range the request asks for.
