@@ -226,29 +226,12 @@ impl ApiClient {
     /// `candor_server::export`), owner only; unpack it with
     /// [`crate::export::unpack`].
     pub async fn export(&self, token: &str, id: &str) -> Result<Vec<u8>, ApiFailure> {
-        let path = paths::export(id);
-        let url = self
-            .base
-            .join(&path)
-            .map_err(|e| ApiFailure::Rejected(format!("Bad request path {path}: {e}")))?;
-        let response = self
-            .http
-            .get(url)
-            .bearer_auth(token)
-            // A long interview's audio is megabytes: more than the JSON calls' limit.
-            .timeout(Duration::from_secs(300))
-            .send()
+        let response = self.get_file(&paths::export(id), token, None).await?;
+        response
+            .bytes()
             .await
-            .map_err(|e| self.unreachable(&e))?;
-        let status = response.status();
-        if status.is_success() {
-            return response
-                .bytes()
-                .await
-                .map(|b| b.to_vec())
-                .map_err(|e| ApiFailure::Unavailable(format!("The export was cut off: {e}")));
-        }
-        Err(classify(status, error_message(response).await))
+            .map(|b| b.to_vec())
+            .map_err(|e| ApiFailure::Unavailable(format!("The export was cut off: {e}")))
     }
 
     /// One of an interview's audio files for replay (`interview.ogg`,
@@ -262,16 +245,47 @@ impl ApiClient {
         file: &str,
         range: Option<&str>,
     ) -> Result<AudioPart, ApiFailure> {
-        let path = paths::audio(id, file);
+        let response = self.get_file(&paths::audio(id, file), token, range).await?;
+        let header = |name: reqwest::header::HeaderName| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let content_range = header(reqwest::header::CONTENT_RANGE);
+        let content_type = header(reqwest::header::CONTENT_TYPE);
+        let status = response.status().as_u16();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| ApiFailure::Unavailable(format!("The audio was cut off: {e}")))?;
+        Ok(AudioPart {
+            status,
+            content_range,
+            content_type,
+            body: body.to_vec(),
+        })
+    }
+
+    /// A GET of a file the backend builds (an export, a recording): a longer
+    /// timeout than the JSON calls' (a long interview's audio is megabytes),
+    /// an optional `Range` passed on; a success or a 416 comes back as it
+    /// is, any other status as the failure it means.
+    async fn get_file(
+        &self,
+        path: &str,
+        token: &str,
+        range: Option<&str>,
+    ) -> Result<reqwest::Response, ApiFailure> {
         let url = self
             .base
-            .join(&path)
+            .join(path)
             .map_err(|e| ApiFailure::Rejected(format!("Bad request path {path}: {e}")))?;
         let mut request = self
             .http
             .get(url)
             .bearer_auth(token)
-            // A whole 45-minute interview is tens of megabytes.
             .timeout(Duration::from_secs(300));
         if let Some(range) = range {
             request = request.header(reqwest::header::RANGE, range);
@@ -279,25 +293,7 @@ impl ApiClient {
         let response = request.send().await.map_err(|e| self.unreachable(&e))?;
         let status = response.status();
         if status.is_success() || status == StatusCode::RANGE_NOT_SATISFIABLE {
-            let header = |name: reqwest::header::HeaderName| {
-                response
-                    .headers()
-                    .get(name)
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_owned)
-            };
-            let content_range = header(reqwest::header::CONTENT_RANGE);
-            let content_type = header(reqwest::header::CONTENT_TYPE);
-            let body = response
-                .bytes()
-                .await
-                .map_err(|e| ApiFailure::Unavailable(format!("The audio was cut off: {e}")))?;
-            return Ok(AudioPart {
-                status: status.as_u16(),
-                content_range,
-                content_type,
-                body: body.to_vec(),
-            });
+            return Ok(response);
         }
         Err(classify(status, error_message(response).await))
     }

@@ -18,7 +18,7 @@ export function replayUrl(interviewId: string, file: string): string {
   return internals?.convertFileSrc ? internals.convertFileSrc(path, "replay") : `replay://localhost/${encodeURIComponent(path)}`;
 }
 
-export function answerFile(questionIndex: number): string {
+function answerFile(questionIndex: number): string {
   return `answer-${String(questionIndex).padStart(2, "0")}.ogg`;
 }
 
