@@ -26,7 +26,7 @@
 //! itself, so the only rule is that the reference must arrive no later than
 //! the microphone block that contains its echo ([`crate::echo_align`]), which
 //! it is told as the stream delay. AEC3 works in 4 ms blocks: the output is
-//! [`EchoCanceller::latency_samples`] (8 ms) behind the input. With headphones the user
+//! [`EchoCanceller::latency`] (8 ms) behind the input. With headphones the user
 //! turns it off.
 
 use std::time::Duration;
@@ -120,41 +120,18 @@ pub fn aec3_config() -> EchoCanceller3Config {
     c
 }
 
-/// Samples gathered into whole AEC3 blocks (on the 16-bit scale).
-struct Blocker {
-    pending: [f32; AEC_BLOCK],
-    fill: usize,
-}
-
-impl Blocker {
-    const fn new() -> Self {
-        Self {
-            pending: [0.0; AEC_BLOCK],
-            fill: 0,
-        }
-    }
-
-    /// Hands `whole` each AEC3 block that `samples` completes.
-    fn push(&mut self, samples: &[f32], mut whole: impl FnMut(&[f32; AEC_BLOCK])) {
-        for &x in samples {
-            self.pending[self.fill] = x * SCALE;
-            self.fill += 1;
-            if self.fill == AEC_BLOCK {
-                whole(&self.pending);
-                self.fill = 0;
-            }
-        }
-    }
-}
-
 /// AEC3 with its 4 ms blocking: 10 ms blocks in, 10 ms blocks out,
 /// [`LATENCY`] samples late.
 struct Aec3 {
     processor: BlockProcessor,
     render: Block,
     capture: Block,
-    render_blocker: Blocker,
-    capture_blocker: Blocker,
+    /// Reference samples not yet a whole AEC3 block.
+    render_pending: [f32; AEC_BLOCK],
+    render_fill: usize,
+    /// Microphone samples not yet a whole AEC3 block.
+    capture_pending: [f32; AEC_BLOCK],
+    capture_fill: usize,
     /// Processed samples not yet handed out (at most a block and a 10 ms
     /// block).
     out: [f32; AEC_BLOCK + BLOCK],
@@ -170,49 +147,49 @@ impl Aec3 {
             processor: BlockProcessor::new(&config, CAPTURE_RATE as usize, 1, 1),
             render: Block::new(1, 1),
             capture: Block::new(1, 1),
-            render_blocker: Blocker::new(),
-            capture_blocker: Blocker::new(),
-            // The output starts one AEC3 block of silence behind (the
-            // suppressor's overlap-add adds the other).
+            render_pending: [0.0; AEC_BLOCK],
+            render_fill: 0,
+            capture_pending: [0.0; AEC_BLOCK],
+            capture_fill: 0,
+            // The output starts one AEC3 block of silence behind.
             out: [0.0; AEC_BLOCK + BLOCK],
             out_fill: AEC_BLOCK,
         }
     }
 
     fn render(&mut self, block: &[f32]) {
-        let Self {
-            processor,
-            render,
-            render_blocker,
-            ..
-        } = self;
-        render_blocker.push(block, |whole| {
-            render.view_mut(0, 0).copy_from_slice(whole);
-            processor.buffer_render(render);
-        });
+        for &x in block {
+            self.render_pending[self.render_fill] = x * SCALE;
+            self.render_fill += 1;
+            if self.render_fill == AEC_BLOCK {
+                self.render
+                    .view_mut(0, 0)
+                    .copy_from_slice(&self.render_pending);
+                self.processor.buffer_render(&self.render);
+                self.render_fill = 0;
+            }
+        }
     }
 
     fn capture(&mut self, block: &mut [f32]) {
-        let Self {
-            processor,
-            capture,
-            capture_blocker,
-            out,
-            out_fill,
-            ..
-        } = self;
-        capture_blocker.push(block, |whole| {
-            let saturated = whole.iter().any(|v| v.abs() >= SATURATED);
-            capture.view_mut(0, 0).copy_from_slice(whole);
-            processor.process_capture(false, saturated, None, capture);
-            for (d, s) in out[*out_fill..*out_fill + AEC_BLOCK]
-                .iter_mut()
-                .zip(capture.view(0, 0))
-            {
-                *d = s / SCALE;
+        for &x in block.iter() {
+            self.capture_pending[self.capture_fill] = x * SCALE;
+            self.capture_fill += 1;
+            if self.capture_fill == AEC_BLOCK {
+                let saturated = self.capture_pending.iter().any(|v| v.abs() >= SATURATED);
+                self.capture
+                    .view_mut(0, 0)
+                    .copy_from_slice(&self.capture_pending);
+                self.processor
+                    .process_capture(false, saturated, None, &mut self.capture);
+                let dst = &mut self.out[self.out_fill..self.out_fill + AEC_BLOCK];
+                for (d, s) in dst.iter_mut().zip(self.capture.view(0, 0)) {
+                    *d = s / SCALE;
+                }
+                self.out_fill += AEC_BLOCK;
+                self.capture_fill = 0;
             }
-            *out_fill += AEC_BLOCK;
-        });
+        }
         let n = block.len();
         block.copy_from_slice(&self.out[..n]);
         self.out.copy_within(n..self.out_fill, 0);
@@ -276,7 +253,16 @@ impl EchoCanceller {
         }
     }
 
-    /// How far behind its input the output is, in samples.
+    /// How far behind its input the output is.
+    pub fn latency(&self) -> Duration {
+        if self.aec.is_some() {
+            Duration::from_secs_f64(LATENCY as f64 / f64::from(CAPTURE_RATE))
+        } else {
+            Duration::ZERO
+        }
+    }
+
+    /// [`EchoCanceller::latency`] in samples.
     pub fn latency_samples(&self) -> usize {
         if self.aec.is_some() { LATENCY } else { 0 }
     }
@@ -359,7 +345,7 @@ mod tests {
     #[test]
     fn all_off_passes_the_signal_unchanged() {
         let mut ec = EchoCanceller::new(VoiceProcessing::OFF);
-        assert_eq!(ec.latency_samples(), 0);
+        assert_eq!(ec.latency(), Duration::ZERO);
         let input = tone(BLOCK, 300.0, 0.5);
         let mut out = input.clone();
         ec.process_capture(&mut out).unwrap();

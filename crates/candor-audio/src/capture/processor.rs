@@ -223,6 +223,16 @@ impl CaptureProcessor {
         self.seq
     }
 
+    /// The pipeline's algorithmic latency before the encoder: the
+    /// resampler's and the echo canceller's.
+    pub fn algorithmic_latency(&self) -> Duration {
+        self.resampler.delay()
+            + self
+                .aec
+                .as_ref()
+                .map_or(Duration::ZERO, EchoCanceller::latency)
+    }
+
     fn cancels_echo(&self) -> bool {
         self.aec.is_some() && self.settings.processing.echo_cancellation
     }
