@@ -2,8 +2,8 @@
 //!
 //! Capture: a device (or a WAV file, silence, a tone) delivers samples to a
 //! real-time callback that only converts them to mono f32 and pushes them into
-//! a lock-free ring; a worker thread resamples it to 16 kHz, echo-cancels
-//! it against what is played (resampled alike), cuts 20 ms frames, encodes Opus and hands each frame,
+//! a lock-free ring; a worker thread echo-cancels against what is played,
+//! resamples to 16 kHz, cuts 20 ms frames, encodes Opus and hands each frame,
 //! with its capture time and sequence number, to the transport. Playback runs
 //! the other way: jitter buffer, decode, resample, and a callback that writes
 //! to the device and reports what it wrote as the echo reference.

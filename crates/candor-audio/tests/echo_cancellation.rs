@@ -9,8 +9,8 @@ use candor_audio::aec::{EchoCanceller, VoiceProcessing};
 use candor_audio::resample::MonoResampler;
 use candor_audio::wav;
 
-const RATE: u32 = 16_000;
-const BLOCK: usize = 160;
+const RATE: u32 = 48_000;
+const BLOCK: usize = 480;
 
 fn speech(text: &str, voice: &str, dir: &std::path::Path, name: &str) -> Vec<f32> {
     let path = dir.join(name);
@@ -78,7 +78,7 @@ fn echo_is_cancelled_and_near_end_survives_double_talk() {
     }
     let mic: Vec<f32> = echo.iter().zip(&near_track).map(|(e, n)| e + n).collect();
 
-    let mut aec = EchoCanceller::new(VoiceProcessing::default());
+    let mut aec = EchoCanceller::new(VoiceProcessing::default(), RATE, RATE).unwrap();
     let mut out = vec![0.0f32; total];
     for b in 0..total / BLOCK {
         let r = b * BLOCK..(b + 1) * BLOCK;

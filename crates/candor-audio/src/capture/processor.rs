@@ -1,7 +1,6 @@
-//! The worker's synchronous capture pipeline: the microphone and the far-end
-//! reference lined up with it, in 10 ms blocks at the device rate →
-//! both resampled alike to 16 kHz → echo cancellation in 10 ms blocks →
-//! 20 ms frames → Opus, with level and voice activity per frame.
+//! The worker's synchronous capture pipeline: echo cancellation in 10 ms
+//! blocks at the device rate → resample to 16 kHz → 20 ms frames → Opus,
+//! with level and voice activity per frame.
 //!
 //! [`CaptureProcessor`] is pure (no threads, no clock), so tests and the
 //! benchmark drive it directly, faster than real time; the capture worker
@@ -14,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use super::callback::Stamp;
 use super::report::{EchoReport, EchoTally};
-use crate::aec::{BLOCK, EchoCanceller, VoiceProcessing};
+use crate::aec::{EchoCanceller, VoiceProcessing};
 use crate::codec::{CAPTURE_FRAME_SAMPLES, CAPTURE_RATE, EncoderSettings, MAX_PACKET, OpusEncoder};
 use crate::delay_line::DelayLine;
 use crate::double_talk::NearEndDetector;
@@ -35,8 +34,6 @@ const VOICE_HOLD_FRAMES: u32 = 10;
 const LOOK_AHEAD: Duration = Duration::from_millis(300);
 /// The longest the reference is delayed (s).
 const MAX_REFERENCE_DELAY_S: f64 = 0.6;
-/// The rate echo cancellation and everything after it run at.
-const RATE: u32 = CAPTURE_RATE;
 
 /// Settings of the capture pipeline.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -105,29 +102,18 @@ pub struct CaptureProcessor {
     aligner: ReferenceAligner,
     /// The echo delay as measured, independently of the canceller.
     echo_delay: EchoDelayTracker,
-    /// The lined-up reference at 16 kHz, delayed by `reference_delay`
-    /// samples before the canceller gets it.
+    /// The lined-up reference, delayed by `reference_delay` samples before
+    /// the canceller gets it.
     reference_line: DelayLine,
     reference_delay: usize,
-    /// The lined-up reference of the current device block.
+    /// The lined-up reference of the current block, and as delayed.
     lined_up: Vec<f32>,
-    /// The 16 kHz block being cancelled, its reference, and as delayed.
-    block16: Vec<f32>,
-    reference16: Vec<f32>,
     render_block: Vec<f32>,
-    /// The device block being filled.
     block: Vec<f32>,
     block_fill: usize,
     /// Input samples gone into blocks.
     blocked: u64,
-    /// The microphone and the lined-up reference to 16 kHz, alike (same
-    /// rates, same input lengths: the same output lengths and delay).
     resampler: MonoResampler,
-    reference_resampler: MonoResampler,
-    /// Resampled microphone audio, and its reference, not yet cancelled.
-    mic16: Vec<f32>,
-    ref16: Vec<f32>,
-    /// Processed audio not yet framed.
     out16: Vec<f32>,
     out16_base: u64,
     encoder: OpusEncoder,
@@ -164,34 +150,31 @@ impl std::fmt::Debug for CaptureProcessor {
 impl CaptureProcessor {
     /// A pipeline for mono input at `rate` Hz whose first frame gets `first_seq`.
     pub fn new(rate: u32, settings: CaptureSettings, first_seq: u64) -> Result<Self, AudioError> {
-        let aec = settings.processing.any().then(|| {
-            let mut aec = EchoCanceller::new(settings.processing);
+        let aec = if settings.processing.any() {
+            let mut aec = EchoCanceller::new(settings.processing, rate, rate)?;
             aec.set_stream_delay(LEAD);
-            aec
-        });
+            Some(aec)
+        } else {
+            None
+        };
         let block_len = rate as usize / 100;
         Ok(Self {
             rate,
             settings,
             aec,
             aligner: ReferenceAligner::new(rate),
-            echo_delay: EchoDelayTracker::new(RATE),
+            echo_delay: EchoDelayTracker::new(rate),
             reference_line: DelayLine::new(
-                (MAX_REFERENCE_DELAY_S * f64::from(RATE)) as usize,
-                BLOCK,
+                (MAX_REFERENCE_DELAY_S * f64::from(rate)) as usize,
+                block_len,
             ),
             reference_delay: 0,
             lined_up: vec![0.0; block_len],
-            block16: vec![0.0; BLOCK],
-            reference16: vec![0.0; BLOCK],
-            render_block: vec![0.0; BLOCK],
+            render_block: vec![0.0; block_len],
             block: vec![0.0; block_len],
             block_fill: 0,
             blocked: 0,
-            resampler: MonoResampler::new(rate, RATE)?,
-            reference_resampler: MonoResampler::new(rate, RATE)?,
-            mic16: Vec::with_capacity(BLOCK * 4),
-            ref16: Vec::with_capacity(BLOCK * 4),
+            resampler: MonoResampler::new(rate, CAPTURE_RATE)?,
             out16: Vec::with_capacity(CAPTURE_FRAME_SAMPLES * 4),
             out16_base: 0,
             encoder: OpusEncoder::new(settings.encoder)?,
@@ -223,14 +206,9 @@ impl CaptureProcessor {
         self.seq
     }
 
-    /// The pipeline's algorithmic latency before the encoder: the
-    /// resampler's and the echo canceller's.
-    pub fn algorithmic_latency(&self) -> Duration {
+    /// The resampler's delay (part of the pipeline's algorithmic latency).
+    pub fn resampler_delay(&self) -> Duration {
         self.resampler.delay()
-            + self
-                .aec
-                .as_ref()
-                .map_or(Duration::ZERO, EchoCanceller::latency)
     }
 
     fn cancels_echo(&self) -> bool {
@@ -275,15 +253,55 @@ impl CaptureProcessor {
             self.block_fill += take;
             input = &input[take..];
             if self.block_fill == n {
+                let mic_rms = crate::sample::rms(&self.block);
+                let mic_db = crate::sample::to_dbfs(mic_rms);
                 if self.settings.processing.echo_cancellation {
                     self.aligner.render(self.blocked, &mut self.lined_up);
-                    self.reference_resampler
-                        .process(&self.lined_up, &mut self.ref16)?;
+                    self.echo_delay.push(&self.block, &self.lined_up);
+                    if self.echo_delay.take_change() {
+                        self.follow_echo_delay()?;
+                    }
+                    self.reference_line.push(&self.lined_up);
+                    self.reference_line
+                        .read(self.reference_delay, &mut self.render_block);
+                    if let Some(aec) = self.aec.as_mut() {
+                        aec.process_render(&self.render_block)?;
+                    }
+                    if let Some(d) = self.near_end.as_mut() {
+                        d.reference(&self.render_block);
+                        d.reference_ahead(self.aligner.peak_ahead(LOOK_AHEAD));
+                    }
+                }
+                if let Some(aec) = self.aec.as_mut() {
+                    aec.process_capture(&mut self.block)?;
                 }
                 self.blocked += n as u64;
-                self.resampler.process(&self.block, &mut self.mic16)?;
+                match self.near_end.as_mut() {
+                    Some(d) => {
+                        let v = d.capture(mic_db, &self.block);
+                        // While the echo moves to a delay the canceller does
+                        // not model yet, what leaks through is the far end's.
+                        let moving = self.echo_delay.moving();
+                        self.near_blocks.push_back(v.near_end && !moving);
+                        if d.strong_echo() != self.strong_echo {
+                            self.strong_echo = d.strong_echo();
+                            out(CaptureOutput::StrongEcho(self.strong_echo));
+                        }
+                        self.tally.block(
+                            mic_rms * mic_rms,
+                            v.out_power,
+                            v.far_active,
+                            v.near_end,
+                            moving,
+                        );
+                        if self.tally.is_full() {
+                            out(CaptureOutput::Echo(self.tally.take(self.echo_state())));
+                        }
+                    }
+                    None => self.near_blocks.push_back(true),
+                }
+                self.resampler.process(&self.block, &mut self.out16)?;
                 self.block_fill = 0;
-                self.cancel_blocks(out)?;
             }
         }
         let mut start = 0;
@@ -322,71 +340,6 @@ impl CaptureProcessor {
         Ok(())
     }
 
-    /// Echo-cancels the whole 16 kHz blocks resampled so far (with the
-    /// near-end decision and the echo tally of each) into `out16`.
-    fn cancel_blocks(&mut self, out: &mut impl FnMut(CaptureOutput)) -> Result<(), AudioError> {
-        let cancels = self.settings.processing.echo_cancellation;
-        let mut start = 0;
-        while self.mic16.len() - start >= BLOCK {
-            self.block16
-                .copy_from_slice(&self.mic16[start..start + BLOCK]);
-            let mic_rms = crate::sample::rms(&self.block16);
-            let mic_db = crate::sample::to_dbfs(mic_rms);
-            if cancels {
-                self.reference16
-                    .copy_from_slice(&self.ref16[start..start + BLOCK]);
-                self.echo_delay.push(&self.block16, &self.reference16);
-                if self.echo_delay.take_change() {
-                    self.follow_echo_delay();
-                }
-                self.reference_line.push(&self.reference16);
-                self.reference_line
-                    .read(self.reference_delay, &mut self.render_block);
-                if let Some(aec) = self.aec.as_mut() {
-                    aec.process_render(&self.render_block)?;
-                }
-                if let Some(d) = self.near_end.as_mut() {
-                    d.reference(&self.render_block);
-                    d.reference_ahead(self.aligner.peak_ahead(LOOK_AHEAD));
-                }
-            }
-            if let Some(aec) = self.aec.as_mut() {
-                aec.process_capture(&mut self.block16)?;
-            }
-            match self.near_end.as_mut() {
-                Some(d) => {
-                    let v = d.capture(mic_db, &self.block16);
-                    // While the echo moves to a delay the canceller does
-                    // not model yet, what leaks through is the far end's.
-                    let moving = self.echo_delay.moving();
-                    self.near_blocks.push_back(v.near_end && !moving);
-                    if d.strong_echo() != self.strong_echo {
-                        self.strong_echo = d.strong_echo();
-                        out(CaptureOutput::StrongEcho(self.strong_echo));
-                    }
-                    self.tally.block(
-                        mic_rms * mic_rms,
-                        v.out_power,
-                        v.far_active,
-                        v.near_end,
-                        moving,
-                    );
-                    if self.tally.is_full() {
-                        out(CaptureOutput::Echo(self.tally.take(self.echo_state())));
-                    }
-                }
-                None => self.near_blocks.push_back(true),
-            }
-            self.out16.extend_from_slice(&self.block16);
-            start += BLOCK;
-        }
-        self.mic16.drain(..start);
-        if cancels {
-            self.ref16.drain(..start);
-        }
-        Ok(())
-    }
-
     /// The room's echo delay was first measured, or moved. The canceller
     /// settles on the first delay itself; when the room's delay then grows,
     /// the reference is delayed by as much, so the canceller sees the path
@@ -394,30 +347,32 @@ impl CaptureProcessor {
     /// settled on cannot be made up (that reference is not played yet), so
     /// the canceller starts afresh and finds it, and the near-end decision
     /// relearns how much residual to expect meanwhile.
-    fn follow_echo_delay(&mut self) {
+    fn follow_echo_delay(&mut self) -> Result<(), AudioError> {
         let Some(lag) = self.echo_delay.delay_s() else {
-            return;
+            return Ok(());
         };
+        let rate = f64::from(self.rate);
         let Some(settled) = self.settled_delay_s else {
             self.settled_delay_s = Some(lag);
-            return;
+            return Ok(());
         };
-        let grown = ((lag - settled) * f64::from(RATE)).round();
-        let max = self.reference_line.max_delay(BLOCK);
+        let grown = ((lag - settled) * rate).round();
+        let max = self.reference_line.max_delay(self.lined_up.len());
         if grown >= 0.0 && grown as usize <= max {
             self.reference_delay = grown as usize;
-            return;
+            return Ok(());
         }
         self.reference_delay = 0;
         self.settled_delay_s = Some(lag);
         if let Some(aec) = self.aec.as_mut() {
-            let mut fresh = EchoCanceller::new(self.settings.processing);
+            let mut fresh = EchoCanceller::new(self.settings.processing, self.rate, self.rate)?;
             fresh.set_stream_delay(LEAD);
             *aec = fresh;
         }
         if let Some(d) = self.near_end.as_mut() {
             d.relearn();
         }
+        Ok(())
     }
 
     /// The echo path's state now, for a report.
@@ -425,7 +380,7 @@ impl CaptureProcessor {
         EchoReport::state(
             self.echo_delay.delay_s(),
             self.echo_delay.latest_s(),
-            self.reference_delay as f64 / f64::from(RATE),
+            self.reference_delay as f64 / f64::from(self.rate),
             self.near_end
                 .as_ref()
                 .map_or(0.0, NearEndDetector::coupling_db),
@@ -451,8 +406,7 @@ impl CaptureProcessor {
 
     /// When the input sample behind 16 kHz output sample `k` was captured.
     fn time_of_output(&self, k: u64, stamp: Stamp) -> Instant {
-        let aec = self.aec.as_ref().map_or(0, EchoCanceller::latency_samples);
-        let delay = (self.resampler.delay_frames() + aec) as f64;
+        let delay = self.resampler.delay_frames() as f64;
         let input_index =
             ((k as f64 - delay) * f64::from(self.rate) / f64::from(CAPTURE_RATE)).max(0.0);
         let behind = (stamp.end_index as f64 - 1.0 - input_index).max(0.0) / f64::from(self.rate);
