@@ -618,12 +618,15 @@ describe("interview lifecycle", () => {
       // Play: the button turns to Pause and the time moves on.
       const toggle = page.locator('[data-action="replay-toggle"]');
       assert.equal(await toggle.getAttribute("aria-label"), "Play");
+      // (The label follows the element's play and pause events, which are
+      // dispatched after `paused` has changed: wait for what the user sees.)
       await toggle.click();
       await page.waitForFunction(() => document.querySelector('[data-testid="replay-audio"]').currentTime > 0.3);
       assert.equal(await toggle.getAttribute("aria-label"), "Pause");
       await toggle.click();
       await page.waitForFunction(() => document.querySelector('[data-testid="replay-audio"]').paused);
-      assert.equal(await toggle.getAttribute("aria-label"), "Play");
+      await page.waitForFunction(() => document.querySelector('[data-action="replay-toggle"]').getAttribute("aria-label") === "Play");
+      assert.ok(await page.evaluate(() => document.querySelector('[data-testid="replay-audio"]').paused), "still paused once the label says Play");
 
       // A transcript line's time jumps there, and that line is marked as
       // the recording plays on.
@@ -653,6 +656,23 @@ describe("interview lifecycle", () => {
       await toggle.click();
       await page.locator('[data-testid="replay-seek"]').fill("5");
       await page.waitForFunction(() => Math.abs(document.querySelector('[data-testid="replay-audio"]').currentTime - 5) < 0.5);
+
+      // Played to its end, the button says Play again, and Play starts the
+      // answer over from its beginning.
+      const length = await page.evaluate(() => document.querySelector('[data-testid="replay-audio"]').duration);
+      await page.locator('[data-testid="replay-seek"]').fill(String(Math.floor((length - 0.5) * 10) / 10));
+      await toggle.click();
+      await page.waitForFunction(() => {
+        const a = document.querySelector('[data-testid="replay-audio"]');
+        return a.paused && a.currentTime >= a.duration - 0.05;
+      });
+      await page.waitForFunction(() => document.querySelector('[data-action="replay-toggle"]').getAttribute("aria-label") === "Play");
+      await toggle.click();
+      await page.waitForFunction(() => {
+        const a = document.querySelector('[data-testid="replay-audio"]');
+        return !a.paused && a.currentTime > 0 && a.currentTime < 2;
+      });
+      assert.equal(await toggle.getAttribute("aria-label"), "Pause");
     });
   });
 

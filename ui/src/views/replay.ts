@@ -35,6 +35,9 @@ export interface ReplayPlayer {
   destroy(): void;
 }
 
+/** How near its end a stopped recording counts as played through (s). */
+const END_SLACK_SEC = 0.05;
+
 const UNAVAILABLE = "This recording could not be loaded. Candor keeps your voice only for interviews recorded on this backend.";
 
 export function replayPlayer(interviewId: string): ReplayPlayer {
@@ -112,12 +115,20 @@ export function replayPlayer(interviewId: string): ReplayPlayer {
     })();
   }
 
+  /** At the end of the recording, whether or not the element said so
+   *  (WebKit may stop a Blob there, paused, without `ended`). */
+  function atEnd(): boolean {
+    return audio.ended || (Number.isFinite(audio.duration) && audio.duration > 0 && audio.currentTime >= audio.duration - END_SLACK_SEC);
+  }
+
   function play(): void {
     if (!source) {
       playWhenLoaded = true;
       return;
     }
     playWhenLoaded = false;
+    // Play at the end starts again from the beginning, as after `ended`.
+    if (atEnd()) audio.currentTime = 0;
     void audio.play().catch(() => {
       // A failed load reports itself through the element's error event.
     });
@@ -128,7 +139,7 @@ export function replayPlayer(interviewId: string): ReplayPlayer {
     seek.max = String(dur);
     if (!seeking) seek.value = String(audio.currentTime);
     time.textContent = `${clock(audio.currentTime)} / ${dur > 0 ? clock(dur) : "--:--"}`;
-    const playing = !audio.paused && !audio.ended;
+    const playing = !audio.paused && !atEnd();
     toggle.replaceChildren(icon(playing ? "pause" : "play"));
     toggle.setAttribute("aria-label", playing ? "Pause" : "Play");
     root.classList.toggle("playing", playing);
@@ -174,7 +185,7 @@ export function replayPlayer(interviewId: string): ReplayPlayer {
     if (source) fail("This recording could not be played.");
   });
   toggle.addEventListener("click", () => {
-    if (audio.paused || audio.ended) play();
+    if (audio.paused || atEnd()) play();
     else {
       playWhenLoaded = false;
       audio.pause();
