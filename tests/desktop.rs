@@ -227,7 +227,9 @@ async fn a_whole_interview_in_the_desktop_window() {
             "const a = document.querySelector('[data-testid=replay-audio]');\
              return JSON.stringify({ src: a.currentSrc, error: a.error && a.error.code,\
                message: a.error && a.error.message, ready: a.readyState, network: a.networkState,\
-               paused: a.paused, time: a.currentTime, duration: a.duration,\
+               paused: a.paused, ended: a.ended, time: a.currentTime, duration: a.duration,\
+               what: document.querySelector('[data-testid=replay-what]').textContent,\
+               atEnd: a.currentTime >= a.duration - 0.05,\
                problem: document.querySelector('[data-testid=replay-problem]').textContent })"
         )
         .await
