@@ -198,21 +198,34 @@ async fn a_whole_interview_in_the_desktop_window() {
         shot.display()
     );
 
-    // Replay: the first answer, fetched through the app's own `replay`
-    // scheme (the CSP names no loopback port), plays in the window, and the
-    // speaker hears the candidate's recorded voice. (WebKit may stop a Blob
+    // Replay: the first question and its answer — both voices, in the whole
+    // interview's recording fetched through the app's own `replay` scheme
+    // (the CSP names no loopback port) — play in the window until the
+    // exchange is over, and the speaker hears them. (WebKit may stop a Blob
     // at its end, paused, without setting `ended`.)
     let speaker = pulse.record("speaker.monitor").expect("parecord");
     app.click("[data-action=play-answer]").await;
-    let played = app
+    let started = app
         .becomes_true(
-            Duration::from_secs(60),
+            Duration::from_secs(30),
             "const a = document.querySelector('[data-testid=replay-audio]');\
              return document.querySelector('[data-testid=replay-what]').textContent\
-                      === 'Your answer to question 1' && a.duration > 1\
-                    && (a.ended || (a.paused && a.currentTime >= a.duration - 0.05))",
+                      === 'Question 1 and your answer' && !a.paused && a.currentTime > 0",
         )
         .await;
+    let from = app
+        .script("return document.querySelector('[data-testid=replay-audio]').currentTime")
+        .await
+        .as_f64()
+        .unwrap_or(0.0);
+    let played = started
+        && app
+            .becomes_true(
+                Duration::from_secs(90),
+                "const a = document.querySelector('[data-testid=replay-audio]');\
+                 return a.paused || a.ended || a.currentTime >= a.duration - 0.05",
+            )
+            .await;
     let replay_log: String =
         std::fs::read_to_string(dir.path().join("data/app.candor.desktop/logs/candor.log"))
             .unwrap_or_default()
@@ -220,9 +233,14 @@ async fn a_whole_interview_in_the_desktop_window() {
             .filter(|l| l.contains("replay"))
             .collect::<Vec<_>>()
             .join("\n");
+    let to = app
+        .script("return document.querySelector('[data-testid=replay-audio]').currentTime")
+        .await
+        .as_f64()
+        .unwrap_or(0.0);
     assert!(
-        played,
-        "the answer to question 1 did not play to its end ({replay_log}): {}",
+        played && to > from + 3.0,
+        "question 1 and its answer did not play through (started: {started}, from {from:.2} s to {to:.2} s; {replay_log}): {}",
         app.script(
             "const a = document.querySelector('[data-testid=replay-audio]');\
              return JSON.stringify({ src: a.currentSrc, error: a.error && a.error.code,\
@@ -237,12 +255,12 @@ async fn a_whole_interview_in_the_desktop_window() {
     let (replayed_s, replay_peak) = loud_seconds(&speaker.finish(), -45.0);
     assert!(
         replayed_s > 1.0,
-        "the replayed answer is heard on the speaker: {replayed_s:.2} s above -45 dBFS, loudest 20 ms {replay_peak:.1} dBFS"
+        "the replayed question and answer are heard on the speaker: {replayed_s:.2} s above -45 dBFS, loudest 20 ms {replay_peak:.1} dBFS"
     );
     artifact(
         "desktop-replay.txt",
         &format!(
-            "replayed answer on the speaker: {replayed_s:.2} s above -45 dBFS, loudest 20 ms {replay_peak:.1} dBFS\n"
+            "replayed question 1 and its answer ({from:.2} s to {to:.2} s of the interview) on the speaker: {replayed_s:.2} s above -45 dBFS, loudest 20 ms {replay_peak:.1} dBFS\n"
         ),
     );
     app.screenshot("desktop-results-replay").await;

@@ -70,12 +70,12 @@ function transcript() {
   const lines = [];
   let t = 2;
   for (const q of QUESTIONS) {
-    lines.push({ speaker: "interviewer", text: q.question, startSec: t, endSec: t + 6 });
+    lines.push({ speaker: "interviewer", text: q.question, startSec: t, endSec: t + 6, questionIndex: q.index });
     t += 6 + (q.responseLatencySec ?? 1);
     const half = q.answerSec / 2;
-    lines.push({ speaker: "candidate", text: "So in my last role I led the migration of our billing system to a new provider, which meant coordinating three teams.", startSec: t, endSec: t + half });
+    lines.push({ speaker: "candidate", text: "So in my last role I led the migration of our billing system to a new provider, which meant coordinating three teams.", startSec: t, endSec: t + half, questionIndex: q.index });
     t += half + 1.2;
-    lines.push({ speaker: "candidate", text: "In the end we cut invoice errors by forty percent and finished two weeks early.", startSec: t, endSec: t + half - 1.2 });
+    lines.push({ speaker: "candidate", text: "In the end we cut invoice errors by forty percent and finished two weeks early.", startSec: t, endSec: t + half - 1.2, questionIndex: q.index });
     t += half + 2;
   }
   return lines;
@@ -110,6 +110,7 @@ export const RESULTS = {
   assessmentUnavailable: null,
   jobTerms: null,
   mostUsedWords: [],
+  interviewerVoice: true,
 };
 
 export const RESULTS_GEMINI = {

@@ -61,10 +61,11 @@ export async function startServer() {
   return { url: `http://127.0.0.1:${port}/`, replays, close: () => new Promise((ok) => server.close(ok)) };
 }
 
-/** Stand-in recordings: a minute for any interview, ten seconds per answer. */
+/** Stand-in recordings: the fixtures' interview (452 s) for any interview,
+ *  ten seconds per answer. */
 const RECORDINGS = new Map();
 function recording(file) {
-  const seconds = file === "interview.ogg" ? 60 : /^answer-\d{2}\.ogg$/.test(file) ? 10 : null;
+  const seconds = file === "interview.ogg" ? 452 : /^answer-\d{2}\.ogg$/.test(file) ? 10 : null;
   if (seconds === null) return null;
   if (!RECORDINGS.has(seconds)) RECORDINGS.set(seconds, silentOggOpus(seconds));
   return RECORDINGS.get(seconds);

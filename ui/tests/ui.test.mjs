@@ -602,7 +602,7 @@ describe("interview lifecycle", () => {
     });
   });
 
-  test("resultsReady: the recording plays, fetched through the app's replay protocol; the transcript follows; a line and an answer jump", async () => {
+  test("resultsReady: the recording plays, fetched through the app's replay protocol; the transcript follows; a line and a question's exchange jump", async () => {
     await withApp({ view: authed({ state: "resultsReady", interviewId: "iv-9", results: RESULTS }) }, async (app, page) => {
       const player = page.getByTestId("replay");
       await player.waitFor();
@@ -611,7 +611,8 @@ describe("interview lifecycle", () => {
         return { src: a.currentSrc, time: a.currentTime, paused: a.paused, duration: a.duration };
       });
       // The metadata loads at once: the length is known before playing.
-      await page.waitForFunction(() => document.querySelector('[data-testid="replay-time"]').textContent === "00:00 / 01:00");
+      await page.waitForFunction(() => document.querySelector('[data-testid="replay-time"]').textContent === "00:00 / 07:32");
+      assert.match(await text(page, ".listen-note"), /the interviewer's voice and yours/);
       assert.match((await audioState()).src, /^blob:/, "played from the fetched recording");
       assert.ok(server.replays.some((r) => r.path === "iv-9/interview.ogg"), "fetched through the replay scheme");
 
@@ -642,23 +643,36 @@ describe("interview lifecycle", () => {
       assert.equal(await page.locator(".transcript-details li.current .line-text").textContent(), answer.text);
       await app.shot("results-replay", { fullPage: true });
 
-      // An answer plays on its own, from its start; the transcript mark goes.
-      await page.locator('.question-card[data-index="2"] [data-action="play-answer"]').click();
-      assert.equal(await text(page, '[data-testid="replay-what"]'), "Your answer to question 2");
-      assert.ok(server.replays.some((r) => r.path === "iv-9/answer-02.ogg"), "the answer's own recording");
-      await page.waitForFunction(() => {
+      // A question plays as its exchange: the whole interview from the
+      // interviewer asking it, the question's line marked, stopping where the
+      // next question starts.
+      const q2 = page.locator('.question-card[data-index="2"] [data-action="play-answer"]');
+      assert.equal((await q2.textContent()).trim(), "Play question 2 and your answer");
+      await q2.click();
+      assert.equal(await text(page, '[data-testid="replay-what"]'), "Question 2 and your answer");
+      const asked = RESULTS.transcript.find((l) => l.speaker === "interviewer" && l.questionIndex === 2);
+      const next = RESULTS.transcript.find((l) => l.speaker === "interviewer" && l.questionIndex === 3);
+      await page.waitForFunction((t) => {
         const a = document.querySelector('[data-testid="replay-audio"]');
-        return !a.paused && a.duration > 9 && a.duration < 11;
-      });
-      assert.equal(await page.locator(".transcript-details li.current").count(), 0);
+        return !a.paused && a.currentTime >= t && a.currentTime < t + 2;
+      }, asked.startSec);
+      await page.waitForFunction(() => document.querySelector(".transcript-details li.current .line-text")?.textContent !== undefined);
+      assert.equal(await page.locator(".transcript-details li.current .line-text").textContent(), asked.text);
+      assert.ok(!server.replays.some((r) => r.path.startsWith("iv-9/answer-")), "no separate recording is fetched");
+      // Near the exchange's end (moved there directly, as playing on would),
+      // it stops by itself where question 3 begins.
+      await page.evaluate((t) => { document.querySelector('[data-testid="replay-audio"]').currentTime = t; }, next.startSec - 0.6);
+      await page.waitForFunction(() => document.querySelector('[data-testid="replay-audio"]').paused, null, { timeout: 5000 });
+      const stopped = await page.evaluate(() => document.querySelector('[data-testid="replay-audio"]').currentTime);
+      assert.ok(stopped >= next.startSec && stopped < next.startSec + 1, `stopped at ${stopped}, question 3 at ${next.startSec}`);
+      await page.waitForFunction(() => document.querySelector('[data-action="replay-toggle"]').getAttribute("aria-label") === "Play");
 
       // Seeking with the slider.
-      await toggle.click();
       await page.locator('[data-testid="replay-seek"]').fill("5");
       await page.waitForFunction(() => Math.abs(document.querySelector('[data-testid="replay-audio"]').currentTime - 5) < 0.5);
 
       // Played to its end, the button says Play again, and Play starts the
-      // answer over from its beginning.
+      // recording over from its beginning.
       const length = await page.evaluate(() => document.querySelector('[data-testid="replay-audio"]').duration);
       await page.locator('[data-testid="replay-seek"]').fill(String(Math.floor((length - 0.5) * 10) / 10));
       await toggle.click();
@@ -673,6 +687,23 @@ describe("interview lifecycle", () => {
         return !a.paused && a.currentTime > 0 && a.currentTime < 2;
       });
       assert.equal(await toggle.getAttribute("aria-label"), "Pause");
+    });
+  });
+
+  test("resultsReady recorded before the interviewer's voice was kept: an answer plays on its own, and the page says why", async () => {
+    await withApp({ view: authed({ state: "resultsReady", interviewId: "iv-9", results: { ...RESULTS, interviewerVoice: false } }) }, async (app, page) => {
+      await page.getByTestId("replay").waitFor();
+      assert.match(await text(page, ".listen-note"), /recorded before Candor kept the interviewer's voice/);
+      const q2 = page.locator('.question-card[data-index="2"] [data-action="play-answer"]');
+      assert.equal((await q2.textContent()).trim(), "Play answer 2");
+      await q2.click();
+      assert.equal(await text(page, '[data-testid="replay-what"]'), "Your answer to question 2");
+      assert.ok(server.replays.some((r) => r.path === "iv-9/answer-02.ogg"), "the answer's own recording");
+      await page.waitForFunction(() => {
+        const a = document.querySelector('[data-testid="replay-audio"]');
+        return !a.paused && a.duration > 9 && a.duration < 11;
+      });
+      assert.equal(await page.locator(".transcript-details li.current").count(), 0, "no transcript line is marked");
     });
   });
 

@@ -375,6 +375,11 @@ pub struct Feedback {
     /// the candidate's words are known).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub most_used_words: Vec<WordCount>,
+    /// Whether the interviewer's voice was recorded: then the interview's
+    /// recording (`interview.ogg`) holds both voices. Results of sessions
+    /// recorded before Candor kept it read as false.
+    #[serde(default)]
+    pub interviewer_voice: bool,
 }
 
 /// Coverage of a job description's key terms.

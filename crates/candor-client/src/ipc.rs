@@ -372,6 +372,9 @@ pub struct Results {
     /// The candidate's most used words, most used first (when the words are
     /// known).
     pub most_used_words: Vec<WordCount>,
+    /// Whether the recording holds the interviewer's voice too (interviews
+    /// recorded before Candor kept it hold the candidate's only).
+    pub interviewer_voice: bool,
 }
 
 /// Coverage of the job description's key terms.
@@ -488,6 +491,8 @@ pub struct TranscriptLine {
     pub text: String,
     pub start_sec: f64,
     pub end_sec: f64,
+    /// The question the line belongs to (0: the greeting).
+    pub question_index: u32,
 }
 
 fn sec(ms: u64) -> f64 {
@@ -561,6 +566,7 @@ impl Results {
                     text: t.text.clone(),
                     start_sec: sec(t.start_ms),
                     end_sec: sec(t.end_ms),
+                    question_index: t.question_index,
                 })
                 .collect(),
             assessment: feedback.ai.as_ref().map(|ai| Assessment {
@@ -596,6 +602,7 @@ impl Results {
                     count: w.count,
                 })
                 .collect(),
+            interviewer_voice: feedback.interviewer_voice,
         }
     }
 

@@ -1,9 +1,11 @@
 //! What reviewing, taking away and deleting a long interview costs: a
-//! 30-minute session (90 000 stored 20 ms Opus frames of 60 bytes, 10
-//! questions, a transcript segment per turn) is replayed (`export::audio_file`
-//! for `interview.ogg` and one answer, what `GET /v1/interviews/{id}/audio/…`
-//! builds before its first byte, beside reading the stored frames alone, the
-//! floor, in the same run), exported (`export::build` + `Bundle::to_zip`, what
+//! 30-minute session (90 000 stored 20 ms Opus frames of the candidate's
+//! voice at 16 kHz, 8 s of the interviewer's at 24 kHz before each of 10
+//! answers, five of which cut into the question's last second; a transcript
+//! segment per turn; real Opus packets of a voiced signal) is replayed (`export::audio_file` for `interview.ogg`, both voices
+//! decoded, mixed and coded again, and one answer, copied: what
+//! `GET /v1/interviews/{id}/audio/…` builds before its first byte, beside
+//! reading the stored frames alone, the floor, in the same run), exported (`export::build` + `Bundle::to_zip`, what
 //! `GET /v1/interviews/{id}/export` does) and then deleted (`secure_delete`
 //! plus the truncating checkpoint). Prints wall time and sizes; nothing is
 //! compared with a fixed threshold.
@@ -17,9 +19,25 @@ use std::time::Instant;
 
 use candor_api::{InterviewStatus, Role, Seniority, Speaker};
 use candor_server::store::{
-    InputCodec, InputFormat, InterviewRecord, SegmentKind, SessionRecord, SessionWrite,
-    SqliteStore, Store, TranscriptRecord, UserRecord,
+    AudioFormat, InterviewRecord, SegmentKind, SessionRecord, SessionWrite, SqliteStore, Store,
+    StoredCodec, TranscriptRecord, UserRecord,
 };
+
+/// One second of a voiced signal (a 140 Hz buzz with its harmonics, its
+/// loudness moving at a syllable rate) as 50 Opus packets at `rate`.
+fn voiced_second(rate: u32) -> Vec<bytes::Bytes> {
+    let samples: Vec<f32> = (0..rate)
+        .map(|n| {
+            let t = n as f32 / rate as f32;
+            let envelope = 0.5 + 0.5 * (std::f32::consts::TAU * 4.0 * t).sin();
+            let buzz: f32 = (1..=12)
+                .map(|h| (std::f32::consts::TAU * 140.0 * h as f32 * t).sin() / h as f32)
+                .sum();
+            0.1 * envelope * buzz
+        })
+        .collect();
+    candor_server::voice::encode_clip(candor_audio::Codec::Opus, rate, &samples).unwrap()
+}
 
 fn main() {
     let minutes: u64 = std::env::args()
@@ -65,35 +83,51 @@ fn main() {
             ended_at_ms: None,
             duration_ms: None,
             last_client_seq: 0,
-            input: Some(InputFormat {
-                codec: InputCodec::Opus,
+            input: Some(AudioFormat {
+                codec: StoredCodec::Opus,
                 sample_rate_hz: 16_000,
+                frame_ms: 20,
+            }),
+            output: Some(AudioFormat {
+                codec: StoredCodec::Opus,
+                sample_rate_hz: 24_000,
                 frame_ms: 20,
             }),
         })
         .unwrap();
     let sid: Arc<str> = Arc::from("s");
     let frames = duration_ms / 20;
-    // One commit per second of audio, as the recorder batches.
-    let mut seq = 0u64;
-    while seq < frames {
-        let batch: Vec<SessionWrite> = (0..50.min(frames - seq))
-            .map(|_| {
-                seq += 1;
-                let mut data = vec![9u8 << 3];
-                data.extend((0..59).map(|i| (seq as u8).wrapping_mul(31).wrapping_add(i)));
-                SessionWrite::Audio {
-                    session_id: sid.clone(),
-                    seq,
-                    timestamp_us: (seq - 1) * 20_000,
-                    data: data.into(),
-                }
-            })
-            .collect();
-        store.record(&batch).unwrap();
-    }
+    let candidate = voiced_second(16_000);
+    let interviewer = voiced_second(24_000);
     // Ten questions, each asked then answered, spread over the session.
     let turn = duration_ms / 10;
+    // One commit per second of audio, as the recorder batches; the
+    // interviewer speaks the first 8 s of each turn.
+    let mut seq = 0u64;
+    let mut voice_seq = 0u64;
+    while seq < frames {
+        let mut batch: Vec<SessionWrite> = Vec::new();
+        for _ in 0..50.min(frames - seq) {
+            seq += 1;
+            let at_ms = (seq - 1) * 20;
+            batch.push(SessionWrite::Audio {
+                session_id: sid.clone(),
+                seq,
+                timestamp_us: at_ms * 1000,
+                data: candidate[(seq as usize - 1) % candidate.len()].clone(),
+            });
+            if at_ms % turn < 8_000 {
+                voice_seq += 1;
+                batch.push(SessionWrite::InterviewerAudio {
+                    session_id: sid.clone(),
+                    seq: voice_seq,
+                    due_us: at_ms * 1000,
+                    data: interviewer[(voice_seq as usize - 1) % interviewer.len()].clone(),
+                });
+            }
+        }
+        store.record(&batch).unwrap();
+    }
     let mut writes = Vec::new();
     for q in 0..10u64 {
         let at = q * turn;
@@ -123,9 +157,12 @@ fn main() {
                 },
             });
         }
+        // Every other answer cuts into the question's last second: both
+        // voices at once, coded again in the replay.
+        let cut_in = if q % 2 == 1 { 7_000 } else { 10_000 };
         writes.push(SessionWrite::Speech {
             session_id: sid.clone(),
-            start_ms: at + 10_000,
+            start_ms: at + cut_in,
             end_ms: at + turn - 5_000,
         });
     }
@@ -158,8 +195,8 @@ fn main() {
     let answer_t = started.elapsed();
     let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
     println!(
-        "replay: reading the {frames} stored frames ({:.2} MiB) {:.0} ms (the floor); \
-         interview.ogg built in {:.0} ms ({:.2}x the floor), {:.2} MiB held by the window; \
+        "replay: reading the {frames} stored candidate frames ({:.2} MiB) {:.0} ms (the floor); \
+         interview.ogg (both voices mixed) built in {:.0} ms ({:.2}x the floor), {:.2} MiB held by the window; \
          answer-05.ogg built in {:.0} ms ({:.2}x), {:.2} MiB",
         stored_bytes as f64 / 1048576.0,
         ms(read),

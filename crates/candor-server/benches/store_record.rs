@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use candor_api::{InterviewStatus, Role, Seniority, Speaker};
 use candor_server::store::{
-    InputCodec, InputFormat, InterviewRecord, PostgresStore, SegmentKind, SessionRecord,
-    SessionWrite, SqliteStore, Store, TranscriptRecord, UserRecord,
+    AudioFormat, InterviewRecord, PostgresStore, SegmentKind, SessionRecord, SessionWrite,
+    SqliteStore, Store, StoredCodec, TranscriptRecord, UserRecord,
 };
 
 const FRAMES_PER_BATCH: u64 = 5;
@@ -90,11 +90,12 @@ fn prepare(store: &dyn Store, sessions: u64) -> Vec<Arc<str>> {
                     ended_at_ms: None,
                     duration_ms: None,
                     last_client_seq: 0,
-                    input: Some(InputFormat {
-                        codec: InputCodec::Opus,
+                    input: Some(AudioFormat {
+                        codec: StoredCodec::Opus,
                         sample_rate_hz: 16_000,
                         frame_ms: 20,
                     }),
+                    output: None,
                 })
                 .unwrap();
             Arc::from(id)

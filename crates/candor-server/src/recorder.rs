@@ -117,6 +117,18 @@ impl SessionRecorder {
         let _ = self.tx.send(Cmd::Write(w, Some(self.acked.clone()))).await;
     }
 
+    /// The interviewer's audio chunk `seq`, due to play at `due_us` on the
+    /// session clock (not acknowledged: the client does not resend it).
+    pub async fn interviewer_audio(&self, seq: u64, due_us: u64, data: Bytes) {
+        let w = SessionWrite::InterviewerAudio {
+            session_id: self.session_id.clone(),
+            seq,
+            due_us,
+            data,
+        };
+        let _ = self.tx.send(Cmd::Write(w, None)).await;
+    }
+
     pub async fn transcript(&self, segment: TranscriptRecord) {
         let w = SessionWrite::Transcript {
             session_id: self.session_id.clone(),

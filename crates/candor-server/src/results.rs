@@ -446,6 +446,7 @@ pub fn compute(t: &Timeline, job_description: Option<&str>, planned_questions: u
             })
             .collect(),
         computed_at_ms: now_ms(),
+        interviewer_voice: t.session.output.is_some(),
         feedback_source: FeedbackSource::MetricsOnly,
         ai: None,
         ai_unavailable_reason: None,
@@ -662,6 +663,7 @@ mod tests {
             duration_ms: Some(100_000),
             last_client_seq: 0,
             input: None,
+            output: None,
         }
     }
 

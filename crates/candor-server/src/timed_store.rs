@@ -120,6 +120,9 @@ impl Store for TimedStore {
     fn candidate_frames(&self, session_id: &str) -> R<Vec<StoredFrame>> {
         self.timed("candidate_frames", |s| s.candidate_frames(session_id))
     }
+    fn interviewer_frames(&self, session_id: &str) -> R<Vec<StoredFrame>> {
+        self.timed("interviewer_frames", |s| s.interviewer_frames(session_id))
+    }
     fn user_audio_bytes(&self, user_id: &str) -> R<u64> {
         self.timed("user_audio_bytes", |s| s.user_audio_bytes(user_id))
     }

@@ -16,8 +16,8 @@ use std::sync::Arc;
 use bytes::Bytes;
 use candor_api::{InterviewStatus, Role, Seniority, Speaker};
 use candor_server::store::{
-    InputCodec, InputFormat, InterviewRecord, ListCursor, OutcomeRecord, SegmentKind,
-    SessionRecord, SessionWrite, Store, StoreError, StoredFrame, TranscriptRecord, UserRecord,
+    AudioFormat, InterviewRecord, ListCursor, OutcomeRecord, SegmentKind, SessionRecord,
+    SessionWrite, Store, StoreError, StoredCodec, StoredFrame, TranscriptRecord, UserRecord,
 };
 
 /// A database a case runs on; `open` may be called again to reopen it.
@@ -162,6 +162,7 @@ conformance!(
     latest_session_and_unfinished_sessions,
     recorded_audio_raises_the_high_water_mark_in_order,
     a_replayed_batch_is_stored_once,
+    the_interviewers_audio_is_kept_beside_the_candidates,
     a_batch_is_visible_whole,
     timeline_orders_and_replaces_segments_and_spans,
     results_replace_and_outcomes_follow_the_request,
@@ -320,9 +321,14 @@ fn session(id: &str, interview: &str, started_at_ms: i64) -> SessionRecord {
         ended_at_ms: None,
         duration_ms: None,
         last_client_seq: 0,
-        input: Some(InputFormat {
-            codec: InputCodec::Opus,
+        input: Some(AudioFormat {
+            codec: StoredCodec::Opus,
             sample_rate_hz: 16_000,
+            frame_ms: 20,
+        }),
+        output: Some(AudioFormat {
+            codec: StoredCodec::Opus,
+            sample_rate_hz: 24_000,
             frame_ms: 20,
         }),
     }
@@ -338,6 +344,21 @@ fn audio(sid: &Arc<str>, seqs: std::ops::RangeInclusive<u64>) -> Vec<SessionWrit
         seq,
         timestamp_us: seq * 20_000,
         data: Bytes::from(frame_data(sid, seq)),
+    })
+    .collect()
+}
+
+fn voice_data(sid: &str, seq: u64) -> Vec<u8> {
+    format!("{sid}-interviewer-{seq:04}").into_bytes()
+}
+
+/// The interviewer's chunks `seqs`, due every 20 ms from 1 s on.
+fn interviewer(sid: &Arc<str>, seqs: std::ops::RangeInclusive<u64>) -> Vec<SessionWrite> {
+    seqs.map(|seq| SessionWrite::InterviewerAudio {
+        session_id: sid.clone(),
+        seq,
+        due_us: 1_000_000 + seq * 20_000,
+        data: Bytes::from(voice_data(sid, seq)),
     })
     .collect()
 }
@@ -363,8 +384,14 @@ fn packed_len(sid: &str, seqs: std::ops::RangeInclusive<u64>) -> u64 {
     seqs.map(|seq| 20 + frame_data(sid, seq).len() as u64).sum()
 }
 
-/// An ended interview with results: each session 200 frames, a transcript
-/// segment and a speech span, everything carrying `marker`.
+/// Packed size of the interviewer's frames.
+fn packed_voice_len(sid: &str, seqs: std::ops::RangeInclusive<u64>) -> u64 {
+    seqs.map(|seq| 20 + voice_data(sid, seq).len() as u64).sum()
+}
+
+/// An ended interview with results: each session 200 candidate frames, 100
+/// of the interviewer's, a transcript segment and a speech span, everything
+/// carrying `marker`.
 fn record_interview(store: &dyn Store, interview_id: &str, sessions: &[&str], marker: &str) {
     let mut i = interview(interview_id, "u1", 1);
     i.job_description = Some(format!("job {marker}"));
@@ -375,6 +402,7 @@ fn record_interview(store: &dyn Store, interview_id: &str, sessions: &[&str], ma
             .unwrap();
         let id: Arc<str> = Arc::from(*sid);
         let mut writes = audio(&id, 1..=200);
+        writes.extend(interviewer(&id, 1..=100));
         writes.push(transcript(&id, 1, &format!("words {marker}")));
         writes.push(SessionWrite::Speech {
             session_id: id.clone(),
@@ -577,8 +605,8 @@ mod cases {
         store.create_session(&s2).unwrap();
         assert_eq!(store.session("s2").unwrap(), Some(s2));
         let mut pcm = session("s3", "i1", 7);
-        pcm.input = Some(InputFormat {
-            codec: InputCodec::Pcm16,
+        pcm.input = Some(AudioFormat {
+            codec: StoredCodec::Pcm16,
             sample_rate_hz: 48_000,
             frame_ms: 10,
         });
@@ -750,6 +778,48 @@ mod cases {
             store.user_audio_bytes("u1").unwrap(),
             packed_len("s1", 1..=6)
         );
+    }
+
+    pub fn the_interviewers_audio_is_kept_beside_the_candidates(b: &dyn Backend) {
+        let store = b.open();
+        setup_user(store.as_ref());
+        store.create_interview(&interview("i1", "u1", 1)).unwrap();
+        store.create_session(&session("s1", "i1", 5)).unwrap();
+        let s1: Arc<str> = Arc::from("s1");
+        // Interleaved as a session records them, over two commits.
+        for (c, v) in [(1..=3, 1..=2), (4..=6, 3..=5)] {
+            let (mut a, mut i) = (audio(&s1, c).into_iter(), interviewer(&s1, v).into_iter());
+            let mut writes = Vec::new();
+            loop {
+                match (i.next(), a.next()) {
+                    (None, None) => break,
+                    (voice, candidate) => writes.extend(voice.into_iter().chain(candidate)),
+                }
+            }
+            store.record(&writes).unwrap();
+        }
+        let voice = store.interviewer_frames("s1").unwrap();
+        assert_eq!(
+            voice.iter().map(|f| f.seq).collect::<Vec<_>>(),
+            [1, 2, 3, 4, 5]
+        );
+        assert_eq!(voice[2].timestamp_us, 1_060_000, "when it was due");
+        assert_eq!(voice[4].data, voice_data("s1", 5));
+        let candidate = store.candidate_frames("s1").unwrap();
+        assert_eq!(
+            candidate.iter().map(|f| f.seq).collect::<Vec<_>>(),
+            [1, 2, 3, 4, 5, 6],
+            "the candidate's side is its own"
+        );
+        let s = store.session("s1").unwrap().unwrap();
+        assert_eq!(s.last_client_seq, 6, "raised by the candidate's audio only");
+        assert_eq!(s.output, session("s1", "i1", 5).output, "its coding");
+        assert_eq!(
+            store.user_audio_bytes("u1").unwrap(),
+            packed_len("s1", 1..=6),
+            "the quota counts the candidate's audio"
+        );
+        assert!(store.interviewer_frames("s2").unwrap().is_empty());
     }
 
     pub fn a_batch_is_visible_whole(b: &dyn Backend) {
@@ -950,7 +1020,11 @@ mod cases {
         assert_eq!(erasure.sessions, 2);
         assert_eq!(
             erasure.audio_bytes,
-            packed_len("s1", 1..=200) + packed_len("s1b", 1..=200)
+            packed_len("s1", 1..=200)
+                + packed_len("s1b", 1..=200)
+                + packed_voice_len("s1", 1..=100)
+                + packed_voice_len("s1b", 1..=100),
+            "both sides' audio"
         );
         assert_eq!(erasure.wiped, b.wipes());
 
@@ -958,6 +1032,7 @@ mod cases {
         for s in ["s1", "s1b"] {
             assert_eq!(store.session(s).unwrap(), None);
             assert!(store.candidate_frames(s).unwrap().is_empty());
+            assert!(store.interviewer_frames(s).unwrap().is_empty());
             assert!(store.timeline(s).unwrap().is_none());
         }
         assert_eq!(store.results("i1").unwrap(), None);
@@ -968,6 +1043,7 @@ mod cases {
 
         // The rest is untouched: the other interview, the user, their token.
         assert_eq!(store.candidate_frames("s2").unwrap().len(), 200);
+        assert_eq!(store.interviewer_frames("s2").unwrap().len(), 100);
         assert_eq!(store.timeline("s2").unwrap().unwrap().transcript.len(), 1);
         assert!(store.results("i2").unwrap().is_some());
         assert_eq!(
@@ -996,9 +1072,11 @@ mod cases {
             start_ms: 4_000,
             end_ms: 4_020,
         });
+        late.extend(interviewer(&s1, 101..=102));
         late.extend(audio(&s2, 201..=202));
         store.record(&late).unwrap();
         assert!(store.candidate_frames("s1").unwrap().is_empty());
+        assert!(store.interviewer_frames("s1").unwrap().is_empty());
         assert_eq!(store.candidate_frames("s2").unwrap().len(), 202);
         assert_eq!(store.session("s2").unwrap().unwrap().last_client_seq, 202);
         assert_eq!(
@@ -1011,6 +1089,7 @@ mod cases {
         let t = store.timeline("s1").unwrap().unwrap();
         assert!(t.transcript.is_empty() && t.speech.is_empty());
         assert!(store.candidate_frames("s1").unwrap().is_empty());
+        assert!(store.interviewer_frames("s1").unwrap().is_empty());
         assert_eq!(t.session.last_client_seq, 0);
     }
 

@@ -126,7 +126,12 @@ jobTerms: JobTerms | null,
  * The candidate's most used words, most used first (when the words are
  * known).
  */
-mostUsedWords: Array<WordCount>, };
+mostUsedWords: Array<WordCount>, 
+/**
+ * Whether the recording holds the interviewer's voice too (interviews
+ * recorded before Candor kept it hold the candidate's only).
+ */
+interviewerVoice: boolean, };
 
 /**
  * An AI model's assessment of the interview transcript.
@@ -191,7 +196,11 @@ export type QuestionFeedback = {
  */
 index: number, question: string, answerSec: number, responseLatencySec: number | null, pauses: number, longestPauseSec: number, note: string, };
 
-export type TranscriptLine = { speaker: Speaker, text: string, startSec: number, endSec: number, };
+export type TranscriptLine = { speaker: Speaker, text: string, startSec: number, endSec: number, 
+/**
+ * The question the line belongs to (0: the greeting).
+ */
+questionIndex: number, };
 
 /**
  * Coverage of the job description's key terms.

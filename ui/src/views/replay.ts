@@ -18,6 +18,15 @@ export function replayUrl(interviewId: string, file: string): string {
   return internals?.convertFileSrc ? internals.convertFileSrc(path, "replay") : `replay://localhost/${encodeURIComponent(path)}`;
 }
 
+/** Where question `index` is asked and where the next one is (null: the
+ *  end), on the recording's clock; null when the transcript does not say. */
+export function exchangeOf(lines: TranscriptLine[], index: number): { fromSec: number; toSec: number | null } | null {
+  const asked = lines.find((l) => l.speaker === "interviewer" && l.questionIndex === index);
+  if (!asked) return null;
+  const next = lines.find((l) => l.speaker === "interviewer" && l.questionIndex > index && l.startSec > asked.startSec);
+  return { fromSec: asked.startSec, toSec: next ? next.startSec : null };
+}
+
 function answerFile(questionIndex: number): string {
   return `answer-${String(questionIndex).padStart(2, "0")}.ogg`;
 }
@@ -25,8 +34,11 @@ function answerFile(questionIndex: number): string {
 export interface ReplayPlayer {
   /** The player's card. */
   root: HTMLElement;
-  /** Plays one answer from its start. */
+  /** Plays one answer (the candidate's voice alone) from its start. */
   playAnswer(questionIndex: number): void;
+  /** Plays question `questionIndex` and its answer: the whole interview
+   *  from `fromSec`, stopping at `toSec` (null: to the end). */
+  playExchange(questionIndex: number, fromSec: number, toSec: number | null): void;
   /** Plays the whole interview from `sec`. */
   playFrom(sec: number): void;
   /** The transcript lines (in order) to mark while the whole interview plays. */
@@ -57,6 +69,8 @@ export function replayPlayer(interviewId: string): ReplayPlayer {
   let current = -1;
   let seeking = false;
   let pendingStart: number | null = null;
+  /** Where an exchange being played stops (s), if it does. */
+  let stopAt: number | null = null;
 
   /** Object URLs of the recordings fetched, by file. */
   const blobs = new Map<string, string>();
@@ -178,6 +192,10 @@ export function replayPlayer(interviewId: string): ReplayPlayer {
   });
   for (const ev of ["play", "pause", "ended", "durationchange", "seeked"]) audio.addEventListener(ev, render);
   audio.addEventListener("timeupdate", () => {
+    if (stopAt !== null && audio.currentTime >= stopAt) {
+      stopAt = null;
+      audio.pause();
+    }
     render();
     followTime();
   });
@@ -197,23 +215,36 @@ export function replayPlayer(interviewId: string): ReplayPlayer {
   });
   seek.addEventListener("change", () => {
     seeking = false;
+    stopAt = null;
     audio.currentTime = Number(seek.value);
   });
+
+  /** The whole interview, at `sec` (once its length is known). */
+  function seekWhole(sec: number, label: string): void {
+    stopAt = null;
+    const switching = file !== "interview.ogg";
+    load("interview.ogg", label);
+    if (switching || audio.readyState < 1) pendingStart = sec;
+    else audio.currentTime = sec;
+  }
 
   load("interview.ogg", "The whole interview");
 
   return {
     root,
     playAnswer(questionIndex: number): void {
+      stopAt = null;
       load(answerFile(questionIndex), `Your answer to question ${questionIndex}`);
       audio.currentTime = 0;
       play();
     },
+    playExchange(questionIndex: number, fromSec: number, toSec: number | null): void {
+      seekWhole(fromSec, `Question ${questionIndex} and your answer`);
+      stopAt = toSec;
+      play();
+    },
     playFrom(sec: number): void {
-      const switching = file !== "interview.ogg";
-      load("interview.ogg", "The whole interview");
-      if (switching || audio.readyState < 1) pendingStart = sec;
-      else audio.currentTime = sec;
+      seekWhole(sec, "The whole interview");
       play();
     },
     follow(ls: HTMLElement[], ts: TranscriptLine[]): void {

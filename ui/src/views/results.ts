@@ -6,7 +6,7 @@ import { icon } from "../icons";
 import type { OverallMetrics, Results, View } from "../ipc/contract";
 import { clock, dateTime, duration, percent, plural, roleLabel, round1, scoreBand, seniorityLabel } from "../format";
 import { deleteControl, exportButton } from "./interview-actions";
-import { replayPlayer } from "./replay";
+import { exchangeOf, replayPlayer } from "./replay";
 import type { Screen } from "./screen";
 
 interface Metric {
@@ -193,6 +193,14 @@ export function resultsScreen(ctx: Ctx, results: Results): Screen {
 
   const qs = [...r.questions].sort((a, b) => a.index - b.index);
   const player = replayPlayer(r.interviewId);
+  // With both voices recorded, a question plays as the exchange it was —
+  // from the interviewer asking it to the next question — in the whole
+  // interview's recording; without, the candidate's answer plays alone.
+  const playQuestion = (index: number): void => {
+    const exchange = r.interviewerVoice ? exchangeOf(r.transcript, index) : null;
+    if (exchange) player.playExchange(index, exchange.fromSec, exchange.toSec);
+    else player.playAnswer(index);
+  };
   const charts = h("section", { class: "results-section", "aria-labelledby": "charts-title" },
     h("h2", { id: "charts-title" }, "How the conversation went"),
     h("div", { class: "chart-grid" },
@@ -232,8 +240,8 @@ export function resultsScreen(ctx: Ctx, results: Results): Screen {
               q.pauses > 0 ? h("li", { class: "chip" }, h("span", { class: "chip-label" }, "Longest pause"), `${round1(q.longestPauseSec)} s`) : null),
             q.note ? h("p", { class: "question-note" }, q.note) : null,
             q.answerSec > 0
-              ? h("button", { class: "button ghost small play-answer", type: "button", "data-action": "play-answer", onclick: () => player.playAnswer(q.index) },
-                  icon("play"), `Play answer ${q.index}`)
+              ? h("button", { class: "button ghost small play-answer", type: "button", "data-action": "play-answer", onclick: () => playQuestion(q.index) },
+                  icon("play"), r.interviewerVoice ? `Play question ${q.index} and your answer` : `Play answer ${q.index}`)
               : null))));
 
   const terms = r.jobTerms;
@@ -270,7 +278,9 @@ export function resultsScreen(ctx: Ctx, results: Results): Screen {
   player.follow(lineEls, r.transcript);
   const listen = h("section", { class: "results-section", "aria-labelledby": "listen-title" },
     h("h2", { id: "listen-title" }, "Listen back"),
-    h("p", { class: "muted" }, "Your voice as it was recorded. The interviewer's voice isn't recorded; its words are in the transcript, which follows along as you listen."),
+    h("p", { class: "muted listen-note" }, r.interviewerVoice
+      ? "The interview as it was recorded, the interviewer's voice and yours. The transcript follows along as you listen."
+      : "Your voice as it was recorded. This interview was recorded before Candor kept the interviewer's voice; its words are in the transcript, which follows along as you listen."),
     player.root);
 
   const transcript = h("section", { class: "results-section", "aria-labelledby": "transcript-title" },

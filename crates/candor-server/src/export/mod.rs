@@ -1,19 +1,23 @@
 //! Export: everything stored for one interview, as files the candidate
-//! keeps — their voice as Ogg Opus (the whole interview and each answer),
-//! the transcript (plain text and WebVTT), and the report (one HTML page),
-//! with a README saying what is there and what is not. The data API serves
-//! it as one zip ([`Bundle::to_zip`]); the client unpacks it into the folder
-//! the candidate chose.
+//! keeps — the audio as Ogg Opus (the whole conversation, and each of their
+//! answers alone), the transcript (plain text and WebVTT), and the report
+//! (one HTML page), with a README saying what is there and what is not. The
+//! data API serves it as one zip ([`Bundle::to_zip`]); the client unpacks it
+//! into the folder the candidate chose. Replay serves the same audio files
+//! one at a time ([`audio_file`]).
 //!
-//! What is not stored is not exported: the interviewer's voice is produced
-//! live and never recorded, so the audio files hold the candidate's side
-//! only, and the README and report say so.
+//! What is not stored is not exported: sessions recorded before the
+//! interviewer's voice was stored have the candidate's side only, and the
+//! README and report say so.
 //!
-//! Modules: `ogg_opus` (the container, no codec), `transcript` (text and
-//! cues), `report` (the page). Stored Opus frames are copied into the
-//! container as they are; PCM16 sessions are coded to Opus with
-//! `candor-audio` (through [`crate::voice`]).
+//! Modules: `ogg_opus` (the container, no codec), `mix` (both voices on one
+//! timeline), `transcript` (text and cues), `report` (the page). An
+//! answer's stored Opus frames are copied into the container as they are;
+//! the whole conversation is decoded, mixed and coded once more; PCM16
+//! sessions are coded to Opus with `candor-audio` (through
+//! [`crate::voice`]).
 
+mod mix;
 mod ogg_opus;
 mod report;
 mod transcript;
@@ -24,7 +28,7 @@ use candor_api::{Feedback, InterviewStatus};
 use thiserror::Error;
 
 use crate::results::{AnswerWindow, answer_windows};
-use crate::store::{InputCodec, InterviewRecord, Store, StoreError, StoredFrame};
+use crate::store::{AudioFormat, InterviewRecord, Store, StoreError, StoredCodec, StoredFrame};
 
 pub use ogg_opus::{GRANULE_RATE, PRE_SKIP, packet_samples};
 
@@ -90,16 +94,16 @@ struct Voice {
 /// Stored frames as Opus packets placed by their capture stamps (the
 /// session clock follows the capture clock from the first frame on, within
 /// that frame's trip over the network). PCM16 is coded to Opus here.
-fn voice(frames: Vec<StoredFrame>, codec: InputCodec, rate: u32) -> Result<Voice, ExportError> {
+fn voice(frames: Vec<StoredFrame>, codec: StoredCodec, rate: u32) -> Result<Voice, ExportError> {
     match codec {
-        InputCodec::Opus => Ok(Voice {
+        StoredCodec::Opus => Ok(Voice {
             packets: frames
                 .into_iter()
                 .map(|f| (f.timestamp_us / 1000, f.data))
                 .collect(),
             input_rate: rate,
         }),
-        InputCodec::Pcm16 => {
+        StoredCodec::Pcm16 => {
             // Contiguous 16 kHz PCM, coded in one pass, placed from the
             // first frame's stamp on.
             let start_ms = frames.first().map_or(0, |f| f.timestamp_us / 1000);
@@ -143,13 +147,21 @@ fn role_slug(interview: &InterviewRecord) -> String {
     interview.role.as_str().replace('_', "-")
 }
 
+/// The interviewer's voice as the session sent it: chunks with the session
+/// time each was due to play (ms), and their coding.
+struct Interviewer {
+    packets: Vec<(u64, Vec<u8>)>,
+    format: AudioFormat,
+}
+
 /// What an export is built from: an interview with results, its feedback
-/// and the candidate's voice.
+/// and both voices (the interviewer's when it was stored).
 struct Stored {
     interview: InterviewRecord,
     feedback: Feedback,
     timeline: crate::store::Timeline,
     voice: Voice,
+    interviewer: Option<Interviewer>,
     title: String,
 }
 
@@ -169,17 +181,72 @@ fn load(store: &dyn Store, interview_id: &str) -> Result<Stored, ExportError> {
     let input = timeline.session.input;
     // Sessions stored before the format was recorded came from Candor's
     // clients, which always sent 16 kHz Opus.
-    let (codec, rate) = input.map_or((InputCodec::Opus, 16_000), |i| (i.codec, i.sample_rate_hz));
+    let (codec, rate) = input.map_or((StoredCodec::Opus, 16_000), |i| (i.codec, i.sample_rate_hz));
     let frames = store.candidate_frames(&timeline.session.id)?;
     let voice = voice(frames, codec, rate)?;
+    let interviewer = match timeline.session.output {
+        Some(format) => {
+            let frames = store.interviewer_frames(&timeline.session.id)?;
+            (!frames.is_empty()).then(|| Interviewer {
+                packets: frames
+                    .into_iter()
+                    .map(|f| (f.timestamp_us / 1000, f.data))
+                    .collect(),
+                format,
+            })
+        }
+        None => None,
+    };
     let title = format!("Candor interview, {}", report::utc(interview.created_at_ms));
     Ok(Stored {
         interview,
         feedback,
         timeline,
         voice,
+        interviewer,
         title,
     })
+}
+
+/// The whole conversation: both voices mixed on the session clock when the
+/// interviewer's was stored, else the candidate's packets as they are.
+/// Returns the packets and the rate they were coded at.
+fn conversation(stored: &Stored) -> Result<(Vec<Vec<u8>>, u32, bool), ExportError> {
+    let voice = &stored.voice;
+    let Some(interviewer) = &stored.interviewer else {
+        let packets = voice.packets.iter().map(|(_, p)| p.clone()).collect();
+        return Ok((packets, voice.input_rate, false));
+    };
+    let candidate = mix::TrackSource {
+        packets: voice
+            .packets
+            .iter()
+            .map(|(ms, p)| (*ms, p.as_slice()))
+            .collect(),
+        codec: candor_audio::Codec::Opus,
+        rate_hz: voice.input_rate,
+    };
+    let other = mix::TrackSource {
+        packets: interviewer
+            .packets
+            .iter()
+            .map(|(ms, p)| (*ms, p.as_slice()))
+            .collect(),
+        codec: match interviewer.format.codec {
+            StoredCodec::Opus => candor_audio::Codec::Opus,
+            StoredCodec::Pcm16 => candor_audio::Codec::Pcm16,
+        },
+        rate_hz: interviewer.format.sample_rate_hz,
+    };
+    let rate = mix::mix_rate(&[&candidate, &other]);
+    // The conversation starts where the session does (the transcript's
+    // times are on the session clock).
+    let packets = mix::conversation(candidate, other, &stored.timeline.speech)?;
+    Ok((
+        packets.into_iter().map(|p| p.to_vec()).collect(),
+        rate,
+        true,
+    ))
 }
 
 /// The audio files of an interview whose names `wanted` accepts — the whole
@@ -197,26 +264,24 @@ fn audio_files(
         ..
     } = stored;
     let mut files = Vec::new();
-    let all: Vec<&[u8]> = voice.packets.iter().map(|(_, p)| p.as_slice()).collect();
-    if all.is_empty() {
+    if voice.packets.is_empty() {
         return Ok(files);
     }
     let name = "interview.ogg";
     if wanted(name) {
+        let (packets, rate, both) = conversation(stored)?;
+        let all: Vec<&[u8]> = packets.iter().map(Vec::as_slice).collect();
+        let length = transcript::clock(ogg_opus::duration_samples(&all) * 1000 / GRANULE_RATE);
         files.push((
             ExportFile {
                 name: name.into(),
-                bytes: ogg(
-                    &all,
-                    voice.input_rate,
-                    1,
-                    format!("{title}: the whole interview"),
-                )?,
+                bytes: ogg(&all, rate, 1, format!("{title}: the whole interview"))?,
             },
-            format!(
-                "{name}: your voice through the whole interview ({}).",
-                transcript::clock(ogg_opus::duration_samples(&all) * 1000 / GRANULE_RATE)
-            ),
+            if both {
+                format!("{name}: the whole interview, the interviewer and you ({length}).")
+            } else {
+                format!("{name}: your voice through the whole interview ({length}).")
+            },
         ));
     }
     for w in answer_windows(timeline) {
@@ -311,8 +376,10 @@ pub fn build(store: &dyn Store, interview_id: &str) -> Result<Bundle, ExportErro
     } = &stored;
     let audio_note = if files.is_empty() {
         "No audio of this interview is stored, so there is none here.".to_owned()
+    } else if stored.interviewer.is_some() {
+        "interview.ogg holds the whole conversation, the interviewer's voice and yours; each answer-NN.ogg holds your voice alone.".to_owned()
     } else {
-        "The audio files hold your voice only: Candor does not record the interviewer's voice, so it is not in them; its words are in the transcript.".to_owned()
+        "The audio files hold your voice only: this interview was recorded before Candor kept the interviewer's voice, so it is not in them; its words are in the transcript.".to_owned()
     };
 
     files.push(ExportFile {

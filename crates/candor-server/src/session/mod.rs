@@ -812,6 +812,9 @@ impl Session {
                 };
                 self.replay.push(chunk.clone());
                 let due = self.clock.instant_at(due_ms);
+                self.recorder
+                    .interviewer_audio(chunk.seq, chunk.timestamp_us, chunk.data.clone())
+                    .await;
                 self.send(chunk.into()).await;
                 self.shared
                     .metrics

@@ -24,7 +24,7 @@ use super::hub::{self, Attach, HubEntry};
 use crate::Shared;
 use crate::auth::{now_ms, token_hash};
 use crate::engine::{Engine, EngineContext, EngineSession, SessionClock};
-use crate::store::{InputCodec, InputFormat, InterviewRecord, SessionRecord};
+use crate::store::{AudioFormat, InterviewRecord, SessionRecord, StoredCodec};
 use crate::voice::{self, Listener};
 
 /// What a `StartRequest` leads to.
@@ -101,13 +101,14 @@ pub(super) async fn start(
     let audio = validate_audio(shared, &req)?;
     let audio_left = audio_allowance(shared, &user_id).await?;
     let input = input_format(&req, audio.in_codec);
+    let output = output_format(&audio.out_config);
     let reservation = reserve(
         shared,
         &user_id,
         client_ip,
         &interview,
         audio.engine.name(),
-        input,
+        (input, output),
     )
     .await?;
     let engine = start_engine(
@@ -346,16 +347,31 @@ async fn audio_allowance(shared: &Shared, user_id: &str) -> Result<u64, Error> {
 
 /// The candidate audio's coding, as the store records it (validated by
 /// [`validate_audio`] first).
-fn input_format(req: &StartRequest, codec: Codec) -> InputFormat {
+fn input_format(req: &StartRequest, codec: Codec) -> AudioFormat {
     let c = req.audio_config.unwrap_or_else(AudioConfig::opus_16k_mono);
-    InputFormat {
+    AudioFormat {
         codec: match codec {
-            Codec::Opus => InputCodec::Opus,
-            Codec::Pcm16 => InputCodec::Pcm16,
+            Codec::Opus => StoredCodec::Opus,
+            Codec::Pcm16 => StoredCodec::Pcm16,
         },
         sample_rate_hz: c.sample_rate_hz,
         frame_ms: c.frame_duration_ms,
     }
+}
+
+/// How the interviewer's audio is coded, as the engine sends it (None for
+/// a codec the store has no name for: then it is not recorded).
+fn output_format(c: &AudioConfig) -> Option<AudioFormat> {
+    let codec = match AudioCodec::try_from(c.codec).ok()? {
+        AudioCodec::Opus => StoredCodec::Opus,
+        AudioCodec::Pcm16 => StoredCodec::Pcm16,
+        _ => return None,
+    };
+    Some(AudioFormat {
+        codec,
+        sample_rate_hz: c.sample_rate_hz,
+        frame_ms: c.frame_duration_ms,
+    })
 }
 
 async fn reserve(
@@ -364,7 +380,7 @@ async fn reserve(
     client_ip: IpAddr,
     interview: &InterviewRecord,
     engine_name: &str,
-    input: InputFormat,
+    (input, output): (AudioFormat, Option<AudioFormat>),
 ) -> Result<Reservation, Error> {
     let id: Arc<str> = Arc::from(crate::auth::new_id());
     let (attach_tx, attach_rx) = mpsc::channel(1);
@@ -394,6 +410,7 @@ async fn reserve(
         duration_ms: None,
         last_client_seq: 0,
         input: Some(input),
+        output,
     };
     if let Err(e) = shared.db.run(move |s| s.create_session(&record)).await {
         shared.hub.remove(&id);

@@ -85,36 +85,40 @@ pub struct SessionRecord {
     pub last_client_seq: u64,
     /// How the candidate's audio is coded. None for sessions stored before
     /// the format was recorded (Candor's clients always sent Opus at 16 kHz).
-    pub input: Option<InputFormat>,
+    pub input: Option<AudioFormat>,
+    /// How the interviewer's audio is coded (what the session sent). None
+    /// for sessions stored before the interviewer's voice was recorded.
+    pub output: Option<AudioFormat>,
 }
 
-/// The candidate audio's coding, as the session's `StartRequest` set it.
+/// How one side's audio is coded: the candidate's as the session's
+/// `StartRequest` set it, the interviewer's as its `StartResponse` did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct InputFormat {
-    pub codec: InputCodec,
+pub struct AudioFormat {
+    pub codec: StoredCodec,
     pub sample_rate_hz: u32,
     pub frame_ms: u32,
 }
 
-/// The codec of stored candidate frames.
+/// The codec of stored audio frames.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InputCodec {
+pub enum StoredCodec {
     /// One Opus packet per frame.
     Opus,
     /// Little-endian signed 16-bit mono PCM.
     Pcm16,
 }
 
-impl InputCodec {
+impl StoredCodec {
     pub fn as_str(self) -> &'static str {
         match self {
-            InputCodec::Opus => "opus",
-            InputCodec::Pcm16 => "pcm16",
+            StoredCodec::Opus => "opus",
+            StoredCodec::Pcm16 => "pcm16",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [InputCodec::Opus, InputCodec::Pcm16]
+        [StoredCodec::Opus, StoredCodec::Pcm16]
             .into_iter()
             .find(|c| c.as_str() == s)
     }
@@ -186,6 +190,14 @@ pub enum SessionWrite {
         session_id: Arc<str>,
         segment: TranscriptRecord,
     },
+    /// One interviewer audio chunk as the session sent it, in seq order,
+    /// with the session time it was due to play.
+    InterviewerAudio {
+        session_id: Arc<str>,
+        seq: u64,
+        due_us: u64,
+        data: Bytes,
+    },
     /// A stretch of candidate speech found by voice activity detection.
     Speech {
         session_id: Arc<str>,
@@ -194,11 +206,13 @@ pub enum SessionWrite {
     },
 }
 
-/// One stored candidate audio chunk.
+/// One stored audio chunk (the candidate's or the interviewer's).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredFrame {
     pub seq: u64,
-    /// The client's capture stamp (µs since the session started; 0 if unstamped).
+    /// The candidate's: the client's capture stamp (µs since the session
+    /// started; 0 if unstamped). The interviewer's: when it was due to play
+    /// (µs on the session clock).
     pub timestamp_us: u64,
     pub data: Vec<u8>,
 }
@@ -208,6 +222,7 @@ impl SessionWrite {
     pub fn session_id(&self) -> &str {
         match self {
             SessionWrite::Audio { session_id, .. }
+            | SessionWrite::InterviewerAudio { session_id, .. }
             | SessionWrite::Transcript { session_id, .. }
             | SessionWrite::Speech { session_id, .. } => session_id,
         }
@@ -298,10 +313,14 @@ pub trait Store: Send + Sync + 'static {
     /// Candidate audio chunks of a session in seq order, with their capture
     /// stamps.
     fn candidate_frames(&self, session_id: &str) -> Result<Vec<StoredFrame>, StoreError>;
+    /// Interviewer audio chunks of a session in seq order, with the session
+    /// time each was due to play.
+    fn interviewer_frames(&self, session_id: &str) -> Result<Vec<StoredFrame>, StoreError>;
 
     /// Bytes of candidate audio stored over all of a user's sessions (with
     /// the storage's framing: the quota errs on the generous side by a few
-    /// bytes a frame).
+    /// bytes a frame). The interviewer's audio is not counted: the server
+    /// produces it, at most as long as the session the quota allowed.
     fn user_audio_bytes(&self, user_id: &str) -> Result<u64, StoreError>;
 
     /// Interviews a user has created.
@@ -343,7 +362,7 @@ pub struct OutcomeRecord {
 pub struct Erasure {
     /// Sessions removed with the interview.
     pub sessions: u64,
-    /// Bytes of candidate audio removed (with the storage's framing).
+    /// Bytes of audio removed, both sides (with the storage's framing).
     pub audio_bytes: u64,
     /// True when the deleted content was overwritten in the database's
     /// files and no journal still holds a copy of it.

@@ -32,8 +32,8 @@ use r2d2_postgres::r2d2::{Pool, PooledConnection};
 use thiserror::Error;
 
 use super::{
-    Erasure, InputCodec, InputFormat, InterviewRecord, ListCursor, OutcomeRecord, SegmentKind,
-    SessionRecord, SessionWrite, Store, StoreError, StoredFrame, Timeline, TranscriptRecord,
+    AudioFormat, Erasure, InterviewRecord, ListCursor, OutcomeRecord, SegmentKind, SessionRecord,
+    SessionWrite, Store, StoreError, StoredCodec, StoredFrame, Timeline, TranscriptRecord,
     UserRecord, frames,
 };
 
@@ -81,8 +81,8 @@ impl From<r2d2_postgres::r2d2::Error> for StoreError {
 }
 
 /// Schema versions, applied in order; `candor_migrations` lists those that
-/// ran. Version 1 is the SQLite schema after its third migration, with
-/// Postgres types: integers are `BIGINT` (u64 values stored as their i64
+/// ran. Version 1 is the SQLite schema after its third migration, and each
+/// later version v is SQLite's migration v + 2, with Postgres types: integers are `BIGINT` (u64 values stored as their i64
 /// bit pattern, as on SQLite), audio `BYTEA`, flags `BOOLEAN`.
 const MIGRATIONS: &[&str] = &[
     // 1: initial schema.
@@ -174,6 +174,67 @@ const MIGRATIONS: &[&str] = &[
         created_at_ms BIGINT NOT NULL
     );
     "#,
+    // 2: the interviewer's voice, as the session sent it, packed like the
+    // candidate's (`timestamp_us` is when each chunk was due to play), and
+    // its coding.
+    r#"
+    CREATE TABLE interviewer_audio (
+        session_id TEXT NOT NULL,
+        first_seq BIGINT NOT NULL,
+        last_seq BIGINT NOT NULL,
+        frames BYTEA NOT NULL,
+        PRIMARY KEY (session_id, first_seq)
+    );
+    ALTER TABLE interviewer_audio ALTER COLUMN frames SET STORAGE EXTERNAL;
+    ALTER TABLE sessions ADD COLUMN output_codec TEXT;
+    ALTER TABLE sessions ADD COLUMN output_rate_hz BIGINT;
+    ALTER TABLE sessions ADD COLUMN output_frame_ms BIGINT;
+    "#,
+];
+
+/// Inserts one side's packed audio rows (`table`: `candidate_audio` or
+/// `interviewer_audio`) of the sessions still there; returns the sessions
+/// written for with the last seq of each.
+fn insert_audio<'a>(
+    tx: &mut postgres::Transaction<'_>,
+    table: &str,
+    rows: BTreeMap<&'a str, (u64, u64, Vec<u8>)>,
+    live: &std::collections::HashSet<&str>,
+) -> Result<Vec<(&'a str, u64)>, StoreError> {
+    let rows: Vec<_> = rows
+        .into_iter()
+        .filter(|(id, _)| live.contains(id))
+        .collect();
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<&str> = rows.iter().map(|(id, _)| *id).collect();
+    let first: Vec<i64> = rows.iter().map(|(_, r)| r.0 as i64).collect();
+    let last: Vec<i64> = rows.iter().map(|(_, r)| r.1 as i64).collect();
+    let packed: Vec<&[u8]> = rows.iter().map(|(_, r)| r.2.as_slice()).collect();
+    tx.execute_typed(
+        &format!(
+            "INSERT INTO {table} (session_id, first_seq, last_seq, frames)
+             SELECT * FROM UNNEST($1::text[], $2::int8[], $3::int8[], $4::bytea[])
+             ON CONFLICT (session_id, first_seq) DO NOTHING"
+        ),
+        &[
+            (&ids, Type::TEXT_ARRAY),
+            (&first, Type::INT8_ARRAY),
+            (&last, Type::INT8_ARRAY),
+            (&packed, Type::BYTEA_ARRAY),
+        ],
+    )?;
+    Ok(rows.into_iter().map(|(id, r)| (id, r.1)).collect())
+}
+
+/// The tables keyed by session id alone (no foreign key: they are written
+/// on the recorder's hot path).
+const SESSION_TABLES: [&str; 4] = [
+    "candidate_audio",
+    "interviewer_audio",
+    "transcripts",
+    "speech_spans",
 ];
 
 type Manager = PostgresConnectionManager<NoTls>;
@@ -268,6 +329,20 @@ impl PostgresStore {
     fn conn(&self) -> Result<Conn, StoreError> {
         Ok(self.pools().api.get()?)
     }
+
+    /// One side's audio frames of a session (`table`: `candidate_audio` or
+    /// `interviewer_audio`), in seq order.
+    fn frames(&self, table: &str, session_id: &str) -> Result<Vec<StoredFrame>, StoreError> {
+        let found = self.conn()?.query(
+            &format!("SELECT frames FROM {table} WHERE session_id = $1 ORDER BY first_seq"),
+            &[&session_id],
+        )?;
+        let mut out = Vec::new();
+        for row in &found {
+            frames::unpack_into(&mut out, row.try_get::<_, &[u8]>(0)?)?;
+        }
+        Ok(out)
+    }
 }
 
 fn migrate(conn: &mut Conn) -> Result<(), StoreError> {
@@ -305,7 +380,7 @@ fn migrate(conn: &mut Conn) -> Result<(), StoreError> {
 
 const USER_COLS: &str = "id, email, display_name, password_hash, local_profile, created_at_ms";
 const INTERVIEW_COLS: &str = "id, user_id, role, seniority, job_description, cv_text, question_count, status, created_at_ms, updated_at_ms";
-const SESSION_COLS: &str = "id, interview_id, user_id, engine, end_reason, started_at_ms, ended_at_ms, duration_ms, last_client_seq, input_codec, input_rate_hz, input_frame_ms";
+const SESSION_COLS: &str = "id, interview_id, user_id, engine, end_reason, started_at_ms, ended_at_ms, duration_ms, last_client_seq, input_codec, input_rate_hz, input_frame_ms, output_codec, output_rate_hz, output_frame_ms";
 
 fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::Corrupt(format!("unknown {what} {value:?}"))
@@ -357,15 +432,22 @@ fn session_from_row(r: &Row) -> Result<SessionRecord, StoreError> {
         ended_at_ms: r.try_get(6)?,
         duration_ms: r.try_get::<_, Option<i64>>(7)?.map(|v| v as u64),
         last_client_seq: r.try_get::<_, i64>(8)? as u64,
-        input: match r.try_get::<_, Option<String>>(9)? {
-            None => None,
-            Some(codec) => Some(InputFormat {
-                codec: InputCodec::parse(&codec).ok_or_else(|| corrupt("codec", &codec))?,
-                sample_rate_hz: get_u32(r, 10)?,
-                frame_ms: get_u32(r, 11)?,
-            }),
-        },
+        input: format_from_row(r, 9)?,
+        output: format_from_row(r, 12)?,
     })
+}
+
+/// An audio format from its three columns (codec, rate, frame length)
+/// starting at `at`; None when the codec is NULL.
+fn format_from_row(r: &Row, at: usize) -> Result<Option<AudioFormat>, StoreError> {
+    match r.try_get::<_, Option<String>>(at)? {
+        None => Ok(None),
+        Some(codec) => Ok(Some(AudioFormat {
+            codec: StoredCodec::parse(&codec).ok_or_else(|| corrupt("codec", &codec))?,
+            sample_rate_hz: get_u32(r, at + 1)?,
+            frame_ms: get_u32(r, at + 2)?,
+        })),
+    }
 }
 
 fn speaker_str(s: Speaker) -> &'static str {
@@ -584,7 +666,7 @@ impl Store for PostgresStore {
         tx.execute(
             &format!(
                 "INSERT INTO sessions ({SESSION_COLS})
-                 VALUES ($1, $2, $3, $4, NULL, $5, NULL, NULL, 0, $6, $7, $8)"
+                 VALUES ($1, $2, $3, $4, NULL, $5, NULL, NULL, 0, $6, $7, $8, $9, $10, $11)"
             ),
             &[
                 &s.id,
@@ -595,6 +677,9 @@ impl Store for PostgresStore {
                 &s.input.map(|i| i.codec.as_str()),
                 &s.input.map(|i| i64::from(i.sample_rate_hz)),
                 &s.input.map(|i| i64::from(i.frame_ms)),
+                &s.output.map(|o| o.codec.as_str()),
+                &s.output.map(|o| i64::from(o.sample_rate_hz)),
+                &s.output.map(|o| i64::from(o.frame_ms)),
             ],
         )?;
         tx.execute(
@@ -681,6 +766,7 @@ impl Store for PostgresStore {
         // last write of a key winning (as SQLite's INSERT OR REPLACE).
         // Sorted maps: the same batch always locks and writes in one order.
         let mut audio: BTreeMap<&str, (u64, u64, Vec<u8>)> = BTreeMap::new();
+        let mut interviewer: BTreeMap<&str, (u64, u64, Vec<u8>)> = BTreeMap::new();
         let mut segments: BTreeMap<(&str, u64), &TranscriptRecord> = BTreeMap::new();
         let mut spans: BTreeMap<(&str, u64), u64> = BTreeMap::new();
         for w in writes {
@@ -696,6 +782,18 @@ impl Store for PostgresStore {
                         .or_insert_with(|| (*seq, *seq, Vec::new()));
                     row.1 = row.1.max(*seq);
                     frames::pack(&mut row.2, *seq, *timestamp_us, data);
+                }
+                SessionWrite::InterviewerAudio {
+                    session_id,
+                    seq,
+                    due_us,
+                    data,
+                } => {
+                    let row = interviewer
+                        .entry(session_id.as_ref())
+                        .or_insert_with(|| (*seq, *seq, Vec::new()));
+                    row.1 = row.1.max(*seq);
+                    frames::pack(&mut row.2, *seq, *due_us, data);
                 }
                 SessionWrite::Transcript {
                     session_id,
@@ -733,26 +831,11 @@ impl Store for PostgresStore {
             .collect::<Result<_, _>>()?;
         let live: std::collections::HashSet<&str> = live.iter().map(String::as_str).collect();
 
-        let audio: Vec<_> = audio
-            .into_iter()
-            .filter(|(id, _)| live.contains(id))
-            .collect();
+        insert_audio(&mut tx, "interviewer_audio", interviewer, &live)?;
+        let audio = insert_audio(&mut tx, "candidate_audio", audio, &live)?;
         if !audio.is_empty() {
             let ids: Vec<&str> = audio.iter().map(|(id, _)| *id).collect();
-            let first: Vec<i64> = audio.iter().map(|(_, r)| r.0 as i64).collect();
-            let last: Vec<i64> = audio.iter().map(|(_, r)| r.1 as i64).collect();
-            let packed: Vec<&[u8]> = audio.iter().map(|(_, r)| r.2.as_slice()).collect();
-            tx.execute_typed(
-                "INSERT INTO candidate_audio (session_id, first_seq, last_seq, frames)
-                 SELECT * FROM UNNEST($1::text[], $2::int8[], $3::int8[], $4::bytea[])
-                 ON CONFLICT (session_id, first_seq) DO NOTHING",
-                &[
-                    (&ids, Type::TEXT_ARRAY),
-                    (&first, Type::INT8_ARRAY),
-                    (&last, Type::INT8_ARRAY),
-                    (&packed, Type::BYTEA_ARRAY),
-                ],
-            )?;
+            let last: Vec<i64> = audio.iter().map(|(_, last)| *last as i64).collect();
             tx.execute_typed(
                 "UPDATE sessions s SET last_client_seq = GREATEST(s.last_client_seq, v.last)
                  FROM UNNEST($1::text[], $2::int8[]) AS v(id, last) WHERE s.id = v.id",
@@ -889,15 +972,11 @@ impl Store for PostgresStore {
     }
 
     fn candidate_frames(&self, session_id: &str) -> Result<Vec<StoredFrame>, StoreError> {
-        let found = self.conn()?.query(
-            "SELECT frames FROM candidate_audio WHERE session_id = $1 ORDER BY first_seq",
-            &[&session_id],
-        )?;
-        let mut out = Vec::new();
-        for row in &found {
-            frames::unpack_into(&mut out, row.try_get::<_, &[u8]>(0)?)?;
-        }
-        Ok(out)
+        self.frames("candidate_audio", session_id)
+    }
+
+    fn interviewer_frames(&self, session_id: &str) -> Result<Vec<StoredFrame>, StoreError> {
+        self.frames("interviewer_audio", session_id)
     }
 
     fn user_audio_bytes(&self, user_id: &str) -> Result<u64, StoreError> {
@@ -1026,15 +1105,17 @@ impl Store for PostgresStore {
             .collect::<Result<_, _>>()?;
         let audio_bytes: i64 = tx
             .query_one(
-                "SELECT COALESCE(SUM(octet_length(frames)), 0)::int8 FROM candidate_audio
-                 WHERE session_id = ANY($1)",
+                "SELECT ((SELECT COALESCE(SUM(octet_length(frames)), 0) FROM candidate_audio
+                         WHERE session_id = ANY($1))
+                      + (SELECT COALESCE(SUM(octet_length(frames)), 0) FROM interviewer_audio
+                         WHERE session_id = ANY($1)))::int8",
                 &[&sessions],
             )?
             .try_get(0)?;
         // The tables keyed by session have no foreign key (they are written
         // on the recorder's hot path), so they are deleted by name; sessions
         // and results would cascade, but are named too.
-        for table in ["candidate_audio", "transcripts", "speech_spans"] {
+        for table in SESSION_TABLES {
             tx.execute(
                 &format!("DELETE FROM {table} WHERE session_id = ANY($1)"),
                 &[&sessions],

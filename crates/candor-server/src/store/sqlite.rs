@@ -15,8 +15,8 @@ use candor_api::{InterviewStatus, Role, Seniority, Speaker};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::{
-    Erasure, InputCodec, InputFormat, InterviewRecord, ListCursor, OutcomeRecord, SegmentKind,
-    SessionRecord, SessionWrite, Store, StoreError, StoredFrame, Timeline, TranscriptRecord,
+    AudioFormat, Erasure, InterviewRecord, ListCursor, OutcomeRecord, SegmentKind, SessionRecord,
+    SessionWrite, Store, StoreError, StoredCodec, StoredFrame, Timeline, TranscriptRecord,
     UserRecord, frames,
 };
 
@@ -110,6 +110,21 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE sessions ADD COLUMN input_rate_hz INTEGER;
     ALTER TABLE sessions ADD COLUMN input_frame_ms INTEGER;
     "#,
+    // 4: the interviewer's voice, as the session sent it, packed like the
+    // candidate's (`timestamp_us` is when each chunk was due to play), and
+    // its coding.
+    r#"
+    CREATE TABLE interviewer_audio (
+        session_id TEXT NOT NULL,
+        first_seq INTEGER NOT NULL,
+        last_seq INTEGER NOT NULL,
+        frames BLOB NOT NULL,
+        PRIMARY KEY (session_id, first_seq)
+    ) WITHOUT ROWID;
+    ALTER TABLE sessions ADD COLUMN output_codec TEXT;
+    ALTER TABLE sessions ADD COLUMN output_rate_hz INTEGER;
+    ALTER TABLE sessions ADD COLUMN output_frame_ms INTEGER;
+    "#,
 ];
 
 /// SQLite-backed [`Store`].
@@ -161,6 +176,23 @@ impl SqliteStore {
         })
     }
 
+    /// One side's audio frames of a session (`table`: `candidate_audio` or
+    /// `interviewer_audio`), in seq order.
+    fn frames(&self, table: &str, session_id: &str) -> Result<Vec<StoredFrame>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!(
+            "SELECT frames FROM {table} WHERE session_id = ?1 ORDER BY first_seq"
+        ))?;
+        let blobs = stmt
+            .query_map([session_id], |r| r.get::<_, Vec<u8>>(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut out: Vec<StoredFrame> = Vec::new();
+        for blob in blobs {
+            frames::unpack_into(&mut out, &blob)?;
+        }
+        Ok(out)
+    }
+
     fn conn(&self) -> MutexGuard<'_, Connection> {
         // A panic while holding the lock leaves the connection usable (SQLite
         // rolls back the open statement), so a poisoned lock is recovered.
@@ -192,7 +224,16 @@ fn user_from_row(r: &Row<'_>) -> rusqlite::Result<UserRecord> {
 
 const USER_COLS: &str = "id, email, display_name, password_hash, local_profile, created_at_ms";
 const INTERVIEW_COLS: &str = "id, user_id, role, seniority, job_description, cv_text, question_count, status, created_at_ms, updated_at_ms";
-const SESSION_COLS: &str = "id, interview_id, user_id, engine, end_reason, started_at_ms, ended_at_ms, duration_ms, last_client_seq, input_codec, input_rate_hz, input_frame_ms";
+/// The tables keyed by session id alone (no foreign key: they are written
+/// on the recorder's hot path).
+const SESSION_TABLES: [&str; 4] = [
+    "candidate_audio",
+    "interviewer_audio",
+    "transcripts",
+    "speech_spans",
+];
+
+const SESSION_COLS: &str = "id, interview_id, user_id, engine, end_reason, started_at_ms, ended_at_ms, duration_ms, last_client_seq, input_codec, input_rate_hz, input_frame_ms, output_codec, output_rate_hz, output_frame_ms";
 
 fn corrupt(what: &str, value: &str) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(
@@ -231,15 +272,22 @@ fn session_from_row(r: &Row<'_>) -> rusqlite::Result<SessionRecord> {
         ended_at_ms: r.get(6)?,
         duration_ms: r.get::<_, Option<i64>>(7)?.map(|v| v as u64),
         last_client_seq: r.get::<_, i64>(8)? as u64,
-        input: match r.get::<_, Option<String>>(9)? {
-            None => None,
-            Some(codec) => Some(InputFormat {
-                codec: InputCodec::parse(&codec).ok_or_else(|| corrupt("codec", &codec))?,
-                sample_rate_hz: r.get(10)?,
-                frame_ms: r.get(11)?,
-            }),
-        },
+        input: format_from_row(r, 9)?,
+        output: format_from_row(r, 12)?,
     })
+}
+
+/// An audio format from its three columns (codec, rate, frame length)
+/// starting at `at`; None when the codec is NULL.
+fn format_from_row(r: &Row<'_>, at: usize) -> rusqlite::Result<Option<AudioFormat>> {
+    match r.get::<_, Option<String>>(at)? {
+        None => Ok(None),
+        Some(codec) => Ok(Some(AudioFormat {
+            codec: StoredCodec::parse(&codec).ok_or_else(|| corrupt("codec", &codec))?,
+            sample_rate_hz: r.get(at + 1)?,
+            frame_ms: r.get(at + 2)?,
+        })),
+    }
 }
 
 fn speaker_str(s: Speaker) -> &'static str {
@@ -444,7 +492,7 @@ impl Store for SqliteStore {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         tx.execute(
-            &format!("INSERT INTO sessions ({SESSION_COLS}) VALUES (?1, ?2, ?3, ?4, NULL, ?5, NULL, NULL, 0, ?6, ?7, ?8)"),
+            &format!("INSERT INTO sessions ({SESSION_COLS}) VALUES (?1, ?2, ?3, ?4, NULL, ?5, NULL, NULL, 0, ?6, ?7, ?8, ?9, ?10, ?11)"),
             params![
                 s.id,
                 s.interview_id,
@@ -453,7 +501,10 @@ impl Store for SqliteStore {
                 s.started_at_ms,
                 s.input.map(|i| i.codec.as_str()),
                 s.input.map(|i| i.sample_rate_hz),
-                s.input.map(|i| i.frame_ms)
+                s.input.map(|i| i.frame_ms),
+                s.output.map(|o| o.codec.as_str()),
+                s.output.map(|o| o.sample_rate_hz),
+                s.output.map(|o| o.frame_ms)
             ],
         )?;
         tx.execute(
@@ -542,11 +593,15 @@ impl Store for SqliteStore {
         }
         let mut conn = self.recorder.lock().unwrap_or_else(|e| e.into_inner());
         let tx = conn.transaction()?;
-        // Per session: (first seq, last seq, packed frames).
+        // Per session and side: (first seq, last seq, packed frames).
         let mut audio_rows: HashMap<&str, (u64, u64, Vec<u8>)> = HashMap::new();
+        let mut interviewer_rows: HashMap<&str, (u64, u64, Vec<u8>)> = HashMap::new();
         {
             let mut audio = tx.prepare_cached(
                 "INSERT OR IGNORE INTO candidate_audio (session_id, first_seq, last_seq, frames) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            let mut interviewer = tx.prepare_cached(
+                "INSERT OR IGNORE INTO interviewer_audio (session_id, first_seq, last_seq, frames) VALUES (?1, ?2, ?3, ?4)",
             )?;
             let mut transcript = tx.prepare_cached(
                 "INSERT OR REPLACE INTO transcripts (session_id, segment_id, speaker, kind, text, start_ms, end_ms, question_index, interrupted)
@@ -568,6 +623,18 @@ impl Store for SqliteStore {
                             .or_insert_with(|| (*seq, *seq, Vec::new()));
                         row.1 = row.1.max(*seq);
                         frames::pack(&mut row.2, *seq, *timestamp_us, data);
+                    }
+                    SessionWrite::InterviewerAudio {
+                        session_id,
+                        seq,
+                        due_us,
+                        data,
+                    } => {
+                        let row = interviewer_rows
+                            .entry(session_id.as_ref())
+                            .or_insert_with(|| (*seq, *seq, Vec::new()));
+                        row.1 = row.1.max(*seq);
+                        frames::pack(&mut row.2, *seq, *due_us, data);
                     }
                     SessionWrite::Transcript {
                         session_id,
@@ -605,6 +672,9 @@ impl Store for SqliteStore {
                 audio.execute(params![id, *first as i64, *last as i64, frames])?;
                 seq.execute(params![id, *last as i64])?;
             }
+            for (id, (first, last, frames)) in &interviewer_rows {
+                interviewer.execute(params![id, *first as i64, *last as i64, frames])?;
+            }
             // A session deleted with its interview while its last writes
             // were queued (the delete refuses live sessions, but a session
             // may start between that check and the delete) keeps nothing.
@@ -615,7 +685,7 @@ impl Store for SqliteStore {
             ids.dedup();
             for id in ids {
                 if !exists.query_row([id], |r| r.get::<_, bool>(0))? {
-                    for table in ["candidate_audio", "transcripts", "speech_spans"] {
+                    for table in SESSION_TABLES {
                         tx.execute(&format!("DELETE FROM {table} WHERE session_id = ?1"), [id])?;
                     }
                 }
@@ -697,18 +767,11 @@ impl Store for SqliteStore {
     }
 
     fn candidate_frames(&self, session_id: &str) -> Result<Vec<StoredFrame>, StoreError> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare(
-            "SELECT frames FROM candidate_audio WHERE session_id = ?1 ORDER BY first_seq",
-        )?;
-        let blobs = stmt
-            .query_map([session_id], |r| r.get::<_, Vec<u8>>(0))?
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut out: Vec<StoredFrame> = Vec::new();
-        for blob in blobs {
-            frames::unpack_into(&mut out, &blob)?;
-        }
-        Ok(out)
+        self.frames("candidate_audio", session_id)
+    }
+
+    fn interviewer_frames(&self, session_id: &str) -> Result<Vec<StoredFrame>, StoreError> {
+        self.frames("interviewer_audio", session_id)
     }
 
     fn save_results(
@@ -790,17 +853,22 @@ impl Store for SqliteStore {
         if !exists {
             return Ok(None);
         }
-        let audio_bytes: i64 = tx.query_row(
-            "SELECT COALESCE(SUM(length(a.frames)), 0) FROM sessions s
-             JOIN candidate_audio a ON a.session_id = s.id WHERE s.interview_id = ?1",
-            [interview_id],
-            |r| r.get(0),
-        )?;
+        let mut audio_bytes: i64 = 0;
+        for table in ["candidate_audio", "interviewer_audio"] {
+            audio_bytes += tx.query_row(
+                &format!(
+                    "SELECT COALESCE(SUM(length(a.frames)), 0) FROM sessions s
+                     JOIN {table} a ON a.session_id = s.id WHERE s.interview_id = ?1"
+                ),
+                [interview_id],
+                |r| r.get::<_, i64>(0),
+            )?;
+        }
         // The tables keyed by session have no foreign key (they are written
         // on the recorder's hot path), so they are deleted by name; sessions
         // and results would cascade, but are named too so that nothing
         // depends on `foreign_keys` being on.
-        for table in ["candidate_audio", "transcripts", "speech_spans"] {
+        for table in SESSION_TABLES {
             tx.execute(
                 &format!(
                     "DELETE FROM {table} WHERE session_id IN
@@ -879,11 +947,12 @@ mod tests {
             ended_at_ms: None,
             duration_ms: None,
             last_client_seq: 0,
-            input: Some(InputFormat {
-                codec: InputCodec::Opus,
+            input: Some(AudioFormat {
+                codec: StoredCodec::Opus,
                 sample_rate_hz: 16_000,
                 frame_ms: 20,
             }),
+            output: None,
         }
     }
 
@@ -905,6 +974,12 @@ mod tests {
                 data: bytes::Bytes::from(format!("{marker}-frame-{seq:04}").into_bytes()),
             })
             .collect();
+        writes.extend((1..=50u64).map(|seq| SessionWrite::InterviewerAudio {
+            session_id: sid.clone(),
+            seq,
+            due_us: seq * 20_000,
+            data: bytes::Bytes::from(format!("{marker}-voice-{seq:04}").into_bytes()),
+        }));
         writes.push(SessionWrite::Transcript {
             session_id: sid.clone(),
             segment: TranscriptRecord {
