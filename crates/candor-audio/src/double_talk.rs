@@ -42,7 +42,12 @@
 //!   reference that the timestamps line up with it;
 //! - without far-end activity, there is nothing to explain and any sound is
 //!   the near end's (the level gate after this decides whether it is
-//!   speech).
+//!   speech);
+//! - a near-end verdict holds for 200 ms (word gaps), but never from a
+//!   stretch without far end into the far end's first blocks: those were
+//!   near-end only because nothing could explain them, and at the onset of
+//!   the interviewer's next turn the canceller may leak (the path moved
+//!   while nothing was played), which the hangover would pass as speech.
 //!
 //! It also tells whether echo stays strong after cancellation (the
 //! residual's running 90th-percentile level at or above −45 dBFS for 3 s of
@@ -136,6 +141,8 @@ pub struct NearEndDetector {
     strong: bool,
     strong_run: u32,
     near: bool,
+    /// Whether the far end was active in the last block judged.
+    far_was_active: bool,
 }
 
 impl Default for NearEndDetector {
@@ -180,6 +187,7 @@ impl NearEndDetector {
             strong: false,
             strong_run: 0,
             near: false,
+            far_was_active: false,
         }
     }
 
@@ -242,9 +250,20 @@ impl NearEndDetector {
         } else {
             self.frozen = 0;
         }
+        let onset = far_active && !self.far_was_active;
+        self.far_was_active = far_active;
         if unexplained {
             self.hang = HANGOVER_BLOCKS;
             self.near = true;
+        } else if onset {
+            // Without a far end every block is near-end sound (nothing to
+            // explain it), so a hangover carried out of a silence would
+            // pass the far end's first 200 ms as the candidate's — and its
+            // echo with them, when the canceller leaks at the onset (the
+            // path moved while nothing was played). The far end's first
+            // blocks are judged on their own.
+            self.hang = 0;
+            self.near = false;
         } else if self.hang > 0 {
             self.hang -= 1;
         } else {
@@ -369,6 +388,29 @@ mod tests {
             d.reference(&block(0.1));
             assert!(!d.capture(-20.0, &block(0.1)).near_end, "block {k}");
         }
+    }
+
+    #[test]
+    fn a_silences_hangover_does_not_carry_into_the_far_ends_first_blocks() {
+        // A 0 dB echo cancelled down to −50 dBFS, then 5 s of silence (the
+        // microphone's noise: near-end sound, nothing explains it) …
+        let mut d = learned(1000, -20.0, 0.003);
+        for k in 0..500 {
+            d.reference(&block(0.0));
+            let v = d.capture(-66.0, &block(0.0005));
+            // Once the room's tail after the far end has passed.
+            assert!(k < 120 || (v.near_end && !v.far_active), "block {k}");
+        }
+        // … then the far end again, its echo leaking 14 dB below the
+        // microphone through a canceller that lost the path meanwhile.
+        for k in 0..100 {
+            d.reference(&block(0.1));
+            let v = d.capture(-20.0, &block(0.02));
+            assert!(v.far_active && !v.near_end, "block {k}");
+        }
+        // A talker over it is still heard.
+        d.reference(&block(0.1));
+        assert!(d.capture(-10.0, &block(0.3)).near_end);
     }
 
     #[test]

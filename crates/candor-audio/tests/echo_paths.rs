@@ -277,3 +277,56 @@ fn the_capture_reports_the_echo_path_once_a_second() {
     let quiet = r.echo_reports.iter().filter(|e| e.far_blocks == 0);
     assert!(quiet.clone().count() > 0 && quiet.clone().all(|e| e.erle_db.is_none()));
 }
+
+/// The interviewer speaks again after a long listening silence (the desktop
+/// echo case's second question comes 18 s after the first): the canceller's
+/// state from before the silence must still hold at the onset.
+#[test]
+fn a_silent_candidate_is_not_heard_when_the_interviewer_speaks_after_a_long_silence() {
+    let s = script();
+    let mut far = s.far[..s.turns[0].end].to_vec();
+    far.extend(std::iter::repeat_n(0.0, RATE as usize * 18));
+    let start = far.len();
+    far.extend_from_slice(&s.far[s.turns[1].clone()]);
+    let turns = vec![s.turns[0].clone(), start..far.len()];
+    far.extend(std::iter::repeat_n(0.0, RATE as usize * 5));
+    let long = Script {
+        far,
+        turns,
+        answer: s.answer.clone(),
+    };
+    // The path moves while nothing is played (a loopback's rate adaptation
+    // walks its latency), so the canceller cannot follow it.
+    let silence_s = long.turns[0].end as f64 / f64::from(RATE);
+    let moved = |from: f64, to: f64, gain: f64, rt60: f64, clip: f64| {
+        let mut spec = laptop(gain, (from, to), 20.0);
+        spec.path.rt60_s = rt60;
+        spec.path.clip_drive = clip;
+        spec.path.change_at_s = silence_s + 6.0;
+        spec.path.glide_s = 4.0;
+        spec
+    };
+    for (name, spec) in [
+        (
+            "loopback 0 dB, 169.3 -> 167.0 ms in the silence",
+            moved(169.3, 167.0, 0.0, 0.0, 0.0),
+        ),
+        (
+            "loopback 0 dB, 167.0 -> 171.0 ms in the silence",
+            moved(167.0, 171.0, 0.0, 0.0, 0.0),
+        ),
+        (
+            "laptop 0 dB, 200 -> 197 ms in the silence",
+            moved(200.0, 197.0, 0.0, 0.35, 2.0),
+        ),
+    ] {
+        let r = trial(&spec, &long, &[]);
+        report(name, &r);
+        for e in &r.echo_reports {
+            if e.far_blocks > 0 {
+                println!("  {e}");
+            }
+        }
+        assert_silent_candidate(name, &spec, &long);
+    }
+}

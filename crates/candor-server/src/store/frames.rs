@@ -1,5 +1,5 @@
-//! The packed form of candidate audio: one stored row per session per
-//! commit holds many frames (a row per 20 ms frame would cost an index
+//! The packed form of stored audio (the candidate's and the interviewer's):
+//! one stored row per session per commit holds many frames (a row per 20 ms frame would cost an index
 //! insert per frame). Each frame is seq (u64 LE), timestamp_us (u64 LE),
 //! length (u32 LE), then its bytes. Every backend stores the same bytes, so
 //! quotas (which count the packed length) agree between them.
@@ -8,6 +8,17 @@ use super::{StoreError, StoredFrame};
 
 /// Bytes a frame's header takes in the packed form.
 pub(crate) const HEADER: usize = 20;
+
+/// One session's row of a batch being written: first seq, last seq, the
+/// packed frames.
+pub(crate) type Row = (u64, u64, Vec<u8>);
+
+/// Adds frame `seq` to the row `row` finds or starts.
+pub(crate) fn add<'a>(row: impl FnOnce(Row) -> &'a mut Row, seq: u64, stamp_us: u64, data: &[u8]) {
+    let row = row((seq, seq, Vec::new()));
+    row.1 = row.1.max(seq);
+    pack(&mut row.2, seq, stamp_us, data);
+}
 
 /// Appends one frame to a packed row.
 pub(crate) fn pack(row: &mut Vec<u8>, seq: u64, timestamp_us: u64, data: &[u8]) {
@@ -20,7 +31,7 @@ pub(crate) fn pack(row: &mut Vec<u8>, seq: u64, timestamp_us: u64, data: &[u8]) 
 /// Appends the frames of packed rows (in `first_seq` order) to `out`, each
 /// seq once: rows never overlap, and if one ever did its first copy is kept.
 pub(crate) fn unpack_into(out: &mut Vec<StoredFrame>, row: &[u8]) -> Result<(), StoreError> {
-    let bad = || StoreError::Corrupt("candidate audio row".into());
+    let bad = || StoreError::Corrupt("audio row".into());
     let mut rest = row;
     while !rest.is_empty() {
         if rest.len() < HEADER {

@@ -774,26 +774,26 @@ impl Store for PostgresStore {
                 SessionWrite::Audio {
                     session_id,
                     seq,
-                    timestamp_us,
+                    timestamp_us: stamp,
                     data,
-                } => {
-                    let row = audio
-                        .entry(session_id.as_ref())
-                        .or_insert_with(|| (*seq, *seq, Vec::new()));
-                    row.1 = row.1.max(*seq);
-                    frames::pack(&mut row.2, *seq, *timestamp_us, data);
                 }
-                SessionWrite::InterviewerAudio {
+                | SessionWrite::InterviewerAudio {
                     session_id,
                     seq,
-                    due_us,
+                    due_us: stamp,
                     data,
                 } => {
-                    let row = interviewer
-                        .entry(session_id.as_ref())
-                        .or_insert_with(|| (*seq, *seq, Vec::new()));
-                    row.1 = row.1.max(*seq);
-                    frames::pack(&mut row.2, *seq, *due_us, data);
+                    let rows = if matches!(w, SessionWrite::Audio { .. }) {
+                        &mut audio
+                    } else {
+                        &mut interviewer
+                    };
+                    frames::add(
+                        |new| rows.entry(session_id.as_ref()).or_insert(new),
+                        *seq,
+                        *stamp,
+                        data,
+                    );
                 }
                 SessionWrite::Transcript {
                     session_id,

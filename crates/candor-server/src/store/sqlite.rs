@@ -615,26 +615,26 @@ impl Store for SqliteStore {
                     SessionWrite::Audio {
                         session_id,
                         seq,
-                        timestamp_us,
+                        timestamp_us: stamp,
                         data,
-                    } => {
-                        let row = audio_rows
-                            .entry(session_id.as_ref())
-                            .or_insert_with(|| (*seq, *seq, Vec::new()));
-                        row.1 = row.1.max(*seq);
-                        frames::pack(&mut row.2, *seq, *timestamp_us, data);
                     }
-                    SessionWrite::InterviewerAudio {
+                    | SessionWrite::InterviewerAudio {
                         session_id,
                         seq,
-                        due_us,
+                        due_us: stamp,
                         data,
                     } => {
-                        let row = interviewer_rows
-                            .entry(session_id.as_ref())
-                            .or_insert_with(|| (*seq, *seq, Vec::new()));
-                        row.1 = row.1.max(*seq);
-                        frames::pack(&mut row.2, *seq, *due_us, data);
+                        let rows = if matches!(w, SessionWrite::Audio { .. }) {
+                            &mut audio_rows
+                        } else {
+                            &mut interviewer_rows
+                        };
+                        frames::add(
+                            |new| rows.entry(session_id.as_ref()).or_insert(new),
+                            *seq,
+                            *stamp,
+                            data,
+                        );
                     }
                     SessionWrite::Transcript {
                         session_id,
