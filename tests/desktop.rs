@@ -107,12 +107,12 @@ async fn a_whole_interview_in_the_desktop_window() {
         "return document.querySelectorAll('[data-testid=transcript] li').length > 0",
     )
     .await;
-    // Answer the first question once it has been asked.
+    // Answer the first question once it has been asked (not every question
+    // ends with a question mark: "Explain the difference between …").
     app.wait_until(
         "the first question, then the interviewer listening",
         Duration::from_secs(60),
-        "return [...document.querySelectorAll('[data-testid=transcript] li.line-interviewer')]\
-             .some(li => li.textContent.includes('?'))\
+        "return document.querySelector('[data-testid=question]').textContent.startsWith('Question 1 of')\
            && document.querySelector('[data-testid=interviewer]').dataset.activity === 'listening'",
     )
     .await;
@@ -281,13 +281,49 @@ async fn a_whole_interview_in_the_desktop_window() {
         replayed_s > 1.0,
         "the replayed answer is heard on the speaker: {replayed_s:.2} s above -45 dBFS, loudest 20 ms {replay_peak:.1} dBFS"
     );
+    app.screenshot("desktop-results-replay").await;
+
+    // The question answered, as its exchange: from the interviewer asking
+    // it, stopping by itself where the next question begins (or at the end).
+    app.click(".question-card[data-index='1'] [data-action=play-answer]")
+        .await;
+    let exchange_started = app
+        .becomes_true(
+            Duration::from_secs(30),
+            "const a = document.querySelector('[data-testid=replay-audio]');\
+             return document.querySelector('[data-testid=replay-what]').textContent\
+                      === 'Question 1 and your answer' && !a.paused",
+        )
+        .await;
+    let asked = app
+        .script("return document.querySelector('[data-testid=replay-audio]').currentTime")
+        .await
+        .as_f64()
+        .unwrap_or(0.0);
+    let stopped = exchange_started
+        && app
+            .becomes_true(
+                Duration::from_secs(90),
+                "const a = document.querySelector('[data-testid=replay-audio]');\
+                 return a.paused || a.ended || a.currentTime >= a.duration - 0.05",
+            )
+            .await;
+    let stopped_at = app
+        .script("return document.querySelector('[data-testid=replay-audio]').currentTime")
+        .await
+        .as_f64()
+        .unwrap_or(0.0);
+    assert!(
+        stopped && stopped_at > asked + 3.0 && stopped_at > from,
+        "question 1 and its answer did not play through (started: {exchange_started}, from {asked:.2} s to {stopped_at:.2} s; the answer was at {from:.2} s)"
+    );
     artifact(
         "desktop-replay.txt",
         &format!(
-            "replayed the answer ({from:.2} s to {to:.2} s of the interview) on the speaker: {replayed_s:.2} s above -45 dBFS, loudest 20 ms {replay_peak:.1} dBFS; click to playing {click_to_playing_ms:.0} ms\n"
+            "replayed the answer ({from:.2} s to {to:.2} s of the interview) on the speaker: {replayed_s:.2} s above -45 dBFS, loudest 20 ms {replay_peak:.1} dBFS; click to playing {click_to_playing_ms:.0} ms\n\
+             question 1 and its answer: {asked:.2} s to {stopped_at:.2} s, stopped by itself\n"
         ),
     );
-    app.screenshot("desktop-results-replay").await;
 
     // Deleted from its results page after the confirmation: back on the
     // dashboard, and the history no longer lists it.
@@ -394,8 +430,7 @@ async fn speakers_heard_by_the_microphone_are_not_the_candidate() {
     // here on nothing fails before the evidence is kept.
     app.becomes_true(
         Duration::from_secs(60),
-        "return [...document.querySelectorAll('[data-testid=transcript] li.line-interviewer')]\
-             .some(li => li.textContent.includes('?'))\
+        "return document.querySelector('[data-testid=question]').textContent.startsWith('Question 1 of')\
            && document.querySelector('[data-testid=interviewer]').dataset.activity === 'listening'",
     )
     .await;
