@@ -141,8 +141,6 @@ export function replayPlayer(interviewId: string): ReplayPlayer {
       return;
     }
     playWhenLoaded = false;
-    // Play at the end starts again from the beginning, as after `ended`.
-    if (atEnd()) audio.currentTime = 0;
     void audio.play().catch(() => {
       // A failed load reports itself through the element's error event.
     });
@@ -203,7 +201,13 @@ export function replayPlayer(interviewId: string): ReplayPlayer {
     if (source) fail("This recording could not be played.");
   });
   toggle.addEventListener("click", () => {
-    if (audio.paused || atEnd()) play();
+    if (audio.paused || atEnd()) {
+      // Play at the end starts again from the beginning, as after `ended`
+      // (a seek to the end, e.g. a question asked as the interview ended,
+      // stays where it was put).
+      if (atEnd()) audio.currentTime = 0;
+      play();
+    }
     else {
       playWhenLoaded = false;
       audio.pause();

@@ -49,7 +49,7 @@ pub struct TrackSource<'a> {
 /// The rate both voices are mixed and coded at: the interviewer's PCM16
 /// rate when it sends PCM16 (Opus decodes to any rate), else the higher of
 /// the two.
-pub fn mix_rate(tracks: &[&TrackSource<'_>]) -> u32 {
+fn mix_rate(tracks: &[&TrackSource<'_>]) -> u32 {
     tracks
         .iter()
         .find(|t| t.codec == Codec::Pcm16)
@@ -154,13 +154,14 @@ fn speaking(speech: &[(u64, u64)], n: usize) -> Vec<bool> {
 }
 
 /// The conversation of `candidate` and `interviewer` as Opus packets, at
-/// most a few percent of it coded again (see the module comment);
-/// `speech` are the stretches (ms) where the candidate spoke.
+/// most a few percent of it coded again (see the module comment), with the
+/// rate what is coded again is coded at; `speech` are the stretches (ms)
+/// where the candidate spoke.
 pub fn conversation(
     candidate: TrackSource<'_>,
     interviewer: TrackSource<'_>,
     speech: &[(u64, u64)],
-) -> Result<Vec<Bytes>, ExportError> {
+) -> Result<(Vec<Bytes>, u32), ExportError> {
     let rate = mix_rate(&[&candidate, &interviewer]);
     let copyable = |t: &TrackSource<'_>| {
         t.codec == Codec::Opus
@@ -169,7 +170,7 @@ pub fn conversation(
                 .all(|(_, p)| packet_samples(p) == Some(960))
     };
     if !copyable(&candidate) || !copyable(&interviewer) {
-        return mix(vec![candidate, interviewer], rate);
+        return Ok((mix(vec![candidate, interviewer], rate)?, rate));
     }
     let c = slots(&candidate.packets);
     let i = slots(&interviewer.packets);
@@ -209,7 +210,7 @@ pub fn conversation(
             }
         }
     }
-    Ok(out)
+    Ok((out, rate))
 }
 
 /// Slots `range` of the slotted tracks, mixed: one packet a slot.
@@ -395,7 +396,8 @@ mod tests {
             source(&interviewer, 24_000),
             &[(0, 900)],
         )
-        .unwrap();
+        .unwrap()
+        .0;
         assert_eq!(packets.len(), 150);
         for (k, p) in packets.iter().enumerate() {
             let expected = if (50..100).contains(&k) {
@@ -417,7 +419,8 @@ mod tests {
             source(&interviewer, 24_000),
             &[(1400, 2600)],
         )
-        .unwrap();
+        .unwrap()
+        .0;
         assert_eq!(packets.len(), 150);
         // Mixed from 100 ms before the speech to the interviewer's end.
         let mixed: Vec<usize> = (0..150)
@@ -443,7 +446,8 @@ mod tests {
             source(&interviewer, 16_000),
             &[],
         )
-        .unwrap();
+        .unwrap()
+        .0;
         assert_eq!(packets.len(), 75);
         let pcm = decode(&packets, 16_000);
         assert!(level(&pcm, 16_000, 600, 950) < -60.0);

@@ -238,10 +238,9 @@ fn conversation(stored: &Stored) -> Result<(Vec<Vec<u8>>, u32, bool), ExportErro
         },
         rate_hz: interviewer.format.sample_rate_hz,
     };
-    let rate = mix::mix_rate(&[&candidate, &other]);
     // The conversation starts where the session does (the transcript's
     // times are on the session clock).
-    let packets = mix::conversation(candidate, other, &stored.timeline.speech)?;
+    let (packets, rate) = mix::conversation(candidate, other, &stored.timeline.speech)?;
     Ok((
         packets.into_iter().map(|p| p.to_vec()).collect(),
         rate,
