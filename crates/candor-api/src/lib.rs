@@ -257,9 +257,38 @@ pub struct CreateInterviewRequest {
     pub job_description: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cv_text: Option<String>,
-    /// 1..=12; defaults to 5.
+    /// 1..=12; defaults to 5. Ignored for a retry (one question).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub question_count: Option<u32>,
+    /// Answer one question of a past interview again: the new interview
+    /// asks only that question, with the original's role, seniority, job
+    /// description and CV (the request's own are ignored). The original must
+    /// be the caller's, have results, and have asked the question.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry: Option<RetryTarget>,
+}
+
+/// The question of a past interview to answer again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct RetryTarget {
+    pub interview_id: String,
+    /// 1-based, as in that interview's [`QuestionFeedback::index`].
+    pub question_index: u32,
+}
+
+/// What a retry answers again. Retrying a retry links to the same first
+/// interview, so every attempt at a question points at one original.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct RetryOf {
+    /// The interview the question was first asked in (it may since have
+    /// been deleted).
+    pub interview_id: String,
+    /// 1-based index of the question there.
+    pub question_index: u32,
+    /// The question, as it was asked there.
+    pub question: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -280,6 +309,9 @@ pub struct Interview {
     /// so a client can draw progress without fetching every result.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outcome: Option<Outcome>,
+    /// Set when this interview answers one question of another again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_of: Option<RetryOf>,
 }
 
 /// A ready interview's length and scores (as in its [`Feedback`]).
@@ -336,6 +368,13 @@ pub enum ResultsResponse {
     Processing,
     Ready {
         feedback: Feedback,
+        /// Every attempt at a question this interview shares with others:
+        /// for a retry, the first answer and each retry of that question
+        /// with results (this one too); for an original, each of its
+        /// questions that was answered again, with all its attempts. Oldest
+        /// first; empty when nothing was retried.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        attempts: Vec<Attempt>,
     },
     Failed {
         message: String,
@@ -486,6 +525,20 @@ pub struct FillerWords {
 pub struct FillerCount {
     pub word: String,
     pub count: u32,
+}
+
+/// One answer to a question, from the interview it was given in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Attempt {
+    pub interview_id: String,
+    pub created_at_ms: i64,
+    /// The question's 1-based index in the first interview that asked it
+    /// (the same for every attempt at it).
+    pub question_index: u32,
+    /// The answer's measurements, from that interview's results (its
+    /// `index` is the question's place in that interview).
+    pub feedback: QuestionFeedback,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

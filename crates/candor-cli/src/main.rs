@@ -336,7 +336,7 @@ async fn results(args: ResultsArgs) -> anyhow::Result<u8> {
     }
     let (interview, results) = outcome?;
     match results {
-        candor_api::ResultsResponse::Ready { feedback } => {
+        candor_api::ResultsResponse::Ready { feedback, .. } => {
             let results =
                 candor_client::ipc::Results::from_api(&interview, &feedback, String::new());
             if args.list.json.json {

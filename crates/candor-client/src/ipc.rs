@@ -247,6 +247,7 @@ impl InterviewSetup {
             job_description: text(&self.job_description),
             cv_text: text(&self.cv_text),
             question_count: Some(self.question_count),
+            retry: None,
         }
     }
 }

@@ -140,6 +140,7 @@ async fn interview(
             job_description: None,
             cv_text: None,
             question_count: Some(2),
+            retry: None,
         })
         .send()
         .await

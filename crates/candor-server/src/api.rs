@@ -161,6 +161,7 @@ fn interview_json(i: InterviewRecord) -> Interview {
         created_at_ms: i.created_at_ms,
         updated_at_ms: i.updated_at_ms,
         outcome: None,
+        retry_of: None,
     }
 }
 
@@ -523,7 +524,10 @@ async fn get_results(
                 .ok_or(StoreError::NotFound("results"))?;
             let feedback: Feedback =
                 serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            ResultsResponse::Ready { feedback }
+            ResultsResponse::Ready {
+                feedback,
+                attempts: Vec::new(),
+            }
         }
     }))
 }

@@ -188,7 +188,7 @@ async fn offline_practice_interview_end_to_end() {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    let ResultsResponse::Ready { feedback } = res else {
+    let ResultsResponse::Ready { feedback, .. } = res else {
         panic!("{res:?}")
     };
     assert_eq!(feedback.end_reason, "interview_complete");

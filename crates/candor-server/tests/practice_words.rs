@@ -61,6 +61,7 @@ async fn the_interviewer_hears_the_candidates_words() {
             ),
             cv_text: None,
             question_count: Some(2),
+            retry: None,
         })
         .send()
         .await

@@ -220,7 +220,7 @@ pub async fn results(
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         match api.results(&token, interview_id).await.unwrap() {
-            candor_api::ResultsResponse::Ready { feedback } => return feedback,
+            candor_api::ResultsResponse::Ready { feedback, .. } => return feedback,
             candor_api::ResultsResponse::Processing => {
                 assert!(Instant::now() < deadline, "results never computed");
                 tokio::time::sleep(Duration::from_millis(200)).await;

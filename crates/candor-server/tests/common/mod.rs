@@ -95,6 +95,7 @@ impl Api {
                 job_description: Some("Backend engineer, Rust and PostgreSQL.".into()),
                 cv_text: None,
                 question_count: Some(questions),
+                retry: None,
             })
             .send()
             .await
@@ -258,7 +259,7 @@ pub async fn wait_feedback(api: &Api, token: &str, id: &str) -> candor_api::Feed
     let res: candor_api::ResultsResponse =
         serde_json::from_value(res.clone()).unwrap_or_else(|e| panic!("{e}: {res}"));
     match res {
-        candor_api::ResultsResponse::Ready { feedback } => feedback,
+        candor_api::ResultsResponse::Ready { feedback, .. } => feedback,
         other => panic!("results not ready: {other:?}"),
     }
 }
