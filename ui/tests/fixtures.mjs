@@ -6,12 +6,12 @@ export const OFFLINE_PROFILE = { name: "Sam", email: null, offline: true };
 const score = (key, label, value) => ({ key, label, value });
 
 export const HISTORY = [
-  { id: "iv-1", role: "software-engineer", seniority: "senior", createdAt: "2025-11-20T14:05:00Z", status: "ready", durationSec: 1130, overallScore: 78,
+  { retryOf: null, id: "iv-1", role: "software-engineer", seniority: "senior", createdAt: "2025-11-20T14:05:00Z", status: "ready", durationSec: 1130, overallScore: 78,
     scores: [score("responsiveness", "Responsiveness", 80), score("answer_depth", "Answer depth", 74), score("completion", "Completion", 80)] },
-  { id: "iv-2", role: "product-manager", seniority: "mid", createdAt: "2025-11-22T09:30:00Z", status: "ready", durationSec: 845, overallScore: 56,
+  { retryOf: null, id: "iv-2", role: "product-manager", seniority: "mid", createdAt: "2025-11-22T09:30:00Z", status: "ready", durationSec: 845, overallScore: 56,
     scores: [score("responsiveness", "Responsiveness", 50), score("answer_depth", "Answer depth", 62), score("completion", "Completion", 56)] },
-  { id: "iv-3", role: "behavioural", seniority: "junior", createdAt: "2025-11-18T17:45:00Z", status: "failed", durationSec: null, overallScore: null, scores: [] },
-  { id: "iv-4", role: "data-scientist", seniority: "staff", createdAt: "2025-11-24T11:00:00Z", status: "processing", durationSec: 600, overallScore: null, scores: [] },
+  { retryOf: null, id: "iv-3", role: "behavioural", seniority: "junior", createdAt: "2025-11-18T17:45:00Z", status: "failed", durationSec: null, overallScore: null, scores: [] },
+  { retryOf: null, id: "iv-4", role: "data-scientist", seniority: "staff", createdAt: "2025-11-24T11:00:00Z", status: "processing", durationSec: 600, overallScore: null, scores: [] },
 ];
 
 /** The history as the core pushes it: the listed items, and whether older ones exist. */
@@ -21,14 +21,14 @@ export const EMPTY_HISTORY = { items: [], hasMore: false };
 /** Three software-engineer interviews and one product-manager one, with scores that move. */
 export const PROGRESS_HISTORY = {
   items: [
-    { id: "se-3", role: "software-engineer", seniority: "mid", createdAt: "2025-11-25T09:00:00Z", status: "ready", durationSec: 900, overallScore: 71,
+    { retryOf: null, id: "se-3", role: "software-engineer", seniority: "mid", createdAt: "2025-11-25T09:00:00Z", status: "ready", durationSec: 900, overallScore: 71,
       scores: [score("responsiveness", "Responsiveness", 70), score("answer_depth", "Answer depth", 72)] },
-    { id: "pm-1", role: "product-manager", seniority: "mid", createdAt: "2025-11-24T09:00:00Z", status: "ready", durationSec: 800, overallScore: 60,
+    { retryOf: null, id: "pm-1", role: "product-manager", seniority: "mid", createdAt: "2025-11-24T09:00:00Z", status: "ready", durationSec: 800, overallScore: 60,
       scores: [score("responsiveness", "Responsiveness", 60), score("answer_depth", "Answer depth", 60)] },
-    { id: "se-2", role: "software-engineer", seniority: "mid", createdAt: "2025-11-21T09:00:00Z", status: "ready", durationSec: 900, overallScore: 83,
+    { retryOf: null, id: "se-2", role: "software-engineer", seniority: "mid", createdAt: "2025-11-21T09:00:00Z", status: "ready", durationSec: 900, overallScore: 83,
       scores: [score("responsiveness", "Responsiveness", 88), score("answer_depth", "Answer depth", 78)] },
-    { id: "se-0", role: "software-engineer", seniority: "mid", createdAt: "2025-11-19T09:00:00Z", status: "failed", durationSec: null, overallScore: null, scores: [] },
-    { id: "se-1", role: "software-engineer", seniority: "mid", createdAt: "2025-11-18T09:00:00Z", status: "ready", durationSec: 900, overallScore: 50,
+    { retryOf: null, id: "se-0", role: "software-engineer", seniority: "mid", createdAt: "2025-11-19T09:00:00Z", status: "failed", durationSec: null, overallScore: null, scores: [] },
+    { retryOf: null, id: "se-1", role: "software-engineer", seniority: "mid", createdAt: "2025-11-18T09:00:00Z", status: "ready", durationSec: 900, overallScore: 50,
       scores: [score("responsiveness", "Responsiveness", 45), score("answer_depth", "Answer depth", 55)] },
   ],
   hasMore: true,
@@ -111,7 +111,42 @@ export const RESULTS = {
   jobTerms: null,
   mostUsedWords: [],
   interviewerVoice: true,
+  retryOf: null,
+  attempts: [],
 };
+
+/** One measured answer as the results' attempts carry it. */
+function attempt(interviewId, createdAt, questionIndex, first, q) {
+  return { interviewId, createdAt, questionIndex, first, answered: q.answerSec > 0, answerSec: q.answerSec, speakingSec: q.answerSec * 0.8,
+    responseLatencySec: q.responseLatencySec, pauses: q.pauses, longestPauseSec: q.longestPauseSec, wordsPerMinute: q.wordsPerMinute ?? null, fillerWords: q.fillerWords ?? null };
+}
+
+const AGAIN_ANSWER = { index: 1, question: QUESTIONS[1].question, answerSec: 95, responseLatencySec: 1.2, pauses: 1, longestPauseSec: 1.6, note: "Clear and structured: situation, action, result." };
+
+/** Question 2 of iv-9 answered again, in iv-12: the two attempts side by side. */
+export const RESULTS_RETRY = {
+  ...RESULTS,
+  interviewId: "iv-12",
+  completedAt: "2025-11-27T08:03:00Z",
+  durationSec: 131,
+  questionsPlanned: 1,
+  questions: [AGAIN_ANSWER],
+  transcript: [
+    { speaker: "interviewer", text: QUESTIONS[1].question, startSec: 2, endSec: 8, questionIndex: 1 },
+    { speaker: "candidate", text: "We disagreed on whether to rewrite the service, so we measured both options for a week.", startSec: 9.2, endSec: 104, questionIndex: 1 },
+  ],
+  retryOf: { interviewId: "iv-9", questionIndex: 2, question: QUESTIONS[1].question },
+  attempts: [
+    attempt("iv-9", "2025-11-26T10:04:00Z", 2, true, QUESTIONS[1]),
+    attempt("iv-12", "2025-11-27T08:01:00Z", 2, false, AGAIN_ANSWER),
+  ],
+};
+
+/** The original interview once question 2 was answered again. */
+export const RESULTS_RETRIED = { ...RESULTS, attempts: RESULTS_RETRY.attempts };
+
+/** A retry whose original was deleted: only its own attempt is left. */
+export const RESULTS_RETRY_ALONE = { ...RESULTS_RETRY, attempts: [RESULTS_RETRY.attempts[1]] };
 
 export const RESULTS_GEMINI = {
   ...RESULTS,

@@ -4,7 +4,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { launchBrowser, openApp, startServer } from "./harness.mjs";
-import { ABOUT, AUTHENTICATING, DIAGNOSTICS, DEVICES, EMPTY_HISTORY, HISTORY, HISTORY_PAGE, INSTALLED, MODEL_SOURCE, OFFLINE_PROFILE, RESULTS, RESULTS_ENDED_EARLY, RESULTS_GEMINI, RESULTS_NO_ASSESSMENT, PROGRESS_HISTORY, SETTINGS, authed, signedOut, speechModels } from "./fixtures.mjs";
+import { ABOUT, AUTHENTICATING, DIAGNOSTICS, DEVICES, EMPTY_HISTORY, HISTORY, HISTORY_PAGE, INSTALLED, MODEL_SOURCE, OFFLINE_PROFILE, RESULTS, RESULTS_ENDED_EARLY, RESULTS_GEMINI, RESULTS_NO_ASSESSMENT, RESULTS_RETRIED, RESULTS_RETRY, RESULTS_RETRY_ALONE, PROGRESS_HISTORY, SETTINGS, authed, signedOut, speechModels } from "./fixtures.mjs";
 
 let browser;
 let server;
@@ -352,6 +352,23 @@ describe("progress over time", () => {
     });
   });
 
+  test("a retry of one question is listed as such and is not a point of the trend", async () => {
+    const retry = { ...PROGRESS_HISTORY.items[0], id: "se-4", createdAt: "2025-11-26T09:00:00Z", overallScore: 99,
+      scores: PROGRESS_HISTORY.items[0].scores.map((sc) => ({ ...sc, value: 99 })),
+      retryOf: { interviewId: "se-3", questionIndex: 2, question: "Describe a time you disagreed with a teammate." } };
+    const history = { ...PROGRESS_HISTORY, items: [retry, ...PROGRESS_HISTORY.items] };
+    await withApp({ view: authed({ state: "idle" }, { state: "success", data: history }) }, async (app, page) => {
+      const progress = page.getByTestId("progress");
+      await progress.waitFor();
+      const item = page.locator('.history-button[data-id="se-4"]');
+      assert.match(await item.innerText(), /One question again/);
+      assert.match(await item.getAttribute("aria-label"), /one question again/);
+      const points = progress.locator('.trend-row[data-key="responsiveness"] .trend-point');
+      assert.deepEqual(await points.evaluateAll((ps) => ps.map((p) => p.getAttribute("data-interview"))), ["se-1", "se-2", "se-3"]);
+      assert.equal(await progress.locator('.trend-row[data-key="responsiveness"] [data-figure="best"]').innerText(), "Best 88");
+    });
+  });
+
   test("without a scored interview there is no progress panel", async () => {
     await withApp({ view: authed({ state: "idle" }, { state: "success", data: EMPTY_HISTORY }) }, async (app, page) => {
       await page.locator('[data-testid="history"]').waitFor();
@@ -373,7 +390,7 @@ describe("interview lifecycle", () => {
       await page.getByRole("button", { name: "Start Interview" }).click();
       const call = await app.waitForCall("start_interview");
       assert.deepEqual(call.args, {
-        setup: { role: "product-manager", seniority: "senior", jobDescription: "Lead our payments product.", cvText: null, questionCount: 3 },
+        setup: { role: "product-manager", seniority: "senior", jobDescription: "Lead our payments product.", cvText: null, questionCount: 3, retry: null },
       });
       await app.view(authed({ state: "initializing" }));
       const start = page.locator('[data-testid="start"]');
@@ -789,6 +806,71 @@ describe("interview lifecycle", () => {
       await page.getByRole("button", { name: "Start another" }).click();
       const start = await app.waitForCall("start_interview");
       assert.equal(start.args.setup.questionCount, 5, "as many questions as planned, not as many as were asked");
+    });
+  });
+
+  test("resultsReady: Answer this again starts a one-question interview on that question, leaving the results first", async () => {
+    await withApp({ view: authed({ state: "resultsReady", interviewId: "iv-9", results: RESULTS }) }, async (app, page) => {
+      const card = page.locator('.question-card[data-index="2"]');
+      await card.waitFor();
+      assert.equal(await page.locator('[data-action="retry-question"]').count(), RESULTS.questions.length, "every question can be answered again");
+      assert.equal(await page.getByTestId("attempts").count(), 0, "nothing to compare before a retry");
+      await card.getByRole("button", { name: "Answer this again" }).click();
+      const start = await app.waitForCall("start_interview");
+      assert.equal((await app.callsTo("dismiss")).length, 1);
+      assert.deepEqual(start.args.setup, {
+        role: "software-engineer", seniority: "senior", jobDescription: null, cvText: null, questionCount: 1,
+        retry: { interviewId: "iv-9", questionIndex: 2 },
+      });
+    });
+  });
+
+  test("resultsReady of a retry: the question, both attempts side by side with the changes, the first one opens its interview", async () => {
+    await withApp({ view: authed({ state: "resultsReady", interviewId: "iv-12", results: RESULTS_RETRY }) }, async (app, page) => {
+      await page.getByRole("heading", { level: 1, name: "Your feedback on answering again" }).waitFor();
+      const again = page.getByTestId("retry-of");
+      assert.match(await again.innerText(), /Describe a time you disagreed with a teammate/);
+      const table = again.getByTestId("attempts");
+      assert.deepEqual(await table.locator("thead th .attempt-name").allInnerTexts(), ["First answer", "Again (1)"]);
+      assert.equal(await table.locator("thead th.attempt-current").getAttribute("data-interview"), "iv-12", "this interview is marked");
+      const row = (label) => table.locator("tbody tr").filter({ has: page.getByRole("rowheader", { name: label, exact: true }) });
+      assert.deepEqual(await row("Answer length").locator("td").allInnerTexts(), ["02:22", "01:35−47 s"]);
+      assert.equal(await row("Started after").locator(".attempt-delta").innerText(), "−2.6 s");
+      assert.match(await row("Started after").locator(".attempt-delta").getAttribute("class"), /better/, "starting sooner is better");
+      assert.match(await row("Pauses").locator(".attempt-delta").getAttribute("class"), /better/, "fewer pauses is better");
+      assert.equal(await row("Pace").count(), 0, "no pace without transcripts of the answers");
+      assert.equal(await page.locator('.question-card [data-testid="attempts"]').count(), 0, "the comparison is shown once, at the top");
+      assert.equal(await text(page, '[data-testid="questions-asked"]'), "1 question");
+      await app.shot("retry-results", { fullPage: true });
+
+      await table.getByRole("button", { name: /Open the results of first answer/ }).click();
+      const opened = await app.waitForCall("open_results");
+      assert.deepEqual(opened.args, { interviewId: "iv-9" });
+      await page.getByRole("button", { name: "Start another" }).click();
+      const start = await app.waitForCall("start_interview");
+      assert.equal(start.args.setup.questionCount, 5, "a whole interview, not one question");
+      assert.equal(start.args.setup.retry, null);
+    });
+  });
+
+  test("resultsReady of an interview whose question was answered again: that question's card compares the attempts", async () => {
+    await withApp({ view: authed({ state: "resultsReady", interviewId: "iv-9", results: RESULTS_RETRIED }) }, async (app, page) => {
+      const card = page.locator('.question-card[data-index="2"]');
+      await card.getByTestId("attempts").waitFor();
+      assert.equal(await page.getByTestId("attempts").count(), 1, "only question 2 was answered again");
+      assert.equal(await card.locator("thead th.attempt-current").getAttribute("data-interview"), "iv-9");
+      assert.equal(await page.getByTestId("retry-of").count(), 0);
+      await card.scrollIntoViewIfNeeded();
+      await app.shot("interview-results-retried");
+    });
+  });
+
+  test("resultsReady of a retry whose first answer was deleted says there is nothing to compare", async () => {
+    await withApp({ view: authed({ state: "resultsReady", interviewId: "iv-12", results: RESULTS_RETRY_ALONE }) }, async (app, page) => {
+      const again = page.getByTestId("retry-of");
+      await again.waitFor();
+      assert.match(await again.innerText(), /no longer stored/);
+      assert.equal(await page.getByTestId("attempts").count(), 0);
     });
   });
 

@@ -3,7 +3,7 @@
 
 use std::io::{IsTerminal, Write};
 
-use candor_client::ipc::{InterviewSummary, Results, Speaker};
+use candor_client::ipc::{Attempt, InterviewSummary, Results, Speaker};
 
 pub fn error(message: &str) {
     let mut err = std::io::stderr();
@@ -92,12 +92,19 @@ pub fn history(items: &[InterviewSummary]) {
     }
     for i in items {
         println!(
-            "{}  {:<20} {:<8} {:<10} {}",
+            "{}  {:<20} {:<8} {:<10} {}{}",
             i.created_at,
             i.role,
             i.seniority,
             format!("{:?}", i.status).to_lowercase(),
-            i.id
+            i.id,
+            i.retry_of
+                .as_ref()
+                .map(|r| format!(
+                    "  (question {} of {} again)",
+                    r.question_index, r.interview_id
+                ))
+                .unwrap_or_default()
         );
     }
 }
@@ -141,6 +148,42 @@ pub fn results(r: &Results) {
         );
         if !q.note.is_empty() {
             println!("      {}", q.note);
+        }
+    }
+    if let Some(retry) = &r.retry_of {
+        println!(
+            "  This answered question {} of interview {} again.",
+            retry.question_index, retry.interview_id
+        );
+    }
+    attempts(&r.attempts);
+}
+
+/// Every attempt at a question answered more than once, one line each.
+fn attempts(attempts: &[Attempt]) {
+    let mut questions: Vec<u32> = attempts.iter().map(|a| a.question_index).collect();
+    questions.sort_unstable();
+    questions.dedup();
+    for q in questions {
+        println!("  Attempts at question {q}:");
+        for a in attempts.iter().filter(|a| a.question_index == q) {
+            let mut line = format!(
+                "    {}  {:<11} answer {:.0} s, {} pause(s)",
+                a.created_at,
+                if a.first { "first" } else { "again" },
+                a.answer_sec,
+                a.pauses
+            );
+            if let Some(l) = a.response_latency_sec {
+                line.push_str(&format!(", started after {l:.1} s"));
+            }
+            if let Some(wpm) = a.words_per_minute {
+                line.push_str(&format!(", {wpm:.0} wpm"));
+            }
+            if let Some(f) = a.filler_words {
+                line.push_str(&format!(", {f} filler word(s)"));
+            }
+            println!("{line}");
         }
     }
 }

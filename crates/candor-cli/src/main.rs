@@ -336,9 +336,13 @@ async fn results(args: ResultsArgs) -> anyhow::Result<u8> {
     }
     let (interview, results) = outcome?;
     match results {
-        candor_api::ResultsResponse::Ready { feedback, .. } => {
-            let results =
-                candor_client::ipc::Results::from_api(&interview, &feedback, String::new());
+        candor_api::ResultsResponse::Ready { feedback, attempts } => {
+            let results = candor_client::ipc::Results::from_api(
+                &interview,
+                &feedback,
+                &attempts,
+                String::new(),
+            );
             if args.list.json.json {
                 println!("{}", serde_json::to_string(&results)?);
             } else {

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use candor_audio::{Feed, SinkSpec, SourceSpec};
-use candor_client::ipc::{Activity, EngineEvent, InterviewSetup, Speaker};
+use candor_client::ipc::{Activity, EngineEvent, InterviewSetup, RetryTarget, Speaker};
 use candor_client::{BackendConfig, Credentials, Engine, EngineConfig, Intent, MemoryStore};
 use candor_lifecycle::{AuthView, InterviewView, MicProblem};
 use clap::Args;
@@ -33,6 +33,12 @@ pub struct PracticeArgs {
     /// How many questions (1–12).
     #[arg(long, default_value_t = 5)]
     questions: u32,
+    /// Answer one question of a past interview again, as `INTERVIEW:N`
+    /// (N as `candor results` numbers it): asks only that question, with
+    /// that interview's role and texts; the results put the attempts side
+    /// by side.
+    #[arg(long, value_name = "INTERVIEW:N", value_parser = parse_retry)]
+    again: Option<RetryTarget>,
     /// A job description to tailor the interview (text file).
     #[arg(long)]
     job_description: Option<PathBuf>,
@@ -125,13 +131,37 @@ impl Script {
     }
 }
 
+/// `INTERVIEW:N` → the question to answer again.
+fn parse_retry(s: &str) -> Result<RetryTarget, String> {
+    let (id, n) = s
+        .rsplit_once(':')
+        .ok_or("expected INTERVIEW:N, e.g. 7f3a…:2")?;
+    let question_index = n
+        .parse::<u32>()
+        .ok()
+        .filter(|&n| n >= 1)
+        .ok_or_else(|| format!("“{n}” is not a question number (1, 2, …)"))?;
+    if id.trim().is_empty() {
+        return Err("the interview id is missing (see `candor history`)".into());
+    }
+    Ok(RetryTarget {
+        interview_id: id.trim().to_owned(),
+        question_index,
+    })
+}
+
 pub async fn run(args: PracticeArgs) -> anyhow::Result<u8> {
     let setup = InterviewSetup {
         role: args.role.parse().map_err(anyhow::Error::msg)?,
         seniority: args.seniority.parse().map_err(anyhow::Error::msg)?,
         job_description: read_text(args.job_description.as_ref())?,
         cv_text: read_text(args.cv.as_ref())?,
-        question_count: args.questions,
+        question_count: if args.again.is_some() {
+            1
+        } else {
+            args.questions
+        },
+        retry: args.again.clone(),
     };
 
     let backend = match &args.backend.server {

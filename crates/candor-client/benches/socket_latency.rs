@@ -74,6 +74,7 @@ async fn main() -> anyhow::Result<()> {
             job_description: None,
             cv_text: None,
             question_count: 3,
+            retry: None,
         }))
         .await
         .map_err(anyhow::Error::msg)?;

@@ -230,6 +230,89 @@ pub struct InterviewSetup {
     pub job_description: Option<String>,
     pub cv_text: Option<String>,
     pub question_count: u32,
+    /// Answer one question of a past interview again (then the interview
+    /// asks that question only, with the original's role and texts).
+    #[serde(default)]
+    pub retry: Option<RetryTarget>,
+}
+
+/// The question of a past interview to answer again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct RetryTarget {
+    pub interview_id: String,
+    /// 1-based, as in that interview's results.
+    pub question_index: u32,
+}
+
+/// The question an interview answers again, and where it was first asked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct RetryOf {
+    /// The interview the question was first asked in (it may since have
+    /// been deleted).
+    pub interview_id: String,
+    /// 1-based index of the question there.
+    pub question_index: u32,
+    pub question: String,
+}
+
+impl From<&candor_api::RetryOf> for RetryOf {
+    fn from(r: &candor_api::RetryOf) -> Self {
+        RetryOf {
+            interview_id: r.interview_id.clone(),
+            question_index: r.question_index,
+            question: r.question.clone(),
+        }
+    }
+}
+
+/// One answer to a question that was answered more than once: what the
+/// results page puts side by side.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Attempt {
+    /// The interview the answer was given in.
+    pub interview_id: String,
+    /// RFC 3339: when that interview was created.
+    pub created_at: String,
+    /// The question's 1-based index in the interview that first asked it
+    /// (the same for every attempt at it).
+    pub question_index: u32,
+    /// The first answer, not a retry.
+    pub first: bool,
+    pub answered: bool,
+    pub answer_sec: f64,
+    pub speaking_sec: f64,
+    pub response_latency_sec: Option<f64>,
+    pub pauses: u32,
+    pub longest_pause_sec: f64,
+    /// Only when a transcript of the answer exists.
+    pub words_per_minute: Option<f64>,
+    pub filler_words: Option<u32>,
+}
+
+impl Attempt {
+    fn from_api(a: &candor_api::Attempt, first_interview: &str) -> Self {
+        let q = &a.feedback;
+        Attempt {
+            interview_id: a.interview_id.clone(),
+            created_at: rfc3339(a.created_at_ms),
+            question_index: a.question_index,
+            first: a.interview_id == first_interview,
+            answered: q.answered,
+            answer_sec: sec(q.answer_duration_ms),
+            speaking_sec: sec(q.speaking_ms),
+            response_latency_sec: q.response_latency_ms.map(sec),
+            pauses: q.pauses,
+            longest_pause_sec: sec(q.longest_pause_ms),
+            words_per_minute: q.words_per_minute,
+            filler_words: q.filler_words,
+        }
+    }
 }
 
 impl InterviewSetup {
@@ -247,7 +330,10 @@ impl InterviewSetup {
             job_description: text(&self.job_description),
             cv_text: text(&self.cv_text),
             question_count: Some(self.question_count),
-            retry: None,
+            retry: self.retry.as_ref().map(|r| candor_api::RetryTarget {
+                interview_id: r.interview_id.clone(),
+                question_index: r.question_index,
+            }),
         }
     }
 }
@@ -279,6 +365,8 @@ pub struct InterviewSummary {
     /// Each score, when results are ready (what the dashboard's progress
     /// charts draw).
     pub scores: Vec<ScorePoint>,
+    /// Set when the interview answered one question of another again.
+    pub retry_of: Option<RetryOf>,
 }
 
 /// One score of a past interview.
@@ -335,6 +423,7 @@ impl From<&candor_api::Interview> for InterviewSummary {
                     value: s.value,
                 })
                 .collect(),
+            retry_of: i.retry_of.as_ref().map(RetryOf::from),
         }
     }
 }
@@ -376,6 +465,11 @@ pub struct Results {
     /// Whether the recording holds the interviewer's voice too (interviews
     /// recorded before Candor kept it hold the candidate's only).
     pub interviewer_voice: bool,
+    /// Set when this interview answered one question of another again.
+    pub retry_of: Option<RetryOf>,
+    /// Every attempt at a question this interview shares with others
+    /// (oldest first; empty when nothing was answered again).
+    pub attempts: Vec<Attempt>,
 }
 
 /// Coverage of the job description's key terms.
@@ -506,8 +600,15 @@ impl Results {
     pub fn from_api(
         interview: &candor_api::Interview,
         feedback: &candor_api::Feedback,
+        attempts: &[candor_api::Attempt],
         engine: String,
     ) -> Self {
+        // The first answer is the one given in the interview the question
+        // was first asked in: the retry's original, or this interview.
+        let first = interview
+            .retry_of
+            .as_ref()
+            .map_or(interview.id.as_str(), |r| r.interview_id.as_str());
         let o = &feedback.overall;
         let latencies: Vec<u64> = feedback
             .questions
@@ -604,6 +705,11 @@ impl Results {
                 })
                 .collect(),
             interviewer_voice: feedback.interviewer_voice,
+            retry_of: interview.retry_of.as_ref().map(RetryOf::from),
+            attempts: attempts
+                .iter()
+                .map(|a| Attempt::from_api(a, first))
+                .collect(),
         }
     }
 
@@ -934,7 +1040,7 @@ mod tests {
             "scores": [], "transcript": [], "computed_at_ms": 0
         }))
         .unwrap();
-        let results = Results::from_api(&interview, &feedback, "practice".into());
+        let results = Results::from_api(&interview, &feedback, &[], "practice".into());
         assert_eq!(results.questions.len(), 1);
         assert_eq!(results.questions_planned, 5);
     }
@@ -953,6 +1059,7 @@ mod tests {
             job_description: Some("  ".into()),
             cv_text: Some(" CV ".into()),
             question_count: 3,
+            retry: None,
         };
         let req = setup.to_request();
         assert_eq!(req.role, candor_api::Role::ProductManager);

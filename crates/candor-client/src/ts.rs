@@ -9,11 +9,11 @@
 use ts_rs::{Config, TS};
 
 use crate::ipc::{
-    About, Activity, AppLocations, Assessment, AssessmentScore, AudioDevice, BetterAnswer,
+    About, Activity, AppLocations, Assessment, AssessmentScore, Attempt, AudioDevice, BetterAnswer,
     BundledComponent, DeviceList, EngineEvent, ExportedInterview, History, InterviewSetup,
     InterviewStatus, InterviewSummary, JobTerms, ModelSource, NoticeLevel, OverallMetrics, Profile,
-    QuestionFeedback, Results, Role, Score, ScorePoint, Seniority, Settings, Speaker,
-    SpeechModelInfo, SpeechModelState, SpeechModels, TranscriptLine, View, WordCount,
+    QuestionFeedback, Results, RetryOf, RetryTarget, Role, Score, ScorePoint, Seniority, Settings,
+    Speaker, SpeechModelInfo, SpeechModelState, SpeechModels, TranscriptLine, View, WordCount,
 };
 use candor_lifecycle::{AuthView, FailureKind, InterviewView, MicProblem, Query};
 
@@ -62,6 +62,9 @@ pub fn bindings(commands: &[&str]) -> String {
     add(TranscriptLine::docs(), TranscriptLine::decl(&cfg));
     add(JobTerms::docs(), JobTerms::decl(&cfg));
     add(WordCount::docs(), WordCount::decl(&cfg));
+    add(RetryTarget::docs(), RetryTarget::decl(&cfg));
+    add(RetryOf::docs(), RetryOf::decl(&cfg));
+    add(Attempt::docs(), Attempt::decl(&cfg));
     add(Speaker::docs(), Speaker::decl(&cfg));
     add(EngineEvent::docs(), EngineEvent::decl(&cfg));
     add(Activity::docs(), Activity::decl(&cfg));

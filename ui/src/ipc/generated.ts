@@ -74,7 +74,11 @@ overallScore: number | null,
  * Each score, when results are ready (what the dashboard's progress
  * charts draw).
  */
-scores: Array<ScorePoint>, };
+scores: Array<ScorePoint>, 
+/**
+ * Set when the interview answered one question of another again.
+ */
+retryOf: RetryOf | null, };
 
 /**
  * One score of a past interview.
@@ -131,7 +135,16 @@ mostUsedWords: Array<WordCount>,
  * Whether the recording holds the interviewer's voice too (interviews
  * recorded before Candor kept it hold the candidate's only).
  */
-interviewerVoice: boolean, };
+interviewerVoice: boolean, 
+/**
+ * Set when this interview answered one question of another again.
+ */
+retryOf: RetryOf | null, 
+/**
+ * Every attempt at a question this interview shares with others
+ * (oldest first; empty when nothing was answered again).
+ */
+attempts: Array<Attempt>, };
 
 /**
  * An AI model's assessment of the interview transcript.
@@ -212,6 +225,56 @@ export type JobTerms = { used: Array<string>, missing: Array<string>, };
  */
 export type WordCount = { word: string, count: number, };
 
+/**
+ * The question of a past interview to answer again.
+ */
+export type RetryTarget = { interviewId: string, 
+/**
+ * 1-based, as in that interview's results.
+ */
+questionIndex: number, };
+
+/**
+ * The question an interview answers again, and where it was first asked.
+ */
+export type RetryOf = { 
+/**
+ * The interview the question was first asked in (it may since have
+ * been deleted).
+ */
+interviewId: string, 
+/**
+ * 1-based index of the question there.
+ */
+questionIndex: number, question: string, };
+
+/**
+ * One answer to a question that was answered more than once: what the
+ * results page puts side by side.
+ */
+export type Attempt = { 
+/**
+ * The interview the answer was given in.
+ */
+interviewId: string, 
+/**
+ * RFC 3339: when that interview was created.
+ */
+createdAt: string, 
+/**
+ * The question's 1-based index in the interview that first asked it
+ * (the same for every attempt at it).
+ */
+questionIndex: number, 
+/**
+ * The first answer, not a retry.
+ */
+first: boolean, answered: boolean, answerSec: number, speakingSec: number, responseLatencySec: number | null, pauses: number, longestPauseSec: number, 
+/**
+ * Only when a transcript of the answer exists.
+ */
+wordsPerMinute: number | null, fillerWords: number | null, };
+
 export type Speaker = "interviewer" | "candidate";
 
 /**
@@ -233,7 +296,12 @@ export type DeviceList = { inputs: Array<AudioDevice>, outputs: Array<AudioDevic
 /**
  * What the user chose on the dashboard.
  */
-export type InterviewSetup = { role: Role, seniority: Seniority, jobDescription: string | null, cvText: string | null, questionCount: number, };
+export type InterviewSetup = { role: Role, seniority: Seniority, jobDescription: string | null, cvText: string | null, questionCount: number, 
+/**
+ * Answer one question of a past interview again (then the interview
+ * asks that question only, with the original's role and texts).
+ */
+retry: RetryTarget | null, };
 
 /**
  * The roles with question banks. On the wire (IPC, `--json`, the CLI's

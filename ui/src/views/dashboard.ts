@@ -101,7 +101,7 @@ export function dashboardScreen(ctx: Ctx): Screen {
     const seniority = SENIORITIES.find((s) => s === checked) ?? "mid";
     const chosenRole = ROLES.find((r) => r.id === role.value)?.id ?? ROLES[0].id;
     const text = (t: HTMLTextAreaElement) => (t.value.trim() === "" ? null : t.value.trim());
-    return { role: chosenRole, seniority, jobDescription: text(jd), cvText: text(cv), questionCount: Number(count.value) };
+    return { role: chosenRole, seniority, jobDescription: text(jd), cvText: text(cv), questionCount: Number(count.value), retry: null };
   }
 
   form.addEventListener("submit", (e) => {

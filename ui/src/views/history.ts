@@ -104,7 +104,8 @@ export function historyPanel(ctx: Ctx): { root: HTMLElement; update(q: Query<His
         : h("span", { class: `status-pill status-${it.status}` }, STATUS_LABEL[it.status]);
     const content = [
       h("span", { class: "history-main" },
-        h("span", { class: "history-title" }, `${roleLabel(it.role)} · ${seniorityLabel(it.seniority)}`),
+        h("span", { class: "history-title" }, `${roleLabel(it.role)} · ${seniorityLabel(it.seniority)}`,
+          it.retryOf ? h("span", { class: "history-tag", title: it.retryOf.question }, "One question again") : null),
         h("span", { class: "history-meta" }, meta)),
       score,
       ready ? icon("chevronRight", "chevron") : null,
@@ -117,7 +118,7 @@ export function historyPanel(ctx: Ctx): { root: HTMLElement; update(q: Query<His
         class: "history-button",
         type: "button",
         "data-id": it.id,
-        "aria-label": `Open results: ${roleLabel(it.role)}, ${seniorityLabel(it.seniority)}, ${dateTime(it.createdAt)}${it.overallScore !== null ? `, score ${Math.round(it.overallScore)}` : ""}`,
+        "aria-label": `Open results: ${roleLabel(it.role)}, ${seniorityLabel(it.seniority)}${it.retryOf ? ", one question again" : ""}, ${dateTime(it.createdAt)}${it.overallScore !== null ? `, score ${Math.round(it.overallScore)}` : ""}`,
         onclick: () => void ctx.act("open_results", { interviewId: it.id }),
       }, content),
     );

@@ -15,10 +15,19 @@ interface Series {
   points: (TrendPoint & { createdAt: string })[];
 }
 
+/**
+ * Whether an interview is a point of the trend: scored, and a whole
+ * interview (a retry is one question: its scores measure an answer, not an
+ * interview).
+ */
+function trendable(it: InterviewSummary): boolean {
+  return it.status === "ready" && it.scores.length > 0 && !it.retryOf;
+}
+
 /** The scored interviews of `role`, oldest first, as one series per score. */
 function seriesOf(items: InterviewSummary[], role: Role): Series[] {
   const scored = items
-    .filter((it) => it.role === role && it.status === "ready" && it.scores.length > 0)
+    .filter((it) => it.role === role && trendable(it))
     .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
   const out: Series[] = [];
   for (const it of scored) {
@@ -47,7 +56,7 @@ export function progressPanel(ctx: Ctx): { root: HTMLElement; update(history: Hi
   const open = (id: string) => void ctx.act("open_results", { interviewId: id });
 
   function draw(): void {
-    const scored = items.filter((it) => it.status === "ready" && it.scores.length > 0);
+    const scored = items.filter(trendable);
     root.hidden = scored.length === 0;
     if (scored.length === 0) return;
     // Roles by their latest interview, newest first.

@@ -5,6 +5,7 @@ import { h } from "../dom";
 import { icon } from "../icons";
 import type { OverallMetrics, Results, View } from "../ipc/contract";
 import { clock, dateTime, duration, percent, plural, roleLabel, round1, scoreBand, seniorityLabel } from "../format";
+import { attemptsTable, retryButton } from "./attempts";
 import { deleteControl, exportButton } from "./interview-actions";
 import { exchangeOf, replayPlayer } from "./replay";
 import type { Screen } from "./screen";
@@ -115,14 +116,16 @@ const ENGINE_LABEL: Record<string, string> = { practice: "Practice interviewer (
 
 export function resultsScreen(ctx: Ctx, results: Results): Screen {
   const r = results;
-  const heading = h("h1", { tabindex: "-1" }, "Your interview feedback");
+  const retry = r.retryOf;
+  const heading = h("h1", { tabindex: "-1" }, retry ? "Your feedback on answering again" : "Your interview feedback");
 
   const back = h("button", { class: "button secondary", type: "button", onclick: () => void ctx.act("dismiss") }, icon("arrowLeft"), "Back to dashboard");
   const again = h("button", { class: "button primary", type: "button", onclick: startAnother }, icon("play"), "Start another");
 
   async function startAnother(): Promise<void> {
-    const setup = ctx.lastSetup && ctx.lastSetup.role === r.role ? ctx.lastSetup
-      : { role: r.role, seniority: r.seniority, jobDescription: null, cvText: null, questionCount: Math.max(1, r.questionsPlanned) };
+    // A retry's single question is no guide to the next interview's length.
+    const setup = ctx.lastSetup && ctx.lastSetup.role === r.role && !ctx.lastSetup.retry ? ctx.lastSetup
+      : { role: r.role, seniority: r.seniority, jobDescription: null, cvText: null, questionCount: retry ? 5 : Math.max(1, r.questionsPlanned), retry: null };
     again.disabled = true;
     back.disabled = true;
     ctx.lastSetup = setup;
@@ -144,6 +147,17 @@ export function resultsScreen(ctx: Ctx, results: Results): Screen {
           : plural(r.questions.length, "question")),
         h("span", null, ENGINE_LABEL[r.engine] ?? r.engine))),
     h("div", { class: "head-actions" }, remove.button, exportButton(ctx, r), back, again));
+
+  // A retry opens with its question and the attempts at it side by side.
+  const sideBySide = retry
+    ? h("section", { class: "results-section", "aria-labelledby": "again-title", "data-testid": "retry-of" },
+        h("h2", { id: "again-title" }, "Answering again"),
+        h("div", { class: "card again-card" },
+          h("p", { class: "again-question" }, retry.question),
+          attemptsTable(ctx, r.attempts, retry.questionIndex, r.interviewId)
+            ?? h("p", { class: "muted" }, "Your earlier answer is no longer stored (its interview was deleted), so there is nothing to compare this one with."),
+          h("p", { class: "muted small" }, "Changes are against your first answer: green where it moved the way interviewers like, amber where it did not.")))
+    : null;
 
   const scores = h("section", { class: "results-section", "aria-labelledby": "scores-title" },
     h("h2", { id: "scores-title" }, r.assessment ? "Measured scores" : "Scores"),
@@ -239,10 +253,13 @@ export function resultsScreen(ctx: Ctx, results: Results): Screen {
               h("li", { class: "chip" }, h("span", { class: "chip-label" }, "Pauses"), String(q.pauses)),
               q.pauses > 0 ? h("li", { class: "chip" }, h("span", { class: "chip-label" }, "Longest pause"), `${round1(q.longestPauseSec)} s`) : null),
             q.note ? h("p", { class: "question-note" }, q.note) : null,
-            q.answerSec > 0
-              ? h("button", { class: "button ghost small play-answer", type: "button", "data-action": "play-answer", onclick: () => playQuestion(q.index) },
-                  icon("play"), r.interviewerVoice ? `Play question ${q.index} and your answer` : `Play answer ${q.index}`)
-              : null))));
+            retry ? null : attemptsTable(ctx, r.attempts, q.index, r.interviewId),
+            h("div", { class: "question-actions" },
+              q.answerSec > 0
+                ? h("button", { class: "button ghost small play-answer", type: "button", "data-action": "play-answer", onclick: () => playQuestion(q.index) },
+                    icon("play"), r.interviewerVoice ? `Play question ${q.index} and your answer` : `Play answer ${q.index}`)
+                : null,
+              retryButton(ctx, r, q.index))))));
 
   const terms = r.jobTerms;
   const yourWords = terms || r.mostUsedWords.length > 0
@@ -292,7 +309,7 @@ export function resultsScreen(ctx: Ctx, results: Results): Screen {
           h("ol", { class: "transcript final" }, lineEls)));
 
   const root = h("main", { class: "screen results", "data-screen": "results" },
-    head, remove.confirm, unavailable, assessment, scores, metricCards, charts, perQuestion, yourWords, listen, transcript,
+    head, remove.confirm, sideBySide, unavailable, assessment, scores, metricCards, charts, perQuestion, yourWords, listen, transcript,
     h("div", { class: "results-foot" }, h("button", { class: "button secondary", type: "button", onclick: () => void ctx.act("dismiss") }, icon("arrowLeft"), "Back to dashboard")));
 
   return { root, heading, update(_view: View) {}, destroy: () => player.destroy() };

@@ -178,6 +178,7 @@ pub async fn live_interview(
             job_description: None,
             cv_text: None,
             question_count: 3,
+            retry: None,
         }))
         .await
         .unwrap();

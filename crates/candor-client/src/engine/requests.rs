@@ -145,10 +145,10 @@ async fn fetch_results(
         candor_api::ResultsResponse::Failed { message } => Event::ResultsFailed {
             failure: Failure::new(FailureKind::Fatal, message),
         },
-        candor_api::ResultsResponse::Ready { feedback, .. } => {
+        candor_api::ResultsResponse::Ready { feedback, attempts } => {
             match api.interview(&token, &interview_id).await {
                 Ok(interview) => Event::ResultsReady {
-                    results: Results::from_api(&interview, &feedback, engine),
+                    results: Results::from_api(&interview, &feedback, &attempts, engine),
                 },
                 Err(e) => failed(e),
             }

@@ -246,6 +246,7 @@ pub fn setup(questions: u32) -> candor_client::InterviewSetup {
         job_description: None,
         cv_text: None,
         question_count: questions,
+        retry: None,
     }
 }
 
