@@ -69,6 +69,7 @@ fn main() {
             status: InterviewStatus::Created,
             created_at_ms: 1_764_570_000_000,
             updated_at_ms: 0,
+            retry_of: None,
         })
         .unwrap();
     let duration_ms = minutes * 60_000;

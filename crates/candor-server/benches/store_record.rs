@@ -76,6 +76,7 @@ fn prepare(store: &dyn Store, sessions: u64) -> Vec<Arc<str>> {
                     status: InterviewStatus::Created,
                     created_at_ms: n as i64,
                     updated_at_ms: 0,
+                    retry_of: None,
                 })
                 .unwrap();
             let id = format!("s{n}");

@@ -384,6 +384,7 @@ async fn create_interview(
         status: InterviewStatus::Created,
         created_at_ms: now,
         updated_at_ms: now,
+        retry_of: None,
     };
     let uid = auth.user.id.clone();
     let created = shared.db.run(move |s| s.count_interviews(&uid)).await?;

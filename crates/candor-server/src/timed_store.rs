@@ -88,6 +88,9 @@ impl Store for TimedStore {
             s.set_interview_status(id, status, now_ms)
         })
     }
+    fn retries_of(&self, user_id: &str, first_id: &str, limit: u32) -> R<Vec<InterviewRecord>> {
+        self.timed("retries_of", |s| s.retries_of(user_id, first_id, limit))
+    }
     fn create_session(&self, session: &SessionRecord) -> R<()> {
         self.timed("create_session", |s| s.create_session(session))
     }
@@ -142,6 +145,9 @@ impl Store for TimedStore {
     }
     fn results(&self, interview_id: &str) -> R<Option<String>> {
         self.timed("results", |s| s.results(interview_id))
+    }
+    fn results_of(&self, interview_ids: &[String]) -> R<Vec<(String, String)>> {
+        self.timed("results_of", |s| s.results_of(interview_ids))
     }
     fn outcomes(&self, interview_ids: &[String]) -> R<Vec<OutcomeRecord>> {
         self.timed("outcomes", |s| s.outcomes(interview_ids))

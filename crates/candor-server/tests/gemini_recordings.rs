@@ -217,6 +217,7 @@ fn interview() -> InterviewRecord {
         status: InterviewStatus::Created,
         created_at_ms: 0,
         updated_at_ms: 0,
+        retry_of: None,
     }
 }
 

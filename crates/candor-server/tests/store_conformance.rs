@@ -1,7 +1,8 @@
 //! The store conformance suite: every case runs against SQLite and against
 //! PostgreSQL through the `Store` trait alone, so both backends keep the
 //! same semantics (ordering and cursors, token expiry, batched records
-//! raising `last_client_seq`, duplicates stored once, cascades, quotas).
+//! raising `last_client_seq`, duplicates stored once, cascades, quotas,
+//! retries and their links).
 //!
 //! The PostgreSQL cases need a server: `CANDOR_TEST_POSTGRES_URL` (which
 //! `scripts/with-postgres`, run by `scripts/test`, sets to a throw-away
@@ -16,8 +17,9 @@ use std::sync::Arc;
 use bytes::Bytes;
 use candor_api::{InterviewStatus, Role, Seniority, Speaker};
 use candor_server::store::{
-    AudioFormat, InterviewRecord, ListCursor, OutcomeRecord, SegmentKind, SessionRecord,
-    SessionWrite, Store, StoreError, StoredCodec, StoredFrame, TranscriptRecord, UserRecord,
+    AudioFormat, InterviewRecord, ListCursor, OutcomeRecord, RetryOfRecord, SegmentKind,
+    SessionRecord, SessionWrite, Store, StoreError, StoredCodec, StoredFrame, TranscriptRecord,
+    UserRecord,
 };
 
 /// A database a case runs on; `open` may be called again to reopen it.
@@ -169,6 +171,10 @@ conformance!(
     deleting_an_interview_removes_everything_of_it,
     writes_of_a_deleted_session_are_not_kept,
     everything_survives_reopening,
+    a_retry_round_trips_with_its_link,
+    retries_list_oldest_first_for_one_interview_and_its_owner,
+    deleting_the_first_interview_leaves_its_retries,
+    results_of_several_interviews_follow_the_request,
 );
 
 /// PostgreSQL only: a batch that fails part-way keeps nothing (PostgreSQL
@@ -307,6 +313,20 @@ fn interview(id: &str, user: &str, at: i64) -> InterviewRecord {
         status: InterviewStatus::Created,
         created_at_ms: at,
         updated_at_ms: at,
+        retry_of: None,
+    }
+}
+
+/// A one-question retry of question `k` of interview `first`.
+fn retry(id: &str, user: &str, at: i64, first: &str, k: u32) -> InterviewRecord {
+    InterviewRecord {
+        question_count: 1,
+        retry_of: Some(RetryOfRecord {
+            interview_id: first.into(),
+            question_index: k,
+            question: format!("Question {k} of {first}?"),
+        }),
+        ..interview(id, user, at)
     }
 }
 
@@ -1120,5 +1140,133 @@ mod cases {
         assert_eq!(open, ["s2"]);
         store.end_session("s2", "server_restart", 9, 60).unwrap();
         assert_eq!(ids(&other.interviews_processing().unwrap()), ["i2"]);
+    }
+    pub fn a_retry_round_trips_with_its_link(b: &dyn Backend) {
+        let store = b.open();
+        setup_user(store.as_ref());
+        store.create_interview(&interview("i1", "u1", 1)).unwrap();
+        let mut r = retry("r1", "u1", 5, "i1", 2);
+        r.retry_of.as_mut().unwrap().question =
+            "Let's begin. Führung, 数据 — \"quotes\" 'and' \\ back?".into();
+        r.retry_of.as_mut().unwrap().question_index = u32::MAX;
+        store.create_interview(&r).unwrap();
+        assert_eq!(store.interview("r1").unwrap(), Some(r.clone()));
+        assert_eq!(
+            store.interview("i1").unwrap().unwrap().retry_of,
+            None,
+            "an interview that is no retry has no link"
+        );
+        // Every way an interview is read carries the link.
+        let listed = store.list_interviews("u1", None, 10).unwrap();
+        assert_eq!(listed, [r.clone(), interview("i1", "u1", 1)]);
+        store.create_session(&session("s1", "r1", 6)).unwrap();
+        store
+            .end_session("s1", "interview_complete", 7, 60)
+            .unwrap();
+        let processing = store.interviews_processing().unwrap();
+        assert_eq!(processing.len(), 1);
+        assert_eq!(processing[0].retry_of, r.retry_of);
+        assert_eq!(store.count_interviews("u1").unwrap(), 2, "a retry counts");
+    }
+
+    pub fn retries_list_oldest_first_for_one_interview_and_its_owner(b: &dyn Backend) {
+        let store = b.open();
+        setup_user(store.as_ref());
+        store.create_user(&user("u2", "b@x.org")).unwrap();
+        store.create_interview(&interview("i1", "u1", 1)).unwrap();
+        store.create_interview(&interview("i2", "u1", 2)).unwrap();
+        // Created out of order; ties on the creation time order by id,
+        // bytewise ("B" < "a").
+        for r in [
+            retry("r3", "u1", 30, "i1", 1),
+            retry("r1", "u1", 10, "i1", 2),
+            retry("a", "u1", 20, "i1", 2),
+            retry("B", "u1", 20, "i1", 3),
+            retry("r2", "u1", 15, "i2", 2),
+            // Another user's interview naming i1 (the API never makes one):
+            // never listed for u1.
+            retry("x1", "u2", 12, "i1", 2),
+        ] {
+            store.create_interview(&r).unwrap();
+        }
+        let of_i1 = store.retries_of("u1", "i1", 100).unwrap();
+        assert_eq!(ids(&of_i1), ["r1", "B", "a", "r3"]);
+        assert_eq!(of_i1[0], retry("r1", "u1", 10, "i1", 2), "whole records");
+        assert_eq!(ids(&store.retries_of("u1", "i1", 2).unwrap()), ["r1", "B"]);
+        assert!(store.retries_of("u1", "i1", 0).unwrap().is_empty());
+        assert_eq!(ids(&store.retries_of("u1", "i2", 100).unwrap()), ["r2"]);
+        assert_eq!(ids(&store.retries_of("u2", "i1", 100).unwrap()), ["x1"]);
+        assert!(store.retries_of("u2", "i2", 100).unwrap().is_empty());
+        assert!(
+            store.retries_of("u1", "r1", 100).unwrap().is_empty(),
+            "a retry has no retries of its own"
+        );
+        assert!(store.retries_of("u1", "nope", 100).unwrap().is_empty());
+        // A retry's status is its own.
+        store
+            .set_interview_status("r1", InterviewStatus::Ready, 50)
+            .unwrap();
+        let of_i1 = store.retries_of("u1", "i1", 100).unwrap();
+        assert_eq!(of_i1[0].status, InterviewStatus::Ready);
+        assert_eq!(of_i1[1].status, InterviewStatus::Created);
+    }
+
+    pub fn deleting_the_first_interview_leaves_its_retries(b: &dyn Backend) {
+        let store = b.open();
+        setup_user(store.as_ref());
+        record_interview(store.as_ref(), "i1", &["s1"], "FIRST");
+        let r = retry("r1", "u1", 20, "i1", 2);
+        store.create_interview(&r).unwrap();
+        store.create_session(&session("s2", "r1", 21)).unwrap();
+        let sid: Arc<str> = Arc::from("s2");
+        store.record(&audio(&sid, 1..=10)).unwrap();
+        store
+            .end_session("s2", "interview_complete", 22, 900)
+            .unwrap();
+        store
+            .save_results("r1", "s2", "{\"m\":\"again\"}", 23)
+            .unwrap();
+
+        let erasure = store.delete_interview("i1").unwrap().expect("it existed");
+        assert_eq!(erasure.sessions, 1, "the retry's session is its own");
+        assert_eq!(store.interview("i1").unwrap(), None);
+        let kept = store.interview("r1").unwrap().expect("the retry stays");
+        assert_eq!(kept.retry_of, r.retry_of, "still naming the first");
+        assert_eq!(kept.status, InterviewStatus::Ready);
+        assert_eq!(
+            store.results("r1").unwrap().as_deref(),
+            Some("{\"m\":\"again\"}")
+        );
+        assert_eq!(store.candidate_frames("s2").unwrap().len(), 10);
+        assert_eq!(ids(&store.retries_of("u1", "i1", 100).unwrap()), ["r1"]);
+        assert_eq!(ids(&store.list_interviews("u1", None, 10).unwrap()), ["r1"]);
+
+        // Deleting the retry leaves nothing of it.
+        store.delete_interview("r1").unwrap().unwrap();
+        assert!(store.retries_of("u1", "i1", 100).unwrap().is_empty());
+        assert_eq!(store.count_interviews("u1").unwrap(), 0);
+    }
+
+    pub fn results_of_several_interviews_follow_the_request(b: &dyn Backend) {
+        let store = b.open();
+        setup_user(store.as_ref());
+        for id in ["i1", "i2", "i3"] {
+            store.create_interview(&interview(id, "u1", 1)).unwrap();
+        }
+        store.save_results("i1", "s1", "{\"n\":1}", 5).unwrap();
+        store.save_results("i3", "s3", "{\"n\":3}", 5).unwrap();
+        store.save_results("i3", "s3", "{\"n\":33}", 6).unwrap();
+        let got = store
+            .results_of(&["i3".into(), "i2".into(), "nope".into(), "i1".into()])
+            .unwrap();
+        assert_eq!(
+            got,
+            [
+                ("i3".to_owned(), "{\"n\":33}".to_owned()),
+                ("i1".to_owned(), "{\"n\":1}".to_owned()),
+            ]
+        );
+        assert!(store.results_of(&[]).unwrap().is_empty());
+        assert!(store.results_of(&["i2".into()]).unwrap().is_empty());
     }
 }

@@ -67,6 +67,23 @@ pub struct InterviewRecord {
     pub status: InterviewStatus,
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
+    /// Set when the interview answers one question of an earlier one again.
+    pub retry_of: Option<RetryOfRecord>,
+}
+
+/// What a retry answers again: one question of the first interview that
+/// asked it. A retry of a retry names the same first interview, so every
+/// attempt at a question points at one original. Not a foreign key: the
+/// first interview may be deleted, and its retries stay (they are
+/// interviews of their own) still naming it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetryOfRecord {
+    /// The first interview that asked the question.
+    pub interview_id: String,
+    /// 1-based index of the question there.
+    pub question_index: u32,
+    /// The question, as it was asked there.
+    pub question: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -284,6 +301,16 @@ pub trait Store: Send + Sync + 'static {
         status: InterviewStatus,
         now_ms: i64,
     ) -> Result<(), StoreError>;
+    /// The user's retries of interview `first_id` (those whose `retry_of`
+    /// names it, whatever their status), oldest first (by creation time,
+    /// then id), at most `limit`. The first interview need not exist any
+    /// more.
+    fn retries_of(
+        &self,
+        user_id: &str,
+        first_id: &str,
+        limit: u32,
+    ) -> Result<Vec<InterviewRecord>, StoreError>;
 
     // Sessions.
     /// Records a new live session and marks its interview in progress.
@@ -336,6 +363,12 @@ pub trait Store: Send + Sync + 'static {
         now_ms: i64,
     ) -> Result<(), StoreError>;
     fn results(&self, interview_id: &str) -> Result<Option<String>, StoreError>;
+    /// The feedback (JSON) of those of `interview_ids` that have results,
+    /// as (interview id, feedback), in the order asked: [`results`] of
+    /// several interviews at once.
+    ///
+    /// [`results`]: Store::results
+    fn results_of(&self, interview_ids: &[String]) -> Result<Vec<(String, String)>, StoreError>;
     /// The length and scores of those of `interview_ids` that have results.
     fn outcomes(&self, interview_ids: &[String]) -> Result<Vec<OutcomeRecord>, StoreError>;
 

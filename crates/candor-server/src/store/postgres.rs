@@ -32,9 +32,9 @@ use r2d2_postgres::r2d2::{Pool, PooledConnection};
 use thiserror::Error;
 
 use super::{
-    AudioFormat, Erasure, InterviewRecord, ListCursor, OutcomeRecord, SegmentKind, SessionRecord,
-    SessionWrite, Store, StoreError, StoredCodec, StoredFrame, Timeline, TranscriptRecord,
-    UserRecord, frames,
+    AudioFormat, Erasure, InterviewRecord, ListCursor, OutcomeRecord, RetryOfRecord, SegmentKind,
+    SessionRecord, SessionWrite, Store, StoreError, StoredCodec, StoredFrame, Timeline,
+    TranscriptRecord, UserRecord, frames,
 };
 
 /// Connections the API side may hold (requests, session starts, results).
@@ -189,6 +189,16 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE sessions ADD COLUMN output_codec TEXT;
     ALTER TABLE sessions ADD COLUMN output_rate_hz BIGINT;
     ALTER TABLE sessions ADD COLUMN output_frame_ms BIGINT;
+    "#,
+    // 3: a retry of one question of an earlier interview: the first
+    // interview's id (no foreign key: deleting it keeps its retries), the
+    // question's index there and its text; NULL for other interviews.
+    r#"
+    ALTER TABLE interviews ADD COLUMN retry_of TEXT COLLATE "C";
+    ALTER TABLE interviews ADD COLUMN retry_question BIGINT;
+    ALTER TABLE interviews ADD COLUMN retry_text TEXT;
+    CREATE INDEX interviews_retry_of ON interviews(retry_of, created_at_ms, id)
+        WHERE retry_of IS NOT NULL;
     "#,
 ];
 
@@ -379,7 +389,7 @@ fn migrate(conn: &mut Conn) -> Result<(), StoreError> {
 }
 
 const USER_COLS: &str = "id, email, display_name, password_hash, local_profile, created_at_ms";
-const INTERVIEW_COLS: &str = "id, user_id, role, seniority, job_description, cv_text, question_count, status, created_at_ms, updated_at_ms";
+const INTERVIEW_COLS: &str = "id, user_id, role, seniority, job_description, cv_text, question_count, status, created_at_ms, updated_at_ms, retry_of, retry_question, retry_text";
 const SESSION_COLS: &str = "id, interview_id, user_id, engine, end_reason, started_at_ms, ended_at_ms, duration_ms, last_client_seq, input_codec, input_rate_hz, input_frame_ms, output_codec, output_rate_hz, output_frame_ms";
 
 fn corrupt(what: &str, value: &str) -> StoreError {
@@ -418,7 +428,27 @@ fn interview_from_row(r: &Row) -> Result<InterviewRecord, StoreError> {
         status: InterviewStatus::parse(&status).ok_or_else(|| corrupt("status", &status))?,
         created_at_ms: r.try_get(8)?,
         updated_at_ms: r.try_get(9)?,
+        retry_of: retry_from_row(r, 10)?,
     })
+}
+
+/// A retry's link from its three columns (first interview, question index,
+/// question text) starting at `at`; None when the first is NULL.
+fn retry_from_row(r: &Row, at: usize) -> Result<Option<RetryOfRecord>, StoreError> {
+    let Some(interview_id) = r.try_get::<_, Option<String>>(at)? else {
+        return Ok(None);
+    };
+    let missing = || corrupt("retry of", &interview_id);
+    if r.try_get::<_, Option<i64>>(at + 1)?.is_none() {
+        return Err(missing());
+    }
+    Ok(Some(RetryOfRecord {
+        question_index: get_u32(r, at + 1)?,
+        question: r
+            .try_get::<_, Option<String>>(at + 2)?
+            .ok_or_else(missing)?,
+        interview_id,
+    }))
 }
 
 fn session_from_row(r: &Row) -> Result<SessionRecord, StoreError> {
@@ -591,7 +621,8 @@ impl Store for PostgresStore {
     fn create_interview(&self, i: &InterviewRecord) -> Result<(), StoreError> {
         self.conn()?.execute(
             &format!(
-                "INSERT INTO interviews ({INTERVIEW_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+                "INSERT INTO interviews ({INTERVIEW_COLS})
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
             ),
             &[
                 &i.id,
@@ -604,6 +635,9 @@ impl Store for PostgresStore {
                 &i.status.as_str(),
                 &i.created_at_ms,
                 &i.updated_at_ms,
+                &i.retry_of.as_ref().map(|r| r.interview_id.as_str()),
+                &i.retry_of.as_ref().map(|r| i64::from(r.question_index)),
+                &i.retry_of.as_ref().map(|r| r.question.as_str()),
             ],
         )?;
         Ok(())
@@ -658,6 +692,25 @@ impl Store for PostgresStore {
             &[&id, &status.as_str(), &now_ms],
         )?;
         Ok(())
+    }
+
+    fn retries_of(
+        &self,
+        user_id: &str,
+        first_id: &str,
+        limit: u32,
+    ) -> Result<Vec<InterviewRecord>, StoreError> {
+        rows(
+            self.conn()?.query(
+                &format!(
+                    "SELECT {INTERVIEW_COLS} FROM interviews
+                     WHERE retry_of = $1 AND user_id = $2
+                     ORDER BY created_at_ms, id LIMIT $3"
+                ),
+                &[&first_id, &user_id, &i64::from(limit)],
+            )?,
+            interview_from_row,
+        )
     }
 
     fn create_session(&self, s: &SessionRecord) -> Result<(), StoreError> {
@@ -1034,6 +1087,21 @@ impl Store for PostgresStore {
             )?
             .map(|r| r.try_get(0))
             .transpose()?)
+    }
+
+    fn results_of(&self, interview_ids: &[String]) -> Result<Vec<(String, String)>, StoreError> {
+        let found = self.conn()?.query(
+            "SELECT interview_id, feedback FROM results WHERE interview_id = ANY($1)",
+            &[&interview_ids],
+        )?;
+        let mut by_id: HashMap<String, String> = HashMap::new();
+        for r in &found {
+            by_id.insert(r.try_get(0)?, r.try_get(1)?);
+        }
+        Ok(interview_ids
+            .iter()
+            .filter_map(|id| Some((id.clone(), by_id.get(id)?.clone())))
+            .collect())
     }
 
     fn outcomes(&self, interview_ids: &[String]) -> Result<Vec<OutcomeRecord>, StoreError> {

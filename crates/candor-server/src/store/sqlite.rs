@@ -15,9 +15,9 @@ use candor_api::{InterviewStatus, Role, Seniority, Speaker};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::{
-    AudioFormat, Erasure, InterviewRecord, ListCursor, OutcomeRecord, SegmentKind, SessionRecord,
-    SessionWrite, Store, StoreError, StoredCodec, StoredFrame, Timeline, TranscriptRecord,
-    UserRecord, frames,
+    AudioFormat, Erasure, InterviewRecord, ListCursor, OutcomeRecord, RetryOfRecord, SegmentKind,
+    SessionRecord, SessionWrite, Store, StoreError, StoredCodec, StoredFrame, Timeline,
+    TranscriptRecord, UserRecord, frames,
 };
 
 /// Schema versions, applied in order; `PRAGMA user_version` holds how many ran.
@@ -125,6 +125,16 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE sessions ADD COLUMN output_rate_hz INTEGER;
     ALTER TABLE sessions ADD COLUMN output_frame_ms INTEGER;
     "#,
+    // 5: a retry of one question of an earlier interview: the first
+    // interview's id (no foreign key: deleting it keeps its retries), the
+    // question's index there and its text; NULL for other interviews.
+    r#"
+    ALTER TABLE interviews ADD COLUMN retry_of TEXT;
+    ALTER TABLE interviews ADD COLUMN retry_question INTEGER;
+    ALTER TABLE interviews ADD COLUMN retry_text TEXT;
+    CREATE INDEX interviews_retry_of ON interviews(retry_of, created_at_ms, id)
+        WHERE retry_of IS NOT NULL;
+    "#,
 ];
 
 /// SQLite-backed [`Store`].
@@ -223,7 +233,7 @@ fn user_from_row(r: &Row<'_>) -> rusqlite::Result<UserRecord> {
 }
 
 const USER_COLS: &str = "id, email, display_name, password_hash, local_profile, created_at_ms";
-const INTERVIEW_COLS: &str = "id, user_id, role, seniority, job_description, cv_text, question_count, status, created_at_ms, updated_at_ms";
+const INTERVIEW_COLS: &str = "id, user_id, role, seniority, job_description, cv_text, question_count, status, created_at_ms, updated_at_ms, retry_of, retry_question, retry_text";
 /// The tables keyed by session id alone (no foreign key: they are written
 /// on the recorder's hot path).
 const SESSION_TABLES: [&str; 4] = [
@@ -258,7 +268,22 @@ fn interview_from_row(r: &Row<'_>) -> rusqlite::Result<InterviewRecord> {
         status: InterviewStatus::parse(&status).ok_or_else(|| corrupt("status", &status))?,
         created_at_ms: r.get(8)?,
         updated_at_ms: r.get(9)?,
+        retry_of: retry_from_row(r, 10)?,
     })
+}
+
+/// A retry's link from its three columns (first interview, question index,
+/// question text) starting at `at`; None when the first is NULL.
+fn retry_from_row(r: &Row<'_>, at: usize) -> rusqlite::Result<Option<RetryOfRecord>> {
+    let Some(interview_id) = r.get::<_, Option<String>>(at)? else {
+        return Ok(None);
+    };
+    let missing = || corrupt("retry of", &interview_id);
+    Ok(Some(RetryOfRecord {
+        question_index: r.get::<_, Option<u32>>(at + 1)?.ok_or_else(missing)?,
+        question: r.get::<_, Option<String>>(at + 2)?.ok_or_else(missing)?,
+        interview_id,
+    }))
 }
 
 fn session_from_row(r: &Row<'_>) -> rusqlite::Result<SessionRecord> {
@@ -414,7 +439,8 @@ impl Store for SqliteStore {
     fn create_interview(&self, i: &InterviewRecord) -> Result<(), StoreError> {
         self.conn().execute(
             &format!(
-                "INSERT INTO interviews ({INTERVIEW_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+                "INSERT INTO interviews ({INTERVIEW_COLS})
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
             ),
             params![
                 i.id,
@@ -426,7 +452,10 @@ impl Store for SqliteStore {
                 i.question_count,
                 i.status.as_str(),
                 i.created_at_ms,
-                i.updated_at_ms
+                i.updated_at_ms,
+                i.retry_of.as_ref().map(|r| &r.interview_id),
+                i.retry_of.as_ref().map(|r| r.question_index),
+                i.retry_of.as_ref().map(|r| &r.question)
             ],
         )?;
         Ok(())
@@ -486,6 +515,24 @@ impl Store for SqliteStore {
             params![id, status.as_str(), now_ms],
         )?;
         Ok(())
+    }
+
+    fn retries_of(
+        &self,
+        user_id: &str,
+        first_id: &str,
+        limit: u32,
+    ) -> Result<Vec<InterviewRecord>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {INTERVIEW_COLS} FROM interviews
+             WHERE retry_of = ?1 AND user_id = ?2
+             ORDER BY created_at_ms, id LIMIT ?3"
+        ))?;
+        let rows = stmt
+            .query_map(params![first_id, user_id, limit], interview_from_row)?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
     }
 
     fn create_session(&self, s: &SessionRecord) -> Result<(), StoreError> {
@@ -806,6 +853,19 @@ impl Store for SqliteStore {
             .optional()?)
     }
 
+    fn results_of(&self, interview_ids: &[String]) -> Result<Vec<(String, String)>, StoreError> {
+        let conn = self.conn();
+        let mut stmt =
+            conn.prepare_cached("SELECT feedback FROM results WHERE interview_id = ?1")?;
+        let mut out = Vec::new();
+        for id in interview_ids {
+            if let Some(feedback) = stmt.query_row([id], |r| r.get(0)).optional()? {
+                out.push((id.clone(), feedback));
+            }
+        }
+        Ok(out)
+    }
+
     fn outcomes(&self, interview_ids: &[String]) -> Result<Vec<OutcomeRecord>, StoreError> {
         let conn = self.conn();
         // Only the two parts of the feedback needed, not its transcript.
@@ -933,6 +993,7 @@ mod tests {
             status: InterviewStatus::Created,
             created_at_ms: at,
             updated_at_ms: at,
+            retry_of: None,
         }
     }
 
@@ -1097,6 +1158,43 @@ mod tests {
         });
 
         assert_eq!(store.delete_interview("i1").unwrap(), None, "gone already");
+    }
+
+    #[test]
+    fn interviews_stored_before_retries_read_as_no_retry() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            // A database of the schema before retries, with an interview.
+            let conn = open_conn(&dir.path().join("candor.db")).unwrap();
+            for sql in &MIGRATIONS[..4] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 4).unwrap();
+            conn.execute_batch(
+                "INSERT INTO users (id, display_name, created_at_ms) VALUES ('u1', 'u1', 1);
+                 INSERT INTO interviews (id, user_id, role, seniority, question_count, status,
+                     created_at_ms, updated_at_ms)
+                 VALUES ('i1', 'u1', 'software_engineer', 'mid', 3, 'ready', 1, 1);",
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let old = store.interview("i1").unwrap().unwrap();
+        assert_eq!(
+            old,
+            InterviewRecord {
+                status: InterviewStatus::Ready,
+                ..interview("i1", "u1", 1)
+            }
+        );
+        let mut retry = interview("r1", "u1", 2);
+        retry.retry_of = Some(RetryOfRecord {
+            interview_id: "i1".into(),
+            question_index: 2,
+            question: "Why?".into(),
+        });
+        store.create_interview(&retry).unwrap();
+        assert_eq!(store.retries_of("u1", "i1", 10).unwrap(), [retry]);
     }
 
     #[test]

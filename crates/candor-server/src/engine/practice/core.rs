@@ -760,6 +760,7 @@ mod tests {
             status: InterviewStatus::Created,
             created_at_ms: 0,
             updated_at_ms: 0,
+            retry_of: None,
         }
     }
 

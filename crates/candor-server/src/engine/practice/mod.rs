@@ -445,6 +445,7 @@ mod tests {
             status: InterviewStatus::Created,
             created_at_ms: 0,
             updated_at_ms: 0,
+            retry_of: None,
         };
         let plan = questions::plan(interview.role, interview.seniority, 1, &interview.id);
         let voice = Voice::new(cfg.words_per_minute, cfg.output_rate_hz).expect("a valid voice");
