@@ -120,6 +120,33 @@ pub fn plan(role: Role, seniority: Seniority, count: u32, seed: &str) -> Vec<Que
     role_qs
 }
 
+/// The bank question an interviewer asked as `asked`, found by its text in
+/// the role's bank, then the behavioural one (which every interview draws
+/// from): the question whose text `asked` holds (an interviewer may say
+/// words around it), or, when `asked` was cut off (it ends in `—`), the
+/// only question that begins with the last three or more words said before
+/// the cut, from a sentence start on.
+pub fn find(role: Role, asked: &str) -> Option<&'static Question> {
+    let banks = [bank(role), bank(Role::Behavioural)];
+    let all = || banks.into_iter().flatten();
+    if let Some(q) = all().find(|q| asked.contains(q.text.as_str())) {
+        return Some(q);
+    }
+    let said = asked.trim_end().strip_suffix('—')?.trim_end();
+    // The whole of what was said, then from each later sentence on.
+    let starts = std::iter::once(0).chain(said.match_indices(". ").map(|(i, _)| i + 2));
+    starts
+        .map(|at| said[at..].trim_start())
+        .filter(|part| part.split_whitespace().count() >= 3)
+        .find_map(|part| {
+            let mut begun = all().filter(|q| q.text.starts_with(part));
+            match (begun.next(), begun.next()) {
+                (Some(q), None) => Some(q),
+                _ => None,
+            }
+        })
+}
+
 fn hash(s: &str) -> u64 {
     // FNV-1a: stable across builds and platforms, unlike std's hasher.
     s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
@@ -180,6 +207,42 @@ mod tests {
         );
         assert!(a.iter().all(|q| q.levels.contains(&Seniority::Senior)));
         assert_eq!(plan(Role::Behavioural, Seniority::Junior, 3, "x").len(), 3);
+    }
+
+    #[test]
+    fn an_asked_question_is_found_by_its_text() {
+        let q = &bank(Role::DataScientist)[2];
+        let asked = format!("Let's begin. {}", q.text);
+        assert_eq!(find(Role::DataScientist, &asked), Some(q));
+        assert_eq!(find(Role::DataScientist, &q.text), Some(q));
+        // Every interview draws behavioural questions too.
+        let b = &bank(Role::Behavioural)[1];
+        let asked = format!("Here is the last question. {}", b.text);
+        assert_eq!(find(Role::ProductManager, &asked), Some(b));
+        // Cut off after its first words, lead-in and all.
+        let words: Vec<&str> = q.text.split_whitespace().collect();
+        let unique = (3..words.len())
+            .map(|n| words[..n].join(" "))
+            .find(|start| {
+                bank(Role::DataScientist)
+                    .iter()
+                    .chain(bank(Role::Behavioural))
+                    .filter(|o| o.text.starts_with(start.as_str()))
+                    .count()
+                    == 1
+            })
+            .expect("a start only this question has");
+        assert_eq!(
+            find(Role::DataScientist, &format!("Let's begin. {unique} —")),
+            Some(q)
+        );
+        // Not in the banks, or cut off too soon to tell.
+        assert_eq!(
+            find(Role::DataScientist, "What is your favourite colour?"),
+            None
+        );
+        assert_eq!(find(Role::DataScientist, &format!("{} —", words[0])), None);
+        assert_eq!(find(Role::DataScientist, ""), None);
     }
 
     #[test]

@@ -53,6 +53,8 @@ pub const OUTPUT_RATE_HZ: u32 = 24_000;
 pub const END_INTERVIEW: &str = "end_interview";
 /// Job description and CV are cut to this many characters in the prompt.
 const MAX_CONTEXT_CHARS: usize = 12_000;
+/// A retried question is cut to this many characters in the prompt.
+const MAX_QUESTION_CHARS: usize = 2_000;
 
 /// Why the Live API could not be used.
 #[derive(Debug, Clone, Error, PartialEq, Eq)]
@@ -225,7 +227,11 @@ pub(crate) fn url_encode(s: &str) -> String {
 }
 
 fn clip(text: &str) -> &str {
-    match text.char_indices().nth(MAX_CONTEXT_CHARS) {
+    clip_to(text, MAX_CONTEXT_CHARS)
+}
+
+fn clip_to(text: &str, chars: usize) -> &str {
+    match text.char_indices().nth(chars) {
         Some((i, _)) => &text[..i],
         None => text,
     }
@@ -238,15 +244,30 @@ pub fn system_instruction(interview: &InterviewRecord) -> String {
         r => format!("a {} {} position", interview.seniority.spoken(), r.spoken()),
     };
     let n = interview.question_count.max(1);
+    let plan = match &interview.retry_of {
+        // A retry: the one question, in the words it was first asked.
+        Some(first) => format!(
+            "- This is a retry: the candidate asked to answer one question from an earlier \
+               interview again. Start with a one-sentence greeting that says so, then ask it.\n\
+             - Ask exactly one main question, this one (as it was asked before; say it in the same \
+               words, leaving out any words that only led into it):\n\
+               <<<\n{}\n>>>\n\
+             - Ask no other main question.",
+            clip_to(first.question.trim(), MAX_QUESTION_CHARS)
+        ),
+        None => format!(
+            "- Start with a one-sentence greeting and a one-sentence outline, then ask the first question.\n\
+             - Ask exactly {n} main question(s), one at a time, suited to the role, the seniority, the job \
+               description and the CV below. Mix behavioural questions (ask for a concrete situation, \
+               the candidate's own actions and the result) with questions specific to the role."
+        ),
+    };
     let mut s = format!(
         "You are an experienced, friendly but rigorous interviewer running a realistic spoken job \
          interview for {role}. The candidate is practising, so make it feel like the real thing.\n\
          \n\
          How to run the interview:\n\
-         - Start with a one-sentence greeting and a one-sentence outline, then ask the first question.\n\
-         - Ask exactly {n} main question(s), one at a time, suited to the role, the seniority, the job \
-           description and the CV below. Mix behavioural questions (ask for a concrete situation, \
-           the candidate's own actions and the result) with questions specific to the role.\n\
+         {plan}\n\
          - Let the candidate finish. After an answer that is vague, has no concrete example or no \
            result, ask one short follow-up; otherwise acknowledge briefly and move on.\n\
          - Keep each of your turns short: one to three sentences. Ask one question per turn.\n\
@@ -451,6 +472,48 @@ mod tests {
         ] {
             assert!(text.contains(needle), "{needle:?} missing from {text}");
         }
+    }
+
+    #[test]
+    fn a_retry_asks_exactly_its_one_question() {
+        let question = "Tell me about a forecast of yours that turned out wrong.";
+        let retry = InterviewRecord {
+            question_count: 1,
+            retry_of: Some(crate::store::RetryOfRecord {
+                interview_id: "first".into(),
+                question_index: 2,
+                question: format!("Thanks. {question}"),
+            }),
+            ..interview()
+        };
+        let cfg = GeminiConfig::default();
+        let setup = setup_message(&cfg, &retry);
+        let v = serde_json::to_value(wire::ClientMessage::Setup(setup)).unwrap();
+        let text = v["setup"]["systemInstruction"]["parts"][0]["text"]
+            .as_str()
+            .unwrap();
+        for needle in [
+            "This is a retry",
+            "exactly one main question",
+            &format!("<<<\nThanks. {question}\n>>>"),
+            "Ask no other main question",
+            "ask one short follow-up",
+            END_INTERVIEW,
+            "senior data scientist",
+            "Forecasting team",
+        ] {
+            assert!(text.contains(needle), "{needle:?} missing from {text}");
+        }
+        assert!(!text.contains("Mix behavioural questions"), "{text}");
+        assert!(!text.contains("exactly 1 main question"), "{text}");
+        let engine = GeminiEngine::new(GeminiConfig {
+            api_key: Some(ApiKey::new("k").unwrap()),
+            ..GeminiConfig::default()
+        })
+        .unwrap();
+        assert_eq!(engine.planned_questions(&retry), 1);
+        // An interview that is no retry says nothing of one.
+        assert!(!system_instruction(&interview()).contains("retry"));
     }
 
     #[test]

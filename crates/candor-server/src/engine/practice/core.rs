@@ -171,11 +171,18 @@ impl Core {
                 interview.role.spoken()
             )
         };
-        let greeting = format!(
-            "Hello, and thanks for joining. I'm your practice interviewer for this {what}. \
-             I'll ask you {n} question{}. Take your time with each answer.",
-            if n == 1 { "" } else { "s" }
-        );
+        let greeting = if interview.retry_of.is_some() {
+            format!(
+                "Hello again. Let's have another go at one question from your {what}. \
+                 Take your time with your answer."
+            )
+        } else {
+            format!(
+                "Hello, and thanks for joining. I'm your practice interviewer for this {what}. \
+                 I'll ask you {n} question{}. Take your time with each answer.",
+                if n == 1 { "" } else { "s" }
+            )
+        };
         let mut queue = VecDeque::new();
         queue.push_back(Turn {
             text: greeting,
@@ -227,9 +234,9 @@ impl Core {
     fn question_text(&self, index: u32) -> String {
         let q = &self.questions[index as usize - 1].text;
         if index == 1 {
-            format!("Let's begin. {q}")
+            format!("{FIRST_LEAD_IN} {q}")
         } else if index == self.question_count() {
-            format!("Here is the last question. {q}")
+            format!("{LAST_LEAD_IN} {q}")
         } else {
             q.clone()
         }
@@ -732,6 +739,21 @@ impl Core {
 
 const MOVE_ON: &str = "That's all right. Let's move on.";
 
+/// What the first question is asked after.
+const FIRST_LEAD_IN: &str = "Let's begin.";
+/// What the last question (of several) is asked after.
+const LAST_LEAD_IN: &str = "Here is the last question.";
+
+/// A question as this interviewer asked it, without the words it put
+/// before the bank's text.
+pub(super) fn without_lead_in(asked: &str) -> &str {
+    let asked = asked.trim();
+    [FIRST_LEAD_IN, LAST_LEAD_IN]
+        .iter()
+        .find_map(|lead| asked.strip_prefix(lead))
+        .map_or(asked, str::trim_start)
+}
+
 fn closing_text() -> &'static str {
     "Thank you, that was the last question. That's the end of our practice interview. \
      Your feedback will be ready in a moment. Good luck!"
@@ -1142,6 +1164,60 @@ mod tests {
             .collect();
         assert_eq!(answers.len(), 1, "{answers:?}");
         assert_eq!(answers[0].2, "[answer, 3 s]");
+    }
+
+    #[test]
+    fn a_retry_greets_asks_its_one_question_and_closes() {
+        let mut iv = interview(1);
+        let question = "Tell me about a time you changed your mind.";
+        iv.retry_of = Some(crate::store::RetryOfRecord {
+            interview_id: "i0".into(),
+            question_index: 3,
+            question: format!("{LAST_LEAD_IN} {question}"),
+        });
+        let plan = vec![crate::engine::questions::Question {
+            text: question.into(),
+            follow_ups: vec!["What made you change it?".into()],
+            levels: vec![Seniority::Mid],
+        }];
+        let mut core = Core::new(timings(), &iv, plan, Codec::Opus);
+        let mut log = Vec::new();
+        // Greeting 0.25–0.45 s, the question 0.7–0.9 s, a long answer.
+        run(&mut core, 0, 6_000, &[(1_200, 2_700)], &mut log);
+        let said = finals(&log);
+        use SegmentKind::*;
+        assert_eq!(
+            said.iter().map(|(_, k, _)| *k).collect::<Vec<_>>(),
+            [Greeting, Question, Answer, Closing]
+        );
+        assert!(said[0].2.contains("another go at one question"), "{said:?}");
+        assert!(
+            said[0].2.contains("mid-level software engineer interview"),
+            "{said:?}"
+        );
+        assert_eq!(said[1].2, format!("{FIRST_LEAD_IN} {question}"));
+        assert!(log.iter().all(|e| match e {
+            EngineEvent::State { question_count, .. } => *question_count == 1,
+            _ => true,
+        }));
+        assert!(matches!(
+            log.last(),
+            Some(EngineEvent::Ended {
+                reason: EndReason::InterviewComplete,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn the_lead_in_comes_off_a_question_as_asked() {
+        assert_eq!(without_lead_in("Let's begin. Why us?"), "Why us?");
+        assert_eq!(
+            without_lead_in(" Here is the last question.  Why us? "),
+            "Why us?"
+        );
+        assert_eq!(without_lead_in("Why us?"), "Why us?");
+        assert_eq!(without_lead_in("Let's begin."), "");
     }
 
     #[test]

@@ -25,7 +25,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
-use candor_api::Speaker;
+use candor_api::{Role, Seniority, Speaker};
 
 use candor_protocol::{AudioCodec, AudioConfig, EndReason};
 use tokio::task::JoinHandle;
@@ -90,12 +90,33 @@ impl PracticeEngine {
     }
 
     fn plan(&self, interview: &InterviewRecord) -> Vec<Question> {
-        questions::plan(
-            interview.role,
-            interview.seniority,
-            interview.question_count,
-            &interview.id,
-        )
+        match &interview.retry_of {
+            Some(first) => vec![retry_question(interview.role, &first.question)],
+            None => questions::plan(
+                interview.role,
+                interview.seniority,
+                interview.question_count,
+                &interview.id,
+            ),
+        }
+    }
+}
+
+/// The one question a retry asks, given the question as it was first
+/// asked: the bank's question (with its follow-ups) when the bank has it,
+/// else (the bank changed, or another interviewer asked it) the question as
+/// asked, without this interviewer's lead-in, with no follow-ups.
+fn retry_question(role: Role, asked: &str) -> Question {
+    if let Some(q) = questions::find(role, asked) {
+        return q.clone();
+    }
+    let text = self::core::without_lead_in(asked)
+        .trim_end_matches('—')
+        .trim();
+    Question {
+        text: if text.is_empty() { asked.trim() } else { text }.to_owned(),
+        follow_ups: Vec::new(),
+        levels: Seniority::ALL.to_vec(),
     }
 }
 
@@ -523,6 +544,63 @@ mod tests {
                 _ => {}
             }
         }
+    }
+
+    /// A retry of `asked`, the question as it was first asked.
+    fn retry_of(asked: &str) -> InterviewRecord {
+        InterviewRecord {
+            id: "r1".into(),
+            user_id: "u1".into(),
+            role: Role::ProductManager,
+            seniority: Seniority::Junior,
+            job_description: None,
+            cv_text: None,
+            question_count: 1,
+            status: InterviewStatus::Created,
+            created_at_ms: 0,
+            updated_at_ms: 0,
+            retry_of: Some(crate::store::RetryOfRecord {
+                interview_id: "i1".into(),
+                question_index: 2,
+                question: asked.into(),
+            }),
+        }
+    }
+
+    #[test]
+    fn a_retry_plans_the_one_question_it_answers_again() {
+        let engine = PracticeEngine::new(PracticeConfig::default()).unwrap();
+        // A question of the bank keeps its follow-ups, whatever its level.
+        let senior = questions::bank(Role::ProductManager)
+            .iter()
+            .find(|q| !q.levels.contains(&Seniority::Junior))
+            .expect("a question a junior is not asked");
+        let retry = retry_of(&format!("Let's begin. {}", senior.text));
+        assert_eq!(engine.plan(&retry), std::slice::from_ref(senior));
+        assert_eq!(engine.planned_questions(&retry), 1);
+        // So does a behavioural one.
+        let behavioural = &questions::bank(Role::Behavioural)[0];
+        assert_eq!(
+            engine.plan(&retry_of(&behavioural.text)),
+            std::slice::from_ref(behavioural)
+        );
+        // A question the banks no longer have: its words, no follow-up.
+        let gone = retry_of("Here is the last question. What would you do on day one?");
+        assert_eq!(
+            engine.plan(&gone),
+            [Question {
+                text: "What would you do on day one?".into(),
+                follow_ups: Vec::new(),
+                levels: Seniority::ALL.to_vec(),
+            }]
+        );
+        // Without the link, the interview's own plan.
+        let first = InterviewRecord {
+            retry_of: None,
+            question_count: 4,
+            ..retry_of("")
+        };
+        assert_eq!(engine.planned_questions(&first), 4);
     }
 
     #[tokio::test]
