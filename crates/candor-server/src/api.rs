@@ -18,13 +18,14 @@ use candor_api::{
     ApiError, AuthResponse, CreateInterviewRequest, DEFAULT_QUESTIONS, ErrorCode, Feedback,
     Interview, InterviewPage, InterviewStatus, ListInterviewsQuery, LocalSignInRequest,
     MAX_QUESTIONS, MAX_TEXT_BYTES, Outcome, RegisterRequest, RegisterResponse, ResultsResponse,
-    ScoreValue, SignInRequest, User, paths,
+    RetryOf, RetryTarget, ScoreValue, SignInRequest, User, paths,
 };
 use utoipa::OpenApi;
 
 use crate::Shared;
 use crate::auth::{self, now_ms, token_hash};
-use crate::store::{InterviewRecord, ListCursor, StoreError, UserRecord};
+use crate::retry::{self, NotRetryable};
+use crate::store::{InterviewRecord, ListCursor, RetryOfRecord, StoreError, UserRecord};
 use crate::throttle::{Throttled, client_ip};
 
 /// An API failure: status from the code, JSON body, and for a throttled
@@ -161,7 +162,11 @@ fn interview_json(i: InterviewRecord) -> Interview {
         created_at_ms: i.created_at_ms,
         updated_at_ms: i.updated_at_ms,
         outcome: None,
-        retry_of: None,
+        retry_of: i.retry_of.map(|r| RetryOf {
+            interview_id: r.interview_id,
+            question_index: r.question_index,
+            question: r.question,
+        }),
     }
 }
 
@@ -349,42 +354,64 @@ async fn me(auth: AuthUser) -> Json<User> {
 
 #[utoipa::path(post, path = "/v1/interviews", tag = "interviews", security(("bearer" = [])),
     request_body = CreateInterviewRequest,
-    responses((status = 201, body = Interview), (status = 400, body = ApiError), (status = 401, body = ApiError)))]
+    responses((status = 201, body = Interview), (status = 400, body = ApiError), (status = 401, body = ApiError),
+        (status = 403, body = ApiError, description = "the user's interview limit is reached"),
+        (status = 404, body = ApiError, description = "a retry's interview does not exist or is someone else's")))]
 async fn create_interview(
     State(shared): State<Arc<Shared>>,
     auth: AuthUser,
     body: Result<Json<CreateInterviewRequest>, JsonRejection>,
 ) -> ApiResult<(StatusCode, Json<Interview>)> {
     let Json(req) = body?;
-    let count = req.question_count.unwrap_or(DEFAULT_QUESTIONS);
-    if count == 0 || count > MAX_QUESTIONS {
-        return Err(HttpError::new(
-            ErrorCode::InvalidArgument,
-            format!("question_count must be 1 to {MAX_QUESTIONS}."),
-        ));
-    }
-    let clean = |t: Option<String>, what: &str| -> ApiResult<Option<String>> {
-        match t.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()) {
-            Some(t) if t.len() > MAX_TEXT_BYTES => Err(HttpError::new(
-                ErrorCode::InvalidArgument,
-                format!("The {what} is longer than {} KiB.", MAX_TEXT_BYTES / 1024),
-            )),
-            other => Ok(other),
-        }
-    };
     let now = now_ms();
-    let record = InterviewRecord {
-        id: auth::new_id(),
-        user_id: auth.user.id.clone(),
-        role: req.role,
-        seniority: req.seniority,
-        job_description: clean(req.job_description, "job description")?,
-        cv_text: clean(req.cv_text, "CV text")?,
-        question_count: count,
-        status: InterviewStatus::Created,
-        created_at_ms: now,
-        updated_at_ms: now,
-        retry_of: None,
+    let record = match req.retry {
+        Some(target) => {
+            let (target, retry_of) = retry_target(&shared, &auth, target).await?;
+            InterviewRecord {
+                id: auth::new_id(),
+                user_id: auth.user.id.clone(),
+                role: target.role,
+                seniority: target.seniority,
+                job_description: target.job_description,
+                cv_text: target.cv_text,
+                question_count: 1,
+                status: InterviewStatus::Created,
+                created_at_ms: now,
+                updated_at_ms: now,
+                retry_of: Some(retry_of),
+            }
+        }
+        None => {
+            let count = req.question_count.unwrap_or(DEFAULT_QUESTIONS);
+            if count == 0 || count > MAX_QUESTIONS {
+                return Err(HttpError::new(
+                    ErrorCode::InvalidArgument,
+                    format!("question_count must be 1 to {MAX_QUESTIONS}."),
+                ));
+            }
+            let clean = |t: Option<String>, what: &str| -> ApiResult<Option<String>> {
+                match t.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()) {
+                    Some(t) if t.len() > MAX_TEXT_BYTES => Err(HttpError::new(
+                        ErrorCode::InvalidArgument,
+                        format!("The {what} is longer than {} KiB.", MAX_TEXT_BYTES / 1024),
+                    )),
+                    other => Ok(other),
+                }
+            };
+            InterviewRecord {
+                id: auth::new_id(),
+                user_id: auth.user.id.clone(),
+                role: req.role,
+                seniority: req.seniority,
+                job_description: clean(req.job_description, "job description")?,
+                cv_text: clean(req.cv_text, "CV text")?,
+                question_count: count,
+                status: InterviewStatus::Created,
+                created_at_ms: now,
+                updated_at_ms: now,
+                retry_of: None,
+            }
+        }
     };
     let uid = auth.user.id.clone();
     let created = shared.db.run(move |s| s.count_interviews(&uid)).await?;
@@ -398,6 +425,61 @@ async fn create_interview(
     let r = record.clone();
     shared.db.run(move |s| s.create_interview(&r)).await?;
     Ok((StatusCode::CREATED, Json(interview_json(record))))
+}
+
+/// The interview a retry answers a question of, and what the retry links
+/// to. The interview must be the caller's (another user's is answered as
+/// missing: the request names it in its body, not its path), have results,
+/// and have asked the question.
+async fn retry_target(
+    shared: &Shared,
+    auth: &AuthUser,
+    target: RetryTarget,
+) -> ApiResult<(InterviewRecord, RetryOfRecord)> {
+    let interview = own_interview(shared, auth, target.interview_id)
+        .await
+        .map_err(|e| match e.0.error.code {
+            ErrorCode::NotFound | ErrorCode::PermissionDenied => HttpError::new(
+                ErrorCode::NotFound,
+                "There is no such interview of yours to answer again.",
+            ),
+            _ => e,
+        })?;
+    let feedback = match interview.status {
+        InterviewStatus::Ready => {
+            let iid = interview.id.clone();
+            shared
+                .db
+                .run(move |s| s.results(&iid))
+                .await?
+                .map(|json| serde_json::from_str::<Feedback>(&json))
+                .transpose()
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?
+        }
+        _ => None,
+    };
+    let index = target.question_index;
+    match retry::link(&interview, feedback.as_ref(), index) {
+        Ok(link) => Ok((interview, link)),
+        Err(NotRetryable::NotReady) => Err(HttpError::new(
+            ErrorCode::InvalidArgument,
+            "Only an interview with results can be answered again, and this one has none yet.",
+        )),
+        Err(NotRetryable::NoSuchQuestion { asked }) if asked.is_empty() => Err(HttpError::new(
+            ErrorCode::InvalidArgument,
+            "That interview asked no question, so there is none to answer again.",
+        )),
+        Err(NotRetryable::NoSuchQuestion { asked }) => {
+            let asked: Vec<String> = asked.iter().map(u32::to_string).collect();
+            Err(HttpError::new(
+                ErrorCode::InvalidArgument,
+                format!(
+                    "That interview has no question {index}: question_index must be one of {}.",
+                    asked.join(", ")
+                ),
+            ))
+        }
+    }
 }
 
 fn encode_cursor(i: &InterviewRecord) -> String {
@@ -517,18 +599,18 @@ async fn get_results(
             message: "The feedback for this interview could not be computed.".into(),
         },
         InterviewStatus::Ready => {
-            let iid = interview.id.clone();
-            let json = shared
+            let me = interview.clone();
+            let (json, related) = shared
                 .db
-                .run(move |s| s.results(&iid))
-                .await?
-                .ok_or(StoreError::NotFound("results"))?;
+                .run(move |s| {
+                    let json = s.results(&me.id)?.ok_or(StoreError::NotFound("results"))?;
+                    Ok((json, retry::related(s, &me)?))
+                })
+                .await?;
             let feedback: Feedback =
                 serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            ResultsResponse::Ready {
-                feedback,
-                attempts: Vec::new(),
-            }
+            let attempts = retry::attempts(&interview, &feedback, related);
+            ResultsResponse::Ready { feedback, attempts }
         }
     }))
 }

@@ -46,6 +46,7 @@ mod ops;
 pub mod private_fs;
 pub mod recorder;
 pub mod results;
+mod retry;
 mod serve;
 mod session;
 pub mod store;

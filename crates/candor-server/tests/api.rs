@@ -153,6 +153,14 @@ async fn register_sign_in_me_sign_out() {
         .unwrap();
     assert!(doc["paths"]["/v1/interviews"]["post"].is_object());
     assert!(doc["components"]["schemas"]["Feedback"].is_object());
+    // Answering a question again: the request, the link and the attempts.
+    for schema in ["RetryTarget", "RetryOf", "Attempt"] {
+        assert!(
+            doc["components"]["schemas"][schema].is_object(),
+            "{schema} is described"
+        );
+    }
+    assert!(doc["paths"]["/v1/interviews"]["post"]["responses"]["404"].is_object());
     server.shutdown().await;
 }
 
