@@ -9,22 +9,35 @@ function svgRoot(width: number, height: number, label: string, cls: string): SVG
     s("title", null, label));
 }
 
+/** Narrower than this, a chart is drawn at this width and scaled down. */
+const MIN_CHART_WIDTH = 160;
+
 /**
- * Draws a chart at the width it is shown at, so its text keeps its size;
- * redraws when that width changes.
+ * Draws a chart at exactly the width it is shown at — one SVG unit to one
+ * CSS pixel — once the page is laid out, and again when that width changes.
+ * At that scale its text is set in the page's own font sizes: scaled SVG
+ * text asks the engine for a font at a new size, and WebKitGTK pays a font
+ * lookup for every new size on first use (drawing the results page's charts
+ * at a guessed width and scaling them made its first layout about half a
+ * second longer; see the `replay_open` bench). Until the layout the box is
+ * empty: a ResizeObserver runs before the first paint, so no one sees it
+ * empty. `guess` is the width drawn at where there is no ResizeObserver.
  */
 export function fitted(draw: (width: number) => SVGSVGElement, guess: number): HTMLElement {
-  const box = h("div", { class: "chart-box" }, draw(guess));
-  let drawn = guess;
-  if (typeof ResizeObserver !== "undefined") {
-    new ResizeObserver((entries) => {
-      const width = Math.round((entries[0]?.contentRect.width ?? 0) / 8) * 8;
-      if (width >= 160 && width !== drawn) {
-        drawn = width;
-        box.replaceChildren(draw(width));
-      }
-    }).observe(box);
+  const box = h("div", { class: "chart-box" });
+  if (typeof ResizeObserver === "undefined") {
+    box.append(draw(guess));
+    return box;
   }
+  let drawn = 0;
+  new ResizeObserver((entries) => {
+    const width = entries[0]?.contentRect.width ?? 0;
+    // Hidden (0 wide): nothing to fit; the observer fires again when shown.
+    if (width > 0 && width !== drawn) {
+      drawn = width;
+      box.replaceChildren(draw(Math.max(width, MIN_CHART_WIDTH)));
+    }
+  }).observe(box);
   return box;
 }
 

@@ -14,30 +14,13 @@
 //! cargo bench -p candor-server --all-features --bench review [-- --minutes 30]
 //! ```
 
-use std::sync::Arc;
+#[path = "support/long_interview.rs"]
+mod long_interview;
+
 use std::time::Instant;
 
-use candor_api::{InterviewStatus, Role, Seniority, Speaker};
-use candor_server::store::{
-    AudioFormat, InterviewRecord, SegmentKind, SessionRecord, SessionWrite, SqliteStore, Store,
-    StoredCodec, TranscriptRecord, UserRecord,
-};
-
-/// One second of a voiced signal (a 140 Hz buzz with its harmonics, its
-/// loudness moving at a syllable rate) as 50 Opus packets at `rate`.
-fn voiced_second(rate: u32) -> Vec<bytes::Bytes> {
-    let samples: Vec<f32> = (0..rate)
-        .map(|n| {
-            let t = n as f32 / rate as f32;
-            let envelope = 0.5 + 0.5 * (std::f32::consts::TAU * 4.0 * t).sin();
-            let buzz: f32 = (1..=12)
-                .map(|h| (std::f32::consts::TAU * 140.0 * h as f32 * t).sin() / h as f32)
-                .sum();
-            0.1 * envelope * buzz
-        })
-        .collect();
-    candor_server::voice::encode_clip(candor_audio::Codec::Opus, rate, &samples).unwrap()
-}
+use candor_server::store::{SqliteStore, Store, UserRecord};
+use long_interview::{LongInterview, seed};
 
 fn main() {
     let minutes: u64 = std::env::args()
@@ -57,121 +40,16 @@ fn main() {
             created_at_ms: 0,
         })
         .unwrap();
-    store
-        .create_interview(&InterviewRecord {
-            id: "i".into(),
-            user_id: "u".into(),
-            role: Role::SoftwareEngineer,
-            seniority: Seniority::Mid,
-            job_description: None,
-            cv_text: None,
-            question_count: 10,
-            status: InterviewStatus::Created,
+    let frames = seed(
+        &store,
+        &LongInterview {
+            user_id: "u",
+            interview_id: "i",
+            session_id: "s",
+            minutes,
             created_at_ms: 1_764_570_000_000,
-            updated_at_ms: 0,
-            retry_of: None,
-        })
-        .unwrap();
-    let duration_ms = minutes * 60_000;
-    store
-        .create_session(&SessionRecord {
-            id: "s".into(),
-            interview_id: "i".into(),
-            user_id: "u".into(),
-            engine: "practice".into(),
-            end_reason: None,
-            started_at_ms: 0,
-            ended_at_ms: None,
-            duration_ms: None,
-            last_client_seq: 0,
-            input: Some(AudioFormat {
-                codec: StoredCodec::Opus,
-                sample_rate_hz: 16_000,
-                frame_ms: 20,
-            }),
-            output: Some(AudioFormat {
-                codec: StoredCodec::Opus,
-                sample_rate_hz: 24_000,
-                frame_ms: 20,
-            }),
-        })
-        .unwrap();
-    let sid: Arc<str> = Arc::from("s");
-    let frames = duration_ms / 20;
-    let candidate = voiced_second(16_000);
-    let interviewer = voiced_second(24_000);
-    // Ten questions, each asked then answered, spread over the session.
-    let turn = duration_ms / 10;
-    // One commit per second of audio, as the recorder batches; the
-    // interviewer speaks the first 8 s of each turn.
-    let mut seq = 0u64;
-    let mut voice_seq = 0u64;
-    while seq < frames {
-        let mut batch: Vec<SessionWrite> = Vec::new();
-        for _ in 0..50.min(frames - seq) {
-            seq += 1;
-            let at_ms = (seq - 1) * 20;
-            batch.push(SessionWrite::Audio {
-                session_id: sid.clone(),
-                seq,
-                timestamp_us: at_ms * 1000,
-                data: candidate[(seq as usize - 1) % candidate.len()].clone(),
-            });
-            if at_ms % turn < 8_000 {
-                voice_seq += 1;
-                batch.push(SessionWrite::InterviewerAudio {
-                    session_id: sid.clone(),
-                    seq: voice_seq,
-                    due_us: at_ms * 1000,
-                    data: interviewer[(voice_seq as usize - 1) % interviewer.len()].clone(),
-                });
-            }
-        }
-        store.record(&batch).unwrap();
-    }
-    let mut writes = Vec::new();
-    for q in 0..10u64 {
-        let at = q * turn;
-        for (i, (speaker, kind, from, to)) in [
-            (Speaker::Interviewer, SegmentKind::Question, at, at + 8_000),
-            (
-                Speaker::Candidate,
-                SegmentKind::Answer,
-                at + 10_000,
-                at + turn - 5_000,
-            ),
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            writes.push(SessionWrite::Transcript {
-                session_id: sid.clone(),
-                segment: TranscriptRecord {
-                    segment_id: q * 2 + i as u64 + 1,
-                    speaker,
-                    kind,
-                    text: "A sentence of the kind people say in interviews, repeated. ".repeat(20),
-                    start_ms: from,
-                    end_ms: to,
-                    question_index: q as u32 + 1,
-                    interrupted: false,
-                },
-            });
-        }
-        // Every other answer cuts into the question's last second: both
-        // voices at once, coded again in the replay.
-        let cut_in = if q % 2 == 1 { 7_000 } else { 10_000 };
-        writes.push(SessionWrite::Speech {
-            session_id: sid.clone(),
-            start_ms: at + cut_in,
-            end_ms: at + turn - 5_000,
-        });
-    }
-    store.record(&writes).unwrap();
-    store
-        .end_session("s", "interview_complete", 1, duration_ms)
-        .unwrap();
-    candor_server::results::process(&store, "i").unwrap();
+        },
+    );
     let db_bytes = std::fs::metadata(dir.path().join("candor.db"))
         .unwrap()
         .len();
