@@ -1,11 +1,13 @@
 import "./style.css";
 import { App } from "./app";
 import { coreAvailable, subscribe } from "./ipc/core";
+import { applyBakedShadow } from "./baked-shadow";
 import { applyPaint } from "./paint";
 import { initTheme } from "./theme";
 
 initTheme();
 applyPaint();
+applyBakedShadow();
 const app = new App(document.getElementById("app")!);
 
 if (!coreAvailable()) {

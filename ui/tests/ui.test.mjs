@@ -1456,6 +1456,64 @@ describe("live screen: rendering cost", () => {
     });
   });
 
+  test("painted on the CPU, cards cast their shadow from a baked image that looks as the blurred one does, in both themes", async () => {
+    await withApp({ view: authed(LIVE), paint: "cpu" }, async (app, page) => {
+      await page.locator('[data-screen="live"]').waitFor();
+      const shadows = () => page.evaluate(() => [".tile-interviewer", ".tile-you", ".transcript-panel", ".controls"].map((sel) => {
+        const el = document.querySelector(sel);
+        return { sel, boxShadow: getComputedStyle(el).boxShadow, image: getComputedStyle(el, "::before").borderImageSource.slice(0, 27) };
+      }));
+      for (const s of await shadows()) {
+        assert.equal(s.boxShadow, "none", `${s.sel} blurs no shadow of its own`);
+        assert.equal(s.image, 'url("data:image/png;base64,', `${s.sel} draws the baked shadow`);
+      }
+      // The interviewer tile's lower corner with the gap around it, baked and
+      // blurred (the attribute off brings back the box-shadow).
+      const corner = async () => {
+        const box = await page.locator(".tile-interviewer").boundingBox();
+        return page.screenshot({ clip: { x: box.x + box.width - 60, y: box.y + box.height - 40, width: 90, height: 70 } });
+      };
+      const differ = async () => {
+        const baked = await corner();
+        await page.evaluate(() => delete document.documentElement.dataset.shadowImage);
+        assert.notEqual((await shadows())[0].boxShadow, "none", "the blurred shadow is back");
+        const blurred = await corner();
+        await page.evaluate(() => (document.documentElement.dataset.shadowImage = ""));
+        return page.evaluate(async ([a, b]) => {
+          const pixels = async (bytes) => {
+            const img = await createImageBitmap(new Blob([new Uint8Array(bytes)], { type: "image/png" }));
+            const c = new OffscreenCanvas(img.width, img.height);
+            const g = c.getContext("2d");
+            g.drawImage(img, 0, 0);
+            return g.getImageData(0, 0, img.width, img.height).data;
+          };
+          const [pa, pb] = [await pixels(a), await pixels(b)];
+          let most = 0;
+          let shaded = 0;
+          for (let i = 0; i < pa.length; i++) {
+            most = Math.max(most, Math.abs(pa[i] - pb[i]));
+            if (i % 4 !== 3 && pb[i] < 250) shaded++;
+          }
+          return { most, shaded };
+        }, [[...baked], [...blurred]]);
+      };
+      const light = await differ();
+      assert.ok(light.shaded > 100, `the corner holds a visible shadow (${light.shaded} shaded channels)`);
+      assert.ok(light.most <= 12, `baked and blurred shadows differ by at most 12/255 per channel (light: ${light.most})`);
+
+      const before = await page.evaluate(() => getComputedStyle(document.documentElement).getPropertyValue("--shadow-image"));
+      await page.getByRole("button", { name: "Switch to dark theme" }).click();
+      await page.waitForFunction((old) => getComputedStyle(document.documentElement).getPropertyValue("--shadow-image") !== old, before);
+      const dark = await differ();
+      assert.ok(dark.most <= 12, `baked and blurred shadows differ by at most 12/255 per channel (dark: ${dark.most})`);
+    });
+    await withApp({ view: authed(LIVE) }, async (app, page) => {
+      await page.locator('[data-screen="live"]').waitFor();
+      assert.equal(await page.evaluate(() => document.documentElement.dataset.shadowImage), undefined, "told nothing, nothing is baked");
+      assert.notEqual(await page.evaluate(() => getComputedStyle(document.querySelector(".tile-you")).boxShadow), "none", "told nothing, cards blur their shadow");
+    });
+  });
+
   test("told nothing about painting (a browser, macOS, Windows), the page animates as designed", async () => {
     await withApp({ view: authed(LIVE), reducedMotion: "no-preference" }, async (app, page) => {
       assert.equal(await page.evaluate(() => document.documentElement.dataset.paint), "gpu");
