@@ -2,8 +2,9 @@
 //! same run. Run with `cargo bench -p candor-audio --bench capture_chain`.
 //!
 //! Prints: real-time factors on one core (chain with and without echo
-//! cancellation; bare Opus, bare echo canceller, bare resampler), the ratio
-//! chain / sum of parts, the bitrate over speech, and the latency of frames
+//! cancellation, and with it on the same signal as turns end: 2 s of it and
+//! 8 s of silence in every 10; bare Opus, bare echo canceller, bare
+//! resampler), the ratio chain / sum of parts, turn ends / speech, the bitrate over speech, and the latency of frames
 //! leaving the worker on a real-time paced source.
 
 use std::time::{Duration, Instant};
@@ -73,6 +74,34 @@ fn signals(speech: &[f32], seconds: usize) -> Signals {
         mic,
         near,
         seconds: seconds as f64,
+    }
+}
+
+/// `sig` as turns end: in every 10 s, 2 s of it, then 8 s of digital
+/// silence on both ends (the filters' tails decay through subnormal floats
+/// there unless they are flushed: `candor_audio::denormals`).
+fn turn_ends(sig: &Signals) -> Signals {
+    let period = RATE as usize * 10;
+    let talk = RATE as usize * 2;
+    let keep = |i: usize| i % period < talk;
+    let mask = |v: &[f32]| -> Vec<f32> {
+        v.iter()
+            .enumerate()
+            .map(|(i, x)| if keep(i) { *x } else { 0.0 })
+            .collect()
+    };
+    let stereo = sig
+        .stereo
+        .iter()
+        .enumerate()
+        .map(|(i, x)| if keep(i / 2) { *x } else { 0.0 })
+        .collect();
+    Signals {
+        stereo,
+        far: mask(&sig.far),
+        mic: mask(&sig.mic),
+        near: mask(&sig.near),
+        seconds: sig.seconds,
     }
 }
 
@@ -198,6 +227,7 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     let speech = speech(dir.path());
     let sig = signals(&speech, 60);
+    let pauses = turn_ends(&sig);
     let rt = |d: Duration| sig.seconds / d.as_secs_f64();
 
     // Warm up caches and FFT plans once.
@@ -212,14 +242,16 @@ fn main() {
     // Rounds interleave every measurement, so a slow spell of this shared
     // machine weighs on all of them alike; each keeps its best round.
     let mut frames_on = Vec::new();
-    let mut best = [Duration::MAX; 6];
+    let mut best = [Duration::MAX; 7];
     for _ in 0..runs {
         let (d, f) = run_chain(&sig, VoiceProcessing::default());
         frames_on = f;
         let (d_off, _) = run_chain(&sig, VoiceProcessing::OFF);
+        let (d_pauses, _) = run_chain(&pauses, VoiceProcessing::default());
         let round = [
             d,
             d_off,
+            d_pauses,
             bare_opus(&sig, encoder),
             bare_opus(&sig, encoder_c10),
             bare_aec(&sig),
@@ -229,7 +261,7 @@ fn main() {
             *b = (*b).min(d);
         }
     }
-    let [chain_on, chain_off, opus, opus_c10, aec, rs] = best;
+    let [chain_on, chain_off, chain_pauses, opus, opus_c10, aec, rs] = best;
 
     println!(
         "capture chain, {} s of 48 kHz stereo f32 speech, best of {runs}, one core",
@@ -247,6 +279,7 @@ fn main() {
     for (name, d) in [
         ("chain, echo cancellation on", chain_on),
         ("chain, echo cancellation off", chain_off),
+        ("chain, AEC on, 2 s talk / 8 s silent", chain_pauses),
         ("bare libopus, chain's settings", opus),
         ("bare libopus, complexity 10", opus_c10),
         ("bare echo canceller (48 kHz)", aec),
@@ -261,6 +294,10 @@ fn main() {
     let ratio_on = chain_on.as_secs_f64() / (opus + aec + rs).as_secs_f64();
     let ratio_off = chain_off.as_secs_f64() / (opus + rs).as_secs_f64();
     println!("chain / sum of parts: AEC on {ratio_on:.2}, AEC off {ratio_off:.2} (goal <= 1.2)");
+    // Between turns the chain runs on silence most of the time; it must not
+    // cost more there than on speech.
+    let pauses_ratio = chain_pauses.as_secs_f64() / chain_on.as_secs_f64();
+    println!("chain on turn ends / on speech: {pauses_ratio:.2} (goal <= 1.0)");
 
     // Speech frames by the signal itself (the near-end talker above
     // -40 dBFS over the frame), not by the chain's voice flag: the flag
@@ -298,6 +335,7 @@ fn main() {
         ("chain / parts <= 1.2 (AEC on)", ratio_on <= 1.2),
         ("chain / parts <= 1.2 (AEC off)", ratio_off <= 1.2),
         (">= 100x real time with AEC", rt(chain_on) >= 100.0),
+        ("turn ends cost <= speech", pauses_ratio <= 1.0),
         (">= 200x real time without AEC", rt(chain_off) >= 200.0),
         ("speech bitrate <= 25.6 kbit/s", kbps <= 25.6),
         ("own latency p99 <= 5 ms", own99 <= 5.0),

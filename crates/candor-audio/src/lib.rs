@@ -21,7 +21,8 @@
 
 //! Modules, leaves first (none depends on a module listed after it, and
 //! there is no import cycle): [`error`], [`sample`], [`stream`] (what every
-//! stream shares), the DSP and codec parts ([`codec`], [`resample`], [`aec`],
+//! stream shares), [`denormals`] (subnormal floats flushed while audio is
+//! processed), the DSP and codec parts ([`codec`], [`resample`], [`aec`],
 //! [`meter`], [`jitter`], [`wav`], and for whole utterances on the backend
 //! [`clip`] and [`speech_gate`]), [`echo_link`], [`watchdog`], the device
 //! layer ([`devices`], which knows neither pipeline), then the two pipelines
@@ -32,6 +33,7 @@ pub mod capture;
 pub mod clip;
 pub mod codec;
 pub mod delay_line;
+pub mod denormals;
 #[cfg(feature = "devices")]
 pub mod devices;
 pub mod double_talk;

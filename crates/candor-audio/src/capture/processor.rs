@@ -16,6 +16,7 @@ use super::report::{EchoReport, EchoTally};
 use crate::aec::{EchoCanceller, VoiceProcessing};
 use crate::codec::{CAPTURE_FRAME_SAMPLES, CAPTURE_RATE, EncoderSettings, MAX_PACKET, OpusEncoder};
 use crate::delay_line::DelayLine;
+use crate::denormals::FlushToZero;
 use crate::double_talk::NearEndDetector;
 use crate::echo_align::{LEAD, ReferenceAligner};
 use crate::echo_delay::EchoDelayTracker;
@@ -243,6 +244,9 @@ impl CaptureProcessor {
         stamp: Stamp,
         out: &mut impl FnMut(CaptureOutput),
     ) -> Result<(), AudioError> {
+        // The filters' tails after speech would otherwise decay through
+        // subnormals, several times slower (see `crate::denormals`).
+        let _flush = FlushToZero::new();
         let n = self.block.len();
         if self.cancels_echo() && stamp.end_index > 0 {
             self.aligner.observe_capture(stamp.end_index - 1, stamp.at);
