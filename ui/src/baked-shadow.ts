@@ -9,8 +9,10 @@
 // its box), and style.css draws that image as a nine-slice `border-image`
 // around every card, tile and the controls bar instead
 // (`:root[data-shadow-image]`): the same shadow, copied rather than blurred.
-// It is drawn again when the theme (and so `--shadow`) or the display's
-// pixel ratio changes.
+// The glow around the candidate's microphone while they speak
+// (`--you-glow`, blurred 42px) is baked alike, whole, and shown as the glow
+// layer's background, scaled with the level as before. Both are drawn again
+// when the theme or the display's pixel ratio changes.
 import { paint } from "./paint";
 import { onThemeChange } from "./theme";
 
@@ -81,11 +83,11 @@ export interface BakedShadow {
  * Draws `layers` around a box with corners of `radius` CSS px, the box cut
  * out, at `scale` image pixels per CSS pixel. Null where no canvas draws.
  */
-export function bakeShadow(layers: ShadowLayer[], radius: number, scale: number): BakedShadow | null {
+export function bakeShadow(layers: ShadowLayer[], radius: number, scale: number, box = 2 * radius + 4): BakedShadow | null {
   const outset = shadowReach(layers);
-  // The box: its corners, a pixel of straight edge each, and two pixels in
-  // the middle, which the edge slices stretch along the sides.
-  const box = 2 * radius + 4;
+  // The box (a square of side `box`): by default its corners, a pixel of
+  // straight edge each, and two pixels in the middle, which the edge slices
+  // stretch along the sides.
   const side = 2 * outset + box;
   const canvas = document.createElement("canvas");
   canvas.width = canvas.height = Math.ceil(side * scale);
@@ -116,13 +118,20 @@ export function bakeShadow(layers: ShadowLayer[], radius: number, scale: number)
   return { url: canvas.toDataURL("image/png"), outset, width, slice: Math.round(width * scale) };
 }
 
-/** Reads the page's card shadow and corner radius, as the current theme sets them. */
-function cardShadow(): { layers: ShadowLayer[]; radius: number } {
+/**
+ * Reads a shadow as the current theme sets it, from a probe element of
+ * class `name` (style.css gives it the shadow, corner radius and size).
+ */
+function probeShadow(name: string): { layers: ShadowLayer[]; radius: number; size: number } {
   const probe = document.createElement("div");
-  probe.className = "shadow-probe";
+  probe.className = name;
   document.body.append(probe);
   const style = getComputedStyle(probe);
-  const found = { layers: parseShadows(style.boxShadow), radius: parseFloat(style.borderTopLeftRadius) || 0 };
+  const found = {
+    layers: parseShadows(style.boxShadow),
+    radius: parseFloat(style.borderTopLeftRadius) || 0,
+    size: parseFloat(style.width) || 0,
+  };
   probe.remove();
   return found;
 }
@@ -134,15 +143,19 @@ export function applyBakedShadow(): void {
   let ratio: MediaQueryList | null = null;
   const bake = (): void => {
     const scale = window.devicePixelRatio || 1;
-    const { layers, radius } = cardShadow();
-    const baked = layers.length > 0 ? bakeShadow(layers, radius, scale) : null;
-    if (baked === null) {
+    const card = probeShadow("shadow-probe");
+    const glow = probeShadow("glow-probe");
+    const bakedCard = card.layers.length > 0 ? bakeShadow(card.layers, card.radius, scale) : null;
+    const bakedGlow = glow.layers.length > 0 ? bakeShadow(glow.layers, glow.radius, scale, glow.size) : null;
+    if (bakedCard === null || bakedGlow === null) {
       delete root.dataset["shadowImage"];
     } else {
-      root.style.setProperty("--shadow-image", `url("${baked.url}")`);
-      root.style.setProperty("--shadow-outset", `${baked.outset}px`);
-      root.style.setProperty("--shadow-width", `${baked.width}px`);
-      root.style.setProperty("--shadow-slice", String(baked.slice));
+      root.style.setProperty("--shadow-image", `url("${bakedCard.url}")`);
+      root.style.setProperty("--shadow-outset", `${bakedCard.outset}px`);
+      root.style.setProperty("--shadow-width", `${bakedCard.width}px`);
+      root.style.setProperty("--shadow-slice", String(bakedCard.slice));
+      root.style.setProperty("--glow-image", `url("${bakedGlow.url}")`);
+      root.style.setProperty("--glow-outset", `${bakedGlow.outset}px`);
       root.dataset["shadowImage"] = "";
     }
     // A window moved to a display of another pixel ratio.

@@ -1456,7 +1456,7 @@ describe("live screen: rendering cost", () => {
     });
   });
 
-  test("painted on the CPU, cards cast their shadow from a baked image that looks as the blurred one does, in both themes", async () => {
+  test("painted on the CPU, cards' shadows and the candidate's glow are baked images that look as the blurred ones do, in both themes", async () => {
     await withApp({ view: authed(LIVE), paint: "cpu" }, async (app, page) => {
       await page.locator('[data-screen="live"]').waitFor();
       const shadows = () => page.evaluate(() => [".tile-interviewer", ".tile-you", ".transcript-panel", ".controls"].map((sel) => {
@@ -1473,11 +1473,11 @@ describe("live screen: rendering cost", () => {
         const box = await page.locator(".tile-interviewer").boundingBox();
         return page.screenshot({ clip: { x: box.x + box.width - 60, y: box.y + box.height - 40, width: 90, height: 70 } });
       };
-      const differ = async () => {
-        const baked = await corner();
+      const differ = async (shot = corner) => {
+        const baked = await shot();
         await page.evaluate(() => delete document.documentElement.dataset.shadowImage);
         assert.notEqual((await shadows())[0].boxShadow, "none", "the blurred shadow is back");
-        const blurred = await corner();
+        const blurred = await shot();
         await page.evaluate(() => (document.documentElement.dataset.shadowImage = ""));
         return page.evaluate(async ([a, b]) => {
           const pixels = async (bytes) => {
@@ -1501,11 +1501,25 @@ describe("live screen: rendering cost", () => {
       assert.ok(light.shaded > 100, `the corner holds a visible shadow (${light.shaded} shaded channels)`);
       assert.ok(light.most <= 12, `baked and blurred shadows differ by at most 12/255 per channel (light: ${light.most})`);
 
+      // The candidate's glow at full level, baked and blurred.
+      await app.push({ type: "level", level: 1, voice: true });
+      await page.locator('[data-testid="you"][data-level="10"]').waitFor();
+      assert.equal(await page.evaluate(() => getComputedStyle(document.querySelector(".tile-you .avatar-wrap"), "::before").boxShadow), "none", "the glow blurs nothing");
+      const orb = async () => {
+        const box = await page.locator(".tile-you .mic-orb").boundingBox();
+        return page.screenshot({ clip: { x: box.x - 70, y: box.y - 70, width: box.width + 140, height: box.height + 140 } });
+      };
+      const glow = await differ(orb);
+      assert.ok(glow.shaded > 1000, `the glow is visible (${glow.shaded} shaded channels)`);
+      assert.ok(glow.most <= 12, `baked and blurred glows differ by at most 12/255 per channel (light: ${glow.most})`);
+
       const before = await page.evaluate(() => getComputedStyle(document.documentElement).getPropertyValue("--shadow-image"));
       await page.getByRole("button", { name: "Switch to dark theme" }).click();
       await page.waitForFunction((old) => getComputedStyle(document.documentElement).getPropertyValue("--shadow-image") !== old, before);
       const dark = await differ();
       assert.ok(dark.most <= 12, `baked and blurred shadows differ by at most 12/255 per channel (dark: ${dark.most})`);
+      const darkGlow = await differ(orb);
+      assert.ok(darkGlow.most <= 12, `baked and blurred glows differ by at most 12/255 per channel (dark: ${darkGlow.most})`);
     });
     await withApp({ view: authed(LIVE) }, async (app, page) => {
       await page.locator('[data-screen="live"]').waitFor();
