@@ -1456,6 +1456,43 @@ describe("live screen: rendering cost", () => {
     });
   });
 
+  test("painted on the CPU, transcript text is drawn with the clock's tick, or at most a second after it arrived", async () => {
+    await withApp({ view: authed(LIVE), paint: "cpu" }, async (app, page) => {
+      await page.locator('[data-screen="live"]').waitFor();
+      const drawn = await page.evaluate(async () => {
+        const sleep = (ms) => new Promise((ok) => setTimeout(ok, ms));
+        const list = document.querySelector('[data-testid="transcript"]');
+        const clock = document.querySelector('[data-testid="elapsed"]');
+        const log = [];
+        const observer = new MutationObserver(() => log.push({ at: performance.now(), text: list.textContent, clock: clock.textContent }));
+        observer.observe(list, { subtree: true, childList: true, characterData: true });
+        observer.observe(clock, { subtree: true, childList: true, characterData: true });
+        const { push } = window.__candor;
+        const words = "Tell me about a time you had to decide quickly".split(" ");
+        // 1. The interviewer's words, one every 100 ms, then the clock ticks.
+        const start = performance.now();
+        for (let i = 1; i <= words.length; i++) {
+          push({ type: "transcript", speaker: "interviewer", segmentId: 7, text: words.slice(0, i).join(" "), isFinal: false, startMs: 1000 });
+          await sleep(60);
+        }
+        const beforeTick = log.filter((w) => w.text.includes("Tell")).length;
+        push({ type: "stats", elapsedMs: 5_000, uplinkKbps: 18, bufferedMs: 40, muted: false });
+        await sleep(50);
+        const atTick = log.splice(0).map((w) => ({ at: w.at - start, text: w.text, clock: w.clock }));
+        // 2. No tick: the text is drawn at most a second after it came.
+        push({ type: "transcript", speaker: "candidate", segmentId: 8, text: "Sure.", isFinal: true, startMs: 9000 });
+        const sent = performance.now();
+        while (!list.textContent.includes("Sure.") && performance.now() - sent < 3000) await sleep(20);
+        observer.disconnect();
+        return { beforeTick, atTick, late: performance.now() - sent };
+      });
+      assert.equal(drawn.beforeTick, 0, "no word is drawn before the tick");
+      const withText = drawn.atTick.filter((w) => w.text.includes("decide quickly"));
+      assert.ok(withText.length >= 1 && withText.every((w) => w.clock === "00:05"), `the words are drawn with the tick, the latest at once: ${JSON.stringify(drawn.atTick)}`);
+      assert.ok(drawn.late >= 900 && drawn.late < 1500, `without a tick the text is drawn a second after it came (${drawn.late.toFixed(0)} ms)`);
+    });
+  });
+
   test("painted on the CPU, cards' shadows and the candidate's glow are baked images that look as the blurred ones do, in both themes", async () => {
     await withApp({ view: authed(LIVE), paint: "cpu" }, async (app, page) => {
       await page.locator('[data-screen="live"]').waitFor();

@@ -2,7 +2,8 @@
 //
 // Levels, transcript text and the interviewer's activity are drawn at most
 // once per animation frame (`FrameRender`), with the latest of each; the meter
-// touches only the bars whose state changed. Everything that moves is a
+// touches only the bars whose state changed. Painted on the CPU, the level is
+// drawn at most ten times a second and transcript text with the clock's tick. Everything that moves is a
 // transform or an opacity (see style.css), so the compositor animates it.
 import type { Ctx } from "../context";
 import { h, setText, show } from "../dom";
@@ -24,6 +25,14 @@ const METER_BARS = 12;
  * every frame, as the latest.
  */
 const CPU_LEVEL_EVERY_MS = 100;
+
+/**
+ * Painted on the CPU, transcript text is drawn with the clock's tick, once a
+ * second, so the two changes share one paint (the interviewer's words would
+ * otherwise repaint the page three or four times a second between ticks);
+ * without a tick it is drawn at most this long after it arrived.
+ */
+const CPU_TRANSCRIPT_EVERY_MS = 1000;
 
 const ACTIVITY_TEXT = {
   speaking: "Speaking",
@@ -124,6 +133,8 @@ export function liveScreen(ctx: Ctx): Screen {
   }
 
   const levelEveryMs = paint() === "cpu" ? CPU_LEVEL_EVERY_MS : 0;
+  const transcriptEveryMs = paint() === "cpu" ? CPU_TRANSCRIPT_EVERY_MS : 0;
+  let transcriptTimer: number | null = null;
   /** The loudest step heard since the level was last drawn (-1: none). */
   let peakStep = -1;
   let lastLevelDraw = -Infinity;
@@ -181,17 +192,28 @@ export function liveScreen(ctx: Ctx): Screen {
       else levelChanged(); // drawn by its own timer, not in this frame
     }
     if (interviewerDirty) renderInterviewer();
-    if (dirtySegments.size > 0) {
-      const stick = nearBottom();
-      for (const id of dirtySegments) {
-        const seg = ctx.store.live.segments.get(id);
-        if (seg) renderSegment(seg);
-      }
-      if (stick) transcriptScroll.scrollTop = transcriptScroll.scrollHeight;
-    }
+    if (transcriptEveryMs === 0) renderTranscript();
     interviewerDirty = false;
-    dirtySegments.clear();
   });
+  /** Draws the lines that changed, keeping the view at the bottom if it was. */
+  function renderTranscript(): void {
+    if (transcriptTimer !== null) {
+      window.clearTimeout(transcriptTimer);
+      transcriptTimer = null;
+    }
+    if (dirtySegments.size === 0) return;
+    const stick = nearBottom();
+    for (const id of dirtySegments) {
+      const seg = ctx.store.live.segments.get(id);
+      if (seg) renderSegment(seg);
+    }
+    if (stick) transcriptScroll.scrollTop = transcriptScroll.scrollHeight;
+    dirtySegments.clear();
+  }
+  function transcriptChanged(): void {
+    if (transcriptEveryMs === 0) frame.request();
+    else if (transcriptTimer === null) transcriptTimer = window.setTimeout(renderTranscript, transcriptEveryMs);
+  }
   function levelChanged(): void {
     levelDirty = true;
     const wait = lastLevelDraw + levelEveryMs - performance.now();
@@ -343,7 +365,7 @@ export function liveScreen(ctx: Ctx): Screen {
       switch (event.type) {
         case "transcript":
           dirtySegments.add(event.segmentId);
-          frame.request();
+          transcriptChanged();
           break;
         case "level":
           if (levelEveryMs > 0) peakStep = Math.max(peakStep, latestStep());
@@ -360,6 +382,8 @@ export function liveScreen(ctx: Ctx): Screen {
           break;
         case "stats":
           renderStats();
+          // The clock's tick: waiting transcript text joins its paint.
+          if (transcriptEveryMs > 0) renderTranscript();
           break;
         case "devices":
           picker.render(event.devices);
@@ -371,6 +395,7 @@ export function liveScreen(ctx: Ctx): Screen {
     destroy() {
       frame.cancel();
       if (levelTimer !== null) window.clearTimeout(levelTimer);
+      if (transcriptTimer !== null) window.clearTimeout(transcriptTimer);
       document.removeEventListener("keydown", onKey);
       document.removeEventListener("click", onDocClick);
     },
