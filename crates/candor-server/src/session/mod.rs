@@ -267,6 +267,9 @@ enum Flow {
     /// The server drains and the socket is gone: let the session go for
     /// another server to resume (see `crate::drain`).
     HandOver,
+    /// The instance lost the session's lease (`crate::ownership`): another
+    /// may run it now, so this one stops at once — no end, no hand-over.
+    LetGo,
 }
 
 /// Where a session is in the server's drain.
@@ -374,6 +377,8 @@ struct Session {
     /// Interviewer chunks not yet acknowledged by the client, for replay.
     replay: ReplayBuffer<AudioChunk>,
     attach_rx: mpsc::Receiver<Attach>,
+    /// Cancelled if this instance lost the session's lease.
+    lost: tokio_util::sync::CancellationToken,
     /// What the interviewer was last said to be doing (drain's safe point).
     interviewer: InterviewerActivity,
     leaving: Leaving,
@@ -399,7 +404,11 @@ impl Session {
         order: ClientOrder,
         audio_left: u64,
     ) -> Self {
-        let Reservation { id, attach_rx } = reservation;
+        let Reservation {
+            id,
+            attach_rx,
+            lost,
+        } = reservation;
         let recorder = shared.recorder.session(id.clone(), 0);
         shared.metrics.sessions_live.inc();
         shared.metrics.sessions_started.inc();
@@ -440,6 +449,7 @@ impl Session {
             out_seq: 0,
             replay: ReplayBuffer::with_capacity(shared.config.limits.replay_chunks),
             attach_rx,
+            lost,
             interviewer: InterviewerActivity::Unspecified,
             leaving: Leaving::Staying,
             lost_because: None,
@@ -494,6 +504,7 @@ impl Session {
                 Flow::Continue => {}
                 Flow::End(e) => break e,
                 Flow::HandOver => return self.hand_over().await,
+                Flow::LetGo => return self.let_go().await,
             }
         };
         self.finish(ending).await;
@@ -519,6 +530,7 @@ impl Session {
             _ = self.shared.shutdown.cancelled() => {
                 ending(EndReason::ServerShutdown, "The server is shutting down; what was recorded is kept.")
             }
+            _ = self.lost.cancelled() => Flow::LetGo,
             _ = self.shared.drain.started(), if self.leaving == Leaving::Staying => {
                 self.leaving = Leaving::GoAwayDue;
                 Flow::Continue
@@ -562,6 +574,7 @@ impl Session {
             _ = self.shared.shutdown.cancelled() => {
                 ending(EndReason::ServerShutdown, "The server is shutting down.")
             }
+            _ = self.lost.cancelled() => Flow::LetGo,
             _ = self.shared.drain.started() => Flow::HandOver,
             a = self.attach_rx.recv() => {
                 if let Some(a) = a {
@@ -918,11 +931,44 @@ impl Session {
             self.recorder.speech(a, b).await;
         }
         let durable = self.recorder.flush().await;
+        // Everything is stored: any instance may take the session now.
+        let (id, instance) = (self.id.clone(), self.shared.ownership.instance().clone());
+        match self
+            .shared
+            .db
+            .run(move |s| s.release_session(&id, &instance, now_ms()))
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!(session = %self.id, "handed over a session this instance no longer held")
+            }
+            // Its lease runs out instead.
+            Err(e) => {
+                tracing::warn!(session = %self.id, error = %e, "the session could not be released")
+            }
+        }
         // Counted before it leaves the hub: the drain's end reads the count.
         self.shared.metrics.record_handover();
         self.shared.metrics.sessions_live.dec();
         self.shared.hub.remove(&self.id);
         tracing::info!(session = %self.id, durable, "session handed over for another server to resume");
+    }
+
+    /// Stops running the session here without a word to the store: this
+    /// instance no longer holds its lease, so another may run it already.
+    /// The client reconnects (to whichever instance runs it now) and
+    /// replays what was not acknowledged.
+    async fn let_go(mut self: Box<Self>) {
+        while let Ok(a) = self.attach_rx.try_recv() {
+            tokio::spawn(close(a.socket, close_code::AGAIN, "session moved"));
+        }
+        if let Some(socket) = self.socket.take() {
+            close(socket, close_code::AGAIN, "session moved").await;
+        }
+        self.shared.metrics.sessions_live.dec();
+        self.shared.hub.remove(&self.id);
+        tracing::warn!(session = %self.id, "session let go: its lease was lost");
     }
 
     async fn finish(mut self: Box<Self>, ending: Ending) {

@@ -18,6 +18,7 @@ use candor_protocol::{
     StartRequest,
 };
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
 use super::Session;
 use super::hub::{self, Attach, HubEntry};
@@ -60,6 +61,8 @@ pub(super) struct AudioPlan {
 pub(super) struct Reservation {
     pub(super) id: Arc<str>,
     pub(super) attach_rx: mpsc::Receiver<Attach>,
+    /// Cancelled if the session's lease is lost.
+    pub(super) lost: CancellationToken,
 }
 
 /// The engine of a new session, started.
@@ -384,6 +387,7 @@ async fn reserve(
 ) -> Result<Reservation, Error> {
     let id: Arc<str> = Arc::from(crate::auth::new_id());
     let (attach_tx, attach_rx) = mpsc::channel(1);
+    let lost = CancellationToken::new();
     let limits = &shared.config.limits;
     shared.hub.reserve(
         id.clone(),
@@ -392,6 +396,7 @@ async fn reserve(
             client_ip,
             interview_id: interview.id.clone(),
             attach: attach_tx,
+            lost: lost.clone(),
         },
         hub::Caps {
             per_user: limits.max_sessions_per_user,
@@ -399,24 +404,32 @@ async fn reserve(
             total: limits.max_sessions,
         },
     )?;
+    let started_at_ms = now_ms();
     let record = SessionRecord {
         id: id.to_string(),
         interview_id: interview.id.clone(),
         user_id: user_id.to_owned(),
         engine: engine_name.to_owned(),
         end_reason: None,
-        started_at_ms: now_ms(),
+        started_at_ms,
         ended_at_ms: None,
         duration_ms: None,
         last_client_seq: 0,
         input: Some(input),
         output,
+        // Held by this instance from the start: no other may take it.
+        owner: Some(shared.ownership.instance().to_string()),
+        lease_until_ms: Some(shared.ownership.until(started_at_ms)),
     };
     if let Err(e) = shared.db.run(move |s| s.create_session(&record)).await {
         shared.hub.remove(&id);
         return Err(internal(e));
     }
-    Ok(Reservation { id, attach_rx })
+    Ok(Reservation {
+        id,
+        attach_rx,
+        lost,
+    })
 }
 
 /// Starts the session clock and the engine. If the engine cannot start, the
