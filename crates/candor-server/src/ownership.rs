@@ -20,10 +20,11 @@
 //!   A session whose renewal finds it claimed by another instance is let go
 //!   the same way.
 //! - **Sweep**: at start-up and with every renewal, sessions held by no one
-//!   (handed over, or their owner's lease ran out) are ended here — with a
-//!   compare-and-set in the store that loses to any instance claiming them
-//!   meanwhile — and their results computed, once, by the instance whose
-//!   end succeeded.
+//!   for longer than the resume grace (handed over, or their owner's lease
+//!   ran out, and no client resumed them anywhere: see `session::resume`)
+//!   are ended here (`idle_timeout`) — with a compare-and-set in the store
+//!   that loses to any instance claiming them meanwhile — and their results
+//!   computed, once, by the instance whose end succeeded.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -110,7 +111,7 @@ pub(crate) fn spawn(shared: &Arc<Shared>) {
 /// Renews the leases of every session in the hub; those another instance
 /// took are let go. False if the store could not be asked.
 async fn renew(shared: &Arc<Shared>) -> bool {
-    let ids = shared.hub.ids();
+    let ids = shared.hub.held_ids();
     if ids.is_empty() {
         return true;
     }
@@ -138,33 +139,27 @@ async fn renew(shared: &Arc<Shared>) -> bool {
     }
 }
 
-/// Ends the sessions no instance holds (handed over with no one to take
-/// them, or left by an instance that stopped renewing) and computes their
-/// results. Sessions in this instance's hub are never swept here: a lease
-/// of ours that ran out is fenced by [`spawn`], not ended.
+/// Ends the sessions no instance has held for the resume grace (handed
+/// over, or left by an instance that stopped renewing, and not resumed
+/// since) and computes their results. Sessions in this instance's hub are
+/// never swept here: a lease of ours that ran out is fenced by [`spawn`],
+/// not ended.
 pub(crate) async fn sweep(shared: &Arc<Shared>) {
     let ours: HashSet<String> = shared.hub.ids().into_iter().collect();
+    let grace = shared.config.limits.resume_grace.as_millis() as i64;
     let ended = shared
         .db
         .run(move |s| {
+            // Held by no one since before this: the client had its grace.
             let now = now_ms();
+            let since = now - grace;
             let mut ended = Vec::new();
-            for sess in s.unheld_sessions(now)? {
+            for sess in s.unheld_sessions(since)? {
                 if ours.contains(&sess.id) {
                     continue;
                 }
-                let duration = s
-                    .timeline(&sess.id)?
-                    .map(|t| {
-                        t.transcript
-                            .iter()
-                            .map(|x| x.end_ms)
-                            .chain(t.speech.iter().map(|x| x.1))
-                            .max()
-                            .unwrap_or(0)
-                    })
-                    .unwrap_or(0);
-                if s.end_unheld_session(&sess.id, "server_restart", now, duration)? {
+                let duration = recorded_duration(s, &sess.id)?;
+                if s.end_unheld_session(&sess.id, "idle_timeout", since, now, duration)? {
                     ended.push(sess.interview_id);
                 }
             }
@@ -185,6 +180,24 @@ pub(crate) async fn sweep(shared: &Arc<Shared>) {
         }
         Err(e) => tracing::warn!(error = %e, "unheld sessions could not be swept"),
     }
+}
+
+/// How long a session that stopped without an end ran, by what it
+/// recorded: the end of its last transcript segment or speech span.
+pub(crate) fn recorded_duration(
+    s: &dyn crate::store::Store,
+    id: &str,
+) -> Result<u64, crate::store::StoreError> {
+    Ok(s.timeline(id)?
+        .map(|t| {
+            t.transcript
+                .iter()
+                .map(|x| x.end_ms)
+                .chain(t.speech.iter().map(|x| x.1))
+                .max()
+                .unwrap_or(0)
+        })
+        .unwrap_or(0))
 }
 
 #[cfg(test)]

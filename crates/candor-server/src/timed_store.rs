@@ -118,12 +118,22 @@ impl Store for TimedStore {
             s.release_session(id, instance, now_ms)
         })
     }
-    fn unheld_sessions(&self, now_ms: i64) -> R<Vec<SessionRecord>> {
-        self.timed("unheld_sessions", |s| s.unheld_sessions(now_ms))
+    fn resume_state(&self, id: &str) -> R<Option<String>> {
+        self.timed("resume_state", |s| s.resume_state(id))
     }
-    fn end_unheld_session(&self, id: &str, reason: &str, now_ms: i64, duration_ms: u64) -> R<bool> {
+    fn unheld_sessions(&self, since_ms: i64) -> R<Vec<SessionRecord>> {
+        self.timed("unheld_sessions", |s| s.unheld_sessions(since_ms))
+    }
+    fn end_unheld_session(
+        &self,
+        id: &str,
+        reason: &str,
+        since_ms: i64,
+        ended_at_ms: i64,
+        duration_ms: u64,
+    ) -> R<bool> {
         self.timed("end_unheld_session", |s| {
-            s.end_unheld_session(id, reason, now_ms, duration_ms)
+            s.end_unheld_session(id, reason, since_ms, ended_at_ms, duration_ms)
         })
     }
     fn interviews_processing(&self) -> R<Vec<InterviewRecord>> {

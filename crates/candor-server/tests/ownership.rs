@@ -1,6 +1,7 @@
 //! Session ownership between server instances on one store: a starting
-//! instance ends only the sessions no one holds (a crashed instance's, once
-//! its lease ran out), never another live instance's; a live session's lease
+//! instance ends only the sessions no one has held for the resume grace (a
+//! crashed instance's, its lease run out and no client back for them),
+//! never another live instance's; a live session's lease
 //! is renewed while it runs; and an instance that finds its lease taken lets
 //! the session go at once — no end, no results — so one session never runs
 //! on two instances.
@@ -57,19 +58,28 @@ async fn a_starting_instance_ends_a_crashed_instances_sessions_but_not_a_live_on
     let mine = session_of(dir.path(), &live.id).await;
     assert!(mine.owner.is_some(), "{mine:?}");
 
-    // A session left by an instance that crashed: its lease ran out.
+    // A session left by an instance that crashed, its lease run out longer
+    // ago than the resume grace (no client came back for it), and one whose
+    // lease ran out just now (its client may still resume it anywhere).
     let api = Api::new(a.addr());
     let left = api.create_interview(&auth.token, 2).await;
-    let mut crashed = SessionRecord {
-        id: "crashed-session".into(),
-        interview_id: left.id.clone(),
-        engine: "practice".into(),
-        owner: Some("crashed-instance".into()),
-        lease_until_ms: Some(now_ms() - 1),
-        ..mine.clone()
-    };
-    crashed.started_at_ms = now_ms() - 5_000;
-    read(dir.path(), move |s| s.create_session(&crashed).unwrap()).await;
+    let recent = api.create_interview(&auth.token, 2).await;
+    let grace = config(dir.path()).limits.resume_grace.as_millis() as i64;
+    for (id, interview, until) in [
+        ("crashed-session", &left, now_ms() - grace - 1),
+        ("recent-session", &recent, now_ms() - 1),
+    ] {
+        let crashed = SessionRecord {
+            id: id.into(),
+            interview_id: interview.id.clone(),
+            engine: "practice".into(),
+            owner: Some("crashed-instance".into()),
+            lease_until_ms: Some(until),
+            started_at_ms: now_ms() - grace - 5_000,
+            ..mine.clone()
+        };
+        read(dir.path(), move |s| s.create_session(&crashed).unwrap()).await;
+    }
 
     // A second instance starts on the same store.
     let b = start_instance(dir.path()).await;
@@ -77,7 +87,12 @@ async fn a_starting_instance_ends_a_crashed_instances_sessions_but_not_a_live_on
         s.session("crashed-session").unwrap().unwrap()
     })
     .await;
-    assert_eq!(swept.end_reason.as_deref(), Some("server_restart"));
+    assert_eq!(swept.end_reason.as_deref(), Some("idle_timeout"));
+    let kept = read(dir.path(), |s| {
+        s.session("recent-session").unwrap().unwrap()
+    })
+    .await;
+    assert_eq!(kept.end_reason, None, "still resumable: {kept:?}");
     wait_feedback(&Api::new(b.addr()), &auth.token, &left.id).await;
 
     // The live session on A is A's still, its lease renewed, for several

@@ -180,6 +180,7 @@ conformance!(
     a_released_session_is_claimable_at_once_and_an_ended_one_never,
     only_sessions_no_one_holds_are_swept_and_ended_once,
     racing_claims_have_exactly_one_winner,
+    a_saved_state_is_kept_only_while_its_writer_holds_the_session,
 );
 
 /// PostgreSQL only: a batch that fails part-way keeps nothing (PostgreSQL
@@ -1433,7 +1434,7 @@ mod cases {
         // The sweep's end loses to a live lease …
         assert!(
             !store
-                .end_unheld_session("live", "server_restart", 999, 5)
+                .end_unheld_session("live", "server_restart", 999, 999, 5)
                 .unwrap()
         );
         assert!(store.session("live").unwrap().unwrap().end_reason.is_none());
@@ -1448,18 +1449,18 @@ mod cases {
         );
         assert!(
             !store
-                .end_unheld_session("handed", "server_restart", 1_000, 5)
+                .end_unheld_session("handed", "server_restart", 1_000, 1_000, 5)
                 .unwrap()
         );
         // Past the lease it ends the session, once.
         assert!(
             store
-                .end_unheld_session("live", "server_restart", 1_000, 5)
+                .end_unheld_session("live", "server_restart", 1_000, 1_000, 5)
                 .unwrap()
         );
         assert!(
             !store
-                .end_unheld_session("live", "server_restart", 1_001, 6)
+                .end_unheld_session("live", "server_restart", 1_001, 1_001, 6)
                 .unwrap()
         );
         let ended = store.session("live").unwrap().unwrap();
@@ -1472,13 +1473,13 @@ mod cases {
         );
         assert!(
             !store
-                .end_unheld_session("done", "server_restart", 9_000, 5)
+                .end_unheld_session("done", "server_restart", 9_000, 9_000, 5)
                 .unwrap(),
             "an ended session stays as it ended"
         );
         assert!(
             !store
-                .end_unheld_session("nope", "server_restart", 9_000, 5)
+                .end_unheld_session("nope", "server_restart", 9_000, 9_000, 5)
                 .unwrap()
         );
         assert_eq!(unheld(4_999), ["old"]);
@@ -1528,5 +1529,42 @@ mod cases {
             }
             assert_eq!(holder(store.as_ref(), &id), (Some(winner), Some(5_000)));
         }
+    }
+
+    pub fn a_saved_state_is_kept_only_while_its_writer_holds_the_session(b: &dyn Backend) {
+        let store = b.open();
+        setup_user(store.as_ref());
+        store.create_interview(&interview("i1", "u1", 1)).unwrap();
+        owned(store.as_ref(), "s1", "a", 1_000);
+        assert_eq!(store.resume_state("s1").unwrap(), None);
+        let sid: Arc<str> = Arc::from("s1");
+        let save = |owner: &str, state: &str| SessionWrite::Resume {
+            session_id: sid.clone(),
+            owner: Arc::from(owner),
+            state: state.into(),
+        };
+        // With the audio it follows, in one batch; the batch's last wins.
+        let mut batch = audio(&sid, 1..=3);
+        batch.push(save("a", "one"));
+        batch.push(save("a", "two"));
+        store.record(&batch).unwrap();
+        assert_eq!(store.resume_state("s1").unwrap().as_deref(), Some("two"));
+        assert_eq!(store.session("s1").unwrap().unwrap().last_client_seq, 3);
+        // Not by an instance that does not hold it.
+        store.record(&[save("b", "three")]).unwrap();
+        assert_eq!(store.resume_state("s1").unwrap().as_deref(), Some("two"));
+        // Taken over: the new holder's, and no longer the old one's.
+        store.claim_session("s1", "b", 1_000, 2_000).unwrap();
+        store.record(&[save("b", "four")]).unwrap();
+        store.record(&[save("a", "late")]).unwrap();
+        assert_eq!(store.resume_state("s1").unwrap().as_deref(), Some("four"));
+        assert_eq!(store.resume_state("nope").unwrap(), None);
+        reopened_state(b);
+    }
+
+    /// The saved state survives reopening the store.
+    fn reopened_state(b: &dyn Backend) {
+        let store = b.open();
+        assert_eq!(store.resume_state("s1").unwrap().as_deref(), Some("four"));
     }
 }

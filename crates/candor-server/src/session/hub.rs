@@ -30,6 +30,9 @@ pub(super) struct HubEntry {
     /// Cancelled when the instance no longer holds the session's lease: the
     /// session lets go at once (see `crate::ownership`).
     pub(super) lost: CancellationToken,
+    /// The store says this instance holds the session (false while a
+    /// take-over still claims it: its lease is not ours to renew yet).
+    pub(super) held: bool,
 }
 
 /// How many live sessions the hub holds: per user, per client address and
@@ -119,6 +122,22 @@ impl Hub {
     /// The ids of every session here.
     pub(crate) fn ids(&self) -> Vec<String> {
         self.lock().keys().map(|k| k.to_string()).collect()
+    }
+
+    /// The ids of the sessions here whose lease this instance holds.
+    pub(crate) fn held_ids(&self) -> Vec<String> {
+        self.lock()
+            .iter()
+            .filter(|(_, e)| e.held)
+            .map(|(k, _)| k.to_string())
+            .collect()
+    }
+
+    /// A take-over's claim succeeded: its lease is renewed from now on.
+    pub(super) fn mark_held(&self, id: &str) {
+        if let Some(e) = self.lock().get_mut(id) {
+            e.held = true;
+        }
     }
 
     /// Tells session `id` it lost its lease; false if it is not here.

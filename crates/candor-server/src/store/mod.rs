@@ -161,7 +161,7 @@ impl StoredCodec {
 }
 
 /// What kind of turn a transcript segment is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum SegmentKind {
     Greeting,
     Question,
@@ -240,6 +240,14 @@ pub enum SessionWrite {
         start_ms: u64,
         end_ms: u64,
     },
+    /// What the session needs to continue on another instance, as of the
+    /// writes queued before it: kept only while `owner` holds the session
+    /// (the batch's last one wins). Read back with [`Store::resume_state`].
+    Resume {
+        session_id: Arc<str>,
+        owner: Arc<str>,
+        state: String,
+    },
 }
 
 /// One stored audio chunk (the candidate's or the interviewer's).
@@ -260,7 +268,8 @@ impl SessionWrite {
             SessionWrite::Audio { session_id, .. }
             | SessionWrite::InterviewerAudio { session_id, .. }
             | SessionWrite::Transcript { session_id, .. }
-            | SessionWrite::Speech { session_id, .. } => session_id,
+            | SessionWrite::Speech { session_id, .. }
+            | SessionWrite::Resume { session_id, .. } => session_id,
         }
     }
 }
@@ -375,18 +384,23 @@ pub trait Store: Send + Sync + 'static {
     /// becomes `now_ms`, when it was let go. False if `instance` did not
     /// hold it.
     fn release_session(&self, id: &str, instance: &str, now_ms: i64) -> Result<bool, StoreError>;
-    /// Unfinished sessions no instance holds at `now_ms`: unowned, or their
-    /// lease ran out before `now_ms`.
-    fn unheld_sessions(&self, now_ms: i64) -> Result<Vec<SessionRecord>, StoreError>;
-    /// Ends session `id` as [`end_session`](Store::end_session) does, but
-    /// only if no instance holds it at `now_ms` (a session another instance
-    /// claimed meanwhile is left alone). True if this call ended it: the
-    /// caller then computes its results.
+    /// The last state a session saved to continue elsewhere
+    /// ([`SessionWrite::Resume`]), if any.
+    fn resume_state(&self, id: &str) -> Result<Option<String>, StoreError>;
+    /// Unfinished sessions no instance has held since `since_ms` or
+    /// earlier: released then, or their lease ran out then (or they never
+    /// had one).
+    fn unheld_sessions(&self, since_ms: i64) -> Result<Vec<SessionRecord>, StoreError>;
+    /// Ends session `id` at `ended_at_ms` as [`end_session`](Store::end_session)
+    /// does, but only if no instance has held it since `since_ms` (a
+    /// session another instance claimed meanwhile is left alone). True if
+    /// this call ended it: the caller then computes its results.
     fn end_unheld_session(
         &self,
         id: &str,
         reason: &str,
-        now_ms: i64,
+        since_ms: i64,
+        ended_at_ms: i64,
         duration_ms: u64,
     ) -> Result<bool, StoreError>;
     /// Interviews in `processing` (results to compute).

@@ -208,6 +208,12 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE sessions ADD COLUMN lease_until_ms BIGINT;
     CREATE INDEX sessions_owner ON sessions(owner) WHERE end_reason IS NULL;
     "#,
+    // 5: what a live session needs to continue on another instance (its
+    // engine's state, clock and sequence numbers), saved at turn
+    // boundaries and on hand-over.
+    r#"
+    ALTER TABLE sessions ADD COLUMN resume_state TEXT;
+    "#,
 ];
 
 /// Inserts one side's packed audio rows (`table`: `candidate_audio` or
@@ -401,8 +407,8 @@ const INTERVIEW_COLS: &str = "id, user_id, role, seniority, job_description, cv_
 /// A session no instance holds as of `$3` (claims) — unowned, never
 /// leased, or its lease ran out.
 const UNHELD: &str = "(owner IS NULL OR lease_until_ms IS NULL OR lease_until_ms <= $3)";
-/// [`UNHELD`] as of the first parameter (the sweep's query).
-const UNHELD_AT_1: &str = "(owner IS NULL OR lease_until_ms IS NULL OR lease_until_ms <= $1)";
+/// Held by no one since the first parameter: released or run out then.
+const UNHELD_SINCE_1: &str = "(lease_until_ms IS NULL OR lease_until_ms <= $1)";
 const SESSION_COLS: &str = "id, interview_id, user_id, engine, end_reason, started_at_ms, ended_at_ms, duration_ms, last_client_seq, input_codec, input_rate_hz, input_frame_ms, output_codec, output_rate_hz, output_frame_ms, owner, lease_until_ms";
 
 fn corrupt(what: &str, value: &str) -> StoreError {
@@ -876,14 +882,23 @@ impl Store for PostgresStore {
         Ok(n > 0)
     }
 
-    fn unheld_sessions(&self, now_ms: i64) -> Result<Vec<SessionRecord>, StoreError> {
+    fn resume_state(&self, id: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn()?
+            .query_opt("SELECT resume_state FROM sessions WHERE id = $1", &[&id])?
+            .map(|r| r.try_get::<_, Option<String>>(0))
+            .transpose()?
+            .flatten())
+    }
+
+    fn unheld_sessions(&self, since_ms: i64) -> Result<Vec<SessionRecord>, StoreError> {
         rows(
             self.conn()?.query(
                 &format!(
                     "SELECT {SESSION_COLS} FROM sessions
-                     WHERE end_reason IS NULL AND {UNHELD_AT_1} ORDER BY ord"
+                     WHERE end_reason IS NULL AND {UNHELD_SINCE_1} ORDER BY ord"
                 ),
-                &[&now_ms],
+                &[&since_ms],
             )?,
             session_from_row,
         )
@@ -893,23 +908,23 @@ impl Store for PostgresStore {
         &self,
         id: &str,
         reason: &str,
-        now_ms: i64,
+        since_ms: i64,
+        ended_at_ms: i64,
         duration_ms: u64,
     ) -> Result<bool, StoreError> {
         let mut conn = self.conn()?;
         let mut tx = conn.transaction()?;
         let n = tx.execute(
-            &format!(
-                "UPDATE sessions SET end_reason = $2, ended_at_ms = $3, duration_ms = $4
-                 WHERE id = $1 AND end_reason IS NULL AND {UNHELD}"
-            ),
-            &[&id, &reason, &now_ms, &(duration_ms as i64)],
+            "UPDATE sessions SET end_reason = $2, ended_at_ms = $4, duration_ms = $5
+             WHERE id = $1 AND end_reason IS NULL
+               AND (lease_until_ms IS NULL OR lease_until_ms <= $3)",
+            &[&id, &reason, &since_ms, &ended_at_ms, &(duration_ms as i64)],
         )?;
         if n > 0 {
             tx.execute(
                 "UPDATE interviews SET status = 'processing', updated_at_ms = $2
                  WHERE id = (SELECT interview_id FROM sessions WHERE id = $1)",
-                &[&id, &now_ms],
+                &[&id, &ended_at_ms],
             )?;
         }
         tx.commit()?;
@@ -954,6 +969,7 @@ impl Store for PostgresStore {
         let mut interviewer: BTreeMap<&str, (u64, u64, Vec<u8>)> = BTreeMap::new();
         let mut segments: BTreeMap<(&str, u64), &TranscriptRecord> = BTreeMap::new();
         let mut spans: BTreeMap<(&str, u64), u64> = BTreeMap::new();
+        let mut resume: BTreeMap<&str, (&str, &str)> = BTreeMap::new();
         for w in writes {
             match w {
                 SessionWrite::Audio {
@@ -992,6 +1008,13 @@ impl Store for PostgresStore {
                     end_ms,
                 } => {
                     spans.insert((session_id.as_ref(), *start_ms), *end_ms);
+                }
+                SessionWrite::Resume {
+                    session_id,
+                    owner,
+                    state,
+                } => {
+                    resume.insert(session_id.as_ref(), (owner.as_ref(), state.as_str()));
                 }
             }
         }
@@ -1086,6 +1109,12 @@ impl Store for PostgresStore {
                     (&start, Type::INT8_ARRAY),
                     (&end, Type::INT8_ARRAY),
                 ],
+            )?;
+        }
+        for (id, (owner, state)) in resume {
+            tx.execute(
+                "UPDATE sessions SET resume_state = $3 WHERE id = $1 AND owner = $2",
+                &[&id, &owner, &state],
             )?;
         }
         tx.commit()?;

@@ -142,6 +142,12 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE sessions ADD COLUMN owner TEXT;
     ALTER TABLE sessions ADD COLUMN lease_until_ms INTEGER;
     "#,
+    // 7: what a live session needs to continue on another instance (its
+    // engine's state, clock and sequence numbers), saved at turn
+    // boundaries and on hand-over.
+    r#"
+    ALTER TABLE sessions ADD COLUMN resume_state TEXT;
+    "#,
 ];
 
 /// SQLite-backed [`Store`].
@@ -253,8 +259,8 @@ const SESSION_TABLES: [&str; 4] = [
 /// A session no instance holds as of `?3` (claims) — unowned, never
 /// leased, or its lease ran out.
 const UNHELD: &str = "(owner IS NULL OR lease_until_ms IS NULL OR lease_until_ms <= ?3)";
-/// [`UNHELD`] as of the first parameter (the sweep's query).
-const UNHELD_AT_1: &str = "(owner IS NULL OR lease_until_ms IS NULL OR lease_until_ms <= ?1)";
+/// Held by no one since the first parameter: released or run out then.
+const UNHELD_SINCE_1: &str = "(lease_until_ms IS NULL OR lease_until_ms <= ?1)";
 const SESSION_COLS: &str = "id, interview_id, user_id, engine, end_reason, started_at_ms, ended_at_ms, duration_ms, last_client_seq, input_codec, input_rate_hz, input_frame_ms, output_codec, output_rate_hz, output_frame_ms, owner, lease_until_ms";
 
 fn corrupt(what: &str, value: &str) -> rusqlite::Error {
@@ -696,13 +702,25 @@ impl Store for SqliteStore {
         Ok(n > 0)
     }
 
-    fn unheld_sessions(&self, now_ms: i64) -> Result<Vec<SessionRecord>, StoreError> {
+    fn resume_state(&self, id: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT resume_state FROM sessions WHERE id = ?1",
+                [id],
+                |r| r.get::<_, Option<String>>(0),
+            )
+            .optional()?
+            .flatten())
+    }
+
+    fn unheld_sessions(&self, since_ms: i64) -> Result<Vec<SessionRecord>, StoreError> {
         let conn = self.conn();
         let mut stmt = conn.prepare(&format!(
-            "SELECT {SESSION_COLS} FROM sessions WHERE end_reason IS NULL AND {UNHELD_AT_1}"
+            "SELECT {SESSION_COLS} FROM sessions WHERE end_reason IS NULL AND {UNHELD_SINCE_1}"
         ))?;
         let rows = stmt
-            .query_map(params![now_ms], session_from_row)?
+            .query_map(params![since_ms], session_from_row)?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
     }
@@ -711,23 +729,23 @@ impl Store for SqliteStore {
         &self,
         id: &str,
         reason: &str,
-        now_ms: i64,
+        since_ms: i64,
+        ended_at_ms: i64,
         duration_ms: u64,
     ) -> Result<bool, StoreError> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let n = tx.execute(
-            &format!(
-                "UPDATE sessions SET end_reason = ?2, ended_at_ms = ?3, duration_ms = ?4
-                 WHERE id = ?1 AND end_reason IS NULL AND {UNHELD}"
-            ),
-            params![id, reason, now_ms, duration_ms as i64],
+            "UPDATE sessions SET end_reason = ?2, ended_at_ms = ?4, duration_ms = ?5
+             WHERE id = ?1 AND end_reason IS NULL
+               AND (lease_until_ms IS NULL OR lease_until_ms <= ?3)",
+            params![id, reason, since_ms, ended_at_ms, duration_ms as i64],
         )?;
         if n > 0 {
             tx.execute(
                 "UPDATE interviews SET status = 'processing', updated_at_ms = ?2
                  WHERE id = (SELECT interview_id FROM sessions WHERE id = ?1)",
-                params![id, now_ms],
+                params![id, ended_at_ms],
             )?;
         }
         tx.commit()?;
@@ -782,6 +800,9 @@ impl Store for SqliteStore {
             let mut speech = tx.prepare_cached(
                 "INSERT OR REPLACE INTO speech_spans (session_id, start_ms, end_ms) VALUES (?1, ?2, ?3)",
             )?;
+            let mut resume = tx.prepare_cached(
+                "UPDATE sessions SET resume_state = ?3 WHERE id = ?1 AND owner = ?2",
+            )?;
             for w in writes {
                 match w {
                     SessionWrite::Audio {
@@ -834,6 +855,13 @@ impl Store for SqliteStore {
                             *start_ms as i64,
                             *end_ms as i64
                         ])?;
+                    }
+                    SessionWrite::Resume {
+                        session_id,
+                        owner,
+                        state,
+                    } => {
+                        resume.execute(params![session_id.as_ref(), owner.as_ref(), state])?;
                     }
                 }
             }
