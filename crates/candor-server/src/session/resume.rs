@@ -38,9 +38,10 @@ use crate::store::{Claim, InterviewRecord, StoredFrame};
 /// How often a resume asks again for a session another instance holds.
 const CLAIM_POLL: Duration = Duration::from_millis(100);
 /// Candidate frames before the saved point heard again (not by the engine)
-/// so the candidate's voice detection is where it was: its onset and
-/// hangover reach back 200 ms.
-const WARM_UP_FRAMES: u64 = 50;
+/// so the candidate's audio decoding and voice detection are where they
+/// were: the Opus decoder's and the neural detector's state carry seconds
+/// of history, the speech gate's onset and hangover 200 ms.
+const WARM_UP_FRAMES: u64 = 500;
 
 /// What a session saves to be continued elsewhere.
 #[derive(Debug, Serialize, Deserialize)]

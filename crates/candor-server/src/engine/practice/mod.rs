@@ -208,6 +208,18 @@ impl Engine for PracticeEngine {
                 state,
                 utt,
             );
+            // The rest of the script, synthesized in the background as at
+            // the start: this voice's cache is cold, and the next turn must
+            // not wait for its synthesis.
+            let voice = self.voice.clone();
+            let script = core.script();
+            tokio::spawn(async move {
+                for text in script {
+                    if voice.say(&text).await.is_err() {
+                        break;
+                    }
+                }
+            });
             let mut session = PracticeSession {
                 core,
                 voice: self.voice.clone(),
