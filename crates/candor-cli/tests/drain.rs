@@ -3,9 +3,11 @@
 //! client is told `GoAway` and leaves at once, the session is handed over
 //! with every candidate frame it received stored once and no results
 //! computed — and the process exits within the drain deadline, logging JSON
-//! lines. Restarted on the same data, the server cannot continue another
-//! process's session (it keeps no engine state): it ends it, the resuming
-//! client is told so and gets the results, computed once.
+//! lines. Restarted on the same data, the server continues the session
+//! from the state the first one saved: the client resumes it, the
+//! interviewer goes on without repeating a line, and when the candidate ends
+//! the interview every frame is stored once and the results are computed
+//! once.
 
 mod support;
 
@@ -112,9 +114,16 @@ async fn sigterm_drains_a_live_interview_and_the_restarted_server_finishes_it() 
     assert!(store.results(&interview_id).unwrap().is_none());
     drop(store);
 
-    // Restarted on the same data: the client's resume is told the session
-    // ended (what was stored is what it sent), and the results come.
-    let _server = serve_with(port, &data, &env[..1], None);
+    // Restarted on the same data: the client resumes the session there and
+    // it goes on; the candidate ends it, and the results come.
+    let successor = serve_with(port, &data, &env[..1], None);
+    until(&mut events, &["live"], Duration::from_secs(20)).await;
+    // The interviewer carries on where it was: a new line, said once.
+    settled_interviewer_line(&mut events).await;
+    engine
+        .intent(candor_client::Intent::EndInterview)
+        .await
+        .unwrap();
     let mut summary = None;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
@@ -131,8 +140,38 @@ async fn sigterm_drains_a_live_interview_and_the_restarted_server_finishes_it() 
             _ => {}
         }
     }
-    assert_eq!(summary, Some(session.last_client_seq));
     let feedback = results(&url, &tokens, &interview_id).await;
     assert!(feedback.overall.interviewer_speaking_ms > 1000);
     engine.shutdown().await;
+    drop(successor);
+
+    // One session across both processes: every frame stored once, more
+    // than the first process had, the one the client was told last; no
+    // interviewer line twice; ended by the candidate.
+    let store = candor_server::SqliteStore::open(&data).unwrap();
+    let ended = store.session(&session.id).unwrap().unwrap();
+    assert_eq!(ended.end_reason.as_deref(), Some("user_initiated"));
+    let stored: Vec<u64> = store
+        .candidate_audio(&session.id)
+        .unwrap()
+        .into_iter()
+        .map(|(seq, _)| seq)
+        .collect();
+    assert!(ended.last_client_seq > session.last_client_seq);
+    assert_eq!(stored, (1..=ended.last_client_seq).collect::<Vec<_>>());
+    assert_eq!(summary, Some(ended.last_client_seq));
+    let said: Vec<String> = store
+        .timeline(&session.id)
+        .unwrap()
+        .unwrap()
+        .transcript
+        .into_iter()
+        .filter(|t| t.speaker == candor_api::Speaker::Interviewer)
+        .map(|t| t.text)
+        .collect();
+    let mut once = said.clone();
+    once.sort();
+    once.dedup();
+    assert_eq!(once.len(), said.len(), "a line said twice: {said:?}");
+    assert!(said.len() >= 2, "the greeting and a question: {said:?}");
 }

@@ -97,6 +97,8 @@ fn prepare(store: &dyn Store, sessions: u64) -> Vec<Arc<str>> {
                         frame_ms: 20,
                     }),
                     output: None,
+                    owner: None,
+                    lease_until_ms: None,
                 })
                 .unwrap();
             Arc::from(id)

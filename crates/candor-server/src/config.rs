@@ -284,6 +284,11 @@ pub struct Limits {
     /// (Kubernetes' `terminationGracePeriodSeconds`, 30 s by default;
     /// systemd's `TimeoutStopSec`, 90 s).
     pub drain_deadline: Duration,
+    /// How long a session stays this instance's after its last lease
+    /// renewal (see `crate::ownership`): after a crash, how long until
+    /// another instance may take its sessions over. Renewed every third of
+    /// it.
+    pub session_lease: Duration,
 }
 
 impl Default for Limits {
@@ -307,6 +312,7 @@ impl Default for Limits {
             header_read_timeout: Duration::from_secs(5),
             body_read_timeout: Duration::from_secs(10),
             drain_deadline: Duration::from_secs(25),
+            session_lease: Duration::from_secs(3),
         }
     }
 }

@@ -1,9 +1,8 @@
 //! Draining: how a server lets go of its live sessions before it stops, so a
-//! deploy or a scale-down moves interviews instead of cutting them off. (No
-//! server can yet continue a session another process held — its engine
-//! state lives only in memory — so today the successor ends a handed-over
-//! session and computes its results; see ARCHITECTURE.md, "Drain and
-//! restart".)
+//! deploy or a scale-down moves interviews instead of cutting them off: the
+//! client resumes the session on another instance, which continues it from
+//! the state this one saved (`session::resume`; see ARCHITECTURE.md, "Drain
+//! and restart").
 //!
 //! `Drain::begin` (on SIGTERM or SIGINT, see [`crate::run_until_signal`])
 //! turns the server away from new work: `/readyz` fails, new session sockets
@@ -18,10 +17,11 @@
 //! the same machine).
 //!
 //! A session whose socket is gone while the server drains is *handed over*:
-//! everything it received is committed (so the successor's
+//! its state is saved and everything it received is committed (so the successor's
 //! `StartResponse.last_client_seq` tells the client exactly which frames to
 //! replay, and none is stored twice), and it leaves the store unfinished —
-//! no end, no results here, so they are computed once, by whoever ends it.
+//! no end, no results here, so they are computed once, by whoever ends it —
+//! and it is released in the store (no owner), so any instance may take it.
 //! A client still attached at the deadline (one that ignored `GoAway`) is
 //! ended as before: `SessionEnded{SERVER_SHUTDOWN}` with results.
 

@@ -14,7 +14,8 @@
 //!
 //! Codemap: `store` (the only module that knows SQL) ← `recorder` (group
 //! commits of session data) ← `session` (protocol semantics) ← `api` (routes).
-//! Operations: [`drain`] (stopping without ending interviews), `ops`
+//! Operations: [`drain`] (stopping without ending interviews), `ownership`
+//! (which instance runs a session: leases in the store), `ops`
 //! (`/healthz`, `/readyz`, `/metrics`), [`metrics`], [`logs`];
 //! [`run_until_signal`] is the one way a standalone server stops.
 //! Audio is `candor-audio`'s (WAV, resampling, Opus/PCM16, voice activity);
@@ -43,6 +44,7 @@ pub mod local_lock;
 pub mod logs;
 pub mod metrics;
 mod ops;
+mod ownership;
 pub mod private_fs;
 pub mod recorder;
 pub mod results;
@@ -113,6 +115,8 @@ pub(crate) struct Shared {
     pub(crate) metrics: Arc<Metrics>,
     /// Whether the server drains (takes no sessions, lets its own go).
     pub(crate) drain: drain::Drain,
+    /// This instance's id and the leases of the sessions it runs.
+    pub(crate) ownership: ownership::Ownership,
     pub(crate) codec: Codec,
     /// Cancelled when the server shuts down; every session watches it.
     pub(crate) shutdown: CancellationToken,
@@ -233,6 +237,7 @@ impl Server {
         let db = Db::new(store.clone());
         let recorder =
             Recorder::start(store, config.commit_interval).map_err(ServerError::Recorder)?;
+        let config_lease = config.limits.session_lease;
         let shared = Arc::new(Shared {
             feedback: FeedbackClient::new(&config.gemini).map(Arc::new),
             codec: Codec::new(config.limits.max_frame_bytes),
@@ -245,12 +250,14 @@ impl Server {
             hub: session::Hub::default(),
             metrics,
             drain: drain::Drain::default(),
+            ownership: ownership::Ownership::new(config_lease),
             shutdown: CancellationToken::new(),
             tracker: TaskTracker::new(),
         });
         recover(&shared).await?;
         let app = api::router(shared.clone());
         spawn_pruning(&shared);
+        ownership::spawn(&shared);
         let limits = &shared.config.limits;
         let conn_limits = serve::ConnLimits {
             max_connections: limits.max_connections,
@@ -331,38 +338,16 @@ fn spawn_pruning(shared: &Arc<Shared>) {
     });
 }
 
-/// Sessions that were live when the server last stopped without closing them
-/// (a crash or kill) are ended now, and every interview still waiting for
-/// results gets them computed. Their audio and transcript up to the last
-/// commit are on disk.
+/// At start-up: every interview still waiting for results gets them
+/// computed, and the sessions no instance holds any more — handed over, or
+/// left by an instance that stopped without closing them once its lease
+/// ran out — are ended ([`ownership::sweep`]). Sessions another instance
+/// runs (its lease is live) are left alone. Their audio and transcript up
+/// to the last commit are in the store.
 async fn recover(shared: &Arc<Shared>) -> Result<(), ServerError> {
-    let (ended, pending) = shared
-        .db
-        .run(|s| {
-            let unfinished = s.unfinished_sessions()?;
-            for sess in &unfinished {
-                let duration = s
-                    .timeline(&sess.id)?
-                    .map(|t| {
-                        t.transcript
-                            .iter()
-                            .map(|x| x.end_ms)
-                            .chain(t.speech.iter().map(|x| x.1))
-                            .max()
-                            .unwrap_or(0)
-                    })
-                    .unwrap_or(0);
-                s.end_session(&sess.id, "server_restart", auth::now_ms(), duration)?;
-            }
-            Ok((unfinished.len(), s.interviews_processing()?))
-        })
-        .await?;
-    if ended > 0 {
-        tracing::warn!(
-            sessions = ended,
-            "ended sessions left open by an unclean stop"
-        );
-    }
+    // Before the sweep: the sessions it ends get their results from it.
+    let pending = shared.db.run(|s| s.interviews_processing()).await?;
+    ownership::sweep(shared).await;
     for i in pending {
         spawn_results(shared, i.id);
     }

@@ -146,6 +146,18 @@ impl SessionRecorder {
         let _ = self.tx.send(Cmd::Write(w, None)).await;
     }
 
+    /// What the session needs to continue on another instance, committed
+    /// with (and after) everything recorded before it, kept only while
+    /// `owner` holds the session.
+    pub async fn resume(&self, owner: Arc<str>, state: String) {
+        let w = SessionWrite::Resume {
+            session_id: self.session_id.clone(),
+            owner,
+            state,
+        };
+        let _ = self.tx.send(Cmd::Write(w, None)).await;
+    }
+
     /// The highest candidate seq durably stored; changes after each commit.
     pub fn durable(&self) -> watch::Receiver<u64> {
         self.acked.subscribe()

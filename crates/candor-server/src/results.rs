@@ -664,6 +664,8 @@ mod tests {
             last_client_seq: 0,
             input: None,
             output: None,
+            owner: None,
+            lease_until_ms: None,
         }
     }
 

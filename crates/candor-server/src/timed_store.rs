@@ -12,7 +12,7 @@ use candor_api::InterviewStatus;
 
 use crate::metrics::Metrics;
 use crate::store::{
-    Erasure, InterviewRecord, ListCursor, OutcomeRecord, SessionRecord, SessionWrite, Store,
+    Claim, Erasure, InterviewRecord, ListCursor, OutcomeRecord, SessionRecord, SessionWrite, Store,
     StoreError, StoredFrame, Timeline, UserRecord,
 };
 
@@ -104,6 +104,37 @@ impl Store for TimedStore {
     }
     fn unfinished_sessions(&self) -> R<Vec<SessionRecord>> {
         self.timed("unfinished_sessions", |s| s.unfinished_sessions())
+    }
+    fn claim_session(&self, id: &str, instance: &str, now_ms: i64, until_ms: i64) -> R<Claim> {
+        self.timed("claim_session", |s| {
+            s.claim_session(id, instance, now_ms, until_ms)
+        })
+    }
+    fn renew_leases(&self, instance: &str, ids: &[String], until_ms: i64) -> R<Vec<String>> {
+        self.timed("renew_leases", |s| s.renew_leases(instance, ids, until_ms))
+    }
+    fn release_session(&self, id: &str, instance: &str, now_ms: i64) -> R<bool> {
+        self.timed("release_session", |s| {
+            s.release_session(id, instance, now_ms)
+        })
+    }
+    fn resume_state(&self, id: &str) -> R<Option<String>> {
+        self.timed("resume_state", |s| s.resume_state(id))
+    }
+    fn unheld_sessions(&self, since_ms: i64) -> R<Vec<SessionRecord>> {
+        self.timed("unheld_sessions", |s| s.unheld_sessions(since_ms))
+    }
+    fn end_unheld_session(
+        &self,
+        id: &str,
+        reason: &str,
+        since_ms: i64,
+        ended_at_ms: i64,
+        duration_ms: u64,
+    ) -> R<bool> {
+        self.timed("end_unheld_session", |s| {
+            s.end_unheld_session(id, reason, since_ms, ended_at_ms, duration_ms)
+        })
     }
     fn interviews_processing(&self) -> R<Vec<InterviewRecord>> {
         self.timed("interviews_processing", |s| s.interviews_processing())

@@ -2,8 +2,9 @@
 //! are refused, a live session is told `GoAway` once the interviewer's turn
 //! is over, and when its client leaves the session is handed over — every
 //! frame it received stored once, no results computed by the draining
-//! server. Its successor on the same data directory ends it and computes the
-//! results once. A client that ignores `GoAway` is ended at the deadline.
+//! server. Its successor on the same data directory continues it (every
+//! frame still stored once, no line said twice) and computes the results
+//! once, when it ends. A client that ignores `GoAway` is ended at the deadline.
 //! And the operations endpoints: `/healthz`, `/readyz`, `/metrics` in the
 //! Prometheus text format.
 
@@ -189,9 +190,10 @@ async fn a_drained_session_is_handed_over_whole_and_its_successor_computes_the_r
     assert!(store.results(&interview.id).unwrap().is_none());
     drop(store);
 
-    // The successor on the same data: it cannot resume another process's
-    // session (no engine state is kept), so it ends it and computes the
-    // results once; the resuming client is told so.
+    // The successor on the same data continues the session where it was
+    // handed over: the client replays nothing the store has and sends its
+    // backlog, the session goes on, and the results are computed once, when
+    // it ends.
     let server = start(dir.path()).await;
     let api = Api::new(server.addr());
     let mut ws = connect(server.addr()).await;
@@ -205,15 +207,59 @@ async fn a_drained_session_is_handed_over_whole_and_its_successor_computes_the_r
         ),
     )
     .await;
-    let Some(ServerPayload::SessionEnded(ended)) = recv(&mut ws).await.unwrap().payload else {
-        panic!("the resume is told the session ended")
+    let answer = recv(&mut ws).await.unwrap();
+    let Some(ServerPayload::StartResponse(resumed)) = answer.payload else {
+        panic!("the successor continues the session: {answer:?}")
     };
-    assert_eq!(ended.reason, EndReason::ServerShutdown as i32);
-    assert!(ended.results_pending);
+    assert!(resumed.resumed);
+    assert_eq!(resumed.session_id, started.session_id);
+    assert_eq!(resumed.last_client_seq, seen.sent);
+    let handed_over_at = seen.sent;
+    stream_until(&mut ws, &mut seen, Duration::from_secs(20), |msg, seen| {
+        matches!(&msg.payload, Some(ServerPayload::AudioAck(a)) if a.seq >= handed_over_at + 20 && seen.sent > a.seq)
+            .then_some(())
+    })
+    .await;
+    send(&mut ws, candor_protocol::EndRequest {}).await;
+    let ended = loop {
+        match recv(&mut ws).await.expect("SessionEnded").payload {
+            Some(ServerPayload::SessionEnded(e)) => break e,
+            _ => continue,
+        }
+    };
+    assert_eq!(ended.reason, EndReason::UserInitiated as i32);
     assert_eq!(ended.last_client_seq, seen.sent);
     let feedback = wait_feedback(&api, &auth.token, &interview.id).await;
     assert!(feedback.overall.interviewer_speaking_ms > 0);
     server.shutdown().await;
+
+    // Every frame stored once, across both servers; no interviewer line
+    // said twice; one result.
+    let store = candor_server::SqliteStore::open(dir.path()).unwrap();
+    let stored: Vec<u64> = store
+        .candidate_audio(&started.session_id)
+        .unwrap()
+        .into_iter()
+        .map(|(seq, _)| seq)
+        .collect();
+    assert_eq!(stored, (1..=seen.sent).collect::<Vec<_>>());
+    let timeline = store.timeline(&started.session_id).unwrap().unwrap();
+    let said: Vec<(u64, String)> = timeline
+        .transcript
+        .iter()
+        .filter(|t| t.speaker == candor_api::Speaker::Interviewer)
+        .map(|t| (t.start_ms, t.text.clone()))
+        .collect();
+    let mut texts: Vec<&String> = said.iter().map(|(_, t)| t).collect();
+    texts.sort();
+    texts.dedup();
+    assert_eq!(texts.len(), said.len(), "a line said twice: {said:?}");
+    assert!(!said.is_empty());
+    assert_eq!(
+        timeline.session.end_reason.as_deref(),
+        Some("user_initiated")
+    );
+    assert!(store.results(&interview.id).unwrap().is_some());
 }
 
 #[tokio::test]

@@ -1,6 +1,7 @@
 //! Kill the server process mid-session: every candidate frame it had
-//! acknowledged is on disk, and the next start ends the session cleanly and
-//! produces its results.
+//! acknowledged is on disk, and when no client resumes the session the next
+//! server ends it cleanly — once the dead server's lease has run out and the
+//! resume grace has passed — and produces its results.
 
 mod common;
 
@@ -103,8 +104,12 @@ async fn acknowledged_audio_survives_a_kill() {
     );
     drop(store);
 
-    // The next start ends the session and computes its results.
-    let server = start(dir.path()).await;
+    // The next server keeps the session resumable for the resume grace
+    // after the dead server's lease ran out; no client comes back, so it
+    // ends the session and computes its results.
+    let mut config = fast_config(dir.path());
+    config.limits.resume_grace = Duration::from_secs(1);
+    let server = candor_server::Server::start(config).await.unwrap();
     let api = Api::new(server.addr());
     let deadline = tokio::time::Instant::now() + WAIT;
     let res = loop {
@@ -124,6 +129,6 @@ async fn acknowledged_audio_survives_a_kill() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert_eq!(res["status"], "ready", "{res}");
-    assert_eq!(res["feedback"]["end_reason"], "server_restart");
+    assert_eq!(res["feedback"]["end_reason"], "idle_timeout");
     server.shutdown().await;
 }

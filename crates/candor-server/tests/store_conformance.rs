@@ -2,7 +2,8 @@
 //! PostgreSQL through the `Store` trait alone, so both backends keep the
 //! same semantics (ordering and cursors, token expiry, batched records
 //! raising `last_client_seq`, duplicates stored once, cascades, quotas,
-//! retries and their links).
+//! retries and their links, session ownership: claims, lease renewal and
+//! expiry, release, and the sweep's compare-and-set end).
 //!
 //! The PostgreSQL cases need a server: `CANDOR_TEST_POSTGRES_URL` (which
 //! `scripts/with-postgres`, run by `scripts/test`, sets to a throw-away
@@ -17,7 +18,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use candor_api::{InterviewStatus, Role, Seniority, Speaker};
 use candor_server::store::{
-    AudioFormat, InterviewRecord, ListCursor, OutcomeRecord, RetryOfRecord, SegmentKind,
+    AudioFormat, Claim, InterviewRecord, ListCursor, OutcomeRecord, RetryOfRecord, SegmentKind,
     SessionRecord, SessionWrite, Store, StoreError, StoredCodec, StoredFrame, TranscriptRecord,
     UserRecord,
 };
@@ -175,6 +176,11 @@ conformance!(
     retries_list_oldest_first_for_one_interview_and_its_owner,
     deleting_the_first_interview_leaves_its_retries,
     results_of_several_interviews_follow_the_request,
+    a_session_runs_on_one_instance_until_its_lease_runs_out,
+    a_released_session_is_claimable_at_once_and_an_ended_one_never,
+    only_sessions_no_one_holds_are_swept_and_ended_once,
+    racing_claims_have_exactly_one_winner,
+    a_saved_state_is_kept_only_while_its_writer_holds_the_session,
 );
 
 /// PostgreSQL only: a batch that fails part-way keeps nothing (PostgreSQL
@@ -351,6 +357,8 @@ fn session(id: &str, interview: &str, started_at_ms: i64) -> SessionRecord {
             sample_rate_hz: 24_000,
             frame_ms: 20,
         }),
+        owner: None,
+        lease_until_ms: None,
     }
 }
 
@@ -1268,5 +1276,295 @@ mod cases {
         );
         assert!(store.results_of(&[]).unwrap().is_empty());
         assert!(store.results_of(&["i2".into()]).unwrap().is_empty());
+    }
+
+    /// A session created for instance `owner` with a lease until `until`.
+    fn owned(store: &dyn Store, id: &str, owner: &str, until: i64) {
+        let mut s = session(id, "i1", 5);
+        s.owner = Some(owner.into());
+        s.lease_until_ms = Some(until);
+        store.create_session(&s).unwrap();
+        let stored = store.session(id).unwrap().unwrap();
+        assert_eq!(stored.owner.as_deref(), Some(owner));
+        assert_eq!(stored.lease_until_ms, Some(until));
+    }
+
+    fn holder(store: &dyn Store, id: &str) -> (Option<String>, Option<i64>) {
+        let s = store.session(id).unwrap().unwrap();
+        (s.owner, s.lease_until_ms)
+    }
+
+    pub fn a_session_runs_on_one_instance_until_its_lease_runs_out(b: &dyn Backend) {
+        let store = b.open();
+        setup_user(store.as_ref());
+        store.create_interview(&interview("i1", "u1", 1)).unwrap();
+        owned(store.as_ref(), "s1", "a", 1_000);
+        let held_by_a = |until_ms| Claim::Held {
+            owner: "a".into(),
+            until_ms,
+        };
+        // Another instance cannot take it while the lease runs.
+        assert_eq!(
+            store.claim_session("s1", "b", 500, 9_000).unwrap(),
+            held_by_a(1_000)
+        );
+        assert_eq!(
+            holder(store.as_ref(), "s1"),
+            (Some("a".into()), Some(1_000))
+        );
+        // Its owner may claim it again (and so extend the lease) …
+        assert_eq!(
+            store.claim_session("s1", "a", 500, 2_000).unwrap(),
+            Claim::Claimed
+        );
+        // … and renews it.
+        assert!(
+            store
+                .renew_leases("a", &["s1".into()], 3_000)
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(
+            store.claim_session("s1", "b", 2_999, 9_000).unwrap(),
+            held_by_a(3_000)
+        );
+        // Once the lease has run out, another instance takes it.
+        assert_eq!(
+            store.claim_session("s1", "b", 3_000, 6_000).unwrap(),
+            Claim::Claimed
+        );
+        assert_eq!(
+            holder(store.as_ref(), "s1"),
+            (Some("b".into()), Some(6_000))
+        );
+        // The old owner's renewal finds it lost (and an unknown one too),
+        // and changes nothing.
+        assert_eq!(
+            store
+                .renew_leases("a", &["s1".into(), "nope".into()], 9_000)
+                .unwrap(),
+            ["s1", "nope"]
+        );
+        assert_eq!(
+            holder(store.as_ref(), "s1"),
+            (Some("b".into()), Some(6_000))
+        );
+        assert_eq!(
+            store.claim_session("s1", "a", 4_000, 9_000).unwrap(),
+            Claim::Held {
+                owner: "b".into(),
+                until_ms: 6_000
+            }
+        );
+        // Nor can the old owner release it.
+        assert!(!store.release_session("s1", "a", 4_000).unwrap());
+        assert!(store.renew_leases("b", &[], 9_000).unwrap().is_empty());
+    }
+
+    pub fn a_released_session_is_claimable_at_once_and_an_ended_one_never(b: &dyn Backend) {
+        let store = b.open();
+        setup_user(store.as_ref());
+        store.create_interview(&interview("i1", "u1", 1)).unwrap();
+        owned(store.as_ref(), "s1", "a", 10_000);
+        assert!(store.unheld_sessions(500).unwrap().is_empty());
+        // Handed over: held by no one, long before the lease would have run out.
+        assert!(store.release_session("s1", "a", 500).unwrap());
+        assert!(!store.release_session("s1", "a", 600).unwrap(), "once");
+        assert_eq!(holder(store.as_ref(), "s1"), (None, Some(500)));
+        let unheld = store.unheld_sessions(501).unwrap();
+        assert_eq!(unheld.len(), 1);
+        assert_eq!(unheld[0].id, "s1");
+        assert!(
+            store.renew_leases("a", &["s1".into()], 20_000).unwrap() == ["s1"],
+            "a released session is not renewed"
+        );
+        assert_eq!(
+            store.claim_session("s1", "b", 501, 4_000).unwrap(),
+            Claim::Claimed
+        );
+        assert!(store.unheld_sessions(501).unwrap().is_empty());
+        // Ended: no one claims it, whatever its lease.
+        store
+            .end_session("s1", "user_initiated", 600, 1_000)
+            .unwrap();
+        for (instance, now) in [("b", 700), ("c", 99_000)] {
+            assert_eq!(
+                store.claim_session("s1", instance, now, now + 1).unwrap(),
+                Claim::Gone
+            );
+        }
+        assert!(store.renew_leases("b", &["s1".into()], 9_000).unwrap() == ["s1"]);
+        assert!(!store.release_session("s1", "b", 800).unwrap());
+        assert!(store.unheld_sessions(99_000).unwrap().is_empty());
+        assert_eq!(store.claim_session("nope", "b", 1, 2).unwrap(), Claim::Gone);
+        // A session stored before sessions had owners is anyone's.
+        store.create_session(&session("old", "i1", 1)).unwrap();
+        assert_eq!(holder(store.as_ref(), "old"), (None, None));
+        assert_eq!(
+            store.claim_session("old", "c", 1, 2).unwrap(),
+            Claim::Claimed
+        );
+    }
+
+    pub fn only_sessions_no_one_holds_are_swept_and_ended_once(b: &dyn Backend) {
+        let store = b.open();
+        setup_user(store.as_ref());
+        store.create_interview(&interview("i1", "u1", 1)).unwrap();
+        owned(store.as_ref(), "live", "a", 1_000);
+        owned(store.as_ref(), "handed", "a", 1_000);
+        store.release_session("handed", "a", 100).unwrap();
+        store.create_session(&session("old", "i1", 1)).unwrap();
+        owned(store.as_ref(), "done", "a", 1_000);
+        store.end_session("done", "user_initiated", 50, 10).unwrap();
+        store
+            .set_interview_status("i1", InterviewStatus::InProgress, 60)
+            .unwrap();
+        let unheld = |now| {
+            let mut ids: Vec<String> = store
+                .unheld_sessions(now)
+                .unwrap()
+                .into_iter()
+                .map(|s| s.id)
+                .collect();
+            ids.sort();
+            ids
+        };
+        assert_eq!(unheld(999), ["handed", "old"]);
+        assert_eq!(unheld(1_000), ["handed", "live", "old"]);
+        // The sweep's end loses to a live lease …
+        assert!(
+            !store
+                .end_unheld_session("live", "server_restart", 999, 999, 5)
+                .unwrap()
+        );
+        assert!(store.session("live").unwrap().unwrap().end_reason.is_none());
+        assert_eq!(
+            store.interview("i1").unwrap().unwrap().status,
+            InterviewStatus::InProgress
+        );
+        // … and to an instance that claimed the session meanwhile.
+        assert_eq!(
+            store.claim_session("handed", "b", 200, 5_000).unwrap(),
+            Claim::Claimed
+        );
+        assert!(
+            !store
+                .end_unheld_session("handed", "server_restart", 1_000, 1_000, 5)
+                .unwrap()
+        );
+        // Past the lease it ends the session, once.
+        assert!(
+            store
+                .end_unheld_session("live", "server_restart", 1_000, 1_000, 5)
+                .unwrap()
+        );
+        assert!(
+            !store
+                .end_unheld_session("live", "server_restart", 1_001, 1_001, 6)
+                .unwrap()
+        );
+        let ended = store.session("live").unwrap().unwrap();
+        assert_eq!(ended.end_reason.as_deref(), Some("server_restart"));
+        assert_eq!(ended.ended_at_ms, Some(1_000));
+        assert_eq!(ended.duration_ms, Some(5));
+        assert_eq!(
+            store.interview("i1").unwrap().unwrap().status,
+            InterviewStatus::Processing
+        );
+        assert!(
+            !store
+                .end_unheld_session("done", "server_restart", 9_000, 9_000, 5)
+                .unwrap(),
+            "an ended session stays as it ended"
+        );
+        assert!(
+            !store
+                .end_unheld_session("nope", "server_restart", 9_000, 9_000, 5)
+                .unwrap()
+        );
+        assert_eq!(unheld(4_999), ["old"]);
+        assert_eq!(unheld(5_000), ["handed", "old"], "b's lease ran out");
+    }
+
+    pub fn racing_claims_have_exactly_one_winner(b: &dyn Backend) {
+        let store = b.open();
+        setup_user(store.as_ref());
+        store.create_interview(&interview("i1", "u1", 1)).unwrap();
+        for round in 0..5 {
+            let id = format!("s{round}");
+            owned(store.as_ref(), &id, "gone", 100);
+            let barrier = Arc::new(std::sync::Barrier::new(6));
+            let claims: Vec<_> = (0..6)
+                .map(|k| {
+                    let (store, barrier, id) = (store.clone(), barrier.clone(), id.clone());
+                    std::thread::spawn(move || {
+                        let me = format!("instance-{k}");
+                        barrier.wait();
+                        (
+                            me.clone(),
+                            store.claim_session(&id, &me, 200, 5_000).unwrap(),
+                        )
+                    })
+                })
+                .collect();
+            let claims: Vec<(String, Claim)> =
+                claims.into_iter().map(|t| t.join().unwrap()).collect();
+            let winners: Vec<&String> = claims
+                .iter()
+                .filter(|(_, c)| *c == Claim::Claimed)
+                .map(|(me, _)| me)
+                .collect();
+            assert_eq!(winners.len(), 1, "{claims:?}");
+            let winner = winners[0].clone();
+            for (_, c) in &claims {
+                if *c != Claim::Claimed {
+                    assert_eq!(
+                        *c,
+                        Claim::Held {
+                            owner: winner.clone(),
+                            until_ms: 5_000
+                        }
+                    );
+                }
+            }
+            assert_eq!(holder(store.as_ref(), &id), (Some(winner), Some(5_000)));
+        }
+    }
+
+    pub fn a_saved_state_is_kept_only_while_its_writer_holds_the_session(b: &dyn Backend) {
+        let store = b.open();
+        setup_user(store.as_ref());
+        store.create_interview(&interview("i1", "u1", 1)).unwrap();
+        owned(store.as_ref(), "s1", "a", 1_000);
+        assert_eq!(store.resume_state("s1").unwrap(), None);
+        let sid: Arc<str> = Arc::from("s1");
+        let save = |owner: &str, state: &str| SessionWrite::Resume {
+            session_id: sid.clone(),
+            owner: Arc::from(owner),
+            state: state.into(),
+        };
+        // With the audio it follows, in one batch; the batch's last wins.
+        let mut batch = audio(&sid, 1..=3);
+        batch.push(save("a", "one"));
+        batch.push(save("a", "two"));
+        store.record(&batch).unwrap();
+        assert_eq!(store.resume_state("s1").unwrap().as_deref(), Some("two"));
+        assert_eq!(store.session("s1").unwrap().unwrap().last_client_seq, 3);
+        // Not by an instance that does not hold it.
+        store.record(&[save("b", "three")]).unwrap();
+        assert_eq!(store.resume_state("s1").unwrap().as_deref(), Some("two"));
+        // Taken over: the new holder's, and no longer the old one's.
+        store.claim_session("s1", "b", 1_000, 2_000).unwrap();
+        store.record(&[save("b", "four")]).unwrap();
+        store.record(&[save("a", "late")]).unwrap();
+        assert_eq!(store.resume_state("s1").unwrap().as_deref(), Some("four"));
+        assert_eq!(store.resume_state("nope").unwrap(), None);
+        reopened_state(b);
+    }
+
+    /// The saved state survives reopening the store.
+    fn reopened_state(b: &dyn Backend) {
+        let store = b.open();
+        assert_eq!(store.resume_state("s1").unwrap().as_deref(), Some("four"));
     }
 }

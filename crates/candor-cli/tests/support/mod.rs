@@ -113,6 +113,41 @@ pub fn serve_with(
     ServerProcess(child, port, Some(stdout))
 }
 
+/// `candor serve` on `port` keeping everything in the PostgreSQL database
+/// at `database` (no local profiles), with `env` set and its logs to
+/// `stderr`; returns once it says it listens.
+pub fn serve_database(
+    port: u16,
+    database: &str,
+    env: &[(&str, &str)],
+    stderr: Option<std::fs::File>,
+) -> ServerProcess {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_candor"));
+    command
+        .args(["serve", "--addr"])
+        .arg(format!("127.0.0.1:{port}"))
+        .env("CANDOR_DATABASE_URL", database)
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(stderr.map_or_else(Stdio::null, Stdio::from));
+    let mut child = command.spawn().unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = std::io::BufRead::read_line(&mut stdout, &mut line);
+        let _ = tx.send((line, stdout));
+    });
+    let (line, stdout) = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the server starts within 20 s");
+    assert!(
+        line.contains("listening on"),
+        "the server did not start: {line:?}"
+    );
+    ServerProcess(child, port, Some(stdout))
+}
+
 pub fn serve(port: u16, data: &Path) -> ServerProcess {
     serve_with(port, data, &[], None)
 }

@@ -80,6 +80,8 @@ pub fn seed(store: &dyn Store, spec: &LongInterview<'_>) -> u64 {
             last_client_seq: 0,
             input: Some(opus(16_000)),
             output: Some(opus(24_000)),
+            owner: None,
+            lease_until_ms: None,
         })
         .expect("session");
     let sid: Arc<str> = Arc::from(spec.session_id);

@@ -71,6 +71,22 @@ pub trait Engine: Send + Sync + 'static {
         &self,
         ctx: EngineContext,
     ) -> BoxFuture<'_, Result<Box<dyn EngineSession>, EngineError>>;
+
+    /// Continues an interview another process ran, from the state its
+    /// [`EngineSession::snapshot`] gave (`ctx.clock` reads where it was
+    /// taken). An engine that cannot says so.
+    fn restore(
+        &self,
+        ctx: EngineContext,
+        state: String,
+    ) -> BoxFuture<'_, Result<Box<dyn EngineSession>, EngineError>> {
+        let _ = (ctx, state);
+        Box::pin(async {
+            Err(EngineError::Unavailable(
+                "this interviewer cannot continue a session another server ran".into(),
+            ))
+        })
+    }
 }
 
 /// What an engine session is started with.
@@ -181,6 +197,15 @@ pub trait EngineSession: Send {
     /// The client resumed after `paused`.
     fn resumed(&mut self) {}
 
+    /// The engine's state, for [`Engine::restore`] in another process: at
+    /// a turn boundary not given before, or (`force`) whenever it can be
+    /// taken. None when nothing new is due or it cannot be taken now (an
+    /// event is still waiting to be delivered), or the engine keeps none.
+    fn snapshot(&mut self, force: bool) -> Option<String> {
+        let _ = force;
+        None
+    }
+
     /// The next event. Must be cancel-safe: the session polls it inside
     /// `select!` and drops the future whenever something else happens first.
     /// The session stops polling while the client is disconnected.
@@ -211,6 +236,15 @@ impl ClockState {
 }
 
 impl SessionClock {
+    /// A clock that reads `ms` and stands still until [`resume`](Self::resume)d:
+    /// a session continued from where another process left it.
+    pub fn paused_at(ms: u64) -> Self {
+        let clock = Self::start();
+        clock.advance_to(ms);
+        clock.pause();
+        clock
+    }
+
     pub fn start() -> Self {
         Self {
             inner: Arc::new(Mutex::new(ClockState {

@@ -1,6 +1,7 @@
 //! The registry of live (and resumable) sessions: at most one per
-//! interview, capacity limits per user and in total, and the way a resuming
-//! socket reaches its session's task.
+//! interview, capacity limits per user and in total, the way a resuming
+//! socket reaches its session's task, and the way a session whose lease
+//! was lost is told to let go (`crate::ownership`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -8,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use axum::extract::ws::WebSocket;
 use candor_protocol::{ClientOrder, Error, ErrorCode};
 use tokio::sync::{Notify, mpsc};
+use tokio_util::sync::CancellationToken;
 
 /// A resuming socket, handed to its session's task.
 pub(super) struct Attach {
@@ -25,6 +27,12 @@ pub(super) struct HubEntry {
     pub(super) client_ip: std::net::IpAddr,
     pub(super) interview_id: String,
     pub(super) attach: mpsc::Sender<Attach>,
+    /// Cancelled when the instance no longer holds the session's lease: the
+    /// session lets go at once (see `crate::ownership`).
+    pub(super) lost: CancellationToken,
+    /// The store says this instance holds the session (false while a
+    /// take-over still claims it: its lease is not ours to renew yet).
+    pub(super) held: bool,
 }
 
 /// How many live sessions the hub holds: per user, per client address and
@@ -109,6 +117,47 @@ impl Hub {
         self.lock()
             .get(id)
             .map(|e| (e.user_id.clone(), e.interview_id.clone(), e.attach.clone()))
+    }
+
+    /// The ids of every session here.
+    pub(crate) fn ids(&self) -> Vec<String> {
+        self.lock().keys().map(|k| k.to_string()).collect()
+    }
+
+    /// The ids of the sessions here whose lease this instance holds.
+    pub(crate) fn held_ids(&self) -> Vec<String> {
+        self.lock()
+            .iter()
+            .filter(|(_, e)| e.held)
+            .map(|(k, _)| k.to_string())
+            .collect()
+    }
+
+    /// A take-over's claim succeeded: its lease is renewed from now on.
+    pub(super) fn mark_held(&self, id: &str) {
+        if let Some(e) = self.lock().get_mut(id) {
+            e.held = true;
+        }
+    }
+
+    /// Tells session `id` it lost its lease; false if it is not here.
+    pub(crate) fn lose(&self, id: &str) -> bool {
+        match self.lock().get(id) {
+            Some(e) => {
+                e.lost.cancel();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Tells every session it lost its lease; returns how many there are.
+    pub(crate) fn lose_all(&self) -> usize {
+        let map = self.lock();
+        for e in map.values() {
+            e.lost.cancel();
+        }
+        map.len()
     }
 
     pub(super) fn remove(&self, id: &str) {

@@ -14,7 +14,7 @@
 //! where the last chunk ended.
 
 /// Places candidate chunks on the session timeline (sans-IO).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct MediaTimeline {
     frame_ms: u64,
     anchor: Option<Anchor>,
@@ -23,7 +23,7 @@ pub struct MediaTimeline {
 }
 
 /// Session ms = capture ms + `offset`.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 struct Anchor {
     offset: i64,
     /// Capture ms of the last chunk, to notice a clock that runs back.

@@ -10,11 +10,16 @@
 //!
 //! - `hub`: the registry of live sessions and the way a resume reaches one.
 //! - `start`: a `StartRequest` → a new session (or the one to resume).
+//! - `resume`: what a session saves to be continued on another instance,
+//!   and taking over a session this instance does not hold.
 //! - `media`: the candidate's audio placed on the session timeline by its
 //!   own clock, so a replayed backlog is the time it was.
 //! - here: the socket's first message, and a session's task from start to
 //!   end — or, while the server drains (`crate::drain`), to its `GoAway` and
-//!   hand-over: a session never resumes on a draining server.
+//!   hand-over: a session never resumes on a draining server — or until it
+//!   lost its lease (`crate::ownership`). At each of the engine's turn
+//!   boundaries and on hand-over the session saves what another instance
+//!   needs to continue it (`resume::Saved`).
 //!
 //! Time: the session clock paces the interviewer and stands still while the
 //! socket is gone; candidate chunks are placed by their capture time, and a
@@ -27,6 +32,7 @@ mod deadline;
 mod hub;
 mod media;
 mod pace;
+mod resume;
 mod start;
 
 use std::pin::Pin;
@@ -246,6 +252,21 @@ pub(crate) async fn serve_socket(
                 }
             }
         }
+        Ok(Started::TakenOver {
+            mut session,
+            order,
+            resume,
+        }) => {
+            session
+                .attach(Attach {
+                    socket,
+                    order,
+                    last_server_seq: resume.last_server_seq,
+                    captured_seq: resume.captured_seq,
+                })
+                .await;
+            session.run().await;
+        }
         Ok(Started::Ended(ended)) => tell_ended(socket, &shared, ended).await,
         Err(err) => reject(socket, &shared, err).await,
     }
@@ -267,6 +288,9 @@ enum Flow {
     /// The server drains and the socket is gone: let the session go for
     /// another server to resume (see `crate::drain`).
     HandOver,
+    /// The instance lost the session's lease (`crate::ownership`): another
+    /// may run it now, so this one stops at once — no end, no hand-over.
+    LetGo,
 }
 
 /// Where a session is in the server's drain.
@@ -333,6 +357,17 @@ fn ending(reason: EndReason, message: impl Into<String>) -> Flow {
     })
 }
 
+/// Where a session starts from: new, or taken over from another instance.
+struct Origin {
+    /// Candidate audio bytes the user may still store.
+    audio_left: u64,
+    /// The candidate frames stored so far (the next acknowledgement's floor).
+    durable_seq: u64,
+    /// When the session first started (its time limit and pace run from
+    /// there).
+    started: Instant,
+}
+
 /// One live session (its task).
 struct Session {
     shared: Arc<Shared>,
@@ -374,6 +409,8 @@ struct Session {
     /// Interviewer chunks not yet acknowledged by the client, for replay.
     replay: ReplayBuffer<AudioChunk>,
     attach_rx: mpsc::Receiver<Attach>,
+    /// Cancelled if this instance lost the session's lease.
+    lost: tokio_util::sync::CancellationToken,
     /// What the interviewer was last said to be doing (drain's safe point).
     interviewer: InterviewerActivity,
     leaving: Leaving,
@@ -397,13 +434,20 @@ impl Session {
         audio: AudioPlan,
         engine: StartedEngine,
         order: ClientOrder,
-        audio_left: u64,
+        origin: Origin,
     ) -> Self {
-        let Reservation { id, attach_rx } = reservation;
-        let recorder = shared.recorder.session(id.clone(), 0);
+        let Origin {
+            audio_left,
+            durable_seq,
+            started,
+        } = origin;
+        let Reservation {
+            id,
+            attach_rx,
+            lost,
+        } = reservation;
+        let recorder = shared.recorder.session(id.clone(), durable_seq);
         shared.metrics.sessions_live.inc();
-        shared.metrics.sessions_started.inc();
-        tracing::info!(session = %id, interview = %interview_id, "session started");
         Session {
             shared: shared.clone(),
             durable: recorder.durable(),
@@ -432,7 +476,7 @@ impl Session {
             last_in: Instant::now(),
             housekeeping: Box::pin(sleep_until(Instant::now())),
             deadlines: Deadlines::new(
-                Instant::now(),
+                started,
                 shared.config.limits.max_session,
                 shared.config.limits.resume_grace,
             ),
@@ -440,6 +484,7 @@ impl Session {
             out_seq: 0,
             replay: ReplayBuffer::with_capacity(shared.config.limits.replay_chunks),
             attach_rx,
+            lost,
             interviewer: InterviewerActivity::Unspecified,
             leaving: Leaving::Staying,
             lost_because: None,
@@ -494,6 +539,7 @@ impl Session {
                 Flow::Continue => {}
                 Flow::End(e) => break e,
                 Flow::HandOver => return self.hand_over().await,
+                Flow::LetGo => return self.let_go().await,
             }
         };
         self.finish(ending).await;
@@ -519,6 +565,7 @@ impl Session {
             _ = self.shared.shutdown.cancelled() => {
                 ending(EndReason::ServerShutdown, "The server is shutting down; what was recorded is kept.")
             }
+            _ = self.lost.cancelled() => Flow::LetGo,
             _ = self.shared.drain.started(), if self.leaving == Leaving::Staying => {
                 self.leaving = Leaving::GoAwayDue;
                 Flow::Continue
@@ -538,7 +585,14 @@ impl Session {
                 }
                 Flow::Continue
             }
-            ev = self.engine.next_event(), if !self.catching_up() => self.on_engine(ev).await,
+            ev = self.engine.next_event(), if !self.catching_up() => {
+                let audio = matches!(ev, EngineEvent::Audio { .. });
+                let flow = self.on_engine(ev).await;
+                if !audio && matches!(flow, Flow::Continue) {
+                    self.save(false).await;
+                }
+                flow
+            }
             _ = self.housekeeping.as_mut() => {
                 let now = Instant::now();
                 if now >= self.limit_at() {
@@ -562,6 +616,7 @@ impl Session {
             _ = self.shared.shutdown.cancelled() => {
                 ending(EndReason::ServerShutdown, "The server is shutting down.")
             }
+            _ = self.lost.cancelled() => Flow::LetGo,
             _ = self.shared.drain.started() => Flow::HandOver,
             a = self.attach_rx.recv() => {
                 if let Some(a) = a {
@@ -754,11 +809,33 @@ impl Session {
     /// One candidate chunk, unless its size, pace or the quota refuse it.
     async fn on_audio(&mut self, chunk: AudioChunk) -> Result<(), pace::Refusal> {
         self.pace.admit(chunk.data.len())?;
-        let dur = self.in_frame_ms as u64;
         let at_ms = self.media.place(chunk.timestamp_us, self.clock.now_ms());
         let wall_ms = self.deadlines.elapsed(Instant::now()).as_millis() as u64;
         self.pace.in_time(self.media.end_ms(), wall_ms)?;
         self.shared.metrics.frames_in.inc();
+        self.take_in(chunk, at_ms, true).await;
+        Ok(())
+    }
+
+    /// A candidate frame the last instance to hold the session stored after
+    /// its last save (see `resume`): heard again, not stored again.
+    async fn hear_stored(&mut self, frame: crate::store::StoredFrame) {
+        let _ = self.pace.admit(frame.data.len());
+        let at_ms = self.media.place(frame.timestamp_us, self.clock.now_ms());
+        let chunk = AudioChunk {
+            seq: frame.seq,
+            data: frame.data.into(),
+            timestamp_us: frame.timestamp_us,
+            // Not stored with the frame: voice detection alone decides.
+            voice_activity: true,
+            muted: false,
+        };
+        self.take_in(chunk, at_ms, false).await;
+    }
+
+    /// Hears a candidate chunk placed at `at_ms` (and stores it if `store`).
+    async fn take_in(&mut self, chunk: AudioChunk, at_ms: u64, store: bool) {
+        let dur = self.in_frame_ms as u64;
         self.received = chunk.seq;
         // Audio captured while the socket was down is time that passed.
         self.clock.advance_to(at_ms + dur);
@@ -793,10 +870,38 @@ impl Session {
             muted: chunk.muted,
             duration_ms: self.in_frame_ms,
         });
-        self.recorder
-            .audio(chunk.seq, chunk.timestamp_us, chunk.data)
-            .await;
-        Ok(())
+        if store {
+            self.recorder
+                .audio(chunk.seq, chunk.timestamp_us, chunk.data)
+                .await;
+        }
+    }
+
+    /// Saves what the session needs to continue on another instance (see
+    /// `resume`), when the engine reached a turn boundary it has not saved
+    /// (or, with `force`, whenever it can).
+    async fn save(&mut self, force: bool) {
+        let Some(engine) = self.engine.snapshot(force) else {
+            return;
+        };
+        let saved = resume::Saved {
+            engine,
+            received: self.received,
+            out_seq: self.out_seq,
+            clock_ms: self.clock.now_ms(),
+            media: self.media.clone(),
+            span: self.span,
+        };
+        match serde_json::to_string(&saved) {
+            Ok(state) => {
+                self.recorder
+                    .resume(self.shared.ownership.instance().clone(), state)
+                    .await
+            }
+            Err(e) => {
+                tracing::error!(session = %self.id, error = %e, "the session's state could not be saved")
+            }
+        }
     }
 
     async fn on_engine(&mut self, ev: EngineEvent) -> Flow {
@@ -914,15 +1019,50 @@ impl Session {
         while let Ok(a) = self.attach_rx.try_recv() {
             tokio::spawn(close(a.socket, close_code::AWAY, "server draining"));
         }
+        // Saved with the span still open: the answer goes on elsewhere.
+        self.save(true).await;
         if let Some((a, b)) = self.span.take() {
             self.recorder.speech(a, b).await;
         }
         let durable = self.recorder.flush().await;
+        // Everything is stored: any instance may take the session now.
+        let (id, instance) = (self.id.clone(), self.shared.ownership.instance().clone());
+        match self
+            .shared
+            .db
+            .run(move |s| s.release_session(&id, &instance, now_ms()))
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!(session = %self.id, "handed over a session this instance no longer held")
+            }
+            // Its lease runs out instead.
+            Err(e) => {
+                tracing::warn!(session = %self.id, error = %e, "the session could not be released")
+            }
+        }
         // Counted before it leaves the hub: the drain's end reads the count.
         self.shared.metrics.record_handover();
         self.shared.metrics.sessions_live.dec();
         self.shared.hub.remove(&self.id);
         tracing::info!(session = %self.id, durable, "session handed over for another server to resume");
+    }
+
+    /// Stops running the session here without a word to the store: this
+    /// instance no longer holds its lease, so another may run it already.
+    /// The client reconnects (to whichever instance runs it now) and
+    /// replays what was not acknowledged.
+    async fn let_go(mut self: Box<Self>) {
+        while let Ok(a) = self.attach_rx.try_recv() {
+            tokio::spawn(close(a.socket, close_code::AGAIN, "session moved"));
+        }
+        if let Some(socket) = self.socket.take() {
+            close(socket, close_code::AGAIN, "session moved").await;
+        }
+        self.shared.metrics.sessions_live.dec();
+        self.shared.hub.remove(&self.id);
+        tracing::warn!(session = %self.id, "session let go: its lease was lost");
     }
 
     async fn finish(mut self: Box<Self>, ending: Ending) {

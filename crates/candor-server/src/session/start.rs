@@ -18,6 +18,7 @@ use candor_protocol::{
     StartRequest,
 };
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
 use super::Session;
 use super::hub::{self, Attach, HubEntry};
@@ -42,6 +43,13 @@ pub(super) enum Started {
     /// A resume of a session that has ended meanwhile: the client is told
     /// how it ended, and goes on to the results.
     Ended(SessionEnded),
+    /// A resume of a session another instance ran, taken over here: the
+    /// socket attaches to it.
+    TakenOver {
+        session: Box<Session>,
+        order: ClientOrder,
+        resume: ResumeRequest,
+    },
 }
 
 /// The audio of a new session, both ways, and the engine that will speak.
@@ -60,6 +68,8 @@ pub(super) struct AudioPlan {
 pub(super) struct Reservation {
     pub(super) id: Arc<str>,
     pub(super) attach_rx: mpsc::Receiver<Attach>,
+    /// Cancelled if the session's lease is lost.
+    pub(super) lost: CancellationToken,
 }
 
 /// The engine of a new session, started.
@@ -93,6 +103,22 @@ pub(super) async fn start(
                 interview_id: interview.id,
             });
         }
+        if let Some(session) = super::resume::continue_here(
+            shared,
+            &req,
+            resume,
+            (&user_id, &interview),
+            order.clone(),
+            client_ip,
+        )
+        .await?
+        {
+            return Ok(Started::TakenOver {
+                session,
+                order,
+                resume: resume.clone(),
+            });
+        }
         return ended_session(shared, &resume.session_id, &user_id, &interview.id)
             .await
             .map(Started::Ended);
@@ -119,6 +145,8 @@ pub(super) async fn start(
         audio.out_config,
     )
     .await?;
+    shared.metrics.sessions_started.inc();
+    tracing::info!(session = %reservation.id, interview = %interview.id, "session started");
     Ok(Started::New(Box::new(Session::new(
         shared,
         reservation,
@@ -126,7 +154,11 @@ pub(super) async fn start(
         audio,
         engine,
         order,
-        audio_left,
+        super::Origin {
+            audio_left,
+            durable_seq: 0,
+            started: tokio::time::Instant::now(),
+        },
     ))))
 }
 
@@ -184,7 +216,7 @@ fn resume_target(
 }
 
 /// A session a resume may reach: this user's, for this interview.
-fn check_owner(
+pub(super) fn check_owner(
     owner: &str,
     session_interview: &str,
     user_id: &str,
@@ -257,7 +289,7 @@ fn ensure_open(interview: &InterviewRecord) -> Result<(), Error> {
 
 /// The candidate's audio must be one we decode; the engine must exist and
 /// produce a codec the client accepts.
-fn validate_audio(shared: &Shared, req: &StartRequest) -> Result<AudioPlan, Error> {
+pub(super) fn validate_audio(shared: &Shared, req: &StartRequest) -> Result<AudioPlan, Error> {
     let in_config = req.audio_config.unwrap_or_else(AudioConfig::opus_16k_mono);
     let (listener, in_codec) =
         candidate_listener(&in_config, shared.config.practice.vad_threshold_dbfs)
@@ -322,7 +354,7 @@ fn candidate_listener(
 /// limits) and stores the session record.
 /// Audio bytes the user may still store (their quota less what their
 /// earlier sessions stored); none left refuses the session.
-async fn audio_allowance(shared: &Shared, user_id: &str) -> Result<u64, Error> {
+pub(super) async fn audio_allowance(shared: &Shared, user_id: &str) -> Result<u64, Error> {
     let uid = user_id.to_owned();
     let stored = shared
         .db
@@ -384,6 +416,7 @@ async fn reserve(
 ) -> Result<Reservation, Error> {
     let id: Arc<str> = Arc::from(crate::auth::new_id());
     let (attach_tx, attach_rx) = mpsc::channel(1);
+    let lost = CancellationToken::new();
     let limits = &shared.config.limits;
     shared.hub.reserve(
         id.clone(),
@@ -392,6 +425,8 @@ async fn reserve(
             client_ip,
             interview_id: interview.id.clone(),
             attach: attach_tx,
+            lost: lost.clone(),
+            held: true,
         },
         hub::Caps {
             per_user: limits.max_sessions_per_user,
@@ -399,24 +434,32 @@ async fn reserve(
             total: limits.max_sessions,
         },
     )?;
+    let started_at_ms = now_ms();
     let record = SessionRecord {
         id: id.to_string(),
         interview_id: interview.id.clone(),
         user_id: user_id.to_owned(),
         engine: engine_name.to_owned(),
         end_reason: None,
-        started_at_ms: now_ms(),
+        started_at_ms,
         ended_at_ms: None,
         duration_ms: None,
         last_client_seq: 0,
         input: Some(input),
         output,
+        // Held by this instance from the start: no other may take it.
+        owner: Some(shared.ownership.instance().to_string()),
+        lease_until_ms: Some(shared.ownership.until(started_at_ms)),
     };
     if let Err(e) = shared.db.run(move |s| s.create_session(&record)).await {
         shared.hub.remove(&id);
         return Err(internal(e));
     }
-    Ok(Reservation { id, attach_rx })
+    Ok(Reservation {
+        id,
+        attach_rx,
+        lost,
+    })
 }
 
 /// Starts the session clock and the engine. If the engine cannot start, the

@@ -106,6 +106,25 @@ pub struct SessionRecord {
     /// How the interviewer's audio is coded (what the session sent). None
     /// for sessions stored before the interviewer's voice was recorded.
     pub output: Option<AudioFormat>,
+    /// The server instance running the session (see [`Store::claim_session`]);
+    /// None when no instance holds it: handed over, or stored before
+    /// sessions had owners.
+    pub owner: Option<String>,
+    /// Until when (ms since the epoch) the owner's lease runs. A session
+    /// whose lease ran out is held by no one: its owner stopped renewing
+    /// (it crashed, or lost the store).
+    pub lease_until_ms: Option<i64>,
+}
+
+/// The answer to [`Store::claim_session`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// The claimant holds the session now, until the lease it asked for.
+    Claimed,
+    /// Another instance holds a lease that has not run out.
+    Held { owner: String, until_ms: i64 },
+    /// The session has ended, or never existed.
+    Gone,
 }
 
 /// How one side's audio is coded: the candidate's as the session's
@@ -142,7 +161,7 @@ impl StoredCodec {
 }
 
 /// What kind of turn a transcript segment is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum SegmentKind {
     Greeting,
     Question,
@@ -221,6 +240,14 @@ pub enum SessionWrite {
         start_ms: u64,
         end_ms: u64,
     },
+    /// What the session needs to continue on another instance, as of the
+    /// writes queued before it: kept only while `owner` holds the session
+    /// (the batch's last one wins). Read back with [`Store::resume_state`].
+    Resume {
+        session_id: Arc<str>,
+        owner: Arc<str>,
+        state: String,
+    },
 }
 
 /// One stored audio chunk (the candidate's or the interviewer's).
@@ -241,7 +268,8 @@ impl SessionWrite {
             SessionWrite::Audio { session_id, .. }
             | SessionWrite::InterviewerAudio { session_id, .. }
             | SessionWrite::Transcript { session_id, .. }
-            | SessionWrite::Speech { session_id, .. } => session_id,
+            | SessionWrite::Speech { session_id, .. }
+            | SessionWrite::Resume { session_id, .. } => session_id,
         }
     }
 }
@@ -324,8 +352,57 @@ pub trait Store: Send + Sync + 'static {
         ended_at_ms: i64,
         duration_ms: u64,
     ) -> Result<(), StoreError>;
-    /// Sessions that never ended (the server stopped without closing them).
+    /// Sessions that never ended (live ones, handed-over ones and those a
+    /// server left when it stopped without closing them).
     fn unfinished_sessions(&self) -> Result<Vec<SessionRecord>, StoreError>;
+
+    // Session ownership: one instance at a time runs a live session. Each
+    // check-and-write below is one atomic statement (or transaction), so two
+    // instances racing for a session never both win.
+    /// Takes session `id` for `instance` with a lease until `until_ms`, if
+    /// no one else holds it at `now_ms`: it is unowned (handed over), its
+    /// lease ran out before `now_ms`, or `instance` holds it already.
+    fn claim_session(
+        &self,
+        id: &str,
+        instance: &str,
+        now_ms: i64,
+        until_ms: i64,
+    ) -> Result<Claim, StoreError>;
+    /// Extends the leases `instance` holds on `ids` to `until_ms`. Returns
+    /// those of `ids` it no longer holds (another instance claimed them
+    /// after the lease ran out, or they ended or are gone): their sessions
+    /// must stop running here.
+    fn renew_leases(
+        &self,
+        instance: &str,
+        ids: &[String],
+        until_ms: i64,
+    ) -> Result<Vec<String>, StoreError>;
+    /// Lets go of session `id` if `instance` holds it (a hand-over): it
+    /// stays unfinished, held by no one, claimable at once; its lease end
+    /// becomes `now_ms`, when it was let go. False if `instance` did not
+    /// hold it.
+    fn release_session(&self, id: &str, instance: &str, now_ms: i64) -> Result<bool, StoreError>;
+    /// The last state a session saved to continue elsewhere
+    /// ([`SessionWrite::Resume`]), if any.
+    fn resume_state(&self, id: &str) -> Result<Option<String>, StoreError>;
+    /// Unfinished sessions no instance has held since `since_ms` or
+    /// earlier: released then, or their lease ran out then (or they never
+    /// had one).
+    fn unheld_sessions(&self, since_ms: i64) -> Result<Vec<SessionRecord>, StoreError>;
+    /// Ends session `id` at `ended_at_ms` as [`end_session`](Store::end_session)
+    /// does, but only if no instance has held it since `since_ms` (a
+    /// session another instance claimed meanwhile is left alone). True if
+    /// this call ended it: the caller then computes its results.
+    fn end_unheld_session(
+        &self,
+        id: &str,
+        reason: &str,
+        since_ms: i64,
+        ended_at_ms: i64,
+        duration_ms: u64,
+    ) -> Result<bool, StoreError>;
     /// Interviews in `processing` (results to compute).
     fn interviews_processing(&self) -> Result<Vec<InterviewRecord>, StoreError>;
     /// The latest session of an interview.

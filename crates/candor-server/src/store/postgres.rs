@@ -32,9 +32,9 @@ use r2d2_postgres::r2d2::{Pool, PooledConnection};
 use thiserror::Error;
 
 use super::{
-    AudioFormat, Erasure, InterviewRecord, ListCursor, OutcomeRecord, RetryOfRecord, SegmentKind,
-    SessionRecord, SessionWrite, Store, StoreError, StoredCodec, StoredFrame, Timeline,
-    TranscriptRecord, UserRecord, frames,
+    AudioFormat, Claim, Erasure, InterviewRecord, ListCursor, OutcomeRecord, RetryOfRecord,
+    SegmentKind, SessionRecord, SessionWrite, Store, StoreError, StoredCodec, StoredFrame,
+    Timeline, TranscriptRecord, UserRecord, frames,
 };
 
 /// Connections the API side may hold (requests, session starts, results).
@@ -199,6 +199,20 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE interviews ADD COLUMN retry_text TEXT;
     CREATE INDEX interviews_retry_of ON interviews(retry_of, created_at_ms, id)
         WHERE retry_of IS NOT NULL;
+    "#,
+    // 4: who runs a live session: the owning server instance and until
+    // when its lease runs (NULL: held by no one — handed over, or stored
+    // before sessions had owners).
+    r#"
+    ALTER TABLE sessions ADD COLUMN owner TEXT;
+    ALTER TABLE sessions ADD COLUMN lease_until_ms BIGINT;
+    CREATE INDEX sessions_owner ON sessions(owner) WHERE end_reason IS NULL;
+    "#,
+    // 5: what a live session needs to continue on another instance (its
+    // engine's state, clock and sequence numbers), saved at turn
+    // boundaries and on hand-over.
+    r#"
+    ALTER TABLE sessions ADD COLUMN resume_state TEXT;
     "#,
 ];
 
@@ -390,7 +404,12 @@ fn migrate(conn: &mut Conn) -> Result<(), StoreError> {
 
 const USER_COLS: &str = "id, email, display_name, password_hash, local_profile, created_at_ms";
 const INTERVIEW_COLS: &str = "id, user_id, role, seniority, job_description, cv_text, question_count, status, created_at_ms, updated_at_ms, retry_of, retry_question, retry_text";
-const SESSION_COLS: &str = "id, interview_id, user_id, engine, end_reason, started_at_ms, ended_at_ms, duration_ms, last_client_seq, input_codec, input_rate_hz, input_frame_ms, output_codec, output_rate_hz, output_frame_ms";
+/// A session no instance holds as of `$3` (claims) — unowned, never
+/// leased, or its lease ran out.
+const UNHELD: &str = "(owner IS NULL OR lease_until_ms IS NULL OR lease_until_ms <= $3)";
+/// Held by no one since the first parameter: released or run out then.
+const UNHELD_SINCE_1: &str = "(lease_until_ms IS NULL OR lease_until_ms <= $1)";
+const SESSION_COLS: &str = "id, interview_id, user_id, engine, end_reason, started_at_ms, ended_at_ms, duration_ms, last_client_seq, input_codec, input_rate_hz, input_frame_ms, output_codec, output_rate_hz, output_frame_ms, owner, lease_until_ms";
 
 fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::Corrupt(format!("unknown {what} {value:?}"))
@@ -464,6 +483,8 @@ fn session_from_row(r: &Row) -> Result<SessionRecord, StoreError> {
         last_client_seq: r.try_get::<_, i64>(8)? as u64,
         input: format_from_row(r, 9)?,
         output: format_from_row(r, 12)?,
+        owner: r.try_get(15)?,
+        lease_until_ms: r.try_get(16)?,
     })
 }
 
@@ -719,7 +740,7 @@ impl Store for PostgresStore {
         tx.execute(
             &format!(
                 "INSERT INTO sessions ({SESSION_COLS})
-                 VALUES ($1, $2, $3, $4, NULL, $5, NULL, NULL, 0, $6, $7, $8, $9, $10, $11)"
+                 VALUES ($1, $2, $3, $4, NULL, $5, NULL, NULL, 0, $6, $7, $8, $9, $10, $11, $12, $13)"
             ),
             &[
                 &s.id,
@@ -733,6 +754,8 @@ impl Store for PostgresStore {
                 &s.output.map(|o| o.codec.as_str()),
                 &s.output.map(|o| i64::from(o.sample_rate_hz)),
                 &s.output.map(|o| i64::from(o.frame_ms)),
+                &s.owner,
+                &s.lease_until_ms,
             ],
         )?;
         tx.execute(
@@ -784,6 +807,130 @@ impl Store for PostgresStore {
         )
     }
 
+    fn claim_session(
+        &self,
+        id: &str,
+        instance: &str,
+        now_ms: i64,
+        until_ms: i64,
+    ) -> Result<Claim, StoreError> {
+        let mut conn = self.conn()?;
+        // One UPDATE: under READ COMMITTED a concurrent claim of the same
+        // row waits for the other to commit, then re-checks the condition
+        // against the row as that one left it — so only one of them wins.
+        let n = conn.execute(
+            &format!(
+                "UPDATE sessions SET owner = $2, lease_until_ms = $4
+                 WHERE id = $1 AND end_reason IS NULL AND (owner = $2 OR {UNHELD})"
+            ),
+            &[&id, &instance, &now_ms, &until_ms],
+        )?;
+        if n > 0 {
+            return Ok(Claim::Claimed);
+        }
+        let held = conn.query_opt(
+            "SELECT owner, lease_until_ms FROM sessions WHERE id = $1 AND end_reason IS NULL",
+            &[&id],
+        )?;
+        let held = match held {
+            Some(r) => Some((
+                r.try_get::<_, Option<String>>(0)?,
+                r.try_get::<_, Option<i64>>(1)?,
+            )),
+            None => None,
+        };
+        Ok(match held {
+            Some((Some(owner), Some(until_ms))) => Claim::Held { owner, until_ms },
+            // An unheld row would have been claimed: a session that ended
+            // in between, or none.
+            _ => Claim::Gone,
+        })
+    }
+
+    fn renew_leases(
+        &self,
+        instance: &str,
+        ids: &[String],
+        until_ms: i64,
+    ) -> Result<Vec<String>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let renewed = self.conn()?.query(
+            "UPDATE sessions SET lease_until_ms = $3
+             WHERE id = ANY($1) AND owner = $2 AND end_reason IS NULL
+             RETURNING id",
+            &[&ids, &instance, &until_ms],
+        )?;
+        let renewed: std::collections::HashSet<String> = renewed
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect::<Result<_, _>>()?;
+        Ok(ids
+            .iter()
+            .filter(|id| !renewed.contains(*id))
+            .cloned()
+            .collect())
+    }
+
+    fn release_session(&self, id: &str, instance: &str, now_ms: i64) -> Result<bool, StoreError> {
+        let n = self.conn()?.execute(
+            "UPDATE sessions SET owner = NULL, lease_until_ms = $3
+             WHERE id = $1 AND owner = $2 AND end_reason IS NULL",
+            &[&id, &instance, &now_ms],
+        )?;
+        Ok(n > 0)
+    }
+
+    fn resume_state(&self, id: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn()?
+            .query_opt("SELECT resume_state FROM sessions WHERE id = $1", &[&id])?
+            .map(|r| r.try_get::<_, Option<String>>(0))
+            .transpose()?
+            .flatten())
+    }
+
+    fn unheld_sessions(&self, since_ms: i64) -> Result<Vec<SessionRecord>, StoreError> {
+        rows(
+            self.conn()?.query(
+                &format!(
+                    "SELECT {SESSION_COLS} FROM sessions
+                     WHERE end_reason IS NULL AND {UNHELD_SINCE_1} ORDER BY ord"
+                ),
+                &[&since_ms],
+            )?,
+            session_from_row,
+        )
+    }
+
+    fn end_unheld_session(
+        &self,
+        id: &str,
+        reason: &str,
+        since_ms: i64,
+        ended_at_ms: i64,
+        duration_ms: u64,
+    ) -> Result<bool, StoreError> {
+        let mut conn = self.conn()?;
+        let mut tx = conn.transaction()?;
+        let n = tx.execute(
+            "UPDATE sessions SET end_reason = $2, ended_at_ms = $4, duration_ms = $5
+             WHERE id = $1 AND end_reason IS NULL
+               AND (lease_until_ms IS NULL OR lease_until_ms <= $3)",
+            &[&id, &reason, &since_ms, &ended_at_ms, &(duration_ms as i64)],
+        )?;
+        if n > 0 {
+            tx.execute(
+                "UPDATE interviews SET status = 'processing', updated_at_ms = $2
+                 WHERE id = (SELECT interview_id FROM sessions WHERE id = $1)",
+                &[&id, &ended_at_ms],
+            )?;
+        }
+        tx.commit()?;
+        Ok(n > 0)
+    }
+
     fn interviews_processing(&self) -> Result<Vec<InterviewRecord>, StoreError> {
         rows(
             self.conn()?.query(
@@ -822,6 +969,7 @@ impl Store for PostgresStore {
         let mut interviewer: BTreeMap<&str, (u64, u64, Vec<u8>)> = BTreeMap::new();
         let mut segments: BTreeMap<(&str, u64), &TranscriptRecord> = BTreeMap::new();
         let mut spans: BTreeMap<(&str, u64), u64> = BTreeMap::new();
+        let mut resume: BTreeMap<&str, (&str, &str)> = BTreeMap::new();
         for w in writes {
             match w {
                 SessionWrite::Audio {
@@ -860,6 +1008,13 @@ impl Store for PostgresStore {
                     end_ms,
                 } => {
                     spans.insert((session_id.as_ref(), *start_ms), *end_ms);
+                }
+                SessionWrite::Resume {
+                    session_id,
+                    owner,
+                    state,
+                } => {
+                    resume.insert(session_id.as_ref(), (owner.as_ref(), state.as_str()));
                 }
             }
         }
@@ -954,6 +1109,12 @@ impl Store for PostgresStore {
                     (&start, Type::INT8_ARRAY),
                     (&end, Type::INT8_ARRAY),
                 ],
+            )?;
+        }
+        for (id, (owner, state)) in resume {
+            tx.execute(
+                "UPDATE sessions SET resume_state = $3 WHERE id = $1 AND owner = $2",
+                &[&id, &owner, &state],
             )?;
         }
         tx.commit()?;

@@ -15,9 +15,9 @@ use candor_api::{InterviewStatus, Role, Seniority, Speaker};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::{
-    AudioFormat, Erasure, InterviewRecord, ListCursor, OutcomeRecord, RetryOfRecord, SegmentKind,
-    SessionRecord, SessionWrite, Store, StoreError, StoredCodec, StoredFrame, Timeline,
-    TranscriptRecord, UserRecord, frames,
+    AudioFormat, Claim, Erasure, InterviewRecord, ListCursor, OutcomeRecord, RetryOfRecord,
+    SegmentKind, SessionRecord, SessionWrite, Store, StoreError, StoredCodec, StoredFrame,
+    Timeline, TranscriptRecord, UserRecord, frames,
 };
 
 /// Schema versions, applied in order; `PRAGMA user_version` holds how many ran.
@@ -135,6 +135,19 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX interviews_retry_of ON interviews(retry_of, created_at_ms, id)
         WHERE retry_of IS NOT NULL;
     "#,
+    // 6: who runs a live session: the owning server instance and until
+    // when its lease runs (NULL: held by no one — handed over, or stored
+    // before sessions had owners).
+    r#"
+    ALTER TABLE sessions ADD COLUMN owner TEXT;
+    ALTER TABLE sessions ADD COLUMN lease_until_ms INTEGER;
+    "#,
+    // 7: what a live session needs to continue on another instance (its
+    // engine's state, clock and sequence numbers), saved at turn
+    // boundaries and on hand-over.
+    r#"
+    ALTER TABLE sessions ADD COLUMN resume_state TEXT;
+    "#,
 ];
 
 /// SQLite-backed [`Store`].
@@ -243,7 +256,12 @@ const SESSION_TABLES: [&str; 4] = [
     "speech_spans",
 ];
 
-const SESSION_COLS: &str = "id, interview_id, user_id, engine, end_reason, started_at_ms, ended_at_ms, duration_ms, last_client_seq, input_codec, input_rate_hz, input_frame_ms, output_codec, output_rate_hz, output_frame_ms";
+/// A session no instance holds as of `?3` (claims) — unowned, never
+/// leased, or its lease ran out.
+const UNHELD: &str = "(owner IS NULL OR lease_until_ms IS NULL OR lease_until_ms <= ?3)";
+/// Held by no one since the first parameter: released or run out then.
+const UNHELD_SINCE_1: &str = "(lease_until_ms IS NULL OR lease_until_ms <= ?1)";
+const SESSION_COLS: &str = "id, interview_id, user_id, engine, end_reason, started_at_ms, ended_at_ms, duration_ms, last_client_seq, input_codec, input_rate_hz, input_frame_ms, output_codec, output_rate_hz, output_frame_ms, owner, lease_until_ms";
 
 fn corrupt(what: &str, value: &str) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(
@@ -299,6 +317,8 @@ fn session_from_row(r: &Row<'_>) -> rusqlite::Result<SessionRecord> {
         last_client_seq: r.get::<_, i64>(8)? as u64,
         input: format_from_row(r, 9)?,
         output: format_from_row(r, 12)?,
+        owner: r.get(15)?,
+        lease_until_ms: r.get(16)?,
     })
 }
 
@@ -539,7 +559,7 @@ impl Store for SqliteStore {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         tx.execute(
-            &format!("INSERT INTO sessions ({SESSION_COLS}) VALUES (?1, ?2, ?3, ?4, NULL, ?5, NULL, NULL, 0, ?6, ?7, ?8, ?9, ?10, ?11)"),
+            &format!("INSERT INTO sessions ({SESSION_COLS}) VALUES (?1, ?2, ?3, ?4, NULL, ?5, NULL, NULL, 0, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"),
             params![
                 s.id,
                 s.interview_id,
@@ -551,7 +571,9 @@ impl Store for SqliteStore {
                 s.input.map(|i| i.frame_ms),
                 s.output.map(|o| o.codec.as_str()),
                 s.output.map(|o| o.sample_rate_hz),
-                s.output.map(|o| o.frame_ms)
+                s.output.map(|o| o.frame_ms),
+                s.owner,
+                s.lease_until_ms
             ],
         )?;
         tx.execute(
@@ -609,6 +631,127 @@ impl Store for SqliteStore {
         Ok(rows)
     }
 
+    fn claim_session(
+        &self,
+        id: &str,
+        instance: &str,
+        now_ms: i64,
+        until_ms: i64,
+    ) -> Result<Claim, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let n = tx.execute(
+            &format!(
+                "UPDATE sessions SET owner = ?2, lease_until_ms = ?4
+                 WHERE id = ?1 AND end_reason IS NULL AND (owner = ?2 OR {UNHELD})"
+            ),
+            params![id, instance, now_ms, until_ms],
+        )?;
+        let claim = if n > 0 {
+            Claim::Claimed
+        } else {
+            let held = tx
+                .query_row(
+                    "SELECT owner, lease_until_ms FROM sessions
+                     WHERE id = ?1 AND end_reason IS NULL",
+                    [id],
+                    |r| Ok((r.get::<_, Option<String>>(0)?, r.get::<_, Option<i64>>(1)?)),
+                )
+                .optional()?;
+            match held {
+                Some((Some(owner), Some(until_ms))) => Claim::Held { owner, until_ms },
+                // Unheld rows were claimed above: only an ended or unknown
+                // session gets here.
+                _ => Claim::Gone,
+            }
+        };
+        tx.commit()?;
+        Ok(claim)
+    }
+
+    fn renew_leases(
+        &self,
+        instance: &str,
+        ids: &[String],
+        until_ms: i64,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let mut lost = Vec::new();
+        {
+            let mut stmt = tx.prepare(
+                "UPDATE sessions SET lease_until_ms = ?3
+                 WHERE id = ?1 AND owner = ?2 AND end_reason IS NULL",
+            )?;
+            for id in ids {
+                if stmt.execute(params![id, instance, until_ms])? == 0 {
+                    lost.push(id.clone());
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(lost)
+    }
+
+    fn release_session(&self, id: &str, instance: &str, now_ms: i64) -> Result<bool, StoreError> {
+        let n = self.conn().execute(
+            "UPDATE sessions SET owner = NULL, lease_until_ms = ?3
+             WHERE id = ?1 AND owner = ?2 AND end_reason IS NULL",
+            params![id, instance, now_ms],
+        )?;
+        Ok(n > 0)
+    }
+
+    fn resume_state(&self, id: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT resume_state FROM sessions WHERE id = ?1",
+                [id],
+                |r| r.get::<_, Option<String>>(0),
+            )
+            .optional()?
+            .flatten())
+    }
+
+    fn unheld_sessions(&self, since_ms: i64) -> Result<Vec<SessionRecord>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {SESSION_COLS} FROM sessions WHERE end_reason IS NULL AND {UNHELD_SINCE_1}"
+        ))?;
+        let rows = stmt
+            .query_map(params![since_ms], session_from_row)?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    fn end_unheld_session(
+        &self,
+        id: &str,
+        reason: &str,
+        since_ms: i64,
+        ended_at_ms: i64,
+        duration_ms: u64,
+    ) -> Result<bool, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let n = tx.execute(
+            "UPDATE sessions SET end_reason = ?2, ended_at_ms = ?4, duration_ms = ?5
+             WHERE id = ?1 AND end_reason IS NULL
+               AND (lease_until_ms IS NULL OR lease_until_ms <= ?3)",
+            params![id, reason, since_ms, ended_at_ms, duration_ms as i64],
+        )?;
+        if n > 0 {
+            tx.execute(
+                "UPDATE interviews SET status = 'processing', updated_at_ms = ?2
+                 WHERE id = (SELECT interview_id FROM sessions WHERE id = ?1)",
+                params![id, ended_at_ms],
+            )?;
+        }
+        tx.commit()?;
+        Ok(n > 0)
+    }
+
     fn interviews_processing(&self) -> Result<Vec<InterviewRecord>, StoreError> {
         let conn = self.conn();
         let mut stmt = conn.prepare(&format!(
@@ -656,6 +799,9 @@ impl Store for SqliteStore {
             )?;
             let mut speech = tx.prepare_cached(
                 "INSERT OR REPLACE INTO speech_spans (session_id, start_ms, end_ms) VALUES (?1, ?2, ?3)",
+            )?;
+            let mut resume = tx.prepare_cached(
+                "UPDATE sessions SET resume_state = ?3 WHERE id = ?1 AND owner = ?2",
             )?;
             for w in writes {
                 match w {
@@ -709,6 +855,13 @@ impl Store for SqliteStore {
                             *start_ms as i64,
                             *end_ms as i64
                         ])?;
+                    }
+                    SessionWrite::Resume {
+                        session_id,
+                        owner,
+                        state,
+                    } => {
+                        resume.execute(params![session_id.as_ref(), owner.as_ref(), state])?;
                     }
                 }
             }
@@ -1014,6 +1167,8 @@ mod tests {
                 frame_ms: 20,
             }),
             output: None,
+            owner: None,
+            lease_until_ms: None,
         }
     }
 

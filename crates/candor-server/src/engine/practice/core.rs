@@ -12,6 +12,7 @@ use candor_api::{Role, Speaker};
 use candor_audio::Codec;
 use candor_audio::speech_gate::BargeIn;
 use candor_protocol::{EndReason, InterviewerActivity};
+use serde::{Deserialize, Serialize};
 
 use crate::config::PracticeConfig;
 use crate::content;
@@ -49,7 +50,7 @@ impl From<&PracticeConfig> for Timings {
 }
 
 /// One thing the interviewer says.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Turn {
     text: String,
     kind: SegmentKind,
@@ -58,7 +59,7 @@ struct Turn {
     after: After,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 enum After {
     /// Say the next queued turn.
     Continue,
@@ -69,7 +70,7 @@ enum After {
 }
 
 /// The candidate's answer being listened to.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Listen {
     since_ms: u64,
     first_voice_ms: Option<u64>,
@@ -100,7 +101,7 @@ enum Phase {
     Done,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Resume {
     listen: Listen,
     queue: VecDeque<Turn>,
@@ -119,7 +120,7 @@ struct Speaking {
 }
 
 /// Recognised words of an answer.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Words {
     text: String,
     /// The words cover the answer's audio up to here (session ms).
@@ -145,6 +146,62 @@ pub struct Core {
     /// Where the candidate's last chunk ended and how long chunks are: the
     /// grid of the candidate's audio, on which turns start.
     heard: Option<(u64, u64)>,
+}
+
+/// The conversation between two events, to continue it in another process
+/// (`Core::snapshot_state`, `Core::restore`): everything but the question plan (the
+/// interview gives it again), the timings and codec (the server's), and a
+/// turn's audio (synthesized again from its text: the voice says a text
+/// the same way every time).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CoreState {
+    current: u32,
+    follow_ups_asked: u32,
+    queue: VecDeque<Turn>,
+    phase: PhaseState,
+    next_segment: u64,
+    acks: u32,
+    heard: Option<(u64, u64)>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+enum PhaseState {
+    Waiting {
+        until_ms: u64,
+        resume: Option<Resume>,
+    },
+    Preparing(Turn),
+    /// A turn being said: `sent` of its frames went out.
+    Speaking {
+        turn: Turn,
+        start_ms: u64,
+        sent: usize,
+        words_shown: usize,
+        segment_id: u64,
+    },
+    Listening(Listen),
+    Done,
+}
+
+impl CoreState {
+    /// What changes at a turn boundary (a new phase, turn, question or
+    /// queued turn) and not in between.
+    pub fn boundary(&self) -> (u8, u64, u32, u32, usize) {
+        let phase = match &self.phase {
+            PhaseState::Waiting { .. } => 0,
+            PhaseState::Preparing(_) => 1,
+            PhaseState::Speaking { .. } => 2,
+            PhaseState::Listening(_) => 3,
+            PhaseState::Done => 4,
+        };
+        (
+            phase,
+            self.next_segment,
+            self.current,
+            self.follow_ups_asked,
+            self.queue.len(),
+        )
+    }
 }
 
 const ACKS: [&str; 4] = [
@@ -276,6 +333,110 @@ impl Core {
 
     pub fn pop_event(&mut self) -> Option<EngineEvent> {
         self.events.pop_front()
+    }
+
+    /// The conversation as it stands, when nothing it produced is still
+    /// waiting to be taken (`pop_event`): None otherwise.
+    pub fn snapshot_state(&self) -> Option<CoreState> {
+        if !self.events.is_empty() {
+            return None;
+        }
+        let phase = match &self.phase {
+            Phase::Waiting { until_ms, resume } => PhaseState::Waiting {
+                until_ms: *until_ms,
+                resume: resume.as_deref().cloned(),
+            },
+            Phase::Preparing(turn) => PhaseState::Preparing(turn.clone()),
+            Phase::Speaking(s) => PhaseState::Speaking {
+                turn: s.turn.clone(),
+                start_ms: s.start_ms,
+                sent: s.sent,
+                words_shown: s.words_shown,
+                segment_id: s.segment_id,
+            },
+            Phase::Listening(l) => PhaseState::Listening(l.clone()),
+            Phase::Done => PhaseState::Done,
+        };
+        Some(CoreState {
+            current: self.current,
+            follow_ups_asked: self.follow_ups_asked,
+            queue: self.queue.clone(),
+            phase,
+            next_segment: self.next_segment,
+            acks: self.acks,
+            heard: self.heard,
+        })
+    }
+
+    /// The text a restored state is saying (its audio is needed to
+    /// [`restore`](Self::restore) it).
+    pub fn speaking_text(state: &CoreState) -> Option<&str> {
+        match &state.phase {
+            PhaseState::Speaking { turn, .. } => Some(&turn.text),
+            _ => None,
+        }
+    }
+
+    /// A core that goes on from `state`, which [`snapshot_state`](Self::snapshot_state) gave
+    /// for the same interview (`questions`, `t`, `codec` as it was made
+    /// with). `utt` is the turn being said, if any: it goes on from the
+    /// frame where it was. A turn being prepared is asked for again.
+    pub fn restore(
+        t: Timings,
+        questions: Vec<Question>,
+        codec: Codec,
+        state: CoreState,
+        utt: Option<Arc<Utterance>>,
+    ) -> Self {
+        let mut synth_request = None;
+        let phase = match state.phase {
+            PhaseState::Waiting { until_ms, resume } => Phase::Waiting {
+                until_ms,
+                resume: resume.map(Box::new),
+            },
+            PhaseState::Preparing(turn) => {
+                synth_request = Some(turn.text.clone());
+                Phase::Preparing(turn)
+            }
+            PhaseState::Speaking {
+                turn,
+                start_ms,
+                sent,
+                words_shown,
+                segment_id,
+            } => match utt {
+                Some(utt) => Phase::Speaking(Box::new(Speaking {
+                    turn,
+                    utt,
+                    start_ms,
+                    sent,
+                    words_shown,
+                    segment_id,
+                    barge_in: BargeIn::new(t.barge_in_ms),
+                })),
+                // No audio for it: said again from the start.
+                None => {
+                    synth_request = Some(turn.text.clone());
+                    Phase::Preparing(turn)
+                }
+            },
+            PhaseState::Listening(l) => Phase::Listening(l),
+            PhaseState::Done => Phase::Done,
+        };
+        Self {
+            t,
+            questions,
+            current: state.current,
+            follow_ups_asked: state.follow_ups_asked,
+            queue: state.queue,
+            phase,
+            next_segment: state.next_segment,
+            codec,
+            events: VecDeque::new(),
+            synth_request,
+            acks: state.acks,
+            heard: state.heard,
+        }
     }
 
     pub fn take_synth_request(&mut self) -> Option<String> {
@@ -839,6 +1000,41 @@ mod tests {
                 _ => None,
             })
             .collect()
+    }
+
+    #[test]
+    fn a_core_restored_from_its_saved_state_goes_on_as_the_original() {
+        // Cut anywhere — speaking, listening, thinking, mid-answer — saved
+        // through JSON and restored (the turn being said synthesized
+        // again), the conversation is the one the original has.
+        let iv = interview(2);
+        let plan = questions::plan(iv.role, iv.seniority, 2, &iv.id);
+        let answers = [(1_200, 1_700), (3_000, 4_500), (6_000, 7_500)];
+        let mut whole = Core::new(timings(), &iv, plan.clone(), Codec::Opus);
+        let mut expected = Vec::new();
+        run(&mut whole, 0, 12_000, &answers, &mut expected);
+        assert!(whole.is_done());
+        for cut in (0..9_000).step_by(140) {
+            let mut first = Core::new(timings(), &iv, plan.clone(), Codec::Opus);
+            let mut log = Vec::new();
+            run(&mut first, 0, cut, &answers, &mut log);
+            let state = first.snapshot_state().expect("nothing left to take");
+            let json = serde_json::to_string(&state).unwrap();
+            let state: CoreState = serde_json::from_str(&json).unwrap();
+            let said = Core::speaking_text(&state).map(|t| utt(t, 10));
+            let mut second = Core::restore(timings(), plan.clone(), Codec::Opus, state, said);
+            run(&mut second, cut, 12_000, &answers, &mut log);
+            assert_eq!(log, expected, "restored at {cut} ms");
+            assert!(second.is_done());
+        }
+        // A state with events still to take is not given.
+        let mut core = Core::new(timings(), &iv, plan, Codec::Opus);
+        core.poll(TURN_GAP_MS);
+        let text = core.take_synth_request().unwrap();
+        core.begin(utt(&text, 10), TURN_GAP_MS);
+        assert!(core.snapshot_state().is_none());
+        while core.pop_event().is_some() {}
+        assert!(core.snapshot_state().is_some());
     }
 
     #[test]

@@ -30,7 +30,7 @@ use candor_api::{Role, Seniority, Speaker};
 use candor_protocol::{AudioCodec, AudioConfig, EndReason};
 use tokio::task::JoinHandle;
 
-pub use self::core::{Core, Timings};
+pub use self::core::{Core, CoreState, Timings};
 pub use self::hearing::SpeechModel;
 use self::hearing::{Heard, Hearing};
 use super::questions::{self, Question};
@@ -179,8 +179,65 @@ impl Engine for PracticeEngine {
                 hearing_failed: false,
                 ready: VecDeque::new(),
                 ending: None,
+                saved: None,
             };
             session.start_hearing();
+            Ok(Box::new(session) as Box<dyn EngineSession>)
+        })
+    }
+
+    fn restore(
+        &self,
+        ctx: EngineContext,
+        state: String,
+    ) -> BoxFuture<'_, Result<Box<dyn EngineSession>, EngineError>> {
+        Box::pin(async move {
+            let state: CoreState = serde_json::from_str(&state).map_err(|e| {
+                EngineError::Unavailable(format!("the session's saved state is unreadable: {e}"))
+            })?;
+            let boundary = state.boundary();
+            // The turn being said, synthesized again to go on where it was.
+            let utt = match Core::speaking_text(&state) {
+                Some(text) => Some(self.voice.say(text).await?),
+                None => None,
+            };
+            let core = Core::restore(
+                Timings::from(&self.cfg),
+                self.plan(&ctx.interview),
+                ctx.output_codec(),
+                state,
+                utt,
+            );
+            // The rest of the script, synthesized in the background as at
+            // the start: this voice's cache is cold, and the next turn must
+            // not wait for its synthesis.
+            let voice = self.voice.clone();
+            let script = core.script();
+            tokio::spawn(async move {
+                for text in script {
+                    if voice.say(&text).await.is_err() {
+                        break;
+                    }
+                }
+            });
+            let mut session = PracticeSession {
+                core,
+                voice: self.voice.clone(),
+                clock: ctx.clock,
+                synth: None,
+                speech: self.speech.clone(),
+                session_id: ctx.session_id.clone(),
+                hearing: None,
+                hearing_failed: false,
+                ready: VecDeque::new(),
+                ending: None,
+                saved: Some(boundary),
+            };
+            // An answer under way is not heard from its middle: recognition
+            // starts with the next one.
+            if session.core.open_answer().is_none() {
+                session.start_hearing();
+            }
             Ok(Box::new(session) as Box<dyn EngineSession>)
         })
     }
@@ -206,6 +263,8 @@ pub struct PracticeSession {
     /// The interview is complete: its end, held until the last answer's
     /// words come or the deadline passes.
     ending: Option<(EngineEvent, tokio::time::Instant)>,
+    /// The turn boundary of the last [`EngineSession::snapshot`].
+    saved: Option<(u8, u64, u32, u32, usize)>,
 }
 
 impl PracticeSession {
@@ -334,6 +393,27 @@ impl EngineSession for PracticeSession {
         self.core.end();
         if let Some(h) = self.synth.take() {
             h.abort();
+        }
+    }
+
+    fn snapshot(&mut self, force: bool) -> Option<String> {
+        if self.ending.is_some() || !self.ready.is_empty() {
+            return None;
+        }
+        let state = self.core.snapshot_state()?;
+        let boundary = state.boundary();
+        if !force && self.saved == Some(boundary) {
+            return None;
+        }
+        match serde_json::to_string(&state) {
+            Ok(json) => {
+                self.saved = Some(boundary);
+                Some(json)
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "the interview's state could not be saved");
+                None
+            }
         }
     }
 
@@ -481,6 +561,7 @@ mod tests {
             hearing_failed: false,
             ready: VecDeque::new(),
             ending: None,
+            saved: None,
         }
     }
 
