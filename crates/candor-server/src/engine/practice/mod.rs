@@ -59,6 +59,39 @@ pub struct PracticeEngine {
 }
 
 impl PracticeEngine {
+    /// A session of `core` (`saved`: the turn boundary it was restored at).
+    /// Its whole script is synthesized in the background, in speaking order,
+    /// so later turns start without a synthesis delay.
+    fn session(
+        &self,
+        ctx: EngineContext,
+        core: Core,
+        saved: Option<(u8, u64, u32, u32, usize)>,
+    ) -> PracticeSession {
+        let voice = self.voice.clone();
+        let script = core.script();
+        tokio::spawn(async move {
+            for text in script {
+                if voice.say(&text).await.is_err() {
+                    break;
+                }
+            }
+        });
+        PracticeSession {
+            core,
+            voice: self.voice.clone(),
+            clock: ctx.clock,
+            synth: None,
+            speech: self.speech.clone(),
+            session_id: ctx.session_id.clone(),
+            hearing: None,
+            hearing_failed: false,
+            ready: VecDeque::new(),
+            ending: None,
+            saved,
+        }
+    }
+
     /// Fails with a clear message on a speaking rate or output rate the voice
     /// cannot produce. A speech model that is configured but cannot be
     /// loaded is reported and left out: practice goes on without the
@@ -157,30 +190,7 @@ impl Engine for PracticeEngine {
                 plan,
                 ctx.output_codec(),
             );
-            // Synthesize the whole script in the background, in speaking order,
-            // so later turns start without a synthesis delay.
-            let voice = self.voice.clone();
-            let script = core.script();
-            tokio::spawn(async move {
-                for text in script {
-                    if voice.say(&text).await.is_err() {
-                        break;
-                    }
-                }
-            });
-            let mut session = PracticeSession {
-                core,
-                voice: self.voice.clone(),
-                clock: ctx.clock,
-                synth: None,
-                speech: self.speech.clone(),
-                session_id: ctx.session_id.clone(),
-                hearing: None,
-                hearing_failed: false,
-                ready: VecDeque::new(),
-                ending: None,
-                saved: None,
-            };
+            let mut session = self.session(ctx, core, None);
             session.start_hearing();
             Ok(Box::new(session) as Box<dyn EngineSession>)
         })
@@ -208,31 +218,9 @@ impl Engine for PracticeEngine {
                 state,
                 utt,
             );
-            // The rest of the script, synthesized in the background as at
-            // the start: this voice's cache is cold, and the next turn must
-            // not wait for its synthesis.
-            let voice = self.voice.clone();
-            let script = core.script();
-            tokio::spawn(async move {
-                for text in script {
-                    if voice.say(&text).await.is_err() {
-                        break;
-                    }
-                }
-            });
-            let mut session = PracticeSession {
-                core,
-                voice: self.voice.clone(),
-                clock: ctx.clock,
-                synth: None,
-                speech: self.speech.clone(),
-                session_id: ctx.session_id.clone(),
-                hearing: None,
-                hearing_failed: false,
-                ready: VecDeque::new(),
-                ending: None,
-                saved: Some(boundary),
-            };
+            // This voice's cache may be cold (another instance started the
+            // session): the rest of the script is synthesized as at the start.
+            let mut session = self.session(ctx, core, Some(boundary));
             // An answer under way is not heard from its middle: recognition
             // starts with the next one.
             if session.core.open_answer().is_none() {
