@@ -113,7 +113,7 @@ export async function launchBrowser() {
  * Opens the app with a first view. Returns helpers:
  *   push(event), view(v), calls(), callsTo(name), waitForCall(name), shot(name), close()
  */
-export async function openApp(browser, baseUrl, { view, theme = "light", responses = {}, errors = {}, viewport = { width: 1100, height: 760 }, noCore = false, reducedMotion = "reduce", paint = null } = {}) {
+export async function openApp(browser, baseUrl, { view, theme = "light", responses = {}, errors = {}, viewport = { width: 1100, height: 760 }, noCore = false, reducedMotion = "reduce", paint = null, clock = false } = {}) {
   const context = await browser.newContext({ viewport, colorScheme: theme, reducedMotion, locale: "en-GB", timezoneId: "UTC" });
   const page = await context.newPage();
   page.setDefaultTimeout(5000);
@@ -125,6 +125,8 @@ export async function openApp(browser, baseUrl, { view, theme = "light", respons
   // What the desktop shell tells the page about how it is painted (paint.ts).
   if (paint) await page.addInitScript((p) => Object.defineProperty(window, "__CANDOR_PAINT__", { value: p }), paint);
   if (!noCore) await page.addInitScript(installCandorMock, { initialView: view ?? null, responses, errors });
+  // A fake clock the test drives (see `pauseClock` in ui.test.mjs).
+  if (clock) await page.clock.install();
   await page.goto(baseUrl);
   if (view) await page.waitForFunction(() => document.documentElement.dataset.state !== undefined);
 

@@ -37,6 +37,16 @@ async function withApp(options, fn) {
   }
 }
 
+/**
+ * Stops the page's clock (installed by `withApp({ clock: true })`) a moment
+ * ahead, so from here on its timers, frames and `performance.now()` move only
+ * with `page.clock.runFor`: throttling is checked against exact times, not a
+ * loaded machine's.
+ */
+async function pauseClock(page) {
+  await page.clock.pauseAt((await page.evaluate(() => Date.now())) + 1000);
+}
+
 async function text(page, selector) {
   return (await page.locator(selector).first().innerText()).trim();
 }
@@ -1424,72 +1434,80 @@ describe("live screen: rendering cost", () => {
   });
 
   test("painted on the CPU, the level is drawn at most every 100 ms, as the loudest since its last draw", async () => {
-    await withApp({ view: authed(LIVE), paint: "cpu" }, async (app, page) => {
+    await withApp({ view: authed(LIVE), paint: "cpu", clock: true }, async (app, page) => {
       await page.locator('[data-screen="live"]').waitFor();
-      const drawn = await page.evaluate(async () => {
-        const sleep = (ms) => new Promise((ok) => setTimeout(ok, ms));
+      await pauseClock(page);
+      await page.evaluate(() => {
         const you = document.querySelector('[data-testid="you"]');
-        const log = [];
-        const observer = new MutationObserver(() => log.push({ at: performance.now(), level: you.dataset.level }));
-        observer.observe(you, { attributes: true, attributeFilter: ["data-level"] });
-        const { push } = window.__candor;
-        // 1. Levels every 10 ms for 400 ms, loud (0.9) every fourth.
-        const start = performance.now();
-        for (let i = 0; i < 40; i++) {
-          push({ type: "level", level: i % 4 === 1 ? 0.9 : 0.2, voice: true });
-          await sleep(10);
-        }
-        const burst = log.splice(0).map((w) => ({ at: w.at - start, level: w.level }));
-        await sleep(250);
-        // 2. Quiet again: the level comes down, it does not stick at the peak.
-        push({ type: "level", level: 0.1, voice: true });
-        await sleep(250);
-        const after = you.dataset.level;
-        observer.disconnect();
-        return { burst, after };
+        window.__drawn = [];
+        window.__pushed = [];
+        new MutationObserver(() => window.__drawn.push({ at: performance.now(), step: Number(you.dataset.level) })).observe(you, { attributes: true, attributeFilter: ["data-level"] });
       });
-      const gaps = drawn.burst.slice(1).map((w, i) => w.at - drawn.burst[i].at);
-      assert.ok(drawn.burst.length >= 2 && drawn.burst.length <= 6, `a handful of draws for 40 levels over 400 ms: ${JSON.stringify(drawn.burst)}`);
-      assert.ok(gaps.every((g) => g >= 95), `draws at least 100 ms apart: ${gaps.map((g) => g.toFixed(0))}`);
-      assert.ok(drawn.burst.slice(1).every((w) => w.level === "9"), `each later draw holds the loud level heard since the last: ${JSON.stringify(drawn.burst)}`);
-      assert.equal(drawn.after, "1", "a quiet level after the burst is drawn");
+      const push = (level) => page.evaluate((l) => {
+        window.__pushed.push({ at: performance.now(), step: Math.round(l * 10) });
+        window.__candor.push({ type: "level", level: l, voice: true });
+      }, level);
+      // 1. Levels every 10 ms for 400 ms (off the frame grid by 1 ms): a floor
+      // of 0.2 with a blip every 40 ms, each louder than the last, so every
+      // draw shows a step the previous one did not, and none is the latest.
+      await page.clock.runFor(1);
+      for (let i = 0; i < 40; i++) {
+        await push(i % 4 === 1 && i < 32 ? 0.3 + (i - 1) / 40 : 0.2);
+        await page.clock.runFor(10);
+      }
+      await page.clock.runFor(150);
+      // 2. Quiet again: the level comes down, it does not stick at the peak.
+      await push(0.1);
+      await page.clock.runFor(250);
+      const { drawn, pushed } = await page.evaluate(() => ({ drawn: window.__drawn, pushed: window.__pushed }));
+      const burst = drawn.filter((d) => d.at < pushed[39].at + 150);
+      const gaps = burst.slice(1).map((d, i) => d.at - burst[i].at);
+      assert.ok(burst.length >= 4 && burst.length <= 6, `a handful of draws for 40 levels over 400 ms: ${JSON.stringify(burst)}`);
+      assert.ok(gaps.every((g) => g >= 100), `draws at least 100 ms apart: ${gaps.map((g) => g.toFixed(0))}`);
+      for (const [i, d] of burst.entries()) {
+        const since = pushed.filter((p) => p.at <= d.at && (i === 0 || p.at > burst[i - 1].at));
+        const loudest = Math.max(...since.map((p) => p.step));
+        assert.equal(d.step, loudest, `draw ${i} at ${d.at.toFixed(0)} ms holds the loudest step heard since the last draw (${JSON.stringify(since)})`);
+      }
+      assert.ok(burst.some((d) => d.step > 2), "a blip between draws is drawn although the latest level is the floor");
+      assert.equal(drawn.at(-1).step, 1, "a quiet level after the burst is drawn");
     });
   });
 
   test("painted on the CPU, transcript text is drawn with the clock's tick, or at most a second after it arrived", async () => {
-    await withApp({ view: authed(LIVE), paint: "cpu" }, async (app, page) => {
+    await withApp({ view: authed(LIVE), paint: "cpu", clock: true }, async (app, page) => {
       await page.locator('[data-screen="live"]').waitFor();
-      const drawn = await page.evaluate(async () => {
-        const sleep = (ms) => new Promise((ok) => setTimeout(ok, ms));
+      await pauseClock(page);
+      await page.evaluate(() => {
         const list = document.querySelector('[data-testid="transcript"]');
         const clock = document.querySelector('[data-testid="elapsed"]');
-        const log = [];
-        const observer = new MutationObserver(() => log.push({ at: performance.now(), text: list.textContent, clock: clock.textContent }));
+        window.__drawn = [];
+        const observer = new MutationObserver(() => window.__drawn.push({ at: performance.now(), text: list.textContent, clock: clock.textContent }));
         observer.observe(list, { subtree: true, childList: true, characterData: true });
         observer.observe(clock, { subtree: true, childList: true, characterData: true });
-        const { push } = window.__candor;
-        const words = "Tell me about a time you had to decide quickly".split(" ");
-        // 1. The interviewer's words, one every 100 ms, then the clock ticks.
-        const start = performance.now();
-        for (let i = 1; i <= words.length; i++) {
-          push({ type: "transcript", speaker: "interviewer", segmentId: 7, text: words.slice(0, i).join(" "), isFinal: false, startMs: 1000 });
-          await sleep(60);
-        }
-        const beforeTick = log.filter((w) => w.text.includes("Tell")).length;
-        push({ type: "stats", elapsedMs: 5_000, uplinkKbps: 18, bufferedMs: 40, muted: false });
-        await sleep(50);
-        const atTick = log.splice(0).map((w) => ({ at: w.at - start, text: w.text, clock: w.clock }));
-        // 2. No tick: the text is drawn at most a second after it came.
-        push({ type: "transcript", speaker: "candidate", segmentId: 8, text: "Sure.", isFinal: true, startMs: 9000 });
-        const sent = performance.now();
-        while (!list.textContent.includes("Sure.") && performance.now() - sent < 3000) await sleep(20);
-        observer.disconnect();
-        return { beforeTick, atTick, late: performance.now() - sent };
       });
-      assert.equal(drawn.beforeTick, 0, "no word is drawn before the tick");
-      const withText = drawn.atTick.filter((w) => w.text.includes("decide quickly"));
-      assert.ok(withText.length >= 1 && withText.every((w) => w.clock === "00:05"), `the words are drawn with the tick, the latest at once: ${JSON.stringify(drawn.atTick)}`);
-      assert.ok(drawn.late >= 900 && drawn.late < 1500, `without a tick the text is drawn a second after it came (${drawn.late.toFixed(0)} ms)`);
+      const drawn = () => page.evaluate(() => window.__drawn.splice(0));
+      const now = () => page.evaluate(() => performance.now());
+      // 1. The interviewer's words, one every 60 ms, then the clock ticks.
+      const words = "Tell me about a time you had to decide quickly".split(" ");
+      for (let i = 1; i <= words.length; i++) {
+        await app.push({ type: "transcript", speaker: "interviewer", segmentId: 7, text: words.slice(0, i).join(" "), isFinal: false, startMs: 1000 });
+        await page.clock.runFor(60);
+      }
+      assert.deepEqual((await drawn()).filter((w) => w.text.includes("Tell")), [], "no word is drawn before the tick");
+      await app.push({ type: "stats", elapsedMs: 5_000, uplinkKbps: 18, bufferedMs: 40, muted: false });
+      await page.clock.runFor(50);
+      const atTick = await drawn();
+      const withText = atTick.filter((w) => w.text.includes("decide quickly"));
+      assert.ok(withText.length >= 1 && withText.every((w) => w.clock === "00:05"), `the words are drawn with the tick, the latest at once: ${JSON.stringify(atTick)}`);
+      // 2. No tick: the text is drawn a second after it came, not before.
+      await app.push({ type: "transcript", speaker: "candidate", segmentId: 8, text: "Sure.", isFinal: true, startMs: 9000 });
+      const sent = await now();
+      await page.clock.runFor(950);
+      assert.deepEqual((await drawn()).filter((w) => w.text.includes("Sure.")), [], "not drawn before a second has passed");
+      await page.clock.runFor(100);
+      const late = (await drawn()).filter((w) => w.text.includes("Sure."));
+      assert.ok(late.length >= 1 && late[0].at - sent >= 1000 && late[0].at - sent <= 1050, `without a tick the text is drawn a second after it came: ${JSON.stringify(late.map((w) => w.at - sent))}`);
     });
   });
 
