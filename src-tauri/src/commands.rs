@@ -40,6 +40,9 @@ pub struct AppState {
     /// How the web view draws (Linux: the renderer chosen at launch), for
     /// the diagnostics.
     renderer: Option<String>,
+    /// How many microphone levels a second the page is sent, when the
+    /// renderer says (see `Renderer::level_updates_per_second`).
+    level_updates_per_second: Option<u32>,
     clipboard: KeptClipboard,
 }
 
@@ -77,12 +80,18 @@ impl KeptClipboard {
 type Shared<'a> = State<'a, Arc<AppState>>;
 
 impl AppState {
-    pub fn new(paths: AppPaths, launched: Instant, renderer: Option<String>) -> Self {
+    pub fn new(
+        paths: AppPaths,
+        launched: Instant,
+        renderer: Option<String>,
+        level_updates_per_second: Option<u32>,
+    ) -> Self {
         let settings = paths.load_settings();
         Self {
             launched,
             ui_seen: AtomicBool::new(false),
             renderer,
+            level_updates_per_second,
             clipboard: KeptClipboard::default(),
             paths,
             engine: Mutex::new(None),
@@ -110,6 +119,9 @@ impl AppState {
         };
         let mut config = EngineConfig::new(backend, Arc::new(KeyringStore::new(&key)));
         config.echo_cancellation = settings.echo_cancellation;
+        if let Some(rate) = self.level_updates_per_second {
+            config.level_updates_per_second = rate;
+        }
         // The models live with the embedded backend's data, and are managed
         // (downloaded, chosen) whichever backend is in use.
         config.speech_models = Some(SpeechModelsConfig {

@@ -43,6 +43,12 @@ pub fn run() {
     let renderer = Some(renderer::configure());
     #[cfg(not(target_os = "linux"))]
     let renderer: Option<String> = None;
+    #[cfg(target_os = "linux")]
+    let level_updates_per_second = renderer
+        .as_ref()
+        .map(|choice| choice.renderer.level_updates_per_second());
+    #[cfg(not(target_os = "linux"))]
+    let level_updates_per_second = None;
     let context = tauri::generate_context!("tauri.conf.json");
     let identifier = context.config().identifier.clone();
     let builder = tauri::Builder::default()
@@ -65,7 +71,12 @@ pub fn run() {
             }
             window::save_when_settled(app.handle());
             let renderer = renderer.as_ref().map(|r| r.to_string());
-            let state = Arc::new(AppState::new(paths, launched, renderer));
+            let state = Arc::new(AppState::new(
+                paths,
+                launched,
+                renderer,
+                level_updates_per_second,
+            ));
             app.manage(state.clone());
             tauri::async_runtime::block_on(async move { state.start_engine().await })
                 .map_err(|e| -> Box<dyn std::error::Error> { e.into() })?;

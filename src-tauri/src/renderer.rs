@@ -106,6 +106,18 @@ impl Renderer {
             Renderer::SharedMemory => "cpu",
         }
     }
+
+    /// How many microphone levels a second the page is sent: painted on the
+    /// CPU it draws the level at most every 100 ms (`CPU_LEVEL_EVERY_MS` in
+    /// `ui/src/views/live.ts`), so more would only cost both processes a
+    /// message each; on the GPU it draws one an animation frame, and 25 a
+    /// second keeps the meter smooth.
+    pub fn level_updates_per_second(self) -> u32 {
+        match self {
+            Renderer::DmaBuf => 25,
+            Renderer::SharedMemory => 10,
+        }
+    }
 }
 
 /// The global the page reads at start-up to learn how its frames are painted
@@ -292,6 +304,21 @@ mod tests {
             page_script(Renderer::DmaBuf),
             r#"Object.defineProperty(window, "__CANDOR_PAINT__", { value: "gpu" });"#
         );
+    }
+
+    #[test]
+    fn painted_on_the_cpu_the_page_is_sent_as_many_levels_as_it_draws() {
+        let live = include_str!("../../ui/src/views/live.ts");
+        let every_ms: u32 = live
+            .lines()
+            .find_map(|l| l.strip_prefix("const CPU_LEVEL_EVERY_MS = "))
+            .and_then(|v| v.trim_end_matches(';').parse().ok())
+            .expect("live.ts declares CPU_LEVEL_EVERY_MS");
+        assert_eq!(
+            Renderer::SharedMemory.level_updates_per_second(),
+            1000 / every_ms
+        );
+        assert!(Renderer::DmaBuf.level_updates_per_second() > 1000 / every_ms);
     }
 
     fn node(n: u32, driver: &str, usable: bool) -> RenderNode {

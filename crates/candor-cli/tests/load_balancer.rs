@@ -9,6 +9,8 @@
 //! are computed once and hold the same conversation as the same answers in
 //! an interview without faults (questions asked and answered, follow-ups,
 //! interruptions, pauses); both runs' timing measures are printed.
+//! `resume_times_after_drains_and_crashes` (ignored: a measurement) times
+//! how long a session takes to come back after each kind of fault.
 //!
 //! Needs `CANDOR_TEST_LB_URL`/`CANDOR_TEST_LB_BACKENDS` and
 //! `CANDOR_TEST_POSTGRES_URL` (`scripts/test` runs the suite under both
@@ -77,6 +79,15 @@ fn espeak(dir: &Path, name: &str, text: &str) -> Vec<f32> {
     assert!(status.success());
     let (rate, samples) = candor_audio::wav::read_mono(&path).unwrap();
     candor_audio::clip::resample(&samples, rate, FEED_RATE).unwrap()
+}
+
+/// [`ANSWERS`], spoken (espeak-ng) into `dir`.
+fn recorded_answers(dir: &Path) -> Vec<Vec<f32>> {
+    ANSWERS
+        .iter()
+        .enumerate()
+        .map(|(i, text)| espeak(dir, &format!("a{i}.wav"), text))
+        .collect()
 }
 
 /// `GET path` on a loopback port: the whole response, or None.
@@ -225,17 +236,26 @@ struct Run {
     interview_id: String,
     feedback: candor_api::Feedback,
     frames_stored: Option<u64>,
+    /// From asking for the interview to its session being live.
+    went_live: Duration,
+    /// Per fault, from the signal to the session being live again (on
+    /// another instance, or on the restarted one).
+    resumed: Vec<(Fault, Duration)>,
 }
 
-/// One interview through the load balancer, answering each time the
-/// interviewer listens; `faults[k]` happens 3 s into answer k.
+/// One interview of `questions` questions through the load balancer,
+/// answering each time the interviewer listens (answer k is
+/// `answers[k % answers.len()]`, until `answers.len()` answers unless
+/// `questions` asks for more); `faults[k]` happens 3 s into answer k.
 async fn interview(
     lb: &Url,
     servers: &mut Servers,
     answers: &[Vec<f32>],
+    questions: u32,
     email: &str,
     faults: &[Option<Fault>],
 ) -> Run {
+    let answer_count = answers.len().max(questions as usize);
     let tokens: Arc<dyn TokenStore> = Arc::new(MemoryStore::default());
     let mut config = EngineConfig::new(BackendConfig::Remote { url: lb.clone() }, tokens.clone());
     let feed = Feed::new(FEED_RATE);
@@ -264,6 +284,17 @@ async fn interview(
     // The interviewer spoke since the last answer began.
     let mut spoke = true;
     let mut fault_at: Option<(tokio::time::Instant, Fault)> = None;
+    // A drained server on its way out: its index and its exit.
+    let mut draining: Option<(
+        usize,
+        tokio::task::JoinHandle<Option<std::process::ExitStatus>>,
+    )> = None;
+    // The fault being recovered from: which, when, and whether the
+    // session has left `live` since.
+    let mut recovering: Option<(Fault, Instant, bool)> = None;
+    let mut resumed = Vec::new();
+    let mut asked_at = None;
+    let mut went_live = None;
     let mut frames_stored = None;
     let mut interview_id = None;
     loop {
@@ -272,38 +303,42 @@ async fn interview(
             _ = async { tokio::time::sleep_until(fault_at.unwrap().0).await }, if fault_at.is_some() => {
                 let (_, fault) = fault_at.take().unwrap();
                 let holder = tokio::task::block_in_place(|| servers.holder()).expect("a server holds the session");
-                let process = servers.running[holder].as_mut().unwrap();
+                assert!(draining.is_none(), "a fault while a server still drains");
+                recovering = Some((fault, Instant::now(), false));
                 match fault {
                     Fault::Drain => {
+                        // It exits in its own time; the events go on.
+                        let mut process = servers.running[holder].take().unwrap();
                         process.terminate();
-                        let exited = tokio::task::block_in_place(|| process.wait_exit(Duration::from_secs(12)));
-                        assert!(exited.is_some_and(|s| s.success()), "the drained server exits: {exited:?}");
+                        draining = Some((holder, tokio::task::spawn_blocking(move || process.wait_exit(Duration::from_secs(12)))));
                     }
-                    Fault::Kill => process.kill(),
+                    Fault::Kill => {
+                        servers.running[holder].as_mut().unwrap().kill();
+                        servers.restart(holder);
+                    }
                 }
                 println!("{fault:?} of server {holder} during answer {answered}");
                 seen.push(format!("{fault:?} of {holder}"));
+                continue;
+            }
+            exited = async { (&mut draining.as_mut().unwrap().1).await }, if draining.is_some() => {
+                let (holder, _) = draining.take().unwrap();
+                let exited = exited.unwrap();
+                assert!(exited.is_some_and(|s| s.success()), "the drained server exits: {exited:?}");
                 servers.restart(holder);
                 continue;
             }
         };
         match event {
             EngineEvent::View { view } => match state_of(&view) {
-                "idle" if !started => {
-                    started = true;
-                    engine
-                        .intent(Intent::StartInterview(InterviewSetup {
-                            role: candor_client::ipc::Role::SoftwareEngineer,
-                            seniority: candor_client::ipc::Seniority::Mid,
-                            job_description: None,
-                            cv_text: None,
-                            question_count: 2,
-                            retry: None,
-                        }))
-                        .await
-                        .unwrap();
-                }
                 "live" => {
+                    if went_live.is_none() {
+                        went_live = asked_at.map(|at: Instant| at.elapsed());
+                    }
+                    if let Some((fault, at, true)) = recovering {
+                        resumed.push((fault, at.elapsed()));
+                        recovering = None;
+                    }
                     if let candor_lifecycle::InterviewView::Live {
                         interview_id: id, ..
                     } = &view.interview
@@ -311,15 +346,39 @@ async fn interview(
                         interview_id = Some(id.clone());
                     }
                 }
+                _ if recovering.is_some() => {
+                    if let Some((_, _, left)) = recovering.as_mut() {
+                        *left = true;
+                    }
+                    if matches!(state_of(&view), "processingResults" | "resultsReady") {
+                        break;
+                    }
+                    assert_ne!(state_of(&view), "error", "{view:?}");
+                }
+                "idle" if !started => {
+                    started = true;
+                    asked_at = Some(Instant::now());
+                    engine
+                        .intent(Intent::StartInterview(InterviewSetup {
+                            role: candor_client::ipc::Role::SoftwareEngineer,
+                            seniority: candor_client::ipc::Seniority::Mid,
+                            job_description: None,
+                            cv_text: None,
+                            question_count: questions,
+                            retry: None,
+                        }))
+                        .await
+                        .unwrap();
+                }
                 "processingResults" | "resultsReady" => break,
                 "error" => panic!("{view:?}"),
                 _ => {}
             },
             EngineEvent::Interviewer { activity, .. } => match activity {
                 Activity::Speaking => spoke = true,
-                Activity::Listening if spoke && answered < answers.len() => {
+                Activity::Listening if spoke && answered < answer_count => {
                     spoke = false;
-                    feed.push(&answers[answered]);
+                    feed.push(&answers[answered % answers.len()]);
                     seen.push(format!("answer {answered}"));
                     if let Some(Some(f)) = faults.get(answered) {
                         fault_at = Some((tokio::time::Instant::now() + Duration::from_secs(3), *f));
@@ -334,7 +393,19 @@ async fn interview(
             _ => {}
         }
     }
-    assert_eq!(answered, answers.len(), "every answer was asked for");
+    assert_eq!(answered, answer_count, "every answer was asked for");
+    assert!(
+        recovering.is_none(),
+        "the session never came back after a fault"
+    );
+    if let Some((holder, exit)) = draining.take() {
+        let exited = exit.await.unwrap();
+        assert!(
+            exited.is_some_and(|s| s.success()),
+            "the drained server exits: {exited:?}"
+        );
+        servers.restart(holder);
+    }
     let interview_id = interview_id.expect("the interview went live");
     let api = candor_client::api::ApiClient::new(lb.clone()).unwrap();
     let token = tokens.load().unwrap().expect("signed in");
@@ -353,6 +424,8 @@ async fn interview(
         interview_id,
         feedback,
         frames_stored,
+        went_live: went_live.expect("the interview went live"),
+        resumed,
     }
 }
 
@@ -362,11 +435,7 @@ async fn an_interview_survives_a_drain_and_a_crash_behind_haproxy_on_one_postgre
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let answers: Vec<Vec<f32>> = ANSWERS
-        .iter()
-        .enumerate()
-        .map(|(i, text)| espeak(dir.path(), &format!("a{i}.wav"), text))
-        .collect();
+    let answers = recorded_answers(dir.path());
     // The servers' logs, kept for a failure to be read.
     let logs = std::env::temp_dir().join(format!("candor-load-balancer-{}", std::process::id()));
     std::fs::create_dir_all(&logs).unwrap();
@@ -380,6 +449,7 @@ async fn an_interview_survives_a_drain_and_a_crash_behind_haproxy_on_one_postgre
         &lb,
         &mut servers,
         &answers,
+        2,
         &format!("clean-{tag}@example.org"),
         &[],
     )
@@ -389,6 +459,7 @@ async fn an_interview_survives_a_drain_and_a_crash_behind_haproxy_on_one_postgre
         &lb,
         &mut servers,
         &answers,
+        2,
         &format!("faulty-{tag}@example.org"),
         &[Some(Fault::Drain), Some(Fault::Kill)],
     )
@@ -436,6 +507,15 @@ async fn an_interview_survives_a_drain_and_a_crash_behind_haproxy_on_one_postgre
     once.sort();
     once.dedup();
     assert_eq!(once.len(), said.len(), "a line said twice: {said:?}");
+    assert_eq!(
+        faulty.resumed.iter().map(|(f, _)| *f).collect::<Vec<_>>(),
+        [Fault::Drain, Fault::Kill],
+        "the session came back after each fault"
+    );
+    println!(
+        "live after {:?}; back after each fault: {:?}",
+        faulty.went_live, faulty.resumed
+    );
     // The results were computed once (by the server that ended the
     // interview; neither the drained nor the killed one computed any).
     let saved = tokio::task::block_in_place(|| servers.results_saved());
@@ -475,6 +555,79 @@ async fn an_interview_survives_a_drain_and_a_crash_behind_haproxy_on_one_postgre
         assert_eq!(fq.follow_ups_asked, cq.follow_ups_asked);
         assert_eq!(fq.pauses, cq.pauses, "pauses in answer {}", cq.index);
         assert!(fq.response_latency_ms.is_some());
+    }
+    drop(servers);
+    let _ = std::fs::remove_dir_all(&logs);
+}
+
+/// How long a live session takes to come back after a drain and after a
+/// crash, against how long a new one takes to go live, through the load
+/// balancer (a measurement: `CI=true scripts/with-postgres
+/// scripts/with-haproxy cargo test -p candor-cli --all-features --test
+/// load_balancer -- --ignored --nocapture`). Each interview drains and
+/// kills the instance holding it in turn, 3 s into every answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement; prints figures"]
+async fn resume_times_after_drains_and_crashes() {
+    let Some((lb, ports, database)) = environment() else {
+        return;
+    };
+    const INTERVIEWS: usize = 3;
+    const QUESTIONS: u32 = 6;
+    let dir = tempfile::tempdir().unwrap();
+    let answers = recorded_answers(dir.path());
+    let logs = std::env::temp_dir().join(format!("candor-resume-times-{}", std::process::id()));
+    std::fs::create_dir_all(&logs).unwrap();
+    let mut servers = Servers::start(ports, &database, &logs);
+    let tag = format!("{}-{}", std::process::id(), candor_server::auth::now_ms());
+    let faults: Vec<Option<Fault>> = (0..QUESTIONS)
+        .map(|k| {
+            Some(if k % 2 == 0 {
+                Fault::Drain
+            } else {
+                Fault::Kill
+            })
+        })
+        .collect();
+    let (mut fresh, mut drained, mut killed) = (Vec::new(), Vec::new(), Vec::new());
+    for n in 0..INTERVIEWS {
+        let run = interview(
+            &lb,
+            &mut servers,
+            &answers,
+            QUESTIONS,
+            &format!("resume-{n}-{tag}@example.org"),
+            &faults,
+        )
+        .await;
+        fresh.push(run.went_live);
+        for (fault, took) in run.resumed {
+            match fault {
+                Fault::Drain => drained.push(took),
+                Fault::Kill => killed.push(took),
+            }
+        }
+    }
+    let ms = |d: &Duration| d.as_secs_f64() * 1000.0;
+    let summary = |v: &mut Vec<Duration>| {
+        v.sort();
+        let p = |q: f64| ms(&v[((v.len() as f64 * q).ceil() as usize).clamp(1, v.len()) - 1]);
+        (v.len(), p(0.5), p(0.95))
+    };
+    let (nf, fresh_p50, fresh_p95) = summary(&mut fresh);
+    println!(
+        "new session to live: n {nf}, p50 {fresh_p50:.0} ms, p95 {fresh_p95:.0} ms (baseline)"
+    );
+    for (what, v, goal) in [
+        ("drain (SIGTERM) to live again", &mut drained, 1000.0),
+        ("crash (SIGKILL) to live again", &mut killed, 3000.0),
+    ] {
+        let (n, p50, p95) = summary(v);
+        println!(
+            "{what}: n {n}, p50 {p50:.0} ms, p95 {p95:.0} ms (goal p95 < {goal:.0} ms), \
+             p50 {:.2}x a new session's",
+            p50 / fresh_p50
+        );
     }
     drop(servers);
     let _ = std::fs::remove_dir_all(&logs);

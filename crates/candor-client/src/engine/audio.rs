@@ -72,6 +72,7 @@ impl Driver {
             } else {
                 VoiceProcessing::OFF
             },
+            level_updates_per_second: self.config.level_updates_per_second,
             ..CaptureSettings::default()
         }
     }

@@ -74,6 +74,10 @@ pub struct EngineConfig {
     /// the one `BackendConfig::Embedded` would pick; without them, the model
     /// commands are refused.
     pub speech_models: Option<SpeechModelsConfig>,
+    /// How many times a second, at most, the microphone's level is reported
+    /// ([`EngineEvent::Level`]): each report is a message to the page, and a
+    /// page painted on the CPU draws no more than ten a second.
+    pub level_updates_per_second: u32,
 }
 
 impl EngineConfig {
@@ -91,6 +95,8 @@ impl EngineConfig {
             seed: std::process::id() as u64 ^ crate::ipc::now_ms() as u64,
             record_latency: false,
             speech_models: None,
+            level_updates_per_second: candor_audio::CaptureSettings::default()
+                .level_updates_per_second,
         }
     }
 }
