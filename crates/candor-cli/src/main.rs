@@ -132,8 +132,9 @@ struct DeleteArgs {
 }
 
 /// `candor serve`. Every option can come from the environment (the flag
-/// wins); the limits and the drain deadline are `CANDOR_MAX_*` and
-/// `CANDOR_DRAIN_SECONDS` (see the README's "Deploying"). SIGTERM or SIGINT
+/// wins); the limits, the drain deadline and the session lease are
+/// `CANDOR_MAX_*`, `CANDOR_DRAIN_SECONDS` and `CANDOR_SESSION_LEASE_MS` (see
+/// the README's "Deploying"). SIGTERM or SIGINT
 /// drains the server, then stops it.
 #[derive(Debug, Args)]
 struct ServeArgs {
@@ -476,8 +477,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<u8> {
     config.practice.speech_model = args.speech_model;
     // GEMINI_API_KEY (and CANDOR_GEMINI_*) select the Gemini Live interviewer.
     config.gemini = candor_server::GeminiConfig::from_env();
-    // CANDOR_MAX_*, CANDOR_DRAIN_SECONDS and CANDOR_TRUST_FORWARDED_FOR tune
-    // a hosted backend.
+    // CANDOR_MAX_*, CANDOR_DRAIN_SECONDS, CANDOR_SESSION_LEASE_MS and
+    // CANDOR_TRUST_FORWARDED_FOR tune a hosted backend.
     config
         .limits_from_vars(|name| std::env::var(name).ok())
         .map_err(anyhow::Error::msg)?;

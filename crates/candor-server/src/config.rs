@@ -95,6 +95,7 @@ impl Config {
     /// | `CANDOR_MAX_AUDIO_MIB_PER_USER`, `CANDOR_MAX_AUDIO_MIB_PER_SESSION` | stored candidate audio |
     /// | `CANDOR_SIGN_IN_BURST_PER_IP`, `CANDOR_SIGN_IN_BURST_PER_ACCOUNT` | sign-in attempts before throttling |
     /// | `CANDOR_DRAIN_SECONDS` | how long a stopping server drains its sessions ([`Limits::drain_deadline`]) |
+    /// | `CANDOR_SESSION_LEASE_MS` | how long a crashed instance's sessions stay out of reach ([`Limits::session_lease`], at least 300) |
     pub fn limits_from_vars(&mut self, var: impl Fn(&str) -> Option<String>) -> Result<(), String> {
         fn num<T: std::str::FromStr>(
             var: &impl Fn(&str) -> Option<String>,
@@ -145,6 +146,16 @@ impl Config {
         }
         if let Some(n) = num::<u64>(&var, "CANDOR_DRAIN_SECONDS")? {
             l.drain_deadline = Duration::from_secs(n);
+        }
+        if let Some(n) = num::<u64>(&var, "CANDOR_SESSION_LEASE_MS")? {
+            // Renewed every third of it: much shorter and an instance's
+            // ordinary pauses would make it let its sessions go.
+            if n < 300 {
+                return Err(format!(
+                    "CANDOR_SESSION_LEASE_MS={n} is too short (at least 300)"
+                ));
+            }
+            l.session_lease = Duration::from_millis(n);
         }
         if let Some(n) = num(&var, "CANDOR_SIGN_IN_BURST_PER_IP")? {
             self.auth_limits.ip_burst = n;
@@ -528,9 +539,11 @@ mod tests {
             "CANDOR_MAX_SESSIONS_PER_IP" => Some(" 3 ".into()),
             "CANDOR_MAX_AUDIO_MIB_PER_USER" => Some("10".into()),
             "CANDOR_MAX_SESSION_MINUTES" => Some("30".into()),
+            "CANDOR_SESSION_LEASE_MS" => Some("2000".into()),
             _ => None,
         })
         .unwrap();
+        assert_eq!(c.limits.session_lease, Duration::from_secs(2));
         assert!(c.trust_forwarded_for);
         assert_eq!(c.limits.max_sessions_per_ip, 3);
         assert_eq!(c.limits.max_audio_bytes_per_user, 10 * 1024 * 1024);
@@ -539,6 +552,11 @@ mod tests {
             .limits_from_vars(|n| (n == "CANDOR_MAX_CONNECTIONS").then(|| "many".into()))
             .unwrap_err();
         assert!(err.contains("CANDOR_MAX_CONNECTIONS"), "{err}");
+        let err = c
+            .limits_from_vars(|n| (n == "CANDOR_SESSION_LEASE_MS").then(|| "100".into()))
+            .unwrap_err();
+        assert!(err.contains("at least 300"), "{err}");
+        assert_eq!(c.limits.session_lease, Duration::from_secs(2), "unchanged");
     }
 
     #[test]

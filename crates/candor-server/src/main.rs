@@ -18,8 +18,9 @@
 //! With `GEMINI_API_KEY` set the interviewer is the Gemini Live API (model,
 //! voice and base URL from `CANDOR_GEMINI_MODEL`, `CANDOR_GEMINI_VOICE`,
 //! `CANDOR_GEMINI_FEEDBACK_MODEL`, `CANDOR_GEMINI_BASE_URL`); otherwise the
-//! offline practice interviewer. Limits and the drain deadline come from
-//! `CANDOR_MAX_*`, `CANDOR_DRAIN_SECONDS` and `CANDOR_TRUST_FORWARDED_FOR`
+//! offline practice interviewer. Limits, the drain deadline and the session
+//! lease come from `CANDOR_MAX_*`, `CANDOR_DRAIN_SECONDS`,
+//! `CANDOR_SESSION_LEASE_MS` and `CANDOR_TRUST_FORWARDED_FOR`
 //! ([`Config::limits_from_vars`]).
 
 use std::path::PathBuf;

@@ -6,7 +6,8 @@
 //! the leases of the sessions in the instance's hub alive, and sweeps up
 //! the sessions no instance holds.
 //!
-//! - **Lease**: [`crate::config::Limits::session_lease`] (3 s by default),
+//! - **Lease**: [`crate::config::Limits::session_lease`] (3 s by default,
+//!   `CANDOR_SESSION_LEASE_MS`),
 //!   renewed every third of it for all of the instance's sessions at once
 //!   (one statement per renewal on PostgreSQL, whatever the number of
 //!   sessions). Three seconds bound how long a crashed instance's sessions
