@@ -323,7 +323,7 @@ impl Default for Limits {
             header_read_timeout: Duration::from_secs(5),
             body_read_timeout: Duration::from_secs(10),
             drain_deadline: Duration::from_secs(25),
-            session_lease: Duration::from_secs(3),
+            session_lease: Duration::from_secs(2),
         }
     }
 }
