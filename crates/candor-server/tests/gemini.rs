@@ -1,7 +1,8 @@
 //! The Gemini Live bridge against a fake Live API on 127.0.0.1 (see
 //! `fake_gemini`): a whole interview client → server → fake Gemini with AI
 //! feedback, barge-in, `goAway` and a dropped upstream connection resumed
-//! without losing candidate audio, refusals at start, a malformed upstream
+//! without losing candidate audio, a session handed over to another server
+//! by a drain, refusals at start, a malformed upstream
 //! message, and a failing feedback request. No internet; every wait bounded.
 
 mod common;
@@ -19,7 +20,7 @@ use candor_protocol::{
     SessionEnded, Speaker, StartResponse,
 };
 use candor_server::voice;
-use candor_server::{ApiKey, RunningServer, Server};
+use candor_server::{ApiKey, RunningServer, Server, Store};
 use common::*;
 use fake_gemini::{Fake, KEY, Script};
 
@@ -79,6 +80,8 @@ struct Seen {
     audio_after_interrupt: usize,
     other: Vec<String>,
     sent: u64,
+    /// The other server's answer after a handover.
+    resumed: Option<StartResponse>,
 }
 
 impl Seen {
@@ -109,11 +112,34 @@ async fn drive(
     interview_id: &str,
     barge_turn: Option<usize>,
 ) -> (Seen, Option<SessionEnded>) {
+    drive_with(server, token, interview_id, barge_turn, None).await
+}
+
+/// A drain of the server the client is on, mid-answer: the client follows
+/// its `GoAway` to `to` and resumes the session there.
+struct Handover<'a> {
+    to: &'a RunningServer,
+    /// Drain once this many loud frames of the first answer are sent.
+    after_loud: usize,
+}
+
+/// [`drive`], optionally handed over to another server mid-answer.
+async fn drive_with(
+    server: &RunningServer,
+    token: &str,
+    interview_id: &str,
+    barge_turn: Option<usize>,
+    mut handover: Option<Handover<'_>>,
+) -> (Seen, Option<SessionEnded>) {
     let mut ws = connect(server.addr()).await;
     send(&mut ws, start_request(token, interview_id)).await;
     let mut seen = Seen::default();
     let silence = silence_frames(1).remove(0);
     let mut queue: VecDeque<Bytes> = VecDeque::new();
+    // Every frame sent (seq n at n - 1), to send again what a server lacks.
+    let mut sent: Vec<Bytes> = Vec::new();
+    let mut loud_sent = 0;
+    let mut last_server_seq = 0;
     let mut answers = 0;
     let mut turn = 0;
     let mut in_turn_after_interrupt = false;
@@ -127,8 +153,21 @@ async fn drive(
         tokio::select! {
             _ = tick.tick(), if seen.start.is_some() => {
                 seen.sent += 1;
-                let frame = queue.pop_front().unwrap_or_else(|| silence.clone());
+                let frame = match queue.pop_front() {
+                    Some(loud) => {
+                        loud_sent += 1;
+                        loud
+                    }
+                    None => silence.clone(),
+                };
+                sent.push(frame.clone());
                 send(&mut ws, audio(seen.sent, frame)).await;
+                if let Some(h) = &handover
+                    && answers == 1
+                    && loud_sent == h.after_loud
+                {
+                    assert!(server.drain(Duration::from_secs(30)), "drained once");
+                }
             }
             msg = recv(&mut ws) => {
                 let Some(msg) = msg else { return (seen, None) };
@@ -137,7 +176,30 @@ async fn drive(
                         assert!(seen.start.is_none(), "one StartResponse: the client never reconnects");
                         seen.start = Some(s);
                     }
+                    ServerPayload::GoAway(g) => {
+                        let to = handover.take().unwrap_or_else(|| panic!("an unexpected {g:?}")).to;
+                        let _ = ws.close(None).await;
+                        let start = seen.start.as_ref().expect("started");
+                        ws = connect(to.addr()).await;
+                        let mut req = start_request(token, interview_id);
+                        req.resume = Some(candor_protocol::ResumeRequest {
+                            session_id: start.session_id.clone(),
+                            last_server_seq,
+                            captured_seq: seen.sent,
+                        });
+                        send(&mut ws, req).await;
+                        let answer = recv(&mut ws).await.expect("the other server answers");
+                        let Some(ServerPayload::StartResponse(resumed)) = answer.payload else {
+                            panic!("the session continues on the other server: {answer:?}")
+                        };
+                        assert!(resumed.resumed, "{resumed:?}");
+                        seen.resumed = Some(resumed.clone());
+                        for seq in resumed.last_client_seq + 1..=seen.sent {
+                            send(&mut ws, audio(seq, sent[seq as usize - 1].clone())).await;
+                        }
+                    }
                     ServerPayload::AudioChunk(c) => {
+                        last_server_seq = c.seq;
                         if in_turn_after_interrupt {
                             seen.audio_after_interrupt += 1;
                         }
@@ -584,6 +646,89 @@ async fn a_drop_while_the_model_answers_replays_the_answer_once() {
         );
     }
     server.shutdown().await;
+}
+
+/// A server drained mid-answer hands its Gemini session over: the client
+/// follows `GoAway` to a second server on the same store, which resumes
+/// the Live session with the handle the first saved and gives the service
+/// again the candidate audio that handle lacks. The model hears every loud
+/// chunk once, asks no question twice, the answer under way stays one
+/// segment, every frame is stored once, and the results are computed once.
+#[tokio::test]
+async fn a_drained_servers_gemini_session_continues_on_another_server() {
+    let fake = Fake::start(script()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let a = gemini_server(dir.path(), fake.base_url()).await;
+    let b = gemini_server(dir.path(), fake.base_url()).await;
+    let api = Api::new(a.addr());
+    let auth = api.register("handover@example.org").await;
+    let interview = api.create_interview(&auth.token, 2).await;
+    let handover = Handover {
+        to: &b,
+        after_loud: 25,
+    };
+    let (seen, ended) = drive_with(&a, &auth.token, &interview.id, None, Some(handover)).await;
+    let ended = ended.expect("SessionEnded");
+    assert_eq!(
+        ended.reason,
+        EndReason::InterviewComplete as i32,
+        "{}",
+        ended.message
+    );
+    let resumed = seen.resumed.as_ref().expect("handed over");
+    assert_eq!(resumed.session_id, seen.start.as_ref().unwrap().session_id);
+    assert!(seen.other.is_empty(), "the client saw {:?}", seen.other);
+    assert_eq!(seen.finals(Speaker::Candidate), ANSWERS.to_vec());
+    let first_answer: std::collections::HashSet<u64> = seen
+        .transcripts
+        .iter()
+        .filter(|t| t.speaker == Speaker::Candidate as i32 && ANSWERS[0].starts_with(&t.text))
+        .map(|t| t.segment_id)
+        .collect();
+    assert_eq!(first_answer.len(), 1, "one segment for the first answer");
+    assert_eq!(
+        seen.finals(Speaker::Interviewer),
+        TURNS.to_vec(),
+        "no question asked twice"
+    );
+    {
+        let log = fake.log();
+        assert_eq!(log.handles.len(), 2, "one connection per server");
+        assert!(log.handles[1].is_some(), "the second resumed with a handle");
+        assert_eq!(log.realtime_text.len(), 1, "no second kick-off");
+        assert_eq!(
+            log.latest.answers_loud,
+            vec![LOUD_PER_ANSWER; 2],
+            "every loud chunk of each answer was heard exactly once"
+        );
+    }
+    let res = wait_results(&Api::new(b.addr()), &auth.token, &interview.id).await;
+    assert_eq!(res["status"], "ready", "{res}");
+    assert_eq!(res["feedback"]["overall"]["questions_answered"], 2);
+    a.shutdown().await;
+    b.shutdown().await;
+
+    let store = candor_server::SqliteStore::open(dir.path()).unwrap();
+    let sid = &seen.start.as_ref().unwrap().session_id;
+    let stored: Vec<u64> = store
+        .candidate_audio(sid)
+        .unwrap()
+        .into_iter()
+        .map(|(seq, _)| seq)
+        .collect();
+    // Every frame up to the end, once (frames in flight when the interview
+    // ended are not part of it).
+    assert_eq!(
+        stored,
+        (1..=ended.last_client_seq).collect::<Vec<_>>(),
+        "every frame once"
+    );
+    assert!(ended.last_client_seq + 5 >= seen.sent, "{ended:?}");
+    assert_eq!(
+        fake.log().feedback_requests.len(),
+        1,
+        "results computed once"
+    );
 }
 
 /// Vertex AI's transparent resumption (an index after every chunk): the

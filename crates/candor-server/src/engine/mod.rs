@@ -201,15 +201,45 @@ pub trait EngineSession: Send {
     /// a turn boundary not given before, or (`force`) whenever it can be
     /// taken. None when nothing new is due or it cannot be taken now (an
     /// event is still waiting to be delivered), or the engine keeps none.
-    fn snapshot(&mut self, force: bool) -> Option<String> {
+    fn snapshot(&mut self, force: bool) -> Option<EngineSnapshot> {
         let _ = force;
         None
+    }
+
+    /// After [`Engine::restore`], before any new audio: a candidate chunk
+    /// heard before the snapshot was taken that its state does not hold
+    /// ([`EngineSnapshot::holds_audio_through`]), in order. An engine whose
+    /// state lives upstream forwards it again; its own timings already
+    /// account for it.
+    fn hear_again(&mut self, seq: u64, pcm_16k: &[f32]) {
+        let _ = (seq, pcm_16k);
     }
 
     /// The next event. Must be cancel-safe: the session polls it inside
     /// `select!` and drops the future whenever something else happens first.
     /// The session stops polling while the client is disconnected.
     fn next_event(&mut self) -> BoxFuture<'_, EngineEvent>;
+}
+
+/// What [`EngineSession::snapshot`] gives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineSnapshot {
+    /// The engine's state, as [`Engine::restore`] takes it.
+    pub state: String,
+    /// The state holds the candidate's audio up to this seq: the chunks
+    /// heard after it (up to the snapshot) are given to the restored engine
+    /// again ([`EngineSession::hear_again`]). None: it holds all it heard.
+    pub holds_audio_through: Option<u64>,
+}
+
+impl EngineSnapshot {
+    /// A state that holds all the audio heard.
+    pub fn whole(state: String) -> Self {
+        Self {
+            state,
+            holds_audio_through: None,
+        }
+    }
 }
 
 /// A session's conversation clock: real time minus the time the client was

@@ -885,7 +885,8 @@ impl Session {
             return;
         };
         let saved = resume::Saved {
-            engine,
+            engine: engine.state,
+            engine_holds: engine.holds_audio_through,
             received: self.received,
             out_seq: self.out_seq,
             clock_ms: self.clock.now_ms(),

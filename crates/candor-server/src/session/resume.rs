@@ -48,6 +48,10 @@ const WARM_UP_FRAMES: u64 = 500;
 pub(super) struct Saved {
     /// The engine's state (`EngineSession::snapshot`).
     pub(super) engine: String,
+    /// The engine's state holds the candidate's frames up to this seq
+    /// (`EngineSnapshot::holds_audio_through`; None: up to `received`).
+    #[serde(default)]
+    pub(super) engine_holds: Option<u64>,
     /// The engine has heard the candidate's frames up to this seq.
     pub(super) received: u64,
     /// The last interviewer chunk sent.
@@ -333,16 +337,21 @@ async fn rebuild(
             muted: false,
         });
     }
-    // The candidate's voice detection as it was at the saved point, then
-    // what the last holder heard after it.
-    let warm_from = saved.received.saturating_sub(WARM_UP_FRAMES);
+    // The candidate's voice detection as it was at the saved point (and
+    // the engine given what its state lacks), then what the last holder
+    // heard after it.
+    let holds = saved.engine_holds.unwrap_or(saved.received);
+    let warm_from = saved.received.saturating_sub(WARM_UP_FRAMES).min(holds);
     let mut heard_again = 0;
     for f in candidate {
         if f.seq <= warm_from {
             continue;
         }
         if f.seq <= saved.received {
-            session.listener.hear(&f.data, true);
+            let heard = session.listener.hear(&f.data, true);
+            if f.seq > holds {
+                session.engine.hear_again(f.seq, heard.pcm);
+            }
             continue;
         }
         session.hear_stored(f).await;
@@ -352,6 +361,7 @@ async fn rebuild(
     tracing::info!(
         session = %id,
         from_seq = saved.received,
+        engine_from_seq = holds,
         heard_again,
         last_client_seq = session.received,
         "session taken over"

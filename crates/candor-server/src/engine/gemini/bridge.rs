@@ -23,6 +23,10 @@
 //! After a resume that replays the open answer's audio, the service
 //! transcribes it again from its start: the open candidate segment is
 //! emptied and rebuilt (same id), not appended to.
+//!
+//! Between the model's turns, once its audio has played, the bridge's
+//! state is a small [`Conversation`] that another instance restores a
+//! session from ([`Bridge::conversation`], [`Bridge::restore`]).
 
 use std::collections::VecDeque;
 
@@ -31,6 +35,7 @@ use bytes::Bytes;
 use candor_api::Speaker;
 use candor_audio::Codec;
 use candor_protocol::{EndReason, InterviewerActivity};
+use serde::{Deserialize, Serialize};
 
 use super::wire::{self, ClientMessage, FunctionResponse, ServerMessage, ToolResponse};
 use super::{END_INTERVIEW, UpstreamError};
@@ -43,7 +48,7 @@ use crate::voice::StreamEncoder;
 const LATE_WORDS_MS: u64 = 500;
 
 /// A transcript segment being stitched from fragments.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Segment {
     id: u64,
     text: String,
@@ -53,7 +58,7 @@ struct Segment {
 }
 
 /// A settled segment that late fragments may still revise.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Settled {
     seg: Segment,
     kind: SegmentKind,
@@ -134,6 +139,30 @@ pub struct Bridge {
     outbox: Vec<ClientMessage>,
 }
 
+/// The bridge between the model's turns, with nothing queued: what a
+/// session continued on another instance starts from.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Conversation {
+    next_segment: u64,
+    question_index: u32,
+    question_count: u32,
+    /// The candidate's answer under way.
+    candidate: Option<Segment>,
+    last_interviewer: Option<Settled>,
+    model_turn_ms: Option<u64>,
+    speech_onset_ms: Option<u64>,
+    last_voice_ms: Option<u64>,
+    playhead_ms: u64,
+}
+
+impl Conversation {
+    /// Where the conversation is: the question asked and the segments
+    /// opened so far.
+    pub fn boundary(&self) -> (u32, u64) {
+        (self.question_index, self.next_segment)
+    }
+}
+
 fn tidy(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
@@ -161,6 +190,49 @@ impl Bridge {
             end_call: None,
             outbox: Vec::new(),
         })
+    }
+
+    /// The conversation so far, when the model is between turns and
+    /// everything it said has been delivered (None otherwise).
+    pub fn conversation(&self) -> Option<Conversation> {
+        let between_turns = self.turn == Turn::Listening
+            && self.ready.is_empty()
+            && self.audio.is_empty()
+            && self.after_audio.is_empty()
+            && self.interviewer.is_none()
+            && self.end_call.is_none()
+            && self.outbox.is_empty();
+        between_turns.then(|| Conversation {
+            next_segment: self.next_segment,
+            question_index: self.question_index,
+            question_count: self.question_count,
+            candidate: self.candidate.clone(),
+            last_interviewer: self.last_interviewer.clone(),
+            model_turn_ms: self.model_turn_ms,
+            speech_onset_ms: self.speech_onset_ms,
+            last_voice_ms: self.last_voice_ms,
+            playhead_ms: self.playhead_ms,
+        })
+    }
+
+    /// A bridge that goes on from `c` (another instance's
+    /// [`conversation`](Self::conversation)). The service is given the
+    /// candidate's audio since the last turn boundary again, so it
+    /// transcribes the answer under way again from its start.
+    pub fn restore(codec: Codec, rate_hz: u32, c: Conversation) -> Result<Self, EngineError> {
+        let mut b = Self::new(codec, rate_hz, c.question_count)?;
+        b.next_segment = c.next_segment;
+        b.question_index = c.question_index;
+        b.candidate = c.candidate.map(|seg| Segment {
+            text: String::new(),
+            ..seg
+        });
+        b.last_interviewer = c.last_interviewer;
+        b.model_turn_ms = c.model_turn_ms;
+        b.speech_onset_ms = c.speech_onset_ms;
+        b.last_voice_ms = c.last_voice_ms;
+        b.playhead_ms = c.playhead_ms;
+        Ok(b)
     }
 
     fn segment(&mut self, start_ms: u64) -> Segment {
@@ -924,6 +996,61 @@ mod tests {
             .map(|f| f.1)
             .collect();
         assert_eq!(answers, vec!["Because I wanted to.".to_owned()]);
+    }
+
+    #[test]
+    fn a_conversation_goes_on_in_another_bridge_from_between_turns() {
+        let mut b = Bridge::new(Codec::Pcm16, 24_000, 2).unwrap();
+        b.on_message(audio_ms(20), 0);
+        b.on_message(said(" Tell me about a project?", false), 0);
+        b.on_message(turn_complete(), 20);
+        assert!(b.conversation().is_none(), "the turn has not played");
+        drain(&mut b, 2_000);
+        b.on_message(said(" I led", true), 2_100);
+        drain(&mut b, 2_100);
+        let saved = b.conversation().expect("between turns");
+        assert_eq!(saved.boundary(), (1, 3));
+
+        let json = serde_json::to_string(&saved).unwrap();
+        let mut c =
+            Bridge::restore(Codec::Pcm16, 24_000, serde_json::from_str(&json).unwrap()).unwrap();
+        // The service hears the answer again from its start.
+        c.on_message(said(" I led", true), 2_300);
+        c.on_message(said(" the migration.", true), 2_400);
+        c.on_message(audio_ms(20), 2_500);
+        c.on_message(said(" What was hard?", false), 2_500);
+        c.on_message(turn_complete(), 2_520);
+        let ev = drain(&mut c, 4_000);
+        assert_eq!(
+            finals(&ev),
+            vec![
+                (
+                    Speaker::Candidate,
+                    "I led the migration.".to_owned(),
+                    SegmentKind::Answer,
+                    false
+                ),
+                (
+                    Speaker::Interviewer,
+                    "What was hard?".to_owned(),
+                    SegmentKind::Question,
+                    false
+                ),
+            ]
+        );
+        let ids: Vec<u64> = ev
+            .iter()
+            .filter_map(|e| match e {
+                EngineEvent::Transcript(t) if t.is_final => Some(t.segment_id),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(ids, vec![2, 3], "the answer keeps its segment");
+        assert_eq!(
+            states(&ev).last(),
+            Some(&(InterviewerActivity::Listening, 2)),
+            "the second question"
+        );
     }
 
     #[test]

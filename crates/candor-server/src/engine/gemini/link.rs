@@ -69,8 +69,12 @@ impl std::fmt::Debug for LinkParams {
 /// From the session to the link.
 #[derive(Debug)]
 pub(super) enum LinkCmd {
-    /// 16 kHz PCM16 little-endian candidate audio.
-    Audio(Vec<u8>),
+    /// 16 kHz PCM16 little-endian candidate audio: chunk `seq` of the
+    /// candidate's stream.
+    Audio {
+        pcm: Vec<u8>,
+        seq: u64,
+    },
     Send(ClientMessage),
     Close,
 }
@@ -79,6 +83,13 @@ pub(super) enum LinkCmd {
 #[derive(Debug)]
 pub(super) enum LinkEvent {
     Message(ServerMessage),
+    /// A resumable handle came, between the model's turns (after the
+    /// message that carried it): it holds the conversation with the
+    /// candidate's audio up to chunk `holds_through`.
+    Handle {
+        handle: String,
+        holds_through: u64,
+    },
     /// A new connection replaced a lost one (what the model was saying when
     /// the old one dropped is gone).
     Resumed {
@@ -217,15 +228,16 @@ pub(super) struct LinkHandle {
     pub task: JoinHandle<()>,
 }
 
-/// Starts the link task on an open connection.
-pub(super) fn spawn(params: LinkParams, conn: Conn) -> LinkHandle {
+/// Starts the link task on an open connection (set up with `handle` when
+/// it continues a session).
+pub(super) fn spawn(params: LinkParams, conn: Conn, handle: Option<String>) -> LinkHandle {
     let (cmd_tx, cmd_rx) = mpsc::channel(CMD_CAPACITY);
     let (ev_tx, ev_rx) = mpsc::channel(EVENT_CAPACITY);
     let overflowed = Arc::new(AtomicBool::new(false));
     let link = Link {
         params,
         conn,
-        handle: None,
+        handle,
         log: ReplayLog::new(MAX_REPLAY_BYTES),
         go_away_at: None,
         drain_until: None,
@@ -394,19 +406,29 @@ impl Link {
 
     fn forward_early(&mut self) -> Result<(), Overflow> {
         for m in std::mem::take(&mut self.conn.early) {
-            self.observe(&m);
-            self.events.emit(LinkEvent::Message(m))?;
+            self.forward(m)?;
         }
         Ok(())
+    }
+
+    /// Observes a server message and hands it to the session (followed by
+    /// the handle it brought, if any).
+    fn forward(&mut self, m: ServerMessage) -> Result<(), Overflow> {
+        let handle = self.observe(&m);
+        self.events.emit(LinkEvent::Message(m))?;
+        match handle {
+            Some(ev) => self.events.emit(ev),
+            None => Ok(()),
+        }
     }
 
     async fn on_cmd(&mut self, cmd: Option<LinkCmd>) -> Step {
         match cmd {
             None | Some(LinkCmd::Close) => Step::Stop,
-            Some(LinkCmd::Audio(pcm)) => {
+            Some(LinkCmd::Audio { pcm, seq }) => {
                 let pcm: Arc<[u8]> = Arc::from(pcm);
                 if self.drain_until.is_some() {
-                    self.log.push(pcm, NOT_SENT);
+                    self.log.push(pcm, NOT_SENT, seq);
                     return Step::Continue;
                 }
                 let text = match audio_message(&pcm) {
@@ -415,11 +437,11 @@ impl Link {
                 };
                 match self.conn.send_text(text).await {
                     Ok(i) => {
-                        self.log.push(pcm, i);
+                        self.log.push(pcm, i, seq);
                         Step::Continue
                     }
                     Err(cause) => {
-                        self.log.push(pcm, NOT_SENT);
+                        self.log.push(pcm, NOT_SENT, seq);
                         self.lost(cause)
                     }
                 }
@@ -461,20 +483,19 @@ impl Link {
         };
         self.last_rx = Instant::now();
         match parse(&bytes) {
-            Ok(m) => {
-                self.observe(&m);
-                match self.events.emit(LinkEvent::Message(m)) {
-                    Ok(()) => Step::Continue,
-                    Err(Overflow) => Step::Stop,
-                }
-            }
+            Ok(m) => match self.forward(m) {
+                Ok(()) => Step::Continue,
+                Err(Overflow) => Step::Stop,
+            },
             Err(e) => Step::Fail(e),
         }
     }
 
     /// What the link itself needs from a server message: the turn
-    /// boundaries, the latest handle, `goAway`.
-    fn observe(&mut self, m: &ServerMessage) {
+    /// boundaries, the latest handle, `goAway`. A handle that came between
+    /// the model's turns is also for the session.
+    fn observe(&mut self, m: &ServerMessage) -> Option<LinkEvent> {
+        let mut handle_event = None;
         if let Some(c) = &m.server_content {
             if c.model_turn.is_some() && !self.model_busy {
                 self.model_busy = true;
@@ -492,6 +513,12 @@ impl Link {
             self.handle = Some(h.clone());
             self.log
                 .handle_received(u.last_consumed_client_message_index);
+            if !self.model_busy {
+                handle_event = Some(LinkEvent::Handle {
+                    handle: h.clone(),
+                    holds_through: self.log.holds_through(),
+                });
+            }
         }
         if let Some(g) = &m.go_away {
             let left = g
@@ -502,6 +529,7 @@ impl Link {
                 .unwrap_or(Duration::ZERO);
             self.go_away_at = Some(Instant::now() + left.saturating_sub(GO_AWAY_MARGIN));
         }
+        handle_event
     }
 
     async fn keepalive(&mut self) -> Step {

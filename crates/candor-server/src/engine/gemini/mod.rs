@@ -13,7 +13,9 @@
 //!   cancellation.
 //! - `session`: the [`EngineSession`](super::EngineSession) wiring the
 //!   bridge, the link and the clock; `audioStreamEnd` while the client is
-//!   detached or the candidate muted (no silence streamed meanwhile).
+//!   detached or the candidate muted (no silence streamed meanwhile); the
+//!   state saved between the model's turns so another instance can resume
+//!   the Live session with its handle.
 //!
 //! The API key travels only in the URL's `key` parameter; neither the URL
 //! nor the key is ever logged or put in an error message.
@@ -394,6 +396,31 @@ impl Engine for GeminiEngine {
                 .map_err(EngineError::from)?;
             tracing::info!(session = %ctx.session_id, model = %self.cfg.model, "Gemini Live session opened");
             let session = session::GeminiSession::start(ctx, params, conn)?;
+            Ok(Box::new(session) as Box<dyn EngineSession>)
+        })
+    }
+
+    /// Resumes the Live session with the saved handle: the service holds
+    /// the conversation, so no kick-off is sent.
+    fn restore(
+        &self,
+        ctx: EngineContext,
+        state: String,
+    ) -> BoxFuture<'_, Result<Box<dyn EngineSession>, EngineError>> {
+        Box::pin(async move {
+            let state: session::GeminiState = serde_json::from_str(&state).map_err(|e| {
+                EngineError::Unavailable(format!("the session's saved state is unreadable: {e}"))
+            })?;
+            let params = link::LinkParams {
+                url: self.live_url(),
+                setup: setup_message(&self.cfg, &ctx.interview),
+                cfg: self.cfg.clone(),
+            };
+            let conn = link::connect(&params, Some(state.handle.clone()))
+                .await
+                .map_err(EngineError::from)?;
+            tracing::info!(session = %ctx.session_id, model = %self.cfg.model, "Gemini Live session resumed from another server");
+            let session = session::GeminiSession::restore(ctx, params, conn, state)?;
             Ok(Box::new(session) as Box<dyn EngineSession>)
         })
     }

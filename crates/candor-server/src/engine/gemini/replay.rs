@@ -15,6 +15,11 @@
 //! When the service does send the index, the log is trimmed by it exactly
 //! and only the messages the handle lacks are replayed.
 //!
+//! Each chunk keeps the candidate seq it came with, so the log also says
+//! how much of the candidate's audio the latest handle holds
+//! ([`ReplayLog::holds_through`]): what a session saved for another
+//! instance gives again after resuming with that handle.
+//!
 //! Sans-IO: no sockets, no clock.
 
 use std::collections::VecDeque;
@@ -28,6 +33,8 @@ pub(super) const NOT_SENT: u64 = u64::MAX;
 pub(super) struct Entry {
     /// Position in the candidate's stream (counts every chunk ever pushed).
     n: u64,
+    /// The chunk's seq in the candidate's stream to the server.
+    seq: u64,
     /// Client message index on the current connection, or [`NOT_SENT`].
     pub index: u64,
     pub pcm: Arc<[u8]>,
@@ -54,6 +61,8 @@ pub(super) struct ReplayLog {
     dropped: u64,
     /// The latest handle came with `lastConsumedClientMessageIndex`.
     transparent: bool,
+    /// The seq of the last chunk pushed.
+    last_seq: u64,
 }
 
 impl ReplayLog {
@@ -68,18 +77,22 @@ impl ReplayLog {
             turn: None,
             dropped: 0,
             transparent: false,
+            last_seq: 0,
         }
     }
 
-    /// Appends a chunk, sent with client message `index` (or [`NOT_SENT`]).
-    pub fn push(&mut self, pcm: Arc<[u8]>, index: u64) {
+    /// Appends candidate chunk `seq`, sent with client message `index` (or
+    /// [`NOT_SENT`]).
+    pub fn push(&mut self, pcm: Arc<[u8]>, index: u64, seq: u64) {
         self.bytes += pcm.len();
         self.entries.push_back(Entry {
             n: self.next_n,
+            seq,
             index,
             pcm,
         });
         self.next_n += 1;
+        self.last_seq = seq;
         while self.bytes > self.max_bytes {
             let Some(old) = self.entries.pop_front() else {
                 break;
@@ -123,6 +136,15 @@ impl ReplayLog {
     fn retain(&mut self, keep: impl Fn(&Entry) -> bool) {
         self.entries.retain(|e| keep(e));
         self.bytes = self.entries.iter().map(|e| e.pcm.len()).sum();
+    }
+
+    /// The latest handle holds the candidate's chunks up to this seq: the
+    /// log holds every chunk after it that was pushed. (After chunks were
+    /// dropped for room, that is what the log still has.)
+    pub fn holds_through(&self) -> u64 {
+        self.entries
+            .front()
+            .map_or(self.last_seq, |e| e.seq.saturating_sub(1))
     }
 
     /// Whether the service reports exactly what it consumed.
@@ -175,20 +197,22 @@ mod tests {
     fn opaque_handles_trim_only_at_an_ended_model_turn() {
         let mut log = ReplayLog::new(1 << 20);
         for v in 0..3 {
-            log.push(chunk(v), u64::from(v) + 1);
+            log.push(chunk(v), u64::from(v) + 1, u64::from(v) + 1);
         }
         // A handle mid-answer says nothing about the answer.
         log.handle_received(None);
         assert_eq!(log.len(), 3);
+        assert_eq!(log.holds_through(), 0);
         log.model_turn_started();
-        log.push(chunk(3), 4);
+        log.push(chunk(3), 4, 4);
         // While the model speaks no handle can be trusted to hold the answer.
         log.handle_received(None);
         assert_eq!(log.len(), 4);
         log.model_turn_ended();
-        log.push(chunk(4), 5);
+        log.push(chunk(4), 5, 5);
         log.handle_received(None);
         assert!(!log.is_transparent());
+        assert_eq!(log.holds_through(), 3, "the chunks before the model's turn");
         assert_eq!(values(&mut log), vec![3, 4], "from the turn boundary on");
     }
 
@@ -196,21 +220,34 @@ mod tests {
     fn the_index_trims_exactly_when_the_service_sends_it() {
         let mut log = ReplayLog::new(1 << 20);
         for v in 0..4 {
-            log.push(chunk(v), u64::from(v) + 1);
+            log.push(chunk(v), u64::from(v) + 1, u64::from(v) + 1);
         }
-        log.push(chunk(9), NOT_SENT);
+        log.push(chunk(9), NOT_SENT, 9);
         log.handle_received(Some(2));
         assert!(log.is_transparent());
+        assert_eq!(log.holds_through(), 2);
         assert!(!log.all_sent_consumed());
         assert_eq!(values(&mut log), vec![2, 3, 9]);
         assert!(log.all_sent_consumed(), "reset to not sent for the replay");
     }
 
     #[test]
+    fn a_handle_that_consumed_everything_holds_the_last_chunk() {
+        let mut log = ReplayLog::new(1 << 20);
+        // Seqs skip where the candidate was muted (nothing sent).
+        for (i, seq) in [(1, 4), (2, 5), (3, 9)] {
+            log.push(chunk(0), i, seq);
+        }
+        log.handle_received(Some(3));
+        assert_eq!(log.len(), 0);
+        assert_eq!(log.holds_through(), 9);
+    }
+
+    #[test]
     fn a_full_log_drops_the_oldest_and_counts_them() {
         let mut log = ReplayLog::new(10);
         for v in 0..4 {
-            log.push(chunk(v), NOT_SENT);
+            log.push(chunk(v), NOT_SENT, u64::from(v) + 1);
         }
         assert_eq!(log.dropped(), 2);
         assert_eq!(log.bytes(), 8);

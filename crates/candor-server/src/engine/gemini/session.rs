@@ -9,17 +9,34 @@
 //! told, once, that the audio stream ended (`audioStreamEnd`), so it does
 //! not wait on a silent turn; muted silence is not streamed, and the next
 //! real audio reopens the stream.
+//!
+//! Between the model's turns the session can be saved for another instance
+//! ([`GeminiState`]): the latest resumable handle that came after the
+//! model's last turn, the seq of the candidate's audio it holds, and the
+//! bridge's conversation. The instance that continues it resumes the Live
+//! session with that handle and is given the candidate audio after that
+//! seq again (`hear_again`), which it forwards before anything new.
 
 use candor_audio::codec::encode_pcm16;
+use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc::error::TrySendError;
 
 use super::UpstreamError;
-use super::bridge::Bridge;
+use super::bridge::{Bridge, Conversation};
 use super::link::{self, Conn, LinkCmd, LinkEvent, LinkHandle, LinkParams};
 use super::wire::{ClientMessage, RealtimeInput};
 use crate::engine::{
-    BoxFuture, CandidateAudio, EngineContext, EngineError, EngineEvent, EngineSession, SessionClock,
+    BoxFuture, CandidateAudio, EngineContext, EngineError, EngineEvent, EngineSession,
+    EngineSnapshot, SessionClock,
 };
+
+/// What a Gemini Live session saves to be continued on another instance.
+#[derive(Debug, Serialize, Deserialize)]
+pub(super) struct GeminiState {
+    /// A resumable handle that came after the model's last turn.
+    pub handle: String,
+    pub conversation: Conversation,
+}
 
 /// A Gemini Live interview: the bridge, the link task and the clock.
 pub struct GeminiSession {
@@ -29,6 +46,11 @@ pub struct GeminiSession {
     link_gone: bool,
     /// `audioStreamEnd` was sent and no audio since.
     audio_stream_ended: bool,
+    /// The latest resumable handle that came after the model's last turn,
+    /// and the seq of the candidate audio it holds.
+    resumable: Option<(String, u64)>,
+    /// What the last snapshot held: (audio seq, question index, next segment).
+    saved: Option<(u64, (u32, u64))>,
 }
 
 impl std::fmt::Debug for GeminiSession {
@@ -51,7 +73,27 @@ impl GeminiSession {
         Ok(Self::with_link(
             bridge,
             ctx.clock,
-            link::spawn(params, conn),
+            link::spawn(params, conn, None),
+        ))
+    }
+
+    /// Continues a session another instance saved, on a connection set up
+    /// with the saved handle.
+    pub(super) fn restore(
+        ctx: EngineContext,
+        params: LinkParams,
+        conn: Conn,
+        state: GeminiState,
+    ) -> Result<Self, EngineError> {
+        let bridge = Bridge::restore(
+            ctx.output_codec(),
+            ctx.output.sample_rate_hz,
+            state.conversation,
+        )?;
+        Ok(Self::with_link(
+            bridge,
+            ctx.clock,
+            link::spawn(params, conn, Some(state.handle)),
         ))
     }
 
@@ -62,6 +104,8 @@ impl GeminiSession {
             link,
             link_gone: false,
             audio_stream_ended: false,
+            resumable: None,
+            saved: None,
         }
     }
 
@@ -90,11 +134,22 @@ impl GeminiSession {
         let now = self.clock.now_ms();
         match ev {
             Some(LinkEvent::Message(m)) => {
+                // A handle from before a model turn does not hold it.
+                if m.server_content
+                    .as_ref()
+                    .is_some_and(|c| c.model_turn.is_some())
+                {
+                    self.resumable = None;
+                }
                 self.bridge.on_message(m, now);
                 for msg in self.bridge.take_outbox() {
                     self.command(LinkCmd::Send(msg));
                 }
             }
+            Some(LinkEvent::Handle {
+                handle,
+                holds_through,
+            }) => self.resumable = Some((handle, holds_through)),
             Some(LinkEvent::Resumed {
                 planned,
                 replayed_turn,
@@ -163,7 +218,45 @@ impl EngineSession for GeminiSession {
             return;
         }
         self.audio_stream_ended = false;
-        self.command(LinkCmd::Audio(encode_pcm16(audio.pcm_16k)));
+        self.command(LinkCmd::Audio {
+            pcm: encode_pcm16(audio.pcm_16k),
+            seq: audio.seq,
+        });
+    }
+
+    fn hear_again(&mut self, seq: u64, pcm_16k: &[f32]) {
+        self.command(LinkCmd::Audio {
+            pcm: encode_pcm16(pcm_16k),
+            seq,
+        });
+    }
+
+    fn snapshot(&mut self, force: bool) -> Option<EngineSnapshot> {
+        if self.link_gone {
+            return None;
+        }
+        let (handle, holds) = self.resumable.clone()?;
+        let conversation = self.bridge.conversation()?;
+        let key = (holds, conversation.boundary());
+        if !force && self.saved == Some(key) {
+            return None;
+        }
+        match serde_json::to_string(&GeminiState {
+            handle,
+            conversation,
+        }) {
+            Ok(state) => {
+                self.saved = Some(key);
+                Some(EngineSnapshot {
+                    state,
+                    holds_audio_through: Some(holds),
+                })
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "the interview's state could not be saved");
+                None
+            }
+        }
     }
 
     fn end(&mut self) {
@@ -218,6 +311,7 @@ mod tests {
     use tokio::sync::mpsc;
 
     use super::*;
+    use crate::engine::EngineSnapshot;
     use crate::engine::gemini::link::{Events, Overflow};
 
     fn audio(pcm: &[f32]) -> CandidateAudio<'_> {
@@ -238,7 +332,7 @@ mod tests {
         let mut out = Vec::new();
         while let Ok(cmd) = rx.try_recv() {
             out.push(match cmd {
-                LinkCmd::Audio(_) => "audio",
+                LinkCmd::Audio { .. } => "audio",
                 LinkCmd::Send(ClientMessage::RealtimeInput(r))
                     if r.audio_stream_end == Some(true) =>
                 {
@@ -347,6 +441,105 @@ mod tests {
         assert!(
             matches!(&ev, EngineEvent::Ended { reason: EndReason::EngineFailure, message } if message.contains("did not take")),
             "{ev:?}"
+        );
+    }
+
+    /// A session fed by a link whose events the test sends.
+    fn fed() -> (GeminiSession, mpsc::Sender<LinkEvent>) {
+        let (ev_tx, events) = mpsc::channel(16);
+        let (cmds, _cmd_rx) = mpsc::channel(16);
+        let link = LinkHandle {
+            cmds,
+            events,
+            overflowed: Arc::new(AtomicBool::new(false)),
+            task: tokio::spawn(std::future::pending()),
+        };
+        let bridge = Bridge::new(Codec::Pcm16, 24_000, 2).unwrap();
+        (
+            GeminiSession::with_link(bridge, SessionClock::start(), link),
+            ev_tx,
+        )
+    }
+
+    fn message(v: serde_json::Value) -> LinkEvent {
+        LinkEvent::Message(serde_json::from_value(v).unwrap())
+    }
+
+    /// 100 ms of the model's voice.
+    fn model_audio() -> LinkEvent {
+        use base64::Engine as _;
+        let pcm = vec![0u8; 4_800];
+        message(
+            serde_json::json!({"serverContent": {"modelTurn": {"parts": [{"inlineData": {
+                "mimeType": "audio/pcm;rate=24000",
+                "data": base64::engine::general_purpose::STANDARD.encode(pcm),
+            }}]}}}),
+        )
+    }
+
+    fn turn_complete() -> LinkEvent {
+        message(serde_json::json!({"serverContent": {"turnComplete": true}}))
+    }
+
+    fn handle(h: &str, holds_through: u64) -> LinkEvent {
+        LinkEvent::Handle {
+            handle: h.into(),
+            holds_through,
+        }
+    }
+
+    /// Plays the session's events until the interviewer listens.
+    async fn until_listening(s: &mut GeminiSession) {
+        loop {
+            let ev = tokio::time::timeout(std::time::Duration::from_secs(5), s.next_event())
+                .await
+                .expect("an event");
+            if let EngineEvent::State { activity, .. } = ev
+                && activity == candor_protocol::InterviewerActivity::Listening
+            {
+                return;
+            }
+        }
+    }
+
+    fn saved_handle(snapshot: &EngineSnapshot) -> String {
+        serde_json::from_str::<GeminiState>(&snapshot.state)
+            .unwrap()
+            .handle
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn it_is_saved_between_turns_with_a_handle_that_came_after_the_last_turn() {
+        let (mut s, tx) = fed();
+        assert_eq!(s.snapshot(true), None, "no handle yet");
+        for ev in [model_audio(), turn_complete(), handle("h1", 7)] {
+            tx.send(ev).await.unwrap();
+        }
+        // The turn's audio is still to be delivered: not between turns yet.
+        let first = s.next_event().await;
+        assert!(matches!(first, EngineEvent::State { .. }), "{first:?}");
+        assert_eq!(s.snapshot(true), None, "the model's turn is still playing");
+        until_listening(&mut s).await;
+        let saved = s.snapshot(false).expect("between turns, with a handle");
+        assert_eq!(saved.holds_audio_through, Some(7));
+        assert_eq!(saved_handle(&saved), "h1");
+        assert_eq!(s.snapshot(false), None, "given once per boundary");
+        assert!(s.snapshot(true).is_some(), "or whenever forced");
+
+        // A model turn after the handle: the handle does not hold it, so
+        // nothing is saved until a handle comes after that turn.
+        for ev in [model_audio(), turn_complete()] {
+            tx.send(ev).await.unwrap();
+        }
+        until_listening(&mut s).await;
+        assert_eq!(s.snapshot(true), None, "the handle predates the last turn");
+        tx.send(handle("h2", 40)).await.unwrap();
+        tx.send(message(serde_json::json!({}))).await.unwrap();
+        let _ = tokio::time::timeout(std::time::Duration::from_millis(50), s.next_event()).await;
+        let saved = s.snapshot(false).expect("a handle after the turn");
+        assert_eq!(
+            (saved_handle(&saved), saved.holds_audio_through),
+            ("h2".to_owned(), Some(40))
         );
     }
 }

@@ -36,7 +36,7 @@ use self::hearing::{Heard, Hearing};
 use super::questions::{self, Question};
 use super::{
     BoxFuture, CandidateAudio, Engine, EngineContext, EngineError, EngineEvent, EngineSession,
-    SessionClock,
+    EngineSnapshot, SessionClock,
 };
 use crate::config::PracticeConfig;
 use crate::store::{InterviewRecord, SegmentKind};
@@ -384,7 +384,7 @@ impl EngineSession for PracticeSession {
         }
     }
 
-    fn snapshot(&mut self, force: bool) -> Option<String> {
+    fn snapshot(&mut self, force: bool) -> Option<EngineSnapshot> {
         if self.ending.is_some() || !self.ready.is_empty() {
             return None;
         }
@@ -396,7 +396,7 @@ impl EngineSession for PracticeSession {
         match serde_json::to_string(&state) {
             Ok(json) => {
                 self.saved = Some(boundary);
-                Some(json)
+                Some(EngineSnapshot::whole(json))
             }
             Err(e) => {
                 tracing::error!(error = %e, "the interview's state could not be saved");
