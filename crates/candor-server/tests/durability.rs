@@ -23,14 +23,15 @@ impl Drop for KillOnDrop {
     }
 }
 
-#[tokio::test]
-async fn acknowledged_audio_survives_a_kill() {
-    let dir = tempfile::tempdir().unwrap();
+/// Starts `candor-server` on `dir` (with `env` set) and waits for its
+/// address.
+fn spawn_server(dir: &std::path::Path, env: &[(&str, &str)]) -> (KillOnDrop, std::net::SocketAddr) {
     let child = Command::new(env!("CARGO_BIN_EXE_candor-server"))
         .args(["--addr", "127.0.0.1:0", "--data-dir"])
-        .arg(dir.path())
+        .arg(dir)
         .env("RUST_LOG", "info")
         .env("NO_COLOR", "1")
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -46,12 +47,18 @@ async fn acknowledged_audio_survives_a_kill() {
             }
         }
     });
-    let addr: std::net::SocketAddr = rx
+    let addr = rx
         .recv_timeout(WAIT)
         .expect("server logs its address")
         .parse()
         .unwrap();
+    (child, addr)
+}
 
+#[tokio::test]
+async fn acknowledged_audio_survives_a_kill() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, addr) = spawn_server(dir.path(), &[]);
     let api = Api::new(addr);
     let auth = api.register("kay@example.org").await;
     let interview = api.create_interview(&auth.token, 1).await;
@@ -131,4 +138,118 @@ async fn acknowledged_audio_survives_a_kill() {
     assert_eq!(res["status"], "ready", "{res}");
     assert_eq!(res["feedback"]["end_reason"], "idle_timeout");
     server.shutdown().await;
+}
+
+/// Kill the server in the middle of the interviewer's turn: the server the
+/// client resumes on says the rest of the turn — not again what was already
+/// sent — under the seqs that follow the client's, and every interviewer
+/// chunk is stored once.
+#[tokio::test]
+async fn a_crash_in_the_middle_of_the_interviewers_turn_repeats_none_of_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, addr) = spawn_server(dir.path(), &[("CANDOR_SESSION_LEASE_MS", "600")]);
+    let api = Api::new(addr);
+    let auth = api.register("lee@example.org").await;
+    let interview = api.create_interview(&auth.token, 1).await;
+    let mut ws = connect(addr).await;
+    send(&mut ws, start_request(&auth.token, &interview.id)).await;
+    let Some(ServerPayload::StartResponse(sr)) = recv(&mut ws).await.unwrap().payload else {
+        panic!()
+    };
+    let silence = silence_frames(1).remove(0);
+    let mut sent = 0u64;
+    // Interviewer chunks received: (seq, due µs, data).
+    let mut heard: Vec<(u64, u64, bytes::Bytes)> = Vec::new();
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    // Well into the greeting, past the state saved when it began.
+    while heard.len() < 40 {
+        assert!(tokio::time::Instant::now() < deadline, "no greeting");
+        tokio::select! {
+            _ = tick.tick() => {
+                sent += 1;
+                send(&mut ws, audio(sent, silence.clone())).await;
+            }
+            msg = recv(&mut ws) => {
+                if let Some(ServerPayload::AudioChunk(c)) = msg.expect("open").payload {
+                    heard.push((c.seq, c.timestamp_us, c.data));
+                }
+            }
+        }
+    }
+    child.0.kill().expect("SIGKILL");
+    child.0.wait().unwrap();
+    let (last_seq, last_due) = heard.last().map(|(s, d, _)| (*s, *d)).unwrap();
+
+    // Another server on the same data takes the session over once the dead
+    // one's lease has run out.
+    let mut config = candor_server::Config::new("127.0.0.1:0".parse().unwrap(), dir.path());
+    config.limits.session_lease = Duration::from_millis(600);
+    let server = candor_server::Server::start(config).await.unwrap();
+    let mut ws = connect(server.addr()).await;
+    let mut req = start_request(&auth.token, &interview.id);
+    req.resume = Some(candor_protocol::ResumeRequest {
+        session_id: sr.session_id.clone(),
+        last_server_seq: last_seq,
+        captured_seq: sent,
+    });
+    send(&mut ws, req).await;
+    let answer = recv(&mut ws).await.expect("an answer");
+    let Some(ServerPayload::StartResponse(resumed)) = answer.payload else {
+        panic!("the session continues: {answer:?}")
+    };
+    assert!(resumed.resumed);
+    for seq in resumed.last_client_seq + 1..=sent {
+        send(&mut ws, audio(seq, silence.clone())).await;
+    }
+    let mut after: Vec<(u64, u64, bytes::Bytes)> = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the turn never ended"
+        );
+        tokio::select! {
+            _ = tick.tick() => {
+                sent += 1;
+                send(&mut ws, audio(sent, silence.clone())).await;
+            }
+            msg = recv(&mut ws) => match msg.expect("open").payload {
+                Some(ServerPayload::AudioChunk(c)) => after.push((c.seq, c.timestamp_us, c.data)),
+                Some(ServerPayload::InterviewerState(s))
+                    if s.activity == candor_protocol::InterviewerActivity::Listening as i32 => break,
+                _ => {}
+            },
+        }
+    }
+    server.shutdown().await;
+
+    // The turn goes on where the client's audio stopped: the next seq, the
+    // next 20 ms of the turn, nothing said twice.
+    let seqs: Vec<u64> = after.iter().map(|(s, _, _)| *s).collect();
+    assert_eq!(
+        seqs,
+        (last_seq + 1..=last_seq + after.len() as u64).collect::<Vec<_>>(),
+        "the seqs after the client's, each once"
+    );
+    assert_eq!(after[0].1, last_due + 20_000, "the next frame of the turn");
+    for w in after.windows(2) {
+        assert!(w[1].1 >= w[0].1 + 20_000, "no stretch said twice: {w:?}");
+    }
+    // Stored once each, as the client heard them (what the dead server
+    // sent but had not stored, stored by its successor saying it again).
+    let store = SqliteStore::open(dir.path()).unwrap();
+    let stored = store.interviewer_frames(&sr.session_id).unwrap();
+    let stored_seqs: Vec<u64> = stored.iter().map(|f| f.seq).collect();
+    assert_eq!(
+        stored_seqs,
+        (1..=last_seq + after.len() as u64).collect::<Vec<_>>()
+    );
+    for (seq, _, data) in heard.iter().chain(&after) {
+        assert_eq!(
+            &stored[*seq as usize - 1].data[..],
+            &data[..],
+            "chunk {seq}"
+        );
+    }
 }

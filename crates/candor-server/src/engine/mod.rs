@@ -230,16 +230,11 @@ pub struct EngineSnapshot {
     /// heard after it (up to the snapshot) are given to the restored engine
     /// again ([`EngineSession::hear_again`]). None: it holds all it heard.
     pub holds_audio_through: Option<u64>,
-}
-
-impl EngineSnapshot {
-    /// A state that holds all the audio heard.
-    pub fn whole(state: String) -> Self {
-        Self {
-            state,
-            holds_audio_through: None,
-        }
-    }
+    /// Restored from this state, the engine says again, frame for frame
+    /// and at the same times, the audio it sent after the snapshot (a turn
+    /// under way goes on from the saved frame). Otherwise whatever it says
+    /// next is new.
+    pub says_again: bool,
 }
 
 /// A session's conversation clock: real time minus the time the client was

@@ -406,6 +406,15 @@ struct Session {
     /// The socket is gone and the engine was told so.
     detached: bool,
     out_seq: u64,
+    /// Taken over after a crash in the middle of the interviewer's turn:
+    /// the previous holder stored its audio due up to this session ms. The
+    /// restored engine says that stretch again; it is not sent or stored
+    /// twice (the stored chunks are replayed instead).
+    said_until_ms: Option<u64>,
+    /// Taken over so: the client had the interviewer's chunks up to this
+    /// seq, some of which the previous holder sent but had not stored. Said
+    /// again, they are stored, not sent again.
+    client_has_seq: u64,
     /// Interviewer chunks not yet acknowledged by the client, for replay.
     replay: ReplayBuffer<AudioChunk>,
     attach_rx: mpsc::Receiver<Attach>,
@@ -482,6 +491,8 @@ impl Session {
             ),
             detached: false,
             out_seq: 0,
+            said_until_ms: None,
+            client_has_seq: 0,
             replay: ReplayBuffer::with_capacity(shared.config.limits.replay_chunks),
             attach_rx,
             lost,
@@ -887,6 +898,7 @@ impl Session {
         let saved = resume::Saved {
             engine: engine.state,
             engine_holds: engine.holds_audio_through,
+            engine_says_again: engine.says_again,
             received: self.received,
             out_seq: self.out_seq,
             clock_ms: self.clock.now_ms(),
@@ -908,6 +920,12 @@ impl Session {
     async fn on_engine(&mut self, ev: EngineEvent) -> Flow {
         match ev {
             EngineEvent::Audio { data, due_ms } => {
+                if let Some(said) = self.said_until_ms {
+                    if due_ms <= said {
+                        return Flow::Continue;
+                    }
+                    self.said_until_ms = None;
+                }
                 self.out_seq += 1;
                 let chunk = AudioChunk {
                     seq: self.out_seq,
@@ -916,11 +934,14 @@ impl Session {
                     voice_activity: true,
                     muted: false,
                 };
-                self.replay.push(chunk.clone());
                 let due = self.clock.instant_at(due_ms);
                 self.recorder
                     .interviewer_audio(chunk.seq, chunk.timestamp_us, chunk.data.clone())
                     .await;
+                if chunk.seq <= self.client_has_seq {
+                    return Flow::Continue;
+                }
+                self.replay.push(chunk.clone());
                 self.send(chunk.into()).await;
                 self.shared
                     .metrics

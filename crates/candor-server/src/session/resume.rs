@@ -15,7 +15,8 @@
 //! after its last save). The client's `StartResponse.last_client_seq` is
 //! the last stored frame, so it replays exactly the frames the store lacks;
 //! the interviewer audio the client has not acknowledged is replayed from
-//! the store.
+//! the store — including what the last holder sent after its save, which
+//! the restored engine then skips rather than sending it twice.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -33,7 +34,7 @@ use super::start::{AudioPlan, Reservation, StartedEngine};
 use crate::Shared;
 use crate::auth::now_ms;
 use crate::engine::{EngineContext, SessionClock};
-use crate::store::{Claim, InterviewRecord, StoredFrame};
+use crate::store::{Claim, InterviewRecord};
 
 /// How often a resume asks again for a session another instance holds.
 const CLAIM_POLL: Duration = Duration::from_millis(100);
@@ -52,6 +53,10 @@ pub(super) struct Saved {
     /// (`EngineSnapshot::holds_audio_through`; None: up to `received`).
     #[serde(default)]
     pub(super) engine_holds: Option<u64>,
+    /// Restored, the engine says again what it said after the save
+    /// (`EngineSnapshot::says_again`).
+    #[serde(default = "says_again")]
+    pub(super) engine_says_again: bool,
     /// The engine has heard the candidate's frames up to this seq.
     pub(super) received: u64,
     /// The last interviewer chunk sent.
@@ -61,6 +66,11 @@ pub(super) struct Saved {
     pub(super) media: MediaTimeline,
     /// The candidate's open speech span.
     pub(super) span: Option<(u64, u64)>,
+}
+
+/// States saved before `engine_says_again` were the practice engine's.
+fn says_again() -> bool {
+    true
 }
 
 fn internal(e: impl std::fmt::Display) -> Error {
@@ -262,16 +272,14 @@ async fn rebuild(
                 return Ok(None);
             };
             let candidate = s.candidate_frames(&sid)?;
-            let interviewer: Vec<StoredFrame> = s
-                .interviewer_frames(&sid)?
-                .into_iter()
-                .filter(|f| f.seq > last_server_seq)
-                .collect();
-            Ok(Some((record, state, candidate, interviewer)))
+            let mut interviewer = s.interviewer_frames(&sid)?;
+            let said = interviewer.last().map(|f| (f.seq, f.timestamp_us / 1000));
+            interviewer.retain(|f| f.seq > last_server_seq);
+            Ok(Some((record, state, candidate, interviewer, said)))
         })
         .await
         .map_err(internal)?;
-    let Some((record, state, candidate, interviewer)) = loaded else {
+    let Some((record, state, candidate, interviewer, said)) = loaded else {
         tracing::warn!(session = %id, "no saved state to continue the session from");
         return Ok(None);
     };
@@ -326,9 +334,25 @@ async fn rebuild(
     session.media = saved.media;
     session.span = saved.span;
     session.out_seq = saved.out_seq;
+    // The last holder may have sent interviewer audio after its last save
+    // (it crashed in the middle of a turn), stored or not yet.
+    if saved.engine_says_again {
+        // Said again frame for frame, under the same seqs: what was stored
+        // is replayed from the store instead, what the client has is
+        // stored but not sent again.
+        if let Some((last_seq, due_ms)) = said.filter(|(seq, _)| *seq > saved.out_seq) {
+            session.out_seq = last_seq;
+            session.said_until_ms = Some(due_ms);
+        }
+        session.client_has_seq = last_server_seq;
+    } else {
+        // Whatever comes next is new: after everything sent.
+        let stored = said.map_or(0, |(seq, _)| seq);
+        session.out_seq = saved.out_seq.max(stored).max(last_server_seq);
+    }
     session.received = saved.received;
     session.detached = true;
-    for f in interviewer.into_iter().filter(|f| f.seq <= saved.out_seq) {
+    for f in interviewer {
         session.replay.push(AudioChunk {
             seq: f.seq,
             data: f.data.into(),

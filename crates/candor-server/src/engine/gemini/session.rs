@@ -247,9 +247,11 @@ impl EngineSession for GeminiSession {
         }) {
             Ok(state) => {
                 self.saved = Some(key);
+                // Taken between turns: the model's next turn is new.
                 Some(EngineSnapshot {
                     state,
                     holds_audio_through: Some(holds),
+                    says_again: false,
                 })
             }
             Err(e) => {

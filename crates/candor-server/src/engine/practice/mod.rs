@@ -396,7 +396,12 @@ impl EngineSession for PracticeSession {
         match serde_json::to_string(&state) {
             Ok(json) => {
                 self.saved = Some(boundary);
-                Some(EngineSnapshot::whole(json))
+                // The voice says a text the same way every time.
+                Some(EngineSnapshot {
+                    state: json,
+                    holds_audio_through: None,
+                    says_again: true,
+                })
             }
             Err(e) => {
                 tracing::error!(error = %e, "the interview's state could not be saved");
