@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use candor_api::{InterviewStatus, Role, Seniority, Speaker};
 use candor_server::store::{
-    AudioFormat, InterviewRecord, PostgresStore, SegmentKind, SessionRecord, SessionWrite,
-    SqliteStore, Store, StoredCodec, TranscriptRecord, UserRecord,
+    AudioFormat, FrameFlags, InterviewRecord, PostgresStore, SegmentKind, SessionRecord,
+    SessionWrite, SqliteStore, Store, StoredCodec, TranscriptRecord, UserRecord,
 };
 
 const FRAMES_PER_BATCH: u64 = 5;
@@ -115,6 +115,7 @@ fn batch(sessions: &[Arc<str>], n: u64) -> Vec<SessionWrite> {
                 session_id: sid.clone(),
                 seq,
                 timestamp_us: seq * 20_000,
+                flags: FrameFlags::VOICE,
                 data: Bytes::from(vec![(seq % 251) as u8; 60]),
             });
         }

@@ -22,7 +22,7 @@ use bytes::Bytes;
 use tokio::sync::mpsc::{self, error::TryRecvError};
 use tokio::sync::{oneshot, watch};
 
-use crate::store::{SessionWrite, Store, TranscriptRecord};
+use crate::store::{FrameFlags, SessionWrite, Store, TranscriptRecord};
 
 /// Largest batch committed at once (bounds the time a commit holds the lock
 /// and the memory a batch takes).
@@ -107,11 +107,12 @@ pub struct SessionRecorder {
 
 impl SessionRecorder {
     /// Waits while the recorder's queue is full.
-    pub async fn audio(&self, seq: u64, timestamp_us: u64, data: Bytes) {
+    pub async fn audio(&self, seq: u64, timestamp_us: u64, flags: FrameFlags, data: Bytes) {
         let w = SessionWrite::Audio {
             session_id: self.session_id.clone(),
             seq,
             timestamp_us,
+            flags,
             data,
         };
         let _ = self.tx.send(Cmd::Write(w, Some(self.acked.clone()))).await;

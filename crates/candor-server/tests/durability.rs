@@ -140,10 +140,22 @@ async fn acknowledged_audio_survives_a_kill() {
     server.shutdown().await;
 }
 
+/// Speech at the microphone, 20 ms Opus frames: the interviewer's voice
+/// coming back from the speakers.
+fn echo_frames() -> Vec<bytes::Bytes> {
+    let speech =
+        candor_voice::speak("Tell me about a project you led and what came of it.", 170).unwrap();
+    let pcm = candor_audio::clip::resample(&speech.samples, speech.rate_hz, 16_000).unwrap();
+    candor_server::voice::encode_clip(candor_audio::Codec::Opus, 16_000, &pcm).unwrap()
+}
+
 /// Kill the server in the middle of the interviewer's turn: the server the
 /// client resumes on says the rest of the turn — not again what was already
 /// sent — under the seqs that follow the client's, and every interviewer
-/// chunk is stored once.
+/// chunk is stored once. Meanwhile the microphone carries the interviewer's
+/// echo, which the client marks as no voice (`voice_activity: false`): the
+/// successor hears the frames stored after the last save as the client
+/// marked them, so the echo is no barge-in there either.
 #[tokio::test]
 async fn a_crash_in_the_middle_of_the_interviewers_turn_repeats_none_of_it() {
     let dir = tempfile::tempdir().unwrap();
@@ -157,6 +169,11 @@ async fn a_crash_in_the_middle_of_the_interviewers_turn_repeats_none_of_it() {
         panic!()
     };
     let silence = silence_frames(1).remove(0);
+    let echo = echo_frames();
+    let echo_chunk = |seq: u64| candor_protocol::AudioChunk {
+        voice_activity: false,
+        ..audio(seq, echo[seq as usize % echo.len()].clone())
+    };
     let mut sent = 0u64;
     // Interviewer chunks received: (seq, due µs, data).
     let mut heard: Vec<(u64, u64, bytes::Bytes)> = Vec::new();
@@ -168,7 +185,7 @@ async fn a_crash_in_the_middle_of_the_interviewers_turn_repeats_none_of_it() {
         tokio::select! {
             _ = tick.tick() => {
                 sent += 1;
-                send(&mut ws, audio(sent, silence.clone())).await;
+                send(&mut ws, echo_chunk(sent)).await;
             }
             msg = recv(&mut ws) => {
                 if let Some(ServerPayload::AudioChunk(c)) = msg.expect("open").payload {
@@ -200,7 +217,7 @@ async fn a_crash_in_the_middle_of_the_interviewers_turn_repeats_none_of_it() {
     };
     assert!(resumed.resumed);
     for seq in resumed.last_client_seq + 1..=sent {
-        send(&mut ws, audio(seq, silence.clone())).await;
+        send(&mut ws, echo_chunk(seq)).await;
     }
     let mut after: Vec<(u64, u64, bytes::Bytes)> = Vec::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
@@ -216,6 +233,7 @@ async fn a_crash_in_the_middle_of_the_interviewers_turn_repeats_none_of_it() {
             }
             msg = recv(&mut ws) => match msg.expect("open").payload {
                 Some(ServerPayload::AudioChunk(c)) => after.push((c.seq, c.timestamp_us, c.data)),
+                Some(ServerPayload::Interrupted(_)) => panic!("the echo cut the interviewer off"),
                 Some(ServerPayload::InterviewerState(s))
                     if s.activity == candor_protocol::InterviewerActivity::Listening as i32 => break,
                 _ => {}
@@ -252,4 +270,7 @@ async fn a_crash_in_the_middle_of_the_interviewers_turn_repeats_none_of_it() {
             "chunk {seq}"
         );
     }
+    // The echo was never the candidate speaking.
+    let timeline = store.timeline(&sr.session_id).unwrap().unwrap();
+    assert!(timeline.speech.is_empty(), "{:?}", timeline.speech);
 }

@@ -18,9 +18,9 @@ use std::sync::Arc;
 use bytes::Bytes;
 use candor_api::{InterviewStatus, Role, Seniority, Speaker};
 use candor_server::store::{
-    AudioFormat, Claim, InterviewRecord, ListCursor, OutcomeRecord, RetryOfRecord, SegmentKind,
-    SessionRecord, SessionWrite, Store, StoreError, StoredCodec, StoredFrame, TranscriptRecord,
-    UserRecord,
+    AudioFormat, Claim, FrameFlags, InterviewRecord, ListCursor, OutcomeRecord, RetryOfRecord,
+    SegmentKind, SessionRecord, SessionWrite, Store, StoreError, StoredCodec, StoredFrame,
+    TranscriptRecord, UserRecord,
 };
 
 /// A database a case runs on; `open` may be called again to reopen it.
@@ -366,11 +366,21 @@ fn frame_data(sid: &str, seq: u64) -> Vec<u8> {
     format!("{sid}-frame-{seq:04}").into_bytes()
 }
 
+/// What the client said of frame `seq`: some frames without voice, some
+/// muted, so the flags' round trip is checked.
+fn flags_of(seq: u64) -> FrameFlags {
+    FrameFlags {
+        voice_activity: seq % 3 != 0,
+        muted: seq % 5 == 0,
+    }
+}
+
 fn audio(sid: &Arc<str>, seqs: std::ops::RangeInclusive<u64>) -> Vec<SessionWrite> {
     seqs.map(|seq| SessionWrite::Audio {
         session_id: sid.clone(),
         seq,
         timestamp_us: seq * 20_000,
+        flags: flags_of(seq),
         data: Bytes::from(frame_data(sid, seq)),
     })
     .collect()
@@ -739,6 +749,7 @@ mod cases {
             .map(|seq| StoredFrame {
                 seq,
                 timestamp_us: seq * 20_000,
+                flags: flags_of(seq),
                 data: frame_data("s1", seq),
             })
             .collect();
@@ -758,12 +769,14 @@ mod cases {
                 session_id: s2.clone(),
                 seq: 4,
                 timestamp_us: 0,
+                flags: FrameFlags::VOICE,
                 data: Bytes::new(),
             },
             SessionWrite::Audio {
                 session_id: s2.clone(),
                 seq: 5,
                 timestamp_us: 100_000,
+                flags: FrameFlags::VOICE,
                 data: Bytes::from(vec![0xAB; 64 * 1024]),
             },
         ];

@@ -14,8 +14,8 @@ use std::sync::Arc;
 
 use candor_api::{InterviewStatus, Role, Seniority, Speaker};
 use candor_server::store::{
-    AudioFormat, InterviewRecord, SegmentKind, SessionRecord, SessionWrite, Store, StoredCodec,
-    TranscriptRecord,
+    AudioFormat, FrameFlags, InterviewRecord, SegmentKind, SessionRecord, SessionWrite, Store,
+    StoredCodec, TranscriptRecord,
 };
 
 /// The interview to write.
@@ -103,6 +103,7 @@ pub fn seed(store: &dyn Store, spec: &LongInterview<'_>) -> u64 {
                 session_id: sid.clone(),
                 seq,
                 timestamp_us: at_ms * 1000,
+                flags: FrameFlags::VOICE,
                 data: candidate[(seq as usize - 1) % candidate.len()].clone(),
             });
             if at_ms % turn < 8_000 {

@@ -63,7 +63,7 @@ use crate::drain;
 use crate::engine::{CandidateAudio, EngineEvent, EngineSession, SessionClock};
 use crate::metrics::{EngineStage, ResumeCause};
 use crate::recorder::SessionRecorder;
-use crate::store::TranscriptRecord;
+use crate::store::{FrameFlags, TranscriptRecord};
 use crate::voice::Listener;
 use crate::voice::listen::VAD_ONSET;
 
@@ -837,9 +837,8 @@ impl Session {
             seq: frame.seq,
             data: frame.data.into(),
             timestamp_us: frame.timestamp_us,
-            // Not stored with the frame: voice detection alone decides.
-            voice_activity: true,
-            muted: false,
+            voice_activity: frame.flags.voice_activity,
+            muted: frame.flags.muted,
         };
         self.take_in(chunk, at_ms, false).await;
     }
@@ -882,8 +881,12 @@ impl Session {
             duration_ms: self.in_frame_ms,
         });
         if store {
+            let flags = FrameFlags {
+                voice_activity: chunk.voice_activity,
+                muted: chunk.muted,
+            };
             self.recorder
-                .audio(chunk.seq, chunk.timestamp_us, chunk.data)
+                .audio(chunk.seq, chunk.timestamp_us, flags, chunk.data)
                 .await;
         }
     }

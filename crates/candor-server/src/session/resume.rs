@@ -372,7 +372,7 @@ async fn rebuild(
             continue;
         }
         if f.seq <= saved.received {
-            let heard = session.listener.hear(&f.data, true);
+            let heard = session.listener.hear(&f.data, f.flags.voice_activity);
             if f.seq > holds {
                 session.engine.hear_again(f.seq, heard.pcm);
             }

@@ -220,6 +220,7 @@ pub enum SessionWrite {
         session_id: Arc<str>,
         seq: u64,
         timestamp_us: u64,
+        flags: FrameFlags,
         data: Bytes,
     },
     Transcript {
@@ -258,7 +259,28 @@ pub struct StoredFrame {
     /// started; 0 if unstamped). The interviewer's: when it was due to play
     /// (µs on the session clock).
     pub timestamp_us: u64,
+    /// What the client said of it (the interviewer's: [`FrameFlags::VOICE`]).
+    pub flags: FrameFlags,
     pub data: Vec<u8>,
+}
+
+/// What the client said of a candidate chunk, stored with it so a session
+/// continued elsewhere hears it as it was heard first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameFlags {
+    /// `AudioChunk.voice_activity`: the client's near-end speech verdict
+    /// (false over echo its canceller only suppressed).
+    pub voice_activity: bool,
+    /// `AudioChunk.muted`: silence from a muted microphone.
+    pub muted: bool,
+}
+
+impl FrameFlags {
+    /// Voice possible, not muted: what a chunk says without flags.
+    pub const VOICE: Self = Self {
+        voice_activity: true,
+        muted: false,
+    };
 }
 
 impl SessionWrite {

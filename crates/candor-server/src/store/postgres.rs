@@ -32,9 +32,9 @@ use r2d2_postgres::r2d2::{Pool, PooledConnection};
 use thiserror::Error;
 
 use super::{
-    AudioFormat, Claim, Erasure, InterviewRecord, ListCursor, OutcomeRecord, RetryOfRecord,
-    SegmentKind, SessionRecord, SessionWrite, Store, StoreError, StoredCodec, StoredFrame,
-    Timeline, TranscriptRecord, UserRecord, frames,
+    AudioFormat, Claim, Erasure, FrameFlags, InterviewRecord, ListCursor, OutcomeRecord,
+    RetryOfRecord, SegmentKind, SessionRecord, SessionWrite, Store, StoreError, StoredCodec,
+    StoredFrame, Timeline, TranscriptRecord, UserRecord, frames,
 };
 
 /// Connections the API side may hold (requests, session starts, results).
@@ -977,6 +977,7 @@ impl Store for PostgresStore {
                     seq,
                     timestamp_us: stamp,
                     data,
+                    ..
                 }
                 | SessionWrite::InterviewerAudio {
                     session_id,
@@ -984,15 +985,15 @@ impl Store for PostgresStore {
                     due_us: stamp,
                     data,
                 } => {
-                    let rows = if matches!(w, SessionWrite::Audio { .. }) {
-                        &mut audio
-                    } else {
-                        &mut interviewer
+                    let (rows, flags) = match w {
+                        SessionWrite::Audio { flags, .. } => (&mut audio, *flags),
+                        _ => (&mut interviewer, FrameFlags::VOICE),
                     };
                     frames::add(
                         |new| rows.entry(session_id.as_ref()).or_insert(new),
                         *seq,
                         *stamp,
+                        flags,
                         data,
                     );
                 }

@@ -15,9 +15,9 @@ use candor_api::{InterviewStatus, Role, Seniority, Speaker};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::{
-    AudioFormat, Claim, Erasure, InterviewRecord, ListCursor, OutcomeRecord, RetryOfRecord,
-    SegmentKind, SessionRecord, SessionWrite, Store, StoreError, StoredCodec, StoredFrame,
-    Timeline, TranscriptRecord, UserRecord, frames,
+    AudioFormat, Claim, Erasure, FrameFlags, InterviewRecord, ListCursor, OutcomeRecord,
+    RetryOfRecord, SegmentKind, SessionRecord, SessionWrite, Store, StoreError, StoredCodec,
+    StoredFrame, Timeline, TranscriptRecord, UserRecord, frames,
 };
 
 /// Schema versions, applied in order; `PRAGMA user_version` holds how many ran.
@@ -810,6 +810,7 @@ impl Store for SqliteStore {
                         seq,
                         timestamp_us: stamp,
                         data,
+                        ..
                     }
                     | SessionWrite::InterviewerAudio {
                         session_id,
@@ -817,15 +818,15 @@ impl Store for SqliteStore {
                         due_us: stamp,
                         data,
                     } => {
-                        let rows = if matches!(w, SessionWrite::Audio { .. }) {
-                            &mut audio_rows
-                        } else {
-                            &mut interviewer_rows
+                        let (rows, flags) = match w {
+                            SessionWrite::Audio { flags, .. } => (&mut audio_rows, *flags),
+                            _ => (&mut interviewer_rows, FrameFlags::VOICE),
                         };
                         frames::add(
                             |new| rows.entry(session_id.as_ref()).or_insert(new),
                             *seq,
                             *stamp,
+                            flags,
                             data,
                         );
                     }
@@ -1187,6 +1188,7 @@ mod tests {
                 session_id: sid.clone(),
                 seq,
                 timestamp_us: seq * 20_000,
+                flags: FrameFlags::VOICE,
                 data: bytes::Bytes::from(format!("{marker}-frame-{seq:04}").into_bytes()),
             })
             .collect();
@@ -1367,6 +1369,7 @@ mod tests {
                     session_id: sid.clone(),
                     seq: 201,
                     timestamp_us: 4_020_000,
+                    flags: FrameFlags::VOICE,
                     data: bytes::Bytes::from_static(b"LATE-5e1d-frame-0201"),
                 },
                 SessionWrite::Speech {
