@@ -28,7 +28,6 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::Session;
-use super::hub::{self, HubEntry};
 use super::media::MediaTimeline;
 use super::start::{AudioPlan, Reservation, StartedEngine};
 use crate::Shared;
@@ -112,25 +111,8 @@ pub(super) async fn continue_here(
     let audio = super::start::validate_audio(shared, req)?;
     let audio_left = super::start::audio_allowance(shared, user_id).await?;
     let id: Arc<str> = Arc::from(record.id.as_str());
-    let (attach_tx, attach_rx) = mpsc::channel(1);
-    let lost = CancellationToken::new();
-    let limits = &shared.config.limits;
-    shared.hub.reserve(
-        id.clone(),
-        HubEntry {
-            user_id: user_id.to_owned(),
-            client_ip,
-            interview_id: interview.id.clone(),
-            attach: attach_tx,
-            lost: lost.clone(),
-            held: false,
-        },
-        hub::Caps {
-            per_user: limits.max_sessions_per_user,
-            per_ip: limits.max_sessions_per_ip,
-            total: limits.max_sessions,
-        },
-    )?;
+    let reservation =
+        Reservation::take_place(shared, id.clone(), user_id, client_ip, &interview.id, false)?;
     let taken = take_over(shared, &id, resume, interview, audio, order, audio_left).await;
     let session = match taken {
         Ok(Some(taken)) => taken,
@@ -143,11 +125,7 @@ pub(super) async fn continue_here(
             return Err(e);
         }
     };
-    Ok(Some(Box::new(session.finish_reservation(Reservation {
-        id,
-        attach_rx,
-        lost,
-    }))))
+    Ok(Some(Box::new(session.finish_reservation(reservation))))
 }
 
 /// A session being taken over, before it has its place in the hub.

@@ -72,6 +72,44 @@ pub(super) struct Reservation {
     pub(super) lost: CancellationToken,
 }
 
+impl Reservation {
+    /// Takes session `id`'s place in the hub (within the caps on live
+    /// sessions), `held` when this instance already holds it in the store.
+    pub(super) fn take_place(
+        shared: &Shared,
+        id: Arc<str>,
+        user_id: &str,
+        client_ip: IpAddr,
+        interview_id: &str,
+        held: bool,
+    ) -> Result<Self, Error> {
+        let (attach_tx, attach_rx) = mpsc::channel(1);
+        let lost = CancellationToken::new();
+        let limits = &shared.config.limits;
+        shared.hub.reserve(
+            id.clone(),
+            HubEntry {
+                user_id: user_id.to_owned(),
+                client_ip,
+                interview_id: interview_id.to_owned(),
+                attach: attach_tx,
+                lost: lost.clone(),
+                held,
+            },
+            hub::Caps {
+                per_user: limits.max_sessions_per_user,
+                per_ip: limits.max_sessions_per_ip,
+                total: limits.max_sessions,
+            },
+        )?;
+        Ok(Self {
+            id,
+            attach_rx,
+            lost,
+        })
+    }
+}
+
 /// The engine of a new session, started.
 pub(super) struct StartedEngine {
     pub(super) session: Box<dyn EngineSession>,
@@ -415,25 +453,8 @@ async fn reserve(
     (input, output): (AudioFormat, Option<AudioFormat>),
 ) -> Result<Reservation, Error> {
     let id: Arc<str> = Arc::from(crate::auth::new_id());
-    let (attach_tx, attach_rx) = mpsc::channel(1);
-    let lost = CancellationToken::new();
-    let limits = &shared.config.limits;
-    shared.hub.reserve(
-        id.clone(),
-        HubEntry {
-            user_id: user_id.to_owned(),
-            client_ip,
-            interview_id: interview.id.clone(),
-            attach: attach_tx,
-            lost: lost.clone(),
-            held: true,
-        },
-        hub::Caps {
-            per_user: limits.max_sessions_per_user,
-            per_ip: limits.max_sessions_per_ip,
-            total: limits.max_sessions,
-        },
-    )?;
+    let reservation = Reservation::take_place(shared, id, user_id, client_ip, &interview.id, true)?;
+    let id = reservation.id.clone();
     let started_at_ms = now_ms();
     let record = SessionRecord {
         id: id.to_string(),
@@ -455,11 +476,7 @@ async fn reserve(
         shared.hub.remove(&id);
         return Err(internal(e));
     }
-    Ok(Reservation {
-        id,
-        attach_rx,
-        lost,
-    })
+    Ok(reservation)
 }
 
 /// Starts the session clock and the engine. If the engine cannot start, the
