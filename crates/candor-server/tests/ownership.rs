@@ -2,14 +2,16 @@
 //! instance ends only the sessions no one has held for the resume grace (a
 //! crashed instance's, its lease run out and no client back for them),
 //! never another live instance's; a live session's lease
-//! is renewed while it runs; and an instance that finds its lease taken lets
-//! the session go at once — no end, no results — so one session never runs
-//! on two instances.
+//! is renewed while it runs — from its very start, never let go by a
+//! renewal that comes while it is being set up; and an instance that finds
+//! its lease taken lets the session go at once — no end, no results — so
+//! one session never runs on two instances.
 
 mod common;
 
 use std::time::Duration;
 
+use candor_protocol::ServerPayload;
 use candor_server::store::{Claim, SessionRecord};
 use candor_server::{Config, RunningServer, Server, SqliteStore, Store};
 use common::*;
@@ -155,5 +157,62 @@ async fn an_instance_whose_lease_was_taken_lets_the_session_go() {
         "{}",
         a.metrics().render()
     );
+    a.shutdown().await;
+}
+
+/// Many sessions start while leases are renewed every 100 ms: a renewal
+/// that comes while a session is being set up (its record not yet stored)
+/// must not take it for lost. Each session then keeps its socket and has
+/// its audio acknowledged.
+#[tokio::test]
+async fn a_renewal_during_a_sessions_start_does_not_let_it_go() {
+    const SESSIONS: usize = 30;
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config(dir.path());
+    c.limits.session_lease = Duration::from_millis(300);
+    c.limits.max_sessions_per_ip = 64;
+    c.limits.max_sessions_per_user = 64;
+    let a = Server::start(c).await.expect("server starts");
+    let api = Api::new(a.addr());
+    let auth = api.register("ren@example.org").await;
+    let mut interviews = Vec::new();
+    for _ in 0..SESSIONS {
+        interviews.push(api.create_interview(&auth.token, 2).await.id);
+    }
+    let addr = a.addr();
+    let sessions: Vec<_> = interviews
+        .into_iter()
+        .map(|interview| {
+            let token = auth.token.clone();
+            tokio::spawn(async move {
+                let mut ws = connect(addr).await;
+                send(&mut ws, start_request(&token, &interview)).await;
+                let msg = recv(&mut ws).await.expect("a reply to StartRequest");
+                assert!(
+                    matches!(msg.payload, Some(ServerPayload::StartResponse(_))),
+                    "{msg:?}"
+                );
+                // Half a second of audio, past several renewals: all of it
+                // acknowledged on the open socket.
+                let silence = silence_frames(1).remove(0);
+                for seq in 1..=25 {
+                    send(&mut ws, audio(seq, silence.clone())).await;
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                loop {
+                    let msg = recv(&mut ws).await.expect("the session was let go");
+                    if let Some(ServerPayload::AudioAck(ack)) = msg.payload
+                        && ack.seq >= 25
+                    {
+                        return;
+                    }
+                }
+            })
+        })
+        .collect();
+    for s in sessions {
+        s.await.unwrap();
+    }
+    assert_eq!(a.live_sessions(), SESSIONS);
     a.shutdown().await;
 }

@@ -453,7 +453,10 @@ async fn reserve(
     (input, output): (AudioFormat, Option<AudioFormat>),
 ) -> Result<Reservation, Error> {
     let id: Arc<str> = Arc::from(crate::auth::new_id());
-    let reservation = Reservation::take_place(shared, id, user_id, client_ip, &interview.id, true)?;
+    // Held once its record exists: a lease renewal before that would find
+    // no record to renew and let the session go.
+    let reservation =
+        Reservation::take_place(shared, id, user_id, client_ip, &interview.id, false)?;
     let id = reservation.id.clone();
     let started_at_ms = now_ms();
     let record = SessionRecord {
@@ -476,6 +479,7 @@ async fn reserve(
         shared.hub.remove(&id);
         return Err(internal(e));
     }
+    shared.hub.mark_held(&id);
     Ok(reservation)
 }
 

@@ -393,8 +393,9 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Claim, StoreError>;
     /// Extends the leases `instance` holds on `ids` to `until_ms`. Returns
     /// those of `ids` it no longer holds (another instance claimed them
-    /// after the lease ran out, or they ended or are gone): their sessions
-    /// must stop running here.
+    /// after the lease ran out, or they are gone): their sessions must stop
+    /// running here. A session that ended here is still held (its task
+    /// may still be finishing).
     fn renew_leases(
         &self,
         instance: &str,

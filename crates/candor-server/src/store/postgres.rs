@@ -856,9 +856,13 @@ impl Store for PostgresStore {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
+        // The rows are locked in id order, as `record` locks them: in any
+        // other order the two deadlock.
         let renewed = self.conn()?.query(
             "UPDATE sessions SET lease_until_ms = $3
-             WHERE id = ANY($1) AND owner = $2 AND end_reason IS NULL
+             WHERE owner = $2 AND id IN (
+                 SELECT id FROM sessions WHERE id = ANY($1) AND owner = $2
+                 ORDER BY id FOR UPDATE)
              RETURNING id",
             &[&ids, &instance, &until_ms],
         )?;

@@ -679,10 +679,8 @@ impl Store for SqliteStore {
         let tx = conn.transaction()?;
         let mut lost = Vec::new();
         {
-            let mut stmt = tx.prepare(
-                "UPDATE sessions SET lease_until_ms = ?3
-                 WHERE id = ?1 AND owner = ?2 AND end_reason IS NULL",
-            )?;
+            let mut stmt =
+                tx.prepare("UPDATE sessions SET lease_until_ms = ?3 WHERE id = ?1 AND owner = ?2")?;
             for id in ids {
                 if stmt.execute(params![id, instance, until_ms])? == 0 {
                     lost.push(id.clone());
