@@ -526,6 +526,32 @@ enum Exactness {
     SpeechOnly,
 }
 
+/// The interview completed as scripted though disturbed: the client saw
+/// nothing of it, the answer under way is one segment, no question was
+/// asked twice.
+fn complete_and_continuous(seen: &Seen, ended: &SessionEnded) {
+    assert_eq!(
+        ended.reason,
+        EndReason::InterviewComplete as i32,
+        "{}",
+        ended.message
+    );
+    assert!(seen.other.is_empty(), "the client saw {:?}", seen.other);
+    assert_eq!(seen.finals(Speaker::Candidate), ANSWERS.to_vec());
+    let first_answer: std::collections::HashSet<u64> = seen
+        .transcripts
+        .iter()
+        .filter(|t| t.speaker == Speaker::Candidate as i32 && ANSWERS[0].starts_with(&t.text))
+        .map(|t| t.segment_id)
+        .collect();
+    assert_eq!(first_answer.len(), 1, "one segment for the first answer");
+    assert_eq!(
+        seen.finals(Speaker::Interviewer),
+        TURNS.to_vec(),
+        "no question asked twice"
+    );
+}
+
 /// Runs a whole interview while the fake disturbs the first answer; the
 /// client must notice nothing and the model must get every chunk once.
 async fn interview_survives(script: Script, exactness: Exactness) -> Fake {
@@ -537,23 +563,7 @@ async fn interview_survives(script: Script, exactness: Exactness) -> Fake {
     let interview = api.create_interview(&auth.token, 2).await;
     let (seen, ended) = drive(&server, &auth.token, &interview.id, None).await;
     let ended = ended.expect("SessionEnded");
-    assert_eq!(
-        ended.reason,
-        EndReason::InterviewComplete as i32,
-        "{}",
-        ended.message
-    );
-    assert!(seen.other.is_empty(), "the client saw {:?}", seen.other);
-    // Transcript continuous: the answer spanning the reconnect is one segment.
-    assert_eq!(seen.finals(Speaker::Candidate), ANSWERS.to_vec());
-    let answer_ids: std::collections::HashSet<u64> = seen
-        .transcripts
-        .iter()
-        .filter(|t| t.speaker == Speaker::Candidate as i32 && ANSWERS[0].starts_with(&t.text))
-        .map(|t| t.segment_id)
-        .collect();
-    assert_eq!(answer_ids.len(), 1, "one segment for the first answer");
-    assert_eq!(seen.finals(Speaker::Interviewer), TURNS.to_vec());
+    complete_and_continuous(&seen, &ended);
     // No candidate audio lost or duplicated upstream.
     if exactness == Exactness::EveryChunk {
         assert_eq!(
@@ -669,28 +679,9 @@ async fn a_drained_servers_gemini_session_continues_on_another_server() {
     };
     let (seen, ended) = drive_with(&a, &auth.token, &interview.id, None, Some(handover)).await;
     let ended = ended.expect("SessionEnded");
-    assert_eq!(
-        ended.reason,
-        EndReason::InterviewComplete as i32,
-        "{}",
-        ended.message
-    );
+    complete_and_continuous(&seen, &ended);
     let resumed = seen.resumed.as_ref().expect("handed over");
     assert_eq!(resumed.session_id, seen.start.as_ref().unwrap().session_id);
-    assert!(seen.other.is_empty(), "the client saw {:?}", seen.other);
-    assert_eq!(seen.finals(Speaker::Candidate), ANSWERS.to_vec());
-    let first_answer: std::collections::HashSet<u64> = seen
-        .transcripts
-        .iter()
-        .filter(|t| t.speaker == Speaker::Candidate as i32 && ANSWERS[0].starts_with(&t.text))
-        .map(|t| t.segment_id)
-        .collect();
-    assert_eq!(first_answer.len(), 1, "one segment for the first answer");
-    assert_eq!(
-        seen.finals(Speaker::Interviewer),
-        TURNS.to_vec(),
-        "no question asked twice"
-    );
     {
         let log = fake.log();
         assert_eq!(log.handles.len(), 2, "one connection per server");

@@ -89,6 +89,13 @@ pub trait Engine: Send + Sync + 'static {
     }
 }
 
+/// Reads a state an [`EngineSession::snapshot`] saved.
+pub(crate) fn saved_state<T: serde::de::DeserializeOwned>(state: &str) -> Result<T, EngineError> {
+    serde_json::from_str(state).map_err(|e| {
+        EngineError::Unavailable(format!("the session's saved state is unreadable: {e}"))
+    })
+}
+
 /// What an engine session is started with.
 #[derive(Debug, Clone)]
 pub struct EngineContext {

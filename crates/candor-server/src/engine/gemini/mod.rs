@@ -408,9 +408,7 @@ impl Engine for GeminiEngine {
         state: String,
     ) -> BoxFuture<'_, Result<Box<dyn EngineSession>, EngineError>> {
         Box::pin(async move {
-            let state: session::GeminiState = serde_json::from_str(&state).map_err(|e| {
-                EngineError::Unavailable(format!("the session's saved state is unreadable: {e}"))
-            })?;
+            let state: session::GeminiState = super::saved_state(&state)?;
             let params = link::LinkParams {
                 url: self.live_url(),
                 setup: setup_message(&self.cfg, &ctx.interview),

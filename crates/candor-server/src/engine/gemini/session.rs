@@ -371,10 +371,17 @@ mod tests {
         assert!(queued(&mut rx).is_empty());
     }
 
-    /// A session whose link never reads: its audio queue holds `capacity`.
-    fn stalled(capacity: usize) -> (GeminiSession, mpsc::Receiver<LinkCmd>) {
+    /// A session on a link the test plays: it reads the commands (queue of
+    /// `capacity`) and sends the events.
+    fn linked(
+        capacity: usize,
+    ) -> (
+        GeminiSession,
+        mpsc::Receiver<LinkCmd>,
+        mpsc::Sender<LinkEvent>,
+    ) {
         let (cmds, cmd_rx) = mpsc::channel(capacity);
-        let (_ev_tx, events) = mpsc::channel(1);
+        let (ev_tx, events) = mpsc::channel(16);
         let link = LinkHandle {
             cmds,
             events,
@@ -385,7 +392,14 @@ mod tests {
         (
             GeminiSession::with_link(bridge, SessionClock::start(), link),
             cmd_rx,
+            ev_tx,
         )
+    }
+
+    /// A session whose link never reads: its audio queue holds `capacity`.
+    fn stalled(capacity: usize) -> (GeminiSession, mpsc::Receiver<LinkCmd>) {
+        let (s, cmd_rx, _ev_tx) = linked(capacity);
+        (s, cmd_rx)
     }
 
     #[tokio::test]
@@ -448,19 +462,8 @@ mod tests {
 
     /// A session fed by a link whose events the test sends.
     fn fed() -> (GeminiSession, mpsc::Sender<LinkEvent>) {
-        let (ev_tx, events) = mpsc::channel(16);
-        let (cmds, _cmd_rx) = mpsc::channel(16);
-        let link = LinkHandle {
-            cmds,
-            events,
-            overflowed: Arc::new(AtomicBool::new(false)),
-            task: tokio::spawn(std::future::pending()),
-        };
-        let bridge = Bridge::new(Codec::Pcm16, 24_000, 2).unwrap();
-        (
-            GeminiSession::with_link(bridge, SessionClock::start(), link),
-            ev_tx,
-        )
+        let (s, _cmd_rx, ev_tx) = linked(16);
+        (s, ev_tx)
     }
 
     fn message(v: serde_json::Value) -> LinkEvent {

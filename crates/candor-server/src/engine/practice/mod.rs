@@ -202,9 +202,7 @@ impl Engine for PracticeEngine {
         state: String,
     ) -> BoxFuture<'_, Result<Box<dyn EngineSession>, EngineError>> {
         Box::pin(async move {
-            let state: CoreState = serde_json::from_str(&state).map_err(|e| {
-                EngineError::Unavailable(format!("the session's saved state is unreadable: {e}"))
-            })?;
+            let state: CoreState = super::saved_state(&state)?;
             let boundary = state.boundary();
             // The turn being said, synthesized again to go on where it was.
             let utt = match Core::speaking_text(&state) {
