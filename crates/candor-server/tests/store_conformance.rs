@@ -371,8 +371,8 @@ fn frame_data(sid: &str, seq: u64) -> Vec<u8> {
 /// muted, so the flags' round trip is checked.
 fn flags_of(seq: u64) -> FrameFlags {
     FrameFlags {
-        voice_activity: seq % 3 != 0,
-        muted: seq % 5 == 0,
+        voice_activity: !seq.is_multiple_of(3),
+        muted: seq.is_multiple_of(5),
     }
 }
 
