@@ -51,6 +51,11 @@ pub struct GeminiSession {
     resumable: Option<(String, u64)>,
     /// What the last snapshot held: (audio seq, question index, next segment).
     saved: Option<(u64, (u32, u64))>,
+    /// Candidate audio waiting for room in the link's queue, in order: what
+    /// a restored session is given again can be minutes of audio, more than
+    /// the queue holds. Bounded by the audio stored for the session; new
+    /// audio waits behind it.
+    backlog: std::collections::VecDeque<LinkCmd>,
 }
 
 impl std::fmt::Debug for GeminiSession {
@@ -106,6 +111,37 @@ impl GeminiSession {
             audio_stream_ended: false,
             resumable: None,
             saved: None,
+            backlog: std::collections::VecDeque::new(),
+        }
+    }
+
+    /// Queues candidate audio for the link, behind any backlog.
+    fn audio(&mut self, cmd: LinkCmd) {
+        if self.backlog.is_empty() {
+            self.command(cmd);
+        } else {
+            self.backlog.push_back(cmd);
+        }
+    }
+
+    /// Moves the backlog into the link's queue as far as it has room.
+    fn flush_backlog(&mut self) {
+        while let Some(cmd) = self.backlog.pop_front() {
+            if self.link_gone {
+                self.backlog.clear();
+                return;
+            }
+            match self.link.cmds.try_send(cmd) {
+                Ok(()) => {}
+                Err(TrySendError::Full(cmd)) => {
+                    self.backlog.push_front(cmd);
+                    return;
+                }
+                Err(TrySendError::Closed(_)) => {
+                    self.backlog.clear();
+                    return;
+                }
+            }
         }
     }
 
@@ -218,17 +254,18 @@ impl EngineSession for GeminiSession {
             return;
         }
         self.audio_stream_ended = false;
-        self.command(LinkCmd::Audio {
+        self.audio(LinkCmd::Audio {
             pcm: encode_pcm16(audio.pcm_16k),
             seq: audio.seq,
         });
     }
 
     fn hear_again(&mut self, seq: u64, pcm_16k: &[f32]) {
-        self.command(LinkCmd::Audio {
+        self.backlog.push_back(LinkCmd::Audio {
             pcm: encode_pcm16(pcm_16k),
             seq,
         });
+        self.flush_backlog();
     }
 
     fn snapshot(&mut self, force: bool) -> Option<EngineSnapshot> {
@@ -293,8 +330,16 @@ impl EngineSession for GeminiSession {
                     continue;
                 }
                 let wake = self.bridge.next_due().map(|ms| self.clock.instant_at(ms));
+                self.flush_backlog();
+                let room = self.link.cmds.clone();
                 tokio::select! {
                     ev = self.link.events.recv(), if !self.link_gone => self.on_link(ev),
+                    // Room in the link's queue for the backlog.
+                    permit = room.reserve_owned(), if !self.backlog.is_empty() && !self.link_gone => {
+                        if let (Ok(permit), Some(cmd)) = (permit, self.backlog.pop_front()) {
+                            permit.send(cmd);
+                        }
+                    }
                     _ = tokio::time::sleep_until(wake.unwrap_or_else(tokio::time::Instant::now)), if wake.is_some() => {}
                     _ = std::future::pending::<()>(), if self.link_gone && wake.is_none() => {}
                 }
@@ -546,5 +591,31 @@ mod tests {
             (saved_handle(&saved), saved.holds_audio_through),
             ("h2".to_owned(), Some(40))
         );
+    }
+
+    #[tokio::test]
+    async fn audio_given_again_after_a_restore_waits_for_room_and_goes_first() {
+        let (mut s, mut rx, _tx) = linked(16);
+        let pcm = vec![0.0f32; 320];
+        // Minutes of audio, far more than the link's queue holds.
+        for seq in 1..=5_000 {
+            s.hear_again(seq, &pcm);
+        }
+        s.push_audio(CandidateAudio {
+            seq: 5_001,
+            ..audio(&pcm)
+        });
+        let mut got = Vec::new();
+        while got.len() < 5_001 {
+            tokio::select! {
+                cmd = rx.recv() => {
+                    if let LinkCmd::Audio { seq, .. } = cmd.expect("the link's queue") {
+                        got.push(seq);
+                    }
+                }
+                ev = s.next_event() => panic!("the session ended: {ev:?}"),
+            }
+        }
+        assert_eq!(got, (1..=5_001).collect::<Vec<_>>(), "in order, each once");
     }
 }
