@@ -112,7 +112,7 @@ pub(super) async fn continue_here(
     let audio_left = super::start::audio_allowance(shared, user_id).await?;
     let id: Arc<str> = Arc::from(record.id.as_str());
     let reservation =
-        Reservation::take_place(shared, id.clone(), user_id, client_ip, &interview.id, false)?;
+        Reservation::take_place(shared, id.clone(), user_id, client_ip, &interview.id)?;
     let taken = take_over(shared, &id, resume, interview, audio, order, audio_left).await;
     let session = match taken {
         Ok(Some(taken)) => taken,

@@ -74,14 +74,15 @@ pub(super) struct Reservation {
 
 impl Reservation {
     /// Takes session `id`'s place in the hub (within the caps on live
-    /// sessions), `held` when this instance already holds it in the store.
+    /// sessions). Not yet held: the caller marks it held once this instance
+    /// holds it in the store (`Hub::mark_held`), so no lease renewal looks
+    /// for it before.
     pub(super) fn take_place(
         shared: &Shared,
         id: Arc<str>,
         user_id: &str,
         client_ip: IpAddr,
         interview_id: &str,
-        held: bool,
     ) -> Result<Self, Error> {
         let (attach_tx, attach_rx) = mpsc::channel(1);
         let lost = CancellationToken::new();
@@ -94,7 +95,7 @@ impl Reservation {
                 interview_id: interview_id.to_owned(),
                 attach: attach_tx,
                 lost: lost.clone(),
-                held,
+                held: false,
             },
             hub::Caps {
                 per_user: limits.max_sessions_per_user,
@@ -455,8 +456,7 @@ async fn reserve(
     let id: Arc<str> = Arc::from(crate::auth::new_id());
     // Held once its record exists: a lease renewal before that would find
     // no record to renew and let the session go.
-    let reservation =
-        Reservation::take_place(shared, id, user_id, client_ip, &interview.id, false)?;
+    let reservation = Reservation::take_place(shared, id, user_id, client_ip, &interview.id)?;
     let id = reservation.id.clone();
     let started_at_ms = now_ms();
     let record = SessionRecord {

@@ -115,15 +115,6 @@ impl GeminiSession {
         }
     }
 
-    /// Queues candidate audio for the link, behind any backlog.
-    fn audio(&mut self, cmd: LinkCmd) {
-        if self.backlog.is_empty() {
-            self.command(cmd);
-        } else {
-            self.backlog.push_back(cmd);
-        }
-    }
-
     /// Moves the backlog into the link's queue as far as it has room.
     fn flush_backlog(&mut self) {
         while let Some(cmd) = self.backlog.pop_front() {
@@ -145,9 +136,15 @@ impl GeminiSession {
         }
     }
 
-    /// Queues a command for the link; a full queue ends the session.
+    /// Queues a command for the link, behind any backlog (so a stream end
+    /// or a tool response never overtakes audio given again); a full queue
+    /// ends the session.
     fn command(&mut self, cmd: LinkCmd) {
         if self.link_gone {
+            return;
+        }
+        if !self.backlog.is_empty() {
+            self.backlog.push_back(cmd);
             return;
         }
         match self.link.cmds.try_send(cmd) {
@@ -254,7 +251,7 @@ impl EngineSession for GeminiSession {
             return;
         }
         self.audio_stream_ended = false;
-        self.audio(LinkCmd::Audio {
+        self.command(LinkCmd::Audio {
             pcm: encode_pcm16(audio.pcm_16k),
             seq: audio.seq,
         });
@@ -605,17 +602,25 @@ mod tests {
             seq: 5_001,
             ..audio(&pcm)
         });
+        // The microphone muted: the stream's end goes after all of it.
+        s.push_audio(CandidateAudio {
+            seq: 5_002,
+            muted: true,
+            ..audio(&pcm)
+        });
         let mut got = Vec::new();
-        while got.len() < 5_001 {
+        while got.last() != Some(&0) {
             tokio::select! {
-                cmd = rx.recv() => {
-                    if let LinkCmd::Audio { seq, .. } = cmd.expect("the link's queue") {
-                        got.push(seq);
-                    }
-                }
+                cmd = rx.recv() => match cmd.expect("the link's queue") {
+                    LinkCmd::Audio { seq, .. } => got.push(seq),
+                    LinkCmd::Send(_) => got.push(0),
+                    LinkCmd::Close => panic!("closed"),
+                },
                 ev = s.next_event() => panic!("the session ended: {ev:?}"),
             }
         }
-        assert_eq!(got, (1..=5_001).collect::<Vec<_>>(), "in order, each once");
+        let mut want: Vec<u64> = (1..=5_001).collect();
+        want.push(0);
+        assert_eq!(got, want, "in order, each once, then the stream's end");
     }
 }
