@@ -540,7 +540,10 @@ fn print_threads(state: &State) {
             .filter(|t| t.pid == process.pid && t.cpu > 0.0);
         for t in busy.take(8) {
             let what = if t.tid == u.root { " (main: GTK)" } else { "" };
-            println!("  {:>6.1}%  {}{what}", t.cpu, t.name);
+            println!(
+                "  {:>6.1}%  {:>6.0} wake-ups/s  {}{what}",
+                t.cpu, t.wakeups, t.name
+            );
         }
     }
 }

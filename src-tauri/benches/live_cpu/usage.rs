@@ -40,6 +40,19 @@ const STIME: usize = 11;
 const CUTIME: usize = 12;
 const CSTIME: usize = 13;
 
+/// How many times a thread went to sleep of its own accord (blocked or
+/// slept, then was woken): `voluntary_ctxt_switches` in its `status`.
+fn sleeps_of(path: &str) -> u64 {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+                .and_then(|v| v.trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
 fn name_of(path: &str) -> String {
     std::fs::read_to_string(path)
         .map(|n| n.trim_end().to_owned())
@@ -88,8 +101,8 @@ struct ProcessTimes {
     /// cutime + cstime: children it has waited for (e.g. a speech synthesizer
     /// run to completion).
     reaped: u64,
-    /// Per thread: name and utime + stime.
-    threads: BTreeMap<u32, (String, u64)>,
+    /// Each thread's name, utime + stime and voluntary sleeps.
+    threads: BTreeMap<u32, (String, u64, u64)>,
 }
 
 /// CPU times of a set of processes at one moment.
@@ -118,7 +131,8 @@ impl Snapshot {
                     };
                     if let Some(t) = stat_fields(&format!("{dir}/{tid}/stat")) {
                         let name = name_of(&format!("{dir}/{tid}/comm"));
-                        threads.insert(tid, (name, t[UTIME] + t[STIME]));
+                        let sleeps = sleeps_of(&format!("{dir}/{tid}/status"));
+                        threads.insert(tid, (name, t[UTIME] + t[STIME], sleeps));
                     }
                 }
             }
@@ -156,6 +170,8 @@ pub struct ThreadUsage {
     pub tid: u32,
     pub name: String,
     pub cpu: f64,
+    /// Times per second it slept and was woken again.
+    pub wakeups: f64,
 }
 
 /// What a window cost.
@@ -188,13 +204,15 @@ impl Usage {
                 reaped: share(end.reaped.saturating_sub(start.reaped)),
                 pss_kib: pss_kib(*pid),
             });
-            for (tid, (name, t)) in &end.threads {
-                let before = start.threads.get(tid).map_or(0, |(_, t)| *t);
+            for (tid, (name, t, sleeps)) in &end.threads {
+                let (before, slept_before) =
+                    start.threads.get(tid).map_or((0, 0), |(_, t, s)| (*t, *s));
                 threads.push(ThreadUsage {
                     pid: *pid,
                     tid: *tid,
                     name: name.clone(),
                     cpu: share(t.saturating_sub(before)),
+                    wakeups: sleeps.saturating_sub(slept_before) as f64 / seconds,
                 });
             }
         }
