@@ -24,7 +24,7 @@ pub const OPUS_RATES: [u32; 5] = [8_000, 12_000, 16_000, 24_000, 48_000];
 pub const MAX_PACKET: usize = 1500;
 
 /// The wire codec of an audio stream.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Codec {
     /// Opus packets.
     Opus,

@@ -2,7 +2,7 @@
 //! interview's first line synthesized cold (the first synthesis in the
 //! process, Flite's set-up included), the first question (not yet cached) and
 //! the same question again (cached), each through `voice::Voice` as a session
-//! uses it (synthesis, resampling to 24 kHz, Opus and PCM16 encoding). The
+//! uses it (synthesis, resampling to 24 kHz, Opus encoding, as the app asks). The
 //! baseline, measured in the same run on the same texts, is the voice Candor
 //! used before: an espeak-ng process per line, its WAV resampled and encoded
 //! the same way (skipped with a note when espeak-ng is not installed).
@@ -35,8 +35,10 @@ fn main() {
     let voice = Voice::new(WPM, RATE_HZ).unwrap();
     let timed = |text: &str| {
         let t = Instant::now();
-        let said = runtime.block_on(voice.say(text)).expect("the voice speaks");
-        (t.elapsed(), said.frames(Codec::Opus).len() as f64 * 0.02)
+        let said = runtime
+            .block_on(voice.say(text, Codec::Opus))
+            .expect("the voice speaks");
+        (t.elapsed(), said.frame_count() as f64 * 0.02)
     };
     let (cold, greeting_secs) = timed(greeting);
     let (question, question_secs) = timed(&first);
@@ -78,7 +80,7 @@ fn ms(d: Duration) -> f64 {
 }
 
 /// The previous voice's cost for `text`: espeak-ng's WAV, resampled and
-/// encoded in both codecs. None when espeak-ng does not run.
+/// encoded in Opus. None when espeak-ng does not run.
 fn espeak_line(text: &str) -> Option<(Duration, f64)> {
     let t = Instant::now();
     let out = Command::new("espeak-ng")
@@ -97,6 +99,5 @@ fn espeak_line(text: &str) -> Option<(Duration, f64)> {
     let (rate, samples) = candor_audio::clip::read_wav(&out.stdout).ok()?;
     let samples = candor_audio::clip::resample(&samples, rate, RATE_HZ).ok()?;
     let opus = encode_clip(Codec::Opus, RATE_HZ, &samples).ok()?;
-    encode_clip(Codec::Pcm16, RATE_HZ, &samples).ok()?;
     Some((t.elapsed(), opus.len() as f64 * 0.02))
 }

@@ -37,7 +37,8 @@
 //! app also transcribes the candidate on this machine, which the hosted
 //! backend would do on the server). `LIVE_CPU_PERF=<dir>` records a `perf`
 //! profile of the app and web process during each live window (the figures
-//! of that run include perf's own cost). The app is this build's
+//! of that run include perf's own cost) and each process's `smaps` at the
+//! window's end. The app is this build's
 //! `candor-desktop` (the bench profile is the release profile), or
 //! `CANDOR_DESKTOP_BIN`.
 
@@ -144,6 +145,7 @@ impl LiveWindow {
         let to = now_ms();
         if let Some(mut perf) = perf {
             let _ = perf.wait();
+            keep_maps(state, &[pid, web]);
         }
         let log = app.script("return window.__bench").await;
         Self {
@@ -179,6 +181,7 @@ impl LiveWindow {
         let to = now_ms();
         if let Some(mut perf) = perf {
             let _ = perf.wait();
+            keep_maps(state, &[pid, web]);
         }
         let log = app.script("return window.__bench").await;
         Self {
@@ -278,6 +281,20 @@ fn profile(state: &str, pids: &[u32], window: Duration) -> Option<Child> {
         .expect("perf (apt-get install linux-perf)");
     println!("profiling {state} into {}", out.display());
     Some(child)
+}
+
+/// Beside a profile, keeps each process's memory map (`/proc/<pid>/smaps`,
+/// with each mapping's PSS) at the window's end, as `<state>-<pid>.smaps`.
+fn keep_maps(state: &str, pids: &[u32]) {
+    let Some(dir) = std::env::var_os("LIVE_CPU_PERF") else {
+        return;
+    };
+    for pid in pids {
+        let to = Path::new(&dir).join(format!("{state}-{pid}.smaps"));
+        if let Err(e) = std::fs::copy(format!("/proc/{pid}/smaps"), &to) {
+            println!("could not keep the memory map of {pid}: {e}");
+        }
+    }
 }
 
 /// Waits until the hello-world window has a web process, then lets it

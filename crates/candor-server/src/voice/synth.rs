@@ -1,6 +1,9 @@
 //! The practice interviewer's voice: `candor-voice`'s in-process synthesis,
-//! resampled to the output rate and encoded in both codecs, with a cache per
-//! text (concurrent requests for the same text wait for one synthesis).
+//! resampled to the output rate and encoded in the session's codec, with a
+//! cache per text and codec (concurrent requests for the same line wait for
+//! one synthesis). Only the codec asked for is encoded and kept: a line's
+//! PCM16 frames are sixteen times the size of its Opus frames, and clients
+//! (the app, the CLI) ask for Opus.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -17,7 +20,7 @@ use super::{Utterance, VoiceError};
 pub struct Voice {
     words_per_minute: u32,
     rate_hz: u32,
-    cache: Mutex<HashMap<String, Arc<OnceCell<Arc<Utterance>>>>>,
+    cache: Mutex<HashMap<(String, Codec), Arc<OnceCell<Arc<Utterance>>>>>,
     /// One synthesis at a time: `candor-voice` serializes them anyway (the
     /// synthesizer keeps process-wide state), so further requests wait here,
     /// as tasks, rather than as threads of the blocking pool.
@@ -49,11 +52,12 @@ impl Voice {
         FRAME_MS
     }
 
-    /// The utterance for `text`, synthesized on the blocking pool the first time.
-    pub async fn say(&self, text: &str) -> Result<Arc<Utterance>, VoiceError> {
+    /// The utterance for `text` in `codec`, synthesized on the blocking
+    /// pool the first time.
+    pub async fn say(&self, text: &str, codec: Codec) -> Result<Arc<Utterance>, VoiceError> {
         let cell = {
             let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-            cache.entry(text.to_owned()).or_default().clone()
+            cache.entry((text.to_owned(), codec)).or_default().clone()
         };
         cell.get_or_try_init(|| async {
             let (wpm, rate) = (self.words_per_minute, self.rate_hz);
@@ -63,7 +67,7 @@ impl Voice {
                 .acquire()
                 .await
                 .map_err(|e| VoiceError::Join(e.to_string()))?;
-            tokio::task::spawn_blocking(move || synthesize(wpm, rate, text))
+            tokio::task::spawn_blocking(move || synthesize(wpm, rate, codec, text))
                 .await
                 .map_err(|e| VoiceError::Join(e.to_string()))?
                 .map(Arc::new)
@@ -73,15 +77,11 @@ impl Voice {
     }
 }
 
-fn synthesize(wpm: u32, rate_hz: u32, text: String) -> Result<Utterance, VoiceError> {
+fn synthesize(wpm: u32, rate_hz: u32, codec: Codec, text: String) -> Result<Utterance, VoiceError> {
     let spoken = candor_voice::speak(&text, wpm)?;
     let samples = candor_audio::clip::resample(&spoken.samples, spoken.rate_hz, rate_hz)?;
-    Ok(Utterance::new(
-        text,
-        FRAME_MS,
-        encode_clip(Codec::Opus, rate_hz, &samples)?,
-        encode_clip(Codec::Pcm16, rate_hz, &samples)?,
-    ))
+    let frames = encode_clip(codec, rate_hz, &samples)?;
+    Ok(Utterance::new(text, FRAME_MS, codec, frames))
 }
 
 #[cfg(test)]
@@ -92,11 +92,28 @@ mod tests {
     async fn a_line_is_synthesized_once_and_shared() {
         let voice = Voice::new(165, 24_000).unwrap();
         let text = "Tell me about a project you are proud of.";
-        let (a, b) = tokio::join!(voice.say(text), voice.say(text));
+        let (a, b) = tokio::join!(voice.say(text, Codec::Opus), voice.say(text, Codec::Opus));
         let (a, b) = (a.unwrap(), b.unwrap());
         assert!(Arc::ptr_eq(&a, &b), "one synthesis for concurrent requests");
-        assert!(Arc::ptr_eq(&a, &voice.say(text).await.unwrap()), "cached");
-        assert_eq!(a.text, text);
+        let again = voice.say(text, Codec::Opus).await.unwrap();
+        assert!(Arc::ptr_eq(&a, &again), "cached");
+        assert_eq!((a.text.as_str(), a.codec()), (text, Codec::Opus));
+    }
+
+    #[tokio::test]
+    async fn a_line_is_encoded_in_the_codec_asked_for_only() {
+        let voice = Voice::new(165, 24_000).unwrap();
+        let text = "And why that one?";
+        let opus = voice.say(text, Codec::Opus).await.unwrap();
+        let pcm = voice.say(text, Codec::Pcm16).await.unwrap();
+        assert_eq!((opus.codec(), pcm.codec()), (Codec::Opus, Codec::Pcm16));
+        // The same speech, 20 ms per frame either way: PCM16 at 24 kHz is
+        // 480 samples of two bytes, Opus a small packet.
+        assert_eq!(opus.frame_count(), pcm.frame_count());
+        assert!(pcm.frames().iter().all(|f| f.len() == 960));
+        let bytes = |u: &Utterance| u.frames().iter().map(|f| f.len()).sum::<usize>();
+        assert!(bytes(&opus) * 4 < bytes(&pcm), "Opus frames are Opus");
+        assert_eq!(voice.cache.lock().unwrap().len(), 2);
     }
 
     #[test]

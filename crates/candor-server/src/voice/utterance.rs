@@ -1,6 +1,6 @@
-//! One interviewer line, synthesized and encoded once (in both codecs), then
-//! shared by every session that says the same text; with the word boundaries
-//! that let its transcript grow as it plays.
+//! One interviewer line, synthesized and encoded once in one codec, then
+//! shared by every session that says the same text in that codec; with the
+//! word boundaries that let its transcript grow as it plays.
 
 use bytes::Bytes;
 use candor_audio::Codec;
@@ -10,16 +10,15 @@ use candor_audio::Codec;
 pub struct Utterance {
     pub text: String,
     pub frame_ms: u32,
-    opus: Vec<Bytes>,
-    pcm16: Vec<Bytes>,
+    codec: Codec,
+    frames: Vec<Bytes>,
     /// Byte offset in `text` where each word ends, for partial transcripts.
     word_ends: Vec<usize>,
 }
 
 impl Utterance {
-    /// `text` spoken as `opus` and `pcm16` frames of `frame_ms` (the same
-    /// audio, so the same number of frames).
-    pub fn new(text: String, frame_ms: u32, opus: Vec<Bytes>, pcm16: Vec<Bytes>) -> Self {
+    /// `text` spoken as `frames` of `frame_ms` in `codec`.
+    pub fn new(text: String, frame_ms: u32, codec: Codec, frames: Vec<Bytes>) -> Self {
         let mut word_ends = Vec::new();
         let mut in_word = false;
         for (i, c) in text.char_indices() {
@@ -38,18 +37,20 @@ impl Utterance {
         Self {
             text,
             frame_ms,
-            opus,
-            pcm16,
+            codec,
+            frames,
             word_ends,
         }
     }
 
-    /// The frames in `codec`.
-    pub fn frames(&self, codec: Codec) -> &[Bytes] {
-        match codec {
-            Codec::Opus => &self.opus,
-            Codec::Pcm16 => &self.pcm16,
-        }
+    /// The codec of its frames.
+    pub fn codec(&self) -> Codec {
+        self.codec
+    }
+
+    /// The encoded frames, in speaking order.
+    pub fn frames(&self) -> &[Bytes] {
+        &self.frames
     }
 
     /// The first `n` words (at least one, at most all).
@@ -68,11 +69,11 @@ impl Utterance {
     }
 
     pub fn frame_count(&self) -> usize {
-        self.opus.len()
+        self.frames.len()
     }
 
     pub fn duration_ms(&self) -> u64 {
-        self.opus.len() as u64 * self.frame_ms as u64
+        self.frames.len() as u64 * self.frame_ms as u64
     }
 }
 
@@ -82,27 +83,27 @@ mod tests {
 
     #[test]
     fn utterance_words() {
-        let u = Utterance::new("Hello  there, how are you?".into(), 20, vec![], vec![]);
+        let u = Utterance::new("Hello  there, how are you?".into(), 20, Codec::Opus, vec![]);
         assert_eq!(u.word_count(), 5);
         assert_eq!(u.first_words(0), "Hello");
         assert_eq!(u.first_words(2), "Hello  there,");
         assert_eq!(u.first_words(9), "Hello  there, how are you?");
         assert_eq!(
-            Utterance::new(String::new(), 20, vec![], vec![]).first_words(3),
+            Utterance::new(String::new(), 20, Codec::Opus, vec![]).first_words(3),
             ""
         );
     }
 
     #[test]
-    fn frames_by_codec() {
+    fn frames_and_duration() {
         let u = Utterance::new(
             "Hi".into(),
             20,
-            vec![Bytes::from_static(b"o")],
-            vec![Bytes::from_static(b"p")],
+            Codec::Pcm16,
+            vec![Bytes::from_static(b"p"), Bytes::from_static(b"q")],
         );
-        assert_eq!(u.frames(Codec::Opus)[0], b"o"[..]);
-        assert_eq!(u.frames(Codec::Pcm16)[0], b"p"[..]);
-        assert_eq!((u.frame_count(), u.duration_ms()), (1, 20));
+        assert_eq!(u.codec(), Codec::Pcm16);
+        assert_eq!(u.frames()[1], b"q"[..]);
+        assert_eq!((u.frame_count(), u.duration_ms()), (2, 40));
     }
 }

@@ -268,6 +268,12 @@ impl Core {
         core
     }
 
+    /// The codec of the audio sent to the client: the one its utterances
+    /// are synthesized in.
+    pub fn codec(&self) -> Codec {
+        self.codec
+    }
+
     /// Every text this interview may say, in speaking order (for pre-synthesis).
     pub fn script(&self) -> Vec<String> {
         let mut out: Vec<String> = self.queue.iter().map(|t| t.text.clone()).collect();
@@ -462,6 +468,11 @@ impl Core {
     /// interviewer's timeline and the candidate's share one grid and a
     /// response latency is a whole number of the candidate's frames.
     pub fn begin(&mut self, utt: Arc<Utterance>, now_ms: u64) {
+        debug_assert_eq!(
+            utt.codec(),
+            self.codec,
+            "synthesized in the session's codec"
+        );
         let Phase::Preparing(turn) = std::mem::replace(&mut self.phase, Phase::Done) else {
             return;
         };
@@ -553,7 +564,7 @@ impl Core {
                 let n = s.utt.frame_count();
                 while s.sent < n && s.start_ms + s.sent as u64 * frame <= now_ms {
                     self.events.push_back(EngineEvent::Audio {
-                        data: s.utt.frames(self.codec)[s.sent].clone(),
+                        data: s.utt.frames()[s.sent].clone(),
                         due_ms: s.start_ms + s.sent as u64 * frame,
                     });
                     s.sent += 1;
@@ -958,13 +969,14 @@ mod tests {
         }
     }
 
-    fn utt(text: &str, frames: usize) -> Arc<Utterance> {
-        Arc::new(Utterance::new(
-            text.into(),
-            20,
-            vec![Bytes::from_static(b"o"); frames],
-            vec![Bytes::from_static(b"p"); frames],
-        ))
+    /// `text` as `frames` frames in `codec` (each `b"o"` in Opus, `b"p"`
+    /// in PCM16).
+    fn utt(text: &str, frames: usize, codec: Codec) -> Arc<Utterance> {
+        let frame = match codec {
+            Codec::Opus => Bytes::from_static(b"o"),
+            Codec::Pcm16 => Bytes::from_static(b"p"),
+        };
+        Arc::new(Utterance::new(text.into(), 20, codec, vec![frame; frames]))
     }
 
     /// Runs the core to `until`, answering synthesis with `frames` per
@@ -980,7 +992,7 @@ mod tests {
         while now < until {
             core.poll(now);
             if let Some(text) = core.take_synth_request() {
-                core.begin(utt(&text, 10), now);
+                core.begin(utt(&text, 10, core.codec()), now);
             }
             let speaking = speech.iter().any(|&(a, b)| now >= a && now < b);
             core.on_audio(now, speaking, speaking, 20);
@@ -1021,7 +1033,7 @@ mod tests {
             let state = first.snapshot_state().expect("nothing left to take");
             let json = serde_json::to_string(&state).unwrap();
             let state: CoreState = serde_json::from_str(&json).unwrap();
-            let said = Core::speaking_text(&state).map(|t| utt(t, 10));
+            let said = Core::speaking_text(&state).map(|t| utt(t, 10, Codec::Opus));
             let mut second = Core::restore(timings(), plan.clone(), Codec::Opus, state, said);
             run(&mut second, cut, 12_000, &answers, &mut log);
             assert_eq!(log, expected, "restored at {cut} ms");
@@ -1031,7 +1043,7 @@ mod tests {
         let mut core = Core::new(timings(), &iv, plan, Codec::Opus);
         core.poll(TURN_GAP_MS);
         let text = core.take_synth_request().unwrap();
-        core.begin(utt(&text, 10), TURN_GAP_MS);
+        core.begin(utt(&text, 10, core.codec()), TURN_GAP_MS);
         assert!(core.snapshot_state().is_none());
         while core.pop_event().is_some() {}
         assert!(core.snapshot_state().is_some());
@@ -1209,7 +1221,7 @@ mod tests {
         let text = core.take_synth_request().expect("the greeting");
         // Synthesis came back at 253 ms: the turn waits for the next frame
         // boundary (267 ms) rather than starting between two frames.
-        core.begin(utt(&text, 10), 253);
+        core.begin(utt(&text, 10, core.codec()), 253);
         assert_eq!(core.next_deadline(), Some(267));
     }
 
@@ -1320,7 +1332,7 @@ mod tests {
         while now < 3_000 {
             core.poll(now);
             if let Some(text) = core.take_synth_request() {
-                core.begin(utt(&text, 40), now);
+                core.begin(utt(&text, 40, core.codec()), now);
             }
             let in_blip = |from: u64| now >= from && now < from + 320;
             let (voiced, speaking) = match (in_blip(300), in_blip(700)) {

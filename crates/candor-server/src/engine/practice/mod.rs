@@ -70,9 +70,10 @@ impl PracticeEngine {
     ) -> PracticeSession {
         let voice = self.voice.clone();
         let script = core.script();
+        let codec = core.codec();
         tokio::spawn(async move {
             for text in script {
-                if voice.say(&text).await.is_err() {
+                if voice.say(&text, codec).await.is_err() {
                     break;
                 }
             }
@@ -206,7 +207,7 @@ impl Engine for PracticeEngine {
             let boundary = state.boundary();
             // The turn being said, synthesized again to go on where it was.
             let utt = match Core::speaking_text(&state) {
-                Some(text) => Some(self.voice.say(text).await?),
+                Some(text) => Some(self.voice.say(text, ctx.output_codec()).await?),
                 None => None,
             };
             let core = Core::restore(
@@ -440,7 +441,9 @@ impl EngineSession for PracticeSession {
                     self.core.poll(now);
                     if let Some(text) = self.core.take_synth_request() {
                         let voice = self.voice.clone();
-                        self.synth = Some(tokio::spawn(async move { voice.say(&text).await }));
+                        let codec = self.core.codec();
+                        self.synth =
+                            Some(tokio::spawn(async move { voice.say(&text, codec).await }));
                     }
                     if let Some(e) = self.next_ready() {
                         return e;
