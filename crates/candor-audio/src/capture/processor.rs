@@ -202,6 +202,17 @@ impl CaptureProcessor {
         self.rate
     }
 
+    /// How many more input samples complete the next frame: the 10 ms
+    /// blocks its missing 16 kHz samples take, less what the current block
+    /// holds. Until they have come no frame or level leaves the processor
+    /// (the echo canceller's findings per block wait at most a block), so a
+    /// worker may sleep until then.
+    pub fn input_until_frame(&self) -> usize {
+        let per_block = CAPTURE_RATE as usize / 100;
+        let missing = CAPTURE_FRAME_SAMPLES.saturating_sub(self.out16.len());
+        (missing.div_ceil(per_block) * self.block.len()).saturating_sub(self.block_fill)
+    }
+
     /// The next frame's sequence number.
     pub fn next_seq(&self) -> u64 {
         self.seq
@@ -418,5 +429,50 @@ impl CaptureProcessor {
             .at
             .checked_sub(Duration::from_secs_f64(behind))
             .unwrap_or(stamp.at)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Fed in a PulseAudio source's ~4 ms fragments, a frame comes out
+    /// exactly when `input_until_frame` said it would, at the rates devices
+    /// run at: a worker sleeping that long misses no frame and wakes for
+    /// none that is not there.
+    #[test]
+    fn input_until_frame_says_when_the_next_frame_comes() {
+        for rate in [48_000, 44_100, 16_000] {
+            let mut p = CaptureProcessor::new(rate, CaptureSettings::default(), 0).unwrap();
+            let t0 = Instant::now();
+            let fragment = rate as usize / 250;
+            let mut fed = 0usize;
+            let mut frames = 0;
+            for k in 0..500 {
+                let until = p.input_until_frame();
+                let mut emitted = 0;
+                let chunk: Vec<f32> = (0..fragment)
+                    .map(|i| 0.1 * ((fed + i) as f32 * 0.05).sin())
+                    .collect();
+                fed += fragment;
+                let stamp = Stamp {
+                    end_index: fed as u64,
+                    at: t0 + Duration::from_secs_f64(fed as f64 / f64::from(rate)),
+                };
+                p.process(&chunk, stamp, &mut |o| {
+                    if let CaptureOutput::Frame(_) = o {
+                        emitted += 1;
+                    }
+                })
+                .unwrap();
+                assert_eq!(
+                    emitted > 0,
+                    fragment >= until,
+                    "{rate} Hz, fragment {k}: {until} samples to the next frame, {fragment} fed, {emitted} frames"
+                );
+                frames += emitted;
+            }
+            assert_eq!(frames, 500 * fragment * 50 / rate as usize, "{rate} Hz");
+        }
     }
 }

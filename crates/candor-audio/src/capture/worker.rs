@@ -5,11 +5,13 @@
 //! the [`CaptureProcessor`], and hands frames and events to a
 //! [`CaptureSink`]. It is not woken by the callback, because waking a thread
 //! is a syscall and the callback makes none: with nothing to do it sleeps
-//! until the source's next callback is due (the last one's time plus the
-//! span of its samples; see [`idle_wait`]), and polls every 2 ms only while
-//! a callback is late or no stream runs. Each wake-up of a sleeping thread
-//! costs ~30 µs of a core on a virtual machine, so a 2 ms poll alone was
-//! ~1.3 % of a core against the ~2.5 % the whole chain costs. It also
+//! until the samples that complete the next 20 ms frame are due (the last
+//! callback's time plus their span; see [`idle_wait`]), whatever the
+//! device's callback size (PulseAudio hands capture over in ~4 ms
+//! fragments), and polls every 2 ms only while they are late or no stream
+//! runs. Each wake-up of a sleeping thread costs ~30 µs of a core on a
+//! virtual machine, so a 2 ms poll alone was ~1.3 % of a core against the
+//! ~2.2 % the whole chain costs. It also
 //! watches the stream's flow (see [`crate::watchdog`]) and asks the device
 //! driver to reopen a stream that stopped delivering.
 
@@ -29,15 +31,15 @@ use crate::watchdog::{DeviceControl, RECOVERY, STALL, Verdict, Watchdog};
 
 /// How often the worker looks while a callback is late or no stream runs.
 const POLL: Duration = Duration::from_millis(2);
-/// How long after a callback is due the worker looks for its samples (the
-/// callback has run and queued them by then).
+/// How long after samples are due the worker looks for them (the callback
+/// has run and queued them by then).
 const DUE_SLACK: Duration = Duration::from_millis(1);
 /// The longest the worker sleeps at once, so a stop is seen within it.
 const LONGEST_WAIT: Duration = Duration::from_millis(50);
 
 /// How long a worker with nothing to do sleeps at `now`: until `due` (when
-/// the source's next callback should have queued its samples), or a poll
-/// interval while none is due or the callback is late.
+/// the source should have queued the samples that complete the next frame),
+/// or a poll interval while none is due or they are late.
 fn idle_wait(now: Instant, due: Option<Instant>) -> Duration {
     due.map(|due| due.saturating_duration_since(now))
         .filter(|wait| *wait > POLL)
@@ -88,8 +90,8 @@ struct State {
     /// The longest the worker ran behind a callback since the last echo
     /// report.
     behind: Duration,
-    /// When the next callback's samples should be queued: the last
-    /// callback's time plus the span of its samples and [`DUE_SLACK`].
+    /// When the samples completing the next frame should be queued: the
+    /// last callback's time plus their span and [`DUE_SLACK`].
     due: Option<Instant>,
 }
 
@@ -206,8 +208,6 @@ impl<S: CaptureSink> Worker<S> {
             }
             got_any = true;
             s.behind = s.behind.max(now.saturating_duration_since(stamp.at));
-            let span = Duration::from_secs_f64(n as f64 / f64::from(a.ring.rate.max(1)));
-            s.due = (n > 0).then(|| stamp.at + span + DUE_SLACK);
             let sink = &mut self.sink;
             let behind = &mut s.behind;
             let overruns = &a.ring.counters.overrun_samples;
@@ -221,6 +221,11 @@ impl<S: CaptureSink> Worker<S> {
                     ..report
                 })),
             })?;
+            if n > 0 {
+                let rate = f64::from(a.ring.rate.max(1));
+                let span = a.processor.input_until_frame() as f64 / rate;
+                s.due = Some(stamp.at + Duration::from_secs_f64(span) + DUE_SLACK);
+            }
         }
         if ended && !got_any && a.ring.stamps.is_empty() {
             return Ok(Pass::Ended);
@@ -307,14 +312,15 @@ mod tests {
     const MS: Duration = Duration::from_millis(1);
 
     #[test]
-    fn an_idle_worker_sleeps_until_the_next_callback_is_due() {
+    fn an_idle_worker_sleeps_until_the_next_frame_is_due() {
         let now = Instant::now();
         // (due, the wait)
         let cases = [
             // No stream yet, or the last callback delivered nothing: poll.
             (None, POLL),
-            // A 20 ms callback ran 1 ms ago: sleep until its successor's
-            // samples are queued, not ten times on the way.
+            // The next frame's samples are 20 ms away: sleep until they
+            // are queued, not ten times on the way (nor at each of the
+            // device's 4 ms fragments).
             (Some(now + 20 * MS), 20 * MS),
             (Some(now + 3 * MS), 3 * MS),
             // Due within a poll, due now, or late: poll until they come.
