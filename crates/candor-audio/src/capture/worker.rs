@@ -5,8 +5,10 @@
 //! the [`CaptureProcessor`], and hands frames and events to a
 //! [`CaptureSink`]. It is not woken by the callback, because waking a thread
 //! is a syscall and the callback makes none: with nothing to do it sleeps
-//! until the samples that complete the next 20 ms frame are due (the last
-//! callback's time plus their span; see [`idle_wait`]), whatever the
+//! until the samples that complete the next 20 ms frame are due (when it
+//! took the last callback's samples, plus their span; see [`idle_wait`]:
+//! not the stamp's time, which is when the samples were captured, a source
+//! latency earlier), whatever the
 //! device's callback size (PulseAudio hands capture over in ~4 ms
 //! fragments), and polls every 2 ms only while they are late or no stream
 //! runs. Each wake-up of a sleeping thread costs ~30 µs of a core on a
@@ -90,8 +92,9 @@ struct State {
     /// The longest the worker ran behind a callback since the last echo
     /// report.
     behind: Duration,
-    /// When the samples completing the next frame should be queued: the
-    /// last callback's time plus their span and [`DUE_SLACK`].
+    /// When the samples completing the next frame should be queued: when
+    /// the worker took the last callback's samples (at or after that
+    /// callback ran) plus their span and [`DUE_SLACK`].
     due: Option<Instant>,
 }
 
@@ -224,7 +227,7 @@ impl<S: CaptureSink> Worker<S> {
             if n > 0 {
                 let rate = f64::from(a.ring.rate.max(1));
                 let span = a.processor.input_until_frame() as f64 / rate;
-                s.due = Some(stamp.at + Duration::from_secs_f64(span) + DUE_SLACK);
+                s.due = Some(now + Duration::from_secs_f64(span) + DUE_SLACK);
             }
         }
         if ended && !got_any && a.ring.stamps.is_empty() {
