@@ -269,7 +269,9 @@ fn profile(state: &str, pids: &[u32], window: Duration) -> Option<Child> {
     let list: Vec<String> = pids.iter().map(u32::to_string).collect();
     let out = Path::new(&dir).join(format!("{state}.data"));
     let child = Command::new("perf")
-        .args(["record", "-e", "cpu-clock", "-F", "499", "-g", "-p"])
+        .args(["record", "-e", "cpu-clock", "-F", "499"])
+        // Where threads block or sleep: each switch away, with its stack.
+        .args(["-e", "sched:sched_switch", "-g", "-p"])
         .arg(list.join(","))
         .arg("-o")
         .arg(&out)

@@ -11,10 +11,12 @@
 //!
 //! - [`encode`]: interviewer audio → 20 ms frames of Opus or PCM16.
 //! - [`utterance`]: one synthesized interviewer line, its frames and words.
-//! - [`synth`]: the interviewer's [`Voice`], with a cache per text.
+//! - [`synth`]: the interviewer's [`Voice`], with a cache per text and
+//!   codec; `heap` gives back what a synthesis freed.
 //! - [`listen`]: candidate audio → 16 kHz samples and voice activity.
 
 pub mod encode;
+mod heap;
 pub mod listen;
 pub mod synth;
 pub mod utterance;

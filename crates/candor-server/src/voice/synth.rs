@@ -15,12 +15,15 @@ use tokio::sync::OnceCell;
 use super::encode::{check_output_rate, encode_clip};
 use super::{Utterance, VoiceError};
 
+/// A line as it is (being) synthesized: requests for it wait on one cell.
+type Line = Arc<OnceCell<Arc<Utterance>>>;
+
 /// The interviewer's voice.
 #[derive(Debug)]
 pub struct Voice {
     words_per_minute: u32,
     rate_hz: u32,
-    cache: Mutex<HashMap<(String, Codec), Arc<OnceCell<Arc<Utterance>>>>>,
+    cache: Mutex<HashMap<(String, Codec), Line>>,
     /// One synthesis at a time: `candor-voice` serializes them anyway (the
     /// synthesizer keeps process-wide state), so further requests wait here,
     /// as tasks, rather than as threads of the blocking pool.
@@ -67,10 +70,14 @@ impl Voice {
                 .acquire()
                 .await
                 .map_err(|e| VoiceError::Join(e.to_string()))?;
-            tokio::task::spawn_blocking(move || synthesize(wpm, rate, codec, text))
-                .await
-                .map_err(|e| VoiceError::Join(e.to_string()))?
-                .map(Arc::new)
+            tokio::task::spawn_blocking(move || {
+                let said = synthesize(wpm, rate, codec, text);
+                super::heap::release_freed_memory();
+                said
+            })
+            .await
+            .map_err(|e| VoiceError::Join(e.to_string()))?
+            .map(Arc::new)
         })
         .await
         .cloned()
