@@ -5,13 +5,14 @@
 //! the [`CaptureProcessor`], and hands frames and events to a
 //! [`CaptureSink`]. It is not woken by the callback, because waking a thread
 //! is a syscall and the callback makes none: with nothing to do it sleeps
-//! until the samples that complete the next 20 ms frame are due (when it
-//! took the last callback's samples, plus their span; see [`idle_wait`]:
-//! not the stamp's time, which is when the samples were captured, a source
-//! latency earlier), whatever the
-//! device's callback size (PulseAudio hands capture over in ~4 ms
-//! fragments), and polls every 2 ms only while they are late or no stream
-//! runs. Each wake-up of a sleeping thread costs ~30 µs of a core on a
+//! until the callback that completes the next 20 ms frame is due (when it
+//! took the last callback's samples, plus as many callbacks of that size as
+//! the frame still needs; see [`frame_wait`] and [`idle_wait`]; not from
+//! the stamp's time, which is when the samples were captured, a source
+//! latency earlier), whatever the device's callback size (PulseAudio hands
+//! capture over in ~4 ms fragments, or in 20 ms ones that may end just
+//! short of a frame), and polls every 2 ms only while it is late or no
+//! stream runs. Each wake-up of a sleeping thread costs ~30 µs of a core on a
 //! virtual machine, so a 2 ms poll alone was ~1.3 % of a core against the
 //! ~2.2 % the whole chain costs. It also
 //! watches the stream's flow (see [`crate::watchdog`]) and asks the device
@@ -46,6 +47,16 @@ fn idle_wait(now: Instant, due: Option<Instant>) -> Duration {
     due.map(|due| due.saturating_duration_since(now))
         .filter(|wait| *wait > POLL)
         .map_or(POLL, |wait| wait.min(LONGEST_WAIT))
+}
+
+/// How long until the callback that completes the next frame, `until`
+/// samples away, when callbacks bring `chunk` samples at `rate` Hz: samples
+/// come a callback's worth at a time, so a frame a few samples short waits
+/// for the whole next callback, and one many small callbacks away for all
+/// of them.
+fn frame_wait(until: usize, chunk: usize, rate: u32) -> Duration {
+    let callbacks = until.div_ceil(chunk.max(1)).max(1);
+    Duration::from_secs_f64((callbacks * chunk) as f64 / f64::from(rate.max(1)))
 }
 
 /// What the worker reads from its source's driver.
@@ -225,9 +236,8 @@ impl<S: CaptureSink> Worker<S> {
                 })),
             })?;
             if n > 0 {
-                let rate = f64::from(a.ring.rate.max(1));
-                let span = a.processor.input_until_frame() as f64 / rate;
-                s.due = Some(now + Duration::from_secs_f64(span) + DUE_SLACK);
+                let until = a.processor.input_until_frame();
+                s.due = Some(now + frame_wait(until, n, a.ring.rate) + DUE_SLACK);
             }
         }
         if ended && !got_any && a.ring.stamps.is_empty() {
@@ -313,6 +323,25 @@ mod tests {
     use super::*;
 
     const MS: Duration = Duration::from_millis(1);
+
+    #[test]
+    fn the_next_frame_comes_with_the_callback_that_brings_its_last_sample() {
+        // (samples to the next frame, the callback's size, the wait) at 48 kHz
+        let cases = [
+            // PulseAudio's ~4 ms fragments: five of them, not one.
+            (960, 192, 20 * MS),
+            (700, 192, 16 * MS),
+            // 20 ms callbacks that end just short of a frame: the next
+            // callback, not a poll every 2 ms until it comes.
+            (4, 960, 20 * MS),
+            (960, 960, 20 * MS),
+            // Long callbacks: each brings a frame or more.
+            (960, 4800, 100 * MS),
+        ];
+        for (until, chunk, want) in cases {
+            assert_eq!(frame_wait(until, chunk, 48_000), want, "{until} in {chunk}");
+        }
+    }
 
     #[test]
     fn an_idle_worker_sleeps_until_the_next_frame_is_due() {
