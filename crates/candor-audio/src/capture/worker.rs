@@ -103,9 +103,9 @@ struct State {
     /// The longest the worker ran behind a callback since the last echo
     /// report.
     behind: Duration,
-    /// When the samples completing the next frame should be queued: when
-    /// the worker took the last callback's samples (at or after that
-    /// callback ran) plus their span and [`DUE_SLACK`].
+    /// When the callback completing the next frame should have queued its
+    /// samples: when the worker took the last callback's samples (at or
+    /// after that callback ran) plus [`frame_wait`] and [`DUE_SLACK`].
     due: Option<Instant>,
 }
 
