@@ -13,7 +13,7 @@
 //! with nothing driving the page meanwhile: a hello-world window idle (the
 //! floor: [`hello`]), Candor's sign-in screen idle, an offline interview live
 //! during the interviewer's greeting (while the offline interviewer also
-//! synthesizes the rest of its script, once), live with both silent (the
+//! synthesizes what it says next), live with both silent (the
 //! interviewer listening after its first question, before the candidate
 //! answers: the live screen's floor), live while the candidate
 //! speaks (espeak-ng speech played into the private PulseAudio's virtual
@@ -395,9 +395,8 @@ async fn candor(dir: &Path, window: Duration, ticks: f64) -> (Vec<State>, String
     app.script(WATCH).await;
 
     // The interviewer's greeting. Meanwhile the offline interviewer
-    // synthesizes its whole script in the background (once per script and
-    // app run: later turns start without a synthesis delay), which a later
-    // turn (below) no longer pays.
+    // synthesizes ahead what it says next (the first question, then, once
+    // that is asked, what its answer may bring): each turn pays for the next.
     app.wait_until("the interviewer speaking", STEP, SPEAKING)
         .await;
     tokio::time::sleep(Duration::from_millis(300)).await;

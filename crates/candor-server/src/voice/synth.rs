@@ -84,6 +84,17 @@ impl Voice {
     }
 }
 
+impl Voice {
+    /// Whether `text` in `codec` has been synthesized (and is kept).
+    #[cfg(test)]
+    pub(crate) fn is_cached(&self, text: &str, codec: Codec) -> bool {
+        let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        cache
+            .get(&(text.to_owned(), codec))
+            .is_some_and(|line| line.initialized())
+    }
+}
+
 fn synthesize(wpm: u32, rate_hz: u32, codec: Codec, text: String) -> Result<Utterance, VoiceError> {
     let spoken = candor_voice::speak(&text, wpm)?;
     let samples = candor_audio::clip::resample(&spoken.samples, spoken.rate_hz, rate_hz)?;

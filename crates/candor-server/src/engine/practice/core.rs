@@ -274,20 +274,58 @@ impl Core {
         self.codec
     }
 
-    /// Every text this interview may say, in speaking order (for pre-synthesis).
-    pub fn script(&self) -> Vec<String> {
+    /// What this interview may say from now until the next question is
+    /// asked, in the order it would (for synthesizing ahead, so no turn waits
+    /// for its voice): the turns already queued, then what the answer being
+    /// asked for may bring — a follow-up (the question's own; with
+    /// `with_words`, the ones asked about what an answer's words leave out),
+    /// an acknowledgement, the remark after no answer — and the next question
+    /// or the closing. Nothing later: lines are synthesized as the interview
+    /// gets to them, not all at its start.
+    pub fn upcoming(&self, with_words: bool) -> Vec<String> {
         let mut out: Vec<String> = self.queue.iter().map(|t| t.text.clone()).collect();
-        for (i, q) in self.questions.iter().enumerate() {
-            if i > 0 {
-                out.push(self.question_text(i as u32 + 1));
-            }
-            out.extend(q.follow_ups.first().map(|f| follow_up_text(f)));
+        if self.current == 0 {
+            // The greeting and the first question are queued.
+            return out;
         }
-        out.extend(content::FOLLOW_UPS.iter().map(|s| s.to_string()));
-        out.extend(ACKS.iter().map(|s| s.to_string()));
-        out.push(closing_text().into());
+        if self.follow_ups_asked == 0 {
+            if with_words {
+                out.extend(content::FOLLOW_UPS.iter().map(|s| s.to_string()));
+            }
+            out.extend(
+                self.questions
+                    .get(self.current as usize - 1)
+                    .and_then(|q| q.follow_ups.first())
+                    .map(|f| follow_up_text(f)),
+            );
+        }
+        if self.current < self.question_count() {
+            out.push(ACKS[self.acks as usize % ACKS.len()].into());
+        }
         out.push(MOVE_ON.into());
-        out
+        out.push(if self.current < self.question_count() {
+            self.question_text(self.current + 1)
+        } else {
+            closing_text().into()
+        });
+        // A queued turn may be one of those (an acknowledgement said next).
+        let mut unique = Vec::with_capacity(out.len());
+        for text in out {
+            if !unique.contains(&text) {
+                unique.push(text);
+            }
+        }
+        unique
+    }
+
+    /// What [`Core::upcoming`] depends on: it is the same while this is.
+    pub fn progress(&self) -> (u32, u32, u32, usize) {
+        (
+            self.current,
+            self.acks,
+            self.follow_ups_asked,
+            self.queue.len(),
+        )
     }
 
     fn question_count(&self) -> u32 {
@@ -1441,5 +1479,70 @@ mod tests {
             log.iter()
                 .any(|e| matches!(e, EngineEvent::Audio { data, .. } if data.as_ref() == b"p"))
         );
+    }
+
+    #[test]
+    fn every_line_is_upcoming_from_the_question_before_and_nothing_further() {
+        // Whatever the answers (short: a follow-up; long: the next question;
+        // none: the remark and the next question; talking over the
+        // interviewer), with the candidate's words or without, each line the
+        // core asks for was listed by `upcoming` when the question before it
+        // began (the greeting and the first question: at the start), and
+        // `upcoming` never lists a question after the next one.
+        let iv = interview(3);
+        let plan = questions::plan(iv.role, iv.seniority, 3, &iv.id);
+        let every = |gap: u64, len: u64| -> Vec<(u64, u64)> {
+            (0..30)
+                .map(|k| (1_200 + k * gap, 1_200 + k * gap + len))
+                .collect()
+        };
+        let scenarios = [
+            ("short answers", every(2_000, 500), false),
+            ("long answers", every(3_000, 1_500), false),
+            ("no answers", Vec::new(), false),
+            ("talking over the interviewer", every(700, 400), false),
+            ("long answers with words", every(3_000, 1_500), true),
+            ("short answers with words", every(2_000, 500), true),
+        ];
+        for (name, speech, with_words) in scenarios {
+            let mut core = Core::new(timings(), &iv, plan.clone(), Codec::Opus);
+            let mut since_question = core.upcoming(with_words);
+            let mut said = Vec::new();
+            let mut now = 0;
+            while !core.is_done() && now < 60_000 {
+                core.poll(now);
+                if let Some(text) = core.take_synth_request() {
+                    assert!(
+                        since_question.contains(&text),
+                        "{name}: {text:?} was not upcoming: {since_question:?}"
+                    );
+                    let asked = core.current;
+                    core.begin(utt(&text, 10, core.codec()), now);
+                    if core.current != asked {
+                        since_question = core.upcoming(with_words);
+                    }
+                    said.push(text);
+                }
+                let upcoming = core.upcoming(with_words);
+                for later in core.current + 2..=core.question_count() {
+                    let q = core.question_text(later);
+                    assert!(!upcoming.contains(&q), "{name}: {q:?} listed too early");
+                }
+                let speaking = speech.iter().any(|&(a, b)| now >= a && now < b);
+                core.on_audio(now, speaking, speaking, 20);
+                if let (true, true, Some((seg, _, _))) = (with_words, speaking, core.open_answer())
+                {
+                    core.on_words(
+                        seg,
+                        "We rebuilt the billing service over the summer as a team".into(),
+                        now + 20,
+                    );
+                }
+                while core.pop_event().is_some() {}
+                now += 20;
+            }
+            assert!(core.is_done(), "{name}: the interview ends ({said:?})");
+            assert!(said.len() >= 5, "{name}: {said:?}");
+        }
     }
 }

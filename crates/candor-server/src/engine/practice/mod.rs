@@ -26,8 +26,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use candor_api::{Role, Seniority, Speaker};
-
+use candor_audio::Codec;
 use candor_protocol::{AudioCodec, AudioConfig, EndReason};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use self::core::{Core, CoreState, Timings};
@@ -60,25 +61,18 @@ pub struct PracticeEngine {
 
 impl PracticeEngine {
     /// A session of `core` (`saved`: the turn boundary it was restored at).
-    /// Its whole script is synthesized in the background, in speaking order,
-    /// so later turns start without a synthesis delay.
+    /// What it may say next is synthesized ahead, in the background, as the
+    /// interview gets to it ([`Core::upcoming`]), so a turn starts without a
+    /// synthesis delay and the script's cost is spread over the interview.
     fn session(
         &self,
         ctx: EngineContext,
         core: Core,
         saved: Option<(u8, u64, u32, u32, usize)>,
     ) -> PracticeSession {
-        let voice = self.voice.clone();
-        let script = core.script();
-        let codec = core.codec();
-        tokio::spawn(async move {
-            for text in script {
-                if voice.say(&text, codec).await.is_err() {
-                    break;
-                }
-            }
-        });
-        PracticeSession {
+        let (ahead, lines) = watch::channel(Vec::new());
+        tokio::spawn(synthesize_ahead(self.voice.clone(), core.codec(), lines));
+        let mut session = PracticeSession {
             core,
             voice: self.voice.clone(),
             clock: ctx.clock,
@@ -90,7 +84,11 @@ impl PracticeEngine {
             ready: VecDeque::new(),
             ending: None,
             saved,
-        }
+            ahead,
+            prepared: None,
+        };
+        session.synthesize_upcoming();
+        session
     }
 
     /// Fails with a clear message on a speaking rate or output rate the voice
@@ -218,7 +216,7 @@ impl Engine for PracticeEngine {
                 utt,
             );
             // This voice's cache may be cold (another instance started the
-            // session): the rest of the script is synthesized as at the start.
+            // session): what comes next is synthesized ahead as at the start.
             let mut session = self.session(ctx, core, Some(boundary));
             // An answer under way is not heard from its middle: recognition
             // starts with the next one.
@@ -252,9 +250,49 @@ pub struct PracticeSession {
     ending: Option<(EngineEvent, tokio::time::Instant)>,
     /// The turn boundary of the last [`EngineSession::snapshot`].
     saved: Option<(u8, u64, u32, u32, usize)>,
+    /// What the interview may say next, for [`synthesize_ahead`] (which
+    /// stops when the session is dropped).
+    ahead: watch::Sender<Vec<String>>,
+    /// The core's progress (and whether words are heard) when `ahead` was
+    /// last given the upcoming lines.
+    prepared: Option<((u32, u32, u32, usize), bool)>,
+}
+
+/// Synthesizes the lines `lines` holds, the latest first: a newer list
+/// replaces the one under way (whatever it shares is already cached). Ends
+/// when the session drops its sender or the voice fails (the session's own
+/// request for that line then reports the failure).
+async fn synthesize_ahead(
+    voice: Arc<Voice>,
+    codec: Codec,
+    mut lines: watch::Receiver<Vec<String>>,
+) {
+    while lines.changed().await.is_ok() {
+        let upcoming = lines.borrow_and_update().clone();
+        for text in upcoming {
+            if lines.has_changed().unwrap_or(true) {
+                break;
+            }
+            if voice.say(&text, codec).await.is_err() {
+                return;
+            }
+        }
+    }
 }
 
 impl PracticeSession {
+    /// Hands what the interview may say next to [`synthesize_ahead`] when the
+    /// core has moved on since the last time.
+    fn synthesize_upcoming(&mut self) {
+        let key = (self.core.progress(), self.hearing.is_some());
+        if self.prepared == Some(key) {
+            return;
+        }
+        self.prepared = Some(key);
+        // No receiver: the voice failed, and the next turn will say so.
+        let _ = self.ahead.send(self.core.upcoming(key.1));
+    }
+
     /// Starts recognising the candidate's words if a model is loaded now.
     /// Called at the start and between answers, so an answer is transcribed
     /// whole or not at all.
@@ -439,6 +477,7 @@ impl EngineSession for PracticeSession {
                 let now = self.clock.now_ms();
                 if self.synth.is_none() {
                     self.core.poll(now);
+                    self.synthesize_upcoming();
                     if let Some(text) = self.core.take_synth_request() {
                         let voice = self.voice.clone();
                         let codec = self.core.codec();
@@ -464,7 +503,10 @@ impl EngineSession for PracticeSession {
                     res = async { synth.as_mut().expect("guarded").await }, if synth.is_some() => {
                         self.synth = None;
                         match res {
-                            Ok(Ok(utt)) => self.core.begin(utt, self.clock.now_ms()),
+                            Ok(Ok(utt)) => {
+                                self.core.begin(utt, self.clock.now_ms());
+                                self.synthesize_upcoming();
+                            }
                             Ok(Err(e)) => self.core.fail(format!("speech synthesis failed: {e}")),
                             Err(e) => self.core.fail(format!("speech synthesis failed: {e}")),
                         }
@@ -490,7 +532,6 @@ impl EngineSession for PracticeSession {
 mod tests {
     use super::*;
     use candor_api::{InterviewStatus, Role, Seniority};
-    use candor_audio::Codec;
     use candor_protocol::InterviewerActivity;
     use candor_speech::{SpeechError, Transcriber};
     use std::sync::{Condvar, Mutex};
@@ -518,18 +559,9 @@ mod tests {
         }
     }
 
-    /// A one-question interview, spoken fast, hearing with `transcriber`.
-    fn session(transcriber: Gated) -> PracticeSession {
-        let cfg = PracticeConfig {
-            answer_silence: Duration::from_millis(400),
-            finished_silence: Duration::from_millis(200),
-            think_time: Duration::from_millis(100),
-            // No follow-up: the answer is the last one.
-            short_answer: Duration::ZERO,
-            words_per_minute: 450,
-            ..PracticeConfig::default()
-        };
-        let interview = InterviewRecord {
+    /// A one-question software engineering interview.
+    fn session_interview() -> InterviewRecord {
+        InterviewRecord {
             id: "i1".into(),
             user_id: "u1".into(),
             role: Role::SoftwareEngineer,
@@ -541,7 +573,21 @@ mod tests {
             created_at_ms: 0,
             updated_at_ms: 0,
             retry_of: None,
+        }
+    }
+
+    /// A one-question interview, spoken fast, hearing with `transcriber`.
+    fn session(transcriber: Gated) -> PracticeSession {
+        let cfg = PracticeConfig {
+            answer_silence: Duration::from_millis(400),
+            finished_silence: Duration::from_millis(200),
+            think_time: Duration::from_millis(100),
+            // No follow-up: the answer is the last one.
+            short_answer: Duration::ZERO,
+            words_per_minute: 450,
+            ..PracticeConfig::default()
         };
+        let interview = session_interview();
         let plan = questions::plan(interview.role, interview.seniority, 1, &interview.id);
         let voice = Voice::new(cfg.words_per_minute, cfg.output_rate_hz).expect("a valid voice");
         PracticeSession {
@@ -556,6 +602,9 @@ mod tests {
             ready: VecDeque::new(),
             ending: None,
             saved: None,
+            // Nothing synthesized ahead: every turn waits for its voice.
+            ahead: watch::channel(Vec::new()).0,
+            prepared: None,
         }
     }
 
@@ -676,6 +725,73 @@ mod tests {
             ..retry_of("")
         };
         assert_eq!(engine.planned_questions(&first), 4);
+    }
+
+    /// Waits (at most 30 s) until `voice` holds every line of `lines`.
+    async fn synthesized(voice: &Voice, lines: &[String]) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while !lines.iter().all(|l| voice.is_cached(l, Codec::Opus)) {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "not synthesized ahead: {lines:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn what_the_interview_says_next_is_synthesized_ahead_and_nothing_further() {
+        let cfg = PracticeConfig {
+            words_per_minute: 450,
+            ..PracticeConfig::default()
+        };
+        let engine = PracticeEngine::new(cfg.clone()).expect("the engine");
+        let interview = InterviewRecord {
+            question_count: 4,
+            ..session_interview()
+        };
+        let plan = engine.plan(&interview);
+        let ctx = EngineContext {
+            session_id: "s1".into(),
+            output: engine.output_config(&[]).expect("Opus"),
+            interview: interview.clone(),
+            clock: SessionClock::start(),
+        };
+        let core = Core::new(Timings::from(&cfg), &interview, plan.clone(), Codec::Opus);
+        let mut session = engine.session(ctx, core, None);
+
+        // Before anything is asked for: the greeting and the first question.
+        let first = session.core.upcoming(false);
+        assert_eq!(first.len(), 2, "{first:?}");
+        synthesized(&engine.voice, &first).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let second = &plan[1].text;
+        assert!(
+            !engine.voice.is_cached(second, Codec::Opus),
+            "the second question waits for the first"
+        );
+
+        // Once the first question is being asked: what its answer may
+        // bring, and the second question, but not the third.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let event = tokio::time::timeout_at(deadline, session.next_event())
+                .await
+                .expect("the first question is asked");
+            if let EngineEvent::State {
+                activity: InterviewerActivity::Speaking,
+                question_index: 1,
+                ..
+            } = event
+            {
+                break;
+            }
+        }
+        let next = session.core.upcoming(false);
+        assert!(next.contains(second), "{next:?}");
+        synthesized(&engine.voice, &next).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(!engine.voice.is_cached(&plan[2].text, Codec::Opus));
     }
 
     #[tokio::test]
