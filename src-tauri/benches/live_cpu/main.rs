@@ -336,6 +336,10 @@ fn hello_world(dir: &Path, window: Duration, ticks: f64) -> Usage {
     wait_for_web_process(&mut child, &log);
     let usage = measure(child.id(), false, window, ticks);
     let helpers = usage::tree(child.id());
+    keep_maps(
+        "hello",
+        &helpers.iter().map(|(pid, _)| *pid).collect::<Vec<_>>(),
+    );
     let _ = child.kill();
     let _ = child.wait();
     // Its WebKit helpers leave with it; make sure, by PID.

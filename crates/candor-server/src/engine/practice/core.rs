@@ -127,6 +127,16 @@ struct Words {
     through_ms: u64,
 }
 
+/// Where the conversation is, as far as [`Core::upcoming`] is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    current: u32,
+    acks: u32,
+    follow_ups_asked: u32,
+    queued: usize,
+    asking: bool,
+}
+
 /// The conversation logic, sans-IO.
 #[derive(Debug)]
 pub struct Core {
@@ -276,38 +286,43 @@ impl Core {
 
     /// What this interview may say from now until the next question is
     /// asked, in the order it would (for synthesizing ahead, so no turn waits
-    /// for its voice): the turns already queued, then what the answer being
-    /// asked for may bring — a follow-up (the question's own; with
-    /// `with_words`, the ones asked about what an answer's words leave out),
-    /// an acknowledgement, the remark after no answer — and the next question
-    /// or the closing. Nothing later: lines are synthesized as the interview
-    /// gets to them, not all at its start.
+    /// for its voice): the turns already queued; from the moment a question
+    /// is asked, the acknowledgement after its answer and the next question
+    /// (or the closing); once it has been said, what its answer may also
+    /// bring — a follow-up (the question's own; with `with_words`, the ones
+    /// asked about what an answer's words leave out) and the remark after no
+    /// answer. Nothing later: each line is synthesized in the stretch of the
+    /// interview before it may be needed, not all at its start, and not all
+    /// at once.
     pub fn upcoming(&self, with_words: bool) -> Vec<String> {
         let mut out: Vec<String> = self.queue.iter().map(|t| t.text.clone()).collect();
         if self.current == 0 {
             // The greeting and the first question are queued.
             return out;
         }
-        if self.follow_ups_asked == 0 {
-            if with_words {
-                out.extend(content::FOLLOW_UPS.iter().map(|s| s.to_string()));
-            }
-            out.extend(
-                self.questions
-                    .get(self.current as usize - 1)
-                    .and_then(|q| q.follow_ups.first())
-                    .map(|f| follow_up_text(f)),
-            );
-        }
-        if self.current < self.question_count() {
+        let last = self.current >= self.question_count();
+        if !last {
             out.push(ACKS[self.acks as usize % ACKS.len()].into());
         }
-        out.push(MOVE_ON.into());
-        out.push(if self.current < self.question_count() {
-            self.question_text(self.current + 1)
-        } else {
+        out.push(if last {
             closing_text().into()
+        } else {
+            self.question_text(self.current + 1)
         });
+        if !self.asking() {
+            if self.follow_ups_asked == 0 {
+                if with_words {
+                    out.extend(content::FOLLOW_UPS.iter().map(|s| s.to_string()));
+                }
+                out.extend(
+                    self.questions
+                        .get(self.current as usize - 1)
+                        .and_then(|q| q.follow_ups.first())
+                        .map(|f| follow_up_text(f)),
+                );
+            }
+            out.push(MOVE_ON.into());
+        }
         // A queued turn may be one of those (an acknowledgement said next).
         let mut unique = Vec::with_capacity(out.len());
         for text in out {
@@ -318,14 +333,20 @@ impl Core {
         unique
     }
 
+    /// The current question is being said.
+    fn asking(&self) -> bool {
+        matches!(&self.phase, Phase::Speaking(s) if s.turn.kind == SegmentKind::Question)
+    }
+
     /// What [`Core::upcoming`] depends on: it is the same while this is.
-    pub fn progress(&self) -> (u32, u32, u32, usize) {
-        (
-            self.current,
-            self.acks,
-            self.follow_ups_asked,
-            self.queue.len(),
-        )
+    pub fn progress(&self) -> Progress {
+        Progress {
+            current: self.current,
+            acks: self.acks,
+            follow_ups_asked: self.follow_ups_asked,
+            queued: self.queue.len(),
+            asking: self.asking(),
+        }
     }
 
     fn question_count(&self) -> u32 {
@@ -1482,13 +1503,15 @@ mod tests {
     }
 
     #[test]
-    fn every_line_is_upcoming_from_the_question_before_and_nothing_further() {
+    fn every_line_is_upcoming_before_it_is_queued_and_nothing_further() {
         // Whatever the answers (short: a follow-up; long: the next question;
         // none: the remark and the next question; talking over the
         // interviewer), with the candidate's words or without, each line the
-        // core asks for was listed by `upcoming` when the question before it
-        // began (the greeting and the first question: at the start), and
-        // `upcoming` never lists a question after the next one.
+        // core asks for was listed by `upcoming` since its question began
+        // and before the core queued it (the greeting and the first
+        // question: at the start); `upcoming` never lists a question after
+        // the next one, nor, while a question is being asked, what its
+        // answer may bring beyond the acknowledgement.
         let iv = interview(3);
         let plan = questions::plan(iv.role, iv.seniority, 3, &iv.id);
         let every = |gap: u64, len: u64| -> Vec<(u64, u64)> {
@@ -1506,27 +1529,37 @@ mod tests {
         ];
         for (name, speech, with_words) in scenarios {
             let mut core = Core::new(timings(), &iv, plan.clone(), Codec::Opus);
-            let mut since_question = core.upcoming(with_words);
+            let mut listed = core.upcoming(with_words);
             let mut said = Vec::new();
             let mut now = 0;
             while !core.is_done() && now < 60_000 {
                 core.poll(now);
                 if let Some(text) = core.take_synth_request() {
                     assert!(
-                        since_question.contains(&text),
-                        "{name}: {text:?} was not upcoming: {since_question:?}"
+                        listed.contains(&text),
+                        "{name}: {text:?} was not upcoming: {listed:?}"
                     );
                     let asked = core.current;
                     core.begin(utt(&text, 10, core.codec()), now);
                     if core.current != asked {
-                        since_question = core.upcoming(with_words);
+                        listed.clear();
                     }
                     said.push(text);
                 }
                 let upcoming = core.upcoming(with_words);
+                if core.queue.is_empty() {
+                    for text in &upcoming {
+                        if !listed.contains(text) {
+                            listed.push(text.clone());
+                        }
+                    }
+                }
                 for later in core.current + 2..=core.question_count() {
                     let q = core.question_text(later);
                     assert!(!upcoming.contains(&q), "{name}: {q:?} listed too early");
+                }
+                if core.asking() {
+                    assert!(!upcoming.contains(&MOVE_ON.to_owned()), "{name}");
                 }
                 let speaking = speech.iter().any(|&(a, b)| now >= a && now < b);
                 core.on_audio(now, speaking, speaking, 20);

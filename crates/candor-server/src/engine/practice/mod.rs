@@ -31,7 +31,7 @@ use candor_protocol::{AudioCodec, AudioConfig, EndReason};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub use self::core::{Core, CoreState, Timings};
+pub use self::core::{Core, CoreState, Progress, Timings};
 pub use self::hearing::SpeechModel;
 use self::hearing::{Heard, Hearing};
 use super::questions::{self, Question};
@@ -255,7 +255,7 @@ pub struct PracticeSession {
     ahead: watch::Sender<Vec<String>>,
     /// The core's progress (and whether words are heard) when `ahead` was
     /// last given the upcoming lines.
-    prepared: Option<((u32, u32, u32, usize), bool)>,
+    prepared: Option<(Progress, bool)>,
 }
 
 /// Synthesizes the lines `lines` holds, the latest first: a newer list
