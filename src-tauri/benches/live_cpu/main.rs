@@ -38,7 +38,8 @@
 //! backend would do on the server). `LIVE_CPU_PERF=<dir>` records a `perf`
 //! profile of the app and web process during each live window (the figures
 //! of that run include perf's own cost) and each process's `smaps` at the
-//! window's end. The app is this build's
+//! window's end; `LIVE_CPU_MAPS=<dir>` keeps the `smaps` alone (the
+//! hello-world window's too), without perf's cost. The app is this build's
 //! `candor-desktop` (the bench profile is the release profile), or
 //! `CANDOR_DESKTOP_BIN`.
 
@@ -145,8 +146,8 @@ impl LiveWindow {
         let to = now_ms();
         if let Some(mut perf) = perf {
             let _ = perf.wait();
-            keep_maps(state, &[pid, web]);
         }
+        keep_maps(state, &[pid, web]);
         let log = app.script("return window.__bench").await;
         Self {
             usage,
@@ -181,8 +182,8 @@ impl LiveWindow {
         let to = now_ms();
         if let Some(mut perf) = perf {
             let _ = perf.wait();
-            keep_maps(state, &[pid, web]);
         }
+        keep_maps(state, &[pid, web]);
         let log = app.script("return window.__bench").await;
         Self {
             usage: Usage::between(pid, &a, &b, ticks),
@@ -285,10 +286,12 @@ fn profile(state: &str, pids: &[u32], window: Duration) -> Option<Child> {
     Some(child)
 }
 
-/// Beside a profile, keeps each process's memory map (`/proc/<pid>/smaps`,
-/// with each mapping's PSS) at the window's end, as `<state>-<pid>.smaps`.
+/// With `LIVE_CPU_MAPS` (or beside a profile), keeps each process's memory
+/// map (`/proc/<pid>/smaps`, with each mapping's PSS) at the window's end,
+/// as `<state>-<pid>.smaps`.
 fn keep_maps(state: &str, pids: &[u32]) {
-    let Some(dir) = std::env::var_os("LIVE_CPU_PERF") else {
+    let dir = std::env::var_os("LIVE_CPU_MAPS").or_else(|| std::env::var_os("LIVE_CPU_PERF"));
+    let Some(dir) = dir else {
         return;
     };
     for pid in pids {

@@ -286,30 +286,25 @@ impl Core {
 
     /// What this interview may say from now until the next question is
     /// asked, in the order it would (for synthesizing ahead, so no turn waits
-    /// for its voice): the turns already queued; from the moment a question
-    /// is asked, the acknowledgement after its answer and the next question
-    /// (or the closing); once it has been said, what its answer may also
-    /// bring — a follow-up (the question's own; with `with_words`, the ones
-    /// asked about what an answer's words leave out) and the remark after no
-    /// answer. Nothing later: each line is synthesized in the stretch of the
-    /// interview before it may be needed, not all at its start, and not all
-    /// at once.
+    /// for its voice): the turns already queued and, once a question has been
+    /// said, everything its answer may bring — an acknowledgement and the
+    /// next question (or the closing), a follow-up (the question's own; with
+    /// `with_words`, the ones asked about what an answer's words leave out),
+    /// the remark after no answer. Nothing later, and nothing new while a
+    /// question is being asked: lines are synthesized as the interview gets
+    /// to them, in the quiet after each question (the interviewer silent, the
+    /// candidate about to answer), not all at its start.
     pub fn upcoming(&self, with_words: bool) -> Vec<String> {
         let mut out: Vec<String> = self.queue.iter().map(|t| t.text.clone()).collect();
-        if self.current == 0 {
-            // The greeting and the first question are queued.
-            return out;
-        }
-        let last = self.current >= self.question_count();
-        if !last {
-            out.push(ACKS[self.acks as usize % ACKS.len()].into());
-        }
-        out.push(if last {
-            closing_text().into()
-        } else {
-            self.question_text(self.current + 1)
-        });
-        if !self.asking() {
+        // Before the first question its turns are queued; while a question
+        // is asked, what follows waits for it to be said.
+        if self.current > 0 && !self.asking() {
+            if self.current < self.question_count() {
+                out.push(ACKS[self.acks as usize % ACKS.len()].into());
+                out.push(self.question_text(self.current + 1));
+            } else {
+                out.push(closing_text().into());
+            }
             if self.follow_ups_asked == 0 {
                 if with_words {
                     out.extend(content::FOLLOW_UPS.iter().map(|s| s.to_string()));
@@ -1510,8 +1505,8 @@ mod tests {
         // core asks for was listed by `upcoming` since its question began
         // and before the core queued it (the greeting and the first
         // question: at the start); `upcoming` never lists a question after
-        // the next one, nor, while a question is being asked, what its
-        // answer may bring beyond the acknowledgement.
+        // the next one, nor, while a question is being asked, anything but
+        // the turns already queued.
         let iv = interview(3);
         let plan = questions::plan(iv.role, iv.seniority, 3, &iv.id);
         let every = |gap: u64, len: u64| -> Vec<(u64, u64)> {
@@ -1559,7 +1554,8 @@ mod tests {
                     assert!(!upcoming.contains(&q), "{name}: {q:?} listed too early");
                 }
                 if core.asking() {
-                    assert!(!upcoming.contains(&MOVE_ON.to_owned()), "{name}");
+                    let queued: Vec<_> = core.queue.iter().map(|t| t.text.clone()).collect();
+                    assert_eq!(upcoming, queued, "{name}: nothing new while asking");
                 }
                 let speaking = speech.iter().any(|&(a, b)| now >= a && now < b);
                 core.on_audio(now, speaking, speaking, 20);

@@ -739,6 +739,27 @@ mod tests {
         }
     }
 
+    /// Runs `session` (at most 30 s) until the interviewer's activity
+    /// becomes `activity` on question `index`.
+    async fn next_state(session: &mut PracticeSession, activity: InterviewerActivity, index: u32) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let event = tokio::time::timeout_at(deadline, session.next_event())
+                .await
+                .unwrap_or_else(|_| panic!("{activity:?} on question {index}"));
+            if let EngineEvent::State {
+                activity: a,
+                question_index,
+                ..
+            } = event
+                && a == activity
+                && question_index == index
+            {
+                return;
+            }
+        }
+    }
+
     #[tokio::test]
     async fn what_the_interview_says_next_is_synthesized_ahead_and_nothing_further() {
         let cfg = PracticeConfig {
@@ -771,22 +792,14 @@ mod tests {
             "the second question waits for the first"
         );
 
-        // Once the first question is being asked: what its answer may
-        // bring, and the second question, but not the third.
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        loop {
-            let event = tokio::time::timeout_at(deadline, session.next_event())
-                .await
-                .expect("the first question is asked");
-            if let EngineEvent::State {
-                activity: InterviewerActivity::Speaking,
-                question_index: 1,
-                ..
-            } = event
-            {
-                break;
-            }
-        }
+        // While the first question is being asked, still nothing further.
+        next_state(&mut session, InterviewerActivity::Speaking, 1).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(!engine.voice.is_cached(second, Codec::Opus));
+
+        // Once it has been said: what its answer may bring, and the second
+        // question, but not the third.
+        next_state(&mut session, InterviewerActivity::Listening, 1).await;
         let next = session.core.upcoming(false);
         assert!(next.contains(second), "{next:?}");
         synthesized(&engine.voice, &next).await;
