@@ -33,6 +33,11 @@ pub(super) struct HubEntry {
     /// The store says this instance holds the session (false while a
     /// take-over still claims it: its lease is not ours to renew yet).
     pub(super) held: bool,
+    /// The session has ended and is only telling its client so: it no
+    /// longer counts against the capacity limits (the client, told it
+    /// ended, may start another at once), but is still here for the
+    /// drain, which waits until it leaves.
+    pub(super) ended: bool,
 }
 
 /// How many live sessions the hub holds: per user, per client address and
@@ -84,13 +89,14 @@ impl Hub {
                 "This interview already has a live session; resume it with its session id.",
             ));
         }
-        if map.len() >= total {
+        let live = || map.values().filter(|e| !e.ended);
+        if live().count() >= total {
             return Err(Error::new(
                 ErrorCode::ResourceExhausted,
                 "The server is at capacity. Try again shortly.",
             ));
         }
-        if map.values().filter(|e| e.user_id == entry.user_id).count() >= per_user {
+        if live().filter(|e| e.user_id == entry.user_id).count() >= per_user {
             return Err(Error::new(
                 ErrorCode::ResourceExhausted,
                 format!(
@@ -98,12 +104,7 @@ impl Hub {
                 ),
             ));
         }
-        if map
-            .values()
-            .filter(|e| e.client_ip == entry.client_ip)
-            .count()
-            >= per_ip
-        {
+        if live().filter(|e| e.client_ip == entry.client_ip).count() >= per_ip {
             return Err(Error::new(
                 ErrorCode::ResourceExhausted,
                 "Too many live sessions from this network address. Try again later.",
@@ -131,6 +132,15 @@ impl Hub {
             .filter(|(_, e)| e.held)
             .map(|(k, _)| k.to_string())
             .collect()
+    }
+
+    /// Session `id` has ended and its end is stored: its capacity is free
+    /// for the next session while it tells its client (see
+    /// [`HubEntry::ended`]).
+    pub(super) fn ended(&self, id: &str) {
+        if let Some(e) = self.lock().get_mut(id) {
+            e.ended = true;
+        }
     }
 
     /// A take-over's claim succeeded: its lease is renewed from now on.
@@ -176,5 +186,43 @@ impl Hub {
             }
             left.await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(user: &str, interview: &str) -> HubEntry {
+        HubEntry {
+            user_id: user.into(),
+            client_ip: std::net::Ipv4Addr::LOCALHOST.into(),
+            interview_id: interview.into(),
+            attach: mpsc::channel(1).0,
+            lost: CancellationToken::new(),
+            held: true,
+            ended: false,
+        }
+    }
+
+    #[test]
+    fn an_ended_session_frees_its_capacity_but_stays_until_it_leaves() {
+        let hub = Hub::default();
+        let caps = Caps {
+            per_user: 1,
+            per_ip: 1,
+            total: 1,
+        };
+        hub.reserve("s1".into(), entry("u1", "i1"), caps).unwrap();
+        let refused = hub
+            .reserve("s2".into(), entry("u1", "i2"), caps)
+            .unwrap_err();
+        assert_eq!(refused.code, ErrorCode::ResourceExhausted as i32);
+        // Ended and telling its client: the next session may start.
+        hub.ended("s1");
+        hub.reserve("s2".into(), entry("u1", "i2"), caps).unwrap();
+        assert_eq!(hub.len(), 2, "the drain still waits for the first");
+        hub.remove("s1");
+        assert_eq!(hub.len(), 1);
     }
 }

@@ -1113,6 +1113,8 @@ impl Session {
         {
             tracing::error!(session = %self.id, error = %e, "could not record the session end");
         }
+        // Its client, told below that it ended, may start another at once.
+        self.shared.hub.ended(&self.id);
         // A resume that reached the session after it stopped reading (a
         // client reconnecting just as the interview ended) is told how it
         // ended; from now on a resume finds the end in the store.

@@ -96,6 +96,7 @@ impl Reservation {
                 attach: attach_tx,
                 lost: lost.clone(),
                 held: false,
+                ended: false,
             },
             hub::Caps {
                 per_user: limits.max_sessions_per_user,
