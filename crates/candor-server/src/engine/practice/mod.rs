@@ -258,8 +258,8 @@ pub struct PracticeSession {
     prepared: Option<(Progress, bool)>,
 }
 
-/// Synthesizes the lines `lines` holds, the latest first: a newer list
-/// replaces the one under way (whatever it shares is already cached). Ends
+/// Synthesizes the lines `lines` holds, in order; a newer list replaces the
+/// one under way (whatever they share is cached by then). Ends
 /// when the session drops its sender or the voice fails (the session's own
 /// request for that line then reports the failure).
 async fn synthesize_ahead(
