@@ -748,8 +748,12 @@ async fn a_second_launch_shows_the_open_window_and_its_place_is_remembered() {
     let state = config.join(".window-state.json");
     let deadline = tokio::time::Instant::now() + STEP;
     loop {
-        let saved: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+        // The plugin rewrites the file in place: a read may catch it
+        // half-written, which is not saved yet.
+        let saved: serde_json::Value = std::fs::read_to_string(&state)
+            .ok()
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .unwrap_or_default();
         let main = &saved["main"];
         if (
             main["width"].as_i64(),
