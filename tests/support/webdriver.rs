@@ -20,6 +20,8 @@ pub struct App {
     base: String,
     session: String,
     driver: Child,
+    /// What tauri-driver and WebKitWebDriver wrote, for a failure's message.
+    log: std::path::PathBuf,
 }
 
 impl Drop for App {
@@ -96,6 +98,7 @@ impl App {
             base,
             session: String::new(),
             driver,
+            log: dir.join("driver.log"),
         };
         let caps = json!({
             "capabilities": {
@@ -140,7 +143,12 @@ impl App {
         if let Some(body) = body {
             req = req.json(&body);
         }
-        let resp = req.send().await.unwrap_or_else(|e| panic!("{path}: {e}"));
+        let resp = req.send().await.unwrap_or_else(|e| {
+            panic!(
+                "{path}: {e:?}\nthe driver's log:\n{}",
+                std::fs::read_to_string(&self.log).unwrap_or_default()
+            )
+        });
         let status = resp.status();
         let body: Value = resp.json().await.unwrap_or(Value::Null);
         assert!(
