@@ -9,13 +9,17 @@
 //! each reference sample carries when it is heard and each microphone sample
 //! when it was captured ([`Heard`], from the latencies the devices report);
 //! a [`ClockFit`] per stream turns those jittery callback times into a
-//! smooth sample → time line (a delay-locked loop), and the
+//! smooth sample → time line (least squares over its stamps), and the
 //! [`ReferenceAligner`] produces, per microphone block, the reference heard
 //! [`LEAD`] after it, resampled to the microphone's clock (cubic
 //! interpolation) at the ratio of the two fitted rates and steered slowly
-//! onto the timestamps. The canceller then sees the acoustic path plus a
+//! onto the timestamps. What matters most to the canceller is that the path
+//! it sees stands still — its linear filter can follow a slow drift, not a
+//! reference that wanders with the stamps' jitter — so the fitted ratio is
+//! trusted only as far as the stamps seen so far can tell, and the steering
+//! is slow and bounded. The canceller then sees the acoustic path plus a
 //! fixed lead, at one rate and without drift; a device that reports a
-//! changed latency moves the reference with it. A reference at another rate
+//! changed latency (by more than stamps jitter) moves the reference with it. A reference at another rate
 //! is first converted to the microphone's rate (rubato), its stamps moved by
 //! the converter's delay.
 
@@ -37,25 +41,54 @@ pub const LEAD: Duration = Duration::from_millis(5);
 /// restarted, a latency changed): the line restarts from it.
 const JUMP_S: f64 = 0.1;
 /// The reference position is put straight onto the timestamps when it is
-/// this far off them (a reported latency change)...
-const REANCHOR_S: f64 = 0.03;
-/// ... and otherwise steered onto them over this long.
+/// this far off them (a reported latency change, or the first stamps' line
+/// corrected by the next ones): a path that jumps now and then is found
+/// again by the canceller, one that moves all the time is not ...
+const REANCHOR_S: f64 = 0.002;
+/// ... and otherwise steered onto them over this long, ...
 const STEER_S: f64 = 4.0;
+/// ... at most this fast (a rate offset, 20 ppm): the echo canceller's
+/// linear filter follows a path that moves this slowly, not one that moves
+/// as fast as the stamps jitter (measured over a PulseAudio loopback, the
+/// first seconds' stamps steered the reference by up to 5 ms a second and
+/// the filter cancelled 3 dB; held to this, 21-24 dB).
+const MAX_STEER: f64 = 20e-6;
+/// The fitted clocks' rate ratio is trusted to this many ppm per second of
+/// stamps seen (up to [`MAX_PPM`]): a second-order loop's first estimates
+/// follow its stamps' jitter (±1,000 ppm and more over PulseAudio's in the
+/// first three seconds) while real devices differ by about ±100 ppm, which
+/// this trusts after ten seconds.
+const TRUST_PPM_PER_S: f64 = 10.0;
 /// The fitted rate stays within this of the nominal one.
 const MAX_PPM: f64 = 2000.0;
 /// Reference kept behind the current position (s).
 const HISTORY_S: f64 = 1.0;
 
-/// A stream's sample → time line, fitted to its callback stamps by a
-/// second-order delay-locked loop whose bandwidth narrows from 2 Hz to
-/// 0.05 Hz over the first forty seconds (fast to lock, then smooth).
+/// A stream's sample → time line, fitted to its callback stamps by least
+/// squares, each stamp weighted by its age (half the weight after
+/// [`FIT_HALF_LIFE_S`]): every stamp seen counts, so the line's slope (the
+/// clock's rate) is as good as the stamps seen so far allow — a few ppm
+/// after a few seconds of PulseAudio's stamps, where a delay-locked loop
+/// still wanders by hundreds — and it follows a clock that slowly changes.
 #[derive(Debug, Clone)]
 pub struct ClockFit {
     nominal: f64,
+    /// Seconds per sample, as fitted.
     period: f64,
-    anchor: Option<(f64, f64)>,
+    /// The first stamp (index, time): the sums are relative to it.
+    origin: Option<(f64, f64)>,
     first_time: f64,
+    last_time: f64,
+    /// Weighted sums over the stamps (relative index `i`, relative time
+    /// `t`): 1, t, i, t², t·i.
+    sums: [f64; 5],
+    /// The line: index = `line.0` + `line.1` × time (relative), once two
+    /// stamps are apart.
+    line: Option<(f64, f64)>,
 }
+
+/// Stamps lose half their weight in the fit over this long (s).
+const FIT_HALF_LIFE_S: f64 = 60.0;
 
 impl ClockFit {
     /// A line for a stream of nominally `rate` Hz.
@@ -64,39 +97,64 @@ impl ClockFit {
         Self {
             nominal,
             period: nominal,
-            anchor: None,
+            origin: None,
             first_time: 0.0,
+            last_time: 0.0,
+            sums: [0.0; 5],
+            line: None,
         }
     }
 
     /// Sample `index` was heard at `time` (seconds on a common base).
     pub fn observe(&mut self, index: f64, time: f64) {
-        let Some((i0, t0)) = self.anchor else {
-            self.anchor = Some((index, time));
-            self.first_time = time;
+        let Some((i0, t0)) = self.origin else {
+            self.restart(index, time);
             return;
         };
-        let n = index - i0;
-        if n <= 0.0 {
+        if let Some(predicted) = self.time_of(index) {
+            if (time - predicted).abs() > JUMP_S {
+                // A discontinuity: the line starts again from here.
+                self.restart(index, time);
+                return;
+            }
+        }
+        let decay = 0.5f64.powf((time - self.last_time).max(0.0) / FIT_HALF_LIFE_S);
+        self.last_time = self.last_time.max(time);
+        let (i, t) = (index - i0, time - t0);
+        for (sum, x) in self.sums.iter_mut().zip([1.0, t, i, t * t, t * i]) {
+            *sum = *sum * decay + x;
+        }
+        let [n, st, si, stt, sti] = self.sums;
+        let var = n * stt - st * st;
+        if var <= f64::EPSILON * n * stt.max(1e-12) {
             return;
         }
-        let predicted = t0 + n * self.period;
-        let e = time - predicted;
-        if e.abs() > JUMP_S {
-            self.anchor = Some((index, time));
-            return;
-        }
-        let bandwidth = (2.0 / (1.0 + time - self.first_time)).max(0.05);
-        let w = (std::f64::consts::TAU * bandwidth * n * self.period).min(0.5);
-        self.anchor = Some((index, predicted + std::f64::consts::SQRT_2 * w * e));
         let bound = self.nominal * MAX_PPM * 1e-6;
-        self.period =
-            (self.period + w * w * e / n).clamp(self.nominal - bound, self.nominal + bound);
+        // Samples per second, its period held within `MAX_PPM` of nominal.
+        let slope = (n * sti - st * si) / var;
+        self.period = (1.0 / slope).clamp(self.nominal - bound, self.nominal + bound);
+        let slope = 1.0 / self.period;
+        self.line = Some(((si - slope * st) / n, slope));
+    }
+
+    fn restart(&mut self, index: f64, time: f64) {
+        if self.origin.is_none() {
+            self.first_time = time;
+        }
+        self.origin = Some((index, time));
+        self.last_time = time;
+        self.sums = [1.0, 0.0, 0.0, 0.0, 0.0];
+        self.line = Some((0.0, 1.0 / self.period));
     }
 
     /// Whether a stamp has been seen.
     pub fn is_locked(&self) -> bool {
-        self.anchor.is_some()
+        self.origin.is_some()
+    }
+
+    /// Seconds of stamps seen.
+    pub fn span(&self) -> f64 {
+        self.last_time - self.first_time
     }
 
     /// Seconds per sample, as fitted.
@@ -106,12 +164,14 @@ impl ClockFit {
 
     /// When sample `index` is heard.
     pub fn time_of(&self, index: f64) -> Option<f64> {
-        self.anchor.map(|(i0, t0)| t0 + (index - i0) * self.period)
+        let ((i0, t0), (a, b)) = (self.origin?, self.line?);
+        Some(t0 + (index - i0 - a) / b)
     }
 
     /// Which (fractional) sample is heard at `time`.
     pub fn index_at(&self, time: f64) -> Option<f64> {
-        self.anchor.map(|(i0, t0)| i0 + (time - t0) / self.period)
+        let ((i0, t0), (a, b)) = (self.origin?, self.line?);
+        Some(i0 + a + b * (time - t0))
     }
 }
 
@@ -299,7 +359,13 @@ impl ReferenceAligner {
             Some((p, at)) if at == index && (target - p).abs() < REANCHOR_S * rate => p,
             _ => target,
         };
-        let step = ratio + (target - pos) / (STEER_S * rate);
+        // The fits' early rates are their stamps' jitter, not the clocks:
+        // trusted only as far as the stamps seen so far can tell.
+        let trusted =
+            (TRUST_PPM_PER_S * self.capture.span().min(r.clock.span())).min(MAX_PPM) * 1e-6;
+        let ratio = 1.0 + (ratio - 1.0).clamp(-trusted, trusted);
+        let steer = ((target - pos) / (STEER_S * rate)).clamp(-MAX_STEER, MAX_STEER);
+        let step = ratio + steer;
         for (k, o) in out.iter_mut().enumerate() {
             *o = r.at(pos + k as f64 * step);
         }
@@ -356,6 +422,85 @@ mod tests {
         }
         assert!(a.peak_ahead(Duration::from_millis(300)) > 0.2);
         assert!(a.peak_ahead(Duration::from_millis(100)) < 1e-6);
+    }
+
+    /// Where the clicks of a reference with one every 0.5 s land among the
+    /// microphone's samples (less where each was played), over `seconds`
+    /// of 20 ms playback and 10 ms capture callbacks: the playback clock
+    /// `ppm` fast, every stamp off by up to ±`jitter_s` (uniform).
+    fn click_offsets(seconds: u64, ppm: f64, jitter_s: f64) -> Vec<i64> {
+        let base = Instant::now();
+        let mut a = ReferenceAligner::new(48_000);
+        a.new_reference(48_000).unwrap();
+        let mut noise = 7u32;
+        let mut jitter = move || {
+            noise = noise.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            (f64::from(noise >> 16) / 65_536.0 - 0.5) * 2.0 * jitter_s
+        };
+        let played_rate = 48_000.0 * (1.0 + ppm * 1e-6);
+        let clicks = |k: u64| (k * 960..(k + 1) * 960).filter(|i| i % 24_000 == 0);
+        let mut offsets = Vec::new();
+        let mut block = [0.0f32; 480];
+        let mut chunk = [0.0f32; 960];
+        for b in 0..seconds * 100 {
+            // Playback runs 200 ms ahead of the block rendered.
+            for k in [2 * b, 2 * b + 1].into_iter().filter(|k| k % 2 == 0) {
+                let k = k / 2 + 10;
+                chunk.fill(0.0);
+                for i in clicks(k) {
+                    chunk[(i - k * 960) as usize] = 1.0;
+                }
+                let heard = Heard {
+                    index: k * 960,
+                    at: ms(base, (k * 960) as f64 / played_rate + jitter()),
+                };
+                a.push_reference(&chunk, heard).unwrap();
+            }
+            let index = b * 480;
+            let end = index + 479;
+            a.observe_capture(end, ms(base, end as f64 / 48_000.0 + jitter()));
+            a.render(index, &mut block);
+            if let Some(i) = block.iter().position(|x| *x > 0.5) {
+                let heard_at = (index + i as u64) as f64 / 48_000.0;
+                let nearest = (heard_at * played_rate / 24_000.0).round() * 24_000.0;
+                offsets.push(((heard_at - nearest / played_rate) * 48_000.0).round() as i64);
+            }
+        }
+        offsets
+    }
+
+    /// The clicks land where they were heard, less the lead: within
+    /// `within` samples of it, and never moving faster than 50 ppm (12
+    /// samples over 5 s at 48 kHz; the canceller's linear filter follows
+    /// twice that, `tests/echo_paths.rs`).
+    fn assert_steady(offsets: &[i64], within: i64) {
+        let heard = -((LEAD.as_secs_f64() * 48_000.0).round() as i64);
+        assert!(
+            offsets.iter().all(|o| (o - heard).abs() <= within),
+            "{offsets:?}"
+        );
+        let fastest = offsets.windows(11).map(|w| (w[10] - w[0]).abs()).max();
+        assert!(fastest <= Some(12), "{offsets:?}");
+    }
+
+    #[test]
+    fn stamps_that_jitter_do_not_move_the_reference() {
+        // Both streams on one clock, every stamp off by up to ±5 ms (what
+        // PulseAudio's first seconds look like): the path the canceller
+        // sees stands still, within 2 ms of the stamps.
+        let offsets = click_offsets(30, 0.0, 0.005);
+        assert_eq!(offsets.len(), 60);
+        assert_steady(&offsets, 96);
+    }
+
+    #[test]
+    fn a_real_drift_between_the_clocks_is_followed() {
+        // The playback clock 100 ppm fast (4.8 samples a second): left
+        // alone, the clicks would move by 2.9 ms in a minute.
+        let offsets = click_offsets(60, 100.0, 0.0005);
+        assert_eq!(offsets.len(), 120);
+        assert_steady(&offsets, 96);
+        assert_steady(&offsets[offsets.len() - 11..], 12);
     }
 
     #[test]
