@@ -313,6 +313,7 @@ pub struct AudioProcessingBuilder {
     capture_config: StreamConfig,
     render_config: StreamConfig,
     echo_detector: bool,
+    echo_canceller3: Option<crate::config::EchoCanceller3Config>,
 }
 
 impl Default for AudioProcessingBuilder {
@@ -322,6 +323,7 @@ impl Default for AudioProcessingBuilder {
             capture_config: DEFAULT_STREAM_CONFIG,
             render_config: DEFAULT_STREAM_CONFIG,
             echo_detector: false,
+            echo_canceller3: None,
         }
     }
 }
@@ -361,12 +363,23 @@ impl AudioProcessingBuilder {
         self
     }
 
+    /// Set AEC3's own configuration (its filters, delay estimation and
+    /// suppressor), used when echo cancellation is enabled; the
+    /// [`Config`]'s echo canceller settings apply on top of it.
+    pub fn echo_canceller3_config(mut self, config: crate::config::EchoCanceller3Config) -> Self {
+        self.echo_canceller3 = Some(config);
+        self
+    }
+
     /// Build the [`AudioProcessing`] instance.
     pub fn build(self) -> AudioProcessing {
         let mut inner = AudioProcessingImpl::with_config(self.config);
 
         if self.echo_detector {
             inner.set_echo_detector();
+        }
+        if let Some(aec3) = self.echo_canceller3 {
+            inner.set_echo_canceller3_config(aec3);
         }
 
         use crate::audio_processing_impl::ProcessingConfig;
@@ -606,6 +619,22 @@ impl AudioProcessing {
     /// The internal capture processing sample rate.
     pub fn proc_sample_rate_hz(&self) -> usize {
         self.inner.proc_sample_rate_hz()
+    }
+
+    /// Copies the echo canceller's linear filter output for the last
+    /// capture frame of `channel` into `dest` (values in `[-1.0, 1.0]`): the
+    /// lowest band (0-8 kHz) at 16 kHz, 160 samples, after the adaptive
+    /// filter has subtracted the echo it models and before any suppression.
+    /// Returns `false` (and leaves `dest` alone) unless AEC3's configuration
+    /// has `filter.export_linear_aec_output` set.
+    pub fn linear_aec_output(&self, channel: usize, dest: &mut [f32]) -> bool {
+        let Some(linear) = self.inner.linear_aec_output(channel) else {
+            return false;
+        };
+        for (d, s) in dest.iter_mut().zip(linear) {
+            *d = s / 32768.0;
+        }
+        true
     }
 
     /// Processes a capture audio frame (float, deinterleaved).

@@ -149,6 +149,8 @@ impl Default for FormatState {
 #[derive(Debug)]
 pub(crate) struct AudioProcessingImpl {
     config: Config,
+    /// AEC3's own configuration, if not its default.
+    aec3_config: Option<EchoCanceller3Config>,
     submodule_states: SubmoduleStates,
     submodules: Submodules,
     formats: FormatState,
@@ -172,6 +174,7 @@ impl AudioProcessingImpl {
     pub(crate) fn with_config(config: Config) -> Self {
         let mut apm = Self {
             config,
+            aec3_config: None,
             submodule_states: SubmoduleStates::new(),
             submodules: Submodules {
                 high_pass_filter: None,
@@ -196,6 +199,21 @@ impl AudioProcessingImpl {
         };
         apm.initialize();
         apm
+    }
+
+    /// Sets AEC3's own configuration (used from the next initialization).
+    pub(crate) fn set_echo_canceller3_config(&mut self, config: EchoCanceller3Config) {
+        self.aec3_config = Some(config);
+    }
+
+    /// The echo canceller's linear filter output of the last capture frame
+    /// for `channel` (16 kHz, FloatS16 scale), if its configuration
+    /// exports it.
+    pub(crate) fn linear_aec_output(&self, channel: usize) -> Option<&[f32]> {
+        self.submodules
+            .echo_controller
+            .as_ref()
+            .and_then(|ec| ec.linear_output(channel))
     }
 
     /// Installs the residual echo detector (opt-in).
@@ -595,7 +613,7 @@ impl AudioProcessingImpl {
             }
             let echo_path_gain_change = self.capture.echo_path_gain_change;
             let capture_buffer = self.capture.capture_audio.as_mut().unwrap();
-            ec.process_capture(capture_buffer, None, echo_path_gain_change);
+            ec.process_capture(capture_buffer, echo_path_gain_change);
         }
 
         // Phase 7b: NS analysis on linear AEC output (if configured).
@@ -1277,9 +1295,16 @@ impl AudioProcessingImpl {
         let num_render_channels = self.num_reverse_channels();
         let num_capture_channels = self.num_proc_channels();
 
-        let mut config = EchoCanceller3Config::default();
+        // A configuration of AEC3's own is used for every channel layout
+        // (the default multichannel one would not match its settings).
+        let (mut config, multichannel_config) = match &self.aec3_config {
+            Some(config) => (config.clone(), None),
+            None => (
+                EchoCanceller3Config::default(),
+                Some(EchoCanceller3Config::create_default_multichannel_config()),
+            ),
+        };
         config.echo_removal_control.transparent_mode = ec.transparent_mode;
-        let multichannel_config = Some(EchoCanceller3Config::create_default_multichannel_config());
 
         self.submodules.echo_controller = Some(EchoCanceller3::new(
             config,

@@ -193,7 +193,7 @@ impl Default for EchoCanceller {
     }
 }
 
-pub use sonora_aec3::config::TransparentModeType;
+pub use sonora_aec3::config::{EchoCanceller3Config, TransparentModeType};
 
 /// Background noise suppression settings.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -303,6 +303,8 @@ pub(crate) struct EchoCanceller3 {
     linear_output_framer: Option<BlockFramer>,
     linear_output_block: Option<Block>,
     linear_output_sub_frame_view: Option<Vec<Vec<Vec<f32>>>>,
+    /// The last 10 ms of linear output, per capture channel (lowest band).
+    linear_output: Vec<Vec<f32>>,
 
     // Optional capture delay.
     block_delay_buffer: Option<BlockDelayBuffer>,
@@ -422,6 +424,7 @@ impl EchoCanceller3 {
             linear_output_framer,
             linear_output_block,
             linear_output_sub_frame_view,
+            linear_output: vec![vec![0.0; 2 * SUB_FRAME_LENGTH]; num_capture_channels],
             block_delay_buffer,
             block_processor,
             saturated_microphone_signal: false,
@@ -482,23 +485,14 @@ impl EchoCanceller3 {
         }
     }
 
-    /// Processes the split-band capture signal to remove echo.
-    pub(crate) fn process_capture(
-        &mut self,
-        capture: &mut AudioBuffer,
-        linear_output: Option<&mut AudioBuffer>,
-        level_change: bool,
-    ) {
+    /// Processes the split-band capture signal to remove echo. With
+    /// `filter.export_linear_aec_output` configured, the linear filter's
+    /// output of the same 10 ms is kept for [`Self::linear_output`].
+    pub(crate) fn process_capture(&mut self, capture: &mut AudioBuffer, level_change: bool) {
         debug_assert_eq!(self.num_bands, capture.num_bands());
         debug_assert_eq!(SPLIT_BAND_SIZE, capture.num_frames_per_band());
         debug_assert_eq!(capture.num_channels(), self.num_capture_channels);
-
-        if linear_output.is_some() && self.linear_output_framer.is_none() {
-            tracing::error!(
-                "Trying to retrieve the linear AEC output without properly configuring AEC3."
-            );
-            return;
-        }
+        let has_linear_output = self.linear_output_framer.is_some();
 
         // Report capture call in the metrics.
         self.api_call_metrics.report_capture_call();
@@ -525,7 +519,7 @@ impl EchoCanceller3 {
         for sub_frame_idx in 0..2 {
             self.process_capture_sub_frame(
                 capture,
-                linear_output.is_some(),
+                has_linear_output,
                 level_change,
                 aec_reference_is_downmixed_stereo,
                 sub_frame_idx,
@@ -536,7 +530,7 @@ impl EchoCanceller3 {
         self.process_remaining_capture(
             level_change,
             aec_reference_is_downmixed_stereo,
-            linear_output.is_some(),
+            has_linear_output,
         );
 
         // Write sub-frame views back to capture AudioBuffer.
@@ -606,6 +600,10 @@ impl EchoCanceller3 {
             )
         {
             lo_framer.insert_block_and_extract_sub_frame(lo_block, lo_view);
+            let offset = sub_frame_index * SUB_FRAME_LENGTH;
+            for (out, view) in self.linear_output.iter_mut().zip(&lo_view[0]) {
+                out[offset..offset + SUB_FRAME_LENGTH].copy_from_slice(view);
+            }
         }
     }
 
@@ -698,6 +696,16 @@ impl EchoCanceller3 {
         }
     }
 
+    /// The linear filter's output of the last 10 ms processed for capture
+    /// `channel` (the lowest 16 kHz band, before suppression, in S16 scale),
+    /// if the configuration exports it.
+    pub(crate) fn linear_output(&self, channel: usize) -> Option<&[f32]> {
+        self.linear_output_framer
+            .as_ref()
+            .and_then(|_| self.linear_output.get(channel))
+            .map(Vec::as_slice)
+    }
+
     /// Collects current metrics from the echo canceller.
     pub(crate) fn get_metrics(&self) -> BlockProcessorMetricsOutput {
         self.block_processor.get_metrics()
@@ -780,7 +788,7 @@ mod tests {
         for _ in 0..10 {
             ec3.analyze_render(&render);
             ec3.analyze_capture(&capture);
-            ec3.process_capture(&mut capture, None, false);
+            ec3.process_capture(&mut capture, false);
         }
     }
 
@@ -795,7 +803,7 @@ mod tests {
         for _ in 0..10 {
             ec3.analyze_render(&render);
             ec3.analyze_capture(&capture);
-            ec3.process_capture(&mut capture, None, false);
+            ec3.process_capture(&mut capture, false);
         }
     }
 
