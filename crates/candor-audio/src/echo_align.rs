@@ -111,12 +111,12 @@ impl ClockFit {
             self.restart(index, time);
             return;
         };
-        if let Some(predicted) = self.time_of(index) {
-            if (time - predicted).abs() > JUMP_S {
-                // A discontinuity: the line starts again from here.
-                self.restart(index, time);
-                return;
-            }
+        if let Some(predicted) = self.time_of(index)
+            && (time - predicted).abs() > JUMP_S
+        {
+            // A discontinuity: the line starts again from here.
+            self.restart(index, time);
+            return;
         }
         let decay = 0.5f64.powf((time - self.last_time).max(0.0) / FIT_HALF_LIFE_S);
         self.last_time = self.last_time.max(time);
