@@ -3,7 +3,8 @@
 //! `cargo bench -p candor-audio --bench echo_paths`.
 //!
 //! Each condition plays two interviewer questions (espeak-ng) through a
-//! simulated laptop path (`echo_path`) to a silent candidate and judges the
+//! simulated laptop path (`echo_path`) to a silent candidate (device stamps
+//! exact, or as jittery as PulseAudio's) and judges the
 //! captured frames as the server does (`echo_trial`). Printed per condition,
 //! canceller on | off: ERLE (dB), the share of echo-only frames taken for
 //! speech, seconds of phantom speech, phantom answers and interruptions.
@@ -84,53 +85,66 @@ fn main() {
         noise_dbfs: -70.0,
     };
     let conditions = [
-        ("-20 dB, 40 ms", laptop(-20.0, (40.0, 40.0), 0.0), 20),
+        ("-20 dB, 40 ms", laptop(-20.0, (40.0, 40.0), 0.0), 20, 0.0),
         (
             "-12 dB, 80 ms, -100 ppm",
             laptop(-12.0, (80.0, 80.0), -100.0),
             20,
+            0.0,
         ),
-        ("0 dB, 40 ms", laptop(0.0, (40.0, 40.0), 0.0), 20),
+        ("0 dB, 40 ms", laptop(0.0, (40.0, 40.0), 0.0), 20, 0.0),
         (
             "0 dB, 300 ms, +100 ppm",
             laptop(0.0, (300.0, 300.0), 100.0),
             20,
+            0.0,
         ),
         (
             "0 dB, 250 ms, slow worker",
             laptop(0.0, (250.0, 250.0), 100.0),
             100,
+            0.0,
         ),
         (
             "0 dB, 80 ms, -100 ppm",
             laptop(0.0, (80.0, 80.0), -100.0),
             20,
+            0.0,
         ),
         (
             "0 dB, 40->300 ms jump",
             laptop(0.0, (40.0, 300.0), 100.0),
             20,
+            0.0,
         ),
         (
             "0 dB, 300->80 ms jump",
             laptop(0.0, (300.0, 80.0), -100.0),
             20,
+            0.0,
         ),
         (
             "+6 dB, 150 ms, +100 ppm",
             laptop(6.0, (150.0, 150.0), 100.0),
             20,
+            0.0,
+        ),
+        (
+            "0 dB, 80 ms, -100 ppm, stamps ±5 ms",
+            laptop(0.0, (80.0, 80.0), -100.0),
+            20,
+            5.0,
         ),
     ];
     println!(
-        "{:<28} | {:^34} | {:^34} | {:^34}",
+        "{:<36} | {:^34} | {:^34} | {:^34}",
         "condition (silent candidate)",
         "AEC + near-end decision",
         "AEC, level only (old server)",
         "AEC off, level only"
     );
     println!(
-        "{:<28} | {:^34} | {:^34} | {:^34}",
+        "{:<36} | {:^34} | {:^34} | {:^34}",
         "",
         "ERLE false phantom ans/int",
         "ERLE false phantom ans/int",
@@ -139,11 +153,12 @@ fn main() {
     let results: Vec<_> = std::thread::scope(|scope| {
         let handles: Vec<_> = conditions
             .iter()
-            .map(|(name, path, worker)| {
+            .map(|(name, path, worker, jitter)| {
                 scope.spawn(move || {
                     let on = TrialSpec {
                         path: *path,
                         worker_period_ms: *worker,
+                        stamp_jitter_ms: *jitter,
                         ..TrialSpec::default()
                     };
                     let level_only = TrialSpec {
@@ -164,7 +179,7 @@ fn main() {
     });
     for (name, a, b, c) in results {
         println!(
-            "{name:<28} | {:^34} | {:^34} | {:^34}",
+            "{name:<36} | {:^34} | {:^34} | {:^34}",
             cell(&a),
             cell(&b),
             cell(&c)

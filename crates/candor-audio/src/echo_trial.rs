@@ -98,6 +98,10 @@ pub struct TrialSpec {
     pub input_latency_ms: u64,
     /// How often the capture worker wakes, in ms.
     pub worker_period_ms: u64,
+    /// How far off each callback's timestamp is, at most (uniform, ms):
+    /// 0 for a device whose stamps are exact; PulseAudio's scatter by 2-8
+    /// ms RMS around their line (measured over the private loopback).
+    pub stamp_jitter_ms: f64,
     /// The capture's voice processing.
     pub processing: VoiceProcessing,
     /// Whether the judge requires the client's voice flag (the server after
@@ -113,6 +117,7 @@ impl Default for TrialSpec {
             output_latency_ms: 40,
             input_latency_ms: 20,
             worker_period_ms: 20,
+            stamp_jitter_ms: 0.0,
             processing: VoiceProcessing::default(),
             judge_uses_voice_flag: true,
         }
@@ -245,7 +250,14 @@ pub fn run_trial(spec: &TrialSpec, audio: TrialAudio<'_>) -> Result<TrialResult,
         spec.rate,
     );
     let base = Instant::now();
-    let at = |us: u64| base + Duration::from_micros(us);
+    // Stamps start a second in, so that jitter never puts one before `base`.
+    let mut noise = 0x2545_f491u32;
+    let jitter_us = spec.stamp_jitter_ms * 1000.0;
+    let mut at = |us: u64| {
+        noise = noise.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+        let off = (f64::from(noise >> 16) / 65_536.0 - 0.5) * 2.0 * jitter_us;
+        base + Duration::from_micros((1e6 + us as f64 + off) as u64)
+    };
     let drift = 1.0 + spec.path.drift_ppm * 1e-6;
     let total_ms = audio.far.len().max(audio.near.len()) as u64 * 1000 / rate + 1500;
 
