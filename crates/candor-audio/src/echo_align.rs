@@ -16,9 +16,8 @@
 //! onto the timestamps. What matters most to the canceller is that the path
 //! it sees stands still — its linear filter can follow a slow drift, not a
 //! reference that wanders with the stamps' jitter — so the fitted ratio is
-//! trusted only as far as the stamps seen so far can tell (the longer they
-//! span and the less they scatter, the more), and the steering is slow and
-//! bounded. The canceller then sees the acoustic path plus a
+//! trusted only as far as the stamps seen so far can tell, and the steering
+//! is slow and bounded. The canceller then sees the acoustic path plus a
 //! fixed lead, at one rate and without drift; a device that reports a
 //! changed latency (by more than stamps jitter) moves the reference with it. A reference at another rate
 //! is first converted to the microphone's rate (rubato), its stamps moved by
@@ -58,19 +57,8 @@ const MAX_STEER: f64 = 20e-6;
 /// stamps seen (up to [`MAX_PPM`]): a second-order loop's first estimates
 /// follow its stamps' jitter (±1,000 ppm and more over PulseAudio's in the
 /// first three seconds) while real devices differ by about ±100 ppm, which
-/// this trusts after ten seconds ...
+/// this trusts after ten seconds.
 const TRUST_PPM_PER_S: f64 = 10.0;
-/// ... or sooner, by as many times as the stamps scatter less than this
-/// around their fitted lines (RMS, s): a device whose stamps are exact (a
-/// hardware timestamp, the simulation) has its drift followed at once —
-/// measured with `benches/echo_paths.rs`, a reference left to drift by 100
-/// ppm for its first half second cost 17 dB of ERLE on one path — where
-/// PulseAudio's scatter by 2-8 ms ...
-const PRECISE_STAMPS_S: f64 = 1e-4;
-/// ... up to this many times sooner.
-const MAX_TRUST_SPEEDUP: f64 = 100.0;
-/// Stamps seen before their scatter is taken for the device's.
-const SCATTER_STAMPS: f64 = 5.0;
 /// The fitted rate stays within this of the nominal one.
 const MAX_PPM: f64 = 2000.0;
 /// Reference kept behind the current position (s).
@@ -97,9 +85,6 @@ pub struct ClockFit {
     /// The line: index = `line.0` + `line.1` × time (relative), once two
     /// stamps are apart.
     line: Option<(f64, f64)>,
-    /// Weighted count and sum of squares (s²) of the stamps' distances
-    /// from the line they were predicted by, kept across restarts.
-    scatter: (f64, f64),
 }
 
 /// Stamps lose half their weight in the fit over this long (s).
@@ -117,7 +102,6 @@ impl ClockFit {
             last_time: 0.0,
             sums: [0.0; 5],
             line: None,
-            scatter: (0.0, 0.0),
         }
     }
 
@@ -135,10 +119,6 @@ impl ClockFit {
             return;
         }
         let decay = 0.5f64.powf((time - self.last_time).max(0.0) / FIT_HALF_LIFE_S);
-        if let Some(predicted) = self.time_of(index) {
-            let (n, sum) = self.scatter;
-            self.scatter = (n * decay + 1.0, sum * decay + (time - predicted).powi(2));
-        }
         self.last_time = self.last_time.max(time);
         let (i, t) = (index - i0, time - t0);
         for (sum, x) in self.sums.iter_mut().zip([1.0, t, i, t * t, t * i]) {
@@ -175,13 +155,6 @@ impl ClockFit {
     /// Seconds of stamps seen.
     pub fn span(&self) -> f64 {
         self.last_time - self.first_time
-    }
-
-    /// How far the stamps scatter around the fitted line (RMS, s); `None`
-    /// until enough have been seen to tell.
-    pub fn scatter(&self) -> Option<f64> {
-        let (n, sum) = self.scatter;
-        (n >= SCATTER_STAMPS).then(|| (sum / n).sqrt())
     }
 
     /// Seconds per sample, as fitted.
@@ -388,14 +361,8 @@ impl ReferenceAligner {
         };
         // The fits' early rates are their stamps' jitter, not the clocks:
         // trusted only as far as the stamps seen so far can tell.
-        let speedup = match (self.capture.scatter(), r.clock.scatter()) {
-            (Some(a), Some(b)) => {
-                (PRECISE_STAMPS_S / a.max(b).max(1e-9)).clamp(1.0, MAX_TRUST_SPEEDUP)
-            }
-            _ => 1.0,
-        };
-        let span = self.capture.span().min(r.clock.span());
-        let trusted = (TRUST_PPM_PER_S * speedup * span).min(MAX_PPM) * 1e-6;
+        let trusted =
+            (TRUST_PPM_PER_S * self.capture.span().min(r.clock.span())).min(MAX_PPM) * 1e-6;
         let ratio = 1.0 + (ratio - 1.0).clamp(-trusted, trusted);
         let steer = ((target - pos) / (STEER_S * rate)).clamp(-MAX_STEER, MAX_STEER);
         let step = ratio + steer;
@@ -534,15 +501,6 @@ mod tests {
         assert_eq!(offsets.len(), 120);
         assert_steady(&offsets, 96);
         assert_steady(&offsets[offsets.len() - 11..], 12);
-    }
-
-    #[test]
-    fn a_drift_between_exactly_stamped_clocks_is_followed_at_once() {
-        // Stamps that scatter by microseconds (a hardware clock): the drift
-        // they show is real from the start, and the path stays put.
-        let offsets = click_offsets(20, 100.0, 0.000_002);
-        assert_eq!(offsets.len(), 40);
-        assert_steady(&offsets, 3);
     }
 
     #[test]
