@@ -1,0 +1,566 @@
+//! Candor's echo canceller against WebRTC's own C++ audio processing module,
+//! on the same signals, so that the choice between them is a measurement.
+//!
+//! Candor cancels echo with WebRTC's AEC3 through `sonora`, a pure-Rust port
+//! (`candor_audio::aec`). The reference is the C++ module itself, built from
+//! the sources the `webrtc-audio-processing` crate bundles (WebRTC M131 as
+//! PulseAudio packages it). Both run with the same stages (AEC3, noise
+//! suppression "moderate", high-pass filter) at 48 kHz, in 10 ms blocks, fed
+//! the same blocks: what the loudspeaker was sent, and the microphone. With
+//! the canceller off as the same-run baseline.
+//!
+//! The signals are the echo tests' own (`crates/candor-audio/tests/echo_paths.rs`):
+//! two interviewer questions (espeak-ng) with listening gaps, through a
+//! simulated laptop path (`candor_audio::echo_path`: delay, drift, early
+//! reflections and reverberation, a soft-clipping loudspeaker, microphone
+//! noise), and a candidate who is silent, who interrupts two seconds into the
+//! second question, or who answers half a second after the first one ends.
+//! The output is judged by level alone (the server's fixed-threshold gate,
+//! −42 dBFS, onset 2, hang-over 10), the same for every canceller: Candor's
+//! own near-end decision is not applied, since it is what the canceller's
+//! output feeds.
+//!
+//! Printed per condition and canceller: ERLE over echo-only frames, the
+//! share of echo-only frames judged speech and the phantom answers and
+//! interruptions (silent candidate); how much of the candidate survives while
+//! the interviewer talks over it, and whether the barge-in is heard; whether
+//! the answer in the echo tail is heard; processing time per 10 ms block
+//! (the calling thread's CPU time, so the conditions can run side by side).
+//! The same signals also go through Candor's whole capture chain
+//! (`echo_trial`: simulated devices, reference alignment, delay tracking,
+//! the canceller), judged on level and then as the server judges, with the
+//! near-end decision's voice flag.
+//!
+//! Run with `scripts/compare-aec`; `scripts/compare-aec --trace N` prints,
+//! instead, the barge-in of condition N (0-based) frame by frame: the
+//! candidate and the echo at the microphone, and each canceller's output
+//! (`*`: loud enough for the gate).
+
+use std::ops::Range;
+use std::time::Duration;
+
+use candor_audio::aec::{EchoCanceller, VoiceProcessing};
+use candor_audio::echo_path::{EchoPath, EchoPathSpec};
+use candor_audio::echo_trial::{Judged, TrialAudio, TrialSpec, interruptions, judge, run_trial};
+use candor_audio::resample::MonoResampler;
+use candor_audio::wav;
+use webrtc_audio_processing::Processor;
+use webrtc_audio_processing::config::{
+    Config, EchoCanceller as CppEchoCanceller, HighPassFilter, NoiseSuppression,
+};
+
+const RATE: u32 = 48_000;
+const BLOCK: usize = RATE as usize / 100;
+/// Frames are judged 20 ms at a time, as the server receives them.
+const FRAME: usize = 2 * BLOCK;
+
+/// One echo canceller under test, fed 10 ms blocks.
+trait Canceller: Send {
+    fn render(&mut self, block: &[f32]);
+    fn capture(&mut self, block: &mut [f32]);
+}
+
+/// Candor's: `candor_audio::aec` as the capture configures it.
+struct Sonora(EchoCanceller);
+
+impl Canceller for Sonora {
+    fn render(&mut self, block: &[f32]) {
+        self.0.process_render(block).expect("sonora render");
+    }
+    fn capture(&mut self, block: &mut [f32]) {
+        self.0.process_capture(block).expect("sonora capture");
+    }
+}
+
+/// WebRTC's C++ audio processing module.
+struct Cpp(Processor);
+
+impl Canceller for Cpp {
+    fn render(&mut self, block: &[f32]) {
+        self.0
+            .analyze_render_frame([block])
+            .expect("C++ APM render");
+    }
+    fn capture(&mut self, block: &mut [f32]) {
+        self.0
+            .process_capture_frame([block])
+            .expect("C++ APM capture");
+    }
+}
+
+/// No processing: the microphone as it is.
+struct Off;
+
+impl Canceller for Off {
+    fn render(&mut self, _: &[f32]) {}
+    fn capture(&mut self, _: &mut [f32]) {}
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Which {
+    Sonora,
+    Cpp,
+    Off,
+    /// Candor's whole capture chain (reference alignment, delay tracking,
+    /// sonora, resampling), judged on level like the others.
+    Chain,
+    /// The same, judged as the practice server does: level and the client's
+    /// voice flag, which the near-end decision clears on residual echo.
+    ChainDecision,
+}
+
+impl Which {
+    const ALL: [Which; 5] = [
+        Which::Sonora,
+        Which::Cpp,
+        Which::Off,
+        Which::Chain,
+        Which::ChainDecision,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            Which::Sonora => "sonora (Candor)",
+            Which::Cpp => "WebRTC C++ APM",
+            Which::Off => "off",
+            Which::Chain => "Candor's chain",
+            Which::ChainDecision => "  + its decision",
+        }
+    }
+
+    fn make(self) -> Box<dyn Canceller> {
+        match self {
+            Which::Sonora => Box::new(Sonora(
+                EchoCanceller::new(VoiceProcessing::default(), RATE, RATE)
+                    .expect("sonora canceller"),
+            )),
+            Which::Cpp => {
+                let apm = Processor::new(RATE).expect("C++ APM");
+                apm.set_config(Config {
+                    echo_canceller: Some(CppEchoCanceller::Full {
+                        stream_delay_ms: None,
+                    }),
+                    noise_suppression: Some(NoiseSuppression::default()),
+                    high_pass_filter: Some(HighPassFilter::default()),
+                    ..Config::default()
+                });
+                Box::new(Cpp(apm))
+            }
+            Which::Off | Which::Chain | Which::ChainDecision => Box::new(Off),
+        }
+    }
+}
+
+/// The interviewer's turns as played, and the candidate's answer.
+struct Script {
+    far: Vec<f32>,
+    turns: Vec<Range<usize>>,
+    answer: Vec<f32>,
+}
+
+fn speech(text: &str, voice: &str, dir: &std::path::Path, name: &str) -> Vec<f32> {
+    let path = dir.join(name);
+    let ok = std::process::Command::new("espeak-ng")
+        .args(["-v", voice, "-s", "165", "-w"])
+        .arg(&path)
+        .arg(text)
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "espeak-ng is needed (apt-get install espeak-ng)");
+    let (rate, samples) = wav::read_mono(&path).expect("espeak-ng's wav");
+    let mut r = MonoResampler::new(rate, RATE).expect("resampler");
+    let mut out = Vec::new();
+    r.process(&samples, &mut out).expect("resample");
+    out
+}
+
+fn script() -> Script {
+    let dir = std::env::temp_dir().join(format!("aec-compare-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let q1 = speech(
+        "Tell me about a time you led a difficult project, and what you learned from it.",
+        "en-us",
+        &dir,
+        "q1.wav",
+    );
+    let q2 = speech(
+        "Why do you want to work here, and where do you see yourself in five years?",
+        "en-us",
+        &dir,
+        "q2.wav",
+    );
+    let answer = speech(
+        "I migrated our billing system to a new platform without downtime.",
+        "en+f3",
+        &dir,
+        "a.wav",
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut far = vec![0.0f32; RATE as usize / 2];
+    let mut turns = Vec::new();
+    for q in [&q1, &q2] {
+        let start = far.len();
+        far.extend_from_slice(q);
+        turns.push(start..far.len());
+        far.extend(std::iter::repeat_n(0.0, RATE as usize * 5));
+    }
+    Script { far, turns, answer }
+}
+
+/// The candidate's answer placed at `at` on the microphone's timeline.
+fn candidate_at(s: &Script, at: usize, gain: f32) -> Vec<f32> {
+    let mut near = vec![0.0f32; at];
+    near.extend(s.answer.iter().map(|x| x * gain));
+    near
+}
+
+/// One 20 ms frame after the canceller, with what the simulation knows.
+#[derive(Debug, Clone, Copy)]
+struct Frame {
+    /// Mean square after processing.
+    out_power: f64,
+    /// Mean square of the echo (and microphone noise) at the microphone.
+    echo_power: f64,
+    /// Mean square of the candidate's voice at the microphone.
+    near_power: f64,
+    /// The interviewer is talking (its turn, on the microphone's timeline).
+    talking: bool,
+}
+
+struct Run {
+    frames: Vec<Frame>,
+    judged: Vec<Judged>,
+    busy: Duration,
+    blocks: usize,
+}
+
+/// CPU time the calling thread has used.
+fn thread_cpu_time() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec for the call's duration.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &raw mut ts) };
+    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID)");
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+fn mean_square(x: &[f32]) -> f64 {
+    x.iter().map(|v| f64::from(*v).powi(2)).sum::<f64>() / x.len().max(1) as f64
+}
+
+fn run(which: Which, path: EchoPathSpec, s: &Script, near: &[f32]) -> Run {
+    if matches!(which, Which::Chain | Which::ChainDecision) {
+        return run_chain(which == Which::ChainDecision, path, s, near);
+    }
+    let mut canceller = which.make();
+    let mut echo = EchoPath::new(path, RATE);
+    let frames_n = s.far.len() / FRAME;
+    let mut frames = Vec::with_capacity(frames_n);
+    let mut busy = Duration::ZERO;
+    let mut mic = vec![0.0f32; BLOCK];
+    let mut echo_only = vec![0.0f32; BLOCK];
+    let mut near_only = vec![0.0f32; BLOCK];
+    let talking = |i: usize| s.turns.iter().any(|t| t.contains(&i));
+    for f in 0..frames_n {
+        let mut frame = Frame {
+            out_power: 0.0,
+            echo_power: 0.0,
+            near_power: 0.0,
+            talking: false,
+        };
+        for b in 0..2 {
+            let start = f * FRAME + b * BLOCK;
+            let played = &s.far[start..start + BLOCK];
+            for &x in played {
+                echo.play(x);
+            }
+            for i in 0..BLOCK {
+                echo_only[i] = echo.hear();
+                near_only[i] = near.get(start + i).copied().unwrap_or(0.0);
+                mic[i] = echo_only[i] + near_only[i];
+            }
+            let t0 = thread_cpu_time();
+            canceller.render(played);
+            canceller.capture(&mut mic);
+            busy += thread_cpu_time().saturating_sub(t0);
+            frame.out_power += mean_square(&mic) / 2.0;
+            frame.echo_power += mean_square(&echo_only) / 2.0;
+            frame.near_power += mean_square(&near_only) / 2.0;
+        }
+        // The echo is heard `delay` after the turn is played; the
+        // interviewer counts as talking from its turn's start to its
+        // echo's end, as the practice interviewer's own state does.
+        let at = f * FRAME;
+        frame.talking = talking(at) || talking(at.saturating_sub(RATE as usize * 3 / 10));
+        frames.push(frame);
+    }
+    let judged = judge(
+        frames
+            .iter()
+            .map(|f| (true, (10.0 * f.out_power.max(1e-20).log10()) as f32)),
+        false,
+    );
+    Run {
+        frames,
+        judged,
+        busy,
+        blocks: frames_n * 2,
+    }
+}
+
+/// The same signals through Candor's capture chain, its simulated devices
+/// and worker (`echo_trial`, 40 ms output latency, 20 ms callbacks, exact
+/// stamps).
+fn run_chain(decision: bool, path: EchoPathSpec, s: &Script, near: &[f32]) -> Run {
+    let spec = TrialSpec {
+        path,
+        judge_uses_voice_flag: decision,
+        ..TrialSpec::default()
+    };
+    let audio = TrialAudio {
+        far: &s.far,
+        near,
+        turns: &s.turns,
+    };
+    let r = run_trial(&spec, audio).expect("Candor's capture chain");
+    let frames = r
+        .frames
+        .iter()
+        .map(|f| Frame {
+            out_power: 10f64.powf(f64::from(f.level_db) / 10.0),
+            echo_power: f.echo_power,
+            near_power: f.near_power,
+            talking: f.interviewer_talking,
+        })
+        .collect::<Vec<_>>();
+    Run {
+        blocks: frames.len() * 2,
+        frames,
+        judged: r.judged,
+        // Not comparable: the simulation runs on the same thread.
+        busy: Duration::ZERO,
+    }
+}
+
+impl Run {
+    /// Echo power at the microphone against the power after processing,
+    /// over frames with echo and no candidate, in dB.
+    fn erle_db(&self) -> f64 {
+        let peak = self.frames.iter().map(|f| f.echo_power).fold(0.0, f64::max);
+        let (mut e_in, mut e_out) = (0.0, 0.0);
+        for f in &self.frames {
+            if f.near_power < 1e-9 && f.echo_power > peak * 1e-3 {
+                e_in += f.echo_power;
+                e_out += f.out_power;
+            }
+        }
+        10.0 * (e_in / e_out.max(1e-20)).log10()
+    }
+
+    /// Of the frames with echo and no candidate, the share judged speech.
+    fn false_speech(&self) -> f64 {
+        let (mut n, mut bad) = (0usize, 0usize);
+        for (f, j) in self.frames.iter().zip(&self.judged) {
+            if f.near_power < 1e-9 && f.echo_power > 1e-6 {
+                n += 1;
+                bad += usize::from(j.speaking);
+            }
+        }
+        bad as f64 / n.max(1) as f64
+    }
+
+    fn speech_s(&self) -> f64 {
+        self.judged.iter().filter(|j| j.speaking).count() as f64 * 0.02
+    }
+
+    fn answers(&self) -> usize {
+        let mut count = 0;
+        let mut counted = false;
+        for (f, j) in self.frames.iter().zip(&self.judged) {
+            if f.talking {
+                counted = false;
+            } else if j.speaking && !counted {
+                counted = true;
+                count += 1;
+            }
+        }
+        count
+    }
+
+    fn interruptions(&self) -> usize {
+        interruptions(&self.judged, |k| self.frames[k].talking)
+    }
+
+    /// How much of the candidate comes through while the interviewer
+    /// talks over them: power after processing against the candidate's
+    /// power at the microphone, over the frames where both are there.
+    fn double_talk_kept_db(&self) -> f64 {
+        let (mut near, mut out) = (0.0, 0.0);
+        for f in &self.frames {
+            if f.talking && f.near_power > 1e-5 && f.echo_power > 1e-5 {
+                near += f.near_power;
+                out += f.out_power;
+            }
+        }
+        10.0 * (out.max(1e-20) / near.max(1e-20)).log10()
+    }
+
+    /// Processing time per 10 ms block, when measured.
+    fn us_per_block(&self) -> Option<f64> {
+        (!self.busy.is_zero()).then(|| self.busy.as_secs_f64() * 1e6 / self.blocks.max(1) as f64)
+    }
+}
+
+/// A laptop path: reverberant room and soft-clipping loudspeaker, or (`clean`) neither.
+fn laptop(gain_db: f64, delay: (f64, f64), drift_ppm: f64, clean: bool) -> EchoPathSpec {
+    EchoPathSpec {
+        delay_ms: delay.0,
+        delay_end_ms: delay.1,
+        change_at_s: 3.0,
+        glide_s: 0.2,
+        gain_db,
+        drift_ppm,
+        rt60_s: if clean { 0.0 } else { 0.35 },
+        clip_drive: if clean { 0.0 } else { 2.0 },
+        noise_dbfs: -70.0,
+    }
+}
+
+fn main() {
+    let trace = match std::env::args().skip(1).collect::<Vec<_>>().as_slice() {
+        [] => None,
+        [flag, n] if flag == "--trace" => Some(n.parse::<usize>().expect("--trace N: a number")),
+        _ => {
+            eprintln!("usage: aec-compare [--trace CONDITION]");
+            std::process::exit(2);
+        }
+    };
+    let s = script();
+    let barge = candidate_at(&s, s.turns[1].start + 2 * RATE as usize, 0.5);
+    let tail = candidate_at(&s, s.turns[0].end + RATE as usize / 2, 0.5);
+    let conditions = [
+        ("-20 dB, 60 ms", laptop(-20.0, (60.0, 60.0), 0.0, false)),
+        (
+            "0 dB, 40 ms, clean path",
+            laptop(0.0, (40.0, 40.0), 0.0, true),
+        ),
+        ("0 dB, 40 ms", laptop(0.0, (40.0, 40.0), 0.0, false)),
+        (
+            "0 dB, 200 ms, +100 ppm",
+            laptop(0.0, (200.0, 200.0), 100.0, false),
+        ),
+        (
+            "0 dB, 40->300 ms jump",
+            laptop(0.0, (40.0, 300.0), 100.0, false),
+        ),
+        (
+            "+6 dB, 150 ms, clean path",
+            laptop(6.0, (150.0, 150.0), 0.0, true),
+        ),
+        (
+            "+6 dB, 150 ms, -100 ppm",
+            laptop(6.0, (150.0, 150.0), -100.0, false),
+        ),
+    ];
+    if let Some(n) = trace {
+        let (name, path) = conditions.get(n).expect("--trace N: no such condition");
+        print_barge_in(name, *path, &s, &barge);
+        return;
+    }
+    println!(
+        "paths: reverberant (RT60 0.35 s) with a soft-clipping loudspeaker unless 'clean'; \
+         the judge is the level gate alone (-42 dBFS)"
+    );
+    println!(
+        "{:<27} {:<16} | {:^33} | {:^21} | {:^14} | {:>7}",
+        "condition",
+        "canceller",
+        "silent: ERLE false phantom a/i",
+        "barge-in: kept heard",
+        "tail answer",
+        "us/10ms"
+    );
+    let rows: Vec<_> = std::thread::scope(|scope| {
+        let handles: Vec<_> = conditions
+            .iter()
+            .map(|(name, path)| {
+                let (s, barge, tail) = (&s, &barge, &tail);
+                scope.spawn(move || {
+                    let cells: Vec<_> = Which::ALL
+                        .iter()
+                        .map(|&w| {
+                            (
+                                w,
+                                run(w, *path, s, &[]),
+                                run(w, *path, s, barge),
+                                run(w, *path, s, tail),
+                            )
+                        })
+                        .collect();
+                    (*name, cells)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a condition panicked"))
+            .collect()
+    });
+    for (name, cells) in rows {
+        for (w, silent, barge, tail) in cells {
+            println!(
+                "{:<27} {:<16} | {:>5.1} dB {:>5.1} % {:>4.2} s {}/{} | {:>6.1} dB {:>3} int | {} ans {:>4.2} s | {:>7}",
+                name,
+                w.label(),
+                silent.erle_db(),
+                100.0 * silent.false_speech(),
+                silent.speech_s(),
+                silent.answers(),
+                silent.interruptions(),
+                barge.double_talk_kept_db(),
+                barge.interruptions(),
+                tail.answers(),
+                tail.speech_s(),
+                silent
+                    .us_per_block()
+                    .map_or_else(|| "-".into(), |us| format!("{us:.0}")),
+            );
+        }
+    }
+}
+
+/// The barge-in frame by frame (see the module docs).
+fn print_barge_in(name: &str, path: EchoPathSpec, s: &Script, barge: &[f32]) {
+    let runs: Vec<_> = Which::ALL.iter().map(|&w| run(w, path, s, barge)).collect();
+    let db = |p: f64| 10.0 * p.max(1e-12).log10();
+    println!("barge-in over \"{name}\", output level (dBFS) per 20 ms frame; *: voiced");
+    print!("{:>5} {:>6} {:>6} |", "frame", "near", "echo");
+    for w in Which::ALL {
+        print!(" {:>16}", w.label().trim());
+    }
+    println!();
+    let start = (s.turns[1].start + 2 * RATE as usize) / FRAME;
+    for k in start.saturating_sub(3)..start + 75 {
+        let f = runs[0].frames[k];
+        print!(
+            "{k:>5} {:>6.1} {:>6.1} |",
+            db(f.near_power),
+            db(f.echo_power)
+        );
+        for r in &runs {
+            match (r.frames.get(k), r.judged.get(k)) {
+                (Some(g), Some(j)) => {
+                    print!(
+                        " {:>15.1}{}",
+                        db(g.out_power),
+                        if j.voiced { "*" } else { " " }
+                    )
+                }
+                _ => print!(" {:>16}", "-"),
+            }
+        }
+        println!();
+    }
+}
