@@ -22,7 +22,10 @@
 //!   still suppressed well below the microphone level, a talker is not.
 //!   It starts pessimistic (+10 dB: echo louder than what was played and
 //!   not cancelled at all) and falls as the canceller proves itself, at
-//!   most 10 dB per second of far-end audio;
+//!   most 10 dB per second of far-end audio; it learns nothing while the
+//!   output is above what it explains (for at most 0.6 s), so a candidate
+//!   the canceller ducks below the microphone's level does not teach it
+//!   their voice either;
 //! - the microphone itself must also be louder than the echo the far end
 //!   can cause there (a Geigel-style double-talk test): the *echo return*
 //!   is how loud the microphone is relative to the far-end envelope when
@@ -36,6 +39,16 @@
 //!   interviewer's whole voice, at the level the echo always has. The
 //!   microphone's level does not move when the canceller fails, and a
 //!   candidate talking over the interviewer raises it;
+//! - except once the canceller has *proven* itself (the learned residual
+//!   coupling at or below [`PROVEN_COUPLING_DB`]: echo alone comes out at
+//!   least 30 dB below the far end): then output it does not explain, for
+//!   [`BESIDE_THE_ECHO_BLOCKS`] blocks in a row, is near-end sound as long
+//!   as the canceller is still taking at least [`STILL_CANCELLING_DB`] out
+//!   of the microphone. A candidate quieter
+//!   than a 0 dB echo never passes the Geigel test, but a proven
+//!   canceller removes the echo under them and passes their voice, so the
+//!   output is well above the residual and well below the microphone; a
+//!   canceller that loses the echo passes the microphone whole;
 //! - reference already played but due up to 0.3 s after the block counts
 //!   too: a device's first latency reports can be off by more than the
 //!   room's delay, and its echo then reaches the microphone before the
@@ -99,6 +112,15 @@ const WARNING_BLOCKS: u32 = 300;
 /// turn is more likely a changed echo path than a candidate: a barge-in
 /// stops the interviewer well before).
 const MAX_FREEZE_BLOCKS: u32 = 60;
+/// Residual coupling (dB) at or below which the canceller is proven.
+const PROVEN_COUPLING_DB: f32 = -30.0;
+/// How much of the microphone a proven canceller must still be taking
+/// out (dB) for output it does not explain to be near-end sound.
+const STILL_CANCELLING_DB: f32 = 3.0;
+/// Blocks in a row that output must stay unexplained beside a proven
+/// canceller: a talker's voice lasts, a burst of residual echo (one block
+/// of a worker that lags) does not.
+const BESIDE_THE_ECHO_BLOCKS: u32 = 2;
 
 fn db(power: f32) -> f32 {
     10.0 * power.max(1e-12).log10()
@@ -141,6 +163,8 @@ pub struct NearEndDetector {
     strong: bool,
     strong_run: u32,
     near: bool,
+    /// Blocks in a row of unexplained output beside a proven canceller.
+    beside_run: u32,
     /// Whether the far end was active in the last block judged.
     far_was_active: bool,
 }
@@ -187,6 +211,7 @@ impl NearEndDetector {
             strong: false,
             strong_run: 0,
             near: false,
+            beside_run: 0,
             far_was_active: false,
         }
     }
@@ -230,13 +255,24 @@ impl NearEndDetector {
         let explained_db = env_db + self.coupling.value + MARGIN_DB;
         let residual_unexplained = out_db > explained_db && out_db - mic_db > PASS_THROUGH_DB;
         let louder_than_echo = mic_db > env_db + self.echo_return.value + ECHO_MARGIN_DB;
-        let unexplained = !far_active || (residual_unexplained && louder_than_echo);
+        let over = out_db > explained_db;
+        let proven = self.coupling.value <= PROVEN_COUPLING_DB;
+        let beside_the_echo = proven && over && out_db - mic_db < -STILL_CANCELLING_DB;
+        self.beside_run = if beside_the_echo {
+            self.beside_run + 1
+        } else {
+            0
+        };
+        let unexplained = !far_active
+            || (residual_unexplained && louder_than_echo)
+            || self.beside_run >= BESIDE_THE_ECHO_BLOCKS;
         self.learn_echo_return(far_active && !residual_unexplained);
         if far_active {
             // Learning stops while the canceller's output holds more than
-            // the echo explains, whatever the microphone's level says: in
-            // double talk neither may learn the candidate's voice.
-            if residual_unexplained && self.frozen < MAX_FREEZE_BLOCKS {
+            // the echo explains, whatever the microphone's level or the
+            // share of it that passes says: in double talk neither may
+            // learn the candidate's voice.
+            if over && self.frozen < MAX_FREEZE_BLOCKS {
                 self.frozen += 1;
             } else {
                 self.frozen = 0;
@@ -432,6 +468,58 @@ mod tests {
     fn a_talker_louder_than_a_0_db_echo_is_near_end() {
         let mut d = learned(1000, -20.0, 0.003);
         // The candidate 10 dB above the echo: the microphone at −10 dBFS.
+        d.reference(&block(0.1));
+        assert!(d.capture(-10.0, &block(0.3)).near_end);
+    }
+
+    #[test]
+    fn a_talker_quieter_than_the_echo_is_near_end_once_the_canceller_is_proven() {
+        // A 0 dB echo at −20 dBFS cancelled down to −60 dBFS for 10 s: the
+        // canceller is proven.
+        let mut d = learned(1000, -20.0, 0.001);
+        let coupling = d.coupling_db();
+        assert!(coupling <= PROVEN_COUPLING_DB, "{coupling}");
+        // The candidate 6 dB below the echo for half a second: the
+        // microphone at −19 dBFS, the canceller's output their voice,
+        // partly ducked, at −30 dBFS.
+        for k in 0..50 {
+            d.reference(&block(0.1));
+            let v = d.capture(-19.0, &block(0.0316));
+            assert!(
+                k < BESIDE_THE_ECHO_BLOCKS as usize - 1 || v.near_end,
+                "block {k}"
+            );
+        }
+        // Their voice was not learned as the echo's residual.
+        assert!(d.coupling_db() <= coupling + 1.0, "{}", d.coupling_db());
+        // Echo alone again is not near-end once the hangover has passed.
+        for k in 0..30 {
+            d.reference(&block(0.1));
+            let v = d.capture(-20.0, &block(0.001));
+            assert!(k < 20 || !v.near_end, "block {k}");
+        }
+    }
+
+    #[test]
+    fn a_burst_of_residual_echo_beside_a_proven_canceller_is_not_near_end() {
+        let mut d = learned(1000, -20.0, 0.001);
+        for k in 0..100 {
+            d.reference(&block(0.1));
+            // Every fifth block the residual leaks 26 dB above its usual
+            // level (a worker that lagged, a transient the canceller missed).
+            let out = if k % 5 == 0 { 0.02 } else { 0.001 };
+            assert!(!d.capture(-20.0, &block(out)).near_end, "block {k}");
+        }
+    }
+
+    #[test]
+    fn a_canceller_not_yet_proven_needs_a_talker_louder_than_the_echo() {
+        // The same echo cancelled only down to −40 dBFS: output 20 dB
+        // below the echo is no proof that the rest is not echo too.
+        let mut d = learned(1000, -20.0, 0.01);
+        assert!(d.coupling_db() > PROVEN_COUPLING_DB, "{}", d.coupling_db());
+        d.reference(&block(0.1));
+        assert!(!d.capture(-19.0, &block(0.0631)).near_end);
         d.reference(&block(0.1));
         assert!(d.capture(-10.0, &block(0.3)).near_end);
     }

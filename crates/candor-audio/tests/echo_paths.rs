@@ -226,7 +226,19 @@ fn a_candidate_interrupting_the_interviewer_over_its_echo_is_heard() {
 }
 
 #[test]
-#[ignore = "known limitation: over an echo as loud as what is played (0 dB, 200 ms, reverberant, clipping), the canceller's suppressor (sonora AEC3: neither its ERLE bounds nor its dominant-near-end detection, both configurable, change that) ducks a candidate who talks over the interviewer to about -90 dBFS after the first 40-180 ms, so there are never the 300 ms of voiced audio a barge-in needs; measured the same for a candidate up to 6 dB louder. It used to pass only because the gate's 200 ms hang-over counted as voice, the rule by which the interviewer's own echo cut it off in the desktop app. The canceller's linear filter output does not duck, but this path's reverberation and clipping hold it to 9-13 dB of ERLE, too little and too variable per block for a double-talk decision that stays false on echo alone"]
+fn a_candidate_interrupting_the_interviewer_over_a_clean_0_db_echo_is_heard() {
+    // A loudspeaker that does not distort, in a dry room: the candidate is
+    // quieter than the echo at the microphone, the canceller removes the
+    // echo under them and the near-end decision trusts it for that once it
+    // has proven itself.
+    let mut spec = laptop(0.0, (200.0, 200.0), 100.0);
+    spec.path.rt60_s = 0.0;
+    spec.path.clip_drive = 0.0;
+    barge_in("0 dB, clean", &spec);
+}
+
+#[test]
+#[ignore = "known limitation of AEC3 itself: over this path (0 dB, reverberant, clipping) the candidate is about 10 dB below the echo at the microphone and the canceller's suppressor ducks them to about -85 dBFS for most of the 300 ms of voiced audio a barge-in needs; WebRTC's own C++ module does the same on the same signals (scripts/compare-aec --trace 3: both pass the same fragments, and whether the level gate then catches the barge-in is a matter of one or two frames). The near-end decision is no longer what drops it (on a clean 0 dB path it passes a candidate quieter than the echo, see the test above), but it cannot pass a voice the canceller has removed"]
 fn a_candidate_interrupting_the_interviewer_over_a_0_db_echo_is_heard() {
     barge_in("0 dB", &laptop(0.0, (200.0, 200.0), 100.0));
 }
