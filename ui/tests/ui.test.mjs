@@ -323,6 +323,7 @@ describe("progress over time", () => {
       assert.equal(await row.locator('[data-figure="latest"]').innerText(), "Latest 70");
       assert.equal(await row.locator('[data-figure="best"]').innerText(), "Best 88");
       const points = row.locator(".trend-point");
+      await points.nth(2).waitFor();
       assert.deepEqual(await points.evaluateAll((ps) => ps.map((p) => p.getAttribute("data-interview"))), ["se-1", "se-2", "se-3"], "oldest to newest; the failed one has no point");
       assert.equal(await row.locator(".trend-point.best").getAttribute("data-interview"), "se-2");
       assert.equal(await row.locator(".trend-point.latest").getAttribute("data-interview"), "se-3");
@@ -339,6 +340,9 @@ describe("progress over time", () => {
 
       await progress.getByRole("button", { name: "Product manager" }).click();
       assert.match(await progress.innerText(), /One interview so far/);
+      // The charts are drawn by a ResizeObserver, before the next paint:
+      // on a loaded machine that can be after the text is read.
+      await progress.locator(".trend-point").nth(1).waitFor();
       assert.equal(await progress.locator(".trend-point").count(), 2, "one point per score");
       assert.equal(await progress.getByRole("button", { name: "Product manager" }).getAttribute("aria-pressed"), "true");
     });
