@@ -4,7 +4,8 @@
 //!
 //! Each condition plays two interviewer questions (espeak-ng) through a
 //! simulated laptop path (`echo_path`) to a silent candidate (device stamps
-//! exact, or as jittery as PulseAudio's) and judges the
+//! exact, as jittery as PulseAudio's, or from an output device whose
+//! reported latency settles over the first seconds) and judges the
 //! captured frames as the server does (`echo_trial`). Printed per condition,
 //! canceller on | off: ERLE (dB), the share of echo-only frames taken for
 //! speech, seconds of phantom speech, phantom answers and interruptions.
@@ -85,18 +86,26 @@ fn main() {
         noise_dbfs: -70.0,
     };
     let conditions = [
-        ("-20 dB, 40 ms", laptop(-20.0, (40.0, 40.0), 0.0), 20, 0.0),
+        (
+            "-20 dB, 40 ms",
+            laptop(-20.0, (40.0, 40.0), 0.0),
+            20,
+            0.0,
+            0.0,
+        ),
         (
             "-12 dB, 80 ms, -100 ppm",
             laptop(-12.0, (80.0, 80.0), -100.0),
             20,
             0.0,
+            0.0,
         ),
-        ("0 dB, 40 ms", laptop(0.0, (40.0, 40.0), 0.0), 20, 0.0),
+        ("0 dB, 40 ms", laptop(0.0, (40.0, 40.0), 0.0), 20, 0.0, 0.0),
         (
             "0 dB, 300 ms, +100 ppm",
             laptop(0.0, (300.0, 300.0), 100.0),
             20,
+            0.0,
             0.0,
         ),
         (
@@ -104,11 +113,13 @@ fn main() {
             laptop(0.0, (250.0, 250.0), 100.0),
             100,
             0.0,
+            0.0,
         ),
         (
             "0 dB, 80 ms, -100 ppm",
             laptop(0.0, (80.0, 80.0), -100.0),
             20,
+            0.0,
             0.0,
         ),
         (
@@ -116,11 +127,13 @@ fn main() {
             laptop(0.0, (40.0, 300.0), 100.0),
             20,
             0.0,
+            0.0,
         ),
         (
             "0 dB, 300->80 ms jump",
             laptop(0.0, (300.0, 80.0), -100.0),
             20,
+            0.0,
             0.0,
         ),
         (
@@ -128,23 +141,32 @@ fn main() {
             laptop(6.0, (150.0, 150.0), 100.0),
             20,
             0.0,
+            0.0,
         ),
         (
             "0 dB, 80 ms, -100 ppm, stamps ±5 ms",
             laptop(0.0, (80.0, 80.0), -100.0),
             20,
             5.0,
+            0.0,
+        ),
+        (
+            "0 dB, 80 ms, -100 ppm, latency settling 20 ms",
+            laptop(0.0, (80.0, 80.0), -100.0),
+            20,
+            0.0,
+            20.0,
         ),
     ];
     println!(
-        "{:<36} | {:^34} | {:^34} | {:^34}",
+        "{:<46} | {:^34} | {:^34} | {:^34}",
         "condition (silent candidate)",
         "AEC + near-end decision",
         "AEC, level only (old server)",
         "AEC off, level only"
     );
     println!(
-        "{:<36} | {:^34} | {:^34} | {:^34}",
+        "{:<46} | {:^34} | {:^34} | {:^34}",
         "",
         "ERLE false phantom ans/int",
         "ERLE false phantom ans/int",
@@ -153,12 +175,13 @@ fn main() {
     let results: Vec<_> = std::thread::scope(|scope| {
         let handles: Vec<_> = conditions
             .iter()
-            .map(|(name, path, worker, jitter)| {
+            .map(|(name, path, worker, jitter, settle)| {
                 scope.spawn(move || {
                     let on = TrialSpec {
                         path: *path,
                         worker_period_ms: *worker,
                         stamp_jitter_ms: *jitter,
+                        stamp_settle_ms: *settle,
                         ..TrialSpec::default()
                     };
                     let level_only = TrialSpec {
@@ -179,7 +202,7 @@ fn main() {
     });
     for (name, a, b, c) in results {
         println!(
-            "{name:<36} | {:^34} | {:^34} | {:^34}",
+            "{name:<46} | {:^34} | {:^34} | {:^34}",
             cell(&a),
             cell(&b),
             cell(&c)

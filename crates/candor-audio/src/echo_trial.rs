@@ -35,6 +35,9 @@ pub const SERVER_THRESHOLD_DB: f32 = -42.0;
 /// (the practice interviewer's default `barge_in`).
 pub const BARGE_IN_MS: u64 = 300;
 const FRAME_MS: u64 = 20;
+/// Time constant (s) of a settling output latency
+/// ([`TrialSpec::stamp_settle_ms`]).
+pub const STAMP_SETTLE_S: f64 = 1.5;
 
 /// The judge's verdict on one 20 ms frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,6 +105,12 @@ pub struct TrialSpec {
     /// 0 for a device whose stamps are exact; PulseAudio's scatter by 2-8
     /// ms RMS around their line (measured over the private loopback).
     pub stamp_jitter_ms: f64,
+    /// How far off the output device's reported latency is at first (ms,
+    /// positive: it says its audio is heard later than it is), settling
+    /// to the truth with a time constant of [`STAMP_SETTLE_S`]: PulseAudio's
+    /// first seconds of playback stamps are biased so, which reads as a
+    /// rate 1,000–4,000 ppm off (measured over the private loopback).
+    pub stamp_settle_ms: f64,
     /// The capture's voice processing.
     pub processing: VoiceProcessing,
     /// Whether the judge requires the client's voice flag (the server after
@@ -118,6 +127,7 @@ impl Default for TrialSpec {
             input_latency_ms: 20,
             worker_period_ms: 20,
             stamp_jitter_ms: 0.0,
+            stamp_settle_ms: 0.0,
             processing: VoiceProcessing::default(),
             judge_uses_voice_flag: true,
         }
@@ -253,10 +263,12 @@ pub fn run_trial(spec: &TrialSpec, audio: TrialAudio<'_>) -> Result<TrialResult,
     // Stamps start a second in, so that jitter never puts one before `base`.
     let mut noise = 0x2545_f491u32;
     let jitter_us = spec.stamp_jitter_ms * 1000.0;
-    let mut at = |us: u64| {
+    let settle_us =
+        |us: u64| spec.stamp_settle_ms * 1000.0 * (-(us as f64) / (STAMP_SETTLE_S * 1e6)).exp();
+    let mut at = |us: u64, bias_us: f64| {
         noise = noise.wrapping_mul(1_103_515_245).wrapping_add(12_345);
         let off = (f64::from(noise >> 16) / 65_536.0 - 0.5) * 2.0 * jitter_us;
-        base + Duration::from_micros((1e6 + us as f64 + off) as u64)
+        base + Duration::from_micros((1e6 + us as f64 + off + bias_us) as u64)
     };
     let drift = 1.0 + spec.path.drift_ppm * 1e-6;
     let total_ms = audio.far.len().max(audio.near.len()) as u64 * 1000 / rate + 1500;
@@ -282,7 +294,10 @@ pub fn run_trial(spec: &TrialSpec, audio: TrialAudio<'_>) -> Result<TrialResult,
         while written + chunk <= ahead {
             let heard = Heard {
                 index: written as u64,
-                at: at(written as u64 * 1_000_000 / rate),
+                at: {
+                    let us = written as u64 * 1_000_000 / rate;
+                    at(us, settle_us(us))
+                },
             };
             reference.push((heard, (written..written + chunk).map(far_at).collect()));
             written += chunk;
@@ -315,7 +330,7 @@ pub fn run_trial(spec: &TrialSpec, audio: TrialAudio<'_>) -> Result<TrialResult,
                     samples: std::mem::take(&mut mic),
                     stamp: Stamp {
                         end_index: mic_index,
-                        at: at((mic_index as f64 * 1e6 / (rate as f64 * drift)) as u64),
+                        at: at((mic_index as f64 * 1e6 / (rate as f64 * drift)) as u64, 0.0),
                     },
                 });
             }

@@ -177,6 +177,23 @@ fn device_stamps_that_jitter_do_not_make_echo_speech() {
 }
 
 #[test]
+fn an_output_latency_that_settles_does_not_make_echo_speech() {
+    // The output device reports its latency 6 ms off at first (long or
+    // short), settling over seconds, as PulseAudio's first stamps do: to
+    // the aligner this looks like a clock running 4,000 ppm off, then a
+    // reference that must move 6 ms. Measured: 38 dB (long), 32 dB
+    // (short), against 39 dB with exact stamps.
+    let s = script();
+    for settle_ms in [6.0, -6.0] {
+        let mut spec = laptop(0.0, (80.0, 80.0), -100.0);
+        spec.stamp_settle_ms = settle_ms;
+        let name = format!("0 dB, latency settling {settle_ms} ms");
+        let r = assert_silent_candidate(&name, &spec, &s);
+        assert!(r.erle_db() > 28.0, "{name}: ERLE {:.1} dB", r.erle_db());
+    }
+}
+
+#[test]
 fn without_the_near_end_decision_echo_is_taken_for_speech() {
     // The same-run baseline: judged on level alone (the server before it
     // honoured the client's verdict), loud echo makes phantom speech.
