@@ -11,32 +11,9 @@
 //! speech, seconds of phantom speech, phantom answers and interruptions.
 
 use candor_audio::VoiceProcessing;
-use candor_audio::echo_path::EchoPathSpec;
-use candor_audio::echo_trial::{TrialAudio, TrialResult, TrialSpec, run_trial};
-use candor_audio::resample::MonoResampler;
-use candor_audio::wav;
+use candor_audio::echo_trial::{Script, TrialResult, TrialSpec, laptop, run_trial};
 
 const RATE: u32 = 48_000;
-
-fn speech(text: &str, dir: &std::path::Path, name: &str) -> Vec<f32> {
-    let path = dir.join(name);
-    let ok = std::process::Command::new("espeak-ng")
-        .args(["-v", "en-us", "-s", "165", "-w"])
-        .arg(&path)
-        .arg(text)
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    assert!(
-        ok,
-        "espeak-ng is needed for the benchmark (apt-get install espeak-ng)"
-    );
-    let (rate, s) = wav::read_mono(&path).unwrap();
-    let mut r = MonoResampler::new(rate, RATE).unwrap();
-    let mut out = Vec::new();
-    r.process(&s, &mut out).unwrap();
-    out
-}
 
 fn cell(r: &TrialResult) -> String {
     format!(
@@ -50,41 +27,9 @@ fn cell(r: &TrialResult) -> String {
 }
 
 fn main() {
-    let dir = tempfile::tempdir().unwrap();
-    let q1 = speech(
-        "Tell me about a time you led a difficult project, and what you learned from it.",
-        dir.path(),
-        "q1.wav",
-    );
-    let q2 = speech(
-        "Why do you want to work here, and where do you see yourself in five years?",
-        dir.path(),
-        "q2.wav",
-    );
-    let mut far = vec![0.0f32; RATE as usize / 2];
-    let mut turns = Vec::new();
-    for q in [&q1, &q2] {
-        let start = far.len();
-        far.extend_from_slice(q);
-        turns.push(start..far.len());
-        far.extend(std::iter::repeat_n(0.0, RATE as usize * 5));
-    }
-    let audio = TrialAudio {
-        far: &far,
-        near: &[],
-        turns: &turns,
-    };
-    let laptop = |gain_db, delay: (f64, f64), drift_ppm| EchoPathSpec {
-        delay_ms: delay.0,
-        delay_end_ms: delay.1,
-        change_at_s: 3.0,
-        glide_s: 0.2,
-        gain_db,
-        drift_ppm,
-        rt60_s: 0.35,
-        clip_drive: 2.0,
-        noise_dbfs: -70.0,
-    };
+    let script = Script::spoken(RATE)
+        .expect("espeak-ng is needed for the benchmark (apt-get install espeak-ng)");
+    let audio = script.audio(&[]);
     let conditions = [
         (
             "-20 dB, 40 ms",

@@ -87,6 +87,140 @@ pub fn interruptions(judged: &[Judged], talking: impl Fn(usize) -> bool) -> usiz
     count
 }
 
+/// Answers: stretches of frames where `talking` does not hold (the
+/// interviewer listens) in which the judge heard speech.
+pub fn answers(judged: &[Judged], talking: impl Fn(usize) -> bool) -> usize {
+    let mut count = 0;
+    let mut counted = false;
+    for (k, j) in judged.iter().enumerate() {
+        if talking(k) {
+            counted = false;
+        } else if j.speaking && !counted {
+            counted = true;
+            count += 1;
+        }
+    }
+    count
+}
+
+/// The session the echo tests, the benchmark and the canceller comparison
+/// play, spoken by espeak-ng: the interviewer's two questions (US English
+/// voice) after half a second of silence, each followed by 5 s of
+/// listening, and the candidate's answer (a female voice), at one rate.
+#[derive(Debug, Clone)]
+pub struct Script {
+    /// The rate of every signal.
+    pub rate: u32,
+    /// What the interviewer plays (silence between its turns).
+    pub far: Vec<f32>,
+    /// The interviewer's turns, as sample ranges of `far`.
+    pub turns: Vec<std::ops::Range<usize>>,
+    /// The candidate's answer, as spoken.
+    pub answer: Vec<f32>,
+}
+
+impl Script {
+    /// Speaks the session at `rate` (espeak-ng must be installed).
+    pub fn spoken(rate: u32) -> Result<Self, AudioError> {
+        let q1 = speak(
+            "Tell me about a time you led a difficult project, and what you learned from it.",
+            "en-us",
+            rate,
+        )?;
+        let q2 = speak(
+            "Why do you want to work here, and where do you see yourself in five years?",
+            "en-us",
+            rate,
+        )?;
+        let answer = speak(
+            "I migrated our billing system to a new platform without downtime.",
+            "en+f3",
+            rate,
+        )?;
+        let mut far = vec![0.0f32; rate as usize / 2];
+        let mut turns = Vec::new();
+        for q in [&q1, &q2] {
+            let start = far.len();
+            far.extend_from_slice(q);
+            turns.push(start..far.len());
+            far.extend(std::iter::repeat_n(0.0, rate as usize * 5));
+        }
+        Ok(Self {
+            rate,
+            far,
+            turns,
+            answer,
+        })
+    }
+
+    /// The candidate's answer at `gain`, starting `at` samples into the
+    /// session (on the microphone's timeline).
+    pub fn candidate_at(&self, at: usize, gain: f32) -> Vec<f32> {
+        let mut near = vec![0.0f32; at];
+        near.extend(self.answer.iter().map(|x| x * gain));
+        near
+    }
+
+    /// The session as a trial plays it, with `near` as the candidate.
+    pub fn audio<'a>(&'a self, near: &'a [f32]) -> TrialAudio<'a> {
+        TrialAudio {
+            far: &self.far,
+            near,
+            turns: &self.turns,
+        }
+    }
+}
+
+/// `text` spoken by espeak-ng's `voice` at 165 words a minute, resampled to
+/// `rate`.
+pub fn speak(text: &str, voice: &str, rate: u32) -> Result<Vec<f32>, AudioError> {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = std::env::temp_dir().join(format!("candor-speak-{}-{n}.wav", std::process::id()));
+    let status = std::process::Command::new("espeak-ng")
+        .args(["-v", voice, "-s", "165", "-w"])
+        .arg(&path)
+        .arg(text)
+        .status()
+        .map_err(|e| {
+            AudioError::Io(std::io::Error::new(
+                e.kind(),
+                format!("espeak-ng (apt-get install espeak-ng): {e}"),
+            ))
+        })?;
+    if !status.success() {
+        let _ = std::fs::remove_file(&path);
+        return Err(AudioError::Io(std::io::Error::other(format!(
+            "espeak-ng failed: {status}"
+        ))));
+    }
+    let read = crate::wav::read_mono(&path);
+    let _ = std::fs::remove_file(&path);
+    let (from, samples) = read?;
+    let mut resampler = crate::resample::MonoResampler::new(from, rate)?;
+    let mut out = Vec::new();
+    resampler.process(&samples, &mut out)?;
+    Ok(out)
+}
+
+/// A laptop's loudspeaker-to-microphone path as the echo tests vary it: a
+/// reverberant room (RT60 0.35 s), a soft-clipping loudspeaker (drive 2),
+/// −70 dBFS of microphone noise, and the delay moving from `delay.0` to
+/// `delay.1` ms over 0.2 s, 3 s in (during the first question's echo).
+pub fn laptop(gain_db: f64, delay: (f64, f64), drift_ppm: f64) -> EchoPathSpec {
+    EchoPathSpec {
+        delay_ms: delay.0,
+        delay_end_ms: delay.1,
+        change_at_s: 3.0,
+        glide_s: 0.2,
+        gain_db,
+        drift_ppm,
+        rt60_s: 0.35,
+        clip_drive: 2.0,
+        noise_dbfs: -70.0,
+    }
+}
+
 /// How a trial runs.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TrialSpec {
@@ -188,17 +322,7 @@ impl TrialResult {
     /// Answers: listening stretches (between and after the interviewer's
     /// turns) in which the judge heard speech.
     pub fn answers(&self) -> usize {
-        let mut count = 0;
-        let mut counted = false;
-        for (f, j) in self.frames.iter().zip(&self.judged) {
-            if f.interviewer_talking {
-                counted = false;
-            } else if j.speaking && !counted {
-                counted = true;
-                count += 1;
-            }
-        }
-        count
+        answers(&self.judged, |k| self.frames[k].interviewer_talking)
     }
 
     /// Echo return loss enhancement over frames where the echo is there

@@ -7,78 +7,16 @@
 
 mod common;
 
-use candor_audio::echo_path::EchoPathSpec;
-use candor_audio::echo_trial::{TrialAudio, TrialResult, TrialSpec, run_trial};
-use candor_audio::resample::MonoResampler;
-use candor_audio::wav;
+use candor_audio::echo_trial::{self, Script, TrialResult, TrialSpec, run_trial};
 
 const RATE: u32 = 48_000;
 
-fn speech(text: &str, voice: &str, dir: &std::path::Path, name: &str) -> Vec<f32> {
-    let path = dir.join(name);
-    let status = std::process::Command::new("espeak-ng")
-        .args(["-v", voice, "-s", "165", "-w"])
-        .arg(&path)
-        .arg(text)
-        .status()
-        .expect("espeak-ng is required for this test (apt-get install espeak-ng)");
-    assert!(status.success());
-    let (rate, samples) = wav::read_mono(&path).unwrap();
-    let mut r = MonoResampler::new(rate, RATE).unwrap();
-    let mut out = Vec::new();
-    r.process(&samples, &mut out).unwrap();
-    out
-}
-
-/// The interviewer's two turns with listening gaps, as played.
-struct Script {
-    far: Vec<f32>,
-    turns: Vec<std::ops::Range<usize>>,
-    answer: Vec<f32>,
-}
-
 fn script() -> Script {
-    let dir = tempfile::tempdir().unwrap();
-    let q1 = speech(
-        "Tell me about a time you led a difficult project, and what you learned from it.",
-        "en-us",
-        dir.path(),
-        "q1.wav",
-    );
-    let q2 = speech(
-        "Why do you want to work here, and where do you see yourself in five years?",
-        "en-us",
-        dir.path(),
-        "q2.wav",
-    );
-    let answer = speech(
-        "I migrated our billing system to a new platform without downtime.",
-        "en+f3",
-        dir.path(),
-        "a.wav",
-    );
-    let gap = vec![0.0f32; RATE as usize * 5];
-    let mut far = vec![0.0f32; RATE as usize / 2];
-    let mut turns = Vec::new();
-    for q in [&q1, &q2] {
-        let start = far.len();
-        far.extend_from_slice(q);
-        turns.push(start..far.len());
-        far.extend_from_slice(&gap);
-    }
-    Script { far, turns, answer }
+    Script::spoken(RATE).expect("espeak-ng is required for this test (apt-get install espeak-ng)")
 }
 
 fn trial(spec: &TrialSpec, s: &Script, near: &[f32]) -> TrialResult {
-    run_trial(
-        spec,
-        TrialAudio {
-            far: &s.far,
-            near,
-            turns: &s.turns,
-        },
-    )
-    .unwrap()
+    run_trial(spec, s.audio(near)).unwrap()
 }
 
 fn report(name: &str, r: &TrialResult) {
@@ -96,27 +34,9 @@ fn report(name: &str, r: &TrialResult) {
 /// A laptop path: reverberant room, soft-clipping loudspeaker.
 fn laptop(gain_db: f64, delay: (f64, f64), drift_ppm: f64) -> TrialSpec {
     TrialSpec {
-        path: EchoPathSpec {
-            delay_ms: delay.0,
-            delay_end_ms: delay.1,
-            // During the first question's echo.
-            change_at_s: 3.0,
-            glide_s: 0.2,
-            gain_db,
-            drift_ppm,
-            rt60_s: 0.35,
-            clip_drive: 2.0,
-            noise_dbfs: -70.0,
-        },
+        path: echo_trial::laptop(gain_db, delay, drift_ppm),
         ..TrialSpec::default()
     }
-}
-
-/// The candidate's answer placed on the microphone's timeline at `at`.
-fn candidate_at(s: &Script, at: usize, gain: f32) -> Vec<f32> {
-    let mut near = vec![0.0f32; at];
-    near.extend(s.answer.iter().map(|x| x * gain));
-    near
 }
 
 fn assert_silent_candidate(name: &str, spec: &TrialSpec, s: &Script) -> TrialResult {
@@ -210,7 +130,7 @@ fn a_candidate_answering_in_the_echo_tail_is_heard() {
     let s = script();
     // Half a second after the first question ends: its echo still rings.
     let at = s.turns[0].end + RATE as usize / 2;
-    let near = candidate_at(&s, at, 0.5);
+    let near = s.candidate_at(at, 0.5);
     for (name, spec) in [
         ("0 dB", laptop(0.0, (200.0, 200.0), 100.0)),
         ("+6 dB", laptop(6.0, (150.0, 150.0), -100.0)),
@@ -231,7 +151,7 @@ fn a_candidate_answering_in_the_echo_tail_is_heard() {
 fn barge_in(name: &str, spec: &TrialSpec) {
     let s = script();
     let at = s.turns[1].start + 2 * RATE as usize;
-    let near = candidate_at(&s, at, 0.5);
+    let near = s.candidate_at(at, 0.5);
     let r = trial(spec, &s, &near);
     report(&format!("barge-in, {name}"), &r);
     assert_eq!(r.interruptions(), 1, "{name}: the barge-in was missed");
@@ -333,6 +253,7 @@ fn a_silent_candidate_is_not_heard_when_the_interviewer_speaks_after_a_long_sile
     let turns = vec![s.turns[0].clone(), start..far.len()];
     far.extend(std::iter::repeat_n(0.0, RATE as usize * 5));
     let long = Script {
+        rate: RATE,
         far,
         turns,
         answer: s.answer.clone(),

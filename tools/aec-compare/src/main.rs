@@ -9,7 +9,8 @@
 //! the same blocks: what the loudspeaker was sent, and the microphone. With
 //! the canceller off as the same-run baseline.
 //!
-//! The signals are the echo tests' own (`crates/candor-audio/tests/echo_paths.rs`):
+//! The signals are the echo tests' own (`candor_audio::echo_trial::Script`,
+//! `echo_trial::laptop`):
 //! two interviewer questions (espeak-ng) with listening gaps, through a
 //! simulated laptop path (`candor_audio::echo_path`: delay, drift, early
 //! reflections and reverberation, a soft-clipping loudspeaker, microphone
@@ -36,14 +37,13 @@
 //! candidate and the echo at the microphone, and each canceller's output
 //! (`*`: loud enough for the gate).
 
-use std::ops::Range;
 use std::time::Duration;
 
 use candor_audio::aec::{EchoCanceller, VoiceProcessing};
 use candor_audio::echo_path::{EchoPath, EchoPathSpec};
-use candor_audio::echo_trial::{Judged, TrialAudio, TrialSpec, interruptions, judge, run_trial};
-use candor_audio::resample::MonoResampler;
-use candor_audio::wav;
+use candor_audio::echo_trial::{
+    Judged, Script, TrialSpec, answers, interruptions, judge, run_trial,
+};
 use webrtc_audio_processing::Processor;
 use webrtc_audio_processing::config::{
     Config, EchoCanceller as CppEchoCanceller, HighPassFilter, NoiseSuppression,
@@ -151,69 +151,6 @@ impl Which {
     }
 }
 
-/// The interviewer's turns as played, and the candidate's answer.
-struct Script {
-    far: Vec<f32>,
-    turns: Vec<Range<usize>>,
-    answer: Vec<f32>,
-}
-
-fn speech(text: &str, voice: &str, dir: &std::path::Path, name: &str) -> Vec<f32> {
-    let path = dir.join(name);
-    let ok = std::process::Command::new("espeak-ng")
-        .args(["-v", voice, "-s", "165", "-w"])
-        .arg(&path)
-        .arg(text)
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(ok, "espeak-ng is needed (apt-get install espeak-ng)");
-    let (rate, samples) = wav::read_mono(&path).expect("espeak-ng's wav");
-    let mut r = MonoResampler::new(rate, RATE).expect("resampler");
-    let mut out = Vec::new();
-    r.process(&samples, &mut out).expect("resample");
-    out
-}
-
-fn script() -> Script {
-    let dir = std::env::temp_dir().join(format!("aec-compare-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let q1 = speech(
-        "Tell me about a time you led a difficult project, and what you learned from it.",
-        "en-us",
-        &dir,
-        "q1.wav",
-    );
-    let q2 = speech(
-        "Why do you want to work here, and where do you see yourself in five years?",
-        "en-us",
-        &dir,
-        "q2.wav",
-    );
-    let answer = speech(
-        "I migrated our billing system to a new platform without downtime.",
-        "en+f3",
-        &dir,
-        "a.wav",
-    );
-    let _ = std::fs::remove_dir_all(&dir);
-    let mut far = vec![0.0f32; RATE as usize / 2];
-    let mut turns = Vec::new();
-    for q in [&q1, &q2] {
-        let start = far.len();
-        far.extend_from_slice(q);
-        turns.push(start..far.len());
-        far.extend(std::iter::repeat_n(0.0, RATE as usize * 5));
-    }
-    Script { far, turns, answer }
-}
-
-/// The candidate's answer placed at `at` on the microphone's timeline.
-fn candidate_at(s: &Script, at: usize, gain: f32) -> Vec<f32> {
-    let mut near = vec![0.0f32; at];
-    near.extend(s.answer.iter().map(|x| x * gain));
-    near
-}
-
 /// One 20 ms frame after the canceller, with what the simulation knows.
 #[derive(Debug, Clone, Copy)]
 struct Frame {
@@ -319,12 +256,7 @@ fn run_chain(decision: bool, path: EchoPathSpec, s: &Script, near: &[f32]) -> Ru
         judge_uses_voice_flag: decision,
         ..TrialSpec::default()
     };
-    let audio = TrialAudio {
-        far: &s.far,
-        near,
-        turns: &s.turns,
-    };
-    let r = run_trial(&spec, audio).expect("Candor's capture chain");
+    let r = run_trial(&spec, s.audio(near)).expect("Candor's capture chain");
     let frames = r
         .frames
         .iter()
@@ -376,17 +308,7 @@ impl Run {
     }
 
     fn answers(&self) -> usize {
-        let mut count = 0;
-        let mut counted = false;
-        for (f, j) in self.frames.iter().zip(&self.judged) {
-            if f.talking {
-                counted = false;
-            } else if j.speaking && !counted {
-                counted = true;
-                count += 1;
-            }
-        }
-        count
+        answers(&self.judged, |k| self.frames[k].talking)
     }
 
     fn interruptions(&self) -> usize {
@@ -413,18 +335,18 @@ impl Run {
     }
 }
 
-/// A laptop path: reverberant room and soft-clipping loudspeaker, or (`clean`) neither.
+/// The echo tests' laptop path, or (`clean`) the same without reverberation
+/// or clipping.
 fn laptop(gain_db: f64, delay: (f64, f64), drift_ppm: f64, clean: bool) -> EchoPathSpec {
-    EchoPathSpec {
-        delay_ms: delay.0,
-        delay_end_ms: delay.1,
-        change_at_s: 3.0,
-        glide_s: 0.2,
-        gain_db,
-        drift_ppm,
-        rt60_s: if clean { 0.0 } else { 0.35 },
-        clip_drive: if clean { 0.0 } else { 2.0 },
-        noise_dbfs: -70.0,
+    let path = candor_audio::echo_trial::laptop(gain_db, delay, drift_ppm);
+    if clean {
+        EchoPathSpec {
+            rt60_s: 0.0,
+            clip_drive: 0.0,
+            ..path
+        }
+    } else {
+        path
     }
 }
 
@@ -437,9 +359,9 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let s = script();
-    let barge = candidate_at(&s, s.turns[1].start + 2 * RATE as usize, 0.5);
-    let tail = candidate_at(&s, s.turns[0].end + RATE as usize / 2, 0.5);
+    let s = Script::spoken(RATE).expect("espeak-ng is needed (apt-get install espeak-ng)");
+    let barge = s.candidate_at(s.turns[1].start + 2 * RATE as usize, 0.5);
+    let tail = s.candidate_at(s.turns[0].end + RATE as usize / 2, 0.5);
     let conditions = [
         ("-20 dB, 60 ms", laptop(-20.0, (60.0, 60.0), 0.0, false)),
         (
