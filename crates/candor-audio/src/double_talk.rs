@@ -107,10 +107,10 @@ const WEAK_ECHO_DB: f32 = -55.0;
 /// Blocks of far-end activity the residual level must stay past a bound
 /// before the warning changes (3 s).
 const WARNING_BLOCKS: u32 = 300;
-/// Blocks in a row of near-end verdicts during far-end activity after which
-/// the trackers adapt again (a verdict that long during the interviewer's
-/// turn is more likely a changed echo path than a candidate: a barge-in
-/// stops the interviewer well before).
+/// Blocks in a row of unexplained output during far-end activity after
+/// which the trackers adapt again, until it is explained (output that long
+/// unexplained during the interviewer's turn is more likely a changed echo
+/// path than a candidate: a barge-in stops the interviewer well before).
 const MAX_FREEZE_BLOCKS: u32 = 60;
 /// Residual coupling (dB) at or below which the canceller is proven.
 const PROVEN_COUPLING_DB: f32 = -30.0;
@@ -275,7 +275,12 @@ impl NearEndDetector {
             if over && self.frozen < MAX_FREEZE_BLOCKS {
                 self.frozen += 1;
             } else {
-                self.frozen = 0;
+                // Past MAX_FREEZE_BLOCKS of it, output that stays
+                // unexplained is learned at every block until it is
+                // explained again: the path changed.
+                if !over {
+                    self.frozen = 0;
+                }
                 self.coupling.update(out_db - env_db);
                 if env_db > LOUD_FAR_DB {
                     self.pending_return.push_back(mic_db - env_db);
@@ -498,6 +503,20 @@ mod tests {
             let v = d.capture(-20.0, &block(0.001));
             assert!(k < 20 || !v.near_end, "block {k}");
         }
+    }
+
+    #[test]
+    fn a_lasting_rise_of_the_residual_is_learned_within_a_second() {
+        // A proven canceller whose residual rises 30 dB and stays there (the
+        // path changed): after 0.6 s of not learning it, it is learned.
+        let mut d = learned(1000, -20.0, 0.001);
+        let mut last = true;
+        for _ in 0..120 {
+            d.reference(&block(0.1));
+            last = d.capture(-20.0, &block(0.0316)).near_end;
+        }
+        assert!(d.coupling_db() > -15.0, "{}", d.coupling_db());
+        assert!(!last);
     }
 
     #[test]
