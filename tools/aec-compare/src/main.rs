@@ -41,9 +41,7 @@ use std::time::Duration;
 
 use candor_audio::aec::{EchoCanceller, VoiceProcessing};
 use candor_audio::echo_path::{EchoPath, EchoPathSpec};
-use candor_audio::echo_trial::{
-    Judged, Script, TrialSpec, answers, interruptions, judge, run_trial,
-};
+use candor_audio::echo_trial::{Script, TrialFrame, TrialResult, TrialSpec, judge, run_trial};
 use webrtc_audio_processing::Processor;
 use webrtc_audio_processing::config::{
     Config, EchoCanceller as CppEchoCanceller, HighPassFilter, NoiseSuppression,
@@ -151,22 +149,12 @@ impl Which {
     }
 }
 
-/// One 20 ms frame after the canceller, with what the simulation knows.
-#[derive(Debug, Clone, Copy)]
-struct Frame {
-    /// Mean square after processing.
-    out_power: f64,
-    /// Mean square of the echo (and microphone noise) at the microphone.
-    echo_power: f64,
-    /// Mean square of the candidate's voice at the microphone.
-    near_power: f64,
-    /// The interviewer is talking (its turn, on the microphone's timeline).
-    talking: bool,
-}
-
+/// One run: the frames as `echo_trial` judges them (a frame's level is the
+/// canceller's output; its voice flag is set on every frame, so the judge
+/// goes by level alone unless Candor's decision is asked for), and the
+/// canceller's processing time.
 struct Run {
-    frames: Vec<Frame>,
-    judged: Vec<Judged>,
+    result: TrialResult,
     busy: Duration,
     blocks: usize,
 }
@@ -201,12 +189,7 @@ fn run(which: Which, path: EchoPathSpec, s: &Script, near: &[f32]) -> Run {
     let mut near_only = vec![0.0f32; BLOCK];
     let talking = |i: usize| s.turns.iter().any(|t| t.contains(&i));
     for f in 0..frames_n {
-        let mut frame = Frame {
-            out_power: 0.0,
-            echo_power: 0.0,
-            near_power: 0.0,
-            talking: false,
-        };
+        let (mut out_power, mut echo_power, mut near_power) = (0.0, 0.0, 0.0);
         for b in 0..2 {
             let start = f * FRAME + b * BLOCK;
             let played = &s.far[start..start + BLOCK];
@@ -222,26 +205,30 @@ fn run(which: Which, path: EchoPathSpec, s: &Script, near: &[f32]) -> Run {
             canceller.render(played);
             canceller.capture(&mut mic);
             busy += thread_cpu_time().saturating_sub(t0);
-            frame.out_power += mean_square(&mic) / 2.0;
-            frame.echo_power += mean_square(&echo_only) / 2.0;
-            frame.near_power += mean_square(&near_only) / 2.0;
+            out_power += mean_square(&mic) / 2.0;
+            echo_power += mean_square(&echo_only) / 2.0;
+            near_power += mean_square(&near_only) / 2.0;
         }
         // The echo is heard `delay` after the turn is played; the
         // interviewer counts as talking from its turn's start to its
         // echo's end, as the practice interviewer's own state does.
         let at = f * FRAME;
-        frame.talking = talking(at) || talking(at.saturating_sub(RATE as usize * 3 / 10));
-        frames.push(frame);
+        frames.push(TrialFrame {
+            voice: true,
+            level_db: (10.0 * out_power.max(1e-20).log10()) as f32,
+            echo_power,
+            near_power,
+            interviewer_talking: talking(at) || talking(at.saturating_sub(RATE as usize * 3 / 10)),
+        });
     }
-    let judged = judge(
-        frames
-            .iter()
-            .map(|f| (true, (10.0 * f.out_power.max(1e-20).log10()) as f32)),
-        false,
-    );
+    let judged = judge(frames.iter().map(|f| (f.voice, f.level_db)), false);
     Run {
-        frames,
-        judged,
+        result: TrialResult {
+            frames,
+            judged,
+            echo_warning: false,
+            echo_reports: Vec::new(),
+        },
         busy,
         blocks: frames_n * 2,
     }
@@ -256,74 +243,25 @@ fn run_chain(decision: bool, path: EchoPathSpec, s: &Script, near: &[f32]) -> Ru
         judge_uses_voice_flag: decision,
         ..TrialSpec::default()
     };
-    let r = run_trial(&spec, s.audio(near)).expect("Candor's capture chain");
-    let frames = r
-        .frames
-        .iter()
-        .map(|f| Frame {
-            out_power: 10f64.powf(f64::from(f.level_db) / 10.0),
-            echo_power: f.echo_power,
-            near_power: f.near_power,
-            talking: f.interviewer_talking,
-        })
-        .collect::<Vec<_>>();
+    let result = run_trial(&spec, s.audio(near)).expect("Candor's capture chain");
     Run {
-        blocks: frames.len() * 2,
-        frames,
-        judged: r.judged,
+        blocks: result.frames.len() * 2,
+        result,
         // Not comparable: the simulation runs on the same thread.
         busy: Duration::ZERO,
     }
 }
 
 impl Run {
-    /// Echo power at the microphone against the power after processing,
-    /// over frames with echo and no candidate, in dB.
-    fn erle_db(&self) -> f64 {
-        let peak = self.frames.iter().map(|f| f.echo_power).fold(0.0, f64::max);
-        let (mut e_in, mut e_out) = (0.0, 0.0);
-        for f in &self.frames {
-            if f.near_power < 1e-9 && f.echo_power > peak * 1e-3 {
-                e_in += f.echo_power;
-                e_out += f.out_power;
-            }
-        }
-        10.0 * (e_in / e_out.max(1e-20)).log10()
-    }
-
-    /// Of the frames with echo and no candidate, the share judged speech.
-    fn false_speech(&self) -> f64 {
-        let (mut n, mut bad) = (0usize, 0usize);
-        for (f, j) in self.frames.iter().zip(&self.judged) {
-            if f.near_power < 1e-9 && f.echo_power > 1e-6 {
-                n += 1;
-                bad += usize::from(j.speaking);
-            }
-        }
-        bad as f64 / n.max(1) as f64
-    }
-
-    fn speech_s(&self) -> f64 {
-        self.judged.iter().filter(|j| j.speaking).count() as f64 * 0.02
-    }
-
-    fn answers(&self) -> usize {
-        answers(&self.judged, |k| self.frames[k].talking)
-    }
-
-    fn interruptions(&self) -> usize {
-        interruptions(&self.judged, |k| self.frames[k].talking)
-    }
-
     /// How much of the candidate comes through while the interviewer
     /// talks over them: power after processing against the candidate's
     /// power at the microphone, over the frames where both are there.
     fn double_talk_kept_db(&self) -> f64 {
         let (mut near, mut out) = (0.0, 0.0);
-        for f in &self.frames {
-            if f.talking && f.near_power > 1e-5 && f.echo_power > 1e-5 {
+        for f in &self.result.frames {
+            if f.interviewer_talking && f.near_power > 1e-5 && f.echo_power > 1e-5 {
                 near += f.near_power;
-                out += f.out_power;
+                out += 10f64.powf(f64::from(f.level_db) / 10.0);
             }
         }
         10.0 * (out.max(1e-20) / near.max(1e-20)).log10()
@@ -436,15 +374,15 @@ fn main() {
                 "{:<27} {:<16} | {:>5.1} dB {:>5.1} % {:>4.2} s {}/{} | {:>6.1} dB {:>3} int | {} ans {:>4.2} s | {:>7}",
                 name,
                 w.label(),
-                silent.erle_db(),
-                100.0 * silent.false_speech(),
-                silent.speech_s(),
-                silent.answers(),
-                silent.interruptions(),
+                silent.result.erle_db(),
+                100.0 * silent.result.false_speech_rate(),
+                silent.result.speech_s(),
+                silent.result.answers(),
+                silent.result.interruptions(),
                 barge.double_talk_kept_db(),
-                barge.interruptions(),
-                tail.answers(),
-                tail.speech_s(),
+                barge.result.interruptions(),
+                tail.result.answers(),
+                tail.result.speech_s(),
                 silent
                     .us_per_block()
                     .map_or_else(|| "-".into(), |us| format!("{us:.0}")),
@@ -465,20 +403,16 @@ fn print_barge_in(name: &str, path: EchoPathSpec, s: &Script, barge: &[f32]) {
     println!();
     let start = (s.turns[1].start + 2 * RATE as usize) / FRAME;
     for k in start.saturating_sub(3)..start + 75 {
-        let f = runs[0].frames[k];
+        let f = runs[0].result.frames[k];
         print!(
             "{k:>5} {:>6.1} {:>6.1} |",
             db(f.near_power),
             db(f.echo_power)
         );
         for r in &runs {
-            match (r.frames.get(k), r.judged.get(k)) {
+            match (r.result.frames.get(k), r.result.judged.get(k)) {
                 (Some(g), Some(j)) => {
-                    print!(
-                        " {:>15.1}{}",
-                        db(g.out_power),
-                        if j.voiced { "*" } else { " " }
-                    )
+                    print!(" {:>15.1}{}", g.level_db, if j.voiced { "*" } else { " " })
                 }
                 _ => print!(" {:>16}", "-"),
             }
