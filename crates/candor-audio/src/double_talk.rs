@@ -253,9 +253,9 @@ impl NearEndDetector {
         let env_db = self.envelope_db().max(self.ahead_db);
         let far_active = env_db > FAR_FLOOR_DB;
         let explained_db = env_db + self.coupling.value + MARGIN_DB;
-        let residual_unexplained = out_db > explained_db && out_db - mic_db > PASS_THROUGH_DB;
-        let louder_than_echo = mic_db > env_db + self.echo_return.value + ECHO_MARGIN_DB;
         let over = out_db > explained_db;
+        let residual_unexplained = over && out_db - mic_db > PASS_THROUGH_DB;
+        let louder_than_echo = mic_db > env_db + self.echo_return.value + ECHO_MARGIN_DB;
         let proven = self.coupling.value <= PROVEN_COUPLING_DB;
         let beside_the_echo = proven && over && out_db - mic_db < -STILL_CANCELLING_DB;
         self.beside_run = if beside_the_echo {
