@@ -25,15 +25,19 @@ pub struct EchoPathSpec {
     pub change_at_s: f64,
     /// How long the change takes (s); the path is resampled meanwhile.
     pub glide_s: f64,
-    /// Level of the direct echo at the microphone relative to what was
-    /// played, in dB (0 dB: as loud as the played signal).
+    /// Level of the echo at the microphone relative to what was played,
+    /// in dB: the whole of it (direct sound, early reflections,
+    /// reverberation), for sounds the loudspeaker does not clip (0 dB: as
+    /// loud as the played signal).
     pub gain_db: f64,
     /// The microphone clock's offset from the loudspeaker clock, in parts
     /// per million (positive: the microphone runs fast).
     pub drift_ppm: f64,
     /// Reverberation time (−60 dB) of the room in seconds; 0 for none.
     pub rt60_s: f64,
-    /// Drive of the loudspeaker's soft clipping (tanh); 0 for a linear one.
+    /// Drive of the loudspeaker's soft clipping, `tanh(drive·x) / drive`:
+    /// unity gain for quiet sounds, peaks compressed towards `1 / drive`;
+    /// 0 for a linear loudspeaker.
     pub clip_drive: f64,
     /// Level of the microphone's own noise, dBFS (e.g. −70).
     pub noise_dbfs: f64,
@@ -102,6 +106,50 @@ impl AllPass {
     }
 }
 
+/// The energy of the room's response to a unit impulse: the direct sound,
+/// the early reflections and the reverberator's tail (run on copies, from
+/// rest, until it has decayed by 90 dB). The path's gain is divided by its
+/// root, so `gain_db` is the level of the whole echo.
+fn room_energy(
+    reflections: &[(f64, f64)],
+    combs: &[Comb],
+    allpasses: &[AllPass],
+    reverb_gain: f64,
+    rate: f64,
+) -> f64 {
+    let early: f64 = 1.0 + reflections.iter().map(|(_, l)| l * l).sum::<f64>();
+    if reverb_gain == 0.0 {
+        return early;
+    }
+    let mut combs = combs.to_vec();
+    let mut allpasses = allpasses.to_vec();
+    for c in &mut combs {
+        c.buf.fill(0.0);
+    }
+    for a in &mut allpasses {
+        a.buf.fill(0.0);
+    }
+    // The slowest comb decays 60 dB in RT60; run 1.5 RT60 and at least 0.1 s.
+    let slowest = combs.iter().map(|c| c.feedback).fold(0.0, f64::max);
+    let longest = combs.iter().map(|c| c.buf.len()).max().unwrap_or(1);
+    let passes = if slowest > 0.0 {
+        (-4.5 / slowest.log10()).ceil()
+    } else {
+        1.0
+    };
+    let samples = ((passes as usize + 1) * longest).max((0.1 * rate) as usize);
+    let mut tail = 0.0;
+    for n in 0..samples {
+        let x = if n == 0 { 1.0 } else { 0.0 };
+        let mut wet: f64 = combs.iter_mut().map(|c| c.run(x)).sum();
+        for a in &mut allpasses {
+            wet = a.run(wet);
+        }
+        tail += (wet * reverb_gain).powi(2);
+    }
+    early + tail
+}
+
 /// The simulated path (see the module docs).
 #[derive(Debug, Clone)]
 pub struct EchoPath {
@@ -134,7 +182,7 @@ impl EchoPath {
             let level = 0.5 * 10f64.powf(-(k as f64) * 1.5 / 20.0) * noise.next().signum();
             *refl = (ms * r / 1000.0, level);
         }
-        let combs = [29.7, 37.1, 41.1, 43.7]
+        let combs: Vec<Comb> = [29.7, 37.1, 41.1, 43.7]
             .iter()
             .map(|ms| {
                 let len = (ms * r / 1000.0) as usize;
@@ -151,13 +199,15 @@ impl EchoPath {
                 }
             })
             .collect();
-        let allpasses = [5.0, 1.7]
+        let allpasses: Vec<AllPass> = [5.0, 1.7]
             .iter()
             .map(|ms| AllPass {
                 buf: vec![0.0; (ms * r / 1000.0) as usize],
                 at: 0,
             })
             .collect();
+        let reverb_gain = if spec.rt60_s > 0.0 { 0.12 } else { 0.0 };
+        let room = room_energy(&reflections, &combs, &allpasses, reverb_gain, r);
         let max_delay = spec.delay_ms.max(spec.delay_end_ms) + 40.0;
         Self {
             spec,
@@ -165,11 +215,11 @@ impl EchoPath {
             played: vec![0.0; ((max_delay * r / 1000.0) as usize + 4).next_power_of_two()],
             written: 0,
             heard: 0,
-            gain: 10f64.powf(spec.gain_db / 20.0),
+            gain: 10f64.powf(spec.gain_db / 20.0) / room.sqrt(),
             reflections,
             combs,
             allpasses,
-            reverb_gain: if spec.rt60_s > 0.0 { 0.12 } else { 0.0 },
+            reverb_gain,
             noise,
             noise_gain: 10f64.powf(spec.noise_dbfs / 20.0) * 3f64.sqrt(),
         }
@@ -191,7 +241,7 @@ impl EchoPath {
         let mut y = f64::from(x);
         if self.spec.clip_drive > 0.0 {
             let d = self.spec.clip_drive;
-            y = (y * d).tanh() / d.tanh().max(1e-9);
+            y = (y * d).tanh() / d;
         }
         let mask = self.played.len() - 1;
         self.played[self.written as usize & mask] = y;
@@ -281,9 +331,75 @@ mod tests {
             p.play(if i == 20 { 1.0 } else { 0.0 });
             heard.push(p.hear());
         }
-        // The direct sound 10 samples (10 ms) later at half amplitude.
-        assert!((f64::from(heard[30]) - 0.501).abs() < 0.01, "{}", heard[30]);
+        // The direct sound 10 samples (10 ms) later, at half the amplitude
+        // of the whole echo (it and the early reflections).
+        let room = 1.0 + p.reflections.iter().map(|(_, l)| l * l).sum::<f64>();
+        let direct = 0.501 / room.sqrt();
+        assert!(
+            (f64::from(heard[30]) - direct).abs() < 0.01,
+            "{}",
+            heard[30]
+        );
         assert!(heard[..29].iter().all(|s| s.abs() < 1e-6));
+    }
+
+    #[test]
+    fn the_echo_is_as_loud_as_its_level_says() {
+        // Quiet white noise (the loudspeaker does not clip it) through a
+        // laptop's reverberant, clipping path: the echo's power at the
+        // microphone, reflections and reverberation included, is the
+        // path's level relative to what was played.
+        for gain_db in [-12.0, 0.0, 6.0] {
+            for (rt60_s, clip_drive) in [(0.0, 0.0), (0.35, 2.0)] {
+                let spec = EchoPathSpec {
+                    delay_ms: 40.0,
+                    delay_end_ms: 40.0,
+                    gain_db,
+                    rt60_s,
+                    clip_drive,
+                    noise_dbfs: -200.0,
+                    ..EchoPathSpec::default()
+                };
+                let rate = 16_000;
+                let mut p = EchoPath::new(spec, rate);
+                let mut noise = Noise(7);
+                let (mut played, mut heard) = (Vec::new(), Vec::new());
+                for _ in 0..4 * rate {
+                    let x = (noise.next() * 0.03) as f32;
+                    p.play(x);
+                    played.push(x);
+                    heard.push(p.hear());
+                }
+                // After the first second the reverberation has built up.
+                let s = rate as usize;
+                let level = 20.0 * (rms(&heard[s..]) / rms(&played[s..])).log10();
+                assert!(
+                    (level - gain_db).abs() < 1.0,
+                    "{gain_db} dB, RT60 {rt60_s}: heard at {level:.1} dB"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_loud_sound_is_compressed_by_the_loudspeaker() {
+        let spec = EchoPathSpec {
+            delay_ms: 1.0,
+            delay_end_ms: 1.0,
+            gain_db: 0.0,
+            clip_drive: 2.0,
+            noise_dbfs: -200.0,
+            ..EchoPathSpec::default()
+        };
+        let mut p = EchoPath::new(spec, 1000);
+        // A quiet sample passes at unity gain; a full-scale one is held
+        // to tanh(2) / 2 of it.
+        p.play(0.01);
+        p.play(1.0);
+        p.play(0.0);
+        let (quiet, loud) = (p.played_at(0.0), p.played_at(1.0));
+        assert!((quiet - 0.01).abs() < 1e-5, "{quiet}");
+        assert!((loud - 2f64.tanh() / 2.0).abs() < 1e-9, "{loud}");
     }
 
     #[test]

@@ -66,6 +66,14 @@ fn a_silent_candidate_is_never_heard_through_loud_speakers() {
             "+6 dB, 150 ms, +100 ppm",
             laptop(6.0, (150.0, 150.0), 100.0),
         ),
+        // Beyond the loudest a laptop plays back: about what the +6 dB path
+        // was before its model counted the reflections and reverberation
+        // in its level and stopped its loudspeaker amplifying quiet
+        // sounds by 6 dB.
+        (
+            "+14 dB, 150 ms, +100 ppm",
+            laptop(14.0, (150.0, 150.0), 100.0),
+        ),
     ];
     std::thread::scope(|scope| {
         for (name, spec) in &cases {
@@ -147,11 +155,12 @@ fn a_candidate_answering_in_the_echo_tail_is_heard() {
     }
 }
 
-/// A candidate who cuts in two seconds into the second question.
-fn barge_in(name: &str, spec: &TrialSpec) {
+/// A candidate who cuts in two seconds into the second question, speaking
+/// at `gain` of the level the interviewer is played at.
+fn barge_in(name: &str, spec: &TrialSpec, gain: f32) {
     let s = script();
     let at = s.turns[1].start + 2 * RATE as usize;
-    let near = s.candidate_at(at, 0.5);
+    let near = s.candidate_at(at, gain);
     let r = trial(spec, &s, &near);
     report(&format!("barge-in, {name}"), &r);
     assert_eq!(r.interruptions(), 1, "{name}: the barge-in was missed");
@@ -159,7 +168,7 @@ fn barge_in(name: &str, spec: &TrialSpec) {
 
 #[test]
 fn a_candidate_interrupting_the_interviewer_over_its_echo_is_heard() {
-    barge_in("-20 dB", &laptop(-20.0, (60.0, 60.0), 0.0));
+    barge_in("-20 dB", &laptop(-20.0, (60.0, 60.0), 0.0), 0.5);
 }
 
 #[test]
@@ -171,13 +180,24 @@ fn a_candidate_interrupting_the_interviewer_over_a_clean_0_db_echo_is_heard() {
     let mut spec = laptop(0.0, (200.0, 200.0), 100.0);
     spec.path.rt60_s = 0.0;
     spec.path.clip_drive = 0.0;
-    barge_in("0 dB, clean", &spec);
+    barge_in("0 dB, clean", &spec, 0.5);
 }
 
 #[test]
-#[ignore = "known limitation of AEC3 itself: over this path (0 dB, reverberant, clipping) the candidate is about 10 dB below the echo at the microphone and the canceller's suppressor ducks them to about -85 dBFS for most of the 300 ms of voiced audio a barge-in needs; WebRTC's own C++ module does the same on the same signals (scripts/compare-aec --trace 3: both pass the same fragments, and whether the level gate then catches the barge-in is a matter of one or two frames). The near-end decision is no longer what drops it (on a clean 0 dB path it passes a candidate quieter than the echo, see the test above), but it cannot pass a voice the canceller has removed"]
 fn a_candidate_interrupting_the_interviewer_over_a_0_db_echo_is_heard() {
-    barge_in("0 dB", &laptop(0.0, (200.0, 200.0), 100.0));
+    // Reverberant room, clipping loudspeaker: the candidate is 6 dB below
+    // the echo at the microphone.
+    barge_in("0 dB", &laptop(0.0, (200.0, 200.0), 100.0), 0.5);
+}
+
+#[test]
+fn a_candidate_interrupting_the_interviewer_over_a_6_db_echo_is_heard() {
+    // The loudest path: a candidate speaking as loud as the interviewer is
+    // played is again 6 dB below its echo, and heard. Half as loud (12 dB
+    // below the echo) the canceller's suppressor ducks them for most of
+    // the barge-in, as WebRTC's own C++ module does (scripts/compare-aec);
+    // they are heard once the interviewer stops.
+    barge_in("+6 dB", &laptop(6.0, (150.0, 150.0), -100.0), 1.0);
 }
 
 #[test]
