@@ -10,17 +10,8 @@
 //! with ([`crate::echo_align`]), a fixed lead ahead, which it is told as the
 //! stream delay. It runs at the capture device's rate, before resampling, so
 //! the echo path it models is the device's own. With headphones the user
-//! turns it off.
-//!
-//! Besides the processed block it hands out the *linear* filter's output
-//! ([`EchoCanceller::linear_output`]): the microphone less the echo the
-//! adaptive filter models, before the residual echo suppressor. The
-//! suppressor is what makes a loud echo inaudible, and it is also what
-//! ducks a candidate who talks over the interviewer; the linear output
-//! still carries them. The near-end decision ([`crate::double_talk`]) does
-//! not judge on it yet: over a reverberant, clipping path the linear filter
-//! removes only 9-13 dB of the echo, and per block too unevenly for a
-//! decision that must stay false on echo alone.
+//! turns it off. Its residual echo suppressor is tuned to let a candidate
+//! who talks over the interviewer through ([`canceller_config`]).
 
 use sonora::config::{
     EchoCanceller as EcConfig, EchoCanceller3Config, HighPassFilter, NoiseSuppression,
@@ -28,9 +19,6 @@ use sonora::config::{
 use sonora::{AudioProcessing, Config, StreamConfig};
 
 use crate::AudioError;
-
-/// Samples in 10 ms of the canceller's linear output (16 kHz).
-pub const LINEAR_BLOCK: usize = 160;
 
 /// Which voice processing stages run on the microphone signal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,11 +77,9 @@ impl VoiceProcessing {
 /// below the echo, a barge-in is heard on 1 path of 10. Residual echo taken
 /// for speech on level alone stays within 0-15 % of echo-only frames as
 /// with the defaults (`benches/echo_paths.rs`), and the near-end decision
-/// ([`crate::double_talk`]) keeps it out of the candidate's speech. The
-/// linear filter's output is exported for [`EchoCanceller::linear_output`].
+/// ([`crate::double_talk`]) keeps it out of the candidate's speech.
 fn canceller_config() -> EchoCanceller3Config {
     let mut c = EchoCanceller3Config::default();
-    c.filter.export_linear_aec_output = true;
     c.suppressor.dominant_nearend_detection.enr_threshold = 1.0;
     let nearend = &mut c.suppressor.nearend_tuning;
     nearend.mask_lf.enr_transparent = 0.5;
@@ -189,14 +175,6 @@ impl EchoCanceller {
             .map_err(|e| AudioError::EchoCanceller(e.to_string()))
     }
 
-    /// The linear filter's output for the last microphone block (the
-    /// echo the adaptive filter models subtracted, nothing suppressed): its
-    /// lowest band at 16 kHz, [`LINEAR_BLOCK`] samples, into `dest`.
-    /// `false` without echo cancellation.
-    pub fn linear_output(&self, dest: &mut [f32; LINEAR_BLOCK]) -> bool {
-        self.apm.linear_aec_output(0, dest)
-    }
-
     /// Processes one 10 ms microphone block in place.
     pub fn process_capture(&mut self, block: &mut [f32]) -> Result<(), AudioError> {
         let n = self.capture_block;
@@ -206,69 +184,5 @@ impl EchoCanceller {
             .map_err(|e| AudioError::EchoCanceller(e.to_string()))?;
         block[..n].copy_from_slice(dst);
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_linear_output_is_the_microphone_less_the_echo_it_models() {
-        // A white reference whose echo reaches the microphone 20 ms later
-        // at -6 dB, and no one speaking: at first the linear output is the
-        // echo as heard, after two seconds the linear filter has taken most
-        // of it out.
-        let rate = 48_000;
-        let mut aec = EchoCanceller::new(VoiceProcessing::default(), rate, rate).unwrap();
-        let n = aec.capture_block();
-        let delay = 960;
-        let mut seed = 3u32;
-        let mut far: Vec<f32> = vec![0.0; delay];
-        let mut linear = [0.0f32; LINEAR_BLOCK];
-        let (mut mic_power, mut linear_power) = (0.0f64, 0.0f64);
-        let (mut mic_first, mut linear_first) = (0.0f64, 0.0f64);
-        for b in 0..400 {
-            let played: Vec<f32> = (0..n)
-                .map(|_| {
-                    seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
-                    (f32::from((seed >> 16) as u16) / 65_536.0 - 0.5) * 0.4
-                })
-                .collect();
-            far.extend_from_slice(&played);
-            aec.process_render(&played).unwrap();
-            let mut mic: Vec<f32> = far[b * n..(b + 1) * n].iter().map(|x| x * 0.5).collect();
-            let power = mic.iter().map(|x| f64::from(x * x)).sum::<f64>() / 3.0;
-            match b {
-                4..=14 => mic_first += power,
-                300.. => mic_power += power,
-                _ => {}
-            }
-            aec.process_capture(&mut mic).unwrap();
-            assert!(aec.linear_output(&mut linear));
-            let power = linear.iter().map(|x| f64::from(x * x)).sum::<f64>();
-            match b {
-                4..=14 => linear_first += power,
-                300.. => linear_power += power,
-                _ => {}
-            }
-        }
-        // A white echo has a third of its energy in the lowest band.
-        let first_db = 10.0 * (mic_first / linear_first).log10();
-        assert!((3.0..7.0).contains(&first_db), "{first_db:.1} dB at first");
-        let cancelled_db = 10.0 * (mic_power / linear_power).log10() - first_db;
-        assert!(cancelled_db > 20.0, "{cancelled_db:.1} dB");
-    }
-
-    #[test]
-    fn without_echo_cancellation_there_is_no_linear_output() {
-        let settings = VoiceProcessing {
-            echo_cancellation: false,
-            ..VoiceProcessing::default()
-        };
-        let mut aec = EchoCanceller::new(settings, 48_000, 48_000).unwrap();
-        let mut block = vec![0.1f32; aec.capture_block()];
-        aec.process_capture(&mut block).unwrap();
-        assert!(!aec.linear_output(&mut [0.0; LINEAR_BLOCK]));
     }
 }

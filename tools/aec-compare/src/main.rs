@@ -7,7 +7,9 @@
 //! PulseAudio packages it). Both run with the same stages (AEC3, noise
 //! suppression "moderate", high-pass filter) at 48 kHz, in 10 ms blocks, fed
 //! the same blocks: what the loudspeaker was sent, and the microphone. With
-//! the canceller off as the same-run baseline.
+//! the canceller off as the same-run baseline. The C++ module runs WebRTC's
+//! default AEC3 settings, sonora Candor's (`candor_audio::aec`: a suppressor
+//! that switches to a stricter near-end tuning more readily).
 //!
 //! The signals are the echo tests' own (`candor_audio::echo_trial::Script`,
 //! `echo_trial::laptop`):
