@@ -15,7 +15,7 @@ use std::time::Duration;
 use candor_audio::{Generator, SinkSpec, SourceSpec};
 use candor_client::{BackendConfig, Engine, EngineConfig};
 use candor_lifecycle::InterviewView;
-use candor_server::{ApiKey, Server};
+use candor_server::{ApiKey, Server, Store};
 use fake_gemini::{Fake, KEY, Script};
 use support::{Events, memory, start_live_interview};
 
@@ -86,7 +86,11 @@ async fn the_client_completes_a_gemini_interview_across_go_away_and_a_drop() {
     let view = events
         .until_state("resultsReady", Duration::from_secs(90))
         .await;
-    let InterviewView::ResultsReady { results, .. } = view.interview else {
+    let InterviewView::ResultsReady {
+        results,
+        interview_id,
+    } = view.interview
+    else {
         unreachable!()
     };
 
@@ -97,13 +101,13 @@ async fn the_client_completes_a_gemini_interview_across_go_away_and_a_drop() {
         "the client noticed the upstream: {states:?}"
     );
     // No frame fell out of the client's replay buffer; all were stored but
-    // the few in flight when the server ended the interview.
+    // those in flight when the server ended the interview (how many depends
+    // on the machine's load; that both answers were heard whole is checked
+    // below, and that every frame up to the end was stored once, after the
+    // server stops).
     let (sent, stored, lost) = events.summary().expect("a session summary");
     assert_eq!(lost, 0);
-    assert!(
-        stored <= sent && sent - stored <= 5,
-        "frames sent {sent}, stored {stored}"
-    );
+    assert!(stored <= sent, "frames sent {sent}, stored {stored}");
 
     // The results: the Gemini interviewer, with the AI assessment.
     assert_eq!(results.engine, "gemini");
@@ -142,4 +146,17 @@ async fn the_client_completes_a_gemini_interview_across_go_away_and_a_drop() {
     }
     engine.shutdown().await;
     server.shutdown().await;
+
+    let store = candor_server::SqliteStore::open(dir.path()).unwrap();
+    let session = store
+        .latest_session(&interview_id)
+        .unwrap()
+        .expect("the interview's session");
+    let seqs: Vec<u64> = store
+        .candidate_audio(&session.id)
+        .unwrap()
+        .into_iter()
+        .map(|(seq, _)| seq)
+        .collect();
+    assert_eq!(seqs, (1..=stored).collect::<Vec<_>>(), "every frame once");
 }
