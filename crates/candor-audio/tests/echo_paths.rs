@@ -157,18 +157,17 @@ fn a_candidate_answering_in_the_echo_tail_is_heard() {
 
 /// A candidate who cuts in two seconds into the second question, speaking
 /// at `gain` of the level the interviewer is played at.
-fn barge_in(name: &str, spec: &TrialSpec, gain: f32) {
-    let s = script();
+fn barge_in(name: &str, spec: &TrialSpec, gain: f32, s: &Script) {
     let at = s.turns[1].start + 2 * RATE as usize;
     let near = s.candidate_at(at, gain);
-    let r = trial(spec, &s, &near);
+    let r = trial(spec, s, &near);
     report(&format!("barge-in, {name}"), &r);
     assert_eq!(r.interruptions(), 1, "{name}: the barge-in was missed");
 }
 
 #[test]
 fn a_candidate_interrupting_the_interviewer_over_its_echo_is_heard() {
-    barge_in("-20 dB", &laptop(-20.0, (60.0, 60.0), 0.0), 0.5);
+    barge_in("-20 dB", &laptop(-20.0, (60.0, 60.0), 0.0), 0.5, &script());
 }
 
 #[test]
@@ -180,7 +179,7 @@ fn a_candidate_interrupting_the_interviewer_over_a_clean_0_db_echo_is_heard() {
     let mut spec = laptop(0.0, (200.0, 200.0), 100.0);
     spec.path.rt60_s = 0.0;
     spec.path.clip_drive = 0.0;
-    barge_in("0 dB, clean", &spec, 0.5);
+    barge_in("0 dB, clean", &spec, 0.5, &script());
 }
 
 /// Laptop paths (reverberant room, clipping loudspeaker) at `gain_db`,
@@ -204,10 +203,12 @@ fn laptop_paths(gain_db: f64) -> Vec<(String, TrialSpec)> {
 }
 
 fn barge_in_on_every_path(gain_db: f64, candidate_gain: f32) {
+    let s = script();
     let paths = laptop_paths(gain_db);
     std::thread::scope(|scope| {
         for (name, spec) in &paths {
-            scope.spawn(move || barge_in(name, spec, candidate_gain));
+            let s = &s;
+            scope.spawn(move || barge_in(name, spec, candidate_gain, s));
         }
     });
 }
