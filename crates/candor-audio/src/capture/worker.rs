@@ -11,7 +11,8 @@
 //! the stamp's time, which is when the samples were captured, a source
 //! latency earlier), whatever the device's callback size (PulseAudio hands
 //! capture over in ~4 ms fragments, or in 20 ms ones that may end just
-//! short of a frame), and polls every 2 ms only while it is late or no
+//! short of a frame and may come in two callbacks: see [`Delivery`]), and
+//! polls every 2 ms only while it is late or no
 //! stream runs. Each wake-up of a sleeping thread costs ~30 µs of a core on a
 //! virtual machine, so a 2 ms poll alone was ~1.3 % of a core against the
 //! ~2.2 % the whole chain costs. It also
@@ -39,6 +40,10 @@ const POLL: Duration = Duration::from_millis(2);
 const DUE_SLACK: Duration = Duration::from_millis(1);
 /// The longest the worker sleeps at once, so a stop is seen within it.
 const LONGEST_WAIT: Duration = Duration::from_millis(50);
+/// Callbacks whose stamps are closer than this delivered one period
+/// between them (see [`Delivery`]); a device's periods are a millisecond
+/// or more apart.
+const SAME_DELIVERY: Duration = Duration::from_micros(500);
 
 /// How long a worker with nothing to do sleeps at `now`: until `due` (when
 /// the source should have queued the samples that complete the next frame),
@@ -57,6 +62,34 @@ fn idle_wait(now: Instant, due: Option<Instant>) -> Duration {
 fn frame_wait(until: usize, chunk: usize, rate: u32) -> Duration {
     let callbacks = until.div_ceil(chunk.max(1)).max(1);
     Duration::from_secs_f64((callbacks * chunk) as f64 / f64::from(rate.max(1)))
+}
+
+/// The samples of the source's last delivery. A device may hand one period
+/// over in several callbacks run back to back: PulseAudio splits a 20 ms
+/// fragment where its memory blocks end (936 + 24 samples at 48 kHz), and
+/// the next samples are a whole period away, not another 24 samples' worth
+/// (waiting for those, the worker polled for the rest of the period: ~100
+/// extra wake-ups a second).
+#[derive(Debug, Default)]
+struct Delivery {
+    at: Option<Instant>,
+    samples: usize,
+}
+
+impl Delivery {
+    /// Counts a callback's `samples`, stamped `at`; returns the samples of
+    /// the delivery it belongs to so far.
+    fn add(&mut self, at: Instant, samples: usize) -> usize {
+        let same = self
+            .at
+            .is_some_and(|last| last.max(at) - last.min(at) < SAME_DELIVERY);
+        if !same {
+            self.samples = 0;
+        }
+        self.at = Some(at);
+        self.samples += samples;
+        self.samples
+    }
 }
 
 /// What the worker reads from its source's driver.
@@ -105,7 +138,8 @@ struct State {
     behind: Duration,
     /// When the callback completing the next frame should have queued its
     /// samples: when the worker took the last callback's samples (at or
-    /// after that callback ran) plus [`frame_wait`] and [`DUE_SLACK`].
+    /// after that callback ran) plus [`frame_wait`] (in periods the size of
+    /// the last [`Delivery`]) and [`DUE_SLACK`].
     due: Option<Instant>,
 }
 
@@ -116,6 +150,7 @@ struct Active {
     processor: CaptureProcessor,
     consumed: u64,
     started: bool,
+    delivery: Delivery,
 }
 
 impl<S: CaptureSink> Worker<S> {
@@ -189,6 +224,7 @@ impl<S: CaptureSink> Worker<S> {
                         info,
                         consumed: 0,
                         started: false,
+                        delivery: Delivery::default(),
                     });
                 }
                 StreamMessage::DeviceLost(e) => {
@@ -236,8 +272,9 @@ impl<S: CaptureSink> Worker<S> {
                 })),
             })?;
             if n > 0 {
+                let period = a.delivery.add(stamp.at, n);
                 let until = a.processor.input_until_frame();
-                s.due = Some(now + frame_wait(until, n, a.ring.rate) + DUE_SLACK);
+                s.due = Some(now + frame_wait(until, period, a.ring.rate) + DUE_SLACK);
             }
         }
         if ended && !got_any && a.ring.stamps.is_empty() {
@@ -341,6 +378,25 @@ mod tests {
         for (until, chunk, want) in cases {
             assert_eq!(frame_wait(until, chunk, 48_000), want, "{until} in {chunk}");
         }
+    }
+
+    #[test]
+    fn a_period_split_over_callbacks_counts_whole() {
+        let t = Instant::now();
+        let mut d = Delivery::default();
+        // PulseAudio's 20 ms fragment in two callbacks (stamped a
+        // microsecond apart, the second one earlier), then the next one.
+        assert_eq!(d.add(t, 936), 936);
+        assert_eq!(d.add(t - Duration::from_micros(1), 24), 960);
+        assert_eq!(
+            frame_wait(5, 960, 48_000),
+            20 * MS,
+            "the next frame is a period away"
+        );
+        assert_eq!(d.add(t + 20 * MS, 960), 960);
+        // Small periods a millisecond apart stay apart.
+        assert_eq!(d.add(t + 21 * MS, 48), 48);
+        assert_eq!(d.add(t + 22 * MS, 48), 48);
     }
 
     #[test]
