@@ -11,7 +11,7 @@
 //! the stamp's time, which is when the samples were captured, a source
 //! latency earlier), whatever the device's callback size (PulseAudio hands
 //! capture over in ~4 ms fragments, or in 20 ms ones that may end just
-//! short of a frame and may come in two callbacks: see [`Delivery`]), and
+//! short of a frame and may come in two callbacks: see [`CallbackSizes`]), and
 //! polls every 2 ms only while it is late or no
 //! stream runs. Each wake-up of a sleeping thread costs ~30 µs of a core on a
 //! virtual machine, so a 2 ms poll alone was ~1.3 % of a core against the
@@ -40,10 +40,6 @@ const POLL: Duration = Duration::from_millis(2);
 const DUE_SLACK: Duration = Duration::from_millis(1);
 /// The longest the worker sleeps at once, so a stop is seen within it.
 const LONGEST_WAIT: Duration = Duration::from_millis(50);
-/// Callbacks whose stamps are closer than this delivered one period
-/// between them (see [`Delivery`]); a device's periods are a millisecond
-/// or more apart.
-const SAME_DELIVERY: Duration = Duration::from_micros(500);
 
 /// How long a worker with nothing to do sleeps at `now`: until `due` (when
 /// the source should have queued the samples that complete the next frame),
@@ -64,31 +60,25 @@ fn frame_wait(until: usize, chunk: usize, rate: u32) -> Duration {
     Duration::from_secs_f64((callbacks * chunk) as f64 / f64::from(rate.max(1)))
 }
 
-/// The samples of the source's last delivery. A device may hand one period
-/// over in several callbacks run back to back: PulseAudio splits a 20 ms
-/// fragment where its memory blocks end (936 + 24 samples at 48 kHz), and
-/// the next samples are a whole period away, not another 24 samples' worth
-/// (waiting for those, the worker polled for the rest of the period: ~100
-/// extra wake-ups a second).
+/// The callback size the worker expects next: the largest of the last
+/// four. A device may hand one period over in several callbacks run back to
+/// back: PulseAudio splits a 20 ms fragment where its memory blocks end
+/// (936 + 24 samples at 48 kHz), and the next samples are a whole period
+/// away, not another 24 samples' worth (waiting for those, the worker polled
+/// for the rest of the period: ~100 extra wake-ups a second). A burst after
+/// a stall counts for four callbacks only.
 #[derive(Debug, Default)]
-struct Delivery {
-    at: Option<Instant>,
-    samples: usize,
+struct CallbackSizes {
+    last: [usize; 4],
+    next: usize,
 }
 
-impl Delivery {
-    /// Counts a callback's `samples`, stamped `at`; returns the samples of
-    /// the delivery it belongs to so far.
-    fn add(&mut self, at: Instant, samples: usize) -> usize {
-        let same = self
-            .at
-            .is_some_and(|last| last.max(at) - last.min(at) < SAME_DELIVERY);
-        if !same {
-            self.samples = 0;
-        }
-        self.at = Some(at);
-        self.samples += samples;
-        self.samples
+impl CallbackSizes {
+    /// Counts a callback of `samples`; returns the size expected next.
+    fn push(&mut self, samples: usize) -> usize {
+        self.last[self.next] = samples;
+        self.next = (self.next + 1) % self.last.len();
+        self.last.iter().copied().max().unwrap_or(samples)
     }
 }
 
@@ -138,8 +128,8 @@ struct State {
     behind: Duration,
     /// When the callback completing the next frame should have queued its
     /// samples: when the worker took the last callback's samples (at or
-    /// after that callback ran) plus [`frame_wait`] (in periods the size of
-    /// the last [`Delivery`]) and [`DUE_SLACK`].
+    /// after that callback ran) plus [`frame_wait`] (in callbacks of the
+    /// size [`CallbackSizes`] expects) and [`DUE_SLACK`].
     due: Option<Instant>,
 }
 
@@ -150,7 +140,7 @@ struct Active {
     processor: CaptureProcessor,
     consumed: u64,
     started: bool,
-    delivery: Delivery,
+    sizes: CallbackSizes,
 }
 
 impl<S: CaptureSink> Worker<S> {
@@ -224,7 +214,7 @@ impl<S: CaptureSink> Worker<S> {
                         info,
                         consumed: 0,
                         started: false,
-                        delivery: Delivery::default(),
+                        sizes: CallbackSizes::default(),
                     });
                 }
                 StreamMessage::DeviceLost(e) => {
@@ -272,9 +262,9 @@ impl<S: CaptureSink> Worker<S> {
                 })),
             })?;
             if n > 0 {
-                let period = a.delivery.add(stamp.at, n);
+                let chunk = a.sizes.push(n);
                 let until = a.processor.input_until_frame();
-                s.due = Some(now + frame_wait(until, period, a.ring.rate) + DUE_SLACK);
+                s.due = Some(now + frame_wait(until, chunk, a.ring.rate) + DUE_SLACK);
             }
         }
         if ended && !got_any && a.ring.stamps.is_empty() {
@@ -381,22 +371,21 @@ mod tests {
     }
 
     #[test]
-    fn a_period_split_over_callbacks_counts_whole() {
-        let t = Instant::now();
-        let mut d = Delivery::default();
-        // PulseAudio's 20 ms fragment in two callbacks (stamped a
-        // microsecond apart, the second one earlier), then the next one.
-        assert_eq!(d.add(t, 936), 936);
-        assert_eq!(d.add(t - Duration::from_micros(1), 24), 960);
-        assert_eq!(
-            frame_wait(5, 960, 48_000),
-            20 * MS,
-            "the next frame is a period away"
-        );
-        assert_eq!(d.add(t + 20 * MS, 960), 960);
-        // Small periods a millisecond apart stay apart.
-        assert_eq!(d.add(t + 21 * MS, 48), 48);
-        assert_eq!(d.add(t + 22 * MS, 48), 48);
+    fn a_period_split_over_callbacks_is_still_waited_for_whole() {
+        let mut sizes = CallbackSizes::default();
+        // 20 ms periods, one of them in two callbacks: after its 24-sample
+        // tail the next frame (5 samples away) is a period away, not 0.5 ms.
+        for n in [960, 960, 936] {
+            assert_eq!(sizes.push(n), 960);
+        }
+        let chunk = sizes.push(24);
+        assert_eq!(frame_wait(5, chunk, 48_000), 20 * MS);
+        // A burst after a stall is forgotten after four callbacks.
+        assert_eq!(sizes.push(4800), 4800);
+        for _ in 0..3 {
+            assert_eq!(sizes.push(960), 4800);
+        }
+        assert_eq!(sizes.push(960), 960);
     }
 
     #[test]
