@@ -121,6 +121,66 @@ fn speech_into_the_virtual_mic_comes_out_as_opus_frames() {
     assert!(levels > 10, "level updates arrive");
 }
 
+/// The frames' capture times stay as far behind the moment they arrive as
+/// the device's latency says, as the echo canceller's alignment needs:
+/// through seconds in which the device's latency is asked for every 100 ms
+/// of audio, and speech played into the virtual microphone makes its server
+/// deliver in bursts, split periods and drop what overflows.
+#[test]
+fn frames_are_stamped_with_when_they_were_captured() {
+    let p = pulse();
+    let dir = tempfile::tempdir().unwrap();
+    let speech = dir.path().join("answer.wav");
+    espeak(
+        "I led the migration of our billing system to a new platform, and we shipped it on time.",
+        &speech,
+    );
+    let (sink, frames, _events) = ChannelSink::new();
+    let capture = Capture::start(
+        &SourceSpec::Device { device: None },
+        CaptureSettings::default(),
+        sink,
+        None,
+    )
+    .expect("open the default input");
+    capture
+        .wait_started(Duration::from_secs(5))
+        .expect("samples arrive");
+    // How long after its capture each frame arrived (ms), in order.
+    let mut ages = Vec::new();
+    std::thread::scope(|scope| {
+        let player = scope.spawn(|| {
+            std::thread::sleep(Duration::from_millis(1500));
+            // Returns once the speech has played (about five seconds).
+            p.play_into_mic(&speech).unwrap();
+            std::thread::sleep(Duration::from_millis(500));
+        });
+        while !player.is_finished() {
+            if let Ok(f) = frames.recv_timeout(Duration::from_millis(100)) {
+                ages.push(f.captured_at.elapsed().as_secs_f64() * 1000.0);
+            }
+        }
+    });
+    capture.stop();
+    assert!(ages.len() > 250, "{} frames", ages.len());
+    // Medians of the first and last second: a scheduling hiccup moves one
+    // frame, stamps that drift from the device move them all.
+    let median = |x: &[f64]| {
+        let mut x = x.to_vec();
+        x.sort_by(f64::total_cmp);
+        x[x.len() / 2]
+    };
+    let (early, late) = (median(&ages[25..75]), median(&ages[ages.len() - 50..]));
+    assert!(
+        (late - early).abs() < 30.0,
+        "frames arrive {early:.1} ms after their capture at first, {late:.1} ms at the end"
+    );
+    assert!(
+        (20.0..150.0).contains(&early),
+        "frames arrive {early:.1} ms after their capture"
+    );
+}
+
 #[test]
 fn tone_played_back_is_heard_whole_on_the_speaker_monitor() {
     let p = pulse();

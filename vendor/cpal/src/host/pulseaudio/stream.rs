@@ -178,8 +178,11 @@ impl Stream {
         let origin_clone = origin_micros.clone();
         let sample_spec = params.sample_spec;
         let pa_format = sample_spec.format;
-        // Bytes handed to the server so far.
+        // Bytes handed to the server so far, kept by the callback and read by the latency
+        // thread when timing info arrives (the server's write index is that byte).
         let mut written: u64 = 0;
+        let written_total = Arc::new(AtomicU64::new(0));
+        let written_clone = written_total.clone();
 
         let format: SampleFormat = pa_format.try_into().map_err(|_| {
             Error::with_message(
@@ -216,6 +219,7 @@ impl Stream {
                 (origin + bytes_to_micros(sample_spec, written) - elapsed_usec).max(0) as u64
             };
             written += buf.len() as u64;
+            written_clone.store(written, Ordering::Relaxed);
 
             let playback_time = elapsed + Duration::from_micros(latency);
 
@@ -303,10 +307,13 @@ impl Stream {
                     }
                 };
 
-                // The byte the server reads now plays after the sink's latency.
+                // The next byte written plays after what the server holds and the sink's
+                // latency. Counted from the callbacks' bytes, not the server's index, so
+                // audio the server skipped (an underrun) does not shift later stamps.
                 let now = Instant::now().saturating_duration_since(start).as_micros() as i64;
-                let origin = now + timing_info.sink_usec as i64
-                    - bytes_to_micros(sample_spec, timing_info.read_offset.max(0) as u64);
+                let queued = (timing_info.write_offset - timing_info.read_offset).max(0) as u64;
+                let origin = now + timing_info.sink_usec as i64 + bytes_to_micros(sample_spec, queued)
+                    - bytes_to_micros(sample_spec, written_total.load(Ordering::Relaxed));
                 origin_micros.store(origin as u64, Ordering::Relaxed);
 
                 // Wait until woken by enough audio, a play/pause/drop event or until
@@ -348,8 +355,11 @@ impl Stream {
         let origin_clone = origin_micros.clone();
         let sample_spec = params.sample_spec;
         let pa_format = sample_spec.format;
-        // Bytes received from the server so far.
+        // Bytes received from the server so far, kept by the callback and read by the
+        // latency thread when timing info arrives (the server's read index is that byte).
         let mut delivered: u64 = 0;
+        let delivered_total = Arc::new(AtomicU64::new(0));
+        let delivered_clone = delivered_total.clone();
 
         let format: SampleFormat = pa_format.try_into().map_err(|_| {
             Error::with_message(
@@ -375,6 +385,7 @@ impl Stream {
                 (elapsed_usec - origin - bytes_to_micros(sample_spec, delivered)).max(0) as u64
             };
             delivered += buf.len() as u64;
+            delivered_clone.store(delivered, Ordering::Relaxed);
 
             let capture_time = elapsed
                 .checked_sub(Duration::from_micros(latency))
@@ -435,11 +446,16 @@ impl Stream {
                     }
                 };
 
-                // The byte the source writes now was captured the source's latency ago.
+                // The next byte received was captured before what the server holds and
+                // the source's latency. Counted from the callbacks' bytes, not the
+                // server's index, so audio the server dropped (an overrun) does not shift
+                // later stamps.
                 let now = Instant::now().saturating_duration_since(start).as_micros() as i64;
+                let queued = (timing_info.write_offset - timing_info.read_offset).max(0) as u64;
                 let origin = now
                     - timing_info.source_usec as i64
-                    - bytes_to_micros(sample_spec, timing_info.write_offset.max(0) as u64);
+                    - bytes_to_micros(sample_spec, queued)
+                    - bytes_to_micros(sample_spec, delivered_total.load(Ordering::Relaxed));
                 origin_micros.store(origin as u64, Ordering::Relaxed);
 
                 // Wait until woken by enough audio, a play/pause/drop event or until
