@@ -67,6 +67,24 @@ fn devices_are_listed_with_defaults() {
     );
 }
 
+/// The default input (the virtual microphone) captured into channels, once
+/// its samples flow.
+fn capture_default_mic() -> (Capture, Receiver<EncodedFrame>, Receiver<CaptureEvent>) {
+    let (sink, frames, events) = ChannelSink::new();
+    let capture = Capture::start(
+        &SourceSpec::Device { device: None },
+        CaptureSettings::default(),
+        sink,
+        None,
+    )
+    .expect("open the default input");
+    let info = capture
+        .wait_started(Duration::from_secs(5))
+        .expect("samples arrive");
+    assert!(info.name.contains("VirtMic"), "{info:?}");
+    (capture, frames, events)
+}
+
 #[test]
 fn speech_into_the_virtual_mic_comes_out_as_opus_frames() {
     let p = pulse();
@@ -80,18 +98,7 @@ fn speech_into_the_virtual_mic_comes_out_as_opus_frames() {
     let (s0, s1) = active_span(&samples, rate, -40.0).unwrap();
     let speech_len = s1 - s0;
 
-    let (sink, frames, events) = ChannelSink::new();
-    let capture = Capture::start(
-        &SourceSpec::Device { device: None },
-        CaptureSettings::default(),
-        sink,
-        None,
-    )
-    .expect("open the default input");
-    let info = capture
-        .wait_started(Duration::from_secs(5))
-        .expect("samples arrive");
-    assert!(info.name.contains("VirtMic"), "{info:?}");
+    let (capture, frames, events) = capture_default_mic();
     std::thread::sleep(Duration::from_millis(300));
     p.play_into_mic(&speech).unwrap();
     std::thread::sleep(Duration::from_millis(500));
@@ -125,7 +132,7 @@ fn speech_into_the_virtual_mic_comes_out_as_opus_frames() {
 /// the device's latency says, as the echo canceller's alignment needs:
 /// through seconds in which the device's latency is asked for every 100 ms
 /// of audio, and speech played into the virtual microphone makes its server
-/// deliver in bursts, split periods and drop what overflows.
+/// split periods and deliver at a rate off the system clock.
 #[test]
 fn frames_are_stamped_with_when_they_were_captured() {
     let p = pulse();
@@ -135,17 +142,7 @@ fn frames_are_stamped_with_when_they_were_captured() {
         "I led the migration of our billing system to a new platform, and we shipped it on time.",
         &speech,
     );
-    let (sink, frames, _events) = ChannelSink::new();
-    let capture = Capture::start(
-        &SourceSpec::Device { device: None },
-        CaptureSettings::default(),
-        sink,
-        None,
-    )
-    .expect("open the default input");
-    capture
-        .wait_started(Duration::from_secs(5))
-        .expect("samples arrive");
+    let (capture, frames, _events) = capture_default_mic();
     // How long after its capture each frame arrived (ms), in order.
     let mut ages = Vec::new();
     std::thread::scope(|scope| {
