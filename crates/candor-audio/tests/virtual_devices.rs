@@ -130,9 +130,9 @@ fn speech_into_the_virtual_mic_comes_out_as_opus_frames() {
 
 /// The frames' capture times stay as far behind the moment they arrive as
 /// the device's latency says, as the echo canceller's alignment needs:
-/// through seconds in which the device's latency is asked for every 100 ms
-/// of audio, and speech played into the virtual microphone makes its server
-/// split periods and deliver at a rate off the system clock.
+/// through seconds in which speech played into the virtual microphone makes
+/// its server split periods and deliver at a rate off the system clock
+/// (stamps that stop following the device's latency drift hundreds of ms).
 #[test]
 fn frames_are_stamped_with_when_they_were_captured() {
     let p = pulse();
