@@ -1,7 +1,8 @@
 //! Architecture invariants that can be checked mechanically (see
 //! ARCHITECTURE.md): the protocol and lifecycle crates stay free of I/O
 //! runtimes, audio and UI frameworks, so they build and test fast and the
-//! lifecycle core stays sans-IO.
+//! lifecycle core stays sans-IO; the programs link one cryptography
+//! library.
 
 use std::collections::BTreeSet;
 use std::process::Command;
@@ -59,6 +60,16 @@ fn the_lifecycle_core_has_no_io_runtime_audio_or_ui_dependency() {
 #[test]
 fn the_protocol_crate_has_no_io_runtime_audio_or_ui_dependency() {
     assert_free_of("candor-protocol", RUNTIMES_AND_DEVICES);
+}
+
+/// TLS is rustls with ring, installed by `candor-http`: AWS-LC (reqwest's
+/// own provider) would add ~2 MiB to the app and the slowest C build.
+#[test]
+fn the_programs_carry_one_cryptography_library() {
+    for program in ["candor-desktop", "candor-cli"] {
+        assert_free_of(program, &["aws-lc-rs", "aws-lc-sys"]);
+        assert!(dependency_tree(program).contains("ring"), "{program}");
+    }
 }
 
 #[test]

@@ -148,11 +148,11 @@ const COMPONENTS: &[Component] = &[
         origin: Origin::Crate("rustls"),
     },
     Component {
-        name: "AWS-LC",
+        name: "ring",
         purpose: "Cryptography for secure connections",
-        licence: "ISC AND Apache-2.0",
-        url: "https://github.com/aws/aws-lc",
-        origin: Origin::VendoredBy("aws-lc-sys"),
+        licence: "Apache-2.0 AND ISC",
+        url: "https://github.com/briansmith/ring",
+        origin: Origin::Crate("ring"),
     },
     Component {
         name: "Tokio",

@@ -87,7 +87,7 @@ impl App {
             command.env("PULSE_SERVER", server);
         }
         let driver = command.spawn().expect("tauri-driver starts");
-        let http = reqwest::Client::builder()
+        let http = candor_http::client_builder()
             .timeout(Duration::from_secs(60))
             .no_proxy()
             .build()

@@ -350,7 +350,7 @@ async fn error_message(response: reqwest::Response) -> String {
 }
 
 fn http_client(headers: reqwest::header::HeaderMap) -> Result<reqwest::Client, ApiFailure> {
-    reqwest::Client::builder()
+    candor_http::client_builder()
         .connect_timeout(Duration::from_secs(5))
         .timeout(Duration::from_secs(20))
         .user_agent(concat!("candor/", env!("CARGO_PKG_VERSION")))

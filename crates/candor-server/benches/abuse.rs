@@ -118,7 +118,7 @@ async fn ws_from(from: IpAddr, server: SocketAddr) -> Option<Ws> {
 }
 
 fn http_from(from: IpAddr) -> reqwest::Client {
-    reqwest::Client::builder()
+    candor_http::client_builder()
         .local_address(from)
         .timeout(Duration::from_secs(10))
         .build()

@@ -643,7 +643,9 @@ fn run_with(
 
 async fn run(a: &Args, servers: &[RunningServer], load: &Load) -> Report {
     let addrs: Vec<std::net::SocketAddr> = servers.iter().map(|s| s.addr()).collect();
-    let http = reqwest::Client::new();
+    let http = candor_http::client_builder()
+        .build()
+        .expect("an HTTP client");
     // One sign-in, at the first instance: the token is in the shared store.
     let auth: serde_json::Value = http
         .post(format!("http://{}/v1/auth/local", addrs[0]))

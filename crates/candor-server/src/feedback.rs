@@ -65,7 +65,7 @@ impl FeedbackClient {
     /// None without an API key.
     pub fn new(cfg: &GeminiConfig) -> Option<Self> {
         let key = cfg.api_key.clone()?;
-        let http = reqwest::Client::builder()
+        let http = candor_http::client_builder()
             .connect_timeout(cfg.connect_timeout)
             .build()
             .ok()?;

@@ -54,7 +54,7 @@ impl Api {
     pub fn new(addr: SocketAddr) -> Self {
         Self {
             base: format!("http://{addr}"),
-            http: reqwest::Client::builder().timeout(WAIT).build().unwrap(),
+            http: candor_http::client_builder().timeout(WAIT).build().unwrap(),
         }
     }
 

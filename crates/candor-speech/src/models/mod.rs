@@ -153,7 +153,9 @@ impl ModelManager {
             root: root.into(),
             source: None,
             catalog: catalog().to_vec(),
-            client: reqwest::Client::new(),
+            client: candor_http::client_builder()
+                .build()
+                .expect("an HTTP client with default settings"),
         }
     }
 
