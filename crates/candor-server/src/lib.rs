@@ -71,7 +71,9 @@ pub use config::{
 };
 pub use engine::{Engine, EngineSession};
 pub use metrics::Metrics;
-pub use store::{PostgresStore, SqliteStore, Store};
+#[cfg(feature = "postgres")]
+pub use store::PostgresStore;
+pub use store::{SqliteStore, Store};
 
 use engine::gemini::GeminiEngine;
 use engine::practice::{PracticeEngine, SpeechModel};
@@ -161,6 +163,20 @@ pub(crate) fn spawn_results(shared: &Shared, interview_id: String) {
 #[derive(Debug)]
 pub struct Server;
 
+/// The shared PostgreSQL store at `url` (blocking).
+#[cfg(feature = "postgres")]
+fn open_postgres(url: &DatabaseUrl) -> Result<Arc<dyn Store>, StoreError> {
+    tracing::info!("store: PostgreSQL");
+    Ok(Arc::new(PostgresStore::open(url.expose())?))
+}
+
+/// Without the `postgres` feature a database URL is an error, not SQLite:
+/// the operator asked for a shared store.
+#[cfg(not(feature = "postgres"))]
+fn open_postgres(_: &DatabaseUrl) -> Result<Arc<dyn Store>, StoreError> {
+    Err(StoreError::NoPostgres)
+}
+
 impl Server {
     /// Opens the store — PostgreSQL at `config.database`, else SQLite in
     /// `config.data_dir` — and starts serving.
@@ -169,10 +185,7 @@ impl Server {
         let database = config.database.clone();
         let store = tokio::task::spawn_blocking(move || -> Result<Arc<dyn Store>, StoreError> {
             let store: Arc<dyn Store> = match database {
-                Some(url) => {
-                    tracing::info!("store: PostgreSQL");
-                    Arc::new(PostgresStore::open(url.expose())?)
-                }
+                Some(url) => open_postgres(&url)?,
                 None => {
                     tracing::info!(dir = %dir.display(), "store: SQLite");
                     Arc::new(SqliteStore::open(&dir)?)

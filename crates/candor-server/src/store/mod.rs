@@ -9,6 +9,7 @@
 //! nothing outside this module knows SQL.
 
 mod frames;
+#[cfg(feature = "postgres")]
 mod postgres;
 mod sqlite;
 
@@ -18,6 +19,7 @@ use bytes::Bytes;
 use candor_api::{InterviewStatus, Role, Seniority, Speaker};
 use thiserror::Error;
 
+#[cfg(feature = "postgres")]
 pub use self::postgres::{PostgresError, PostgresStore};
 pub use sqlite::SqliteStore;
 
@@ -29,8 +31,15 @@ pub enum StoreError {
     NotFound(&'static str),
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[cfg(feature = "postgres")]
     #[error(transparent)]
     Postgres(#[from] PostgresError),
+    /// A PostgreSQL store was asked of a build without the `postgres` feature.
+    #[cfg(not(feature = "postgres"))]
+    #[error(
+        "this build has no PostgreSQL store (candor-server's `postgres` feature); without a database URL the server keeps SQLite in its data directory"
+    )]
+    NoPostgres,
     #[error("cannot open the data directory {path}: {source}")]
     DataDir {
         path: String,
