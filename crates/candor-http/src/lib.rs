@@ -14,20 +14,14 @@
 
 use std::sync::Once;
 
-/// A `reqwest` client builder whose TLS is rustls with ring; the process's
-/// cryptography provider is installed first if none is.
+/// A `reqwest` client builder whose TLS is rustls with ring. The first call
+/// makes ring the process's rustls provider, unless one is already installed
+/// (the embedding program's is kept).
 pub fn client_builder() -> reqwest::ClientBuilder {
-    install_crypto_provider();
-    reqwest::Client::builder()
-}
-
-/// Makes ring the process's rustls cryptography provider, unless a
-/// provider is already installed (the embedding program's is kept).
-/// Idempotent and cheap after the first call.
-pub fn install_crypto_provider() {
     static INSTALL: Once = Once::new();
     INSTALL.call_once(|| {
         // An error means a provider was installed first: keep that one.
         let _ = rustls::crypto::ring::default_provider().install_default();
     });
+    reqwest::Client::builder()
 }
