@@ -7,6 +7,15 @@
 //! used before: an espeak-ng process per line, its WAV resampled and encoded
 //! the same way (skipped with a note when espeak-ng is not installed).
 //!
+//! Last, the working memory a line costs while it is synthesized: the growth
+//! of the process's peak resident set (Linux's `VmHWM`, reset through
+//! `/proc/self/clear_refs`) over its resident set just before, for one sentence
+//! (the baseline) and for a four-sentence line that contains it. Synthesis
+//! goes sentence by sentence, so the line costs its longest sentence's
+//! synthesis plus its own audio (samples and Opus frames), not synthesis
+//! working memory in proportion to its length (skipped where `/proc` cannot
+//! be reset).
+//!
 //! ```text
 //! cargo bench -p candor-server --bench voice
 //! ```
@@ -73,6 +82,50 @@ fn main() {
         }
         None => println!("  baseline skipped: espeak-ng is not installed"),
     }
+
+    let sentence = "I'm your practice interviewer for this senior product manager interview.";
+    let line = "Hello, and welcome back. I'm your practice interviewer for this senior \
+        product manager interview. I'll ask you 7 questions about the product. Take your \
+        time with each answer.";
+    let peak = |text: &str| {
+        peak_growth_kib(|| {
+            runtime
+                .block_on(voice.say(text, Codec::Opus))
+                .expect("the voice speaks");
+        })
+    };
+    match peak(sentence).zip(peak(line)) {
+        Some((one, four)) => {
+            println!("  working memory while synthesizing (peak resident growth)");
+            println!("  one sentence           {one:>8} KiB");
+            println!(
+                "  four-sentence line     {four:>8} KiB   line / sentence {:.2}",
+                four as f64 / one.max(1) as f64
+            );
+        }
+        None => println!("  working memory skipped: /proc/self/clear_refs is not writable"),
+    }
+}
+
+/// How far the process's peak resident set rises above its resident set
+/// while `work` runs, in KiB. None where the peak cannot be reset.
+fn peak_growth_kib(work: impl FnOnce()) -> Option<u64> {
+    std::fs::write("/proc/self/clear_refs", "5").ok()?;
+    let before = status_kib("VmRSS")?;
+    work();
+    Some(status_kib("VmHWM")?.saturating_sub(before))
+}
+
+fn status_kib(field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()
 }
 
 fn ms(d: Duration) -> f64 {

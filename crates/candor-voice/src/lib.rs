@@ -14,16 +14,20 @@
 //! lexicon, the rate setting applied to the voice, and the C library's random
 //! generator that its noise excitation draws on), so syntheses are serialized
 //! by a lock inside this crate; each is seeded the same way, so a text always
-//! gives the same audio.
+//! gives the same audio. A text is spoken sentence by sentence, each
+//! sentence its own utterance (see `sentences`): what the synthesizer holds
+//! while it works is bounded by the longest sentence, not the whole line.
 
 mod flite;
+mod sentences;
 
 use thiserror::Error;
 
 /// The speaking rate Flite's voice has when left alone, in words per minute
-/// over a whole utterance (pauses at punctuation included). Measured on the
-/// practice interviewer's questions; [`speak`] stretches durations from it.
-pub const NATURAL_WORDS_PER_MINUTE: f32 = 194.0;
+/// over a line as [`speak`] says it (the pauses within and between its
+/// sentences included). Measured on the practice interviewer's questions;
+/// [`speak`] stretches durations from it.
+pub const NATURAL_WORDS_PER_MINUTE: f32 = 191.0;
 
 /// Slowest and fastest rates [`speak`] accepts, in words per minute.
 pub const WORDS_PER_MINUTE_RANGE: std::ops::RangeInclusive<u32> = 60..=600;
@@ -57,12 +61,26 @@ pub fn speak(text: &str, words_per_minute: u32) -> Result<Speech, VoiceError> {
     if !WORDS_PER_MINUTE_RANGE.contains(&words_per_minute) {
         return Err(VoiceError::Rate(words_per_minute));
     }
-    let text_c = std::ffi::CString::new(text).map_err(|_| VoiceError::NulInText)?;
+    if text.contains('\0') {
+        return Err(VoiceError::NulInText);
+    }
     let stretch = NATURAL_WORDS_PER_MINUTE / words_per_minute as f32;
-    let speech =
-        flite::synthesize(&text_c, stretch).ok_or_else(|| VoiceError::NoAudio(text.to_owned()))?;
-    if speech.samples.is_empty() || speech.rate_hz == 0 {
-        return Err(VoiceError::NoAudio(text.to_owned()));
+    let no_audio = || VoiceError::NoAudio(text.to_owned());
+    let mut speech = Speech {
+        rate_hz: 0,
+        samples: Vec::new(),
+    };
+    for sentence in sentences::sentences(text) {
+        let sentence = std::ffi::CString::new(sentence).map_err(|_| VoiceError::NulInText)?;
+        let part = flite::synthesize(&sentence, stretch).ok_or_else(no_audio)?;
+        if part.rate_hz == 0 || (speech.rate_hz != 0 && part.rate_hz != speech.rate_hz) {
+            return Err(no_audio());
+        }
+        speech.rate_hz = part.rate_hz;
+        speech.samples.extend_from_slice(&part.samples);
+    }
+    if speech.samples.is_empty() {
+        return Err(no_audio());
     }
     Ok(speech)
 }
@@ -108,6 +126,18 @@ mod tests {
                 "asked for {wpm} words per minute, got {measured:.0}"
             );
         }
+    }
+
+    #[test]
+    fn a_text_is_spoken_sentence_by_sentence() {
+        let (first, second) = QUESTION.split_at(QUESTION.find("What").unwrap());
+        let whole = speak(QUESTION, 165).unwrap();
+        let mut parts = speak(first, 165).unwrap();
+        parts.samples.extend(speak(second, 165).unwrap().samples);
+        assert!(
+            whole == parts,
+            "the line is its sentences, one after the other"
+        );
     }
 
     #[test]
