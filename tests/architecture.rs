@@ -2,7 +2,7 @@
 //! ARCHITECTURE.md): the protocol and lifecycle crates stay free of I/O
 //! runtimes, audio and UI frameworks, so they build and test fast and the
 //! lifecycle core stays sans-IO; the programs link one cryptography
-//! library.
+//! library; the desktop app one D-Bus library.
 
 use std::collections::BTreeSet;
 use std::process::Command;
@@ -70,6 +70,16 @@ fn the_programs_carry_one_cryptography_library() {
         assert_free_of(program, &["aws-lc-rs", "aws-lc-sys"]);
         assert!(dependency_tree(program).contains("ring"), "{program}");
     }
+}
+
+/// The keyring's Secret Service client is libdbus (`dbus`); a second,
+/// pure-Rust D-Bus stack (`zbus`: ~1 MiB of code, its own executor and
+/// threads) came with a plugin for one instance per data directory, which
+/// `src-tauri/src/instance.rs` does with a lock file and a socket.
+#[test]
+fn the_desktop_app_links_one_dbus_library() {
+    assert_free_of("candor-desktop", &["zbus", "tauri-plugin-single-instance"]);
+    assert!(dependency_tree("candor-desktop").contains("dbus"));
 }
 
 #[test]

@@ -13,6 +13,8 @@ mod commands;
 mod diagnostics;
 mod events;
 #[cfg(target_os = "linux")]
+mod instance;
+#[cfg(target_os = "linux")]
 mod renderer;
 mod replay;
 mod settings;
@@ -39,6 +41,10 @@ macro_rules! command_handler {
 /// Builds and runs the app until its window closes.
 pub fn run() {
     let launched = std::time::Instant::now();
+    let context = tauri::generate_context!("tauri.conf.json");
+    // First, so a second launch hands over before anything else starts.
+    #[cfg(target_os = "linux")]
+    let mut instance = claim_instance(&context.config().identifier);
     #[cfg(target_os = "linux")]
     let renderer = Some(renderer::configure());
     #[cfg(not(target_os = "linux"))]
@@ -49,12 +55,11 @@ pub fn run() {
         .map(|choice| choice.renderer.level_updates_per_second());
     #[cfg(not(target_os = "linux"))]
     let level_updates_per_second = None;
-    let context = tauri::generate_context!("tauri.conf.json");
-    let identifier = context.config().identifier.clone();
-    let builder = tauri::Builder::default()
-        // First, so a second launch hands over before anything else starts.
-        .plugin(window::single_instance(&identifier))
-        .plugin(window::state());
+    let builder = tauri::Builder::default();
+    // First, so a second launch hands over before anything else starts.
+    #[cfg(not(target_os = "linux"))]
+    let builder = builder.plugin(window::single_instance());
+    let builder = builder.plugin(window::state());
     #[cfg(target_os = "linux")]
     let builder = match &renderer {
         Some(choice) => builder.plugin(window::paint_hint(choice.renderer)),
@@ -70,6 +75,11 @@ pub fn run() {
                 tracing::info!("{renderer}");
             }
             window::save_when_settled(app.handle());
+            #[cfg(target_os = "linux")]
+            if let Some(primary) = instance.take() {
+                let handle = app.handle().clone();
+                primary.serve(move || window::focus_main(&handle))?;
+            }
             let renderer = renderer.as_ref().map(|r| r.to_string());
             let state = Arc::new(AppState::new(
                 paths,
@@ -91,6 +101,45 @@ pub fn run() {
                 tauri::async_runtime::block_on(async move { state.shutdown().await });
             }
         });
+}
+
+/// Claims this launch's data directory ([`instance`]), or ends this
+/// launch: another Candor on the same data showed its window (exit code 0),
+/// or holds the data without answering (exit code 1). `None` when the check
+/// could not be made (the app starts anyway: being unable to tell is no
+/// reason not to run). Said on stderr: the log is not open yet.
+#[cfg(target_os = "linux")]
+fn claim_instance(identifier: &str) -> Option<instance::Primary> {
+    use std::io::Write as _;
+    let say = |line: std::fmt::Arguments<'_>| {
+        let _ = writeln!(std::io::stderr(), "{line}");
+    };
+    let Some(dir) = instance::data_dir(identifier) else {
+        say(format_args!(
+            "candor: neither XDG_DATA_HOME nor HOME is set: not checking for a running Candor"
+        ));
+        return None;
+    };
+    match instance::claim(&dir, instance::Patience::default()) {
+        Ok(instance::Launch::First(primary)) => Some(primary),
+        Ok(instance::Launch::HandedOver) => {
+            say(format_args!(
+                "Candor is already running: its window was brought to the front."
+            ));
+            std::process::exit(0);
+        }
+        Ok(instance::Launch::Unanswered(e)) => {
+            say(format_args!("candor: {e}"));
+            std::process::exit(1);
+        }
+        Err(e) => {
+            say(format_args!(
+                "candor: could not check for a running Candor in {}: {e}; starting anyway",
+                dir.display()
+            ));
+            None
+        }
+    }
 }
 
 /// Opens a folder in the file manager, or a web page in the browser, with
