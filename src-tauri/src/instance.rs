@@ -128,10 +128,7 @@ impl Primary {
 
 /// Answers one later launch.
 fn answer(stream: UnixStream, patience: Duration, show: &impl Fn()) -> io::Result<()> {
-    stream.set_read_timeout(Some(patience))?;
-    stream.set_write_timeout(Some(patience))?;
-    let mut line = Vec::new();
-    BufReader::new((&stream).take(MAX_LINE)).read_until(b'\n', &mut line)?;
+    let line = read_line(&stream, patience)?;
     if line != SHOW {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
@@ -205,12 +202,9 @@ fn listen(dir: &Path, lock: File, patience: Patience) -> io::Result<Primary> {
 /// its answer.
 fn ask_to_show(dir: &Path, patience: Duration) -> io::Result<()> {
     let stream = within_reach(dir, |path| UnixStream::connect(path))?;
-    stream.set_read_timeout(Some(patience))?;
     stream.set_write_timeout(Some(patience))?;
     (&stream).write_all(SHOW)?;
-    let mut line = Vec::new();
-    BufReader::new((&stream).take(MAX_LINE)).read_until(b'\n', &mut line)?;
-    if line == SHOWN {
+    if read_line(&stream, patience)? == SHOWN {
         Ok(())
     } else {
         Err(io::Error::new(
@@ -218,6 +212,17 @@ fn ask_to_show(dir: &Path, patience: Duration) -> io::Result<()> {
             "it closed the connection without showing its window",
         ))
     }
+}
+
+/// Reads one line (at most `MAX_LINE` bytes, its newline kept) from
+/// `stream`, waiting at most `patience` for each read; later writes on it
+/// wait as long.
+fn read_line(stream: &UnixStream, patience: Duration) -> io::Result<Vec<u8>> {
+    stream.set_read_timeout(Some(patience))?;
+    stream.set_write_timeout(Some(patience))?;
+    let mut line = Vec::new();
+    BufReader::new(stream.take(MAX_LINE)).read_until(b'\n', &mut line)?;
+    Ok(line)
 }
 
 /// Runs `f` with a path to the socket in `dir` that fits a socket address:

@@ -52,9 +52,10 @@ fn push_trimmed<'a>(out: &mut Vec<&'a str>, piece: &'a str) {
 }
 
 /// Abbreviations a full stop follows without ending a sentence (compared
-/// without case).
-const ABBREVIATIONS: [&str; 14] = [
-    "mr", "mrs", "ms", "dr", "prof", "st", "vs", "etc", "e.g", "i.e", "approx", "inc", "ltd", "jr",
+/// without case); dotted ones ("e.g", "i.e") are known by their shape
+/// (`ends_in_abbreviation`).
+const ABBREVIATIONS: [&str; 12] = [
+    "mr", "mrs", "ms", "dr", "prof", "st", "vs", "etc", "approx", "inc", "ltd", "jr",
 ];
 
 /// Whether the last word of `before` (the text up to a full stop) is an
