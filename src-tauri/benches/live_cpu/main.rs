@@ -21,13 +21,16 @@
 //! speaks its next turn (for as long as that turn lasts, at most a window:
 //! the steady cost of its speaking). The page keeps a log of the
 //! interviewer's activity and the candidate's voice, so each state is
-//! printed with how much of its window it really held.
+//! printed with how much of its window it really held, and of what can make
+//! it paint: DOM changes, animation frames, CSS animations and transitions
+//! (which move without a DOM change), with how the page is painted and where
+//! its cards sit.
 //!
 //! Per process (the app, `WebKitWebProcess`, `WebKitNetworkProcess`):
 //! utime + stime from `/proc` over the window, 100 % = one core; children
 //! the app ran and reaped in the window in their own column (none are
-//! expected: the offline interviewer's voice is synthesized in-process); PSS from `smaps_rollup` at the
-//! window's end. Per thread of `candor-desktop` for the live states, so the
+//! expected: the offline interviewer's voice is synthesized in-process);
+//! page faults a second; PSS from `smaps_rollup` at the window's end. Per thread of `candor-desktop` for the live states, so the
 //! GTK main thread and the capture worker show; the capture worker is
 //! compared with the capture chain's own cost measured in this run
 //! ([`chain`]). The issue's goals are printed beside the figures; nothing
@@ -77,11 +80,19 @@ const GOAL_PSS_OVER_FLOOR_MIB: f64 = 61.0;
 const GOAL_WORKER_OVER_CHAIN: f64 = 1.5;
 
 /// Records, in the page, when the interviewer's activity and the candidate's
-/// voice change (wall clock, ms), and when anything on the live screen
-/// changes (one entry per task that changed it: what can make a paint),
-/// without touching anything it watches.
+/// voice change (wall clock, ms), when anything on the live screen changes
+/// (one entry per task that changed it: what can make a paint), each
+/// animation frame the page asks for, and each CSS animation or transition
+/// that starts, ends or is cancelled anywhere in the document (what paints
+/// without a change to the DOM), without touching anything it watches.
 const WATCH: &str = "
-    const w = window.__bench = { activity: [], voice: [], changes: [] };
+    const w = window.__bench = { activity: [], voice: [], changes: [], frames: [], motion: [] };
+    const raf = window.requestAnimationFrame;
+    window.requestAnimationFrame = cb => { w.frames.push(Date.now()); return raf.call(window, cb); };
+    for (const type of ['animationstart', 'animationend', 'animationcancel',
+                        'transitionstart', 'transitionend', 'transitioncancel'])
+      document.addEventListener(type, e => w.motion.push([Date.now(), type,
+        e.animationName || e.propertyName || '', window.__benchDescribe(e.target, e.pseudoElement)]), true);
     const live = document.querySelector('[data-screen=live]');
     const look = () => {
       const iv = live.querySelector('[data-testid=interviewer]');
@@ -97,6 +108,35 @@ const WATCH: &str = "
       { subtree: true, attributes: true, childList: true, characterData: true });
     look();
     return true;";
+
+/// Names an element for the bench's log: tag, classes, test id, pseudo-element.
+const DESCRIBE: &str = "
+    window.__benchDescribe = (el, pseudo) => {
+      if (!el || !el.tagName) return String(el);
+      const cls = typeof el.className === 'string' && el.className.trim()
+        ? '.' + el.className.trim().split(/\\s+/).join('.') : '';
+      const id = el.dataset && el.dataset.testid ? '[' + el.dataset.testid + ']' : '';
+      return el.tagName.toLowerCase() + cls + id + (pseudo || '');
+    };
+    return true;";
+
+/// What moves in the page now: how it is painted (`paint.ts`), how large
+/// the page is, and each running CSS animation or transition with what it
+/// moves.
+const MOTION_NOW: &str = "
+    return {
+      paint: document.documentElement.dataset.paint || '(unset)',
+      viewport: innerWidth + 'x' + innerHeight + ' CSS px at ' + devicePixelRatio + 'x',
+      shadowImage: document.documentElement.hasAttribute('data-shadow-image'),
+      boxes: [...document.querySelectorAll('[data-screen=live] :is(.card, .tile, .controls)')]
+        .filter(e => e.offsetParent !== null)
+        .map(e => { const r = e.getBoundingClientRect();
+          return window.__benchDescribe(e) + ' ' + [r.x, r.y, r.width, r.height].map(v => +v.toFixed(2)).join(','); }),
+      running: document.getAnimations()
+        .filter(a => a.playState === 'running')
+        .map(a => (a.animationName || a.transitionProperty || a.constructor.name) + ' on '
+          + window.__benchDescribe(a.effect && a.effect.target, a.effect && a.effect.pseudoElement)),
+    };";
 
 /// Whether the interviewer is speaking, as the live screen shows it.
 const SPEAKING: &str =
@@ -132,6 +172,8 @@ struct State {
 struct LiveWindow {
     usage: Usage,
     log: Value,
+    /// What moved in the page at the window's end (`MOTION_NOW`).
+    motion_now: Value,
     from: f64,
     to: f64,
 }
@@ -149,9 +191,11 @@ impl LiveWindow {
         }
         keep_maps(state, &[pid, web]);
         let log = app.script("return window.__bench").await;
+        let motion_now = app.script(MOTION_NOW).await;
         Self {
             usage,
             log,
+            motion_now,
             from,
             to,
         }
@@ -185,9 +229,11 @@ impl LiveWindow {
         }
         keep_maps(state, &[pid, web]);
         let log = app.script("return window.__bench").await;
+        let motion_now = app.script(MOTION_NOW).await;
         Self {
             usage: Usage::between(pid, &a, &b, ticks),
             log,
+            motion_now,
             from,
             to,
         }
@@ -200,12 +246,69 @@ impl LiveWindow {
 
     /// How many times a second the live screen changed in the window.
     fn changes(&self) -> f64 {
-        changes_per_second(&self.log["changes"], self.from, self.to)
+        per_second(&self.log["changes"], self.from, self.to)
+    }
+
+    /// What moved in the window besides the DOM: the frames the page asked
+    /// for, the CSS animations and transitions that started, ended or were
+    /// cancelled in it (by name and element), and what ran at its end.
+    fn motion(&self) -> String {
+        let mut events: Vec<(String, usize)> = Vec::new();
+        for e in self.log["motion"].as_array().into_iter().flatten() {
+            if !(self.from..self.to).contains(&e[0].as_f64().unwrap_or(0.0)) {
+                continue;
+            }
+            let what = format!(
+                "{} {} on {}",
+                e[1].as_str().unwrap_or(""),
+                e[2].as_str().unwrap_or(""),
+                e[3].as_str().unwrap_or("")
+            );
+            match events.iter_mut().find(|(w, _)| *w == what) {
+                Some((_, n)) => *n += 1,
+                None => events.push((what, 1)),
+            }
+        }
+        let events = if events.is_empty() {
+            "none".to_owned()
+        } else {
+            let list: Vec<String> = events.iter().map(|(w, n)| format!("{w} x{n}")).collect();
+            list.join(", ")
+        };
+        let boxes: Vec<&str> = self.motion_now["boxes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        let running: Vec<&str> = self.motion_now["running"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        format!(
+            "painted on the {} ({}); animation frames asked {:.1} a second; \
+             animation/transition events: {events}; running at the end: {}\n    \
+             shadows baked: {}; boxes (x,y,w,h): {}",
+            self.motion_now["paint"].as_str().unwrap_or("(unknown)"),
+            self.motion_now["viewport"]
+                .as_str()
+                .unwrap_or("size unknown"),
+            per_second(&self.log["frames"], self.from, self.to),
+            if running.is_empty() {
+                "none".to_owned()
+            } else {
+                running.join(", ")
+            },
+            self.motion_now["shadowImage"],
+            boxes.join("; ")
+        )
     }
 }
 
-/// How many times a second the live screen changed in `[from, to]` (ms).
-fn changes_per_second(log: &Value, from: f64, to: f64) -> f64 {
+/// How many of `log`'s times (ms) fall in `[from, to]`, per second.
+fn per_second(log: &Value, from: f64, to: f64) -> f64 {
     let n = log
         .as_array()
         .map(|a| {
@@ -399,6 +502,7 @@ async fn candor(dir: &Path, window: Duration, ticks: f64) -> (Vec<State>, String
     }
     app.click("[data-testid=start]").await;
     app.wait_screen("live", STEP).await;
+    app.script(DESCRIBE).await;
     app.script(WATCH).await;
 
     // The interviewer's greeting. Meanwhile the offline interviewer
@@ -413,6 +517,7 @@ async fn candor(dir: &Path, window: Duration, ticks: f64) -> (Vec<State>, String
         w.share("activity", Value::from("speaking")),
         w.changes()
     );
+    let held = format!("{held}\n    {}", w.motion());
     states.push(State {
         name: GREETING,
         usage: w.usage,
@@ -441,6 +546,7 @@ async fn candor(dir: &Path, window: Duration, ticks: f64) -> (Vec<State>, String
         w.share("voice", Value::Bool(true)),
         w.changes()
     );
+    let held = format!("{held}\n    {}", w.motion());
     states.push(State {
         name: "live, both silent",
         usage: w.usage,
@@ -475,6 +581,7 @@ async fn candor(dir: &Path, window: Duration, ticks: f64) -> (Vec<State>, String
             "; THE SPEECH ENDED BEFORE THE WINDOW DID"
         }
     );
+    let held = format!("{held}\n    {}", w.motion());
     states.push(State {
         name: "live, candidate speaking",
         usage: w.usage,
@@ -493,6 +600,7 @@ async fn candor(dir: &Path, window: Duration, ticks: f64) -> (Vec<State>, String
         (w.to - w.from) / 1000.0,
         w.changes()
     );
+    let held = format!("{held}\n    {}", w.motion());
     states.push(State {
         name: "live, interviewer speaking",
         usage: w.usage,
@@ -558,7 +666,10 @@ fn print_threads(state: &State) {
         .iter()
         .filter(|p| p.pid == u.root || p.name == WEB)
     {
-        println!("threads of {} while {}:", process.name, state.name);
+        println!(
+            "threads of {} while {} ({:.0} page faults a second, {:.1} from disk):",
+            process.name, state.name, process.minor_faults, process.major_faults
+        );
         let busy = u
             .threads
             .iter()

@@ -1,5 +1,6 @@
 //! What a process tree costs, from `/proc`: CPU time per process and per
-//! thread (utime + stime, in clock ticks) and proportional set size.
+//! thread (utime + stime, in clock ticks), page faults per process, and
+//! proportional set size.
 //!
 //! A [`Snapshot`] is taken at each end of a window; [`Usage::between`] turns
 //! two into shares of one core (100 % = one core busy for the whole window).
@@ -32,9 +33,12 @@ fn stat_fields(path: &str) -> Option<Vec<u64>> {
     )
 }
 
-/// `ppid` is the first field after the state; utime, stime, cutime and
-/// cstime are fields 14–17 of the whole line (11–14 here, after the state).
+/// `ppid` is the first field after the state; minflt and majflt are fields
+/// 10 and 12 of the whole line; utime, stime, cutime and cstime are fields
+/// 14–17 (11–14 here, after the state).
 const PPID: usize = 0;
+const MINFLT: usize = 6;
+const MAJFLT: usize = 8;
 const UTIME: usize = 10;
 const STIME: usize = 11;
 const CUTIME: usize = 12;
@@ -101,6 +105,9 @@ struct ProcessTimes {
     /// cutime + cstime: children it has waited for (e.g. a speech synthesizer
     /// run to completion).
     reaped: u64,
+    /// Page faults that needed no I/O, and those that did.
+    minor_faults: u64,
+    major_faults: u64,
     /// Each thread's name, utime + stime and voluntary sleeps.
     threads: BTreeMap<u32, (String, u64, u64)>,
 }
@@ -142,6 +149,8 @@ impl Snapshot {
                     name: name.clone(),
                     own: f[UTIME] + f[STIME],
                     reaped: f[CUTIME] + f[CSTIME],
+                    minor_faults: f[MINFLT],
+                    major_faults: f[MAJFLT],
                     threads,
                 },
             );
@@ -159,6 +168,10 @@ pub struct ProcessUsage {
     pub cpu: f64,
     /// Children it reaped during the window, % of one core.
     pub reaped: f64,
+    /// Page faults a second that needed no I/O (a page first touched, or
+    /// mapped again), and those that read from disk.
+    pub minor_faults: f64,
+    pub major_faults: f64,
     pub pss_kib: u64,
 }
 
@@ -202,6 +215,8 @@ impl Usage {
                 name: end.name.clone(),
                 cpu: share(end.own.saturating_sub(start.own)),
                 reaped: share(end.reaped.saturating_sub(start.reaped)),
+                minor_faults: end.minor_faults.saturating_sub(start.minor_faults) as f64 / seconds,
+                major_faults: end.major_faults.saturating_sub(start.major_faults) as f64 / seconds,
                 pss_kib: pss_kib(*pid),
             });
             for (tid, (name, t, sleeps)) in &end.threads {
