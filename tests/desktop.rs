@@ -101,6 +101,16 @@ async fn a_whole_interview_in_the_desktop_window() {
         0,
         "nothing animates without end on a live screen painted on the CPU"
     );
+    // ... and its cards copy a baked shadow instead of blurring one at every
+    // paint (ui/src/baked-shadow.ts), however late the stylesheet arrived.
+    assert_eq!(
+        app.script(
+            "return [document.documentElement.hasAttribute('data-shadow-image'),               getComputedStyle(document.querySelector('.tile-interviewer')).boxShadow]"
+        )
+        .await,
+        serde_json::json!([true, "none"]),
+        "the live screen's cards draw their baked shadow"
+    );
     app.wait_until(
         "the interviewer's words in the live transcript",
         STEP,

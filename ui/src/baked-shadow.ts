@@ -12,7 +12,10 @@
 // The glow around the candidate's microphone while they speak
 // (`--you-glow`, blurred 42px) is baked alike, whole, and shown as the glow
 // layer's background, scaled with the level as before. Both are drawn again
-// when the theme or the display's pixel ratio changes.
+// when the theme or the display's pixel ratio changes, and when a
+// stylesheet arrives: WebKitGTK can run the page's script before the
+// stylesheet after it has loaded, and a shadow read then is no shadow (the
+// cards would blur theirs at every paint for the whole session).
 import { paint } from "./paint";
 import { onThemeChange } from "./theme";
 
@@ -164,5 +167,13 @@ export function applyBakedShadow(): void {
     ratio.addEventListener("change", bake);
   };
   bake();
+  // `load` does not bubble from a <link>; it is caught on its way down.
+  document.addEventListener(
+    "load",
+    (event) => {
+      if (event.target instanceof HTMLLinkElement && event.target.rel === "stylesheet") bake();
+    },
+    true,
+  );
   onThemeChange(bake);
 }

@@ -113,7 +113,7 @@ export async function launchBrowser() {
  * Opens the app with a first view. Returns helpers:
  *   push(event), view(v), calls(), callsTo(name), waitForCall(name), shot(name), close()
  */
-export async function openApp(browser, baseUrl, { view, theme = "light", responses = {}, errors = {}, viewport = { width: 1100, height: 760 }, noCore = false, reducedMotion = "reduce", paint = null, clock = false } = {}) {
+export async function openApp(browser, baseUrl, { view, theme = "light", responses = {}, errors = {}, viewport = { width: 1100, height: 760 }, noCore = false, reducedMotion = "reduce", paint = null, clock = false, lateStylesheet = false } = {}) {
   const context = await browser.newContext({ viewport, colorScheme: theme, reducedMotion, locale: "en-GB", timezoneId: "UTC" });
   const page = await context.newPage();
   page.setDefaultTimeout(5000);
@@ -125,6 +125,20 @@ export async function openApp(browser, baseUrl, { view, theme = "light", respons
   // What the desktop shell tells the page about how it is painted (paint.ts).
   if (paint) await page.addInitScript((p) => Object.defineProperty(window, "__CANDOR_PAINT__", { value: p }), paint);
   if (!noCore) await page.addInitScript(installCandorMock, { initialView: view ?? null, responses, errors });
+  // The stylesheet left out of the page until the test adds it
+  // (`app.addStylesheet()`): WebKitGTK can run the page's module script
+  // before the stylesheet that follows it has arrived.
+  let stylesheet = null;
+  if (lateStylesheet) {
+    await page.route((url) => url.pathname === "/", async (route) => {
+      const response = await route.fetch();
+      const html = await response.text();
+      const link = /<link rel="stylesheet"[^>]*href="([^"]+)"[^>]*>/.exec(html);
+      if (!link) throw new Error("the page has no stylesheet to hold back");
+      stylesheet = link[1];
+      await route.fulfill({ response, body: html.replace(link[0], "") });
+    });
+  }
   // A fake clock the test drives (see `pauseClock` in ui.test.mjs).
   if (clock) await page.clock.install();
   await page.goto(baseUrl);
@@ -132,6 +146,17 @@ export async function openApp(browser, baseUrl, { view, theme = "light", respons
 
   const app = {
     page,
+    /** Adds the stylesheet held back by `lateStylesheet`; resolves once it has loaded. */
+    async addStylesheet() {
+      await page.evaluate((href) => new Promise((ok, fail) => {
+        const link = document.createElement("link");
+        link.rel = "stylesheet";
+        link.href = href;
+        link.onload = ok;
+        link.onerror = () => fail(new Error(`${href} did not load`));
+        document.head.append(link);
+      }), stylesheet);
+    },
     async push(event) {
       await page.evaluate((e) => window.__candor.push(e), event);
     },

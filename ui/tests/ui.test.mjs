@@ -1519,6 +1519,20 @@ describe("live screen: rendering cost", () => {
     });
   });
 
+  test("painted on the CPU, the shadows are baked when the stylesheet arrives after the page's script has run", async () => {
+    await withApp({ view: authed(LIVE), paint: "cpu", lateStylesheet: true }, async (app, page) => {
+      await page.locator('[data-screen="live"]').waitFor({ state: "attached" });
+      assert.equal(await page.evaluate(() => document.documentElement.dataset.shadowImage), undefined, "without the stylesheet there is no shadow to bake");
+      await app.addStylesheet();
+      await page.waitForFunction(() => document.documentElement.dataset.shadowImage === "");
+      const tile = await page.evaluate(() => {
+        const el = document.querySelector(".tile-interviewer");
+        return { boxShadow: getComputedStyle(el).boxShadow, image: getComputedStyle(el, "::before").borderImageSource.slice(0, 27) };
+      });
+      assert.deepEqual(tile, { boxShadow: "none", image: 'url("data:image/png;base64,' }, "the tile draws the baked shadow, not a blurred one");
+    });
+  });
+
   test("painted on the CPU, cards' shadows and the candidate's glow are baked images that look as the blurred ones do, in both themes", async () => {
     await withApp({ view: authed(LIVE), paint: "cpu" }, async (app, page) => {
       await page.locator('[data-screen="live"]').waitFor();
