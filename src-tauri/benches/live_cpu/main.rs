@@ -42,7 +42,12 @@
 //! profile of the app and web process during each live window (the figures
 //! of that run include perf's own cost) and each process's `smaps` at the
 //! window's end; `LIVE_CPU_MAPS=<dir>` keeps the `smaps` alone (the
-//! hello-world window's too), without perf's cost. The app is this build's
+//! hello-world window's too), without perf's cost. `LIVE_CPU_CSS` (one CSS
+//! rule set a line) measures, after the both-silent window, one more window
+//! per line with that CSS injected into the page, printed apart from the
+//! goals: what a style costs to paint, without rebuilding the app (keep
+//! the windows inside the no-answer timeout, e.g. `LIVE_CPU_SECONDS=5` for
+//! two lines). The app is this build's
 //! `candor-desktop` (the bench profile is the release profile), or
 //! `CANDOR_DESKTOP_BIN`.
 
@@ -66,6 +71,8 @@ use usage::{Snapshot, Usage};
 const STEP: Duration = Duration::from_secs(60);
 /// Time for a screen to settle (first paints, start-up work) before a window.
 const SETTLE: Duration = Duration::from_secs(3);
+/// Time for injected CSS (`LIVE_CPU_CSS`) to be applied and painted.
+const SETTLE_CSS: Duration = Duration::from_secs(1);
 
 const APP: &str = "candor-desktop";
 /// The first live state's name.
@@ -162,7 +169,7 @@ fn now_ms() -> f64 {
 
 /// One measured state.
 struct State {
-    name: &'static str,
+    name: String,
     usage: Usage,
     /// How much of the window the state held, when the page could tell.
     held: Option<String>,
@@ -464,7 +471,7 @@ fn pid_named(app: &App, name: &str) -> u32 {
 }
 
 /// Candor: sign-in idle, then an offline interview's two speaking states.
-async fn candor(dir: &Path, window: Duration, ticks: f64) -> (Vec<State>, String) {
+async fn candor(dir: &Path, window: Duration, ticks: f64) -> (Vec<State>, Vec<State>, String) {
     let with_model = std::env::var("LIVE_CPU_SPEECH_MODEL").is_ok_and(|v| v == "1");
     if with_model {
         install_speech_model(dir);
@@ -477,7 +484,7 @@ async fn candor(dir: &Path, window: Duration, ticks: f64) -> (Vec<State>, String
     let pid = pid_named(&app, APP);
     tokio::time::sleep(SETTLE).await;
     states.push(State {
-        name: "Candor sign-in, idle",
+        name: "Candor sign-in, idle".into(),
         usage: measure(pid, true, window, ticks),
         held: None,
     });
@@ -519,7 +526,7 @@ async fn candor(dir: &Path, window: Duration, ticks: f64) -> (Vec<State>, String
     );
     let held = format!("{held}\n    {}", w.motion());
     states.push(State {
-        name: GREETING,
+        name: GREETING.into(),
         usage: w.usage,
         held: Some(held),
     });
@@ -548,10 +555,11 @@ async fn candor(dir: &Path, window: Duration, ticks: f64) -> (Vec<State>, String
     );
     let held = format!("{held}\n    {}", w.motion());
     states.push(State {
-        name: "live, both silent",
+        name: "live, both silent".into(),
         usage: w.usage,
         held: Some(held),
     });
+    let experiments = with_css(&app, pid, window, ticks).await;
 
     let mut player = Command::new("paplay")
         .arg("--device=virtmic")
@@ -583,7 +591,7 @@ async fn candor(dir: &Path, window: Duration, ticks: f64) -> (Vec<State>, String
     );
     let held = format!("{held}\n    {}", w.motion());
     states.push(State {
-        name: "live, candidate speaking",
+        name: "live, candidate speaking".into(),
         usage: w.usage,
         held: Some(held),
     });
@@ -602,7 +610,7 @@ async fn candor(dir: &Path, window: Duration, ticks: f64) -> (Vec<State>, String
     );
     let held = format!("{held}\n    {}", w.motion());
     states.push(State {
-        name: "live, interviewer speaking",
+        name: "live, interviewer speaking".into(),
         usage: w.usage,
         held: Some(held),
     });
@@ -615,7 +623,46 @@ async fn candor(dir: &Path, window: Duration, ticks: f64) -> (Vec<State>, String
         .map(|l| l.split_once("INFO").map_or(l, |(_, m)| m).trim().to_owned())
         .unwrap_or_else(|| "(not logged)".into());
     app.quit().await;
-    (states, renderer)
+    (states, experiments, renderer)
+}
+
+/// With `LIVE_CPU_CSS` (one CSS rule set a line), right after the
+/// both-silent window: each line injected into the page in turn (replacing
+/// the one before, as one `<style>`), then a window measured with it; the
+/// page is left without any at the end. An experiment on what the live
+/// screen's paints cost, without rebuilding the app.
+async fn with_css(app: &App, pid: u32, window: Duration, ticks: f64) -> Vec<State> {
+    let Ok(css) = std::env::var("LIVE_CPU_CSS") else {
+        return Vec::new();
+    };
+    let mut states = Vec::new();
+    for (i, rules) in css.lines().filter(|l| !l.trim().is_empty()).enumerate() {
+        let rules_js = serde_json::to_string(rules).expect("a string as JSON");
+        app.script(&format!(
+            "let s = document.getElementById('bench-css');
+             if (!s) {{ s = document.createElement('style'); s.id = 'bench-css'; document.head.append(s); }}
+             s.textContent = {rules_js};
+             return true;"
+        ))
+        .await;
+        tokio::time::sleep(SETTLE_CSS).await;
+        let w = LiveWindow::measure(app, &format!("css-{}", i + 1), pid, window, ticks).await;
+        let held = format!(
+            "{rules}\n    interviewer listening {:.0} %, candidate's voice heard {:.0} % of the window; \
+             the screen changed {:.1} times a second",
+            w.share("activity", Value::from("listening")),
+            w.share("voice", Value::Bool(true)),
+            w.changes()
+        );
+        states.push(State {
+            name: format!("both silent, CSS {}", i + 1),
+            usage: w.usage,
+            held: Some(held),
+        });
+    }
+    app.script("document.getElementById('bench-css')?.remove(); return true;")
+        .await;
+    states
 }
 
 fn mib(kib: u64) -> f64 {
@@ -719,11 +766,11 @@ fn main() {
         .enable_all()
         .build()
         .expect("a runtime");
-    let (states, renderer) = runtime.block_on(candor(&candor_dir, window, ticks));
+    let (states, experiments, renderer) = runtime.block_on(candor(&candor_dir, window, ticks));
     drop(pulse);
 
     let mut all = vec![State {
-        name: "hello-world window, idle",
+        name: "hello-world window, idle".into(),
         usage: floor,
         held: None,
     }];
@@ -753,6 +800,10 @@ fn main() {
         }
     );
     print_table(&all);
+    if !experiments.is_empty() {
+        println!("with CSS injected (LIVE_CPU_CSS), each right after the last, both silent:");
+        print_table(&experiments);
+    }
     for s in &all[2..] {
         print_threads(s);
     }
