@@ -105,7 +105,8 @@ async fn a_whole_interview_in_the_desktop_window() {
     // paint (ui/src/baked-shadow.ts), however late the stylesheet arrived.
     assert_eq!(
         app.script(
-            "return [document.documentElement.hasAttribute('data-shadow-image'),               getComputedStyle(document.querySelector('.tile-interviewer')).boxShadow]"
+            "return [document.documentElement.hasAttribute('data-shadow-image'),\
+               getComputedStyle(document.querySelector('.tile-interviewer')).boxShadow]"
         )
         .await,
         serde_json::json!([true, "none"]),

@@ -128,7 +128,8 @@ impl Primary {
 
 /// Answers one later launch.
 fn answer(stream: UnixStream, patience: Duration, show: &impl Fn()) -> io::Result<()> {
-    let line = read_line(&stream, patience)?;
+    bound(&stream, patience)?;
+    let line = read_line(&stream)?;
     if line != SHOW {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
@@ -202,9 +203,9 @@ fn listen(dir: &Path, lock: File, patience: Patience) -> io::Result<Primary> {
 /// its answer.
 fn ask_to_show(dir: &Path, patience: Duration) -> io::Result<()> {
     let stream = within_reach(dir, |path| UnixStream::connect(path))?;
-    stream.set_write_timeout(Some(patience))?;
+    bound(&stream, patience)?;
     (&stream).write_all(SHOW)?;
-    if read_line(&stream, patience)? == SHOWN {
+    if read_line(&stream)? == SHOWN {
         Ok(())
     } else {
         Err(io::Error::new(
@@ -214,12 +215,15 @@ fn ask_to_show(dir: &Path, patience: Duration) -> io::Result<()> {
     }
 }
 
-/// Reads one line (at most `MAX_LINE` bytes, its newline kept) from
-/// `stream`, waiting at most `patience` for each read; later writes on it
-/// wait as long.
-fn read_line(stream: &UnixStream, patience: Duration) -> io::Result<Vec<u8>> {
+/// Makes every later read and write on `stream` wait at most `patience`.
+fn bound(stream: &UnixStream, patience: Duration) -> io::Result<()> {
     stream.set_read_timeout(Some(patience))?;
-    stream.set_write_timeout(Some(patience))?;
+    stream.set_write_timeout(Some(patience))
+}
+
+/// Reads one line (at most `MAX_LINE` bytes, its newline kept) from
+/// `stream`.
+fn read_line(stream: &UnixStream) -> io::Result<Vec<u8>> {
     let mut line = Vec::new();
     BufReader::new(stream.take(MAX_LINE)).read_until(b'\n', &mut line)?;
     Ok(line)
