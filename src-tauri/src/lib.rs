@@ -7,6 +7,8 @@
 //! IPC types.
 
 mod about;
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+mod allocator;
 #[macro_use]
 mod command_list;
 mod commands;
@@ -41,6 +43,9 @@ macro_rules! command_handler {
 /// Builds and runs the app until its window closes.
 pub fn run() {
     let launched = std::time::Instant::now();
+    // Before anything allocates much or starts a thread or a web process.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    let allocator = allocator::configure();
     let context = tauri::generate_context!("tauri.conf.json");
     // First, so a second launch hands over before anything else starts.
     #[cfg(target_os = "linux")]
@@ -74,6 +79,8 @@ pub fn run() {
             if let Some(renderer) = &renderer {
                 tracing::info!("{renderer}");
             }
+            #[cfg(all(target_os = "linux", target_env = "gnu"))]
+            tracing::info!("{allocator}");
             window::save_when_settled(app.handle());
             #[cfg(target_os = "linux")]
             if let Some(primary) = instance.take() {

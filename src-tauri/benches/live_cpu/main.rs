@@ -34,7 +34,11 @@
 //! GTK main thread and the capture worker show; the capture worker is
 //! compared with the capture chain's own cost measured in this run
 //! ([`chain`]). The issue's goals are printed beside the figures; nothing
-//! fails on them (timings vary with the machine).
+//! fails on them (timings vary with the machine). The run prints how the
+//! app chose to render and to allocate (its own log: `renderer.rs`,
+//! `allocator.rs`); the hello-world window renders the same way and keeps
+//! glibc's allocator as it comes, so what the allocator settings save, in
+//! the app and in its web process, counts as Candor's.
 //!
 //! No speech model is installed unless `LIVE_CPU_SPEECH_MODEL=1` (then the
 //! app also transcribes the candidate on this machine, which the hosted
@@ -282,18 +286,8 @@ impl LiveWindow {
             let list: Vec<String> = events.iter().map(|(w, n)| format!("{w} x{n}")).collect();
             list.join(", ")
         };
-        let boxes: Vec<&str> = self.motion_now["boxes"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .collect();
-        let running: Vec<&str> = self.motion_now["running"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .collect();
+        let boxes = strings(&self.motion_now["boxes"]);
+        let running = strings(&self.motion_now["running"]);
         format!(
             "painted on the {} ({}); animation frames asked {:.1} a second; \
              animation/transition events: {events}; running at the end: {}\n    \
@@ -312,6 +306,15 @@ impl LiveWindow {
             boxes.join("; ")
         )
     }
+}
+
+/// The strings in a JSON array (none if `v` is not one).
+fn strings(v: &Value) -> Vec<&str> {
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect()
 }
 
 /// How many of `log`'s times (ms) fall in `[from, to]`, per second.
@@ -617,13 +620,19 @@ async fn candor(dir: &Path, window: Duration, ticks: f64) -> (Vec<State>, Vec<St
 
     let log = std::fs::read_to_string(dir.join("data/app.candor.desktop/logs/candor.log"))
         .unwrap_or_default();
-    let renderer = log
-        .lines()
-        .find(|l| l.contains("WebKit renders with"))
-        .map(|l| l.split_once("INFO").map_or(l, |(_, m)| m).trim().to_owned())
-        .unwrap_or_else(|| "(not logged)".into());
+    let logged = |what: &str| {
+        log.lines()
+            .find(|l| l.contains(what))
+            .map(|l| l.split_once("INFO").map_or(l, |(_, m)| m).trim().to_owned())
+            .unwrap_or_else(|| format!("({what}: not logged)"))
+    };
+    let setup = format!(
+        "{}\n  {}",
+        logged("WebKit renders with"),
+        logged("allocator:")
+    );
     app.quit().await;
-    (states, experiments, renderer)
+    (states, experiments, setup)
 }
 
 /// With `LIVE_CPU_CSS` (one CSS rule set a line), right after the
@@ -766,7 +775,7 @@ fn main() {
         .enable_all()
         .build()
         .expect("a runtime");
-    let (states, experiments, renderer) = runtime.block_on(candor(&candor_dir, window, ticks));
+    let (states, experiments, setup) = runtime.block_on(candor(&candor_dir, window, ticks));
     drop(pulse);
 
     let mut all = vec![State {
@@ -783,7 +792,8 @@ fn main() {
         window.as_secs_f64()
     );
     println!(
-        "Candor's renderer: {renderer}; the hello-world window: WEBKIT_DISABLE_DMABUF_RENDERER=1"
+        "Candor's renderer and allocator: {setup}\n\
+         the hello-world window: WEBKIT_DISABLE_DMABUF_RENDERER=1, glibc's allocator as it comes"
     );
     println!(
         "load average at the end (other work on this machine): {}",
