@@ -30,7 +30,10 @@
 //! utime + stime from `/proc` over the window, 100 % = one core; children
 //! the app ran and reaped in the window in their own column (none are
 //! expected: the offline interviewer's voice is synthesized in-process);
-//! page faults a second; PSS from `smaps_rollup` at the window's end. Per thread of `candor-desktop` for the live states, so the
+//! page faults a second; PSS from `smaps_rollup` at the window's end; and
+//! the rest of the machine over the same window (`/proc/stat`: busy outside
+//! these processes, and the time a hypervisor took), which tells a window
+//! measured on a busy or oversubscribed machine. Per thread of `candor-desktop` for the live states, so the
 //! GTK main thread and the capture worker show; the capture worker is
 //! compared with the capture chain's own cost measured in this run
 //! ([`chain`]). The issue's goals are printed beside the figures; nothing
@@ -712,6 +715,18 @@ fn print_table(states: &[State]) {
         if let Some(held) = &s.held {
             println!("  {}: {held}", s.name);
         }
+    }
+    println!(
+        "  the rest of the machine meanwhile, % of one core: busy outside these processes \
+         (the benchmark, the X and audio servers, anything else) / taken by the hypervisor"
+    );
+    for s in states {
+        println!(
+            "    {:<28} {:>5.1} % / {:.1} %",
+            s.name,
+            s.usage.rest_of_machine_cpu(),
+            s.usage.steal
+        );
     }
 }
 

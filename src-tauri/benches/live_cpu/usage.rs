@@ -1,6 +1,7 @@
 //! What a process tree costs, from `/proc`: CPU time per process and per
 //! thread (utime + stime, in clock ticks), page faults per process, and
-//! proportional set size.
+//! proportional set size; and, to tell a window measured on a busy machine,
+//! what the rest of the machine did meanwhile (`/proc/stat`).
 //!
 //! A [`Snapshot`] is taken at each end of a window; [`Usage::between`] turns
 //! two into shares of one core (100 % = one core busy for the whole window).
@@ -112,11 +113,42 @@ struct ProcessTimes {
     threads: BTreeMap<u32, (String, u64, u64)>,
 }
 
-/// CPU times of a set of processes at one moment.
+/// The whole machine's CPU time, clock ticks summed over its cores.
+#[derive(Debug, Clone, Copy, Default)]
+struct MachineTimes {
+    /// Running anything: user, nice, system, irq and softirq.
+    busy: u64,
+    /// Wanted to run but the hypervisor ran something else.
+    steal: u64,
+}
+
+impl MachineTimes {
+    /// `/proc/stat`'s first line: `cpu user nice system idle iowait irq
+    /// softirq steal …` (guest time is inside user already).
+    fn read() -> Self {
+        let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+        let f: Vec<u64> = stat
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .split_whitespace()
+            .skip(1)
+            .map(|v| v.parse().unwrap_or(0))
+            .collect();
+        let at = |i: usize| f.get(i).copied().unwrap_or(0);
+        Self {
+            busy: at(0) + at(1) + at(2) + at(5) + at(6),
+            steal: at(7),
+        }
+    }
+}
+
+/// CPU times of a set of processes, and of the machine, at one moment.
 #[derive(Debug, Clone)]
 pub struct Snapshot {
     at: Instant,
     procs: BTreeMap<u32, ProcessTimes>,
+    machine: MachineTimes,
 }
 
 impl Snapshot {
@@ -155,7 +187,11 @@ impl Snapshot {
                 },
             );
         }
-        Self { at, procs }
+        Self {
+            at,
+            procs,
+            machine: MachineTimes::read(),
+        }
     }
 }
 
@@ -196,6 +232,10 @@ pub struct Usage {
     /// The threads of the processes named in `Snapshot::take`, busiest
     /// first.
     pub threads: Vec<ThreadUsage>,
+    /// The whole machine busy (these processes included), and the time the
+    /// hypervisor took from it, % of one core.
+    pub machine_busy: f64,
+    pub steal: f64,
 }
 
 impl Usage {
@@ -236,7 +276,15 @@ impl Usage {
             root,
             processes,
             threads,
+            machine_busy: share(b.machine.busy.saturating_sub(a.machine.busy)),
+            steal: share(b.machine.steal.saturating_sub(a.machine.steal)),
         }
+    }
+
+    /// The machine busy outside these processes (the benchmark itself, the
+    /// X and audio servers, anything else running), % of one core.
+    pub fn rest_of_machine_cpu(&self) -> f64 {
+        (self.machine_busy - self.total_cpu()).max(0.0)
     }
 
     /// The app's own CPU (the tree's root), % of one core.
