@@ -13,8 +13,10 @@
 //!
 //! [`configure`] fixes both thresholds in this process (`mallopt`, which
 //! also turns the raising off) and, through `GLIBC_TUNABLES`, in the
-//! processes WebKitGTK starts from it; a `GLIBC_TUNABLES` the user set is
-//! left as it is.
+//! processes WebKitGTK starts from it. A `GLIBC_TUNABLES` the user set
+//! stands instead, in the app as in its web processes (glibc applied it
+//! before `main`): set to anything, e.g. `glibc.malloc.check=0`, it also
+//! runs the app with glibc's own behaviour, to compare.
 
 /// Requests from this size up are mapped on their own and unmapped when
 /// freed; an arena's free top above it is given back (glibc's default
@@ -25,29 +27,33 @@ const THRESHOLD: usize = 128 * 1024;
 const TUNABLES_VAR: &str = "GLIBC_TUNABLES";
 
 /// What [`configure`] did, for the log.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Configured {
-    /// Whether this process's thresholds are fixed (`mallopt` accepted them).
-    pub here: bool,
-    /// Whether the web processes get the same (false: the user's own
-    /// `GLIBC_TUNABLES` is kept).
-    pub children: bool,
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Configured {
+    /// Thresholds fixed for the web processes, and here unless glibc
+    /// refused them (`here`).
+    Fixed { here: bool },
+    /// The user's `GLIBC_TUNABLES` stands, here and in the web processes.
+    Users,
 }
 
 impl std::fmt::Display for Configured {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "allocator: blocks of {} KiB and more mapped apart and given back when freed: \
-             in the app {}, in its web processes {}",
-            THRESHOLD / 1024,
-            if self.here { "fixed" } else { "glibc's own" },
-            if self.children {
-                "fixed"
-            } else {
-                "as the user's GLIBC_TUNABLES says"
-            },
-        )
+        let fixed = format!(
+            "allocator: blocks of {} KiB and more mapped apart and given back when freed",
+            THRESHOLD / 1024
+        );
+        match self {
+            Self::Fixed { here: true } => write!(f, "{fixed}, in the app and its web processes"),
+            Self::Fixed { here: false } => write!(
+                f,
+                "{fixed}, in the app's web processes (the app's glibc refused the setting)"
+            ),
+            Self::Users => write!(
+                f,
+                "allocator: as the GLIBC_TUNABLES set before Candor started says, \
+                 in the app and its web processes"
+            ),
+        }
     }
 }
 
@@ -62,18 +68,18 @@ fn child_tunables(user: Option<&std::ffi::OsStr>) -> Option<String> {
     }
 }
 
-/// Fixes the thresholds here and for the processes started from here.
+/// Fixes the thresholds here and for the processes started from here,
+/// unless the user chose their own.
 #[allow(unsafe_code)]
 pub fn configure() -> Configured {
+    let Some(tunables) = child_tunables(std::env::var_os(TUNABLES_VAR).as_deref()) else {
+        return Configured::Users;
+    };
     let here = fix_thresholds();
-    let tunables = child_tunables(std::env::var_os(TUNABLES_VAR).as_deref());
-    let children = tunables.is_some();
-    if let Some(tunables) = tunables {
-        // SAFETY: called first thing in `run`, from `main`, before the app
-        // starts any thread or any library that reads the environment.
-        unsafe { std::env::set_var(TUNABLES_VAR, tunables) };
-    }
-    Configured { here, children }
+    // SAFETY: called first thing in `run`, from `main`, before the app
+    // starts any thread or any library that reads the environment.
+    unsafe { std::env::set_var(TUNABLES_VAR, tunables) };
+    Configured::Fixed { here }
 }
 
 /// Fixes this process's thresholds; false if glibc refused them.
@@ -143,22 +149,20 @@ mod tests {
 
     #[test]
     fn the_log_says_what_was_fixed_where() {
-        let all = Configured {
-            here: true,
-            children: true,
-        };
         assert_eq!(
-            all.to_string(),
-            "allocator: blocks of 128 KiB and more mapped apart and given back when freed: \
-             in the app fixed, in its web processes fixed"
+            Configured::Fixed { here: true }.to_string(),
+            "allocator: blocks of 128 KiB and more mapped apart and given back when freed, \
+             in the app and its web processes"
         );
-        let user = Configured {
-            here: true,
-            children: false,
-        };
         assert!(
-            user.to_string()
-                .ends_with("as the user's GLIBC_TUNABLES says")
+            Configured::Fixed { here: false }
+                .to_string()
+                .ends_with("(the app's glibc refused the setting)")
+        );
+        assert_eq!(
+            Configured::Users.to_string(),
+            "allocator: as the GLIBC_TUNABLES set before Candor started says, \
+             in the app and its web processes"
         );
     }
 }

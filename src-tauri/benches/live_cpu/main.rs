@@ -41,7 +41,9 @@
 //! app chose to render and to allocate (its own log: `renderer.rs`,
 //! `allocator.rs`); the hello-world window renders the same way and keeps
 //! glibc's allocator as it comes, so what the allocator settings save, in
-//! the app and in its web process, counts as Candor's.
+//! the app and in its web process, counts as Candor's. Any
+//! `GLIBC_TUNABLES` (e.g. `glibc.malloc.check=0`) runs the app with glibc's
+//! allocator as it comes too, to compare.
 //!
 //! No speech model is installed unless `LIVE_CPU_SPEECH_MODEL=1` (then the
 //! app also transcribes the candidate on this machine, which the hosted
