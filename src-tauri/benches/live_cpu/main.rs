@@ -18,9 +18,10 @@
 //! answers: the live screen's floor), live while the candidate
 //! speaks (espeak-ng speech played into the private PulseAudio's virtual
 //! microphone while the interviewer listens), and live while the interviewer
-//! speaks its next turn (for as long as that turn lasts, at most a window:
-//! the steady cost of its speaking). The page keeps a log of the
-//! interviewer's activity and the candidate's voice, so each state is
+//! speaks its next turn (for as long as that turn lasts, at most a window,
+//! to the last look that saw it: the steady cost of its speaking, without
+//! the synthesis that starts when it turns to listen). The page keeps a log
+//! of the interviewer's activity and the candidate's voice, so each state is
 //! printed with how much of its window it really held, and of what can make
 //! it paint: DOM changes, animation frames, CSS animations and transitions
 //! (which move without a DOM change), with how the page is painted and where
@@ -234,12 +235,16 @@ impl LiveWindow {
         let a = Snapshot::take(&pids, &threads_of);
         let end = std::time::Instant::now() + most;
         // Looked at four times a second: each look is a script the web
-        // process runs, which it would not otherwise.
+        // process runs, which it would not otherwise. The window ends at the
+        // last look that saw the turn, so the start of what follows it (the
+        // interviewer turning to listen, and synthesizing what it may say
+        // next) is not counted as speaking.
+        let mut last = None;
         while std::time::Instant::now() < end && app.script(SPEAKING).await == Value::Bool(true) {
+            last = Some((Snapshot::take(&pids, &threads_of), now_ms()));
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
-        let b = Snapshot::take(&pids, &threads_of);
-        let to = now_ms();
+        let (b, to) = last.unwrap_or_else(|| (Snapshot::take(&pids, &threads_of), now_ms()));
         if let Some(mut perf) = perf {
             let _ = perf.wait();
         }
