@@ -48,6 +48,9 @@ pub struct Config {
     /// One commit serves every live session, so this bounds both the ack
     /// latency and the number of transactions per second.
     pub commit_interval: Duration,
+    /// The SQLite store's page cache, per connection, in KiB
+    /// ([`crate::SqliteStore::open_with_cache`]; unused with `database`).
+    pub sqlite_cache_kib: u32,
 }
 
 impl Config {
@@ -65,18 +68,22 @@ impl Config {
             practice: PracticeConfig::default(),
             gemini: GeminiConfig::default(),
             commit_interval: Duration::from_millis(100),
+            sqlite_cache_kib: crate::SqliteStore::SERVER_CACHE_KIB,
         }
     }
 }
 
 impl Config {
     /// The embedded backend of one app launch: loopback, any free port,
-    /// local profiles, and a fresh [`LaunchSecret`] that only the process
-    /// starting it knows.
+    /// local profiles, a fresh [`LaunchSecret`] that only the process
+    /// starting it knows, and SQLite's own default page cache (2 MiB a
+    /// connection): it records one interview at a time, and a server's
+    /// cache would keep a long interview's audio in the app's memory.
     pub fn embedded(data_dir: impl Into<PathBuf>) -> Self {
         let mut c = Self::new(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), data_dir);
         c.allow_local_profiles = true;
         c.launch_secret = Some(LaunchSecret::generate());
+        c.sqlite_cache_kib = 2 * 1024;
         c
     }
 }

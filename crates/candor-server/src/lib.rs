@@ -182,13 +182,13 @@ impl Server {
     /// `config.data_dir` — and starts serving.
     pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         let dir = config.data_dir.clone();
-        let database = config.database.clone();
+        let (database, cache_kib) = (config.database.clone(), config.sqlite_cache_kib);
         let store = tokio::task::spawn_blocking(move || -> Result<Arc<dyn Store>, StoreError> {
             let store: Arc<dyn Store> = match database {
                 Some(url) => open_postgres(&url)?,
                 None => {
-                    tracing::info!(dir = %dir.display(), "store: SQLite");
-                    Arc::new(SqliteStore::open(&dir)?)
+                    tracing::info!(dir = %dir.display(), cache_kib, "store: SQLite");
+                    Arc::new(SqliteStore::open_with_cache(&dir, cache_kib)?)
                 }
             };
             Ok(store)

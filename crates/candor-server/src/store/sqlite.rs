@@ -162,7 +162,7 @@ impl std::fmt::Debug for SqliteStore {
     }
 }
 
-fn open_conn(path: &Path) -> Result<Connection, StoreError> {
+fn open_conn(path: &Path, cache_kib: u32) -> Result<Connection, StoreError> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(Duration::from_secs(10))?;
     // WAL: readers never block the writer. synchronous=FULL: a commit is on
@@ -170,8 +170,8 @@ fn open_conn(path: &Path) -> Result<Connection, StoreError> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", true)?;
-    // 32 MiB page cache: WAL checkpoints under load re-read recent pages.
-    conn.pragma_update(None, "cache_size", -32_768)?;
+    // Negative: a size in KiB rather than in pages.
+    conn.pragma_update(None, "cache_size", -i64::from(cache_kib))?;
     // Deleted content is overwritten with zeros, not left in free pages:
     // a deleted interview's audio and words must not stay in the file.
     conn.pragma_update(None, "secure_delete", true)?;
@@ -179,8 +179,22 @@ fn open_conn(path: &Path) -> Result<Connection, StoreError> {
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) `candor.db` in `data_dir` and migrates it.
+    /// The page cache of each connection that [`SqliteStore::open`] gives:
+    /// 32 MiB, for a server recording many sessions at once (WAL checkpoints
+    /// under load re-read recent pages).
+    pub const SERVER_CACHE_KIB: u32 = 32 * 1024;
+
+    /// Opens (creating if needed) `candor.db` in `data_dir` and migrates it,
+    /// with [`SqliteStore::SERVER_CACHE_KIB`] of page cache a connection.
     pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
+        Self::open_with_cache(data_dir, Self::SERVER_CACHE_KIB)
+    }
+
+    /// [`SqliteStore::open`] with `cache_kib` KiB of page cache for each of
+    /// the two connections. What the recorder writes stays in its cache
+    /// until the cache is full (a 30-minute interview's audio is ~17 MiB of
+    /// pages), so this bounds what recording adds to the process.
+    pub fn open_with_cache(data_dir: &Path, cache_kib: u32) -> Result<Self, StoreError> {
         let path = data_dir.join("candor.db");
         // Owner-only: SQLite gives its WAL and shared-memory files the
         // database file's mode.
@@ -190,9 +204,9 @@ impl SqliteStore {
                 path: data_dir.display().to_string(),
                 source,
             })?;
-        let mut conn = open_conn(&path)?;
+        let mut conn = open_conn(&path, cache_kib)?;
         migrate(&mut conn)?;
-        let recorder = open_conn(&path)?;
+        let recorder = open_conn(&path, cache_kib)?;
         Ok(Self {
             conn: Mutex::new(conn),
             recorder: Mutex::new(recorder),
@@ -1320,7 +1334,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         {
             // A database of the schema before retries, with an interview.
-            let conn = open_conn(&dir.path().join("candor.db")).unwrap();
+            let conn =
+                open_conn(&dir.path().join("candor.db"), SqliteStore::SERVER_CACHE_KIB).unwrap();
             for sql in &MIGRATIONS[..4] {
                 conn.execute_batch(sql).unwrap();
             }
@@ -1378,5 +1393,72 @@ mod tests {
             ])
             .unwrap();
         assert_eq!(rows_naming(&store, "s1"), Vec::<String>::new());
+    }
+
+    /// The memory `conn`'s page cache holds now (`SQLITE_DBSTATUS_CACHE_USED`).
+    #[allow(unsafe_code)]
+    fn cache_used(conn: &Connection) -> usize {
+        let (mut now, mut highest) = (0, 0);
+        // SAFETY: the handle is a live connection's, borrowed for the call;
+        // SQLite only writes the two integers it is given.
+        let rc = unsafe {
+            rusqlite::ffi::sqlite3_db_status(
+                conn.handle(),
+                rusqlite::ffi::SQLITE_DBSTATUS_CACHE_USED,
+                &mut now,
+                &mut highest,
+                0,
+            )
+        };
+        assert_eq!(rc, rusqlite::ffi::SQLITE_OK);
+        usize::try_from(now).unwrap_or(0)
+    }
+
+    /// Records a 30-minute interview as the recorder does (a batch a second
+    /// here, with a frame of each side every 20 ms) and returns what the
+    /// recorder's page cache holds at its end.
+    fn cached_after_a_long_interview(store: &SqliteStore) -> usize {
+        store.create_user(&user("u1", "a@x.org")).unwrap();
+        store.create_interview(&interview("i1", "u1", 1)).unwrap();
+        store.create_session(&session_record("s1", "i1")).unwrap();
+        let sid: Arc<str> = Arc::from("s1");
+        for second in 0..1800u64 {
+            let writes: Vec<_> = (second * 50 + 1..=second * 50 + 50)
+                .flat_map(|seq| {
+                    [
+                        SessionWrite::Audio {
+                            session_id: sid.clone(),
+                            seq,
+                            timestamp_us: seq * 20_000,
+                            flags: FrameFlags::VOICE,
+                            data: bytes::Bytes::from(vec![seq as u8; 50]),
+                        },
+                        SessionWrite::InterviewerAudio {
+                            session_id: sid.clone(),
+                            seq,
+                            due_us: seq * 20_000,
+                            data: bytes::Bytes::from(vec![seq as u8; 60]),
+                        },
+                    ]
+                })
+                .collect();
+            store.record(&writes).unwrap();
+        }
+        cache_used(&store.recorder.lock().unwrap())
+    }
+
+    #[test]
+    fn a_long_interview_keeps_no_more_pages_than_the_cache_it_was_given() {
+        const MIB: usize = 1024 * 1024;
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open_with_cache(dir.path(), 2 * 1024).unwrap();
+        let compact = cached_after_a_long_interview(&store);
+        // SQLite counts each page's own header in what it holds (~7 %).
+        assert!(compact <= 2 * MIB + MIB / 4, "{compact} bytes cached");
+
+        // The server's cache keeps what was written, up to its size.
+        let dir = tempfile::tempdir().unwrap();
+        let server = cached_after_a_long_interview(&SqliteStore::open(dir.path()).unwrap());
+        assert!(server > 8 * MIB, "{server} bytes cached");
     }
 }
