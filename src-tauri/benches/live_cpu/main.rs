@@ -39,8 +39,8 @@
 //! compared with the capture chain's own cost measured in this run
 //! ([`chain`]). The issue's goals are printed beside the figures; nothing
 //! fails on them (timings vary with the machine). The run prints how the
-//! app chose to render and to allocate (its own log: `renderer.rs`,
-//! `allocator.rs`); the hello-world window renders the same way and keeps
+//! app chose to render and to allocate, and its store's page cache (its own
+//! log: `renderer.rs`, `allocator.rs`, the embedded server); the hello-world window renders the same way and keeps
 //! glibc's allocator as it comes, so what the allocator settings save, in
 //! the app and in its web process, counts as Candor's. Any
 //! `GLIBC_TUNABLES` (e.g. `glibc.malloc.check=0`) runs the app with glibc's
@@ -637,9 +637,10 @@ async fn candor(dir: &Path, window: Duration, ticks: f64) -> (Vec<State>, Vec<St
             .unwrap_or_else(|| format!("({what}: not logged)"))
     };
     let setup = format!(
-        "{}\n  {}",
+        "{}\n  {}\n  {}",
         logged("WebKit renders with"),
-        logged("allocator:")
+        logged("allocator:"),
+        logged("store: SQLite")
     );
     app.quit().await;
     (states, experiments, setup)
@@ -814,7 +815,7 @@ fn main() {
         window.as_secs_f64()
     );
     println!(
-        "Candor's renderer and allocator: {setup}\n\
+        "Candor's renderer, allocator and store: {setup}\n\
          the hello-world window: WEBKIT_DISABLE_DMABUF_RENDERER=1, glibc's allocator as it comes"
     );
     println!(
