@@ -12,8 +12,9 @@
 //! States, each measured over one window (`LIVE_CPU_SECONDS`, default 10)
 //! with nothing driving the page meanwhile: a hello-world window idle (the
 //! floor: [`hello`]), Candor's sign-in screen idle, an offline interview live
-//! during the interviewer's greeting (while the offline interviewer also
-//! synthesizes what it says next), live with both silent (the
+//! during the interviewer's greeting (the first seconds of the live screen;
+//! the offline interviewer synthesizes its first question as the greeting
+//! starts), live with both silent (the
 //! interviewer listening after its first question, before the candidate
 //! answers: the live screen's floor), live while the candidate
 //! speaks (espeak-ng speech played into the private PulseAudio's virtual
@@ -23,9 +24,10 @@
 //! the synthesis that starts when it turns to listen). The page keeps a log
 //! of the interviewer's activity and the candidate's voice, so each state is
 //! printed with how much of its window it really held, and of what can make
-//! it paint: DOM changes, animation frames, CSS animations and transitions
-//! (which move without a DOM change), with how the page is painted and where
-//! its cards sit.
+//! it paint: DOM changes, the messages the app sent it (event batches by
+//! the events they carry, and replies), animation frames, CSS animations
+//! and transitions (which move without a DOM change), with how the page is
+//! painted and where its cards sit.
 //!
 //! Per process (the app, `WebKitWebProcess`, `WebKitNetworkProcess`):
 //! utime + stime from `/proc` over the window, 100 % = one core; children
@@ -103,7 +105,20 @@ const GOAL_WORKER_OVER_CHAIN: f64 = 1.5;
 /// that starts, ends or is cancelled anywhere in the document (what paints
 /// without a change to the DOM), without touching anything it watches.
 const WATCH: &str = "
-    const w = window.__bench = { activity: [], voice: [], changes: [], frames: [], motion: [] };
+    const w = window.__bench = { activity: [], voice: [], changes: [], frames: [], motion: [], ipc: [] };
+    // Every message the app sends the page (an event batch, or a command's
+    // reply) finds its handler through Tauri's map of callbacks: each is
+    // logged on the way, with the types of the events it holds.
+    const callbacks = window.__TAURI_INTERNALS__.callbacks;
+    const get = callbacks.get.bind(callbacks);
+    callbacks.get = id => {
+      const handler = get(id);
+      return handler && (data => {
+        const m = data && data.message;
+        w.ipc.push([Date.now(), Array.isArray(m) ? m.map(e => e && e.type).join(',') : 'reply']);
+        return handler(data);
+      });
+    };
     const raf = window.requestAnimationFrame;
     window.requestAnimationFrame = cb => { w.frames.push(Date.now()); return raf.call(window, cb); };
     for (const type of ['animationstart', 'animationend', 'animationcancel',
@@ -268,6 +283,40 @@ impl LiveWindow {
     /// How many times a second the live screen changed in the window.
     fn changes(&self) -> f64 {
         per_second(&self.log["changes"], self.from, self.to)
+    }
+
+    /// The messages the app sent the page in the window, a second, and the
+    /// events they carried by type (a reply answers a command of the page).
+    fn messages(&self) -> String {
+        let mut kinds: Vec<(String, usize)> = Vec::new();
+        let mut count = 0;
+        for e in self.log["ipc"].as_array().into_iter().flatten() {
+            if !(self.from..self.to).contains(&e[0].as_f64().unwrap_or(0.0)) {
+                continue;
+            }
+            count += 1;
+            for kind in e[1].as_str().unwrap_or("").split(',') {
+                match kinds.iter_mut().find(|(k, _)| k == kind) {
+                    Some((_, n)) => *n += 1,
+                    None => kinds.push((kind.to_owned(), 1)),
+                }
+            }
+        }
+        let seconds = ((self.to - self.from) / 1000.0).max(1e-3);
+        kinds.sort_by_key(|k| std::cmp::Reverse(k.1));
+        let kinds: Vec<String> = kinds
+            .iter()
+            .map(|(k, n)| format!("{k} {:.1}", *n as f64 / seconds))
+            .collect();
+        format!(
+            "messages to the page {:.1} a second, carrying a second: {}",
+            count as f64 / seconds,
+            if kinds.is_empty() {
+                "nothing".to_owned()
+            } else {
+                kinds.join(", ")
+            }
+        )
     }
 
     /// What moved in the window besides the DOM: the frames the page asked
@@ -537,7 +586,7 @@ async fn candor(dir: &Path, window: Duration, ticks: f64) -> (Vec<State>, Vec<St
         w.share("activity", Value::from("speaking")),
         w.changes()
     );
-    let held = format!("{held}\n    {}", w.motion());
+    let held = format!("{held}\n    {}\n    {}", w.messages(), w.motion());
     states.push(State {
         name: GREETING.into(),
         usage: w.usage,
@@ -566,7 +615,7 @@ async fn candor(dir: &Path, window: Duration, ticks: f64) -> (Vec<State>, Vec<St
         w.share("voice", Value::Bool(true)),
         w.changes()
     );
-    let held = format!("{held}\n    {}", w.motion());
+    let held = format!("{held}\n    {}\n    {}", w.messages(), w.motion());
     states.push(State {
         name: "live, both silent".into(),
         usage: w.usage,
@@ -602,7 +651,7 @@ async fn candor(dir: &Path, window: Duration, ticks: f64) -> (Vec<State>, Vec<St
             "; THE SPEECH ENDED BEFORE THE WINDOW DID"
         }
     );
-    let held = format!("{held}\n    {}", w.motion());
+    let held = format!("{held}\n    {}\n    {}", w.messages(), w.motion());
     states.push(State {
         name: "live, candidate speaking".into(),
         usage: w.usage,
@@ -621,7 +670,7 @@ async fn candor(dir: &Path, window: Duration, ticks: f64) -> (Vec<State>, Vec<St
         (w.to - w.from) / 1000.0,
         w.changes()
     );
-    let held = format!("{held}\n    {}", w.motion());
+    let held = format!("{held}\n    {}\n    {}", w.messages(), w.motion());
     states.push(State {
         name: "live, interviewer speaking".into(),
         usage: w.usage,
