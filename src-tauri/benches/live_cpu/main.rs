@@ -36,13 +36,15 @@
 //! page faults a second; PSS from `smaps_rollup` at the window's end; and
 //! the rest of the machine over the same window (`/proc/stat`: busy outside
 //! these processes, and the time a hypervisor took), which tells a window
-//! measured on a busy or oversubscribed machine. Per thread of `candor-desktop` for the live states, so the
+//! measured on a busy or oversubscribed machine. Per thread of
+//! `candor-desktop` for the live states, so the
 //! GTK main thread and the capture worker show; the capture worker is
 //! compared with the capture chain's own cost measured in this run
 //! ([`chain`]). The goals are printed beside the figures; nothing
 //! fails on them (timings vary with the machine). The run prints how the
 //! app chose to render and to allocate, and its store's page cache (its own
-//! log: `renderer.rs`, `allocator.rs`, the embedded server); the hello-world window renders the same way and keeps
+//! log: `renderer.rs`, `allocator.rs`, the embedded server); the
+//! hello-world window renders the same way and keeps
 //! glibc's allocator as it comes, so what the allocator settings save, in
 //! the app and in its web process, counts as Candor's. Any
 //! `GLIBC_TUNABLES` (e.g. `glibc.malloc.check=0`) runs the app with glibc's
@@ -200,6 +202,14 @@ struct State {
     held: Option<String>,
 }
 
+/// Counts one more `what` in `counts` (kept in the order first seen).
+fn tally(counts: &mut Vec<(String, usize)>, what: String) {
+    match counts.iter_mut().find(|(w, _)| *w == what) {
+        Some((_, n)) => *n += 1,
+        None => counts.push((what, 1)),
+    }
+}
+
 /// One measured live window: the usage, and the page's log (`WATCH`) of it.
 struct LiveWindow {
     usage: Usage,
@@ -285,21 +295,26 @@ impl LiveWindow {
         per_second(&self.log["changes"], self.from, self.to)
     }
 
+    /// The entries of the page's `key` log (each `[time, …]`) inside the
+    /// window.
+    fn logged<'a>(&'a self, key: &str) -> impl Iterator<Item = &'a Value> {
+        let window = self.from..self.to;
+        self.log[key]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(move |e| window.contains(&e[0].as_f64().unwrap_or(0.0)))
+    }
+
     /// The messages the app sent the page in the window, a second, and the
     /// events they carried by type (a reply answers a command of the page).
     fn messages(&self) -> String {
         let mut kinds: Vec<(String, usize)> = Vec::new();
         let mut count = 0;
-        for e in self.log["ipc"].as_array().into_iter().flatten() {
-            if !(self.from..self.to).contains(&e[0].as_f64().unwrap_or(0.0)) {
-                continue;
-            }
+        for e in self.logged("ipc") {
             count += 1;
             for kind in e[1].as_str().unwrap_or("").split(',') {
-                match kinds.iter_mut().find(|(k, _)| k == kind) {
-                    Some((_, n)) => *n += 1,
-                    None => kinds.push((kind.to_owned(), 1)),
-                }
+                tally(&mut kinds, kind.to_owned());
             }
         }
         let seconds = ((self.to - self.from) / 1000.0).max(1e-3);
@@ -324,20 +339,14 @@ impl LiveWindow {
     /// cancelled in it (by name and element), and what ran at its end.
     fn motion(&self) -> String {
         let mut events: Vec<(String, usize)> = Vec::new();
-        for e in self.log["motion"].as_array().into_iter().flatten() {
-            if !(self.from..self.to).contains(&e[0].as_f64().unwrap_or(0.0)) {
-                continue;
-            }
+        for e in self.logged("motion") {
             let what = format!(
                 "{} {} on {}",
                 e[1].as_str().unwrap_or(""),
                 e[2].as_str().unwrap_or(""),
                 e[3].as_str().unwrap_or("")
             );
-            match events.iter_mut().find(|(w, _)| *w == what) {
-                Some((_, n)) => *n += 1,
-                None => events.push((what, 1)),
-            }
+            tally(&mut events, what);
         }
         let events = if events.is_empty() {
             "none".to_owned()
