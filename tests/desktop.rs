@@ -112,6 +112,29 @@ async fn a_whole_interview_in_the_desktop_window() {
         serde_json::json!([true, "none"]),
         "the live screen's cards draw their baked shadow"
     );
+    // ... and it fits the window, so the page has no scrollbar, and what
+    // scrolls has the page's own, which keeps still: WebKitGTK fades an
+    // overlay scrollbar in and out, a repaint 60 times a second for four
+    // seconds, at each screen change, scroll or move of the pointer. (The
+    // scroller is styled through the CSSOM: the app's content security
+    // policy drops style attributes in parsed HTML.)
+    assert_eq!(
+        app.script(
+            "const d = document.documentElement;\
+             const s = document.createElement('div');\
+             s.style.cssText = 'position: fixed; left: 0; top: 0; width: 100px; height: 50px; overflow: auto';\
+             const tall = document.createElement('div');\
+             tall.style.height = '200px';\
+             s.append(tall);\
+             document.body.append(s);\
+             const bar = s.offsetWidth - s.clientWidth;\
+             s.remove();\
+             return [d.scrollWidth - d.clientWidth, d.scrollHeight - d.clientHeight, bar]"
+        )
+        .await,
+        serde_json::json!([0, 0, 10]),
+        "the live screen's overflow (x, y) and a scroller's scrollbar width"
+    );
     app.wait_until(
         "the interviewer's words in the live transcript",
         STEP,

@@ -1533,6 +1533,23 @@ describe("live screen: rendering cost", () => {
     });
   });
 
+  test("the live screen has nothing to scroll at the window's size, baked shadows included", async () => {
+    // A page that scrolls has a scrollbar, and WebKitGTK fades an overlay
+    // scrollbar in and out (a repaint at each of 60 steps a second, for
+    // four seconds) at each screen change, scroll or move of the pointer.
+    for (const paint of ["gpu", "cpu"]) {
+      await withApp({ view: authed(LIVE), paint }, async (app, page) => {
+        await page.locator('[data-screen="live"]').waitFor();
+        if (paint === "cpu") await page.waitForFunction(() => document.documentElement.dataset.shadowImage === "");
+        const overflow = await page.evaluate(() => {
+          const d = document.documentElement;
+          return { x: d.scrollWidth - d.clientWidth, y: d.scrollHeight - d.clientHeight };
+        });
+        assert.deepEqual(overflow, { x: 0, y: 0 }, `painted on the ${paint}, the live screen fits 1100×760`);
+      });
+    }
+  });
+
   test("painted on the CPU, cards' shadows and the candidate's glow are baked images that look as the blurred ones do, in both themes", async () => {
     await withApp({ view: authed(LIVE), paint: "cpu" }, async (app, page) => {
       await page.locator('[data-screen="live"]').waitFor();

@@ -26,7 +26,8 @@
 //! printed with how much of its window it really held, and of what can make
 //! it paint: DOM changes, the messages the app sent it (event batches by
 //! the events they carry, and replies), animation frames, CSS animations
-//! and transitions (which move without a DOM change), with how the page is
+//! and transitions (which move without a DOM change), what can scroll
+//! (an overlay scrollbar fades without either), with how the page is
 //! painted and where its cards sit.
 //!
 //! Per process (the app, `WebKitWebProcess`, `WebKitNetworkProcess`):
@@ -155,10 +156,19 @@ const DESCRIBE: &str = "
     return true;";
 
 /// What moves in the page now: how it is painted (`paint.ts`), how large
-/// the page is, and each running CSS animation or transition with what it
-/// moves.
+/// the page is, what of it can scroll (WebKitGTK fades an overlay
+/// scrollbar in and out, a repaint at each of 60 steps a second, after each
+/// screen change, scroll or move of the pointer over it), and each running
+/// CSS animation or transition with what it moves.
 const MOTION_NOW: &str = "
+    const scrolls = e => e.scrollHeight > e.clientHeight || e.scrollWidth > e.clientWidth;
     return {
+      scrollers: [document.documentElement, ...document.querySelectorAll('[data-screen=live] *')]
+        .filter(e => scrolls(e) && (e === document.documentElement
+          || /auto|scroll/.test(getComputedStyle(e).overflow)))
+        .map(e => window.__benchDescribe(e) + ' by ' + (e.scrollWidth - e.clientWidth) + 'x'
+          + (e.scrollHeight - e.clientHeight) + ' px'
+          + (e.offsetWidth - e.clientWidth > 0 ? '' : ' (overlay scrollbar)')),
       paint: document.documentElement.dataset.paint || '(unset)',
       viewport: innerWidth + 'x' + innerHeight + ' CSS px at ' + devicePixelRatio + 'x',
       shadowImage: document.documentElement.hasAttribute('data-shadow-image'),
@@ -356,10 +366,11 @@ impl LiveWindow {
         };
         let boxes = strings(&self.motion_now["boxes"]);
         let running = strings(&self.motion_now["running"]);
+        let scrollers = strings(&self.motion_now["scrollers"]);
         format!(
             "painted on the {} ({}); animation frames asked {:.1} a second; \
              animation/transition events: {events}; running at the end: {}\n    \
-             shadows baked: {}; boxes (x,y,w,h): {}",
+             can scroll: {}; shadows baked: {}; boxes (x,y,w,h): {}",
             self.motion_now["paint"].as_str().unwrap_or("(unknown)"),
             self.motion_now["viewport"]
                 .as_str()
@@ -369,6 +380,11 @@ impl LiveWindow {
                 "none".to_owned()
             } else {
                 running.join(", ")
+            },
+            if scrollers.is_empty() {
+                "nothing".to_owned()
+            } else {
+                scrollers.join(", ")
             },
             self.motion_now["shadowImage"],
             boxes.join("; ")
