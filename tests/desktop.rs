@@ -813,7 +813,25 @@ async fn about_shows_the_real_folders_and_licences_and_diagnostics_name_no_accou
     let pulse = PrivatePulse::start().expect("private PulseAudio");
     let dir = tempfile::tempdir().unwrap();
     let server = std::env::var("PULSE_SERVER").expect("the private server's address");
-    let app = App::launch(dir.path(), Some(&server)).await;
+    // The system's opener, first on the PATH: it writes down what it was
+    // asked to open and the environment it got.
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let opened = dir.path().join("opened.txt");
+    let opener = bin.join("xdg-open");
+    std::fs::write(
+        &opener,
+        format!(
+            "#!/bin/sh\n{{ echo \"$1\"; env; }} > {:?}.tmp && mv {0:?}.tmp {0:?}\n",
+            opened
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&opener, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let mut path = std::ffi::OsString::from(&bin);
+    path.push(":");
+    path.push(std::env::var_os("PATH").unwrap_or_default());
+    let app = App::launch_with(dir.path(), Some(&server), &[("PATH", path)]).await;
     app.wait_screen("auth", STEP).await;
     app.fill("input[autocomplete=name]", "Ada Lovelace").await;
     app.click_button("Continue offline").await;
@@ -839,6 +857,38 @@ async fn about_shows_the_real_folders_and_licences_and_diagnostics_name_no_accou
         "{components}"
     );
     app.screenshot("desktop-about").await;
+
+    // "Open logs folder" hands the folder to the system's opener, with the
+    // environment the app was started with: not the variables the app set
+    // for WebKit's processes (under Xvfb, the shared-memory renderer; with
+    // glibc, the allocator's thresholds).
+    app.click("[data-testid=open-logs]").await;
+    let deadline = std::time::Instant::now() + STEP;
+    while !opened.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the opener was not started"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let seen = std::fs::read_to_string(&opened).unwrap();
+    assert_eq!(
+        seen.lines().next().map(std::path::Path::new),
+        Some(app_dir(dir.path(), "data").join("logs").as_path()),
+        "{seen}"
+    );
+    assert!(
+        seen.contains("XDG_DATA_HOME="),
+        "the app's environment: {seen}"
+    );
+    for set_by_the_app in ["WEBKIT_DISABLE_DMABUF_RENDERER", "GLIBC_TUNABLES"] {
+        assert!(
+            !seen
+                .lines()
+                .any(|l| l.starts_with(&format!("{set_by_the_app}="))),
+            "{set_by_the_app} reached the opener: {seen}"
+        );
+    }
 
     // Copied through the real clipboard (the X server's).
     app.script("document.querySelector('[data-testid=copy-diagnostics]').scrollIntoView({block: 'center'})")

@@ -13,7 +13,8 @@
 //!
 //! [`configure`] fixes both thresholds in this process (`mallopt`, which
 //! also turns the raising off) and, through `GLIBC_TUNABLES`, in the
-//! processes WebKitGTK starts from it. A `GLIBC_TUNABLES` the user set
+//! processes WebKitGTK starts from it (not in what the app opens for the
+//! user: `launch.rs`). A `GLIBC_TUNABLES` the user set
 //! stands instead, in the app as in its web processes (glibc applied it
 //! before `main`): set to anything, e.g. `glibc.malloc.check=0`, it also
 //! runs the app with glibc's own behaviour, to compare.
@@ -78,7 +79,7 @@ pub fn configure() -> Configured {
     let here = fix_thresholds();
     // SAFETY: called first thing in `run`, from `main`, before the app
     // starts any thread or any library that reads the environment.
-    unsafe { std::env::set_var(TUNABLES_VAR, tunables) };
+    unsafe { crate::launch::set_for_web_processes(TUNABLES_VAR, &tunables) };
     Configured::Fixed { here }
 }
 

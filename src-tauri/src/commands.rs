@@ -24,7 +24,7 @@ use crate::EngineSlot;
 use crate::diagnostics::{self, BackendFacts, Facts};
 use crate::events::{EventChannel, Subscriber};
 use crate::settings::{self, AppPaths, StoredSettings};
-use crate::{about, open_externally};
+use crate::{about, launch};
 
 /// Everything the commands share.
 #[derive(Debug)]
@@ -517,7 +517,7 @@ pub async fn open_logs_folder(state: Shared<'_>) -> Result<(), String> {
     let dir = state.paths.log_dir.clone();
     candor_client::private_fs::create_dir(&dir)
         .map_err(|e| format!("Could not create the logs folder {}: {e}", dir.display()))?;
-    open_externally(dir.as_os_str())
+    launch::open_detached(dir.as_os_str())
         .map_err(|e| format!("Could not open the logs folder {}: {e}", dir.display()))
 }
 
@@ -526,7 +526,7 @@ pub async fn open_logs_folder(state: Shared<'_>) -> Result<(), String> {
 #[tauri::command]
 pub async fn open_component_page(name: String) -> Result<(), String> {
     let url = about::component_url(&name).ok_or_else(|| format!("No component {name}."))?;
-    open_externally(url.as_ref()).map_err(|e| format!("Could not open {url}: {e}"))
+    launch::open_detached(url.as_ref()).map_err(|e| format!("Could not open {url}: {e}"))
 }
 
 /// The diagnostics report, for the About dialog to show.

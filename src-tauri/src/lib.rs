@@ -16,6 +16,7 @@ mod diagnostics;
 mod events;
 #[cfg(target_os = "linux")]
 mod instance;
+mod launch;
 #[cfg(target_os = "linux")]
 mod renderer;
 mod replay;
@@ -147,12 +148,6 @@ fn claim_instance(identifier: &str) -> Option<instance::Primary> {
             None
         }
     }
-}
-
-/// Opens a folder in the file manager, or a web page in the browser, with
-/// the system's handler (detached: the app does not wait for it).
-pub(crate) fn open_externally(target: &std::ffi::OsStr) -> std::io::Result<()> {
-    open::that_detached(target)
 }
 
 /// Logs go to the platform log directory (`candor.log`), and to stderr.

@@ -9,7 +9,8 @@
 //! where DMA-BUF would fail. The facts are probed once at launch
 //! ([`DisplayFacts::probe`]) and the choice is a pure function of them
 //! ([`choose`]), so every path is tested; a `WEBKIT_DISABLE_DMABUF_RENDERER`
-//! the user set always wins.
+//! the user set always wins. The variable Candor sets reaches WebKit's
+//! processes, not what the app opens for the user (`launch.rs`).
 
 use std::fmt;
 use std::path::PathBuf;
@@ -285,7 +286,7 @@ pub fn configure() -> Choice {
     if choice.sets_variable() {
         // SAFETY: called first thing in `run`, from `main`, before the app
         // starts any thread or any library that reads the environment.
-        unsafe { std::env::set_var(WEBKIT_VAR, "1") };
+        unsafe { crate::launch::set_for_web_processes(WEBKIT_VAR, "1") };
     }
     choice
 }

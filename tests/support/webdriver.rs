@@ -63,6 +63,15 @@ impl App {
     /// Starts tauri-driver and opens the app with its data under `dir`;
     /// `pulse_server` overrides the audio server the app connects to.
     pub async fn launch(dir: &Path, pulse_server: Option<&str>) -> App {
+        Self::launch_with(dir, pulse_server, &[]).await
+    }
+
+    /// As [`App::launch`], with `env` added to the app's environment.
+    pub async fn launch_with(
+        dir: &Path,
+        pulse_server: Option<&str>,
+        env: &[(&str, std::ffi::OsString)],
+    ) -> App {
         tool("WebKitWebDriver");
         let (port, native) = (free_port(), free_port());
         let mut command = Command::new(tool("tauri-driver"));
@@ -86,6 +95,7 @@ impl App {
         if let Some(server) = pulse_server {
             command.env("PULSE_SERVER", server);
         }
+        command.envs(env.iter().map(|(k, v)| (k, v)));
         let driver = command.spawn().expect("tauri-driver starts");
         let http = candor_http::client_builder()
             .timeout(Duration::from_secs(60))

@@ -1533,20 +1533,22 @@ describe("live screen: rendering cost", () => {
     });
   });
 
-  test("the live screen has nothing to scroll at the window's size, baked shadows included", async () => {
+  test("the sign-in and live screens have nothing to scroll at the window's size, baked shadows included", async () => {
     // A page that scrolls has a scrollbar, and WebKitGTK fades an overlay
     // scrollbar in and out (a repaint at each of 60 steps a second, for
     // four seconds) at each screen change, scroll or move of the pointer.
-    for (const paint of ["gpu", "cpu"]) {
-      await withApp({ view: authed(LIVE), paint }, async (app, page) => {
-        await page.locator('[data-screen="live"]').waitFor();
-        if (paint === "cpu") await page.waitForFunction(() => document.documentElement.dataset.shadowImage === "");
-        const overflow = await page.evaluate(() => {
-          const d = document.documentElement;
-          return { x: d.scrollWidth - d.clientWidth, y: d.scrollHeight - d.clientHeight };
+    for (const [screen, view] of [["auth", signedOut()], ["live", authed(LIVE)]]) {
+      for (const paint of ["gpu", "cpu"]) {
+        await withApp({ view, paint }, async (app, page) => {
+          await page.locator(`[data-screen="${screen}"]`).waitFor();
+          if (paint === "cpu") await page.waitForFunction(() => document.documentElement.dataset.shadowImage === "");
+          const overflow = await page.evaluate(() => {
+            const d = document.documentElement;
+            return { x: d.scrollWidth - d.clientWidth, y: d.scrollHeight - d.clientHeight };
+          });
+          assert.deepEqual(overflow, { x: 0, y: 0 }, `painted on the ${paint}, the ${screen} screen fits 1100×760`);
         });
-        assert.deepEqual(overflow, { x: 0, y: 0 }, `painted on the ${paint}, the live screen fits 1100×760`);
-      });
+      }
     }
   });
 
