@@ -167,8 +167,7 @@ const MOTION_NOW: &str = "
         .filter(e => scrolls(e) && (e === document.documentElement
           || /auto|scroll/.test(getComputedStyle(e).overflow)))
         .map(e => window.__benchDescribe(e) + ' by ' + (e.scrollWidth - e.clientWidth) + 'x'
-          + (e.scrollHeight - e.clientHeight) + ' px'
-          + (e.offsetWidth - e.clientWidth > 0 ? '' : ' (overlay scrollbar)')),
+          + (e.scrollHeight - e.clientHeight) + ' px'),
       paint: document.documentElement.dataset.paint || '(unset)',
       viewport: innerWidth + 'x' + innerHeight + ' CSS px at ' + devicePixelRatio + 'x',
       shadowImage: document.documentElement.hasAttribute('data-shadow-image'),
