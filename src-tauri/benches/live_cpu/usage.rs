@@ -111,6 +111,8 @@ struct ProcessTimes {
     major_faults: u64,
     /// Each thread's name, utime + stime and voluntary sleeps.
     threads: BTreeMap<u32, (String, u64, u64)>,
+    /// Its proportional set size then, KiB.
+    pss_kib: u64,
 }
 
 /// The whole machine's CPU time, clock ticks summed over its cores.
@@ -184,6 +186,7 @@ impl Snapshot {
                     minor_faults: f[MINFLT],
                     major_faults: f[MAJFLT],
                     threads,
+                    pss_kib: pss_kib(*pid),
                 },
             );
         }
@@ -239,8 +242,9 @@ pub struct Usage {
 }
 
 impl Usage {
-    /// The cost between two snapshots of the tree under `root`; PSS is read
-    /// now.
+    /// The cost between two snapshots of the tree under `root`, with PSS as
+    /// the second one found it: the window's end (a speaking window ends at
+    /// the last look that saw the turn, before what follows it allocates).
     pub fn between(root: u32, a: &Snapshot, b: &Snapshot, ticks: f64) -> Self {
         let seconds = (b.at - a.at).as_secs_f64();
         let share = |d: u64| d as f64 / ticks / seconds * 100.0;
@@ -257,7 +261,7 @@ impl Usage {
                 reaped: share(end.reaped.saturating_sub(start.reaped)),
                 minor_faults: end.minor_faults.saturating_sub(start.minor_faults) as f64 / seconds,
                 major_faults: end.major_faults.saturating_sub(start.major_faults) as f64 / seconds,
-                pss_kib: pss_kib(*pid),
+                pss_kib: end.pss_kib,
             });
             for (tid, (name, t, sleeps)) in &end.threads {
                 let (before, slept_before) =
