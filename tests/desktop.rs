@@ -861,7 +861,7 @@ async fn about_shows_the_real_folders_and_licences_and_diagnostics_name_no_accou
     // "Open logs folder" hands the folder to the system's opener, with the
     // environment the app was started with: not the variables the app set
     // for WebKit's processes (under Xvfb, the shared-memory renderer; with
-    // glibc, the allocator's thresholds).
+    // glibc, the allocator's thresholds; JavaScriptCore's tiers).
     app.click("[data-testid=open-logs]").await;
     let deadline = std::time::Instant::now() + STEP;
     while !opened.exists() {
@@ -881,12 +881,37 @@ async fn about_shows_the_real_folders_and_licences_and_diagnostics_name_no_accou
         seen.contains("XDG_DATA_HOME="),
         "the app's environment: {seen}"
     );
-    for set_by_the_app in ["WEBKIT_DISABLE_DMABUF_RENDERER", "GLIBC_TUNABLES"] {
+    for set_by_the_app in [
+        "WEBKIT_DISABLE_DMABUF_RENDERER",
+        "GLIBC_TUNABLES",
+        "JSC_useDFGJIT",
+    ] {
         assert!(
             !seen
                 .lines()
                 .any(|l| l.starts_with(&format!("{set_by_the_app}="))),
             "{set_by_the_app} reached the opener: {seen}"
+        );
+    }
+    // The page's own process has them: its scripts run without
+    // JavaScriptCore's optimizing tiers, with glibc's thresholds fixed
+    // (glibc, parsing the tunables, ends the string it keeps after the first
+    // one; `ld.so --list-tunables` shows both applied).
+    let web = app
+        .processes()
+        .into_iter()
+        .find(|(_, name)| name == "WebKitWebProcess")
+        .expect("the app's web process")
+        .0;
+    let environ = std::fs::read(format!("/proc/{web}/environ")).unwrap();
+    let environ = String::from_utf8_lossy(&environ).replace('\0', "\n");
+    for wanted in [
+        "JSC_useDFGJIT=false",
+        "GLIBC_TUNABLES=glibc.malloc.mmap_threshold=131072",
+    ] {
+        assert!(
+            environ.lines().any(|l| l.starts_with(wanted)),
+            "the web process was started without {wanted}: {environ}"
         );
     }
 

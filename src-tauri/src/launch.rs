@@ -2,11 +2,13 @@
 //! browser for a link), with the environment the user started Candor with.
 //!
 //! On Linux Candor sets variables for the processes WebKitGTK starts from
-//! it: glibc's allocator thresholds (`allocator.rs`) and, where DMA-BUF
-//! would leave the window blank, the shared-memory renderer (`renderer.rs`).
-//! Its own environment is the only way to reach those helpers, so whatever
-//! else it started would inherit them too: a file manager with Candor's
-//! allocator settings, a browser told that its GPU path does not work.
+//! it: glibc's allocator thresholds (`allocator.rs`), JavaScriptCore's
+//! tiers (`script_tiers.rs`) and, where DMA-BUF would leave the window
+//! blank, the shared-memory renderer (`renderer.rs`). Its own environment is
+//! the only way to reach those helpers, so whatever else it started would
+//! inherit them too: a file manager with Candor's allocator settings, a
+//! browser without its optimizing JIT, or told that its GPU path does not
+//! work.
 //! [`set_for_web_processes`] is the one way the app sets such a variable,
 //! and it keeps the name; [`open_detached`] takes those names out of what it
 //! starts. A variable the user set is never one of them, and stands.

@@ -20,6 +20,8 @@ mod launch;
 #[cfg(target_os = "linux")]
 mod renderer;
 mod replay;
+#[cfg(target_os = "linux")]
+mod script_tiers;
 mod settings;
 mod window;
 
@@ -53,6 +55,8 @@ pub fn run() {
     let mut instance = claim_instance(&context.config().identifier);
     #[cfg(target_os = "linux")]
     let renderer = Some(renderer::configure());
+    #[cfg(target_os = "linux")]
+    let script_tiers = script_tiers::configure();
     #[cfg(not(target_os = "linux"))]
     let renderer: Option<String> = None;
     #[cfg(target_os = "linux")]
@@ -82,6 +86,8 @@ pub fn run() {
             }
             #[cfg(all(target_os = "linux", target_env = "gnu"))]
             tracing::info!("{allocator}");
+            #[cfg(target_os = "linux")]
+            tracing::info!("{script_tiers}");
             window::save_when_settled(app.handle());
             #[cfg(target_os = "linux")]
             if let Some(primary) = instance.take() {

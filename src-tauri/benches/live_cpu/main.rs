@@ -43,13 +43,14 @@
 //! compared with the capture chain's own cost measured in this run
 //! ([`chain`]). The issue's goals are printed beside the figures; nothing
 //! fails on them (timings vary with the machine). The run prints how the
-//! app chose to render and to allocate, and its store's page cache (its own
-//! log: `renderer.rs`, `allocator.rs`, the embedded server); the
-//! hello-world window renders the same way and keeps
-//! glibc's allocator as it comes, so what the allocator settings save, in
-//! the app and in its web process, counts as Candor's. Any
-//! `GLIBC_TUNABLES` (e.g. `glibc.malloc.check=0`) runs the app with glibc's
-//! allocator as it comes too, to compare.
+//! app chose to render, to allocate and to compile its page's scripts, and
+//! its store's page cache (its own log: `renderer.rs`, `allocator.rs`,
+//! `script_tiers.rs`, the embedded server); the hello-world window renders
+//! the same way and keeps glibc's allocator and JavaScriptCore's tiers as
+//! they come, so what those settings save, in the app and in its web
+//! process, counts as Candor's. Any `GLIBC_TUNABLES` (e.g.
+//! `glibc.malloc.check=0`) runs the app with glibc's allocator as it comes
+//! too, and any `JSC_useDFGJIT` with the tiers it says, to compare.
 //!
 //! No speech model is installed unless `LIVE_CPU_SPEECH_MODEL=1` (then the
 //! app also transcribes the candidate on this machine, which the hosted
@@ -710,9 +711,10 @@ async fn candor(dir: &Path, window: Duration, ticks: f64) -> (Vec<State>, Vec<St
             .unwrap_or_else(|| format!("({what}: not logged)"))
     };
     let setup = format!(
-        "{}\n  {}\n  {}",
+        "{}\n  {}\n  {}\n  {}",
         logged("WebKit renders with"),
         logged("allocator:"),
+        logged("scripts:"),
         logged("store: SQLite")
     );
     app.quit().await;
@@ -888,8 +890,9 @@ fn main() {
         window.as_secs_f64()
     );
     println!(
-        "Candor's renderer, allocator and store: {setup}\n\
-         the hello-world window: WEBKIT_DISABLE_DMABUF_RENDERER=1, glibc's allocator as it comes"
+        "Candor's renderer, allocator, script tiers and store: {setup}\n\
+         the hello-world window: WEBKIT_DISABLE_DMABUF_RENDERER=1, glibc's allocator and \
+         JavaScriptCore's tiers as they come"
     );
     println!(
         "load average at the end (other work on this machine): {}",
