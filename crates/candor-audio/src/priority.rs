@@ -12,9 +12,10 @@
 //! level the echo stayed at 169 ms and nothing was heard.
 //!
 //! So, like other audio software, each device callback thread (on its
-//! first callback) and each audio worker asks the kernel for round-robin
-//! real-time scheduling at a priority below the sound server's own, and
-//! failing that for a higher nice level. Where neither is allowed (an
+//! first callback), each stand-in clocked like a device (a paced file,
+//! generator or fed source; a WAV, tap or null sink) and each audio worker
+//! asks the kernel for round-robin real-time scheduling at a priority below
+//! the sound server's own, and failing that for a higher nice level. Where neither is allowed (an
 //! unprivileged user without a real-time limit: most desktop users), it
 //! asks RealtimeKit ([`crate::rtkit`]) — a D-Bus round trip, so a callback
 //! thread only leaves its id in a lock-free slot, and the audio workers
@@ -227,10 +228,36 @@ mod tests {
         serve_with(|tid| panic!("{tid} was served twice"));
     }
 
-    #[allow(unsafe_code)]
     fn current_policy() -> Option<i32> {
-        // SAFETY: a query of the calling thread's scheduling policy.
-        let p = unsafe { libc::sched_getscheduler(0) };
-        (p >= 0).then_some(p & !libc::SCHED_RESET_ON_FORK)
+        test_support::scheduling().0
+    }
+}
+
+/// For tests of the threads that raise themselves.
+#[cfg(all(test, target_os = "linux"))]
+pub(crate) mod test_support {
+    /// The calling thread's scheduling policy and nice level.
+    #[allow(unsafe_code)]
+    pub(crate) fn scheduling() -> (Option<i32>, i32) {
+        // SAFETY: queries of the calling thread's scheduling policy and nice
+        // level (0: this thread on Linux).
+        let (p, nice) = unsafe {
+            (
+                libc::sched_getscheduler(0),
+                libc::getpriority(libc::PRIO_PROCESS, 0),
+            )
+        };
+        ((p >= 0).then_some(p & !libc::SCHED_RESET_ON_FORK), nice)
+    }
+
+    /// What a new thread that raises itself runs at here (what this user
+    /// is allowed), and what one that does not runs at.
+    pub(crate) fn raised_and_not() -> ((Option<i32>, i32), (Option<i32>, i32)) {
+        let raised = std::thread::spawn(|| {
+            super::raise();
+            scheduling()
+        });
+        let plain = std::thread::spawn(scheduling);
+        (raised.join().unwrap(), plain.join().unwrap())
     }
 }

@@ -1,7 +1,8 @@
 //! The clock of the sources that are not devices (files, generators, fed
 //! audio): each delivers 10 ms chunks to the same [`CaptureCallback`] a
-//! device would, either paced like a device or as fast as the worker takes
-//! them (waiting for ring space instead of dropping, so nothing is lost).
+//! device would, either paced like a device (and at a device callback's
+//! priority: [`crate::priority`]) or as fast as the worker takes them
+//! (waiting for ring space instead of dropping, so nothing is lost).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -32,6 +33,13 @@ pub(crate) fn drive<T: AudioSample>(
     stop: &AtomicBool,
     mut fill: impl FnMut(u64, usize, &mut Vec<T>),
 ) {
+    if pacing == Pacing::RealTime {
+        // Like a device's callback thread (see `crate::devices`): a paced
+        // source late on a busy machine delivers late, and its stamps move
+        // against the audio. One that runs as fast as it can is batch work
+        // and stays at the caller's priority.
+        crate::priority::raise_current_thread();
+    }
     let channels = usize::from(info.channels.max(1));
     let chunk_frames = (u64::from(info.rate) / 100).max(1);
     let mut chunk = Vec::with_capacity(chunk_frames as usize * channels);
@@ -107,5 +115,49 @@ fn wait_turn(
                 std::thread::sleep(Duration::from_millis(1));
             }
         }
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+    use crate::capture::callback::capture_ring;
+    use crate::priority::test_support::{raised_and_not, scheduling};
+    use crate::sample::ChannelMode;
+
+    /// The scheduling of the thread that fills a 30 ms source paced `pacing`.
+    fn filled_at(pacing: Pacing) -> (Option<i32>, i32) {
+        std::thread::spawn(move || {
+            let info = StreamInfo {
+                name: "test".into(),
+                rate: 48_000,
+                channels: 1,
+                format: crate::stream::PcmFormat::F32,
+            };
+            let (callback, _ring) = capture_ring(48_000, 1, ChannelMode::default(), "test");
+            let mut seen = None;
+            drive::<f32>(
+                &info,
+                pacing,
+                Some(1440),
+                callback,
+                &AtomicBool::new(false),
+                |_, n, chunk| {
+                    seen.get_or_insert_with(scheduling);
+                    chunk.resize(n, 0.0);
+                },
+            );
+            crate::priority::serve_pending();
+            seen.expect("the source was filled")
+        })
+        .join()
+        .unwrap()
+    }
+
+    #[test]
+    fn a_paced_source_runs_like_a_device_callback_and_a_fast_one_as_it_was_started() {
+        let (raised, plain) = raised_and_not();
+        assert_eq!(filled_at(Pacing::RealTime), raised);
+        assert_eq!(filled_at(Pacing::AsFastAsPossible), plain);
     }
 }

@@ -2,8 +2,10 @@
 //! WAV file, a tap, nothing).
 //!
 //! A device is opened and kept alive by [`crate::devices`]; a clocked sink
-//! runs the same [`PlaybackCallback`](super::callback::PlaybackCallback) on its own thread, 10 ms every 10 ms.
-//! Either sends each new output ring to the worker as a [`SinkMessage`].
+//! runs the same [`PlaybackCallback`](super::callback::PlaybackCallback) on
+//! its own thread, 10 ms every 10 ms, at a device callback's priority
+//! ([`crate::priority`]). Either sends each new output ring to the worker
+//! as a [`SinkMessage`].
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -127,6 +129,12 @@ fn clocked_sink(
     let handle = std::thread::Builder::new()
         .name("candor-clocked-sink".into())
         .spawn(move || {
+            // It stands in for a device's callback thread, which runs at a
+            // raised priority (see `crate::devices`): late on a busy machine,
+            // it would take several blocks at once and drain the ring the
+            // worker keeps ~30 ms ahead, and what it "plays" would move
+            // against the stamps the echo canceller lines its reference up by.
+            crate::priority::raise_current_thread();
             let block = rate as usize / 100;
             let mut buf = vec![0.0f32; block * usize::from(channels)];
             let started = Instant::now();
@@ -156,4 +164,38 @@ fn clocked_sink(
             }
         })?;
     Ok(handle)
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use std::sync::mpsc;
+
+    use super::*;
+    use crate::priority::test_support::{raised_and_not, scheduling};
+
+    #[test]
+    fn a_clocked_sink_plays_like_a_device_callback() {
+        let (raised, _) = raised_and_not();
+        let (seen_tx, seen) = mpsc::channel();
+        let tap = Tap::new(move |_, _| {
+            let _ = seen_tx.send(scheduling());
+        });
+        let stop = Arc::new(AtomicBool::new(false));
+        let (tx, _rx) = mpsc::channel();
+        let shared = Arc::new(PlaybackShared::default());
+        let (thread, _) = start_sink(
+            &SinkSpec::Tap { rate: 48_000, tap },
+            shared,
+            tx,
+            stop.clone(),
+        )
+        .unwrap();
+        let got = seen
+            .recv_timeout(Duration::from_secs(5))
+            .expect("a block played");
+        stop.store(true, Ordering::Relaxed);
+        thread.join().unwrap();
+        crate::priority::serve_pending();
+        assert_eq!(got, raised);
+    }
 }
