@@ -102,6 +102,31 @@ fn duration_samples(d: Duration) -> usize {
 /// How much of a turn's end [`Recognizer::transcribe_tail`] hears: the last clause or two.
 pub const TAIL: Duration = Duration::from_secs(4);
 
+/// How far from [`TAIL`] the tail may start, either way: at the quietest 10 ms in that
+/// span (between two words, where there is a gap) rather than at exactly [`TAIL`], which
+/// is often within a word. Given a clipped first word, Whisper makes up words for it:
+/// "…est strength is that" came back as "The first thing I'm going to bring is that".
+pub const TAIL_CUT_SLACK: Duration = Duration::from_millis(250);
+
+/// Where the tail of `audio` (16 kHz) starts: at the start of the quietest 10 ms block
+/// within [`TAIL_CUT_SLACK`] of [`TAIL`] from the end (the whole of a turn shorter than
+/// that), the latest of equally quiet blocks.
+fn tail_start(audio: &[f32]) -> usize {
+    let block = duration_samples(Duration::from_millis(10));
+    let nominal = audio.len().saturating_sub(duration_samples(TAIL));
+    let slack = duration_samples(TAIL_CUT_SLACK);
+    if nominal == 0 {
+        return 0;
+    }
+    let first = nominal.saturating_sub(slack);
+    let last = (nominal + slack).min(audio.len().saturating_sub(block));
+    let energy = |at: usize| audio[at..at + block].iter().map(|s| s * s).sum::<f32>();
+    (first..=last)
+        .step_by(block)
+        .min_by(|a, b| energy(*a).total_cmp(&energy(*b)).then(b.cmp(a)))
+        .unwrap_or(nominal)
+}
+
 /// The encoder window for a turn's tail. Measured on the Piper fixtures' last 4 s
 /// (tiny.en, int8): +4 s ≥ 8 s decoded in about half the time of the whole turn in
 /// [`EncoderWindow::DEFAULT`], with no runaway; 3 s tails ran away in 2 of 10, in ≥ 6 s
@@ -286,12 +311,14 @@ impl Recognizer {
     /// Transcribes only the last [`TAIL`] of a turn still in progress, to judge whether
     /// it ends on a finished thought (the end of a turn is decided by how it ends, not by
     /// all of it). The tail is encoded in [`TAIL_WINDOW`], half the shortest window a
-    /// whole turn gets, so the answer is there in about half the time. It may start
-    /// mid-word; its first words are not worth keeping. `None` when the decoder runs away:
+    /// whole turn gets, so the answer is there in about half the time. It starts at the
+    /// quietest moment near [`TAIL`] from the end ([`TAIL_CUT_SLACK`]), between words
+    /// where there is a gap; without one it may start mid-word, and its first words are
+    /// not worth keeping. `None` when the decoder runs away:
     /// there is no second decode in a longer window, because a verdict that comes a second
     /// late is worth nothing (the turn then ends on the longer silence).
     pub fn transcribe_tail(&self, audio: &[f32]) -> Result<Option<String>, SpeechError> {
-        let tail = &audio[audio.len().saturating_sub(duration_samples(TAIL))..];
+        let tail = &audio[tail_start(audio)..];
         if tail.is_empty() {
             return Ok(Some(String::new()));
         }
@@ -465,6 +492,46 @@ mod tests {
         assert_eq!(fitted.frames_for(6 * second + 1) % 2, 0, "an even count");
         assert_eq!(fitted.frames_for(27 * second), CHUNK_FRAMES);
         assert_eq!(EncoderWindow::Full.frames_for(second), CHUNK_FRAMES);
+    }
+
+    #[test]
+    fn a_tail_starts_in_a_gap_between_words_near_its_length() {
+        let ms = |n: usize| n * SAMPLE_RATE as usize / 1000;
+        // "Words": 440 Hz bursts; quiet gaps of 60 ms ending 4.2 s and 3.85 s before the end.
+        let turn = |len: usize, gaps: &[usize]| -> Vec<f32> {
+            (0..len)
+                .map(|i| {
+                    let before_end = len - i;
+                    let quiet = gaps
+                        .iter()
+                        .any(|g| before_end <= *g && before_end > g - ms(60));
+                    if quiet {
+                        0.001
+                    } else {
+                        (i as f32 * 440.0 * std::f32::consts::TAU / SAMPLE_RATE as f32).sin() * 0.3
+                    }
+                })
+                .collect()
+        };
+        let len = ms(6000);
+        let audio = turn(len, &[ms(4200), ms(3850)]);
+        let start = tail_start(&audio);
+        let gap = len - ms(3850)..len - ms(3850) + ms(60);
+        assert!(
+            gap.contains(&start),
+            "{start} in {gap:?}: the later of two gaps in reach"
+        );
+        // No gap within reach: somewhere within the slack, never further.
+        let start = tail_start(&turn(len, &[ms(1000)]));
+        let reach = len - ms(4250)..=len - ms(3750);
+        assert!(reach.contains(&start), "{start} in {reach:?}");
+        // Digital silence: the shortest tail allowed.
+        assert_eq!(tail_start(&vec![0.0; len]), len - ms(3750));
+        // A turn no longer than the tail: all of it.
+        assert_eq!(tail_start(&turn(ms(4000), &[])), 0);
+        assert_eq!(tail_start(&turn(ms(2000), &[])), 0);
+        // Just longer: the search starts at the turn's first sample.
+        assert!(tail_start(&turn(ms(4100), &[ms(4050)])) <= ms(100));
     }
 
     #[test]
