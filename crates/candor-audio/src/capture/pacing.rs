@@ -118,7 +118,8 @@ fn wait_turn(
     }
 }
 
-#[cfg(all(test, target_os = "linux"))]
+#[cfg(target_os = "linux")]
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::capture::callback::capture_ring;

@@ -166,7 +166,8 @@ fn clocked_sink(
     Ok(handle)
 }
 
-#[cfg(all(test, target_os = "linux"))]
+#[cfg(target_os = "linux")]
+#[cfg(test)]
 mod tests {
     use std::sync::mpsc;
 
