@@ -53,7 +53,35 @@ impl Priority {
 
 /// Device callback threads waiting for RealtimeKit, by kernel thread id
 /// (0: a free slot). A stream has one callback thread per direction.
-static PENDING: [AtomicU64; 8] = [const { AtomicU64::new(0) }; 8];
+struct Pending([AtomicU64; 8]);
+
+impl Pending {
+    const fn new() -> Self {
+        Self([const { AtomicU64::new(0) }; 8])
+    }
+
+    /// Leaves `tid` to be served; false when every slot is taken.
+    fn request(&self, tid: u64) -> bool {
+        self.0.iter().any(|slot| {
+            slot.compare_exchange(0, tid, Ordering::AcqRel, Ordering::Relaxed)
+                .is_ok()
+        })
+    }
+
+    /// Takes each waiting thread once and records what `raise` got it.
+    fn serve_with(&self, mut raise: impl FnMut(u64) -> Priority) {
+        for slot in &self.0 {
+            if slot.load(Ordering::Acquire) != 0 {
+                let tid = slot.swap(0, Ordering::AcqRel);
+                if tid != 0 {
+                    record(raise(tid));
+                }
+            }
+        }
+    }
+}
+
+static PENDING: Pending = Pending::new();
 
 /// Raises the calling thread's priority as far as the kernel allows, and
 /// records it; when it allows nothing, leaves the thread to the audio
@@ -63,7 +91,7 @@ static PENDING: [AtomicU64; 8] = [const { AtomicU64::new(0) }; 8];
 /// it (once).
 pub fn raise_current_thread() -> Priority {
     let got = raise();
-    if got == Priority::Normal && cfg!(target_os = "linux") && request(current_tid()) {
+    if got == Priority::Normal && cfg!(target_os = "linux") && PENDING.request(current_tid()) {
         return got;
     }
     record(got);
@@ -84,30 +112,11 @@ pub fn raise_worker_thread() -> Priority {
 /// Asks RealtimeKit for the callback threads that wait for it, if any: the
 /// audio workers call it on every pass (eight atomic loads when none waits).
 pub fn serve_pending() {
-    serve_with(through_rtkit);
-}
-
-fn serve_with(mut raise: impl FnMut(u64) -> Priority) {
-    for slot in &PENDING {
-        if slot.load(Ordering::Acquire) != 0 {
-            let tid = slot.swap(0, Ordering::AcqRel);
-            if tid != 0 {
-                record(raise(tid));
-            }
-        }
-    }
+    PENDING.serve_with(through_rtkit);
 }
 
 fn record(got: Priority) {
     LOWEST.fetch_min(got as u8, Ordering::Relaxed);
-}
-
-/// Leaves `tid` for [`serve_pending`]; false when every slot is taken.
-fn request(tid: u64) -> bool {
-    PENDING.iter().any(|slot| {
-        slot.compare_exchange(0, tid, Ordering::AcqRel, Ordering::Relaxed)
-            .is_ok()
-    })
 }
 
 #[cfg(target_os = "linux")]
@@ -214,18 +223,22 @@ mod tests {
     #[test]
     fn callback_threads_left_for_realtime_kit_are_served_once_each() {
         // What a device callback the kernel refused does (it may not block),
-        // and what the next worker pass does with it.
-        assert!(request(1_000_001));
-        assert!(request(1_000_002));
+        // and what the next worker pass does with it. A table of its own:
+        // the process's is served by the workers and stand-ins of other
+        // tests running beside this one.
+        let pending = Pending::new();
+        assert!(pending.request(1_000_001));
+        assert!(pending.request(1_000_002));
         let mut served = Vec::new();
-        serve_with(|tid| {
+        pending.serve_with(|tid| {
             served.push(tid);
             Priority::RealTime
         });
-        served.retain(|tid| *tid > 1_000_000);
         served.sort_unstable();
         assert_eq!(served, [1_000_001, 1_000_002]);
-        serve_with(|tid| panic!("{tid} was served twice"));
+        pending.serve_with(|tid| panic!("{tid} was served twice"));
+        assert!((0..8).all(|i| pending.request(i + 1)));
+        assert!(!pending.request(9), "a ninth thread waits with no slot");
     }
 
     fn current_policy() -> Option<i32> {
