@@ -733,13 +733,24 @@ async fn with_css(app: &App, pid: u32, window: Duration, ticks: f64) -> Vec<Stat
     let mut states = Vec::new();
     for (i, rules) in css.lines().filter(|l| !l.trim().is_empty()).enumerate() {
         let rules_js = serde_json::to_string(rules).expect("a string as JSON");
-        app.script(&format!(
-            "let s = document.getElementById('bench-css');
-             if (!s) {{ s = document.createElement('style'); s.id = 'bench-css'; document.head.append(s); }}
-             s.textContent = {rules_js};
-             return true;"
-        ))
-        .await;
+        // A constructed style sheet: the page's content security policy
+        // (`style-src 'self'`) refuses a `<style>` element added by a
+        // script, silently; what the CSS object model adds it lets through.
+        let applied = app
+            .script(&format!(
+                "if (!window.__benchSheet) {{
+                   window.__benchSheet = new CSSStyleSheet();
+                   document.adoptedStyleSheets = [...document.adoptedStyleSheets, window.__benchSheet];
+                 }}
+                 window.__benchSheet.replaceSync({rules_js});
+                 return window.__benchSheet.cssRules.length;"
+            ))
+            .await;
+        assert!(
+            applied.as_u64().is_some_and(|n| n > 0),
+            "LIVE_CPU_CSS line {}: no rule of {rules:?} was taken ({applied})",
+            i + 1
+        );
         tokio::time::sleep(SETTLE_CSS).await;
         let w = LiveWindow::measure(app, &format!("css-{}", i + 1), pid, window, ticks).await;
         let held = format!(
@@ -755,8 +766,11 @@ async fn with_css(app: &App, pid: u32, window: Duration, ticks: f64) -> Vec<Stat
             held: Some(held),
         });
     }
-    app.script("document.getElementById('bench-css')?.remove(); return true;")
-        .await;
+    app.script(
+        "document.adoptedStyleSheets = document.adoptedStyleSheets.filter(s => s !== window.__benchSheet);
+         return true;",
+    )
+    .await;
     states
 }
 
