@@ -1482,6 +1482,64 @@ describe("live screen: rendering cost", () => {
     });
   });
 
+  test("the clock's tick lays out only the clock: its digits are drawn out of the flow, over room that keeps their width", async () => {
+    await withApp({ view: authed(LIVE) }, async (app, page) => {
+      await page.locator('[data-screen="live"]').waitFor();
+      const look = () => page.evaluate(() => {
+        const box = (el) => { const r = el.getBoundingClientRect(); return { x: r.x, y: r.y, w: r.width, h: r.height }; };
+        // Where the glyphs are drawn (an inline box and a block differ in height).
+        const glyphs = (el) => { const range = document.createRange(); range.selectNodeContents(el); return box(range); };
+        const time = document.querySelector('[data-testid="elapsed"]');
+        const room = document.querySelector(".elapsed-room");
+        return { text: time.textContent, room: room.textContent, position: getComputedStyle(time).position,
+          roomShown: getComputedStyle(room).visibility, time: glyphs(time), roomBox: glyphs(room),
+          icon: box(document.querySelector(".live-top-right svg")), top: box(document.querySelector(".live-top")) };
+      });
+      for (const [ms, text, room] of [[65_000, "01:05", "00:00"], [3_725_000, "1:02:05", "0:00:00"]]) {
+        await app.push({ type: "stats", elapsedMs: ms, uplinkKbps: 18, bufferedMs: 40, muted: false });
+        await page.waitForFunction((t) => document.querySelector('[data-testid="elapsed"]').textContent === t, text);
+        const l = await look();
+        assert.equal(l.room, room, "the room is the clock's text with its digits as zeros");
+        assert.equal(l.position, "absolute", "the digits are out of the flow: a tick lays out nothing else");
+        assert.equal(l.roomShown, "hidden");
+        assert.ok(Math.abs(l.time.x - l.roomBox.x) < 0.5 && Math.abs(l.time.y - l.roomBox.y) < 0.5, `the digits sit on their room: ${JSON.stringify(l)}`);
+        assert.ok(Math.abs(l.time.w - l.roomBox.w) < 0.5, `tabular digits are as wide as the zeros kept for them (${text}): ${JSON.stringify(l)}`);
+        assert.ok(l.icon.x + l.icon.w <= l.time.x, `the clock's icon stays left of its digits: ${JSON.stringify(l)}`);
+        assert.ok(l.time.x + l.time.w <= l.top.x + l.top.w + 0.5, `the digits stay inside the top bar: ${JSON.stringify(l)}`);
+      }
+    });
+  });
+
+  test("in two columns the transcript is sized by its panel, never by its lines, so a new line lays out only the transcript; in one column it grows with them", async () => {
+    for (const [viewport, contained] of [[{ width: 1100, height: 760 }, true], [{ width: 720, height: 560 }, false]]) {
+      await withApp({ view: authed(LIVE), viewport }, async (app, page) => {
+        await page.locator('[data-screen="live"]').waitFor();
+        const box = () => page.evaluate(() => {
+          const el = document.querySelector(".transcript-scroll");
+          const r = el.getBoundingClientRect();
+          return { h: r.height, contain: getComputedStyle(el).contain, scrolls: el.scrollHeight > el.clientHeight };
+        });
+        const heights = [];
+        for (let i = 1; i <= 30; i++) {
+          await app.push({ type: "transcript", speaker: i % 2 ? "interviewer" : "candidate", segmentId: i, text: "Tell me about a project you're proud of, and what you did in it.", isFinal: true, startMs: 500 * i });
+          if (i === 1 || i === 30) {
+            await page.locator(`[data-segment="${i}"]`).waitFor();
+            heights.push(await box());
+          }
+        }
+        const [one, many] = heights;
+        assert.ok(many.scrolls, `thirty lines scroll (${viewport.width}×${viewport.height})`);
+        if (contained) {
+          assert.match(one.contain, /size/, "two columns: the transcript's lines do not size it");
+          assert.equal(many.h, one.h, "two columns: the transcript keeps its panel's height whatever it holds");
+        } else {
+          assert.equal(one.contain, "none");
+          assert.ok(many.h > one.h, `one column: the transcript grows with its lines (${one.h} → ${many.h} px)`);
+        }
+      });
+    }
+  });
+
   test("painted on the CPU, transcript text is drawn with the clock's tick, or at most a second after it arrived", async () => {
     await withApp({ view: authed(LIVE), paint: "cpu", clock: true }, async (app, page) => {
       await page.locator('[data-screen="live"]').waitFor();

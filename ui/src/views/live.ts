@@ -45,12 +45,19 @@ export function liveScreen(ctx: Ctx): Screen {
 
   // -- top bar
   const question = h("span", { class: "question-count", "data-testid": "question" }, "Getting started");
-  const elapsed = h("span", { class: "elapsed", "data-testid": "elapsed", "aria-label": "Elapsed time" }, "00:00");
+  // The clock's digits are drawn out of the flow, over room kept for them
+  // (the same text, digits as zeros, hidden): a tick then lays out nothing
+  // but the clock. In the flow, each tick's new text laid out the top bar
+  // and, through the screen's column, everything under it, and WebKitGTK
+  // repainted the screen from the top bar down, edge to edge, every second.
+  const elapsed = h("span", { class: "elapsed-time", "data-testid": "elapsed", "aria-label": "Elapsed time" }, "00:00");
+  const elapsedRoom = h("span", { class: "elapsed-room", "aria-hidden": "true" }, "00:00");
+  const clockFace = h("span", { class: "elapsed" }, elapsedRoom, elapsed);
   const liveBadgeText = h("span", null, "Live");
   const liveBadge = h("span", { class: "live-badge" }, h("span", { class: "live-dot" }), liveBadgeText);
   const top = h("div", { class: "live-top" },
     h("div", { class: "live-top-left" }, liveBadge, heading),
-    h("div", { class: "live-top-right" }, question, h("span", { class: "sep", "aria-hidden": "true" }, "·"), icon("clock"), elapsed));
+    h("div", { class: "live-top-right" }, question, h("span", { class: "sep", "aria-hidden": "true" }, "·"), icon("clock"), clockFace));
 
   // -- reconnecting banner
   const reconnectText = h("strong", null, "Connection lost. Reconnecting…");
@@ -237,7 +244,9 @@ export function liveScreen(ctx: Ctx): Screen {
   function renderStats(): void {
     const st = ctx.store.live.stats;
     if (!st) return;
-    setText(elapsed, clock(st.elapsedMs / 1000));
+    const time = clock(st.elapsedMs / 1000);
+    setText(elapsedRoom, time.replace(/\d/g, "0"));
+    setText(elapsed, time);
     if (st.muted !== muted) {
       muted = st.muted;
       renderMute();
